@@ -1,0 +1,128 @@
+# e2e — one Makefile. Toggles:
+#   WERROR=1     warnings are errors (CI sets it)
+#   DEBUG=1      -O0 -g
+#   SANITIZE=    address,undefined | thread  (make sanitize sets address,undefined)
+#   CUDA=0       1 builds the cuBLAS backend under src/ops/cuda (needs nvcc)
+#   HDF5=0       1 reads HDF5 frame files (libhdf5-dev)
+#   NATIVE=1     -march=native
+#   PREFIX=/usr/local  for make install
+WERROR   ?= 0
+DEBUG    ?= 0
+SANITIZE ?=
+CUDA     ?= 0
+HDF5     ?= 0
+NATIVE   ?= 1
+PREFIX   ?= /usr/local
+BUILD    ?= build
+SHARED   ?= ../shared
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION_PATCH := 0
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+CC      ?= cc
+OPENBLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu/openblas64-pthread))
+ONNX_PROTO   ?= /usr/include/onnx/onnx.proto
+
+CFLAGS  ?= $(if $(filter 1,$(DEBUG)),-O0 -g,-O2 -g)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -pthread
+CFLAGS  += $(if $(filter 1,$(NATIVE)),-march=native,)
+CFLAGS  += $(if $(filter 1,$(WERROR)),-Werror,)
+CFLAGS  += $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
+CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen $(if $(OPENBLAS_INC),-I$(OPENBLAS_INC),)
+LDLIBS  += -lopenblas -lprotobuf-c -lpng -lm -lpthread
+LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE),)
+
+ifeq ($(HDF5),1)
+CPPFLAGS += -DE2E_HAVE_HDF5 -I/usr/include/hdf5/serial
+LDLIBS   += -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5
+endif
+
+ifeq ($(CUDA),1)
+NVCC     ?= /usr/local/cuda/bin/nvcc
+CPPFLAGS += -DE2E_HAVE_CUDA -I/usr/local/cuda/include
+LDLIBS   += -L/usr/local/cuda/lib64 -Wl,-rpath,/usr/local/cuda/lib64 -lcublas -lcudart
+CU_SRC   := $(wildcard src/ops/cuda/*.cu)
+CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
+endif
+
+# Every .c under src/ except the command goes into the library.
+LIB_SRC := $(filter-out src/cli/%,$(shell find src -name '*.c' -not -path 'src/ops/cuda/*' | sort))
+CLI_SRC := $(wildcard src/cli/*.c)
+GEN_SRC := $(BUILD)/gen/onnx.pb-c.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o $(CU_OBJ)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(filter-out tests/test_%,$(wildcard tests/*.c))
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+
+DEPS_PKGS := libopenblas-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev libpng-dev
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps check demo bench sanitize fuzz install clean models conformance
+all: $(BUILD)/libe2e.a $(BUILD)/libe2e.so $(BUILD)/e2e
+
+# make deps: install what is missing (root) or print the apt-get line.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=""; for p in $(DEPS_PKGS) $(EXTRA_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "make deps: installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else echo "make deps: missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; fi; fi
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(BUILD)/obj/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror -march=native,$(CFLAGS)) $(CPPFLAGS) -w -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/onnx.pb-c.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 -Xcompiler -fPIC -Iinclude -Isrc -I$(BUILD)/gen -c $< -o $@
+
+$(BUILD)/libe2e.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libe2e.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libe2e.so.$(VERSION_MAJOR) $(LDFLAGS) -o $@.$(VERSION) $^ $(LDLIBS)
+	ln -sf libe2e.so.$(VERSION) $@.$(VERSION_MAJOR)
+	ln -sf libe2e.so.$(VERSION) $@
+
+$(BUILD)/e2e: $(CLI_OBJ) $(BUILD)/libe2e.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libe2e.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libe2e.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libe2e.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libe2e.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libe2e.a $(LDFLAGS) $(LDLIBS)
+
+# make check: every cmocka test binary, then the conformance and model cases, then a summary line.
+check: all $(TEST_BIN) $(EXAMPLE_BIN)
+	@E2E=$(BUILD)/e2e BUILD=$(BUILD) SHARED=$(SHARED) sh tests/run_all.sh $(TEST_BIN)
+
+demo: all
+	$(BUILD)/e2e demo
+
+sanitize:
+	$(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 NATIVE=0 check
+
+clean:
+	rm -rf $(BUILD) build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,21 @@
+/* The `e2e` command: one file per sub-command, each `int e2e_cmd_<name>(int argc, char **argv)`
+   returning the exit status (see docs/cli.md: 0 ok, 1 failure of the work, 2 usage error). */
+#ifndef E2E_CLI_H
+#define E2E_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "e2e.h"
+
+enum { E2E_EXIT_OK = 0, E2E_EXIT_FAIL = 1, E2E_EXIT_USAGE = 2 };
+
+extern int e2e_cli_verbose;  /* -1 quiet, 0 normal, 1 verbose */
+
+/* "1x3x32x32" -> dims; returns rank or -1. */
+int e2e_cli_parse_dims(const char *s, int64_t *dims, int max);
+/* true when argv[i] is -h/--help. */
+bool e2e_cli_is_help(const char *a);
+double e2e_cli_now_ms(void);
+
+#endif

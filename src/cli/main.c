@@ -1,0 +1,131 @@
+/* e2e — the command. Sub-commands live in cmd_<name>.c; each is declared weak here so
+   that the dispatcher builds whatever subset exists. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+int e2e_cli_verbose = 0;
+
+#define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
+CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
+CMD(compare) CMD(display) CMD(demo)
+#undef CMD
+
+static const struct {
+    const char *name;
+    const char *summary;
+} commands[] = {
+#define ENTRY(n, s) {#n, s},
+    ENTRY(run, "the main job: events -> DetFrames -> seeds -> frames -> taggers")
+    ENTRY(gen, "write a toy event file")
+    ENTRY(frames, "write one event's images, seeds and frames as .npy")
+    ENTRY(models, "write the eight benchmark models")
+    ENTRY(info, "describe a model: inputs, outputs, ops, parameters, FLOPs, arena")
+    ENTRY(infer, "run a model on .npy/.pb inputs")
+    ENTRY(check, "run ONNX backend-test cases and compare outputs")
+    ENTRY(bench, "time a model")
+    ENTRY(compare, "compare devices on one model")
+    ENTRY(display, "draw an event as a PNG")
+    ENTRY(demo, "what `make demo` runs")
+#undef ENTRY
+};
+
+static int (*lookup(const char *name))(int, char **)
+{
+#define L(n) if (!strcmp(name, #n)) return e2e_cmd_##n;
+    L(check) L(info) L(infer) L(models) L(run) L(gen) L(frames) L(bench) L(compare)
+    L(display) L(demo)
+#undef L
+    return NULL;
+}
+
+bool e2e_cli_is_help(const char *a)
+{
+    return !strcmp(a, "-h") || !strcmp(a, "--help");
+}
+
+int e2e_cli_parse_dims(const char *s, int64_t *dims, int max)
+{
+    int r = 0;
+    if (!*s)
+        return -1;
+    while (*s) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || v < 0 || r == max)
+            return -1;
+        dims[r++] = v;
+        s = end;
+        if (*s == 'x' || *s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return r;
+}
+
+double e2e_cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: e2e [--quiet|--verbose] COMMAND [ARGS]   (e2e help COMMAND)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (lookup(commands[i].name))
+            fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nexit status: 0 success, 1 the work failed (bad model, bad input, failed check),"
+               " 2 usage error\n");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
+            e2e_cli_verbose = -1;
+        else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
+            e2e_cli_verbose = 1;
+        else if (e2e_cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("e2e %s\n", E2E_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "e2e: unknown option %s\n", argv[i]);
+            return E2E_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return E2E_EXIT_USAGE;
+    }
+    const char *name = argv[i];
+    if (!strcmp(name, "help")) {
+        if (i + 1 >= argc) {
+            usage(stdout);
+            return 0;
+        }
+        int (*fn)(int, char **) = lookup(argv[i + 1]);
+        if (!fn) {
+            fprintf(stderr, "e2e: no command '%s'\n", argv[i + 1]);
+            return E2E_EXIT_USAGE;
+        }
+        char *hargv[] = {argv[i + 1], "--help", NULL};
+        return fn(2, hargv);
+    }
+    int (*fn)(int, char **) = lookup(name);
+    if (!fn) {
+        fprintf(stderr, "e2e: no command '%s'\n", name);
+        usage(stderr);
+        return E2E_EXIT_USAGE;
+    }
+    return fn(argc - i, argv + i);
+}

@@ -1,0 +1,555 @@
+/* ModelProto -> e2e_model. After this file the protobuf is freed; nothing else sees it. */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+#include "onnx/tensor_proto.h"
+#include "ops/op.h"
+#include "runtime/ir.h"
+
+/* ---- name table: open addressing over value names ---- */
+
+typedef struct name_map {
+    int cap;
+    int *slot; /* value id or -1 */
+} name_map;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int map_find(const name_map *m, const e2e_graph *g, const char *name)
+{
+    for (uint64_t i = hash_str(name) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+        int v = m->slot[i];
+        if (v < 0 || !strcmp(g->values[v].name, name))
+            return v;
+    }
+}
+
+static void map_put(name_map *m, const e2e_graph *g, int id)
+{
+    uint64_t i = hash_str(g->values[id].name) & (uint64_t)(m->cap - 1);
+    while (m->slot[i] >= 0)
+        i = (i + 1) & (uint64_t)(m->cap - 1);
+    m->slot[i] = id;
+}
+
+typedef struct loader {
+    const char *name;      /* for messages */
+    const char *base_dir;  /* external data */
+    e2e_model *m;
+    name_map map;
+    int cap_values;
+    e2e_error *err;
+} loader;
+
+/* Adds a value; fails on duplicates unless allow_existing (then returns the existing id). */
+static int add_value(loader *L, const char *name, int allow_existing, e2e_status *st)
+{
+    e2e_graph *g = &L->m->graph;
+    int id = map_find(&L->map, g, name);
+    if (id >= 0) {
+        if (allow_existing)
+            return id;
+        *st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: the name \"%s\" is defined twice", L->name, name);
+        return -1;
+    }
+    if (g->n_values == L->cap_values) {
+        *st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: too many values", L->name);
+        return -1;
+    }
+    id = g->n_values++;
+    e2e_value_decl *v = &g->values[id];
+    memset(v, 0, sizeof *v);
+    v->name = e2e_strdup(name);
+    v->shape.rank = -1;
+    v->initializer = -1;
+    if (!v->name) {
+        *st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        g->n_values--;
+        return -1;
+    }
+    map_put(&L->map, g, id);
+    return id;
+}
+
+static void read_type(const Onnx__ValueInfoProto *vi, e2e_value_decl *v)
+{
+    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type)
+        return;
+    const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+    if (tt->has_elem_type)
+        v->dtype = tt->elem_type == 11 ? E2E_FLOAT : (e2e_dtype)tt->elem_type;
+    if (tt->shape && tt->shape->n_dim <= E2E_MAX_RANK) {
+        v->shape.rank = (int)tt->shape->n_dim;
+        for (size_t i = 0; i < tt->shape->n_dim; i++) {
+            const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+            v->shape.dims[i] = d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                                       d->dim_value >= 0
+                                   ? d->dim_value
+                                   : -1;
+        }
+    }
+}
+
+static e2e_status convert_attr(loader *L, const char *node_name, const Onnx__AttributeProto *ap,
+                               e2e_attr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->name = e2e_strdup(ap->name ? ap->name : "");
+    int type = ap->has_type ? (int)ap->type : 0;
+    if (!type) { /* very old files: infer from the field set */
+        type = ap->n_ints ? E2E_ATTR_INTS : ap->n_floats ? E2E_ATTR_FLOATS : ap->t ? E2E_ATTR_TENSOR
+             : ap->has_s ? E2E_ATTR_STRING : ap->has_f ? E2E_ATTR_FLOAT : ap->has_i ? E2E_ATTR_INT : 0;
+    }
+    a->type = (e2e_attr_type)type;
+    switch (type) {
+    case E2E_ATTR_FLOAT:
+        a->f = ap->f;
+        break;
+    case E2E_ATTR_INT:
+        a->i = ap->i;
+        break;
+    case E2E_ATTR_STRING:
+        a->s = malloc(ap->s.len + 1);
+        if (!a->s)
+            return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        if (ap->s.len)
+            memcpy(a->s, ap->s.data, ap->s.len);
+        a->s[ap->s.len] = 0;
+        break;
+    case E2E_ATTR_INTS:
+        a->n = (int)ap->n_ints;
+        a->ints = malloc(sizeof(int64_t) * (ap->n_ints + 1));
+        if (!a->ints)
+            return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        if (ap->n_ints)
+            memcpy(a->ints, ap->ints, sizeof(int64_t) * ap->n_ints);
+        break;
+    case E2E_ATTR_FLOATS:
+        a->n = (int)ap->n_floats;
+        a->floats = malloc(sizeof(float) * (ap->n_floats + 1));
+        if (!a->floats)
+            return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        if (ap->n_floats)
+            memcpy(a->floats, ap->floats, sizeof(float) * ap->n_floats);
+        break;
+    case E2E_ATTR_TENSOR: {
+        if (!ap->t)
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\": attribute '%s' has no tensor",
+                            L->name, node_name, a->name);
+        char what[512];
+        snprintf(what, sizeof what, "%s: node \"%s\": attribute '%s'", L->name, node_name, a->name);
+        a->t = calloc(1, sizeof *a->t);
+        if (!a->t)
+            return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        return e2e_tensor_from_proto(ap->t, L->base_dir, what, a->t, L->err);
+    }
+    default:
+        /* graphs, strings lists, sparse tensors: kept as typed-but-empty; an operator that needs
+           one reports it. */
+        break;
+    }
+    return E2E_OK;
+}
+
+/* Kahn's algorithm over node dependencies; fails on cycles naming a node involved. */
+static e2e_status topo_sort(loader *L)
+{
+    e2e_graph *g = &L->m->graph;
+    int n = g->n_nodes;
+    if (!n)
+        return E2E_OK;
+    int *producer = malloc(sizeof(int) * (size_t)g->n_values);
+    int *indeg = calloc((size_t)n, sizeof(int));
+    int *order = malloc(sizeof(int) * (size_t)n);
+    int *count = calloc((size_t)n + 1, sizeof(int)); /* CSR of consumers */
+    e2e_status st = E2E_OK;
+    if (!producer || !indeg || !order || !count) {
+        st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        goto done;
+    }
+    for (int i = 0; i < g->n_values; i++)
+        producer[i] = -1;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < g->nodes[i].n_out; j++)
+            if (g->nodes[i].out[j] >= 0)
+                producer[g->nodes[i].out[j]] = i;
+    int edges = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++) {
+            int v = g->nodes[i].in[j];
+            if (v >= 0 && producer[v] >= 0) {
+                indeg[i]++;
+                count[producer[v] + 1]++;
+                edges++;
+            }
+        }
+    for (int i = 0; i < n; i++)
+        count[i + 1] += count[i];
+    int *adj = malloc(sizeof(int) * (size_t)(edges + 1));
+    int *fill = calloc((size_t)n, sizeof(int));
+    if (!adj || !fill) {
+        free(adj);
+        free(fill);
+        st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++) {
+            int v = g->nodes[i].in[j];
+            if (v >= 0 && producer[v] >= 0) {
+                int p = producer[v];
+                adj[count[p] + fill[p]++] = i;
+            }
+        }
+    int head = 0, tail = 0;
+    for (int i = 0; i < n; i++)
+        if (!indeg[i])
+            order[tail++] = i;
+    while (head < tail) {
+        int u = order[head++];
+        for (int e = count[u]; e < count[u + 1]; e++)
+            if (--indeg[adj[e]] == 0)
+                order[tail++] = adj[e];
+    }
+    free(adj);
+    free(fill);
+    if (tail < n) {
+        int bad = 0;
+        while (bad < n && !indeg[bad])
+            bad++;
+        st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: the graph has a cycle through node \"%s\" (%s)",
+                      L->name, g->nodes[bad].name, g->nodes[bad].op_type);
+        goto done;
+    }
+    e2e_node *sorted = malloc(sizeof(e2e_node) * (size_t)n);
+    if (!sorted) {
+        st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        sorted[i] = g->nodes[order[i]];
+    free(g->nodes);
+    g->nodes = sorted;
+done:
+    free(producer);
+    free(indeg);
+    free(order);
+    free(count);
+    return st;
+}
+
+/* Lists every operator type with no kernel, once each. */
+static e2e_status check_supported(loader *L)
+{
+    e2e_graph *g = &L->m->graph;
+    char list[700] = "";
+    size_t len = 0;
+    int missing = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const e2e_node *n = &g->nodes[i];
+        if (e2e_op_find(n->domain, n->op_type))
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(g->nodes[j].op_type, n->op_type) && !strcmp(g->nodes[j].domain, n->domain) &&
+                   !e2e_op_find(g->nodes[j].domain, g->nodes[j].op_type);
+        if (seen)
+            continue;
+        missing++;
+        if (len < sizeof list - 1)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (node \"%s\")",
+                                    missing > 1 ? ", " : "", n->domain[0] ? n->domain : "",
+                                    n->domain[0] ? "." : "", n->op_type, n->name);
+    }
+    if (missing)
+        return e2e_fail(L->err, E2E_ERR_UNSUPPORTED, "%s: %d unsupported operator%s: %s", L->name,
+                        missing, missing > 1 ? "s" : "", list);
+    return E2E_OK;
+}
+
+static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
+{
+    e2e_model *m = L->m;
+    e2e_graph *g = &m->graph;
+    const Onnx__GraphProto *gp = mp->graph;
+    e2e_status st = E2E_OK;
+    if (!gp)
+        return e2e_fail(L->err, E2E_ERR_PARSE, "%s: the model has no graph", L->name);
+    m->ir_version = mp->ir_version;
+    m->producer = e2e_strdup(mp->producer_name ? mp->producer_name : "");
+    m->opset = mp->n_opset_import ? 0 : 1;
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+        if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx"))
+            m->opset = (int)o->version;
+    }
+    if (m->opset <= 0)
+        return e2e_fail(L->err, E2E_ERR_INVALID, "%s: no default-domain opset import", L->name);
+
+    size_t nv = gp->n_input + gp->n_initializer + 1;
+    for (size_t i = 0; i < gp->n_node; i++)
+        nv += gp->node[i]->n_output;
+    if (nv > (1u << 24))
+        return e2e_fail(L->err, E2E_ERR_LIMIT, "%s: too many values (%zu)", L->name, nv);
+    L->cap_values = (int)nv;
+    L->map.cap = 16;
+    while (L->map.cap < 2 * L->cap_values)
+        L->map.cap *= 2;
+    L->map.slot = malloc(sizeof(int) * (size_t)L->map.cap);
+    g->values = calloc(nv, sizeof(e2e_value_decl));
+    g->inits = calloc(gp->n_initializer + 1, sizeof(e2e_tensor));
+    g->nodes = calloc(gp->n_node + 1, sizeof(e2e_node));
+    g->inputs = calloc(gp->n_input + 1, sizeof(int));
+    g->outputs = calloc(gp->n_output + 1, sizeof(int));
+    if (!L->map.slot || !g->values || !g->inits || !g->nodes || !g->inputs || !g->outputs)
+        return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+    for (int i = 0; i < L->map.cap; i++)
+        L->map.slot[i] = -1;
+
+    /* initializers first, so graph inputs that repeat them (IR < 4) are recognised */
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        if (!tp->name || !tp->name[0])
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: initializer %zu has no name", L->name, i);
+        char what[512];
+        snprintf(what, sizeof what, "%s: initializer \"%s\"", L->name, tp->name);
+        if ((st = e2e_tensor_from_proto(tp, L->base_dir, what, &g->inits[g->n_inits], L->err)))
+            return st;
+        int id = add_value(L, tp->name, 0, &st);
+        if (id < 0)
+            return st;
+        g->values[id].initializer = g->n_inits++;
+        g->values[id].dtype = g->inits[g->values[id].initializer].dtype;
+        g->values[id].shape = g->inits[g->values[id].initializer].shape;
+    }
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (!vi->name || !vi->name[0])
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: graph input %zu has no name", L->name, i);
+        int id = map_find(&L->map, g, vi->name);
+        if (id >= 0 && g->values[id].initializer >= 0)
+            continue; /* an initializer listed as input: a constant with a default */
+        if (id >= 0)
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: graph input \"%s\" is listed twice", L->name,
+                            vi->name);
+        id = add_value(L, vi->name, 0, &st);
+        if (id < 0)
+            return st;
+        read_type(vi, &g->values[id]);
+        if (g->values[id].dtype == E2E_UNDEFINED || e2e_dtype_size(g->values[id].dtype) == 0)
+            return e2e_fail(L->err, E2E_ERR_UNSUPPORTED, "%s: graph input \"%s\" has an unsupported type",
+                            L->name, vi->name);
+        if (g->values[id].shape.rank < 0)
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: graph input \"%s\" has no shape", L->name,
+                            vi->name);
+        g->inputs[g->n_inputs++] = id;
+    }
+    /* nodes: outputs become values; inputs are resolved after all outputs are known */
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        e2e_node *n = &g->nodes[g->n_nodes++];
+        char defname[64];
+        snprintf(defname, sizeof defname, "%s_%zu", np->op_type ? np->op_type : "node", i);
+        n->name = e2e_strdup(np->name && np->name[0] ? np->name : defname);
+        n->op_type = e2e_strdup(np->op_type ? np->op_type : "");
+        n->domain = e2e_strdup(np->domain ? np->domain : "");
+        n->n_in = (int)np->n_input;
+        n->n_out = (int)np->n_output;
+        n->in = malloc(sizeof(int) * (np->n_input + 1));
+        n->out = malloc(sizeof(int) * (np->n_output + 1));
+        n->attrs = calloc(np->n_attribute + 1, sizeof(e2e_attr));
+        if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attrs)
+            return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        if (!n->op_type[0])
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" has no op_type", L->name, n->name);
+        for (size_t j = 0; j < np->n_attribute; j++) {
+            n->n_attrs++;
+            if ((st = convert_attr(L, n->name, np->attribute[j], &n->attrs[j])))
+                return st;
+            for (size_t k = 0; k < j; k++)
+                if (!strcmp(n->attrs[k].name, n->attrs[j].name))
+                    return e2e_fail(L->err, E2E_ERR_INVALID,
+                                    "%s: node \"%s\" (%s): attribute '%s' is given twice", L->name,
+                                    n->name, n->op_type, n->attrs[j].name);
+        }
+        for (size_t j = 0; j < np->n_output; j++) {
+            if (!np->output[j] || !np->output[j][0]) {
+                n->out[j] = -1; /* optional output not wanted */
+                continue;
+            }
+            int id = map_find(&L->map, g, np->output[j]);
+            if (id >= 0)
+                return e2e_fail(L->err, E2E_ERR_INVALID,
+                                "%s: node \"%s\" (%s): output \"%s\" is already defined", L->name,
+                                n->name, n->op_type, np->output[j]);
+            id = add_value(L, np->output[j], 0, &st);
+            if (id < 0)
+                return st;
+            n->out[j] = id;
+        }
+    }
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        e2e_node *n = &g->nodes[i];
+        for (size_t j = 0; j < np->n_input; j++) {
+            if (!np->input[j] || !np->input[j][0]) {
+                n->in[j] = -1;
+                continue;
+            }
+            int id = map_find(&L->map, g, np->input[j]);
+            if (id < 0)
+                return e2e_fail(L->err, E2E_ERR_INVALID,
+                                "%s: node \"%s\" (%s): input \"%s\" is not defined anywhere", L->name,
+                                n->name, n->op_type, np->input[j]);
+            n->in[j] = id;
+        }
+    }
+    for (size_t i = 0; i < gp->n_value_info; i++) {
+        const Onnx__ValueInfoProto *vi = gp->value_info[i];
+        int id = vi->name ? map_find(&L->map, g, vi->name) : -1;
+        if (id >= 0 && g->values[id].initializer < 0)
+            read_type(vi, &g->values[id]);
+    }
+    if (!gp->n_output)
+        return e2e_fail(L->err, E2E_ERR_INVALID, "%s: the graph has no outputs", L->name);
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = gp->output[i];
+        int id = vi->name ? map_find(&L->map, g, vi->name) : -1;
+        if (id < 0)
+            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: graph output \"%s\" is not produced", L->name,
+                            vi->name ? vi->name : "");
+        if (g->values[id].initializer < 0)
+            read_type(vi, &g->values[id]);
+        g->outputs[g->n_outputs++] = id;
+    }
+    if ((st = topo_sort(L)))
+        return st;
+    return check_supported(L);
+}
+
+void e2e_model_free(e2e_model *m)
+{
+    if (!m)
+        return;
+    e2e_graph_clear(&m->graph);
+    free(m->name);
+    free(m->producer);
+    free(m);
+}
+
+static e2e_status load(const void *data, size_t size, const char *name, const char *base_dir,
+                       e2e_model **out, e2e_error *err)
+{
+    *out = NULL;
+    if (!data && size)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: no data", name);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
+    if (!mp)
+        return e2e_fail(err, E2E_ERR_PARSE,
+                        "%s: not an ONNX model (protobuf decoding failed: truncated or not ONNX)", name);
+    e2e_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        onnx__model_proto__free_unpacked(mp, NULL);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
+    }
+    m->name = e2e_strdup(name);
+    loader L = {.name = name, .base_dir = base_dir, .m = m, .err = err};
+    e2e_status st = convert(&L, mp);
+    free(L.map.slot);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    if (st) {
+        e2e_model_free(m);
+        return st;
+    }
+    *out = m;
+    return E2E_OK;
+}
+
+e2e_status e2e_model_load_buffer(const void *data, size_t size, const char *name, e2e_model **out,
+                                 e2e_error *err)
+{
+    if (!out)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_model_load_buffer: out is NULL");
+    char dir[PATH_MAX];
+    const char *base = NULL;
+    if (name) {
+        snprintf(dir, sizeof dir, "%s", name);
+        base = dirname(dir);
+    }
+    return load(data, size, name ? name : "<memory>", base, out, err);
+}
+
+e2e_status e2e_model_load_file_ex(const char *path, const e2e_model_options *opt, e2e_model **out,
+                                  e2e_error *err)
+{
+    if (!out || !path)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_model_load_file: NULL argument");
+    *out = NULL;
+    void *buf;
+    size_t size;
+    e2e_status st = e2e_file_read(path, opt ? opt->max_model_bytes : 0, &buf, &size, err);
+    if (st)
+        return st;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    st = load(buf, size, path, dirname(dir), out, err);
+    free(buf);
+    return st;
+}
+
+e2e_status e2e_model_load_file(const char *path, e2e_model **out, e2e_error *err)
+{
+    return e2e_model_load_file_ex(path, NULL, out, err);
+}
+
+/* ---- model queries ---- */
+
+const char *e2e_model_name(const e2e_model *m) { return m->name; }
+int e2e_model_input_count(const e2e_model *m) { return m->graph.n_inputs; }
+int e2e_model_output_count(const e2e_model *m) { return m->graph.n_outputs; }
+int e2e_model_opset(const e2e_model *m) { return m->opset; }
+
+static void decl_view(const e2e_value_decl *d, e2e_tensor_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->name = d->name;
+    v->dtype = d->dtype;
+    v->rank = d->shape.rank;
+    for (int i = 0; i < d->shape.rank; i++)
+        v->dims[i] = d->shape.dims[i];
+}
+
+e2e_status e2e_model_input(const e2e_model *m, int i, e2e_tensor_view *v)
+{
+    if (i < 0 || i >= m->graph.n_inputs)
+        return E2E_ERR_ARGUMENT;
+    decl_view(&m->graph.values[m->graph.inputs[i]], v);
+    return E2E_OK;
+}
+
+e2e_status e2e_model_output(const e2e_model *m, int i, e2e_tensor_view *v)
+{
+    if (i < 0 || i >= m->graph.n_outputs)
+        return E2E_ERR_ARGUMENT;
+    decl_view(&m->graph.values[m->graph.outputs[i]], v);
+    return E2E_OK;
+}
+
+int64_t e2e_model_parameter_count(const e2e_model *m)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->graph.n_inits; i++)
+        if (m->graph.inits[i].dtype == E2E_FLOAT)
+            n += e2e_shape_numel(&m->graph.inits[i].shape);
+    return n;
+}

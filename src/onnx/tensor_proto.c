@@ -1,0 +1,226 @@
+/* TensorProto decoding: raw_data, the typed fields, scalars, empty tensors, external data. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+#include "onnx/tensor_proto.h"
+
+e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t *size,
+                         e2e_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot open", path);
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot seek (not a regular file?)", path);
+    }
+    long sz = ftell(f);
+    if (sz < 0) {
+        fclose(f);
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot tell size", path);
+    }
+    if (max_bytes && (size_t)sz > max_bytes) {
+        fclose(f);
+        return e2e_fail(err, E2E_ERR_LIMIT, "%s: %ld bytes exceed the limit of %zu bytes", path, sz,
+                        max_bytes);
+    }
+    rewind(f);
+    void *buf = malloc((size_t)sz + 1);
+    if (!buf) {
+        fclose(f);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot allocate %ld bytes", path, sz);
+    }
+    size_t got = fread(buf, 1, (size_t)sz, f);
+    fclose(f);
+    if (got != (size_t)sz) {
+        free(buf);
+        return e2e_fail(err, E2E_ERR_IO, "%s: short read", path);
+    }
+    *data = buf;
+    *size = got;
+    return E2E_OK;
+}
+
+static e2e_dtype map_dtype(int32_t t)
+{
+    switch (t) {
+    case 1: return E2E_FLOAT;
+    case 2: return E2E_UINT8;
+    case 3: return E2E_INT8;
+    case 6: return E2E_INT32;
+    case 7: return E2E_INT64;
+    case 9: return E2E_BOOL;
+    case 11: return E2E_FLOAT; /* double: converted */
+    default: return E2E_UNDEFINED;
+    }
+}
+
+/* An external-data location must stay inside the model's folder. */
+static int safe_location(const char *loc)
+{
+    if (!loc[0] || loc[0] == '/' || loc[0] == '\\' || strchr(loc, ':'))
+        return 0;
+    for (const char *p = loc; *p;) {
+        const char *e = p;
+        while (*e && *e != '/' && *e != '\\')
+            e++;
+        if (e - p == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        p = *e ? e + 1 : e;
+    }
+    return 1;
+}
+
+static e2e_status read_external(const Onnx__TensorProto *tp, const char *base_dir, const char *what,
+                                size_t need, void *dst, e2e_error *err)
+{
+    const char *loc = NULL;
+    long long off = 0, len = -1;
+    for (size_t i = 0; i < tp->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *kv = tp->external_data[i];
+        if (!kv->key || !kv->value)
+            continue;
+        if (!strcmp(kv->key, "location"))
+            loc = kv->value;
+        else if (!strcmp(kv->key, "offset"))
+            off = strtoll(kv->value, NULL, 10);
+        else if (!strcmp(kv->key, "length"))
+            len = strtoll(kv->value, NULL, 10);
+    }
+    if (!loc)
+        return e2e_fail(err, E2E_ERR_INVALID, "%s: external data without a location", what);
+    if (!base_dir)
+        return e2e_fail(err, E2E_ERR_INVALID,
+                        "%s: external data \"%s\" but the model was loaded from memory", what, loc);
+    if (!safe_location(loc))
+        return e2e_fail(err, E2E_ERR_INVALID,
+                        "%s: external data path \"%s\" leaves the model's folder", what, loc);
+    if (off < 0 || (len >= 0 && (size_t)len != need))
+        return e2e_fail(err, E2E_ERR_INVALID,
+                        "%s: external data offset %lld / length %lld do not match %zu bytes", what,
+                        off, len, need);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", base_dir, loc) >= (int)sizeof path)
+        return e2e_fail(err, E2E_ERR_INVALID, "%s: external data path too long", what);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot open external data %s", what, path);
+    int ok = fseek(f, (long)off, SEEK_SET) == 0 && fread(dst, 1, need, f) == need;
+    fclose(f);
+    if (!ok)
+        return e2e_fail(err, E2E_ERR_IO, "%s: external data %s is shorter than %zu bytes at offset %lld",
+                        what, path, need, off);
+    return E2E_OK;
+}
+
+e2e_status e2e_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir,
+                                 const char *what, e2e_tensor *out, e2e_error *err)
+{
+    memset(out, 0, sizeof *out);
+    e2e_dtype dt = map_dtype(tp->data_type);
+    if (dt == E2E_UNDEFINED)
+        return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: data type %d is not supported", what,
+                        (int)tp->data_type);
+    if (tp->n_dims > E2E_MAX_RANK)
+        return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: rank %zu above %d", what, tp->n_dims,
+                        E2E_MAX_RANK);
+    out->dtype = dt;
+    out->shape.rank = (int)tp->n_dims;
+    for (size_t i = 0; i < tp->n_dims; i++) {
+        if (tp->dims[i] < 0)
+            return e2e_fail(err, E2E_ERR_SHAPE, "%s: negative dimension %lld", what,
+                            (long long)tp->dims[i]);
+        out->shape.dims[i] = tp->dims[i];
+    }
+    int64_t n = e2e_shape_numel(&out->shape);
+    if (n < 0)
+        return e2e_fail(err, E2E_ERR_SHAPE, "%s: dimensions overflow", what);
+    out->name = e2e_strdup(tp->name ? tp->name : "");
+    e2e_status st = e2e_tensor_alloc(out, err);
+    if (st) {
+        e2e_tensor_clear(out);
+        return st;
+    }
+    size_t es = e2e_dtype_size(dt);
+    size_t need = (size_t)n * es;
+    int is_double = tp->data_type == 11;
+    size_t src_es = is_double ? 8 : es;
+
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        if (is_double)
+            st = e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: external double data", what);
+        else
+            st = read_external(tp, base_dir, what, need, out->data, err);
+    } else if (tp->has_raw_data) {
+        if (tp->raw_data.len != (size_t)n * src_es)
+            st = e2e_fail(err, E2E_ERR_INVALID, "%s: raw_data has %zu bytes, the shape needs %zu",
+                          what, tp->raw_data.len, (size_t)n * src_es);
+        else if (is_double)
+            for (int64_t i = 0; i < n; i++) {
+                double v;
+                memcpy(&v, tp->raw_data.data + 8 * i, 8);
+                ((float *)out->data)[i] = (float)v;
+            }
+        else
+            memcpy(out->data, tp->raw_data.data, need);
+    } else {
+        size_t have;
+        switch (dt) {
+        case E2E_FLOAT:
+            have = is_double ? tp->n_double_data : tp->n_float_data;
+            break;
+        case E2E_INT64:
+            have = tp->n_int64_data;
+            break;
+        default:
+            have = tp->n_int32_data;
+            break;
+        }
+        if (have != (size_t)n)
+            st = e2e_fail(err, E2E_ERR_INVALID, "%s: %zu values stored, the shape needs %lld", what,
+                          have, (long long)n);
+        else if (dt == E2E_FLOAT && is_double)
+            for (int64_t i = 0; i < n; i++)
+                ((float *)out->data)[i] = (float)tp->double_data[i];
+        else if (dt == E2E_FLOAT)
+            memcpy(out->data, tp->float_data, need);
+        else if (dt == E2E_INT64)
+            memcpy(out->data, tp->int64_data, need);
+        else if (dt == E2E_INT32)
+            memcpy(out->data, tp->int32_data, need);
+        else
+            for (int64_t i = 0; i < n; i++)
+                ((uint8_t *)out->data)[i] = (uint8_t)tp->int32_data[i];
+    }
+    if (st)
+        e2e_tensor_clear(out);
+    return st;
+}
+
+e2e_status e2e_tensor_read_pb_buffer(const void *buf, size_t size, const char *name,
+                                     e2e_tensor *out, e2e_error *err)
+{
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, buf);
+    if (!tp)
+        return e2e_fail(err, E2E_ERR_PARSE, "%s: not a serialized onnx.TensorProto", name);
+    e2e_status st = e2e_tensor_from_proto(tp, NULL, name, out, err);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return st;
+}
+
+e2e_status e2e_tensor_read_pb(const char *path, e2e_tensor *out, e2e_error *err)
+{
+    void *buf;
+    size_t size;
+    e2e_status st = e2e_file_read(path, 0, &buf, &size, err);
+    if (st)
+        return st;
+    st = e2e_tensor_read_pb_buffer(buf, size, path, out, err);
+    free(buf);
+    return st;
+}

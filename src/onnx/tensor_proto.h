@@ -1,0 +1,23 @@
+/* onnx.TensorProto -> e2e_tensor (initializers, Constant values, .pb test files). */
+#ifndef E2E_TENSOR_PROTO_H
+#define E2E_TENSOR_PROTO_H
+
+#include "runtime/ir.h"
+
+struct Onnx__TensorProto;
+
+/* base_dir: folder for external data (NULL: external data refused). `what` names the tensor's
+   place in messages (e.g. "model.onnx: initializer \"w\""). */
+e2e_status e2e_tensor_from_proto(const struct Onnx__TensorProto *tp, const char *base_dir,
+                                 const char *what, e2e_tensor *out, e2e_error *err);
+
+/* Reads a serialized TensorProto file (.pb, the backend-test layout) or buffer. */
+e2e_status e2e_tensor_read_pb(const char *path, e2e_tensor *out, e2e_error *err);
+e2e_status e2e_tensor_read_pb_buffer(const void *buf, size_t size, const char *name,
+                                     e2e_tensor *out, e2e_error *err);
+
+/* Whole file into memory (caller frees); fails cleanly above max_bytes when max_bytes > 0. */
+e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t *size,
+                         e2e_error *err);
+
+#endif

@@ -1,0 +1,117 @@
+/* Operator interface. One file per operator family under src/ops/; each exports a table
+   `const e2e_op_def e2e_ops_<family>[]` ended by an entry with op_type NULL, listed in
+   registry.c.
+
+   Life of a kernel in a session:
+     prepare(k)  once at session creation (and re-bind): validate attributes and input
+                 types, set every output's dtype and shape, request workspace
+                 (k->ws_size), build k->priv (may allocate; packed weights go here).
+                 Inputs with is_const have their data; others have only dtype/shape.
+     run(k)      every session run; data pointers are set; must not allocate.
+                 When all inputs are constant the session runs the kernel once at
+                 prepare time and the node disappears (constant folding).
+     release(p)  frees priv.
+   Kernels never see protobuf structs and never compare strings in run(). */
+#ifndef E2E_OP_H
+#define E2E_OP_H
+
+#include "runtime/ir.h"
+
+/* A tensor slot inside a session. */
+typedef struct e2e_value {
+    e2e_dtype dtype;
+    e2e_shape shape;
+    int64_t numel;
+    void *data;         /* arena, caller input, or constant data */
+    bool is_const;      /* value known at prepare time */
+    bool is_input;      /* caller's memory: never written */
+} e2e_value;
+
+/* Activation fused into a producer's epilogue (Conv, Gemm, MatMul, ...). */
+typedef enum e2e_act {
+    E2E_ACT_NONE = 0,
+    E2E_ACT_RELU,
+    E2E_ACT_LEAKY_RELU,   /* alpha */
+    E2E_ACT_SIGMOID,
+    E2E_ACT_CLIP,         /* alpha = min, beta = max */
+    E2E_ACT_GELU          /* exact, erf */
+} e2e_act;
+
+struct e2e_op_def;
+
+typedef struct e2e_kernel {
+    const e2e_node *node;
+    const struct e2e_op_def *op;
+    const char *model_name;
+    int opset;              /* the model's opset for the node's domain */
+    int n_in, n_out;
+    e2e_value **in;         /* in[i] is NULL for an omitted optional input */
+    e2e_value **out;
+    void *priv;
+    size_t ws_size;         /* bytes of shared workspace wanted by run() */
+    void *ws;
+    int threads;
+    e2e_act act;            /* fused epilogue, set by passes before prepare */
+    float act_alpha, act_beta;
+    e2e_error *err;
+} e2e_kernel;
+
+typedef struct e2e_op_def {
+    const char *op_type;
+    e2e_status (*prepare)(e2e_kernel *k);
+    e2e_status (*run)(e2e_kernel *k);
+    void (*release)(void *priv);
+    unsigned flags;         /* E2E_OP_* below */
+} e2e_op_def;
+
+enum {
+    E2E_OP_INPLACE = 1u << 0,     /* out[0] may reuse in[0]'s memory (same size) */
+    E2E_OP_FUSES_ACT = 1u << 1,   /* honours k->act */
+    E2E_OP_ALIAS = 1u << 2        /* out[0] is in[0]'s bytes reinterpreted (Reshape, Flatten,
+                                     Squeeze, Unsqueeze, Identity, Dropout): run may be a no-op
+                                     when the session aliases them */
+};
+
+const e2e_op_def *e2e_op_find(const char *domain, const char *op_type);
+
+/* ---- helpers for kernels (src/ops/op_util.c) ---- */
+
+/* Writes "<model>: node \"<name>\" (<op>): <reason>" to k->err; returns st. */
+e2e_status e2e_kfail(e2e_kernel *k, e2e_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Attribute getters: absent -> default (returns E2E_OK); wrong type -> E2E_ERR_INVALID. */
+e2e_status e2e_attr_int(e2e_kernel *k, const char *name, int64_t def, int64_t *out);
+e2e_status e2e_attr_float(e2e_kernel *k, const char *name, float def, float *out);
+/* *vals points into the node (do not free); *n = 0 and *vals = NULL when absent. */
+e2e_status e2e_attr_ints(e2e_kernel *k, const char *name, const int64_t **vals, int *n);
+e2e_status e2e_attr_floats(e2e_kernel *k, const char *name, const float **vals, int *n);
+e2e_status e2e_attr_string(e2e_kernel *k, const char *name, const char *def, const char **out);
+e2e_status e2e_attr_tensor(e2e_kernel *k, const char *name, const e2e_tensor **out);
+
+/* Checks the input count range and that required inputs are present. */
+e2e_status e2e_check_inputs(e2e_kernel *k, int min, int max);
+/* Fails unless in[i] has one of the allowed dtypes (terminate list with E2E_UNDEFINED). */
+e2e_status e2e_check_dtype(e2e_kernel *k, int i, ...);
+
+/* Reads a constant integer input (int64 or int32) of at most max elements as int64.
+   Not constant -> E2E_ERR_DYNAMIC. */
+e2e_status e2e_input_ints(e2e_kernel *k, int i, int64_t *buf, int max, int *n);
+/* Reads a constant float input. */
+e2e_status e2e_input_floats(e2e_kernel *k, int i, float *buf, int max, int *n);
+
+/* Sets out[i]'s dtype and shape (computes numel; fails on overflow). */
+e2e_status e2e_out_set(e2e_kernel *k, int i, e2e_dtype dt, const e2e_shape *s);
+
+/* Normalises axis into [0, rank) (rank+1 when allow_end); fails with a message otherwise. */
+e2e_status e2e_axis(e2e_kernel *k, int64_t axis, int rank, int *out);
+
+/* numpy multidirectional broadcast of a and b into out. */
+e2e_status e2e_broadcast(e2e_kernel *k, const e2e_shape *a, const e2e_shape *b, e2e_shape *out);
+/* Element strides of `in` seen with out's rank: 0 on broadcast dims. */
+void e2e_broadcast_strides(const e2e_shape *in, const e2e_shape *out, int64_t *strides);
+
+/* Applies a fused activation to n floats in place. */
+void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n);
+
+#endif

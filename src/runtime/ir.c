@@ -1,0 +1,220 @@
+/* Small helpers over the IR: dtypes, shapes, tensors, errors, lookup. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/ir.h"
+
+const char *e2e_status_name(e2e_status s)
+{
+    static const char *names[] = {"ok", "io", "parse", "unsupported", "invalid", "shape",
+                                  "argument", "nomem", "limit", "dynamic", "device"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+const char *e2e_dtype_name(e2e_dtype t)
+{
+    switch (t) {
+    case E2E_FLOAT: return "float";
+    case E2E_UINT8: return "uint8";
+    case E2E_INT8: return "int8";
+    case E2E_INT32: return "int32";
+    case E2E_INT64: return "int64";
+    case E2E_BOOL: return "bool";
+    default: return "undefined";
+    }
+}
+
+size_t e2e_dtype_size(e2e_dtype t)
+{
+    switch (t) {
+    case E2E_FLOAT: case E2E_INT32: return 4;
+    case E2E_INT64: return 8;
+    case E2E_UINT8: case E2E_INT8: case E2E_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+/* Largest element count we accept: 2^40 elements (4 TiB of floats) — beyond it a shape is
+   certainly corrupt, and products stay far from int64 overflow. */
+#define NUMEL_MAX ((int64_t)1 << 40)
+
+int64_t e2e_shape_numel(const e2e_shape *s)
+{
+    if (s->rank < 0 || s->rank > E2E_MAX_RANK)
+        return -1;
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) {
+        int64_t d = s->dims[i];
+        if (d < 0)
+            return -1;
+        if (d == 0)
+            n = 0;
+        else if (n > NUMEL_MAX / d)
+            return -1;
+        else
+            n *= d;
+    }
+    /* a zero dim anywhere makes the tensor empty, even if other dims are huge */
+    for (int i = 0; i < s->rank; i++)
+        if (s->dims[i] > NUMEL_MAX)
+            return -1;
+    return n;
+}
+
+int64_t e2e_tensor_view_numel(const e2e_tensor_view *v)
+{
+    e2e_shape s = {.rank = v->rank};
+    if (v->rank < 0 || v->rank > E2E_MAX_RANK)
+        return -1;
+    memcpy(s.dims, v->dims, sizeof(int64_t) * (size_t)v->rank);
+    return e2e_shape_numel(&s);
+}
+
+e2e_tensor_view e2e_tensor_view_f32(const char *name, float *data, int rank, const int64_t *dims)
+{
+    e2e_tensor_view v = {.name = name, .dtype = E2E_FLOAT, .rank = rank, .data = data};
+    for (int i = 0; i < rank && i < E2E_MAX_RANK; i++)
+        v.dims[i] = dims[i];
+    return v;
+}
+
+bool e2e_shape_equal(const e2e_shape *a, const e2e_shape *b)
+{
+    if (a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+char *e2e_shape_str(const e2e_shape *s, char *buf, size_t n)
+{
+    if (s->rank == 0) {
+        snprintf(buf, n, "scalar");
+        return buf;
+    }
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->rank && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, i ? "x%lld" : "%lld", (long long)s->dims[i]);
+    return buf;
+}
+
+void *e2e_aligned_alloc(size_t nbytes)
+{
+    size_t sz = (nbytes + 63) & ~(size_t)63;
+    if (sz < nbytes)
+        return NULL;
+    void *p = aligned_alloc(64, sz ? sz : 64);
+    if (p)
+        memset(p, 0, sz ? sz : 64);
+    return p;
+}
+
+void e2e_aligned_free(void *p) { free(p); }
+
+char *e2e_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void e2e_tensor_clear(e2e_tensor *t)
+{
+    free(t->name);
+    e2e_aligned_free(t->data);
+    memset(t, 0, sizeof *t);
+}
+
+e2e_status e2e_tensor_alloc(e2e_tensor *t, e2e_error *err)
+{
+    int64_t n = e2e_shape_numel(&t->shape);
+    size_t es = e2e_dtype_size(t->dtype);
+    if (n < 0) {
+        char b[160];
+        return e2e_fail(err, E2E_ERR_SHAPE, "tensor \"%s\": invalid shape %s", t->name ? t->name : "",
+                        e2e_shape_str(&t->shape, b, sizeof b));
+    }
+    if (!es)
+        return e2e_fail(err, E2E_ERR_UNSUPPORTED, "tensor \"%s\": unsupported data type",
+                        t->name ? t->name : "");
+    t->nbytes = (size_t)n * es;
+    t->data = e2e_aligned_alloc(t->nbytes);
+    if (!t->data)
+        return e2e_fail(err, E2E_ERR_NOMEM, "tensor \"%s\": cannot allocate %zu bytes",
+                        t->name ? t->name : "", t->nbytes);
+    return E2E_OK;
+}
+
+e2e_status e2e_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->status = st;
+    }
+    return st;
+}
+
+const e2e_attr *e2e_node_attr(const e2e_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name))
+            return &n->attrs[i];
+    return NULL;
+}
+
+int e2e_graph_find_value(const e2e_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_values; i++)
+        if (!strcmp(g->values[i].name, name))
+            return i;
+    return -1;
+}
+
+static void attr_clear(e2e_attr *a)
+{
+    free(a->name);
+    free(a->s);
+    free(a->ints);
+    free(a->floats);
+    if (a->t) {
+        e2e_tensor_clear(a->t);
+        free(a->t);
+    }
+}
+
+void e2e_graph_clear(e2e_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        e2e_node *n = &g->nodes[i];
+        free(n->name);
+        free(n->op_type);
+        free(n->domain);
+        free(n->in);
+        free(n->out);
+        for (int j = 0; j < n->n_attrs; j++)
+            attr_clear(&n->attrs[j]);
+        free(n->attrs);
+    }
+    free(g->nodes);
+    for (int i = 0; i < g->n_values; i++)
+        free(g->values[i].name);
+    free(g->values);
+    for (int i = 0; i < g->n_inits; i++)
+        e2e_tensor_clear(&g->inits[i]);
+    free(g->inits);
+    free(g->inputs);
+    free(g->outputs);
+    memset(g, 0, sizeof *g);
+}

@@ -1,0 +1,11 @@
+/* Memory planning: alias and in-place decisions, lifetimes, one arena with offsets. */
+#ifndef E2E_PLAN_H
+#define E2E_PLAN_H
+
+#include "runtime/session.h"
+
+/* Gives every non-constant value produced by a kernel its place in one arena, allocates the
+   arena and the shared workspace, and sets the values' data pointers. */
+e2e_status e2e_plan_memory(e2e_session *s, e2e_error *err);
+
+#endif

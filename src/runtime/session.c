@@ -1,0 +1,551 @@
+/* Sessions: bind input shapes, prepare every node in order (shape inference), fold
+   constant subgraphs, fuse activations, alias reshapes, plan one arena, run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "runtime/plan.h"
+#include "runtime/session.h"
+
+e2e_session_options e2e_session_options_default(void)
+{
+    e2e_session_options o;
+    memset(&o, 0, sizeof o);
+    o.threads = 1;
+    o.device = E2E_DEVICE_CPU;
+    o.default_batch = 1;
+    o.optimize = 1;
+    return o;
+}
+
+/* ---- teardown ---- */
+
+static void release_build(e2e_session *s)
+{
+    for (int i = 0; i < s->n_kernels; i++)
+        if (s->kernels[i].op && s->kernels[i].op->release && s->kernels[i].priv)
+            s->kernels[i].op->release(s->kernels[i].priv);
+    free(s->kernels);
+    free(s->ptrs);
+    if (s->owned)
+        for (int i = 0; i < s->n_values; i++)
+            e2e_aligned_free(s->owned[i]);
+    free(s->owned);
+    free(s->values);
+    free(s->root);
+    free(s->offset);
+    e2e_aligned_free(s->arena);
+    e2e_aligned_free(s->ws);
+    s->kernels = NULL;
+    s->ptrs = NULL;
+    s->owned = NULL;
+    s->values = NULL;
+    s->root = NULL;
+    s->offset = NULL;
+    s->arena = s->ws = NULL;
+    s->n_kernels = 0;
+    s->arena_bytes = s->ws_bytes = 0;
+    s->n_folded = s->n_fused = s->n_aliased = 0;
+}
+
+void e2e_session_free(e2e_session *s)
+{
+    if (!s)
+        return;
+    release_build(s);
+    free(s->bindings);
+    free(s->binding_dims);
+    for (int i = 0; i < s->n_fixed; i++)
+        e2e_tensor_clear(&s->fixed[i]);
+    free(s->fixed);
+    free(s);
+}
+
+/* ---- input binding ---- */
+
+static e2e_status bind_inputs(e2e_session *s, e2e_error *err)
+{
+    const e2e_model *m = s->model;
+    const e2e_graph *g = &m->graph;
+    for (int i = 0; i < g->n_inputs; i++) {
+        int id = g->inputs[i];
+        const e2e_value_decl *d = &g->values[id];
+        e2e_value *v = &s->values[id];
+        v->dtype = d->dtype;
+        v->shape = d->shape;
+        v->is_input = true;
+        const e2e_shape_binding *b = NULL;
+        for (int j = 0; j < s->opt.n_shapes; j++)
+            if (s->opt.shapes[j].name && !strcmp(s->opt.shapes[j].name, d->name))
+                b = &s->opt.shapes[j];
+        const e2e_tensor *fx = NULL;
+        for (int j = 0; j < s->n_fixed; j++)
+            if (!strcmp(s->fixed[j].name, d->name))
+                fx = &s->fixed[j];
+        const e2e_shape *want = fx ? &fx->shape : NULL;
+        e2e_shape bs;
+        if (b) {
+            if (b->rank < 0 || b->rank > E2E_MAX_RANK)
+                return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: input \"%s\": bound rank %d is invalid",
+                                m->name, d->name, b->rank);
+            bs.rank = b->rank;
+            for (int k = 0; k < b->rank; k++)
+                bs.dims[k] = b->dims[k];
+            want = &bs;
+        }
+        if (want) {
+            if (want->rank != d->shape.rank)
+                return e2e_fail(err, E2E_ERR_SHAPE, "%s: input \"%s\" has rank %d, bound with rank %d",
+                                m->name, d->name, d->shape.rank, want->rank);
+            for (int k = 0; k < want->rank; k++) {
+                if (want->dims[k] < 0)
+                    return e2e_fail(err, E2E_ERR_SHAPE, "%s: input \"%s\": bound dim %d is negative",
+                                    m->name, d->name, k);
+                if (d->shape.dims[k] >= 0 && d->shape.dims[k] != want->dims[k])
+                    return e2e_fail(err, E2E_ERR_SHAPE,
+                                    "%s: input \"%s\": dim %d is fixed at %lld, bound to %lld", m->name,
+                                    d->name, k, (long long)d->shape.dims[k], (long long)want->dims[k]);
+            }
+            v->shape = *want;
+        } else {
+            for (int k = 0; k < v->shape.rank; k++)
+                if (v->shape.dims[k] < 0)
+                    v->shape.dims[k] = s->opt.default_batch > 0 ? s->opt.default_batch : 1;
+        }
+        v->numel = e2e_shape_numel(&v->shape);
+        if (v->numel < 0)
+            return e2e_fail(err, E2E_ERR_SHAPE, "%s: input \"%s\": shape too large", m->name, d->name);
+        if (fx) {
+            if (fx->dtype != d->dtype)
+                return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: fixed input \"%s\" is %s, the model wants %s",
+                                m->name, d->name, e2e_dtype_name(fx->dtype), e2e_dtype_name(d->dtype));
+            if (!e2e_shape_equal(&fx->shape, &v->shape))
+                return e2e_fail(err, E2E_ERR_SHAPE, "%s: fixed input \"%s\" does not match its bound shape",
+                                m->name, d->name);
+            v->data = fx->data;
+            v->is_const = true;
+            v->is_input = false;
+        }
+    }
+    return E2E_OK;
+}
+
+/* ---- build: prepare, fold, fuse, alias, plan ---- */
+
+static int count_consumers(const e2e_session *s, int value, int *only)
+{
+    int n = 0;
+    for (int i = 0; i < s->n_kernels; i++) {
+        const e2e_kernel *k = &s->kernels[i];
+        if (!k->op)
+            continue;
+        for (int j = 0; j < k->n_in; j++)
+            if (k->in[j] == &s->values[value]) {
+                n++;
+                *only = i;
+            }
+    }
+    return n;
+}
+
+static bool is_graph_output(const e2e_session *s, int value)
+{
+    for (int i = 0; i < s->model->graph.n_outputs; i++)
+        if (s->model->graph.outputs[i] == value)
+            return true;
+    return false;
+}
+
+static int value_id(const e2e_session *s, const e2e_value *v) { return (int)(v - s->values); }
+
+/* Conv/Gemm/MatMul followed by an activation that is the only consumer: fuse the epilogue. */
+static void fuse_activations(e2e_session *s)
+{
+    for (int i = 0; i < s->n_kernels; i++) {
+        e2e_kernel *k = &s->kernels[i];
+        if (!k->op || !(k->op->flags & E2E_OP_FUSES_ACT) || k->act != E2E_ACT_NONE || !k->out[0])
+            continue;
+        int out = value_id(s, k->out[0]), c = -1;
+        if (is_graph_output(s, out) || count_consumers(s, out, &c) != 1)
+            continue;
+        e2e_kernel *a = &s->kernels[c];
+        const char *t = a->node->op_type;
+        e2e_act act = E2E_ACT_NONE;
+        float alpha = 0, beta = 0;
+        if (!strcmp(t, "Relu"))
+            act = E2E_ACT_RELU;
+        else if (!strcmp(t, "Sigmoid"))
+            act = E2E_ACT_SIGMOID;
+        else if (!strcmp(t, "LeakyRelu")) {
+            const e2e_attr *at = e2e_node_attr(a->node, "alpha");
+            act = E2E_ACT_LEAKY_RELU;
+            alpha = at && at->type == E2E_ATTR_FLOAT ? at->f : 0.01f;
+        } else if (!strcmp(t, "Gelu")) {
+            const e2e_attr *ap = e2e_node_attr(a->node, "approximate");
+            if (!ap || (ap->type == E2E_ATTR_STRING && !strcmp(ap->s, "none")))
+                act = E2E_ACT_GELU;
+        }
+        if (act == E2E_ACT_NONE || a->in[0] != k->out[0] || a->out[0]->dtype != E2E_FLOAT)
+            continue;
+        k->act = act;
+        k->act_alpha = alpha;
+        k->act_beta = beta;
+        k->out[0] = a->out[0];
+        if (a->op->release && a->priv)
+            a->op->release(a->priv);
+        a->priv = NULL;
+        a->op = NULL; /* removed */
+        s->n_fused++;
+    }
+}
+
+static e2e_status build(e2e_session *s, e2e_error *err)
+{
+    const e2e_model *m = s->model;
+    const e2e_graph *g = &m->graph;
+    e2e_status st;
+    s->n_values = g->n_values;
+    s->values = calloc((size_t)g->n_values + 1, sizeof(e2e_value));
+    s->owned = calloc((size_t)g->n_values + 1, sizeof(void *));
+    s->root = malloc(sizeof(int) * ((size_t)g->n_values + 1));
+    s->offset = malloc(sizeof(size_t) * ((size_t)g->n_values + 1));
+    size_t nptr = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        nptr += (size_t)g->nodes[i].n_in + (size_t)g->nodes[i].n_out;
+    s->kernels = calloc((size_t)g->n_nodes + 1, sizeof(e2e_kernel));
+    s->ptrs = calloc(nptr + 1, sizeof(e2e_value *));
+    if (!s->values || !s->owned || !s->root || !s->offset || !s->kernels || !s->ptrs)
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", m->name);
+    for (int i = 0; i < g->n_values; i++) {
+        const e2e_value_decl *d = &g->values[i];
+        s->root[i] = i;
+        s->offset[i] = SIZE_MAX;
+        if (d->initializer >= 0) {
+            const e2e_tensor *t = &g->inits[d->initializer];
+            s->values[i].dtype = t->dtype;
+            s->values[i].shape = t->shape;
+            s->values[i].numel = e2e_shape_numel(&t->shape);
+            s->values[i].data = t->data;
+            s->values[i].is_const = true;
+        }
+    }
+    if ((st = bind_inputs(s, err)))
+        return st;
+
+    /* prepare in topological order; nodes whose inputs are all constant are run now */
+    e2e_value **p = s->ptrs;
+    int nk = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const e2e_node *n = &g->nodes[i];
+        e2e_kernel *k = &s->kernels[nk];
+        memset(k, 0, sizeof *k);
+        k->node = n;
+        k->op = e2e_op_find(n->domain, n->op_type);
+        k->model_name = m->name;
+        k->opset = m->opset;
+        k->threads = s->opt.threads;
+        k->err = err;
+        k->n_in = n->n_in;
+        k->n_out = n->n_out;
+        k->in = p;
+        p += n->n_in;
+        k->out = p;
+        p += n->n_out;
+        bool all_const = true;
+        for (int j = 0; j < n->n_in; j++) {
+            k->in[j] = n->in[j] >= 0 ? &s->values[n->in[j]] : NULL;
+            if (k->in[j] && !k->in[j]->is_const)
+                all_const = false;
+            if (k->in[j] && k->in[j]->dtype == E2E_UNDEFINED)
+                return e2e_fail(err, E2E_ERR_INVALID, "%s: node \"%s\" (%s): input %d has no value",
+                                m->name, n->name, n->op_type, j);
+        }
+        for (int j = 0; j < n->n_out; j++)
+            k->out[j] = n->out[j] >= 0 ? &s->values[n->out[j]] : NULL;
+        if (!k->op)
+            return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\": operator %s is not supported",
+                            m->name, n->name, n->op_type);
+        err->message[0] = 0;
+        st = k->op->prepare(k);
+        if (st) {
+            if (!err->message[0])
+                e2e_kfail(k, st, "preparation failed");
+            err->status = st;
+            if (k->op->release && k->priv)
+                k->op->release(k->priv);
+            return st;
+        }
+        for (int j = 0; j < n->n_out; j++)
+            if (k->out[j] && k->out[j]->dtype == E2E_UNDEFINED) {
+                if (k->op->release && k->priv)
+                    k->op->release(k->priv);
+                return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "output %d was not produced", j);
+            }
+        if (all_const) {
+            /* constant folding: evaluate once, keep the result, drop the node */
+            void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
+            st = E2E_OK;
+            for (int j = 0; j < n->n_out && !st; j++) {
+                e2e_value *o = k->out[j];
+                if (!o)
+                    continue;
+                size_t nb = (size_t)o->numel * e2e_dtype_size(o->dtype);
+                s->owned[n->out[j]] = e2e_aligned_alloc(nb);
+                if (!s->owned[n->out[j]])
+                    st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate %zu bytes to fold", nb);
+                o->data = s->owned[n->out[j]];
+            }
+            if (!st && k->ws_size && !ws)
+                st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate workspace");
+            if (!st) {
+                k->ws = ws;
+                st = k->op->run(k);
+                if (st && !err->message[0])
+                    e2e_kfail(k, st, "failed while folding constants");
+            }
+            e2e_aligned_free(ws);
+            if (k->op->release && k->priv)
+                k->op->release(k->priv);
+            k->priv = NULL;
+            if (st)
+                return st;
+            for (int j = 0; j < n->n_out; j++)
+                if (k->out[j])
+                    k->out[j]->is_const = true;
+            s->n_folded++;
+            continue;
+        }
+        nk++;
+    }
+    s->n_kernels = nk;
+    if (s->opt.optimize)
+        fuse_activations(s);
+    /* compact away removed kernels */
+    int w = 0;
+    for (int i = 0; i < s->n_kernels; i++) {
+        if (s->kernels[i].op)
+            s->kernels[w++] = s->kernels[i];
+    }
+    s->n_kernels = w;
+    for (int i = 0; i < g->n_outputs; i++) {
+        const e2e_value *v = &s->values[g->outputs[i]];
+        if (v->dtype == E2E_UNDEFINED)
+            return e2e_fail(err, E2E_ERR_INVALID, "%s: graph output \"%s\" is never computed", m->name,
+                            g->values[g->outputs[i]].name);
+    }
+    return e2e_plan_memory(s, err);
+}
+
+static e2e_status copy_options(e2e_session *s, const e2e_session_options *o, e2e_error *err)
+{
+    s->opt = *o;
+    if (s->opt.threads <= 0)
+        s->opt.threads = 1;
+    size_t nd = 0;
+    for (int i = 0; i < o->n_shapes; i++) {
+        if (o->shapes[i].rank < 0 || o->shapes[i].rank > E2E_MAX_RANK)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "shape binding %d has rank %d", i, o->shapes[i].rank);
+        nd += (size_t)o->shapes[i].rank;
+    }
+    s->bindings = calloc((size_t)o->n_shapes + 1, sizeof *s->bindings);
+    s->binding_dims = calloc(nd + 1, sizeof(int64_t));
+    s->fixed = calloc((size_t)o->n_fixed_inputs + 1, sizeof(e2e_tensor));
+    if (!s->bindings || !s->binding_dims || !s->fixed)
+        return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
+    int64_t *d = s->binding_dims;
+    for (int i = 0; i < o->n_shapes; i++) {
+        s->bindings[i] = o->shapes[i];
+        memcpy(d, o->shapes[i].dims, sizeof(int64_t) * (size_t)o->shapes[i].rank);
+        s->bindings[i].dims = d;
+        d += o->shapes[i].rank;
+    }
+    s->opt.shapes = s->bindings;
+    for (int i = 0; i < o->n_fixed_inputs; i++) {
+        const e2e_tensor_view *v = &o->fixed_inputs[i];
+        e2e_tensor *t = &s->fixed[s->n_fixed++];
+        t->name = e2e_strdup(v->name ? v->name : "");
+        t->dtype = v->dtype;
+        t->shape.rank = v->rank;
+        for (int k = 0; k < v->rank && k < E2E_MAX_RANK; k++)
+            t->shape.dims[k] = v->dims[k];
+        e2e_status st = e2e_tensor_alloc(t, err);
+        if (st)
+            return st;
+        if (t->nbytes)
+            memcpy(t->data, v->data, t->nbytes);
+    }
+    s->opt.fixed_inputs = NULL;
+    s->opt.n_fixed_inputs = 0;
+    return E2E_OK;
+}
+
+e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt, e2e_session **out,
+                              e2e_error *err)
+{
+    e2e_error local;
+    if (!err)
+        err = &local;
+    err->message[0] = 0;
+    err->status = E2E_OK;
+    if (!m || !out)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_session_create: NULL argument");
+    *out = NULL;
+    e2e_session_options def = e2e_session_options_default();
+    if (!opt)
+        opt = &def;
+    if (opt->device == E2E_DEVICE_CUDA)
+        return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: this build has no CUDA backend", m->name);
+    e2e_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
+    s->model = m;
+    e2e_status st = copy_options(s, opt, err);
+    if (!st)
+        st = build(s, err);
+    if (st) {
+        e2e_session_free(s);
+        return st;
+    }
+    *out = s;
+    return E2E_OK;
+}
+
+e2e_status e2e_session_reshape(e2e_session *s, const e2e_shape_binding *shapes, int n, e2e_error *err)
+{
+    e2e_error local;
+    if (!err)
+        err = &local;
+    size_t nd = 0;
+    for (int i = 0; i < n; i++) {
+        if (shapes[i].rank < 0 || shapes[i].rank > E2E_MAX_RANK)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "shape binding %d has rank %d", i, shapes[i].rank);
+        nd += (size_t)shapes[i].rank;
+    }
+    e2e_shape_binding *b = calloc((size_t)n + 1, sizeof *b);
+    int64_t *dims = calloc(nd + 1, sizeof(int64_t));
+    if (!b || !dims) {
+        free(b);
+        free(dims);
+        return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
+    }
+    int64_t *d = dims;
+    for (int i = 0; i < n; i++) {
+        b[i] = shapes[i];
+        memcpy(d, shapes[i].dims, sizeof(int64_t) * (size_t)shapes[i].rank);
+        b[i].dims = d;
+        d += shapes[i].rank;
+    }
+    free(s->bindings);
+    free(s->binding_dims);
+    s->bindings = b;
+    s->binding_dims = dims;
+    s->opt.shapes = b;
+    s->opt.n_shapes = n;
+    release_build(s);
+    return build(s, err);
+}
+
+/* ---- run ---- */
+
+e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_inputs, e2e_error *err)
+{
+    e2e_error local;
+    if (!err)
+        err = &local;
+    if (!s || (n_inputs && !inputs))
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_session_run: NULL argument");
+    const e2e_graph *g = &s->model->graph;
+    int pos = 0;
+    for (int i = 0; i < g->n_inputs; i++) {
+        int id = g->inputs[i];
+        e2e_value *v = &s->values[id];
+        if (!v->is_input)
+            continue; /* fixed at creation */
+        const char *name = g->values[id].name;
+        const e2e_tensor_view *in = NULL;
+        for (int j = 0; j < n_inputs && !in; j++)
+            if (inputs[j].name && !strcmp(inputs[j].name, name))
+                in = &inputs[j];
+        if (!in) {
+            while (pos < n_inputs && inputs[pos].name)
+                pos++;
+            if (pos < n_inputs)
+                in = &inputs[pos++];
+        }
+        if (!in)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: input \"%s\" was not given", s->model->name, name);
+        if (in->dtype != v->dtype)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: input \"%s\" is %s, the model wants %s",
+                            s->model->name, name, e2e_dtype_name(in->dtype), e2e_dtype_name(v->dtype));
+        bool same = in->rank == v->shape.rank;
+        for (int k = 0; same && k < in->rank; k++)
+            same = in->dims[k] == v->shape.dims[k];
+        if (!same) {
+            char a[160], b[160];
+            e2e_shape got = {.rank = in->rank < 0 || in->rank > E2E_MAX_RANK ? 0 : in->rank};
+            for (int k = 0; k < got.rank; k++)
+                got.dims[k] = in->dims[k];
+            return e2e_fail(err, E2E_ERR_ARGUMENT,
+                            "%s: input \"%s\" has shape %s, the session is bound to %s (reshape first)",
+                            s->model->name, name, e2e_shape_str(&got, a, sizeof a),
+                            e2e_shape_str(&v->shape, b, sizeof b));
+        }
+        if (!in->data && v->numel)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: input \"%s\" has no data", s->model->name, name);
+        v->data = in->data;
+    }
+    /* OpenBLAS threading is process-wide; a session asks for its own count before running */
+    if (openblas_get_num_threads() != s->opt.threads)
+        openblas_set_num_threads(s->opt.threads);
+    for (int i = 0; i < s->n_kernels; i++) {
+        e2e_kernel *k = &s->kernels[i];
+        k->ws = s->ws;
+        k->err = err;
+        e2e_status st = k->op->run(k);
+        if (st) {
+            if (err->status != st)
+                e2e_kfail(k, st, "failed at run time");
+            return st;
+        }
+    }
+    return E2E_OK;
+}
+
+/* ---- queries ---- */
+
+int e2e_session_input_count(const e2e_session *s) { return s->model->graph.n_inputs; }
+int e2e_session_output_count(const e2e_session *s) { return s->model->graph.n_outputs; }
+size_t e2e_session_arena_bytes(const e2e_session *s) { return s->arena_bytes; }
+size_t e2e_session_workspace_bytes(const e2e_session *s) { return s->ws_bytes; }
+int e2e_session_node_count(const e2e_session *s) { return s->n_kernels; }
+
+static void value_view(const e2e_session *s, int id, e2e_tensor_view *v)
+{
+    const e2e_value *x = &s->values[id];
+    memset(v, 0, sizeof *v);
+    v->name = s->model->graph.values[id].name;
+    v->dtype = x->dtype;
+    v->rank = x->shape.rank;
+    for (int i = 0; i < x->shape.rank; i++)
+        v->dims[i] = x->shape.dims[i];
+    v->data = x->data;
+}
+
+e2e_status e2e_session_input(const e2e_session *s, int i, e2e_tensor_view *v)
+{
+    if (i < 0 || i >= s->model->graph.n_inputs)
+        return E2E_ERR_ARGUMENT;
+    value_view(s, s->model->graph.inputs[i], v);
+    v->data = NULL;
+    return E2E_OK;
+}
+
+e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v)
+{
+    if (i < 0 || i >= s->model->graph.n_outputs)
+        return E2E_ERR_ARGUMENT;
+    value_view(s, s->model->graph.outputs[i], v);
+    return E2E_OK;
+}

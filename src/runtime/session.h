@@ -1,0 +1,36 @@
+/* Session internals, shared by the runtime files, the CLI (info, bench profile) and tests. */
+#ifndef E2E_SESSION_H
+#define E2E_SESSION_H
+
+#include "ops/op.h"
+
+struct e2e_session {
+    const e2e_model *model;
+    e2e_session_options opt;        /* pointers inside refer to the copies below */
+    e2e_shape_binding *bindings;    /* owned copies */
+    int64_t *binding_dims;
+    e2e_tensor *fixed;              /* owned copies of fixed inputs */
+    int n_fixed;
+
+    int n_values;                   /* = model graph values */
+    e2e_value *values;
+    void **owned;                   /* per value: heap data of folded constants */
+    int *root;                      /* per value: value whose arena block it uses (alias/in-place) */
+    size_t *offset;                 /* per value: arena offset of a root, SIZE_MAX if none */
+
+    int n_kernels;                  /* active kernels in execution order */
+    e2e_kernel *kernels;
+    e2e_value **ptrs;               /* storage for the kernels' in/out pointer arrays */
+    e2e_error kernel_err;           /* where prepare-time kernel messages land */
+
+    void *arena;
+    size_t arena_bytes;
+    void *ws;
+    size_t ws_bytes;
+    int n_folded, n_fused, n_aliased;
+};
+
+/* FLOPs of one prepared kernel (multiply-add = 2); 0 for data movement. */
+double e2e_kernel_flops(const e2e_kernel *k);
+
+#endif
