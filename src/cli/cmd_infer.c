@@ -1,0 +1,181 @@
+/* e2e infer: run a model once on inputs read from .npy or .pb files; write .npy outputs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "onnx/tensor_proto.h"
+#include "util/npy.h"
+
+#define MAX_IN 32
+
+static void help(void)
+{
+    printf("usage: e2e infer MODEL --input NAME=FILE [--input NAME=FILE ...] [--output DIR]\n"
+           "                 [--threads T] [--device cpu|cuda|auto]\n\n"
+           "Reads each input from a .npy or .pb (onnx.TensorProto) file, binds the session to\n"
+           "their shapes, runs once, prints each output's shape and first values, and with\n"
+           "--output writes DIR/<output name>.npy. NAME may be omitted (FILE alone) to match\n"
+           "inputs by position.\n");
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && !strcmp(s + n - m, suf);
+}
+
+static void print_values(const e2e_tensor_view *v)
+{
+    int64_t n = e2e_tensor_view_numel(v), show = n < 8 ? n : 8;
+    printf("  %s %s [", v->name, e2e_dtype_name(v->dtype));
+    for (int i = 0; i < v->rank; i++)
+        printf("%s%lld", i ? ", " : "", (long long)v->dims[i]);
+    printf("]:");
+    for (int64_t i = 0; i < show; i++) {
+        switch (v->dtype) {
+        case E2E_FLOAT: printf(" %.6g", ((const float *)v->data)[i]); break;
+        case E2E_INT64: printf(" %lld", (long long)((const int64_t *)v->data)[i]); break;
+        case E2E_INT32: printf(" %d", ((const int32_t *)v->data)[i]); break;
+        default: printf(" %u", ((const uint8_t *)v->data)[i]); break;
+        }
+    }
+    printf("%s\n", n > show ? " ..." : "");
+}
+
+int e2e_cmd_infer(int argc, char **argv)
+{
+    const char *path = NULL, *outdir = NULL;
+    const char *in_names[MAX_IN], *in_files[MAX_IN];
+    int nin = 0, threads = 1, rc = E2E_EXIT_FAIL;
+    e2e_device device = E2E_DEVICE_CPU;
+    char namebuf[MAX_IN][256];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (e2e_cli_is_help(a)) {
+            help();
+            return 0;
+        } else if (!strcmp(a, "--input") && i + 1 < argc && nin < MAX_IN) {
+            const char *v = argv[++i], *eq = strchr(v, '=');
+            if (eq) {
+                snprintf(namebuf[nin], sizeof namebuf[nin], "%.*s", (int)(eq - v), v);
+                in_names[nin] = namebuf[nin];
+                in_files[nin++] = eq + 1;
+            } else {
+                in_names[nin] = NULL;
+                in_files[nin++] = v;
+            }
+        } else if (!strcmp(a, "--output") && i + 1 < argc)
+            outdir = argv[++i];
+        else if (!strcmp(a, "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--device") && i + 1 < argc) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "cpu")) device = E2E_DEVICE_CPU;
+            else if (!strcmp(d, "cuda")) device = E2E_DEVICE_CUDA;
+            else if (!strcmp(d, "auto")) device = E2E_DEVICE_AUTO;
+            else {
+                fprintf(stderr, "e2e infer: --device must be cpu, cuda or auto\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "e2e infer: unknown option %s\n", a);
+            return E2E_EXIT_USAGE;
+        } else if (!path)
+            path = a;
+        else {
+            fprintf(stderr, "e2e infer: unexpected argument %s\n", a);
+            return E2E_EXIT_USAGE;
+        }
+    }
+    if (!path || !nin) {
+        help();
+        return E2E_EXIT_USAGE;
+    }
+    e2e_error err;
+    e2e_model *m = NULL;
+    e2e_session *s = NULL;
+    e2e_tensor t[MAX_IN];
+    memset(t, 0, sizeof t);
+    if (e2e_model_load_file(path, &m, &err)) {
+        fprintf(stderr, "e2e infer: %s\n", err.message);
+        return E2E_EXIT_FAIL;
+    }
+    e2e_shape_binding b[MAX_IN];
+    e2e_tensor_view v[MAX_IN];
+    for (int i = 0; i < nin; i++) {
+        e2e_status st = ends_with(in_files[i], ".npy") ? e2e_npy_read(in_files[i], &t[i], &err)
+                                                       : e2e_tensor_read_pb(in_files[i], &t[i], &err);
+        if (st) {
+            fprintf(stderr, "e2e infer: %s\n", err.message);
+            goto done;
+        }
+        const char *name = in_names[i];
+        if (!name) {
+            e2e_tensor_view d;
+            if (e2e_model_input(m, i, &d)) {
+                fprintf(stderr, "e2e infer: %s: the model has only %d inputs\n", path, e2e_model_input_count(m));
+                goto done;
+            }
+            name = d.name;
+        }
+        b[i] = (e2e_shape_binding){name, t[i].shape.rank, t[i].shape.dims};
+        v[i] = (e2e_tensor_view){.name = name, .dtype = t[i].dtype, .rank = t[i].shape.rank, .data = t[i].data};
+        memcpy(v[i].dims, t[i].shape.dims, sizeof(int64_t) * (size_t)t[i].shape.rank);
+    }
+    e2e_session_options o = e2e_session_options_default();
+    o.shapes = b;
+    o.n_shapes = nin;
+    o.threads = threads;
+    o.device = device;
+    double t0 = e2e_cli_now_ms();
+    e2e_status st = e2e_session_create(m, &o, &s, &err);
+    if (st == E2E_ERR_DYNAMIC) {
+        o.fixed_inputs = v;
+        o.n_fixed_inputs = nin;
+        st = e2e_session_create(m, &o, &s, &err);
+    }
+    if (st) {
+        fprintf(stderr, "e2e infer: %s\n", err.message);
+        goto done;
+    }
+    double t1 = e2e_cli_now_ms();
+    if (e2e_session_run(s, v, nin, &err)) {
+        fprintf(stderr, "e2e infer: %s\n", err.message);
+        goto done;
+    }
+    double t2 = e2e_cli_now_ms();
+    if (outdir && mkdir(outdir, 0755) && errno != EEXIST) {
+        fprintf(stderr, "e2e infer: cannot create %s\n", outdir);
+        goto done;
+    }
+    for (int i = 0; i < e2e_session_output_count(s); i++) {
+        e2e_tensor_view out;
+        e2e_session_output(s, i, &out);
+        if (e2e_cli_verbose >= 0)
+            print_values(&out);
+        if (outdir) {
+            char file[4096], clean[256];
+            snprintf(clean, sizeof clean, "%s", out.name);
+            for (char *c = clean; *c; c++)
+                if (*c == '/' || *c == '\\' || *c == ':')
+                    *c = '_';
+            snprintf(file, sizeof file, "%s/%s.npy", outdir, clean);
+            if (e2e_npy_write(file, out.dtype, out.rank, out.dims, out.data, &err)) {
+                fprintf(stderr, "e2e infer: %s\n", err.message);
+                goto done;
+            }
+        }
+    }
+    if (e2e_cli_verbose >= 0)
+        printf("session %.2f ms, run %.3f ms\n", t1 - t0, t2 - t1);
+    rc = 0;
+done:
+    e2e_session_free(s);
+    for (int i = 0; i < nin; i++)
+        e2e_tensor_clear(&t[i]);
+    e2e_model_free(m);
+    return rc;
+}

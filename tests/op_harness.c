@@ -1,0 +1,207 @@
+/* One-operator models built directly in IR form, run through the public session API. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "op_harness.h"
+#include "runtime/ir.h"
+
+#define OH_MAX 16
+
+struct oh_node {
+    e2e_model model;
+    e2e_node node;
+    e2e_attr attrs[OH_MAX];
+    int n_in;
+    int in_ids[OH_MAX], out_ids[OH_MAX];
+    e2e_value_decl values[2 * OH_MAX];
+    e2e_tensor inits[OH_MAX];
+    int inputs[OH_MAX], outputs[OH_MAX];
+    e2e_session *session;
+};
+
+oh_node *oh_new(const char *op_type, int opset)
+{
+    oh_node *n = calloc(1, sizeof *n);
+    n->model.name = "harness";
+    n->model.opset = opset;
+    n->node.name = "n0";
+    n->node.op_type = (char *)op_type;
+    n->node.domain = "";
+    n->node.attrs = n->attrs;
+    n->node.in = n->in_ids;
+    n->node.out = n->out_ids;
+    return n;
+}
+
+static e2e_attr *new_attr(oh_node *n, const char *name, e2e_attr_type t)
+{
+    e2e_attr *a = &n->attrs[n->node.n_attrs++];
+    a->name = (char *)name;
+    a->type = t;
+    return a;
+}
+
+void oh_attr_int(oh_node *n, const char *name, int64_t v) { new_attr(n, name, E2E_ATTR_INT)->i = v; }
+void oh_attr_float(oh_node *n, const char *name, float v) { new_attr(n, name, E2E_ATTR_FLOAT)->f = v; }
+void oh_attr_string(oh_node *n, const char *name, const char *v)
+{
+    new_attr(n, name, E2E_ATTR_STRING)->s = (char *)v;
+}
+
+void oh_attr_ints(oh_node *n, const char *name, const int64_t *v, int count)
+{
+    e2e_attr *a = new_attr(n, name, E2E_ATTR_INTS);
+    a->ints = malloc(sizeof(int64_t) * (size_t)(count + 1));
+    memcpy(a->ints, v, sizeof(int64_t) * (size_t)count);
+    a->n = count;
+}
+
+void oh_attr_floats(oh_node *n, const char *name, const float *v, int count)
+{
+    e2e_attr *a = new_attr(n, name, E2E_ATTR_FLOATS);
+    a->floats = malloc(sizeof(float) * (size_t)(count + 1));
+    memcpy(a->floats, v, sizeof(float) * (size_t)count);
+    a->n = count;
+}
+
+static char *value_name(char prefix, int i)
+{
+    char *s = malloc(16);
+    s[0] = prefix;
+    s[1] = (char)('0' + i / 10);
+    s[2] = (char)('0' + i % 10);
+    s[3] = 0;
+    return s;
+}
+
+void oh_input(oh_node *n, e2e_dtype dt, int rank, const int64_t *dims, const void *data, bool as_const)
+{
+    int id = n->model.graph.n_values++;
+    e2e_value_decl *v = &n->values[id];
+    v->name = value_name('x', n->n_in);
+    v->dtype = dt;
+    v->shape.rank = rank;
+    for (int i = 0; i < rank; i++)
+        v->shape.dims[i] = dims[i];
+    v->initializer = -1;
+    if (as_const) {
+        e2e_tensor *t = &n->inits[n->model.graph.n_inits];
+        t->dtype = dt;
+        t->shape = v->shape;
+        e2e_tensor_alloc(t, NULL);
+        if (t->nbytes)
+            memcpy(t->data, data, t->nbytes);
+        v->initializer = n->model.graph.n_inits++;
+    } else {
+        n->inputs[n->model.graph.n_inputs++] = id;
+        /* keep the data for the run */
+        e2e_tensor *t = &n->inits[OH_MAX - 1 - n->n_in];
+        t->dtype = dt;
+        t->shape = v->shape;
+        e2e_tensor_alloc(t, NULL);
+        if (t->nbytes)
+            memcpy(t->data, data, t->nbytes);
+    }
+    n->in_ids[n->node.n_in++] = id;
+    n->n_in++;
+}
+
+void oh_input_none(oh_node *n)
+{
+    n->in_ids[n->node.n_in++] = -1;
+    n->n_in++;
+}
+
+e2e_status oh_run_opt(oh_node *n, int n_out, e2e_tensor_view *outs, const e2e_session_options *opt,
+                      e2e_error *err)
+{
+    e2e_graph *g = &n->model.graph;
+    for (int i = 0; i < n_out; i++) {
+        int id = g->n_values++;
+        n->values[id].name = value_name('y', i);
+        n->values[id].shape.rank = -1;
+        n->values[id].initializer = -1;
+        n->out_ids[n->node.n_out++] = id;
+        n->outputs[g->n_outputs++] = id;
+    }
+    g->values = n->values;
+    g->nodes = &n->node;
+    g->n_nodes = 1;
+    g->inits = n->inits;
+    g->inputs = n->inputs;
+    g->outputs = n->outputs;
+    e2e_shape_binding b[OH_MAX];
+    e2e_tensor_view in[OH_MAX];
+    int k = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        int id = n->in_ids[i];
+        if (id < 0 || n->values[id].initializer >= 0)
+            continue;
+        const e2e_tensor *t = &n->inits[OH_MAX - 1 - i];
+        b[k] = (e2e_shape_binding){n->values[id].name, t->shape.rank, t->shape.dims};
+        in[k] = (e2e_tensor_view){.name = n->values[id].name, .dtype = t->dtype, .rank = t->shape.rank,
+                                  .data = t->data};
+        memcpy(in[k].dims, t->shape.dims, sizeof(int64_t) * (size_t)t->shape.rank);
+        k++;
+    }
+    e2e_session_options o = opt ? *opt : e2e_session_options_default();
+    o.shapes = b;
+    o.n_shapes = k;
+    e2e_status st = e2e_session_create(&n->model, &o, &n->session, err);
+    if (st)
+        return st;
+    if ((st = e2e_session_run(n->session, in, k, err)))
+        return st;
+    for (int i = 0; i < n_out; i++)
+        e2e_session_output(n->session, i, &outs[i]);
+    return E2E_OK;
+}
+
+e2e_status oh_run(oh_node *n, int n_out, e2e_tensor_view *outs, e2e_error *err)
+{
+    return oh_run_opt(n, n_out, outs, NULL, err);
+}
+
+void oh_free(oh_node *n)
+{
+    if (!n)
+        return;
+    e2e_session_free(n->session);
+    for (int i = 0; i < n->node.n_attrs; i++) {
+        free(n->attrs[i].ints);
+        free(n->attrs[i].floats);
+    }
+    for (int i = 0; i < n->model.graph.n_values; i++)
+        free(n->values[i].name);
+    for (int i = 0; i < OH_MAX; i++)
+        e2e_aligned_free(n->inits[i].data);
+    free(n);
+}
+
+void oh_fill_random(float *x, int64_t n, float lo, float hi, uint64_t *state)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        x[i] = lo + (hi - lo) * (float)((z >> 40) * (1.0 / 16777216.0));
+    }
+}
+
+double oh_max_err_ratio(const float *a, const float *b, int64_t n, double rtol, double atol)
+{
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (isnan(a[i]) != isnan(b[i]))
+            return INFINITY;
+        if (isnan(a[i]))
+            continue;
+        double r = d / (atol + rtol * fabs((double)b[i]));
+        if (r > worst)
+            worst = r;
+    }
+    return worst;
+}
