@@ -125,4 +125,7 @@ sanitize:
 clean:
 	rm -rf $(BUILD) build-san
 
+# Further verbs (install, bench, fuzz, ...) live in mk/*.mk, one file per concern.
+include $(sort $(wildcard mk/*.mk))
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -157,6 +157,13 @@ e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v);
 size_t e2e_session_arena_bytes(const e2e_session *s);
 size_t e2e_session_workspace_bytes(const e2e_session *s);
 int e2e_session_node_count(const e2e_session *s); /* nodes left to run after folding/fusion */
+/* The device the session runs on (never AUTO), and why when AUTO fell back to the CPU
+   (empty string otherwise). */
+e2e_device e2e_session_device(const e2e_session *s);
+const char *e2e_session_device_note(const e2e_session *s);
+/* Number of usable CUDA devices (0 in a CPU-only build or without a GPU); `why` receives
+   the reason when 0. */
+int e2e_cuda_device_count(char *why, size_t n);
 
 #ifdef __cplusplus
 }

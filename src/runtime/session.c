@@ -54,6 +54,10 @@ void e2e_session_free(e2e_session *s)
 {
     if (!s)
         return;
+#ifdef E2E_HAVE_CUDA
+    if (s->cuda)
+        e2e_cuda_session_free(s);
+#endif
     release_build(s);
     free(s->bindings);
     free(s->binding_dims);
@@ -395,15 +399,28 @@ e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt
     e2e_session_options def = e2e_session_options_default();
     if (!opt)
         opt = &def;
-    if (opt->device == E2E_DEVICE_CUDA)
-        return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: this build has no CUDA backend", m->name);
+    e2e_device dev = E2E_DEVICE_CPU;
+    char why[200] = "";
+    if (opt->device == E2E_DEVICE_CUDA || opt->device == E2E_DEVICE_AUTO) {
+        if (e2e_cuda_device_count(why, sizeof why) > 0)
+            dev = E2E_DEVICE_CUDA;
+        else if (opt->device == E2E_DEVICE_CUDA)
+            return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: %s", m->name, why);
+    }
     e2e_session *s = calloc(1, sizeof *s);
     if (!s)
         return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
     s->model = m;
+    s->device = dev;
+    if (opt->device == E2E_DEVICE_AUTO && dev == E2E_DEVICE_CPU)
+        snprintf(s->device_note, sizeof s->device_note, "device auto: %s; running on the CPU", why);
     e2e_status st = copy_options(s, opt, err);
     if (!st)
         st = build(s, err);
+#ifdef E2E_HAVE_CUDA
+    if (!st && s->device == E2E_DEVICE_CUDA)
+        st = e2e_cuda_session_init(s, err);
+#endif
     if (st) {
         e2e_session_free(s);
         return st;
@@ -443,8 +460,17 @@ e2e_status e2e_session_reshape(e2e_session *s, const e2e_shape_binding *shapes, 
     s->binding_dims = dims;
     s->opt.shapes = b;
     s->opt.n_shapes = n;
+#ifdef E2E_HAVE_CUDA
+    if (s->cuda)
+        e2e_cuda_session_free(s);
+#endif
     release_build(s);
-    return build(s, err);
+    e2e_status st = build(s, err);
+#ifdef E2E_HAVE_CUDA
+    if (!st && s->device == E2E_DEVICE_CUDA)
+        st = e2e_cuda_session_init(s, err);
+#endif
+    return st;
 }
 
 /* ---- run ---- */
@@ -496,6 +522,10 @@ e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_
             return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: input \"%s\" has no data", s->model->name, name);
         v->data = in->data;
     }
+#ifdef E2E_HAVE_CUDA
+    if (s->device == E2E_DEVICE_CUDA)
+        return e2e_cuda_session_run(s, err);
+#endif
     /* OpenBLAS threading is process-wide; a session asks for its own count before running */
     if (openblas_get_num_threads() != s->opt.threads)
         openblas_set_num_threads(s->opt.threads);
@@ -520,6 +550,19 @@ int e2e_session_output_count(const e2e_session *s) { return s->model->graph.n_ou
 size_t e2e_session_arena_bytes(const e2e_session *s) { return s->arena_bytes; }
 size_t e2e_session_workspace_bytes(const e2e_session *s) { return s->ws_bytes; }
 int e2e_session_node_count(const e2e_session *s) { return s->n_kernels; }
+e2e_device e2e_session_device(const e2e_session *s) { return s->device; }
+const char *e2e_session_device_note(const e2e_session *s) { return s->device_note; }
+
+int e2e_cuda_device_count(char *why, size_t n)
+{
+#ifdef E2E_HAVE_CUDA
+    return e2e_cuda_count_devices(why, n);
+#else
+    if (why && n)
+        snprintf(why, n, "this build has no CUDA backend (build with make CUDA=1)");
+    return 0;
+#endif
+}
 
 static void value_view(const e2e_session *s, int id, e2e_tensor_view *v)
 {

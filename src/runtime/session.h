@@ -28,7 +28,21 @@ struct e2e_session {
     void *ws;
     size_t ws_bytes;
     int n_folded, n_fused, n_aliased;
+
+    e2e_device device;              /* CPU or CUDA, never AUTO */
+    char device_note[256];
+    void *cuda;                     /* the CUDA backend's state (src/ops/cuda), NULL on CPU */
 };
+
+/* The CUDA backend (src/ops/cuda, built with CUDA=1). init runs after the CPU plan: it
+   uploads weights and mirrors the arena on the device; run executes the kernels on the
+   session's stream and copies the outputs into the host arena. */
+#ifdef E2E_HAVE_CUDA
+e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err);
+e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err);
+void e2e_cuda_session_free(e2e_session *s);
+int e2e_cuda_count_devices(char *why, size_t n);
+#endif
 
 /* FLOPs of one prepared kernel (multiply-add = 2); 0 for data movement. */
 double e2e_kernel_flops(const e2e_kernel *k);
