@@ -1,0 +1,238 @@
+/* Gemm and MatMul on OpenBLAS sgemm (float32).
+
+   Gemm:   Y = alpha * op(A) * op(B) + beta * C, C unidirectionally broadcast to [M, N].
+           C is written into Y first (scaled by beta), then sgemm accumulates with beta = 1.
+   MatMul: numpy semantics. 1-D operands are promoted (and the promoted dim dropped from the
+           output); batch dims broadcast. When B carries no batch (all its batch dims are 1),
+           the whole batched A is one (batch*M) x K matrix and one sgemm does the work;
+           otherwise one sgemm per output batch, the operands found through broadcast strides.
+   Both honour the fused activation k->act after the product. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "ops/op.h"
+
+/* ---------------------------------------------------------------- Gemm */
+
+typedef struct gemm_priv {
+    int M, N, K;
+    bool ta, tb;
+    float alpha, beta;
+    bool has_c;
+    int64_t c_sm, c_sn; /* element strides of C seen as [M, N]; 0 on broadcast dims */
+} gemm_priv;
+
+static e2e_status gemm_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 2, 3)))
+        return st;
+    for (int i = 0; i < 3; i++)
+        if ((st = e2e_check_dtype(k, i, E2E_FLOAT, E2E_UNDEFINED)))
+            return st;
+    int64_t ta, tb;
+    float alpha, beta;
+    if ((st = e2e_attr_int(k, "transA", 0, &ta)) || (st = e2e_attr_int(k, "transB", 0, &tb)) ||
+        (st = e2e_attr_float(k, "alpha", 1.f, &alpha)) || (st = e2e_attr_float(k, "beta", 1.f, &beta)))
+        return st;
+    const e2e_shape *a = &k->in[0]->shape, *b = &k->in[1]->shape;
+    char s1[160], s2[160];
+    if (a->rank != 2 || b->rank != 2)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "A (%s) and B (%s) must both be 2-D",
+                         e2e_shape_str(a, s1, sizeof s1), e2e_shape_str(b, s2, sizeof s2));
+    int64_t M = ta ? a->dims[1] : a->dims[0], KA = ta ? a->dims[0] : a->dims[1];
+    int64_t KB = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
+    if (KA != KB)
+        return e2e_kfail(k, E2E_ERR_SHAPE,
+                         "inner dimensions differ: A is %s (transA=%d), B is %s (transB=%d): %lld != %lld",
+                         e2e_shape_str(a, s1, sizeof s1), (int)ta, e2e_shape_str(b, s2, sizeof s2),
+                         (int)tb, (long long)KA, (long long)KB);
+    if (M > INT32_MAX || N > INT32_MAX || KA > INT32_MAX)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "matrix dimensions exceed the BLAS int range");
+    e2e_shape ys = {.rank = 2, .dims = {M, N}};
+    gemm_priv p = {.M = (int)M, .N = (int)N, .K = (int)KA, .ta = ta != 0, .tb = tb != 0,
+                   .alpha = alpha, .beta = beta};
+    const e2e_value *c = k->n_in > 2 ? k->in[2] : NULL;
+    if (c) {
+        const e2e_shape *cs = &c->shape;
+        bool ok = cs->rank <= 2;
+        for (int i = 0; ok && i < cs->rank; i++) {
+            int64_t want = ys.dims[i + 2 - cs->rank];
+            ok = cs->dims[i] == 1 || cs->dims[i] == want;
+        }
+        if (!ok)
+            return e2e_kfail(k, E2E_ERR_SHAPE, "C (%s) does not broadcast to the output %s",
+                             e2e_shape_str(cs, s1, sizeof s1), e2e_shape_str(&ys, s2, sizeof s2));
+        int64_t str[2];
+        e2e_broadcast_strides(cs, &ys, str);
+        p.has_c = true;
+        p.c_sm = str[0];
+        p.c_sn = str[1];
+    }
+    if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
+        return st;
+    gemm_priv *pp = malloc(sizeof *pp);
+    if (!pp)
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    *pp = p;
+    k->priv = pp;
+    return E2E_OK;
+}
+
+static e2e_status gemm_run(e2e_kernel *k)
+{
+    const gemm_priv *p = k->priv;
+    const float *A = k->in[0]->data, *B = k->in[1]->data;
+    float *Y = k->out[0]->data;
+    int M = p->M, N = p->N, K = p->K;
+    float beta = 0.f;
+    if (p->has_c && p->beta != 0.f) {
+        const float *C = k->in[2]->data;
+        for (int i = 0; i < M; i++) {
+            float *y = Y + (int64_t)i * N;
+            const float *c = C + i * p->c_sm;
+            if (p->c_sn)
+                for (int j = 0; j < N; j++)
+                    y[j] = p->beta * c[j];
+            else
+                for (int j = 0; j < N; j++)
+                    y[j] = p->beta * c[0];
+        }
+        beta = 1.f;
+    }
+    if (M > 0 && N > 0) {
+        if (K > 0)
+            cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
+                        p->tb ? CblasTrans : CblasNoTrans, M, N, K, p->alpha, A, p->ta ? M : K, B,
+                        p->tb ? K : N, beta, Y, N);
+        else if (beta == 0.f)
+            memset(Y, 0, sizeof(float) * (size_t)M * (size_t)N);
+    }
+    e2e_act_apply(k->act, k->act_alpha, k->act_beta, Y, (int64_t)M * N);
+    return E2E_OK;
+}
+
+/* ---------------------------------------------------------------- MatMul */
+
+typedef struct matmul_priv {
+    int M, N, K;
+    int64_t batch;         /* output batch count (1 with the single-sgemm path) */
+    int nb;                /* batch rank of the output */
+    int64_t bdims[E2E_MAX_RANK];
+    int64_t sa[E2E_MAX_RANK], sb[E2E_MAX_RANK]; /* batch strides in matrices; 0 = broadcast */
+} matmul_priv;
+
+static e2e_status matmul_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 2, 2)) || (st = e2e_check_dtype(k, 0, E2E_FLOAT, E2E_UNDEFINED)) ||
+        (st = e2e_check_dtype(k, 1, E2E_FLOAT, E2E_UNDEFINED)))
+        return st;
+    const e2e_shape *as = &k->in[0]->shape, *bs = &k->in[1]->shape;
+    char s1[160], s2[160];
+    if (as->rank < 1 || bs->rank < 1)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "operands must have rank >= 1 (A is %s, B is %s)",
+                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
+    /* promoted shapes */
+    e2e_shape a = *as, b = *bs;
+    bool a1 = a.rank == 1, b1 = b.rank == 1;
+    if (a1) {
+        a.rank = 2;
+        a.dims[1] = a.dims[0];
+        a.dims[0] = 1;
+    }
+    if (b1) {
+        b.rank = 2;
+        b.dims[1] = 1;
+    }
+    int64_t M = a.dims[a.rank - 2], K = a.dims[a.rank - 1];
+    int64_t KB = b.dims[b.rank - 2], N = b.dims[b.rank - 1];
+    if (K != KB)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "inner dimensions differ: A is %s, B is %s (%lld != %lld)",
+                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2),
+                         (long long)K, (long long)KB);
+    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "matrix dimensions exceed the BLAS int range");
+    e2e_shape ab = {.rank = a.rank - 2}, bb = {.rank = b.rank - 2}, ob;
+    memcpy(ab.dims, a.dims, sizeof(int64_t) * (size_t)ab.rank);
+    memcpy(bb.dims, b.dims, sizeof(int64_t) * (size_t)bb.rank);
+    if ((st = e2e_broadcast(k, &ab, &bb, &ob)))
+        return st;
+    if (ob.rank + 2 > E2E_MAX_RANK)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "output rank %d exceeds %d", ob.rank + 2, E2E_MAX_RANK);
+    e2e_shape ys = ob;
+    if (!a1)
+        ys.dims[ys.rank++] = M;
+    if (!b1)
+        ys.dims[ys.rank++] = N;
+    if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
+        return st;
+
+    matmul_priv p = {.M = (int)M, .N = (int)N, .K = (int)K, .nb = ob.rank};
+    int64_t na = e2e_shape_numel(&ab), nbb = e2e_shape_numel(&bb), no = e2e_shape_numel(&ob);
+    if (nbb == 1 && na == no && (int64_t)M * na <= INT32_MAX) {
+        /* B has no batch: A is one (batch*M) x K matrix */
+        p.M = (int)(M * na);
+        p.batch = 1;
+        p.nb = 0;
+    } else {
+        p.batch = no;
+        memcpy(p.bdims, ob.dims, sizeof(int64_t) * (size_t)ob.rank);
+        e2e_broadcast_strides(&ab, &ob, p.sa);
+        e2e_broadcast_strides(&bb, &ob, p.sb);
+    }
+    matmul_priv *pp = malloc(sizeof *pp);
+    if (!pp)
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    *pp = p;
+    k->priv = pp;
+    return E2E_OK;
+}
+
+static e2e_status matmul_run(e2e_kernel *k)
+{
+    const matmul_priv *p = k->priv;
+    const float *A = k->in[0]->data, *B = k->in[1]->data;
+    float *Y = k->out[0]->data;
+    const int M = p->M, N = p->N, K = p->K;
+    const int64_t mk = (int64_t)M * K, kn = (int64_t)K * N, mn = (int64_t)M * N;
+    if (mn == 0 || p->batch == 0)
+        return E2E_OK;
+    if (K == 0) {
+        memset(Y, 0, sizeof(float) * (size_t)(mn * p->batch));
+    } else if (p->batch == 1 && p->nb == 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A, K, B, N, 0.f, Y, N);
+    } else {
+        int64_t idx[E2E_MAX_RANK] = {0};
+        int64_t oa = 0, ob = 0;
+        for (int64_t t = 0; t < p->batch; t++) {
+            if (M == 1)
+                cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.f, B + ob * kn, N, A + oa * mk, 1,
+                            0.f, Y + t * mn, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A + oa * mk, K,
+                            B + ob * kn, N, 0.f, Y + t * mn, N);
+            /* advance the batch index (odometer) and the operand offsets */
+            for (int d = p->nb - 1; d >= 0; d--) {
+                if (++idx[d] < p->bdims[d]) {
+                    oa += p->sa[d];
+                    ob += p->sb[d];
+                    break;
+                }
+                oa -= p->sa[d] * (p->bdims[d] - 1);
+                ob -= p->sb[d] * (p->bdims[d] - 1);
+                idx[d] = 0;
+            }
+        }
+    }
+    e2e_act_apply(k->act, k->act_alpha, k->act_beta, Y, mn * p->batch);
+    return E2E_OK;
+}
+
+const e2e_op_def e2e_ops_gemm[] = {
+    {"Gemm", gemm_prepare, gemm_run, free, E2E_OP_FUSES_ACT},
+    {"MatMul", matmul_prepare, matmul_run, free, E2E_OP_FUSES_ACT},
+    {0},
+};

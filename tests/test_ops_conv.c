@@ -1,0 +1,904 @@
+/* Conv, pools, Gemm, MatMul and the normalisations against naive references on random shapes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_craft.h"
+#include "op_harness.h"
+
+#define RTOL 1e-4
+#define ATOL 1e-5
+
+static uint64_t rng = 12345;
+
+static int rnd(int lo, int hi) /* inclusive */
+{
+    float f;
+    oh_fill_random(&f, 1, 0.f, 1.f, &rng);
+    int v = lo + (int)(f * (float)(hi - lo + 1));
+    return v > hi ? hi : v;
+}
+
+static float *rand_buf(int64_t n)
+{
+    float *x = malloc(sizeof(float) * (size_t)(n + 1));
+    oh_fill_random(x, n, -1.f, 1.f, &rng);
+    return x;
+}
+
+static void expect_close(const e2e_tensor_view *got, const float *ref, int64_t n, const char *what)
+{
+    assert_int_equal(got->dtype, E2E_FLOAT);
+    assert_int_equal(e2e_tensor_view_numel(got), n);
+    double r = oh_max_err_ratio(got->data, ref, n, RTOL, ATOL);
+    if (r > 1.0)
+        fail_msg("%s: error ratio %g", what, r);
+}
+
+/* ------------------------------------------------------------------ Conv */
+
+typedef struct conv_cfg {
+    int N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+    bool bias, wconst, one_d;
+    const char *auto_pad; /* NULL: explicit pads */
+} conv_cfg;
+
+static int conv_out(int in, int k, int s, int d, int p0, int p1)
+{
+    return (in + p0 + p1 - d * (k - 1) - 1) / s + 1;
+}
+
+/* The naive reference: seven loops per group. */
+static void conv_ref(const conv_cfg *c, const float *x, const float *w, const float *b, float *y,
+                     int OH, int OW)
+{
+    int Cg = c->C / c->group, Mg = c->M / c->group;
+    for (int n = 0; n < c->N; n++)
+        for (int m = 0; m < c->M; m++) {
+            int g = m / Mg;
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    double s = b ? b[m] : 0;
+                    for (int ci = 0; ci < Cg; ci++)
+                        for (int i = 0; i < c->kh; i++)
+                            for (int j = 0; j < c->kw; j++) {
+                                int ih = oh * c->sh - c->pt + i * c->dh;
+                                int iw = ow * c->sw - c->pl + j * c->dw;
+                                if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W)
+                                    continue;
+                                int cc = g * Cg + ci;
+                                s += (double)x[((n * c->C + cc) * c->H + ih) * c->W + iw] *
+                                     w[((m * Cg + ci) * c->kh + i) * c->kw + j];
+                            }
+                    y[((n * c->M + m) * OH + oh) * OW + ow] = (float)s;
+                }
+        }
+}
+
+static void same_pads(int in, int k, int s, int d, bool upper, int *p0, int *p1)
+{
+    int o = (in + s - 1) / s;
+    int tot = (o - 1) * s + d * (k - 1) + 1 - in;
+    if (tot < 0)
+        tot = 0;
+    *p0 = upper ? tot / 2 : tot - tot / 2;
+    *p1 = tot - *p0;
+}
+
+static void run_conv(conv_cfg c)
+{
+    if (c.one_d) {
+        c.H = 1;
+        c.kh = 1;
+        c.sh = c.dh = 1;
+        c.pt = c.pb = 0;
+    }
+    if (c.auto_pad && strcmp(c.auto_pad, "VALID")) {
+        bool up = !strcmp(c.auto_pad, "SAME_UPPER");
+        same_pads(c.H, c.kh, c.sh, c.dh, up, &c.pt, &c.pb);
+        same_pads(c.W, c.kw, c.sw, c.dw, up, &c.pl, &c.pr);
+    } else if (c.auto_pad) {
+        c.pt = c.pb = c.pl = c.pr = 0;
+    }
+    int OH = conv_out(c.H, c.kh, c.sh, c.dh, c.pt, c.pb);
+    int OW = conv_out(c.W, c.kw, c.sw, c.dw, c.pl, c.pr);
+    int Cg = c.C / c.group;
+    int64_t nx = (int64_t)c.N * c.C * c.H * c.W, nw = (int64_t)c.M * Cg * c.kh * c.kw;
+    int64_t ny = (int64_t)c.N * c.M * OH * OW;
+    float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(c.M), *ref = malloc(sizeof(float) * (size_t)ny);
+    conv_ref(&c, x, w, c.bias ? b : NULL, ref, OH, OW);
+
+    oh_node *n = oh_new("Conv", 13);
+    if (c.one_d) {
+        int64_t xd[3] = {c.N, c.C, c.W}, wd[3] = {c.M, Cg, c.kw};
+        oh_input(n, E2E_FLOAT, 3, xd, x, false);
+        oh_input(n, E2E_FLOAT, 3, wd, w, c.wconst);
+        if (!c.auto_pad)
+            oh_attr_ints(n, "pads", (int64_t[]){c.pl, c.pr}, 2);
+        oh_attr_ints(n, "strides", (int64_t[]){c.sw}, 1);
+        oh_attr_ints(n, "dilations", (int64_t[]){c.dw}, 1);
+    } else {
+        int64_t xd[4] = {c.N, c.C, c.H, c.W}, wd[4] = {c.M, Cg, c.kh, c.kw};
+        oh_input(n, E2E_FLOAT, 4, xd, x, false);
+        oh_input(n, E2E_FLOAT, 4, wd, w, c.wconst);
+        if (!c.auto_pad)
+            oh_attr_ints(n, "pads", (int64_t[]){c.pt, c.pl, c.pb, c.pr}, 4);
+        oh_attr_ints(n, "strides", (int64_t[]){c.sh, c.sw}, 2);
+        oh_attr_ints(n, "dilations", (int64_t[]){c.dh, c.dw}, 2);
+        oh_attr_ints(n, "kernel_shape", (int64_t[]){c.kh, c.kw}, 2);
+    }
+    if (c.auto_pad)
+        oh_attr_string(n, "auto_pad", c.auto_pad);
+    if (c.group != 1)
+        oh_attr_int(n, "group", c.group);
+    if (c.bias)
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){c.M}, b, true);
+    e2e_tensor_view out[1];
+    e2e_error err;
+    e2e_status st = oh_run(n, 1, out, &err);
+    if (st)
+        fail_msg("%s", err.message);
+    char what[200];
+    snprintf(what, sizeof what,
+             "conv N%d C%d %dx%d M%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d g%d%s%s", c.N, c.C, c.H, c.W,
+             c.M, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, c.group,
+             c.bias ? " bias" : "", c.one_d ? " 1-D" : "");
+    expect_close(&out[0], ref, ny, what);
+    if (c.one_d)
+        assert_int_equal(out[0].rank, 3);
+    else {
+        assert_int_equal(out[0].dims[2], OH);
+        assert_int_equal(out[0].dims[3], OW);
+    }
+    oh_free(n);
+    free(x);
+    free(w);
+    free(b);
+    free(ref);
+}
+
+#define CONV(...) run_conv((conv_cfg){__VA_ARGS__})
+
+static void test_conv_fixed(void **state)
+{
+    (void)state;
+    /* im2col: 3x3 pad 1, bias, batch 2 */
+    CONV(.N = 2, .C = 3, .H = 9, .W = 7, .M = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+         .pt = 1, .pl = 1, .pb = 1, .pr = 1, .group = 1, .bias = true, .wconst = true);
+    /* 1x1 direct path, batch 3, no bias */
+    CONV(.N = 3, .C = 5, .H = 6, .W = 6, .M = 7, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+         .group = 1, .wconst = true);
+    /* 1x1 direct, grouped, bias */
+    CONV(.N = 2, .C = 6, .H = 4, .W = 5, .M = 4, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+         .group = 2, .bias = true, .wconst = true);
+    /* 1x1 with stride 2 (not the direct path) */
+    CONV(.N = 1, .C = 4, .H = 7, .W = 8, .M = 3, .kh = 1, .kw = 1, .sh = 2, .sw = 2, .dh = 1, .dw = 1,
+         .group = 1, .bias = true, .wconst = true);
+    /* grouped */
+    CONV(.N = 2, .C = 4, .H = 8, .W = 8, .M = 6, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+         .pt = 1, .pl = 1, .pb = 1, .pr = 1, .group = 2, .bias = true, .wconst = true);
+    /* depthwise, stride 2, pad 1 */
+    CONV(.N = 2, .C = 5, .H = 11, .W = 9, .M = 5, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1,
+         .pt = 1, .pl = 1, .pb = 1, .pr = 1, .group = 5, .bias = true, .wconst = true);
+    /* depthwise, stride 1, dilation 2, asymmetric pads, no bias */
+    CONV(.N = 1, .C = 4, .H = 10, .W = 12, .M = 4, .kh = 3, .kw = 5, .sh = 1, .sw = 1, .dh = 2, .dw = 2,
+         .pt = 0, .pl = 3, .pb = 2, .pr = 1, .group = 4, .wconst = true);
+    /* depthwise with channel multiplier 2 */
+    CONV(.N = 1, .C = 3, .H = 6, .W = 6, .M = 6, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+         .pt = 1, .pl = 1, .pb = 1, .pr = 1, .group = 3, .bias = true, .wconst = true);
+    /* dilations, strides, asymmetric pads */
+    CONV(.N = 2, .C = 3, .H = 13, .W = 10, .M = 5, .kh = 3, .kw = 2, .sh = 2, .sw = 3, .dh = 2, .dw = 1,
+         .pt = 2, .pl = 0, .pb = 1, .pr = 3, .group = 1, .bias = true, .wconst = true);
+    /* weight given at run time (not constant) */
+    CONV(.N = 1, .C = 2, .H = 5, .W = 5, .M = 3, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+         .group = 1, .bias = true, .wconst = false);
+    /* auto_pad */
+    CONV(.N = 1, .C = 2, .H = 7, .W = 6, .M = 3, .kh = 3, .kw = 4, .sh = 2, .sw = 1, .dh = 1, .dw = 1,
+         .group = 1, .bias = true, .wconst = true, .auto_pad = "SAME_UPPER");
+    CONV(.N = 1, .C = 2, .H = 7, .W = 6, .M = 3, .kh = 3, .kw = 4, .sh = 2, .sw = 1, .dh = 1, .dw = 1,
+         .group = 1, .bias = true, .wconst = true, .auto_pad = "SAME_LOWER");
+    CONV(.N = 1, .C = 2, .H = 7, .W = 6, .M = 3, .kh = 3, .kw = 2, .sh = 2, .sw = 1, .dh = 1, .dw = 1,
+         .group = 1, .wconst = true, .auto_pad = "VALID");
+    /* 1-D: im2col and depthwise */
+    CONV(.N = 2, .C = 3, .W = 17, .M = 4, .kw = 3, .sw = 2, .dw = 1, .pl = 1, .pr = 2, .group = 1,
+         .bias = true, .wconst = true, .one_d = true);
+    CONV(.N = 2, .C = 4, .W = 9, .M = 4, .kw = 3, .sw = 1, .dw = 1, .pl = 2, .pr = 0, .group = 4,
+         .bias = true, .wconst = true, .one_d = true);
+    /* an image large enough to be processed in column panels */
+    CONV(.N = 1, .C = 8, .H = 200, .W = 210, .M = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1,
+         .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1, .group = 1, .bias = true, .wconst = true);
+}
+
+static void test_conv_random(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 60; t++) {
+        conv_cfg c = {0};
+        int kind = rnd(0, 3); /* 0 dense, 1 grouped, 2 depthwise, 3 1x1 */
+        c.N = rnd(1, 3);
+        c.group = kind == 1 ? rnd(2, 3) : 1;
+        c.C = kind == 2 ? rnd(2, 6) : c.group * rnd(1, 4);
+        if (kind == 2)
+            c.group = c.C;
+        c.M = c.group * rnd(1, 3);
+        c.kh = kind == 3 ? 1 : rnd(1, 4);
+        c.kw = kind == 3 ? 1 : rnd(1, 4);
+        c.sh = kind == 3 ? 1 : rnd(1, 3);
+        c.sw = kind == 3 ? 1 : rnd(1, 3);
+        c.dh = rnd(1, 2);
+        c.dw = rnd(1, 2);
+        if (kind != 3) {
+            c.pt = rnd(0, 2);
+            c.pl = rnd(0, 2);
+            c.pb = rnd(0, 2);
+            c.pr = rnd(0, 2);
+        }
+        c.H = c.dh * (c.kh - 1) + rnd(1, 9);
+        c.W = c.dw * (c.kw - 1) + rnd(1, 9);
+        c.bias = rnd(0, 1);
+        c.wconst = rnd(0, 3) != 0;
+        run_conv(c);
+    }
+}
+
+static void test_conv_errors(void **state)
+{
+    (void)state;
+    float x[2 * 3 * 4 * 4] = {0}, w[4 * 2 * 3 * 3] = {0};
+    e2e_error err;
+    e2e_tensor_view out[1];
+    oh_node *n = oh_new("Conv", 13);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){2, 3, 4, 4}, x, false);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){4, 2, 3, 3}, w, true);
+    oh_attr_int(n, "group", 2);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_INVALID);
+    assert_non_null(strstr(err.message, "\"n0\""));
+    assert_non_null(strstr(err.message, "group=2 does not divide 3 input channels"));
+    oh_free(n);
+
+    /* weight channels do not match */
+    n = oh_new("Conv", 13);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){2, 3, 4, 4}, x, false);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){4, 2, 3, 3}, w, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_SHAPE);
+    oh_free(n);
+
+    /* kernel larger than the input */
+    n = oh_new("Conv", 13);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){1, 2, 2, 2}, x, false);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){4, 2, 3, 3}, w, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_SHAPE);
+    oh_free(n);
+
+    /* int64 input is not supported */
+    int64_t xi[16] = {0};
+    n = oh_new("Conv", 13);
+    oh_input(n, E2E_INT64, 4, (int64_t[]){1, 1, 4, 4}, xi, false);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){1, 1, 3, 3}, w, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_UNSUPPORTED);
+    oh_free(n);
+}
+
+/* ------------------------------------------------------------------ pools */
+
+typedef struct pool_cfg {
+    bool is_max;
+    int N, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+    bool ceil_mode, include_pad, indices;
+} pool_cfg;
+
+static int pool_out(int in, int k, int s, int d, int p0, int p1, bool ceil_mode)
+{
+    int span = in + p0 + p1 - d * (k - 1) - 1;
+    int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (o - 1) * s >= in + p0)
+        o--;
+    return o;
+}
+
+static void pool_ref(const pool_cfg *c, const float *x, float *y, int64_t *ind, int OH, int OW)
+{
+    for (int nc = 0; nc < c->N * c->C; nc++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                double s = 0;
+                float m = -INFINITY;
+                int64_t at = -1;
+                int cnt = 0, cnt_pad = 0;
+                for (int i = 0; i < c->kh; i++)
+                    for (int j = 0; j < c->kw; j++) {
+                        int ih = oh * c->sh - c->pt + i * c->dh, iw = ow * c->sw - c->pl + j * c->dw;
+                        if (ih < c->H + c->pb && iw < c->W + c->pr)
+                            cnt_pad++;
+                        if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W)
+                            continue;
+                        float v = x[(nc * c->H + ih) * c->W + iw];
+                        cnt++;
+                        s += v;
+                        if (v > m) {
+                            m = v;
+                            at = (int64_t)(nc * c->H + ih) * c->W + iw;
+                        }
+                    }
+                int q = (nc * OH + oh) * OW + ow;
+                if (c->is_max) {
+                    y[q] = m;
+                    ind[q] = at;
+                } else {
+                    y[q] = (float)(s / (c->include_pad ? cnt_pad : cnt));
+                }
+            }
+}
+
+static void run_pool(pool_cfg c)
+{
+    int OH = pool_out(c.H, c.kh, c.sh, c.dh, c.pt, c.pb, c.ceil_mode);
+    int OW = pool_out(c.W, c.kw, c.sw, c.dw, c.pl, c.pr, c.ceil_mode);
+    int64_t nx = (int64_t)c.N * c.C * c.H * c.W, ny = (int64_t)c.N * c.C * OH * OW;
+    float *x = rand_buf(nx), *ref = malloc(sizeof(float) * (size_t)ny);
+    int64_t *ind = malloc(sizeof(int64_t) * (size_t)ny);
+    pool_ref(&c, x, ref, ind, OH, OW);
+    oh_node *n = oh_new(c.is_max ? "MaxPool" : "AveragePool", 19);
+    oh_input(n, E2E_FLOAT, 4, (int64_t[]){c.N, c.C, c.H, c.W}, x, false);
+    oh_attr_ints(n, "kernel_shape", (int64_t[]){c.kh, c.kw}, 2);
+    oh_attr_ints(n, "strides", (int64_t[]){c.sh, c.sw}, 2);
+    oh_attr_ints(n, "dilations", (int64_t[]){c.dh, c.dw}, 2);
+    oh_attr_ints(n, "pads", (int64_t[]){c.pt, c.pl, c.pb, c.pr}, 4);
+    oh_attr_int(n, "ceil_mode", c.ceil_mode);
+    if (!c.is_max)
+        oh_attr_int(n, "count_include_pad", c.include_pad);
+    e2e_tensor_view out[2];
+    e2e_error err;
+    if (oh_run(n, c.indices ? 2 : 1, out, &err))
+        fail_msg("%s", err.message);
+    char what[160];
+    snprintf(what, sizeof what, "%s %dx%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d ceil%d incl%d",
+             c.is_max ? "MaxPool" : "AveragePool", c.H, c.W, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw,
+             c.pt, c.pl, c.pb, c.pr, c.ceil_mode, c.include_pad);
+    expect_close(&out[0], ref, ny, what);
+    if (c.indices) {
+        assert_int_equal(out[1].dtype, E2E_INT64);
+        assert_memory_equal(out[1].data, ind, sizeof(int64_t) * (size_t)ny);
+    }
+    oh_free(n);
+    free(x);
+    free(ref);
+    free(ind);
+}
+
+static void test_pool_random(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 80; t++) {
+        pool_cfg c = {0};
+        c.is_max = t % 2 == 0;
+        c.N = rnd(1, 2);
+        c.C = rnd(1, 3);
+        c.kh = rnd(1, 4);
+        c.kw = rnd(1, 4);
+        c.sh = rnd(1, 3);
+        c.sw = rnd(1, 3);
+        c.dh = c.is_max || t % 4 == 1 ? rnd(1, 2) : 1;
+        c.dw = c.is_max || t % 4 == 1 ? rnd(1, 2) : 1;
+        /* pads smaller than the kernel extent, as ONNX requires */
+        c.pt = rnd(0, c.kh - 1);
+        c.pb = rnd(0, c.kh - 1);
+        c.pl = rnd(0, c.kw - 1);
+        c.pr = rnd(0, c.kw - 1);
+        c.H = c.dh * (c.kh - 1) + rnd(1, 9);
+        c.W = c.dw * (c.kw - 1) + rnd(1, 9);
+        c.ceil_mode = rnd(0, 1);
+        c.include_pad = rnd(0, 1);
+        c.indices = c.is_max && rnd(0, 1);
+        run_pool(c);
+    }
+}
+
+static void test_global_pools(void **state)
+{
+    (void)state;
+    int64_t d[4] = {2, 3, 5, 7};
+    int64_t sp = 35, nc = 6;
+    float *x = rand_buf(nc * sp), avg[6], mx[6];
+    for (int i = 0; i < nc; i++) {
+        double s = 0;
+        float m = -INFINITY;
+        for (int j = 0; j < sp; j++) {
+            s += x[i * sp + j];
+            m = fmaxf(m, x[i * sp + j]);
+        }
+        avg[i] = (float)(s / (double)sp);
+        mx[i] = m;
+    }
+    for (int g = 0; g < 2; g++) {
+        oh_node *n = oh_new(g ? "GlobalMaxPool" : "GlobalAveragePool", 13);
+        oh_input(n, E2E_FLOAT, 4, d, x, false);
+        e2e_tensor_view out[1];
+        e2e_error err;
+        if (oh_run(n, 1, out, &err))
+            fail_msg("%s", err.message);
+        assert_int_equal(out[0].rank, 4);
+        assert_int_equal(out[0].dims[2], 1);
+        assert_int_equal(out[0].dims[3], 1);
+        expect_close(&out[0], g ? mx : avg, nc, g ? "GlobalMaxPool" : "GlobalAveragePool");
+        oh_free(n);
+    }
+    free(x);
+}
+
+/* ------------------------------------------------------------------ Gemm */
+
+static void test_gemm_combos(void **state)
+{
+    (void)state;
+    const int M = 5, N = 7, K = 6;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int cm = 0; cm < 6; cm++) { /* C: none, scalar, [N], [M,1], [M,N], [1,1] */
+                float alpha = cm % 2 ? 0.5f : 1.f, beta = cm == 4 ? 0.f : cm == 2 ? 2.f : 1.f;
+                float *a = rand_buf(M * K), *b = rand_buf(K * N), *c = rand_buf(M * N);
+                float ref[5 * 7];
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double s = 0;
+                        for (int p = 0; p < K; p++)
+                            s += (double)(ta ? a[p * M + i] : a[i * K + p]) *
+                                 (tb ? b[j * K + p] : b[p * N + j]);
+                        double cv = cm == 0 ? 0 : cm == 1 || cm == 5 ? c[0] : cm == 2 ? c[j]
+                                           : cm == 3 ? c[i] : c[i * N + j];
+                        ref[i * N + j] = (float)(alpha * s + beta * cv);
+                    }
+                oh_node *n = oh_new("Gemm", 13);
+                oh_input(n, E2E_FLOAT, 2, ta ? (int64_t[]){K, M} : (int64_t[]){M, K}, a, false);
+                oh_input(n, E2E_FLOAT, 2, tb ? (int64_t[]){N, K} : (int64_t[]){K, N}, b, true);
+                if (cm == 1)
+                    oh_input(n, E2E_FLOAT, 0, NULL, c, true);
+                else if (cm == 2)
+                    oh_input(n, E2E_FLOAT, 1, (int64_t[]){N}, c, true);
+                else if (cm == 3)
+                    oh_input(n, E2E_FLOAT, 2, (int64_t[]){M, 1}, c, false);
+                else if (cm == 4)
+                    oh_input(n, E2E_FLOAT, 2, (int64_t[]){M, N}, c, true);
+                else if (cm == 5)
+                    oh_input(n, E2E_FLOAT, 2, (int64_t[]){1, 1}, c, true);
+                oh_attr_int(n, "transA", ta);
+                oh_attr_int(n, "transB", tb);
+                oh_attr_float(n, "alpha", alpha);
+                oh_attr_float(n, "beta", beta);
+                e2e_tensor_view out[1];
+                e2e_error err;
+                if (oh_run(n, 1, out, &err))
+                    fail_msg("%s", err.message);
+                char what[64];
+                snprintf(what, sizeof what, "Gemm transA=%d transB=%d C mode %d", ta, tb, cm);
+                expect_close(&out[0], ref, M * N, what);
+                oh_free(n);
+                free(a);
+                free(b);
+                free(c);
+            }
+}
+
+static void test_gemm_errors(void **state)
+{
+    (void)state;
+    float a[12] = {0}, b[12] = {0}, c[8] = {0};
+    e2e_error err;
+    e2e_tensor_view out[1];
+    oh_node *n = oh_new("Gemm", 13);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){3, 4}, a, false);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){3, 4}, b, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_SHAPE);
+    assert_non_null(strstr(err.message, "\"n0\""));
+    assert_non_null(strstr(err.message, "inner dimensions"));
+    oh_free(n);
+    /* C does not broadcast */
+    n = oh_new("Gemm", 13);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){3, 4}, a, false);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){4, 3}, b, true);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){2, 3}, c, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_SHAPE);
+    oh_free(n);
+    /* MatMul inner mismatch */
+    n = oh_new("MatMul", 13);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){3, 4}, a, false);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){3, 4}, b, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_SHAPE);
+    oh_free(n);
+    /* MatMul batch dims that do not broadcast */
+    n = oh_new("MatMul", 13);
+    oh_input(n, E2E_FLOAT, 3, (int64_t[]){2, 2, 3}, a, false);
+    oh_input(n, E2E_FLOAT, 3, (int64_t[]){3, 3, 1}, b, true);
+    assert_int_equal(oh_run(n, 1, out, &err), E2E_ERR_SHAPE);
+    oh_free(n);
+}
+
+/* ------------------------------------------------------------------ MatMul */
+
+/* numpy matmul reference on shapes with 1-D promotion and batch broadcasting */
+static void run_matmul(int ra, const int64_t *da, int rb, const int64_t *db, bool bconst)
+{
+    int64_t pa[8], pb[8];
+    int pra = ra, prb = rb;
+    memcpy(pa, da, sizeof(int64_t) * (size_t)ra);
+    memcpy(pb, db, sizeof(int64_t) * (size_t)rb);
+    if (ra == 1) {
+        pa[1] = pa[0];
+        pa[0] = 1;
+        pra = 2;
+    }
+    if (rb == 1) {
+        pb[1] = 1;
+        prb = 2;
+    }
+    int64_t M = pa[pra - 2], K = pa[pra - 1], N = pb[prb - 1];
+    int nb = (pra > prb ? pra : prb) - 2;
+    int64_t ob[8], na = 1, nbb = 1, no = 1;
+    for (int i = 0; i < nb; i++) {
+        int ia = i - (nb - (pra - 2)), ib = i - (nb - (prb - 2));
+        int64_t x = ia >= 0 ? pa[ia] : 1, y = ib >= 0 ? pb[ib] : 1;
+        ob[i] = x > y ? x : y;
+        no *= ob[i];
+    }
+    for (int i = 0; i < pra - 2; i++)
+        na *= pa[i];
+    for (int i = 0; i < prb - 2; i++)
+        nbb *= pb[i];
+    float *a = rand_buf(na * M * K), *b = rand_buf(nbb * K * N);
+    float *ref = malloc(sizeof(float) * (size_t)(no * M * N));
+    for (int64_t t = 0; t < no; t++) {
+        /* batch index -> operand batch offsets */
+        int64_t rem = t, oa = 0, obb = 0, sa = 1, sb = 1;
+        for (int i = nb - 1; i >= 0; i--) {
+            int64_t idx = rem % ob[i];
+            rem /= ob[i];
+            int ia = i - (nb - (pra - 2)), ib = i - (nb - (prb - 2));
+            if (ia >= 0) {
+                oa += (pa[ia] == 1 ? 0 : idx) * sa;
+                sa *= pa[ia];
+            }
+            if (ib >= 0) {
+                obb += (pb[ib] == 1 ? 0 : idx) * sb;
+                sb *= pb[ib];
+            }
+        }
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double s = 0;
+                for (int64_t p = 0; p < K; p++)
+                    s += (double)a[(oa * M + i) * K + p] * b[(obb * K + p) * N + j];
+                ref[(t * M + i) * N + j] = (float)s;
+            }
+    }
+    oh_node *n = oh_new("MatMul", 13);
+    oh_input(n, E2E_FLOAT, ra, da, a, false);
+    oh_input(n, E2E_FLOAT, rb, db, b, bconst);
+    e2e_tensor_view out[1];
+    e2e_error err;
+    if (oh_run(n, 1, out, &err))
+        fail_msg("%s", err.message);
+    int want_rank = nb + (ra > 1) + (rb > 1);
+    assert_int_equal(out[0].rank, want_rank);
+    for (int i = 0; i < nb; i++)
+        assert_int_equal(out[0].dims[i], ob[i]);
+    char what[64];
+    snprintf(what, sizeof what, "MatMul rank %d x rank %d (M%lld K%lld N%lld)", ra, rb, (long long)M,
+             (long long)K, (long long)N);
+    expect_close(&out[0], ref, no * M * N, what);
+    oh_free(n);
+    free(a);
+    free(b);
+    free(ref);
+}
+
+#define MM(RA, RB, BC, ...)                                                                    \
+    do {                                                                                       \
+        int64_t d_[] = {__VA_ARGS__};                                                          \
+        run_matmul(RA, d_, RB, d_ + (RA), BC);                                                 \
+    } while (0)
+
+static void test_matmul_broadcast(void **state)
+{
+    (void)state;
+    MM(2, 2, true, 4, 5, 5, 6);
+    MM(1, 1, false, 7, 7);
+    MM(1, 3, false, 4, 2, 4, 3);
+    MM(3, 1, true, 2, 3, 4, 4);
+    MM(3, 2, true, 3, 4, 5, 5, 6);          /* one sgemm on (3*4) x 5 */
+    MM(4, 3, true, 2, 3, 4, 5, 1, 5, 6);    /* B batch of ones: one sgemm */
+    MM(2, 3, false, 4, 5, 3, 5, 6);         /* A broadcast over B's batch */
+    MM(4, 3, false, 2, 1, 3, 4, 5, 4, 6);   /* [2,1,3,4] x [5,4,6] -> [2,5,3,6] */
+    MM(4, 4, false, 1, 3, 1, 4, 2, 1, 4, 5); /* M=1 rows per batch (gemv path) */
+    MM(5, 3, true, 2, 1, 2, 3, 4, 2, 4, 3);
+    MM(3, 3, false, 3, 0, 4, 3, 4, 2);      /* empty M */
+    for (int t = 0; t < 30; t++) {
+        int64_t d[16];
+        int ra = rnd(1, 5), rb = rnd(1, 5);
+        int64_t M = rnd(1, 5), K = rnd(1, 6), N = rnd(1, 5);
+        for (int i = 0; i < ra - 2; i++)
+            d[i] = rnd(1, 3);
+        for (int i = 0; i < rb - 2; i++) {
+            int ia = i + (ra - 2) - (rb - 2); /* A's batch dim aligned with this one */
+            if (ia < 0 || ia >= ra - 2) {
+                d[ra + i] = rnd(1, 3);
+                continue;
+            }
+            int r = rnd(0, 2);
+            d[ra + i] = r == 0 ? d[ia] : r == 1 ? 1 : d[ia] == 1 ? rnd(1, 3) : d[ia];
+        }
+        if (ra == 1)
+            d[0] = K;
+        else {
+            d[ra - 2] = M;
+            d[ra - 1] = K;
+        }
+        if (rb == 1)
+            d[ra] = K;
+        else {
+            d[ra + rb - 2] = K;
+            d[ra + rb - 1] = N;
+        }
+        run_matmul(ra, d, rb, d + ra, rnd(0, 1));
+    }
+}
+
+/* ------------------------------------------------------------------ normalisations */
+
+static void run_layernorm(int rank, const int64_t *dims, int axis, bool bias, bool stats)
+{
+    int a = axis < 0 ? axis + rank : axis;
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < rank; i++)
+        *(i < a ? &outer : &inner) *= dims[i];
+    float *x = rand_buf(outer * inner), *s = rand_buf(inner), *b = rand_buf(inner);
+    float *ref = malloc(sizeof(float) * (size_t)(outer * inner)), *mr = malloc(sizeof(float) * (size_t)outer),
+          *ir = malloc(sizeof(float) * (size_t)outer);
+    for (int64_t o = 0; o < outer; o++) {
+        double m = 0, v = 0;
+        for (int64_t j = 0; j < inner; j++)
+            m += x[o * inner + j];
+        m /= (double)inner;
+        for (int64_t j = 0; j < inner; j++)
+            v += (x[o * inner + j] - m) * (x[o * inner + j] - m);
+        v /= (double)inner;
+        double inv = 1.0 / sqrt(v + 1e-3);
+        mr[o] = (float)m;
+        ir[o] = (float)inv;
+        for (int64_t j = 0; j < inner; j++)
+            ref[o * inner + j] = (float)((x[o * inner + j] - m) * inv * s[j] + (bias ? b[j] : 0));
+    }
+    oh_node *n = oh_new("LayerNormalization", 17);
+    oh_input(n, E2E_FLOAT, rank, dims, x, false);
+    oh_input(n, E2E_FLOAT, rank - a, dims + a, s, true);
+    if (bias)
+        oh_input(n, E2E_FLOAT, rank - a, dims + a, b, true);
+    oh_attr_int(n, "axis", axis);
+    oh_attr_float(n, "epsilon", 1e-3f);
+    e2e_tensor_view out[3];
+    e2e_error err;
+    if (oh_run(n, stats ? 3 : 1, out, &err))
+        fail_msg("%s", err.message);
+    expect_close(&out[0], ref, outer * inner, "LayerNormalization Y");
+    if (stats) {
+        expect_close(&out[1], mr, outer, "LayerNormalization Mean");
+        expect_close(&out[2], ir, outer, "LayerNormalization InvStdDev");
+        assert_int_equal(out[1].rank, rank);
+        for (int i = 0; i < rank; i++)
+            assert_int_equal(out[1].dims[i], i < a ? dims[i] : 1);
+    }
+    oh_free(n);
+    free(x);
+    free(s);
+    free(b);
+    free(ref);
+    free(mr);
+    free(ir);
+}
+
+static void test_layernorm(void **state)
+{
+    (void)state;
+    run_layernorm(3, (int64_t[]){2, 5, 16}, -1, true, true);
+    run_layernorm(3, (int64_t[]){2, 5, 16}, 1, false, true);
+    run_layernorm(4, (int64_t[]){2, 3, 4, 5}, 0, true, false);
+    run_layernorm(2, (int64_t[]){7, 33}, -1, true, false);
+    /* Scale broadcast from [1, 6] onto [4, 6] */
+    float x[2 * 4 * 6], s[6], ref[48];
+    oh_fill_random(x, 48, -2.f, 2.f, &rng);
+    oh_fill_random(s, 6, -1.f, 1.f, &rng);
+    for (int o = 0; o < 2; o++) {
+        double m = 0, v = 0;
+        for (int j = 0; j < 24; j++)
+            m += x[o * 24 + j];
+        m /= 24;
+        for (int j = 0; j < 24; j++)
+            v += (x[o * 24 + j] - m) * (x[o * 24 + j] - m);
+        double inv = 1.0 / sqrt(v / 24 + 1e-5);
+        for (int j = 0; j < 24; j++)
+            ref[o * 24 + j] = (float)((x[o * 24 + j] - m) * inv * s[j % 6]);
+    }
+    oh_node *n = oh_new("LayerNormalization", 17);
+    oh_input(n, E2E_FLOAT, 3, (int64_t[]){2, 4, 6}, x, false);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){1, 6}, s, true);
+    oh_attr_int(n, "axis", 1);
+    e2e_tensor_view out[1];
+    e2e_error err;
+    if (oh_run(n, 1, out, &err))
+        fail_msg("%s", err.message);
+    expect_close(&out[0], ref, 48, "LayerNormalization broadcast scale");
+    oh_free(n);
+}
+
+static void test_batchnorm_instancenorm(void **state)
+{
+    (void)state;
+    const int N = 2, C = 3, S = 10;
+    float *x = rand_buf(N * C * S), sc[3], bi[3], mu[3], va[3], ref[60], ref2[60];
+    oh_fill_random(sc, 3, 0.5f, 2.f, &rng);
+    oh_fill_random(bi, 3, -1.f, 1.f, &rng);
+    oh_fill_random(mu, 3, -1.f, 1.f, &rng);
+    oh_fill_random(va, 3, 0.1f, 2.f, &rng);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < S; i++)
+                m += x[(n * C + c) * S + i];
+            m /= S;
+            for (int i = 0; i < S; i++)
+                v += (x[(n * C + c) * S + i] - m) * (x[(n * C + c) * S + i] - m);
+            v /= S;
+            for (int i = 0; i < S; i++) {
+                float xv = x[(n * C + c) * S + i];
+                ref[(n * C + c) * S + i] = (float)((xv - mu[c]) / sqrt(va[c] + 1e-5) * sc[c] + bi[c]);
+                ref2[(n * C + c) * S + i] = (float)((xv - m) / sqrt(v + 1e-5) * sc[c] + bi[c]);
+            }
+        }
+    for (int cst = 0; cst < 2; cst++) { /* folded (constant) and run-time statistics */
+        oh_node *n = oh_new("BatchNormalization", 15);
+        oh_input(n, E2E_FLOAT, 4, (int64_t[]){N, C, 2, 5}, x, false);
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){C}, sc, cst);
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){C}, bi, cst);
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){C}, mu, cst);
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){C}, va, cst);
+        e2e_tensor_view out[1];
+        e2e_error err;
+        if (oh_run(n, 1, out, &err))
+            fail_msg("%s", err.message);
+        expect_close(&out[0], ref, N * C * S, "BatchNormalization");
+        oh_free(n);
+    }
+    oh_node *n = oh_new("InstanceNormalization", 6);
+    oh_input(n, E2E_FLOAT, 3, (int64_t[]){N, C, S}, x, false);
+    oh_input(n, E2E_FLOAT, 1, (int64_t[]){C}, sc, true);
+    oh_input(n, E2E_FLOAT, 1, (int64_t[]){C}, bi, true);
+    e2e_tensor_view out[1];
+    e2e_error err;
+    if (oh_run(n, 1, out, &err))
+        fail_msg("%s", err.message);
+    expect_close(&out[0], ref2, N * C * S, "InstanceNormalization");
+    oh_free(n);
+    free(x);
+}
+
+
+/* ------------------------------------------------------------------ fused epilogues */
+
+/* Runs a crafted model with and without optimisation; 1 = ran, 0 = an operator is missing. */
+static int run_crafted(mc_model *mm, int optimize, const float *x, const int64_t *xd, int xr,
+                       float *y, int64_t ny, int *nodes)
+{
+    uint8_t *buf = NULL;
+    size_t nb = mc_pack(mm, &buf);
+    e2e_error err;
+    e2e_model *m = NULL;
+    e2e_session *s = NULL;
+    e2e_status st = e2e_model_load_buffer(buf, nb, "fused", &m, &err);
+    free(buf);
+    if (st == E2E_ERR_UNSUPPORTED) { /* the activation operator is not there yet */
+        print_message("skipped: %s\n", err.message);
+        return 0;
+    }
+    if (st)
+        fail_msg("%s", err.message);
+    e2e_session_options o = e2e_session_options_default();
+    o.optimize = optimize;
+    st = e2e_session_create(m, &o, &s, &err);
+    if (st == E2E_ERR_UNSUPPORTED) {
+        print_message("skipped: %s\n", err.message);
+        e2e_model_free(m);
+        return 0;
+    }
+    if (st)
+        fail_msg("%s", err.message);
+    e2e_tensor_view in = e2e_tensor_view_f32(NULL, (float *)x, xr, xd), out;
+    if (e2e_session_run(s, &in, 1, &err))
+        fail_msg("%s", err.message);
+    e2e_session_output(s, 0, &out);
+    assert_int_equal(e2e_tensor_view_numel(&out), ny);
+    memcpy(y, out.data, sizeof(float) * (size_t)ny);
+    *nodes = e2e_session_node_count(s);
+    e2e_session_free(s);
+    e2e_model_free(m);
+    return 1;
+}
+
+static void test_fused_act(void **state)
+{
+    (void)state;
+    /* Conv (im2col, depthwise, 1x1) -> Relu / LeakyRelu / Sigmoid; Gemm -> Sigmoid; MatMul -> Relu */
+    static const struct {
+        const char *op, *act;
+        int group, kern;
+    } cases[] = {{"Conv", "Relu", 1, 3},      {"Conv", "LeakyRelu", 4, 3}, {"Conv", "Sigmoid", 1, 1},
+                 {"Gemm", "Sigmoid", 1, 0},   {"MatMul", "Relu", 1, 0},    {"Gemm", "LeakyRelu", 1, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bool conv = !strcmp(cases[c].op, "Conv");
+        int64_t xd[4] = {2, 4, 6, 6}, wd[4] = {4, 4 / cases[c].group, cases[c].kern, cases[c].kern};
+        int64_t gd[2] = {5, 8}, gw[2] = {8, 3};
+        int64_t nx = conv ? 2 * 4 * 36 : 40, nw = conv ? wd[0] * wd[1] * wd[2] * wd[3] : 24;
+        int64_t oh = conv ? 6 - cases[c].kern + 1 : 0, ny = conv ? 2 * 4 * oh * oh : 15;
+        float *x = rand_buf(nx), *w = rand_buf(nw), b[4] = {0.1f, -0.2f, 0.3f, -0.4f};
+        float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
+        int nodes0 = 0, nodes1 = 0, ran = 1;
+        for (int opt = 0; opt < 2 && ran; opt++) {
+            mc_model mm;
+            mc_init(&mm, 13);
+            mc_input(&mm, "x", conv ? 4 : 2, conv ? xd : gd);
+            mc_init_raw(&mm, "w", conv ? 4 : 2, conv ? wd : gw, w, sizeof(float) * (size_t)nw);
+            bool bias = strcmp(cases[c].op, "MatMul") != 0;
+            if (bias)
+                mc_init_raw(&mm, "b", 1, (int64_t[]){conv ? 4 : 3}, b, sizeof(float) * (conv ? 4 : 3));
+            Onnx__NodeProto *n = mc_node(&mm, cases[c].op,
+                                         bias ? (const char *const[]){"x", "w", "b", NULL}
+                                              : (const char *const[]){"x", "w", NULL},
+                                         (const char *const[]){"t", NULL});
+            if (conv && cases[c].group > 1)
+                mc_attr_int(n, "group", cases[c].group);
+            Onnx__NodeProto *a = mc_node(&mm, cases[c].act, (const char *const[]){"t", NULL},
+                                         (const char *const[]){"y", NULL});
+            if (!strcmp(cases[c].act, "LeakyRelu"))
+                mc_attr_float(a, "alpha", 0.2f);
+            mc_output(&mm, "y");
+            ran = run_crafted(&mm, opt, x, conv ? xd : gd, conv ? 4 : 2, opt ? y1 : y0, ny,
+                              opt ? &nodes1 : &nodes0);
+            mc_free(&mm);
+        }
+        if (ran) {
+            char what[64];
+            snprintf(what, sizeof what, "%s + %s fused", cases[c].op, cases[c].act);
+            e2e_tensor_view v = {.dtype = E2E_FLOAT, .rank = 1, .dims = {ny}, .data = y1};
+            expect_close(&v, y0, ny, what);
+            assert_int_equal(nodes0, 2);
+            assert_int_equal(nodes1, 1);
+        }
+        free(x);
+        free(w);
+        free(y0);
+        free(y1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_fixed),
+        cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_conv_errors),
+        cmocka_unit_test(test_pool_random),
+        cmocka_unit_test(test_global_pools),
+        cmocka_unit_test(test_gemm_combos),
+        cmocka_unit_test(test_gemm_errors),
+        cmocka_unit_test(test_matmul_broadcast),
+        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_batchnorm_instancenorm),
+        cmocka_unit_test(test_fused_act),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
