@@ -166,7 +166,7 @@ e2e_status e2e_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_d
                 memcpy(&v, tp->raw_data.data + 8 * i, 8);
                 ((float *)out->data)[i] = (float)v;
             }
-        else
+        else if (need)
             memcpy(out->data, tp->raw_data.data, need);
     } else {
         size_t have;
