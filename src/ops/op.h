@@ -16,6 +16,7 @@
 #define E2E_OP_H
 
 #include "runtime/ir.h"
+#include "runtime/pool.h"
 
 /* A tensor slot inside a session. */
 typedef struct e2e_value {
@@ -51,6 +52,7 @@ typedef struct e2e_kernel {
     size_t ws_size;         /* bytes of shared workspace wanted by run() */
     void *ws;
     int threads;
+    e2e_pool *pool;         /* the session's threads (NULL = one); see runtime/pool.h */
     e2e_act act;            /* fused epilogue, set by passes before prepare */
     float act_alpha, act_beta;
     e2e_error *err;

@@ -16,6 +16,7 @@
 
 #include <cblas.h>
 
+#include "ops/blas.h"
 #include "ops/op.h"
 
 enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL };
@@ -317,7 +318,7 @@ static e2e_status conv_run(e2e_kernel *k)
                 if (kdim == 0)
                     memset(y, 0, sizeof(float) * (size_t)(p->Mg * p->osp));
                 else
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, osp, kdim, 1.f, w,
+                    e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, Mg, osp, kdim, 1.f, w,
                                 kdim, x, osp, 0.f, y, osp);
                 for (int64_t m = 0; m < p->Mg; m++)
                     bias_act(k, y + m * p->osp, p->osp, B ? B[g * p->Mg + m] : 0.f);
@@ -331,7 +332,7 @@ static e2e_status conv_run(e2e_kernel *k)
                         memset(y + m * p->osp + c0, 0, sizeof(float) * (size_t)nc);
                 } else {
                     im2col(p, x, col, c0, nc);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, (int)nc, kdim, 1.f,
+                    e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, Mg, (int)nc, kdim, 1.f,
                                 w, kdim, col, (int)nc, 0.f, y + c0, osp);
                 }
                 for (int64_t m = 0; m < p->Mg; m++)

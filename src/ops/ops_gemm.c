@@ -12,6 +12,7 @@
 
 #include <cblas.h>
 
+#include "ops/blas.h"
 #include "ops/op.h"
 
 /* ---------------------------------------------------------------- Gemm */
@@ -104,7 +105,7 @@ static e2e_status gemm_run(e2e_kernel *k)
     }
     if (M > 0 && N > 0) {
         if (K > 0)
-            cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
+            e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans,
                         p->tb ? CblasTrans : CblasNoTrans, M, N, K, p->alpha, A, p->ta ? M : K, B,
                         p->tb ? K : N, beta, Y, N);
         else if (beta == 0.f)
@@ -203,7 +204,7 @@ static e2e_status matmul_run(e2e_kernel *k)
     if (K == 0) {
         memset(Y, 0, sizeof(float) * (size_t)(mn * p->batch));
     } else if (p->batch == 1 && p->nb == 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A, K, B, N, 0.f, Y, N);
+        e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A, K, B, N, 0.f, Y, N);
     } else {
         int64_t idx[E2E_MAX_RANK] = {0};
         int64_t oa = 0, ob = 0;
@@ -212,7 +213,7 @@ static e2e_status matmul_run(e2e_kernel *k)
                 cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.f, B + ob * kn, N, A + oa * mk, 1,
                             0.f, Y + t * mn, 1);
             else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A + oa * mk, K,
+                e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A + oa * mk, K,
                             B + ob * kn, N, 0.f, Y + t * mn, N);
             /* advance the batch index (odometer) and the operand offsets */
             for (int d = p->nb - 1; d >= 0; d--) {

@@ -59,6 +59,7 @@ void e2e_session_free(e2e_session *s)
         e2e_cuda_session_free(s);
 #endif
     release_build(s);
+    e2e_pool_free(s->pool);
     free(s->bindings);
     free(s->binding_dims);
     for (int i = 0; i < s->n_fixed; i++)
@@ -250,6 +251,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         k->model_name = m->name;
         k->opset = m->opset;
         k->threads = s->opt.threads;
+        k->pool = s->pool;
         k->err = err;
         k->n_in = n->n_in;
         k->n_out = n->n_out;
@@ -321,7 +323,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
             s->n_folded++;
             continue;
         }
-        nk++;
+        s->n_kernels = ++nk; /* counted now so a later failure releases this kernel's priv */
     }
     s->n_kernels = nk;
     if (s->opt.optimize)
@@ -415,6 +417,8 @@ e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt
     if (opt->device == E2E_DEVICE_AUTO && dev == E2E_DEVICE_CPU)
         snprintf(s->device_note, sizeof s->device_note, "device auto: %s; running on the CPU", why);
     e2e_status st = copy_options(s, opt, err);
+    if (!st && s->opt.threads > 1 && !(s->pool = e2e_pool_create(s->opt.threads)))
+        st = e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot start %d threads", m->name, s->opt.threads);
     if (!st)
         st = build(s, err);
 #ifdef E2E_HAVE_CUDA
@@ -526,9 +530,9 @@ e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_
     if (s->device == E2E_DEVICE_CUDA)
         return e2e_cuda_session_run(s, err);
 #endif
-    /* OpenBLAS threading is process-wide; a session asks for its own count before running */
-    if (openblas_get_num_threads() != s->opt.threads)
-        openblas_set_num_threads(s->opt.threads);
+    /* OpenBLAS stays single-threaded: the session's pool splits the products (blas.c) */
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
     for (int i = 0; i < s->n_kernels; i++) {
         e2e_kernel *k = &s->kernels[i];
         k->ws = s->ws;
