@@ -409,7 +409,48 @@ typedef struct drop_priv {
     float ratio;
     int ratio_in;       /* >= 0: read the ratio input at run */
     int train_in;       /* >= 0: read training_mode at run */
+    bool train;         /* training_mode known true at prepare */
+    bool has_seed;      /* training with a seed attribute is reproducible: see mt_uniform */
+    int64_t seed;
 } drop_priv;
+
+/* Training-mode Dropout with a `seed` draws its mask as NumPy's legacy generator does
+   (np.random.seed(seed); np.random.uniform(0, 1, shape) >= ratio), which is what the ONNX
+   reference and its test data use: MT19937 seeded with init_genrand, 53-bit doubles. */
+typedef struct mt19937 {
+    uint32_t s[624];
+    int i;
+} mt19937;
+
+static void mt_seed(mt19937 *m, uint32_t seed)
+{
+    m->s[0] = seed;
+    for (int i = 1; i < 624; i++)
+        m->s[i] = 1812433253u * (m->s[i - 1] ^ (m->s[i - 1] >> 30)) + (uint32_t)i;
+    m->i = 624;
+}
+
+static uint32_t mt_next(mt19937 *m)
+{
+    if (m->i >= 624) {
+        for (int i = 0; i < 624; i++) {
+            uint32_t y = (m->s[i] & 0x80000000u) | (m->s[(i + 1) % 624] & 0x7fffffffu);
+            m->s[i] = m->s[(i + 397) % 624] ^ (y >> 1) ^ (y & 1 ? 0x9908b0dfu : 0);
+        }
+        m->i = 0;
+    }
+    uint32_t y = m->s[m->i++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
+}
+
+static double mt_uniform(mt19937 *m)
+{
+    uint32_t a = mt_next(m) >> 5, b = mt_next(m) >> 6;
+    return (a * 67108864.0 + b) / 9007199254740992.0;
+}
 
 static e2e_status drop_scalar(e2e_kernel *k, int i, e2e_dtype want)
 {
@@ -445,6 +486,11 @@ static e2e_status dropout_prepare(e2e_kernel *k)
     k->priv = p;
     p->ratio = 0.5f;
     p->ratio_in = p->train_in = -1;
+    const e2e_attr *seed = e2e_node_attr(k->node, "seed");
+    if (seed && seed->type != E2E_ATTR_INT)
+        return e2e_kfail(k, E2E_ERR_INVALID, "attribute 'seed' must be an INT");
+    p->has_seed = seed != NULL;
+    p->seed = seed ? seed->i : 0;
     if (!inputs_form) {
         if ((st = e2e_attr_float(k, "ratio", 0.5f, &p->ratio)))
             return st;
@@ -470,8 +516,11 @@ static e2e_status dropout_prepare(e2e_kernel *k)
         }
         if (train_known && !train)
             p->ratio_in = -1; /* inference: the ratio does not matter */
-        if (train && p->ratio_in < 0 && p->ratio != 0.f)
+        p->train = train;
+        if (train && p->ratio_in < 0 && p->ratio != 0.f && !p->has_seed)
             return training_unsupported(k, p->ratio);
+        if ((train || !train_known) && p->has_seed && k->in[0]->dtype != E2E_FLOAT)
+            return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "training_mode needs a float input");
     }
     const e2e_value *x = k->in[0];
     if ((st = e2e_out_set(k, 0, x->dtype, &x->shape)))
@@ -483,10 +532,23 @@ static e2e_status dropout_prepare(e2e_kernel *k)
 static e2e_status dropout_run(e2e_kernel *k)
 {
     const drop_priv *p = k->priv;
-    if (p->train_in >= 0 && *(const uint8_t *)k->in[p->train_in]->data) {
-        float ratio = p->ratio_in >= 0 ? *(const float *)k->in[p->ratio_in]->data : p->ratio;
-        if (ratio != 0.f)
+    bool train = p->train_in >= 0 ? *(const uint8_t *)k->in[p->train_in]->data != 0 : p->train;
+    float ratio = p->ratio_in >= 0 ? *(const float *)k->in[p->ratio_in]->data : p->ratio;
+    if (train && ratio != 0.f) {
+        if (!p->has_seed)
             return training_unsupported(k, ratio);
+        mt19937 mt;
+        mt_seed(&mt, (uint32_t)p->seed);
+        const float *x = k->in[0]->data;
+        float *y = k->out[0]->data, scale = 1.f / (1.f - ratio);
+        uint8_t *mask = k->n_out > 1 && k->out[1] ? k->out[1]->data : NULL;
+        for (int64_t i = 0; i < k->out[0]->numel; i++) {
+            bool keep = mt_uniform(&mt) >= (double)ratio;
+            y[i] = keep ? x[i] * scale : 0.f;
+            if (mask)
+                mask[i] = keep;
+        }
+        return E2E_OK;
     }
     copy_run(k);
     if (k->n_out > 1 && k->out[1]) {
