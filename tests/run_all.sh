@@ -50,7 +50,9 @@ fi
 
 # The trained E/Gamma SimpleNet, within rtol 1e-4, atol 1e-5.
 if [ -d "$SHARED/models/eg_simplenet_trained" ]; then
-    if "$E2E" check --rtol 1e-4 --atol 1e-5 "$SHARED/models/eg_simplenet_trained"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    out=$("$E2E" check --rtol 1e-4 --atol 1e-5 "$SHARED/models/eg_simplenet_trained")
+    if [ $? -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    printf '%s\n' "$out" | grep -E '^(PASS|FAIL|ERROR)' | sed 's/^/trained model: /'
 else
     note "skipped: trained E/Gamma model ($SHARED/models not found)"; skipped=$((skipped + 1))
 fi
@@ -58,7 +60,7 @@ fi
 # PyTorch-exported model fixtures (tests/fixtures/models/*).
 if ls -d tests/fixtures/models/*/ >/dev/null 2>&1; then
     out=$("$E2E" check --rtol 1e-4 --atol 1e-5 tests/fixtures/models/*/)
-    printf '%s\n' "$out" | grep -v '^PASS' 
+    printf '%s\n' "$out" | grep -E '^(FAIL|ERROR)'
     p=$(printf '%s\n' "$out" | tail -1 | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
     f=$(printf '%s\n' "$out" | tail -1 | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
