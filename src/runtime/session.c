@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "runtime/fuse.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
 
@@ -29,6 +30,7 @@ static void release_build(e2e_session *s)
             s->kernels[i].op->release(s->kernels[i].priv);
     free(s->kernels);
     free(s->ptrs);
+    e2e_fuse_release(s);
     if (s->owned)
         for (int i = 0; i < s->n_values; i++)
             e2e_aligned_free(s->owned[i]);
@@ -289,7 +291,12 @@ static e2e_status build(e2e_session *s, e2e_error *err)
                     k->op->release(k->priv);
                 return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "output %d was not produced", j);
             }
-        if (all_const) {
+        /* Shape/Size publish constant outputs at prepare: fold them like constant subgraphs */
+        bool outs_const = n->n_out > 0;
+        for (int j = 0; j < n->n_out; j++)
+            if (k->out[j] && !k->out[j]->is_const)
+                outs_const = false;
+        if (all_const || outs_const) {
             /* constant folding: evaluate once, keep the result, drop the node */
             void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
             st = E2E_OK;
@@ -326,8 +333,11 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         s->n_kernels = ++nk; /* counted now so a later failure releases this kernel's priv */
     }
     s->n_kernels = nk;
-    if (s->opt.optimize)
+    if (s->opt.optimize) {
+        if ((st = e2e_fuse_patterns(s, err)))
+            return st;
         fuse_activations(s);
+    }
     /* compact away removed kernels */
     int w = 0;
     for (int i = 0; i < s->n_kernels; i++) {

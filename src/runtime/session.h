@@ -29,6 +29,7 @@ struct e2e_session {
     size_t ws_bytes;
     int n_folded, n_fused, n_aliased;
 
+    void *fuse_state;               /* synthetic nodes of pattern fusions (fuse.c) */
     e2e_pool *pool;                 /* compute threads beyond the caller's */
     e2e_device device;              /* CPU or CUDA, never AUTO */
     char device_note[256];

@@ -1,0 +1,13 @@
+/* Pattern fusions on a prepared session (before activation fusion and memory planning):
+   the decomposed LayerNorm and erf-GELU patterns PyTorch exports, MatMul+Add bias, ...
+   Replaced kernels are removed (op = NULL); new kernels use session-owned synthetic nodes
+   kept in s->fuse_state and freed by e2e_fuse_release. */
+#ifndef E2E_FUSE_H
+#define E2E_FUSE_H
+
+#include "runtime/session.h"
+
+e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err);
+void e2e_fuse_release(e2e_session *s);
+
+#endif
