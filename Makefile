@@ -116,6 +116,9 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libe2e.a
 check: all $(TEST_BIN) $(EXAMPLE_BIN)
 	@E2E=$(BUILD)/e2e BUILD=$(BUILD) SHARED=$(SHARED) sh tests/run_all.sh $(TEST_BIN)
 
+models: $(BUILD)/e2e
+	$(BUILD)/e2e models --out $(BUILD)/models --missing
+
 demo: all
 	$(BUILD)/e2e demo
 

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Write the model fixtures of `make check` (tests/fixtures/models/): small PyTorch exports of
+both architectures at opset 13 and 17, static and dynamic batch, with PyTorch's outputs in the
+ONNX backend-test layout.
+
+    /usr/bin/python3 models/torch/make_fixtures.py [--out tests/fixtures/models]
+
+Plus gelu_op20: a transformer MLP with the opset-20 Gelu operator (exact and tanh), which
+torch 1.13 cannot export, written with onnx.helper. Deterministic (torch.manual_seed, numpy
+default_rng). The static exports are traced and tested
+with batch 2; the dynamic ones are traced with batch 2 and tested with batch 3, so the batch
+really is bound at run time.
+"""
+import argparse
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from simplenet import SimpleNet  # noqa: E402
+from vit import ViT  # noqa: E402
+from export import write_case  # noqa: E402
+from check_against_torch import fixed_inputs  # noqa: E402
+
+
+def small_models():
+    torch.manual_seed(7)
+    simple = SimpleNet(channels=2, height=16, width=16).eval()
+    vit = ViT(channels=3, height=16, width=16, patch=4, embed=32, depth=2, heads=2, mlp=64).eval()
+    with torch.no_grad():  # non-trivial LayerNorm affine parameters, so that they are tested
+        for name, p in vit.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    return {"simplenet": simple, "vit": vit}
+
+
+def gelu_op20_case(case_dir):
+    """A transformer MLP with the Gelu operator of opset 20 (exact, then approximate="tanh"),
+    which torch 1.13 cannot export: written with onnx.helper, expected output from PyTorch.
+    x [batch, 5, 16] -> LayerNormalization -> MatMul + Add -> Gelu -> MatMul + Add ->
+    Gelu(tanh) -> y."""
+    rng = np.random.default_rng(20)
+    w = {"ln.weight": 1 + 0.1 * rng.standard_normal(16), "ln.bias": 0.1 * rng.standard_normal(16),
+         "fc1.weight": rng.uniform(-0.25, 0.25, (16, 32)), "fc1.bias": rng.uniform(-0.25, 0.25, 32),
+         "fc2.weight": rng.uniform(-0.18, 0.18, (32, 16)), "fc2.bias": rng.uniform(-0.18, 0.18, 16)}
+    w = {k: v.astype(np.float32) for k, v in w.items()}
+    nodes = [
+        helper.make_node("LayerNormalization", ["x", "ln.weight", "ln.bias"], ["h0"], axis=-1,
+                         epsilon=1e-6),
+        helper.make_node("MatMul", ["h0", "fc1.weight"], ["h1"]),
+        helper.make_node("Add", ["h1", "fc1.bias"], ["h2"]),
+        helper.make_node("Gelu", ["h2"], ["h3"]),
+        helper.make_node("MatMul", ["h3", "fc2.weight"], ["h4"]),
+        helper.make_node("Add", ["h4", "fc2.bias"], ["h5"]),
+        helper.make_node("Gelu", ["h5"], ["y"], approximate="tanh"),
+    ]
+    graph = helper.make_graph(
+        nodes, "gelu_op20",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 5, 16])],
+        [numpy_helper.from_array(v, k) for k, v in w.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)],
+                              producer_name="make_fixtures.py")
+    model.ir_version = 9
+    x = (3 * rng.standard_normal((3, 5, 16))).astype(np.float32)
+    t = {k: torch.from_numpy(v) for k, v in w.items()}
+    h = F.layer_norm(torch.from_numpy(x), (16,), t["ln.weight"], t["ln.bias"], 1e-6)
+    h = F.gelu(h @ t["fc1.weight"] + t["fc1.bias"])
+    y = F.gelu(h @ t["fc2.weight"] + t["fc2.bias"], approximate="tanh").numpy()
+    d = os.path.join(case_dir, "test_data_set_0")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(case_dir, "model.onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+    for name, arr, fn in (("x", x, "input_0.pb"), ("y", y, "output_0.pb")):
+        with open(os.path.join(d, fn), "wb") as f:
+            f.write(numpy_helper.from_array(arr, name).SerializeToString())
+    return y
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "tests", "fixtures", "models"))
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    for arch, module in small_models().items():
+        for opset in (13, 17):
+            for dynamic in (False, True):
+                case = f"{arch}_op{opset}_{'dynamic' if dynamic else 'static'}"
+                d = os.path.join(a.out, case)
+                shutil.rmtree(d, ignore_errors=True)
+                # energies up to a few tens, so that the outputs differ visibly between frames
+                x = 10 * fixed_inputs(module.config, 3 if dynamic else 2, seed=opset * 10 + dynamic)
+                out = write_case(module, d, opset, dynamic, module.config, x)
+                size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
+                print(f"{d}: {size / 1e3:.0f} kB, output {np.round(out.ravel(), 4).tolist()}")
+    d = os.path.join(a.out, "gelu_op20")
+    shutil.rmtree(d, ignore_errors=True)
+    y = gelu_op20_case(d)
+    print(f"{d}: output range [{y.min():.3f}, {y.max():.3f}]")
+
+
+if __name__ == "__main__":
+    main()

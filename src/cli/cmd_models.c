@@ -1,0 +1,127 @@
+/* e2e models: write the eight benchmark models (SimpleNet and ViT-Ti for each tagger). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "models/models.h"
+
+static void help(void)
+{
+    printf("usage: e2e models --out DIR [--seed S] [--only TAGGER_ARCH] [--missing]\n\n"
+           "Writes DIR/{eg,qg,top,tau}_{simplenet,vit}.onnx: ONNX opset 17, input modelInput\n"
+           "[batch, C, H, W] (dynamic batch), output modelOutput [batch, 1] (sigmoid score),\n"
+           "with deterministic random weights drawn from the seed (default %u) with PyTorch's\n"
+           "default initialisation bounds. Architectures and weight names: models/README.md.\n\n"
+           "  --out DIR            folder to write to (created if missing)\n"
+           "  --seed S             weight seed (unsigned 64-bit)\n"
+           "  --only TAGGER_ARCH   one model, e.g. qg_vit (may be repeated)\n"
+           "  --missing            skip files that already exist\n\n"
+           "taggers: eg 1x32x32, qg 5x128x128, top 8x128x128, tau 8x128x128\n",
+           E2E_MODELS_DEFAULT_SEED);
+}
+
+static int parse_only(const char *s, const e2e_tagger_spec **t, e2e_arch *a)
+{
+    const char *us = strchr(s, '_');
+    if (!us || us - s >= 16)
+        return -1;
+    char tag[16];
+    memcpy(tag, s, (size_t)(us - s));
+    tag[us - s] = 0;
+    *t = e2e_tagger_find(tag);
+    if (!*t)
+        return -1;
+    if (!strcmp(us + 1, "simplenet"))
+        *a = E2E_ARCH_SIMPLENET;
+    else if (!strcmp(us + 1, "vit"))
+        *a = E2E_ARCH_VIT;
+    else
+        return -1;
+    return 0;
+}
+
+int e2e_cmd_models(int argc, char **argv)
+{
+    const char *out = NULL;
+    uint64_t seed = E2E_MODELS_DEFAULT_SEED;
+    int missing = 0, n_only = 0;
+    int want[4][2] = {{0}};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (e2e_cli_is_help(a)) {
+            help();
+            return E2E_EXIT_OK;
+        } else if (!strcmp(a, "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(argv[++i], &end, 0);
+            if (errno || end == argv[i] || *end || argv[i][0] == '-') {
+                fprintf(stderr, "e2e models: --seed wants an unsigned integer, got '%s'\n", argv[i]);
+                return E2E_EXIT_USAGE;
+            }
+            seed = v;
+        } else if (!strcmp(a, "--only") && i + 1 < argc) {
+            const e2e_tagger_spec *t;
+            e2e_arch arch;
+            if (parse_only(argv[++i], &t, &arch)) {
+                fprintf(stderr, "e2e models: --only wants TAGGER_ARCH with TAGGER in eg, qg, top,"
+                                " tau and ARCH in simplenet, vit (e.g. qg_vit), got '%s'\n",
+                        argv[i]);
+                return E2E_EXIT_USAGE;
+            }
+            want[t - e2e_tagger_specs][arch] = 1;
+            n_only++;
+        } else if (!strcmp(a, "--missing")) {
+            missing = 1;
+        } else {
+            fprintf(stderr, "e2e models: unknown or incomplete argument '%s' (e2e models --help)\n", a);
+            return E2E_EXIT_USAGE;
+        }
+    }
+    if (!out) {
+        fprintf(stderr, "e2e models: --out DIR is required (e2e models --help)\n");
+        return E2E_EXIT_USAGE;
+    }
+    if (mkdir(out, 0777) && errno != EEXIST) {
+        fprintf(stderr, "e2e models: %s: cannot create: %s\n", out, strerror(errno));
+        return E2E_EXIT_FAIL;
+    }
+    double t0 = e2e_cli_now_ms();
+    int written = 0, skipped = 0;
+    for (int t = 0; t < 4; t++)
+        for (int a = 0; a < 2; a++) {
+            if (n_only && !want[t][a])
+                continue;
+            const e2e_tagger_spec *spec = &e2e_tagger_specs[t];
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s_%s.onnx", out, spec->name, e2e_arch_name((e2e_arch)a));
+            struct stat st;
+            if (missing && !stat(path, &st)) {
+                skipped++;
+                continue;
+            }
+            double t1 = e2e_cli_now_ms();
+            e2e_error err;
+            if (e2e_model_write(out, spec->name, (e2e_arch)a, seed, &err)) {
+                fprintf(stderr, "e2e models: %s\n", err.message);
+                return E2E_EXIT_FAIL;
+            }
+            e2e_model_config c = e2e_model_config_for(spec, (e2e_arch)a);
+            long long size = stat(path, &st) ? -1 : (long long)st.st_size;
+            if (e2e_cli_verbose >= 0)
+                printf("%-32s %6.1f MB  %9lld parameters  input %dx%dx%d  (%.0f ms)\n", path,
+                       size / 1e6, (long long)e2e_model_config_params(&c), spec->channels,
+                       spec->height, spec->width, e2e_cli_now_ms() - t1);
+            written++;
+        }
+    if (e2e_cli_verbose >= 0)
+        printf("%d model%s written%s, seed %llu, %.1f s\n", written, written == 1 ? "" : "s",
+               skipped ? " (existing ones kept)" : "", (unsigned long long)seed,
+               (e2e_cli_now_ms() - t0) / 1e3);
+    return E2E_EXIT_OK;
+}
