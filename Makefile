@@ -120,7 +120,7 @@ models: $(BUILD)/e2e
 	$(BUILD)/e2e models --out $(BUILD)/models --missing
 
 demo: all
-	$(BUILD)/e2e demo
+	$(BUILD)/e2e run
 
 sanitize:
 	$(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 NATIVE=0 check

@@ -11,7 +11,7 @@ int e2e_cli_verbose = 0;
 
 #define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
 CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
-CMD(compare) CMD(display) CMD(demo)
+CMD(compare) CMD(display)
 #undef CMD
 
 static const struct {
@@ -29,7 +29,6 @@ static const struct {
     ENTRY(bench, "time a model")
     ENTRY(compare, "compare devices on one model")
     ENTRY(display, "draw an event as a PNG")
-    ENTRY(demo, "what `make demo` runs")
 #undef ENTRY
 };
 
@@ -37,7 +36,7 @@ static int (*lookup(const char *name))(int, char **)
 {
 #define L(n) if (!strcmp(name, #n)) return e2e_cmd_##n;
     L(check) L(info) L(infer) L(models) L(run) L(gen) L(frames) L(bench) L(compare)
-    L(display) L(demo)
+    L(display)
 #undef L
     return NULL;
 }

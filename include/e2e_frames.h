@@ -1,0 +1,381 @@
+/*
+ * e2e_frames.h — the front end: events -> DetFrames -> seeds -> frames -> taggers.
+ *
+ * It re-implements the chain of the reference framework (CMSSW RecoE2E: DetFrameProducer,
+ * EGFrameProducer / JetFrameProducer, EG/QG/Top/TauTagger) with its intended behaviour
+ * (see docs/event-format.md and reference/e2e-domain.md section 8 for what differs from
+ * the public code).
+ *
+ *   e2e_error err;
+ *   e2e_event_reader *rd;  e2e_event *ev;  e2e_detframes *df;  e2e_tagger *qg;
+ *   e2e_event_reader_open("events.e2e", &rd, &err);
+ *   e2e_event_create(&ev, &err);
+ *   e2e_tagger_config cfg;  e2e_tagger_config_default("qg", &cfg, &err);
+ *   e2e_tagger_create(&cfg, model, NULL, &qg, &err);   // model may be NULL: frames only
+ *   e2e_detframes_options dopt = e2e_detframes_options_default();
+ *   dopt.channels = e2e_tagger_channel_mask(qg);
+ *   e2e_detframes_create(&dopt, &df, &err);
+ *   int got;
+ *   while (e2e_event_reader_next(rd, ev, &got, &err) == E2E_OK && got) {
+ *       e2e_detframes_build(df, ev, &err);             // channel images of this event
+ *       e2e_tagger_prepare(qg, ev, df, &err);           // seeds + NCHW batch of frames
+ *       e2e_tagger_infer(qg, &err);                     // one session run, scores per slot
+ *       const e2e_tagger_slot *s = e2e_tagger_slots(qg, &n);  ...
+ *   }
+ *
+ * Geometry (all images are row-major floats):
+ *   - the event grid is 280 x 360 (rows = eta, 0..54 EE-, 55..224 EB, 225..279 EE+;
+ *     columns = phi, EB iphi - 1); 5 x 5 cells = one HCAL tower;
+ *   - the EB view is rows 55..224 of the ECAL channel (170 x 360);
+ *   - HBHE towers are 56 x 72 (|ieta| 29 merged into 28, iphi shifted by +2).
+ *
+ * Errors: functions return e2e_status (E2E_OK = 0) and fill `err` when it is not NULL; the
+ * message names the event (index in the file and run:lumi:event) and the section.
+ *
+ * Ownership and threads: every handle is created and freed by its own create/free pair and
+ * belongs to one thread at a time; distinct handles may be used in parallel. Pointers
+ * returned by accessors point into the handle and stay valid until the next call that
+ * modifies it (next event read, build, prepare, infer) or its free. A tagger borrows the
+ * e2e_model given at creation (models are immutable and may be shared), and owns its
+ * sessions.
+ */
+#ifndef E2E_FRAMES_H
+#define E2E_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "e2e.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- geometry ---- */
+
+enum {
+    E2E_GRID_ROWS = 280,   /* eta rows of the event grid */
+    E2E_GRID_COLS = 360,   /* phi columns */
+    E2E_EB_ROW0 = 55,      /* first EB row in the grid */
+    E2E_EB_ROWS = 170,     /* EB view: 170 x 360 */
+    E2E_EE_ROWS = 55,      /* rows per EE side */
+    E2E_HCAL_ROWS = 56,    /* HBHE tower rows after the 29 -> 28 merge */
+    E2E_HCAL_COLS = 72,
+    E2E_HCAL_IETA_MAX = 29 /* HBHE rechits have |ieta| in 1..29, iphi in 1..72 */
+};
+#define E2E_NO_CELL 0xFFFFu /* a track outside the grid (|eta| >= 3) */
+
+/* Idealised geometry of the spec (section 2.4), shared by the generator and the tests:
+   column of a phi (any value, wrapped), row of an eta (-1 when |eta| >= 3). */
+int e2e_geom_col(double phi);
+int e2e_geom_row(double eta);
+/* Centre (eta, phi) of a grid cell. */
+double e2e_geom_row_eta(int row);
+double e2e_geom_col_phi(int col);
+/* HBHE tower (ieta in +-1..29, iphi in 1..72) containing (eta, phi); returns 0 and sets
+   *ieta = 0 when |eta| >= 3 (outside HBHE). */
+int e2e_geom_hcal_tower(double eta, double phi, int *ieta, int *iphi);
+/* Tower <-> image: row 0..55 and column 0..71 of the HBHE image for a rechit (ieta, iphi). */
+int e2e_geom_hcal_row(int ieta);
+int e2e_geom_hcal_col(int iphi);
+
+/* ---- event content (sparse hits, already in detector coordinates) ---- */
+
+typedef struct e2e_eb_hit {      /* reducedEcalRecHitsEB */
+    uint16_t ieta_idx;           /* 0..169 = (ieta > 0 ? ieta - 1 : ieta) + 85 */
+    uint16_t iphi_idx;           /* 0..359 = iphi - 1 */
+    float energy;                /* GeV */
+    float time;                  /* ns (carried, not used) */
+} e2e_eb_hit;
+
+typedef struct e2e_ee_hit {      /* reducedEcalRecHitsEE projected onto the grid */
+    uint16_t row;                /* 0..54 (EE-) or 225..279 (EE+) */
+    uint16_t col;                /* 0..359 */
+    float energy;                /* GeV */
+} e2e_ee_hit;
+
+typedef struct e2e_hbhe_hit {    /* reducedHcalRecHits:hbhereco */
+    int8_t ieta;                 /* +-1..29 */
+    uint8_t iphi;                /* 1..72 */
+    uint8_t depth;               /* 1..7 */
+    uint8_t flags;               /* carried, not used */
+    float energy;                /* GeV */
+} e2e_hbhe_hit;
+
+enum { E2E_TRACK_HIGH_PURITY = 1 }; /* e2e_track.quality bits */
+
+typedef struct e2e_track {       /* generalTracks */
+    float pt, eta, phi;          /* GeV; momentum direction at the vertex */
+    float d0, dz;                /* cm, w.r.t. the first primary vertex */
+    int8_t charge;
+    uint8_t quality;             /* bit 0: highPurity */
+    uint16_t row, col;           /* grid cell of (eta, phi); E2E_NO_CELL when outside */
+} e2e_track;
+
+typedef enum e2e_subdet {        /* CMS tracker subdetector numbers */
+    E2E_SUBDET_BPIX = 1, E2E_SUBDET_FPIX = 2, E2E_SUBDET_TIB = 3,
+    E2E_SUBDET_TID = 4, E2E_SUBDET_TOB = 5, E2E_SUBDET_TEC = 6
+} e2e_subdet;
+
+typedef struct e2e_tracker_hit { /* siPixelRecHits / siStripMatchedRecHits */
+    uint16_t row, col;           /* grid cell of the hit direction */
+    uint8_t subdet;              /* e2e_subdet */
+    uint8_t layer;               /* BPIX 1..4, FPIX 1..3, TIB 1..4, TID 1..3, TOB 1..6, TEC 1..9 */
+    uint8_t proj;                /* 0: direction from the origin, 1: from the primary vertex */
+    uint8_t reserved;
+} e2e_tracker_hit;
+
+typedef struct e2e_crystal {     /* an EB crystal of a supercluster */
+    uint16_t ieta_idx, iphi_idx;
+} e2e_crystal;
+
+typedef struct e2e_photon {      /* gedPhotons */
+    float pt, eta, phi;
+    int16_t truth;               /* generator label (0 photon, 1 electron), -1 unknown */
+    uint16_t n_crystals;         /* supercluster EB crystals */
+    uint32_t first_crystal;      /* index into e2e_event_data.crystals (set by the event) */
+} e2e_photon;
+
+typedef enum e2e_jet_collection { E2E_AK4 = 0, E2E_AK8 = 1 } e2e_jet_collection;
+
+typedef struct e2e_jet {         /* ak4PFJetsCHS / ak8PFJetsCHS */
+    float pt, eta, phi, mass;
+    int8_t tower_ieta;           /* HBHE tower of the jet axis, 0 when outside HBHE */
+    uint8_t tower_iphi;          /* 1..72, 0 when outside HBHE */
+    int16_t truth;               /* generator label (e2e_truth), -1 unknown */
+} e2e_jet;
+
+/* Generator labels carried in photons and jets. */
+typedef enum e2e_truth {
+    E2E_TRUTH_UNKNOWN = -1, E2E_TRUTH_PHOTON = 0, E2E_TRUTH_ELECTRON = 1,
+    E2E_TRUTH_QUARK = 2, E2E_TRUTH_GLUON = 3, E2E_TRUTH_TOP = 4, E2E_TRUTH_TAU = 5
+} e2e_truth;
+const char *e2e_truth_name(int truth);
+
+/* A read-only view of one event; pointers are valid until the event is next modified. */
+typedef struct e2e_event_data {
+    uint32_t run, lumi;
+    uint64_t event;
+    const e2e_eb_hit *eb;         size_t n_eb;
+    const e2e_ee_hit *ee;         size_t n_ee;
+    const e2e_hbhe_hit *hbhe;     size_t n_hbhe;
+    const e2e_track *tracks;      size_t n_tracks;
+    const e2e_tracker_hit *pixel; size_t n_pixel;   /* BPIX and FPIX */
+    const e2e_tracker_hit *strip; size_t n_strip;   /* TIB, TID, TOB, TEC */
+    const e2e_photon *photons;    size_t n_photons;
+    const e2e_crystal *crystals;  size_t n_crystals;
+    const e2e_jet *jets[2];       size_t n_jets[2]; /* [E2E_AK4], [E2E_AK8] */
+} e2e_event_data;
+
+typedef struct e2e_event e2e_event;
+
+e2e_status e2e_event_create(e2e_event **out, e2e_error *err);
+void e2e_event_free(e2e_event *ev);
+/* Empties the event; keeps its buffers (memory follows the largest event, not the count). */
+void e2e_event_clear(e2e_event *ev);
+void e2e_event_set_id(e2e_event *ev, uint32_t run, uint32_t lumi, uint64_t event);
+void e2e_event_get(const e2e_event *ev, e2e_event_data *out);
+
+/* Adders check every coordinate and that values are finite (E2E_ERR_ARGUMENT otherwise). */
+e2e_status e2e_event_add_eb(e2e_event *ev, const e2e_eb_hit *h, e2e_error *err);
+e2e_status e2e_event_add_ee(e2e_event *ev, const e2e_ee_hit *h, e2e_error *err);
+e2e_status e2e_event_add_hbhe(e2e_event *ev, const e2e_hbhe_hit *h, e2e_error *err);
+e2e_status e2e_event_add_track(e2e_event *ev, const e2e_track *t, e2e_error *err);
+/* Goes to pixel or strip by subdet. */
+e2e_status e2e_event_add_tracker_hit(e2e_event *ev, const e2e_tracker_hit *h, e2e_error *err);
+/* p->n_crystals and p->first_crystal are set from the list. */
+e2e_status e2e_event_add_photon(e2e_event *ev, const e2e_photon *p, const e2e_crystal *xtals,
+                                size_t n_xtals, e2e_error *err);
+e2e_status e2e_event_add_jet(e2e_event *ev, e2e_jet_collection c, const e2e_jet *j,
+                             e2e_error *err);
+
+/* ---- event files (docs/event-format.md) ---- */
+
+#define E2E_EVENT_FORMAT_VERSION 1
+
+typedef struct e2e_event_reader e2e_event_reader;
+
+e2e_status e2e_event_reader_open(const char *path, e2e_event_reader **out, e2e_error *err);
+/* Reads from memory (copied); name is used in messages. */
+e2e_status e2e_event_reader_open_buffer(const void *data, size_t size, const char *name,
+                                        e2e_event_reader **out, e2e_error *err);
+/* Reads the next event into ev. *got = 1 when an event was read, 0 at the end of the file.
+   A truncated, corrupted (checksum) or invalid event is an error naming the event and the
+   section; the reader then stays at that event (further calls repeat the error). */
+e2e_status e2e_event_reader_next(e2e_event_reader *r, e2e_event *ev, int *got, e2e_error *err);
+/* Skips up to n events (lengths only, no decoding); *skipped receives the count. */
+e2e_status e2e_event_reader_skip(e2e_event_reader *r, uint64_t n, uint64_t *skipped,
+                                 e2e_error *err);
+uint64_t e2e_event_reader_declared_count(const e2e_event_reader *r); /* 0: unknown */
+uint64_t e2e_event_reader_position(const e2e_event_reader *r);       /* index of next event */
+float e2e_event_reader_z0_pv_cut(const e2e_event_reader *r);         /* header value (cm) */
+void e2e_event_reader_close(e2e_event_reader *r);
+
+typedef struct e2e_event_writer e2e_event_writer;
+
+e2e_status e2e_event_writer_open(const char *path, e2e_event_writer **out, e2e_error *err);
+e2e_status e2e_event_writer_write(e2e_event_writer *w, const e2e_event *ev, e2e_error *err);
+/* Writes the event count into the header, closes and frees (also on error). */
+e2e_status e2e_event_writer_close(e2e_event_writer *w, e2e_error *err);
+
+/* ---- the toy generator (not a detector simulation; see docs/event-format.md) ---- */
+
+typedef struct e2e_gen_options {
+    uint64_t seed;          /* event i depends only on (seed, i) */
+    double pileup;          /* mean number of soft pileup particles (default 40) */
+    double noise;           /* scale of the calorimeter noise (default 1) */
+    uint32_t run;           /* run number (default 1); lumi = 1 + i / 100, event = i + 1 */
+} e2e_gen_options;
+
+e2e_gen_options e2e_gen_options_default(void);
+/* Fills ev with event number `index` of the sample defined by opt. */
+e2e_status e2e_gen_event(const e2e_gen_options *opt, uint64_t index, e2e_event *ev,
+                         e2e_error *err);
+
+/* ---- DetFrames: channel images on the 280 x 360 grid ---- */
+
+typedef enum e2e_channel {
+    E2E_CH_ECAL = 0,    /* ECAL stitched: EB crystals + EE projection, GeV */
+    E2E_CH_HBHE,        /* HBHE, depths summed, 5x5 upsampled / 25, GeV */
+    E2E_CH_PT,          /* sum of highPurity track pT, GeV */
+    E2E_CH_D0,          /* sum of d0 of highPurity tracks with |dz| < z0PVCut, cm */
+    E2E_CH_DZ,          /* sum of dz of the same tracks, cm */
+    E2E_CH_BPIX1, E2E_CH_BPIX2, E2E_CH_BPIX3, E2E_CH_BPIX4,      /* hit counts */
+    E2E_CH_TIB1, E2E_CH_TIB2, E2E_CH_TIB3, E2E_CH_TIB4,
+    E2E_CH_TOB1, E2E_CH_TOB2, E2E_CH_TOB3, E2E_CH_TOB4, E2E_CH_TOB5, E2E_CH_TOB6,
+    E2E_CH_TID1, E2E_CH_TID2, E2E_CH_TID3,
+    E2E_CH_TEC1, E2E_CH_TEC2, E2E_CH_TEC3, E2E_CH_TEC4, E2E_CH_TEC5, E2E_CH_TEC6,
+    E2E_CH_TEC7, E2E_CH_TEC8, E2E_CH_TEC9,
+    E2E_CH_COUNT
+} e2e_channel;
+
+/* "ecal", "hbhe", "pt", "d0", "dz", "bpix1".."bpix4", "tib1".., "tob1".., "tid1".., "tec1"..;
+   e2e_channel_from_name returns -1 for an unknown name. */
+const char *e2e_channel_name(e2e_channel c);
+int e2e_channel_from_name(const char *name);
+#define E2E_CHANNEL_BIT(c) ((uint64_t)1 << (c))
+
+typedef struct e2e_detframes_options {
+    uint64_t channels;   /* E2E_CHANNEL_BIT mask of the channels to build (default: all) */
+    float z0_pv_cut;     /* cm, the |dz| rule of the d0/dz channels (default 0.1) */
+    int tracker_proj;    /* tracker hits counted: 0 from the origin, 1 from the PV (default 1) */
+} e2e_detframes_options;
+
+e2e_detframes_options e2e_detframes_options_default(void);
+
+typedef struct e2e_detframes e2e_detframes;
+
+e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes **out,
+                                e2e_error *err);
+void e2e_detframes_free(e2e_detframes *df);
+/* Builds this event's images; clears only the cells the previous event touched. */
+e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error *err);
+/* 280 x 360 image of a channel; NULL when the channel is not built. */
+const float *e2e_detframes_channel(const e2e_detframes *df, e2e_channel c);
+/* EB view: 170 x 360 (rows 55..224 of the ECAL channel); NULL without the ECAL channel. */
+const float *e2e_detframes_eb(const e2e_detframes *df);
+/* Native HBHE towers 56 x 72 (depth sum, before the upsample); NULL without HBHE. */
+const float *e2e_detframes_hbhe_towers(const e2e_detframes *df);
+/* Depth-1 HBHE energy of rechit tower (ieta +-1..29, iphi 1..72), as used by the jet seeds. */
+float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi);
+
+/* ---- seeds ---- */
+
+typedef enum e2e_seed_status {
+    E2E_SEED_OK = 0,
+    E2E_SEED_LOW_PT,       /* below the pT cut */
+    E2E_SEED_HIGH_ETA,     /* beyond the |eta| cut */
+    E2E_SEED_NO_CRYSTAL,   /* photon: no supercluster EB crystal with energy > 0 */
+    E2E_SEED_NOT_HBHE,     /* jet: axis outside HB/HE */
+    E2E_SEED_EDGE          /* jet: seed tower |ieta| > 16 (frame would leave the image) */
+} e2e_seed_status;
+const char *e2e_seed_status_name(e2e_seed_status s);
+
+typedef struct e2e_seed {
+    int row, col;          /* on the image the tagger crops (EB view or grid); -1 when failed */
+    e2e_seed_status status;
+} e2e_seed;
+
+/* Photon seeds on the EB view: pT >= min_pt, |eta| <= max_eta (reference 10 GeV, 1.44),
+   the supercluster EB crystal with the highest energy. One seed per photon. */
+e2e_status e2e_seeds_photons(const e2e_event *ev, const e2e_detframes *df, float min_pt,
+                             float max_eta, e2e_seed *out, size_t cap, size_t *n,
+                             e2e_error *err);
+/* Jet seeds on the grid: highest depth-1 HBHE tower in the 7 x 7 window around the axis
+   tower, |ieta| <= 16, seed = tower * 5 + 2; then pT >= min_pt and |eta| <= max_eta. */
+e2e_status e2e_seeds_jets(const e2e_event *ev, const e2e_detframes *df, e2e_jet_collection c,
+                          float min_pt, float max_eta, e2e_seed *out, size_t cap, size_t *n,
+                          e2e_error *err);
+
+/* ---- frames ---- */
+
+/* Centre index of a frame dimension: n/2 - 1 for even n, (n-1)/2 for odd n. */
+int e2e_frame_centre(int n);
+/* Crops h x w around (seed_row, seed_col) from an H x W image: phi (columns) wraps, eta
+   (rows) is zero-padded. A seed with row < 0 gives a zero frame. */
+void e2e_frame_crop(const float *img, int H, int W, int seed_row, int seed_col, int h, int w,
+                    float *out);
+
+/* ---- taggers ---- */
+
+#define E2E_TAGGER_MAX_CHANNELS 16
+
+typedef enum e2e_tagger_objects { E2E_OBJ_PHOTONS = 0, E2E_OBJ_AK4 = 1, E2E_OBJ_AK8 = 2 }
+    e2e_tagger_objects;
+
+typedef struct e2e_tagger_config {
+    char name[16];                 /* "eg", "qg", "top", "tau" or any label */
+    e2e_tagger_objects objects;
+    int n_channels;
+    e2e_channel channels[E2E_TAGGER_MAX_CHANNELS]; /* NCHW channel order */
+    float min_pt, max_eta;         /* seed cuts */
+    int height, width;             /* frame size when no model is given; a model's input
+                                      shape overrides them */
+    size_t max_session_bytes;      /* budget of the per-batch-size session cache
+                                      (0: 128 MiB; least recently used sessions are freed) */
+} e2e_tagger_config;
+
+/* Defaults (docs/event-format.md, "Taggers"): eg = photons, ecal on the EB view, 32 x 32,
+   pT >= 10, |eta| <= 1.44; qg = ak4, pt,d0,dz,ecal,hbhe, 128 x 128, 35 GeV, 2.4;
+   top and tau = ak8, pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3, 128 x 128, 35 GeV, 2.4. */
+e2e_status e2e_tagger_config_default(const char *name, e2e_tagger_config *cfg, e2e_error *err);
+/* "pt,d0,dz" -> channels; error names the unknown channel. */
+e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *list,
+                                          e2e_error *err);
+
+typedef struct e2e_tagger e2e_tagger;
+
+/* model may be NULL (frames only; e2e_tagger_infer then fails). With a model, its first
+   input must be [N, C, H, W] with C = cfg->n_channels; H and W set the frame size.
+   sopt (may be NULL) gives the session options (threads, device). */
+e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *model,
+                             const e2e_session_options *sopt, e2e_tagger **out, e2e_error *err);
+void e2e_tagger_free(e2e_tagger *t);
+const e2e_tagger_config *e2e_tagger_get_config(const e2e_tagger *t);
+uint64_t e2e_tagger_channel_mask(const e2e_tagger *t);
+
+/* Seeds and the NCHW batch of frames of one event (EGFrames / JetFrames). */
+e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
+                              e2e_error *err);
+/* One session run on the prepared batch (skipped when there are no slots); scores of
+   failed seeds are -1. */
+e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);
+
+typedef struct e2e_tagger_slot {
+    float pt, eta, phi;      /* the photon or jet */
+    int16_t truth;
+    e2e_seed seed;
+    float score;             /* model output, -1 for a failed seed (or before infer) */
+} e2e_tagger_slot;
+
+const e2e_tagger_slot *e2e_tagger_slots(const e2e_tagger *t, size_t *n);
+/* The prepared batch: n x C x H x W floats. */
+const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, int *w);
+/* Sessions held now (one per recent batch size) and created so far (see tagger.c). */
+int e2e_tagger_session_count(const e2e_tagger *t);
+int e2e_tagger_sessions_created(const e2e_tagger *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,281 @@
+/* e2e frames: one event's DetFrames channels, seeds and frames as .npy files with a JSON
+   index, so that each stage can be checked on its own (no model, no engine). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "e2e_frames.h"
+#include "util/npy.h"
+
+#define MAX_TAGGERS 8
+
+static void help(void)
+{
+    printf("usage: e2e frames --events FILE --event K [--tagger T ...] [--channels T=a,b,...]\n"
+           "                  [--size T=HxW] [--all-channels] -o DIR\n\n"
+           "Reads event K (0-based) of FILE and writes into DIR:\n"
+           "  channel_<name>.npy   float32 [280, 360] DetFrames channel (those the taggers use,\n"
+           "                       or all with --all-channels)\n"
+           "  eb.npy               float32 [170, 360] the EB view (rows 55..224 of ecal)\n"
+           "  hbhe_towers.npy      float32 [56, 72] HBHE towers before the 5x5 upsample\n"
+           "  <T>_seeds.npy        int32 [N, 2] seed (row, col) per slot, -1 when failed\n"
+           "  <T>_frames.npy       float32 [N, C, H, W] the tagger's batch\n"
+           "  index.json           event id, channel files, and per tagger its channels, frame\n"
+           "                       size and slots (object pt/eta/phi, truth, seed, status)\n"
+           "Taggers default to eg, qg, top, tau with their default channels and sizes\n"
+           "(eg 32x32 on the EB view, jets 128x128); --size qg=125x125 changes a frame size.\n");
+}
+
+static int write_npy(const char *dir, const char *name, e2e_dtype dt, int rank,
+                     const int64_t *dims, const void *data)
+{
+    char path[4096];
+    e2e_error err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (e2e_npy_write(path, dt, rank, dims, data, &err)) {
+        fprintf(stderr, "e2e frames: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s < 32)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int e2e_cmd_frames(int argc, char **argv)
+{
+    const char *events = NULL, *outdir = NULL;
+    long long k = -1;
+    int all = 0, nt = 0;
+    const char *tnames[MAX_TAGGERS];
+    const char *chan_over[MAX_TAGGERS * 2], *size_over[MAX_TAGGERS * 2];
+    int nchan = 0, nsize = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (e2e_cli_is_help(a)) {
+            help();
+            return 0;
+        } else if (!strcmp(a, "--events") && i + 1 < argc) {
+            events = argv[++i];
+        } else if (!strcmp(a, "--event") && i + 1 < argc) {
+            char *end;
+            k = strtoll(argv[++i], &end, 10);
+            if (*end || k < 0) {
+                fprintf(stderr, "e2e frames: --event needs an index >= 0\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--tagger") && i + 1 < argc && nt < MAX_TAGGERS) {
+            tnames[nt++] = argv[++i];
+        } else if (!strcmp(a, "--channels") && i + 1 < argc && nchan < MAX_TAGGERS * 2) {
+            chan_over[nchan++] = argv[++i];
+        } else if (!strcmp(a, "--size") && i + 1 < argc && nsize < MAX_TAGGERS * 2) {
+            size_over[nsize++] = argv[++i];
+        } else if (!strcmp(a, "--all-channels")) {
+            all = 1;
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
+            outdir = argv[++i];
+        } else {
+            fprintf(stderr, "e2e frames: unknown or incomplete argument '%s' (e2e frames --help)\n", a);
+            return E2E_EXIT_USAGE;
+        }
+    }
+    if (!events || k < 0 || !outdir) {
+        fprintf(stderr, "e2e frames: needs --events FILE, --event K and -o DIR\n");
+        return E2E_EXIT_USAGE;
+    }
+    if (!nt) {
+        static const char *const def[4] = {"eg", "qg", "top", "tau"};
+        for (; nt < 4; nt++)
+            tnames[nt] = def[nt];
+    }
+    e2e_error err;
+    e2e_tagger_config cfg[MAX_TAGGERS];
+    for (int t = 0; t < nt; t++)
+        if (e2e_tagger_config_default(tnames[t], &cfg[t], &err)) {
+            fprintf(stderr, "e2e frames: %s\n", err.message);
+            return E2E_EXIT_USAGE;
+        }
+    for (int o = 0; o < nchan + nsize; o++) {
+        const char *s = o < nchan ? chan_over[o] : size_over[o - nchan];
+        const char *eq = strchr(s, '=');
+        int t = 0;
+        while (t < nt && !(eq && strlen(tnames[t]) == (size_t)(eq - s) &&
+                           !strncmp(tnames[t], s, eq - s)))
+            t++;
+        if (t == nt) {
+            fprintf(stderr, "e2e frames: '%s' does not name a selected tagger (T=...)\n", s);
+            return E2E_EXIT_USAGE;
+        }
+        if (o < nchan) {
+            if (e2e_tagger_config_set_channels(&cfg[t], eq + 1, &err)) {
+                fprintf(stderr, "e2e frames: %s\n", err.message);
+                return E2E_EXIT_USAGE;
+            }
+        } else {
+            int64_t d[2];
+            int r = e2e_cli_parse_dims(eq + 1, d, 2);
+            if (r < 1 || d[0] < 1 || d[0] > 1024 || (r == 2 && (d[1] < 1 || d[1] > 1024))) {
+                fprintf(stderr, "e2e frames: --size %s: expected T=HxW\n", s);
+                return E2E_EXIT_USAGE;
+            }
+            cfg[t].height = (int)d[0];
+            cfg[t].width = (int)(r == 2 ? d[1] : d[0]);
+        }
+    }
+
+    int rc = E2E_EXIT_FAIL;
+    e2e_event_reader *rd = NULL;
+    e2e_event *ev = NULL;
+    e2e_detframes *df = NULL;
+    e2e_tagger *tg[MAX_TAGGERS] = {0};
+    FILE *js = NULL;
+    uint64_t skipped;
+    int got = 0;
+    if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err) ||
+        e2e_event_reader_skip(rd, (uint64_t)k, &skipped, &err))
+        goto fail;
+    if (skipped == (uint64_t)k && e2e_event_reader_next(rd, ev, &got, &err))
+        goto fail;
+    if (!got) {
+        snprintf(err.message, sizeof err.message, "%s: no event %lld (the file has %llu)",
+                 events, k, (unsigned long long)e2e_event_reader_position(rd));
+        goto fail;
+    }
+    uint64_t mask = 0;
+    for (int t = 0; t < nt; t++) {
+        if (e2e_tagger_create(&cfg[t], NULL, NULL, &tg[t], &err))
+            goto fail;
+        mask |= e2e_tagger_channel_mask(tg[t]);
+    }
+    e2e_detframes_options dopt = e2e_detframes_options_default();
+    dopt.z0_pv_cut = e2e_event_reader_z0_pv_cut(rd);
+    if (e2e_detframes_create(&dopt, &df, &err) || e2e_detframes_build(df, ev, &err))
+        goto fail;
+    for (int t = 0; t < nt; t++)
+        if (e2e_tagger_prepare(tg[t], ev, df, &err))
+            goto fail;
+    if (mkdir(outdir, 0777) && errno != EEXIST) {
+        snprintf(err.message, sizeof err.message, "%.900s: cannot create: %s", outdir, strerror(errno));
+        goto fail;
+    }
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.json", outdir);
+    js = fopen(path, "w");
+    if (!js) {
+        snprintf(err.message, sizeof err.message, "%.900s: cannot create: %s", path, strerror(errno));
+        goto fail;
+    }
+    e2e_event_data d;
+    e2e_event_get(ev, &d);
+    fprintf(js, "{\n  \"file\": ");
+    json_str(js, events);
+    fprintf(js, ",\n  \"event_index\": %lld, \"run\": %u, \"lumi\": %u, \"event\": %llu,\n", k,
+            d.run, d.lumi, (unsigned long long)d.event);
+    fprintf(js, "  \"z0_pv_cut\": %g,\n  \"channels\": [", (double)dopt.z0_pv_cut);
+    int first = 1;
+    const int64_t gdims[2] = {E2E_GRID_ROWS, E2E_GRID_COLS};
+    for (int c = 0; c < E2E_CH_COUNT; c++) {
+        if (!all && !(mask & E2E_CHANNEL_BIT(c)))
+            continue;
+        const float *img = e2e_detframes_channel(df, (e2e_channel)c);
+        char name[64];
+        snprintf(name, sizeof name, "channel_%s.npy", e2e_channel_name((e2e_channel)c));
+        if (write_npy(outdir, name, E2E_FLOAT, 2, gdims, img))
+            goto quiet_fail;
+        double sum = 0;
+        for (int i = 0; i < E2E_GRID_ROWS * E2E_GRID_COLS; i++)
+            sum += img[i];
+        fprintf(js, "%s\n    {\"name\": \"%s\", \"file\": \"%s\", \"shape\": [280, 360], "
+                "\"sum\": %.9g}", first ? "" : ",", e2e_channel_name((e2e_channel)c), name, sum);
+        first = 0;
+    }
+    fprintf(js, "\n  ],\n");
+    const int64_t ebd[2] = {E2E_EB_ROWS, E2E_GRID_COLS}, hd[2] = {E2E_HCAL_ROWS, E2E_HCAL_COLS};
+    if (write_npy(outdir, "eb.npy", E2E_FLOAT, 2, ebd, e2e_detframes_eb(df)) ||
+        write_npy(outdir, "hbhe_towers.npy", E2E_FLOAT, 2, hd, e2e_detframes_hbhe_towers(df)))
+        goto quiet_fail;
+    fprintf(js, "  \"eb\": {\"file\": \"eb.npy\", \"shape\": [170, 360]},\n"
+                "  \"hbhe_towers\": {\"file\": \"hbhe_towers.npy\", \"shape\": [56, 72]},\n"
+                "  \"taggers\": [");
+    for (int t = 0; t < nt; t++) {
+        size_t n;
+        int C, H, W;
+        const float *fr = e2e_tagger_frames(tg[t], &n, &C, &H, &W);
+        const e2e_tagger_slot *sl = e2e_tagger_slots(tg[t], &n);
+        const e2e_tagger_config *tc = e2e_tagger_get_config(tg[t]);
+        int32_t *seeds = malloc((n ? n : 1) * 2 * sizeof(int32_t));
+        if (!seeds) {
+            snprintf(err.message, sizeof err.message, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            seeds[2 * i] = sl[i].seed.row;
+            seeds[2 * i + 1] = sl[i].seed.col;
+        }
+        char sname[64], fname[64];
+        snprintf(sname, sizeof sname, "%s_seeds.npy", tc->name);
+        snprintf(fname, sizeof fname, "%s_frames.npy", tc->name);
+        const int64_t sd[2] = {(int64_t)n, 2}, fd[4] = {(int64_t)n, C, H, W};
+        int bad = write_npy(outdir, sname, E2E_INT32, 2, sd, seeds) ||
+                  write_npy(outdir, fname, E2E_FLOAT, 4, fd, fr);
+        free(seeds);
+        if (bad)
+            goto quiet_fail;
+        static const char *const objs[3] = {"photons", "ak4", "ak8"};
+        fprintf(js, "%s\n    {\"name\": \"%s\", \"objects\": \"%s\", \"image\": \"%s\", "
+                "\"channels\": [", t ? "," : "", tc->name, objs[tc->objects],
+                tc->objects == E2E_OBJ_PHOTONS ? "eb" : "grid");
+        for (int c = 0; c < C; c++)
+            fprintf(js, "%s\"%s\"", c ? ", " : "", e2e_channel_name(tc->channels[c]));
+        fprintf(js, "],\n     \"frame\": [%d, %d], \"min_pt\": %g, \"max_eta\": %g, "
+                "\"seeds_file\": \"%s\", \"frames_file\": \"%s\",\n     \"slots\": [",
+                H, W, (double)tc->min_pt, (double)tc->max_eta, sname, fname);
+        for (size_t i = 0; i < n; i++)
+            fprintf(js, "%s\n       {\"pt\": %.6g, \"eta\": %.6g, \"phi\": %.6g, \"truth\": "
+                    "\"%s\", \"row\": %d, \"col\": %d, \"status\": \"%s\"}", i ? "," : "",
+                    (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
+                    e2e_truth_name(sl[i].truth), sl[i].seed.row, sl[i].seed.col,
+                    e2e_seed_status_name(sl[i].seed.status));
+        fprintf(js, "]}");
+    }
+    fprintf(js, "\n  ]\n}\n");
+    if (fclose(js)) {
+        js = NULL;
+        snprintf(err.message, sizeof err.message, "%.900s: write failed", path);
+        goto fail;
+    }
+    js = NULL;
+    if (e2e_cli_verbose >= 0)
+        printf("event %lld (run %u, lumi %u, event %llu) -> %s/index.json\n", k, d.run, d.lumi,
+               (unsigned long long)d.event, outdir);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "e2e frames: %s\n", err.message);
+quiet_fail:
+    rc = E2E_EXIT_FAIL;
+done:
+    if (js)
+        fclose(js);
+    for (int t = 0; t < nt; t++)
+        e2e_tagger_free(tg[t]);
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+    e2e_event_reader_close(rd);
+    return rc;
+}

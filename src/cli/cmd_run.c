@@ -1,0 +1,679 @@
+/* e2e run: the main job. events -> DetFrames -> seeds/frames -> taggers -> predictions CSV,
+   with a per-stage timing table (ms per event: mean, p50, p99) like the reference study's
+   module breakdown (event read, DetFrames, EGFrames/JetFrames, tagger, output).
+
+   Memory does not grow with the number of events: events are streamed, images and batches
+   are reused, the timing keeps fixed-size log histograms instead of per-event samples. */
+#include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "e2e_frames.h"
+
+/* Provided by src/models when it is linked (e2e models); weak so that the run command
+   builds without it and asks for --model instead. */
+extern e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_missing,
+                                       e2e_error *err) __attribute__((weak));
+
+#define MAX_TAGGERS 4
+#define SAMPLE_EVENTS 200
+#define MODEL_SEED 1
+
+/* ---- timing: fixed log-spaced histogram per stage (100 bins per decade, 1e-4..1e5 ms) ---- */
+
+#define HB_DECADES 9
+#define HB_PER_DEC 100
+#define HB_BINS (HB_DECADES * HB_PER_DEC)
+#define HB_MIN_LOG (-4.0)
+
+typedef struct stage {
+    const char *name;
+    double sum_ms, max_ms;
+    uint64_t n;
+    uint32_t bins[HB_BINS + 1]; /* last: zero / underflow */
+} stage;
+
+static void stage_add(stage *s, double ms)
+{
+    s->sum_ms += ms;
+    if (ms > s->max_ms)
+        s->max_ms = ms;
+    s->n++;
+    int b;
+    if (!(ms > 1e-4))
+        b = HB_BINS;
+    else {
+        b = (int)floor((log10(ms) - HB_MIN_LOG) * HB_PER_DEC);
+        if (b >= HB_BINS)
+            b = HB_BINS - 1;
+    }
+    s->bins[b]++;
+}
+
+static double stage_pct(const stage *s, double q)
+{
+    if (!s->n)
+        return 0;
+    uint64_t want = (uint64_t)ceil(q * s->n), acc = s->bins[HB_BINS];
+    if (want == 0)
+        want = 1;
+    if (acc >= want)
+        return 0;
+    for (int b = 0; b < HB_BINS; b++) {
+        acc += s->bins[b];
+        if (acc >= want) {
+            double v = pow(10, HB_MIN_LOG + (b + 0.5) / HB_PER_DEC);
+            return v > s->max_ms ? s->max_ms : v;
+        }
+    }
+    return s->max_ms;
+}
+
+static double stage_mean(const stage *s) { return s->n ? s->sum_ms / s->n : 0; }
+
+/* ---- per-tagger state ---- */
+
+typedef struct tagger_job {
+    char name[16];
+    char model_path[4096];
+    const char *channels;   /* --channels override or NULL */
+    e2e_model *model;
+    e2e_tagger *t;
+    stage frames, infer;
+    uint64_t slots, ok;
+    double score_sum[8];
+    uint64_t score_n[8];
+    int preview;            /* rows shown so far */
+} tagger_job;
+
+static const char *frames_stage_name(const char *t)
+{
+    return !strcmp(t, "eg") ? "EGFrames" : "JetFrames";
+}
+
+static const char *tagger_stage_name(const char *t)
+{
+    if (!strcmp(t, "eg")) return "EGTagger";
+    if (!strcmp(t, "qg")) return "QGTagger";
+    if (!strcmp(t, "top")) return "TopTagger";
+    if (!strcmp(t, "tau")) return "TauTagger";
+    return "Tagger";
+}
+
+static void help(void)
+{
+    printf("usage: e2e run [--events FILE] [--taggers eg,qg,top,tau] [--arch simplenet|vit]\n"
+           "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
+           "               [--max-events N] [--skip-events N] [--threads T] [--device cpu|cuda|auto]\n"
+           "               [-o predictions.csv] [--timing-json FILE] [--no-progress]\n\n"
+           "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
+           "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
+           "tagger's model once per event. Models are loaded once per job.\n\n"
+           "Defaults: events build/sample/events.e2e (%d toy events generated on first use);\n"
+           "models DIR/<tagger>_<arch>.onnx with DIR = build/models (written on first use by\n"
+           "the model builder); channels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
+           "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
+           "Output: CSV, one row per seed slot:\n"
+           "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
+           "(score -1 for a failed seed). Without -o the CSV goes to build/sample/predictions.csv\n"
+           "and a preview is printed; -o - writes the CSV to stdout (the summary then goes to\n"
+           "stderr). At the end: per-stage ms per event (mean, p50, p99) and events/s, also as\n"
+           "JSON with --timing-json. A progress bar is drawn when stderr is a terminal.\n"
+           "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
+           "the event and the section; the events before it are processed and written (exit 1).\n",
+           SAMPLE_EVENTS);
+}
+
+static int parse_count(const char *s, uint64_t *v)
+{
+    char *end;
+    if (s[0] == '-')
+        return -1;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (end == s || *end)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+static int generate_sample(const char *path, uint64_t n, e2e_error *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        if (mkdirs(dir)) {
+            snprintf(err->message, sizeof err->message, "%.900s: cannot create: %s", dir,
+                     strerror(errno));
+            return -1;
+        }
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    e2e_event *ev = NULL;
+    e2e_event_writer *w = NULL;
+    e2e_gen_options o = e2e_gen_options_default();
+    if (e2e_event_create(&ev, err) || e2e_event_writer_open(tmp, &w, err)) {
+        e2e_event_free(ev);
+        return -1;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        if (e2e_gen_event(&o, i, ev, err) || e2e_event_writer_write(w, ev, err)) {
+            e2e_event_writer_close(w, NULL);
+            e2e_event_free(ev);
+            remove(tmp);
+            return -1;
+        }
+    e2e_event_free(ev);
+    if (e2e_event_writer_close(w, err) || rename(tmp, path)) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void progress(uint64_t done, uint64_t total, double t0)
+{
+    double s = (e2e_cli_now_ms() - t0) / 1e3, rate = s > 0 ? done / s : 0;
+    if (total) {
+        int w = 30, fill = (int)(w * (double)done / total);
+        char bar[32];
+        for (int i = 0; i < w; i++)
+            bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+        bar[w] = 0;
+        fprintf(stderr, "\r  [%s] %llu/%llu events  %.0f ev/s ", bar, (unsigned long long)done,
+                (unsigned long long)total, rate);
+    } else {
+        fprintf(stderr, "\r  %llu events  %.0f ev/s ", (unsigned long long)done, rate);
+    }
+    fflush(stderr);
+}
+
+static void print_table(FILE *f, stage *const *st, int n, uint64_t events, double wall_ms,
+                        tagger_job *tj, int nt)
+{
+    fprintf(f, "\nper-stage time, ms per event (%llu events)\n", (unsigned long long)events);
+    fprintf(f, "  %-22s %10s %10s %10s\n", "stage", "mean", "p50", "p99");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  %-22s %10.3f %10.3f %10.3f\n", st[i]->name, stage_mean(st[i]),
+                stage_pct(st[i], 0.5), stage_pct(st[i], 0.99));
+    double rate = wall_ms > 0 ? events / (wall_ms / 1e3) : 0;
+    fprintf(f, "  events/s (whole job, %d tagger%s): %.1f\n", nt, nt == 1 ? "" : "s", rate);
+    for (int t = 0; t < nt; t++) {
+        double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].infer);
+        fprintf(f, "  %-4s frames + inference: %.3f ms/event = %.1f events/s, %llu slots "
+                "(%llu seeded), sessions %d held / %d created\n", tj[t].name, ms,
+                ms > 0 ? 1e3 / ms : 0, (unsigned long long)tj[t].slots,
+                (unsigned long long)tj[t].ok, e2e_tagger_session_count(tj[t].t),
+                e2e_tagger_sessions_created(tj[t].t));
+    }
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s < 32)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_json(const char *path, stage *const *st, int n, uint64_t events, double wall_ms,
+                      tagger_job *tj, int nt, const char *events_file)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "{\n  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
+    json_str(f, events_file);
+    fprintf(f, ",\n  \"wall_s\": %.6f,\n  \"events_per_s\": %.3f,\n  \"stages\": [",
+            wall_ms / 1e3, wall_ms > 0 ? events / (wall_ms / 1e3) : 0.0);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s\n    {\"stage\": \"%s\", \"mean_ms\": %.6f, \"p50_ms\": %.6f, "
+                "\"p99_ms\": %.6f, \"max_ms\": %.6f}", i ? "," : "", st[i]->name,
+                stage_mean(st[i]), stage_pct(st[i], 0.5), stage_pct(st[i], 0.99), st[i]->max_ms);
+    fprintf(f, "\n  ],\n  \"taggers\": [");
+    for (int t = 0; t < nt; t++) {
+        double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].infer);
+        const e2e_tagger_config *c = e2e_tagger_get_config(tj[t].t);
+        fprintf(f, "%s\n    {\"name\": \"%s\", \"model\": ", t ? "," : "", tj[t].name);
+        json_str(f, tj[t].model_path);
+        fprintf(f, ", \"frame\": [%d, %d, %d], "
+                "\"slots\": %llu, \"seeded\": %llu, \"sessions_created\": %d, "
+                "\"frames_inference_ms\": %.6f, \"frames_inference_events_per_s\": %.3f}",
+                c->n_channels, c->height, c->width,
+                (unsigned long long)tj[t].slots, (unsigned long long)tj[t].ok,
+                e2e_tagger_sessions_created(tj[t].t), ms, ms > 0 ? 1e3 / ms : 0.0);
+    }
+    fprintf(f, "\n  ]\n}\n");
+    return fclose(f) ? -1 : 0;
+}
+
+int e2e_cmd_run(int argc, char **argv)
+{
+    const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = "build/models";
+    const char *taggers = "eg,qg,top,tau", *arch = "simplenet";
+    const char *model_over[16], *chan_over[16];
+    int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
+    uint64_t max_events = UINT64_MAX, skip = 0;
+    e2e_device device = E2E_DEVICE_CPU;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (e2e_cli_is_help(a)) {
+            help();
+            return 0;
+        } else if (!strcmp(a, "--events") && more) {
+            events = argv[++i];
+        } else if (!strcmp(a, "--taggers") && more) {
+            taggers = argv[++i];
+        } else if (!strcmp(a, "--arch") && more) {
+            arch = argv[++i];
+            if (strcmp(arch, "simplenet") && strcmp(arch, "vit")) {
+                fprintf(stderr, "e2e run: --arch must be simplenet or vit\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--model") && more && nmodel < 16) {
+            model_over[nmodel++] = argv[++i];
+        } else if (!strcmp(a, "--channels") && more && nchan < 16) {
+            chan_over[nchan++] = argv[++i];
+        } else if (!strcmp(a, "--model-dir") && more) {
+            model_dir = argv[++i];
+        } else if (!strcmp(a, "--max-events") && more) {
+            if (parse_count(argv[++i], &max_events)) {
+                fprintf(stderr, "e2e run: --max-events needs a count\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--skip-events") && more) {
+            if (parse_count(argv[++i], &skip)) {
+                fprintf(stderr, "e2e run: --skip-events needs a count\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--threads") && more) {
+            threads = atoi(argv[++i]);
+            if (threads < 1 || threads > 256) {
+                fprintf(stderr, "e2e run: --threads must be in 1..256\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--device") && more) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "cpu")) device = E2E_DEVICE_CPU;
+            else if (!strcmp(d, "cuda")) device = E2E_DEVICE_CUDA;
+            else if (!strcmp(d, "auto")) device = E2E_DEVICE_AUTO;
+            else {
+                fprintf(stderr, "e2e run: --device must be cpu, cuda or auto\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--timing-json") && more) {
+            timing_json = argv[++i];
+        } else if (!strcmp(a, "--no-progress")) {
+            show_progress = 0;
+        } else {
+            fprintf(stderr, "e2e run: unknown or incomplete argument '%s' (e2e run --help)\n", a);
+            return E2E_EXIT_USAGE;
+        }
+    }
+
+    /* taggers */
+    tagger_job tj[MAX_TAGGERS];
+    memset(tj, 0, sizeof tj);
+    int nt = 0;
+    for (const char *p = taggers; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof tj[0].name) {
+            fprintf(stderr, "e2e run: bad --taggers list '%s'\n", taggers);
+            return E2E_EXIT_USAGE;
+        }
+        if (nt == MAX_TAGGERS) {
+            fprintf(stderr, "e2e run: at most %d taggers\n", MAX_TAGGERS);
+            return E2E_EXIT_USAGE;
+        }
+        memcpy(tj[nt].name, p, len);
+        tj[nt].name[len] = 0;
+        if (strcmp(tj[nt].name, "eg") && strcmp(tj[nt].name, "qg") && strcmp(tj[nt].name, "top") &&
+            strcmp(tj[nt].name, "tau")) {
+            fprintf(stderr, "e2e run: unknown tagger '%s' (eg, qg, top, tau)\n", tj[nt].name);
+            return E2E_EXIT_USAGE;
+        }
+        for (int k = 0; k < nt; k++)
+            if (!strcmp(tj[k].name, tj[nt].name)) {
+                fprintf(stderr, "e2e run: tagger '%s' listed twice\n", tj[nt].name);
+                return E2E_EXIT_USAGE;
+            }
+        char nm[sizeof tj[nt].name];
+        memcpy(nm, tj[nt].name, sizeof nm);
+        snprintf(tj[nt].model_path, sizeof tj[nt].model_path, "%.3000s/%.15s_%.15s.onnx", model_dir,
+                 nm, arch);
+        nt++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    for (int o = 0; o < nmodel + nchan; o++) {
+        const char *s = o < nmodel ? model_over[o] : chan_over[o - nmodel];
+        const char *eq = strchr(s, '=');
+        int t = 0;
+        while (t < nt && !(eq && strlen(tj[t].name) == (size_t)(eq - s) &&
+                           !strncmp(tj[t].name, s, eq - s)))
+            t++;
+        if (t == nt) {
+            fprintf(stderr, "e2e run: '%s' must be TAGGER=... for a selected tagger (%s)\n", s,
+                    taggers);
+            return E2E_EXIT_USAGE;
+        }
+        if (o < nmodel)
+            snprintf(tj[t].model_path, sizeof tj[t].model_path, "%.4000s", eq + 1);
+        else
+            tj[t].channels = eq + 1;
+    }
+
+#ifdef __GLIBC__
+    /* Session arenas are large and, when the session cache evicts, freed and re-allocated.
+       A fixed mmap threshold keeps them out of the heap (glibc would otherwise raise the
+       threshold after the first free and let freed arenas fragment the heap), so that the
+       resident size follows the live sessions and does not creep with the events. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
+    int rc = E2E_EXIT_FAIL;
+    e2e_error err;
+    err.message[0] = 0;
+    e2e_event_reader *rd = NULL;
+    e2e_event *ev = NULL;
+    e2e_detframes *df = NULL;
+    FILE *csv = NULL;
+    int csv_stdout = out && !strcmp(out, "-");
+    FILE *info = csv_stdout ? stderr : stdout;
+    char csv_path[4096];
+
+    /* events: the default sample is generated on first use */
+    if (!events) {
+        events = "build/sample/events.e2e";
+        if (!file_exists(events)) {
+            if (e2e_cli_verbose >= 0)
+                fprintf(stderr, "e2e run: generating %d toy events in %s\n", SAMPLE_EVENTS, events);
+            if (generate_sample(events, SAMPLE_EVENTS, &err)) {
+                fprintf(stderr, "e2e run: %s\n", err.message);
+                return E2E_EXIT_FAIL;
+            }
+        }
+    }
+
+    /* models: loaded once per job; the benchmark models are written on first use */
+    for (int t = 0; t < nt; t++) {
+        if (!file_exists(tj[t].model_path)) {
+            int is_default = strncmp(tj[t].model_path, model_dir, strlen(model_dir)) == 0;
+            if (is_default && e2e_models_write_all) {
+                if (e2e_cli_verbose >= 0)
+                    fprintf(stderr, "e2e run: writing the benchmark models into %s\n", model_dir);
+                if (mkdirs(model_dir) ||
+                    e2e_models_write_all(model_dir, MODEL_SEED, 1, &err) != E2E_OK) {
+                    fprintf(stderr, "e2e run: %s\n", err.message[0] ? err.message
+                                                                    : "cannot write the models");
+                    goto done;
+                }
+            }
+            if (!file_exists(tj[t].model_path)) {
+                fprintf(stderr, "e2e run: tagger %s: model %s not found%s\n", tj[t].name,
+                        tj[t].model_path, e2e_models_write_all ? ""
+                        : " (this build cannot write the benchmark models; pass --model "
+                          "TAGGER=FILE)");
+                goto done;
+            }
+        }
+        if (e2e_model_load_file(tj[t].model_path, &tj[t].model, &err)) {
+            fprintf(stderr, "e2e run: tagger %s: %s\n", tj[t].name, err.message);
+            goto done;
+        }
+        e2e_tagger_config cfg;
+        e2e_tagger_config_default(tj[t].name, &cfg, NULL);
+        if (tj[t].channels && e2e_tagger_config_set_channels(&cfg, tj[t].channels, &err)) {
+            fprintf(stderr, "e2e run: tagger %s: %s\n", tj[t].name, err.message);
+            rc = E2E_EXIT_USAGE;
+            goto done;
+        }
+        e2e_session_options so = e2e_session_options_default();
+        so.threads = threads;
+        so.device = device;
+        if (e2e_tagger_create(&cfg, tj[t].model, &so, &tj[t].t, &err)) {
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            goto done;
+        }
+        tj[t].frames.name = frames_stage_name(tj[t].name);
+        tj[t].infer.name = tagger_stage_name(tj[t].name);
+    }
+
+    if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err)) {
+        fprintf(stderr, "e2e run: %s\n", err.message);
+        goto done;
+    }
+    e2e_detframes_options dopt = e2e_detframes_options_default();
+    dopt.channels = 0;
+    for (int t = 0; t < nt; t++)
+        dopt.channels |= e2e_tagger_channel_mask(tj[t].t);
+    dopt.z0_pv_cut = e2e_event_reader_z0_pv_cut(rd);
+    if (e2e_detframes_create(&dopt, &df, &err)) {
+        fprintf(stderr, "e2e run: %s\n", err.message);
+        goto done;
+    }
+
+    if (csv_stdout) {
+        csv = stdout;
+        snprintf(csv_path, sizeof csv_path, "<stdout>");
+    } else {
+        if (!out) {
+            mkdirs("build/sample");
+            out = "build/sample/predictions.csv";
+        }
+        snprintf(csv_path, sizeof csv_path, "%s", out);
+        csv = fopen(out, "w");
+        if (!csv) {
+            fprintf(stderr, "e2e run: %s: cannot create: %s\n", out, strerror(errno));
+            goto done;
+        }
+    }
+    fprintf(csv, "run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n");
+
+    if (skip) {
+        uint64_t s;
+        if (e2e_event_reader_skip(rd, skip, &s, &err)) {
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            goto done;
+        }
+    }
+
+    stage st_read = {.name = "event read"}, st_det = {.name = "DetFrames"},
+          st_out = {.name = "output"}, st_total = {.name = "total"};
+    uint64_t declared = e2e_event_reader_declared_count(rd), total = 0; /* 0: unknown */
+    if (declared)
+        total = declared > skip ? declared - skip : 0;
+    if (max_events != UINT64_MAX && (!declared || max_events < total))
+        total = max_events;
+    int tty = show_progress && e2e_cli_verbose >= 0 && isatty(2);
+    double t_job = e2e_cli_now_ms(), t_prog = 0;
+    uint64_t n = 0;
+    int failed = 0;
+    int preview = csv_stdout ? 0 : 3; /* rows per tagger shown on the terminal */
+    if (preview && e2e_cli_verbose >= 0)
+        fprintf(info, "%-4s %8s %4s %8s %7s %7s %9s %9s %-10s %s\n", "tag", "event", "slot",
+                "pt", "eta", "phi", "seed", "score", "status", "truth");
+    while (n < max_events) {
+        double t0 = e2e_cli_now_ms();
+        int got;
+        if (e2e_event_reader_next(rd, ev, &got, &err)) {
+            if (tty)
+                fputc('\n', stderr);
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            fprintf(stderr, "e2e run: stopped; the %llu events before it were processed and "
+                    "written\n", (unsigned long long)n);
+            failed = 1;
+            break;
+        }
+        if (!got)
+            break;
+        double t1 = e2e_cli_now_ms();
+        stage_add(&st_read, t1 - t0);
+        if (e2e_detframes_build(df, ev, &err)) {
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            failed = 1;
+            break;
+        }
+        double t2 = e2e_cli_now_ms();
+        stage_add(&st_det, t2 - t1);
+        for (int t = 0; t < nt && !failed; t++) {
+            double a = e2e_cli_now_ms();
+            if (e2e_tagger_prepare(tj[t].t, ev, df, &err)) {
+                failed = 1;
+                break;
+            }
+            double b = e2e_cli_now_ms();
+            if (e2e_tagger_infer(tj[t].t, &err)) {
+                failed = 1;
+                break;
+            }
+            double c = e2e_cli_now_ms();
+            stage_add(&tj[t].frames, b - a);
+            stage_add(&tj[t].infer, c - b);
+        }
+        if (failed) {
+            if (tty)
+                fputc('\n', stderr);
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            break;
+        }
+        double t3 = e2e_cli_now_ms();
+        e2e_event_data d;
+        e2e_event_get(ev, &d);
+        for (int t = 0; t < nt; t++) {
+            size_t ns;
+            const e2e_tagger_slot *sl = e2e_tagger_slots(tj[t].t, &ns);
+            for (size_t i = 0; i < ns; i++) {
+                fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.6f,%s,%s\n", d.run, d.lumi,
+                        (unsigned long long)d.event, tj[t].name, i, (double)sl[i].pt,
+                        (double)sl[i].eta, (double)sl[i].phi, sl[i].seed.row, sl[i].seed.col,
+                        (double)sl[i].score, e2e_seed_status_name(sl[i].seed.status),
+                        e2e_truth_name(sl[i].truth));
+                tj[t].slots++;
+                if (sl[i].seed.status == E2E_SEED_OK) {
+                    tj[t].ok++;
+                    int k = sl[i].truth >= 0 && sl[i].truth < 7 ? sl[i].truth : 7;
+                    tj[t].score_sum[k] += sl[i].score;
+                    tj[t].score_n[k]++;
+                }
+                if (preview && tj[t].preview < preview && e2e_cli_verbose >= 0) {
+                    char seed[24];
+                    snprintf(seed, sizeof seed, "%d,%d", sl[i].seed.row, sl[i].seed.col);
+                    fprintf(info, "%-4s %8llu %4zu %8.2f %7.3f %7.3f %9s %9.5f %-10s %s\n",
+                            tj[t].name, (unsigned long long)d.event, i, (double)sl[i].pt,
+                            (double)sl[i].eta, (double)sl[i].phi, seed, (double)sl[i].score,
+                            e2e_seed_status_name(sl[i].seed.status), e2e_truth_name(sl[i].truth));
+                    tj[t].preview++;
+                }
+            }
+        }
+        if (ferror(csv)) {
+            fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
+            failed = 1;
+            break;
+        }
+        double t4 = e2e_cli_now_ms();
+        stage_add(&st_out, t4 - t3);
+        stage_add(&st_total, t4 - t0);
+        n++;
+        if (tty && t4 - t_prog > 100) {
+            progress(n, total, t_job);
+            t_prog = t4;
+        }
+    }
+    double wall = e2e_cli_now_ms() - t_job;
+    if (tty) {
+        progress(n, total, t_job);
+        fputc('\n', stderr);
+    }
+    if (csv && fflush(csv)) {
+        fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
+        failed = 1;
+    }
+
+    stage *rows[4 + 2 * MAX_TAGGERS];
+    int nr = 0;
+    rows[nr++] = &st_read;
+    rows[nr++] = &st_det;
+    for (int t = 0; t < nt; t++)
+        rows[nr++] = &tj[t].frames;
+    for (int t = 0; t < nt; t++)
+        rows[nr++] = &tj[t].infer;
+    rows[nr++] = &st_out;
+    rows[nr++] = &st_total;
+    /* distinguish the JetFrames rows by tagger */
+    char fnames[MAX_TAGGERS][48];
+    for (int t = 0; t < nt; t++) {
+        snprintf(fnames[t], sizeof fnames[t], "%.12s (%.15s)", tj[t].frames.name, tj[t].name);
+        tj[t].frames.name = fnames[t];
+    }
+    if (e2e_cli_verbose >= 0) {
+        fprintf(info, "\npredictions: %llu events -> %s\n", (unsigned long long)n, csv_path);
+        for (int t = 0; t < nt; t++) {
+            fprintf(info, "  %-4s %6llu slots, %6llu seeded; mean score:", tj[t].name,
+                    (unsigned long long)tj[t].slots, (unsigned long long)tj[t].ok);
+            for (int k = 0; k < 8; k++)
+                if (tj[t].score_n[k])
+                    fprintf(info, " %s %.4f (%llu)", k < 7 ? e2e_truth_name(k) : "unknown",
+                            tj[t].score_sum[k] / tj[t].score_n[k],
+                            (unsigned long long)tj[t].score_n[k]);
+            fprintf(info, "\n");
+        }
+        print_table(info, rows, nr, n, wall, tj, nt);
+    }
+    if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events)) {
+        fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
+        failed = 1;
+    }
+    rc = failed ? E2E_EXIT_FAIL : 0;
+done:
+    if (csv && csv != stdout)
+        fclose(csv);
+    for (int t = 0; t < nt; t++) {
+        e2e_tagger_free(tj[t].t);
+        e2e_model_free(tj[t].model);
+    }
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+    e2e_event_reader_close(rd);
+    return rc;
+}

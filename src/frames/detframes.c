@@ -1,0 +1,271 @@
+/* DetFrames: the event's channel images on the 280 x 360 grid (reference DetFrameProducer,
+   intended behaviour). Images are allocated once; each build clears only the cells the
+   previous event wrote (a list of touched indices per channel) instead of memset-ing the
+   whole 280 x 360 image of every channel. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "frames/frames_internal.h"
+
+#define NCELL (E2E_GRID_ROWS * E2E_GRID_COLS)
+#define NTOWER (E2E_HCAL_ROWS * E2E_HCAL_COLS)
+#define D1_ROWS (2 * E2E_HCAL_IETA_MAX + 1)
+
+struct e2e_detframes {
+    e2e_detframes_options opt;
+    float *img[E2E_CH_COUNT];   /* NCELL floats each, NULL when not built */
+    fr_vec touched[E2E_CH_COUNT];
+    float *towers;              /* HBHE 56 x 72, depth sum */
+    fr_vec towers_touched;
+    float depth1[D1_ROWS * E2E_HCAL_COLS]; /* depth-1 rechit energy by (ieta + 29, iphi - 1) */
+    fr_vec d1_touched;
+    int oom;                    /* a touched list could not grow: clear everything next time */
+};
+
+e2e_detframes_options e2e_detframes_options_default(void)
+{
+    e2e_detframes_options o;
+    o.channels = (E2E_CHANNEL_BIT(E2E_CH_COUNT) - 1);
+    o.z0_pv_cut = 0.1f;
+    o.tracker_proj = 1;
+    return o;
+}
+
+void e2e_detframes_free(e2e_detframes *df)
+{
+    if (!df)
+        return;
+    for (int c = 0; c < E2E_CH_COUNT; c++) {
+        free(df->img[c]);
+        fr_vec_free(&df->touched[c]);
+    }
+    free(df->towers);
+    fr_vec_free(&df->towers_touched);
+    fr_vec_free(&df->d1_touched);
+    free(df);
+}
+
+e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes **out,
+                                e2e_error *err)
+{
+    *out = NULL;
+    e2e_detframes_options o = opt ? *opt : e2e_detframes_options_default();
+    if (o.channels >> E2E_CH_COUNT)
+        return fr_fail(err, E2E_ERR_ARGUMENT, "DetFrames: channel mask has unknown bits");
+    if (!(o.z0_pv_cut > 0))
+        return fr_fail(err, E2E_ERR_ARGUMENT, "DetFrames: z0PVCut %g must be > 0",
+                       (double)o.z0_pv_cut);
+    if (o.tracker_proj != 0 && o.tracker_proj != 1)
+        return fr_fail(err, E2E_ERR_ARGUMENT, "DetFrames: tracker projection must be 0 or 1");
+    e2e_detframes *df = calloc(1, sizeof *df);
+    if (!df)
+        return fr_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
+    df->opt = o;
+    for (int c = 0; c < E2E_CH_COUNT; c++) {
+        fr_vec_init(&df->touched[c], sizeof(uint32_t));
+        if (o.channels & E2E_CHANNEL_BIT(c)) {
+            df->img[c] = calloc(NCELL, sizeof(float));
+            if (!df->img[c]) {
+                e2e_detframes_free(df);
+                return fr_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
+            }
+        }
+    }
+    fr_vec_init(&df->towers_touched, sizeof(uint32_t));
+    fr_vec_init(&df->d1_touched, sizeof(uint32_t));
+    if (o.channels & E2E_CHANNEL_BIT(E2E_CH_HBHE)) {
+        df->towers = calloc(NTOWER, sizeof(float));
+        if (!df->towers) {
+            e2e_detframes_free(df);
+            return fr_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
+        }
+    }
+    *out = df;
+    return E2E_OK;
+}
+
+const float *e2e_detframes_channel(const e2e_detframes *df, e2e_channel c)
+{
+    return (unsigned)c < E2E_CH_COUNT ? df->img[c] : NULL;
+}
+
+const float *e2e_detframes_eb(const e2e_detframes *df)
+{
+    return df->img[E2E_CH_ECAL] ? df->img[E2E_CH_ECAL] + E2E_EB_ROW0 * E2E_GRID_COLS : NULL;
+}
+
+const float *e2e_detframes_hbhe_towers(const e2e_detframes *df) { return df->towers; }
+
+float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi)
+{
+    if (ieta < -E2E_HCAL_IETA_MAX || ieta > E2E_HCAL_IETA_MAX || ieta == 0 || iphi < 1 ||
+        iphi > E2E_HCAL_COLS)
+        return 0;
+    return df->depth1[(ieta + E2E_HCAL_IETA_MAX) * E2E_HCAL_COLS + iphi - 1];
+}
+
+/* Remembers a written index; on allocation failure the next build clears everything. */
+static inline void touch(e2e_detframes *df, fr_vec *v, uint32_t idx)
+{
+    if (v->n < v->cap || !fr_vec_reserve(v, 1))
+        ((uint32_t *)v->data)[v->n++] = idx;
+    else
+        df->oom = 1;
+}
+
+static inline void add(e2e_detframes *df, int c, uint32_t idx, float v)
+{
+    df->img[c][idx] += v;
+    touch(df, &df->touched[c], idx);
+}
+
+static void clear_previous(e2e_detframes *df)
+{
+    if (df->oom) {
+        for (int c = 0; c < E2E_CH_COUNT; c++)
+            if (df->img[c])
+                memset(df->img[c], 0, NCELL * sizeof(float));
+        if (df->towers)
+            memset(df->towers, 0, NTOWER * sizeof(float));
+        memset(df->depth1, 0, sizeof df->depth1);
+        df->oom = 0;
+    } else {
+        for (int c = 0; c < E2E_CH_COUNT; c++) {
+            if (!df->img[c] || c == E2E_CH_HBHE)
+                continue;
+            const uint32_t *t = df->touched[c].data;
+            for (size_t i = 0; i < df->touched[c].n; i++)
+                df->img[c][t[i]] = 0;
+        }
+        if (df->towers) {
+            const uint32_t *t = df->towers_touched.data;
+            float *h = df->img[E2E_CH_HBHE];
+            for (size_t i = 0; i < df->towers_touched.n; i++) {
+                uint32_t r = t[i] / E2E_HCAL_COLS, c = t[i] % E2E_HCAL_COLS;
+                df->towers[t[i]] = 0;
+                for (int a = 0; a < 5; a++)
+                    memset(h + (r * 5 + a) * E2E_GRID_COLS + c * 5, 0, 5 * sizeof(float));
+            }
+        }
+        const uint32_t *t = df->d1_touched.data;
+        for (size_t i = 0; i < df->d1_touched.n; i++)
+            df->depth1[t[i]] = 0;
+    }
+    for (int c = 0; c < E2E_CH_COUNT; c++)
+        df->touched[c].n = 0;
+    df->towers_touched.n = 0;
+    df->d1_touched.n = 0;
+}
+
+static void fill_ecal(e2e_detframes *df, const e2e_event *ev)
+{
+    const e2e_eb_hit *eb = ev->eb.data;
+    for (size_t i = 0; i < ev->eb.n; i++)
+        if (eb[i].energy > 0)
+            add(df, E2E_CH_ECAL,
+                (uint32_t)(eb[i].ieta_idx + E2E_EB_ROW0) * E2E_GRID_COLS + eb[i].iphi_idx,
+                eb[i].energy);
+    const e2e_ee_hit *ee = ev->ee.data;
+    for (size_t i = 0; i < ev->ee.n; i++)
+        if (ee[i].energy > 0)
+            add(df, E2E_CH_ECAL, (uint32_t)ee[i].row * E2E_GRID_COLS + ee[i].col, ee[i].energy);
+}
+
+static void fill_hbhe(e2e_detframes *df, const e2e_event *ev)
+{
+    const e2e_hbhe_hit *h = ev->hbhe.data;
+    float *tw = df->towers;
+    for (size_t i = 0; i < ev->hbhe.n; i++) {
+        float e = h[i].energy;
+        if (!(e > 0))
+            continue;
+        int a = h[i].ieta < 0 ? -h[i].ieta : h[i].ieta;
+        uint32_t r = (uint32_t)e2e_geom_hcal_row(h[i].ieta), c = (uint32_t)e2e_geom_hcal_col(h[i].iphi);
+        if (a > 20) { /* coarse 10-degree towers: half into each 5-degree column */
+            uint32_t c2 = (c + 1) % E2E_HCAL_COLS;
+            tw[r * E2E_HCAL_COLS + c] += 0.5f * e;
+            tw[r * E2E_HCAL_COLS + c2] += 0.5f * e;
+            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c);
+            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c2);
+        } else {
+            tw[r * E2E_HCAL_COLS + c] += e;
+            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c);
+        }
+    }
+    /* 5 x 5 upsample, energy conserving (/25); rewriting a block is idempotent, so a tower
+       listed twice is harmless. */
+    float *img = df->img[E2E_CH_HBHE];
+    const uint32_t *t = df->towers_touched.data;
+    for (size_t i = 0; i < df->towers_touched.n; i++) {
+        uint32_t r = t[i] / E2E_HCAL_COLS, c = t[i] % E2E_HCAL_COLS;
+        float v = tw[t[i]] / 25.0f;
+        for (int a = 0; a < 5; a++) {
+            float *row = img + (r * 5 + a) * E2E_GRID_COLS + c * 5;
+            row[0] = row[1] = row[2] = row[3] = row[4] = v;
+        }
+    }
+}
+
+static void fill_depth1(e2e_detframes *df, const e2e_event *ev)
+{
+    const e2e_hbhe_hit *h = ev->hbhe.data;
+    for (size_t i = 0; i < ev->hbhe.n; i++) {
+        if (h[i].depth != 1)
+            continue;
+        uint32_t idx = (uint32_t)(h[i].ieta + E2E_HCAL_IETA_MAX) * E2E_HCAL_COLS + h[i].iphi - 1;
+        df->depth1[idx] += h[i].energy;
+        touch(df, &df->d1_touched, idx);
+    }
+}
+
+static void fill_tracks(e2e_detframes *df, const e2e_event *ev)
+{
+    const e2e_track *t = ev->tracks.data;
+    const int do_pt = df->img[E2E_CH_PT] != NULL, do_d0 = df->img[E2E_CH_D0] != NULL,
+              do_dz = df->img[E2E_CH_DZ] != NULL;
+    const float cut = df->opt.z0_pv_cut;
+    for (size_t i = 0; i < ev->tracks.n; i++) {
+        if (!(t[i].quality & E2E_TRACK_HIGH_PURITY) || t[i].row == E2E_NO_CELL)
+            continue;
+        uint32_t idx = (uint32_t)t[i].row * E2E_GRID_COLS + t[i].col;
+        if (do_pt)
+            add(df, E2E_CH_PT, idx, t[i].pt);
+        if (fabsf(t[i].dz) < cut) {
+            if (do_d0)
+                add(df, E2E_CH_D0, idx, t[i].d0);
+            if (do_dz)
+                add(df, E2E_CH_DZ, idx, t[i].dz);
+        }
+    }
+}
+
+static void fill_tracker(e2e_detframes *df, const fr_vec *v)
+{
+    const e2e_tracker_hit *h = v->data;
+    for (size_t i = 0; i < v->n; i++) {
+        if (h[i].proj != df->opt.tracker_proj)
+            continue;
+        int c = fr_tracker_channel(h[i].subdet, h[i].layer);
+        if (c < 0 || !df->img[c])
+            continue;
+        add(df, c, (uint32_t)h[i].row * E2E_GRID_COLS + h[i].col, 1.0f);
+    }
+}
+
+e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error *err)
+{
+    clear_previous(df);
+    const uint64_t m = df->opt.channels;
+    if (m & E2E_CHANNEL_BIT(E2E_CH_ECAL))
+        fill_ecal(df, ev);
+    if (m & E2E_CHANNEL_BIT(E2E_CH_HBHE))
+        fill_hbhe(df, ev);
+    fill_depth1(df, ev);
+    if (m & (E2E_CHANNEL_BIT(E2E_CH_PT) | E2E_CHANNEL_BIT(E2E_CH_D0) | E2E_CHANNEL_BIT(E2E_CH_DZ)))
+        fill_tracks(df, ev);
+    if (m >> E2E_CH_BPIX1) {
+        fill_tracker(df, &ev->pixel);
+        fill_tracker(df, &ev->strip);
+    }
+    return E2E_OK;
+}

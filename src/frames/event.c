@@ -1,0 +1,328 @@
+/* The event container: growable arrays of sparse hits and reco objects, reused from one
+   event to the next, and the validation of every record. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "frames/frames_internal.h"
+
+e2e_status fr_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->status = st;
+    }
+    return st;
+}
+
+void fr_prefix(e2e_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char head[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int h = vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    if (h <= 0)
+        return;
+    size_t hl = (size_t)h < sizeof head ? (size_t)h : sizeof head - 1;
+    size_t cap = sizeof err->message, ol = strnlen(err->message, cap - 1);
+    if (hl + ol > cap - 1)
+        ol = cap - 1 - hl;
+    memmove(err->message + hl, err->message, ol);
+    memcpy(err->message, head, hl);
+    err->message[hl + ol] = 0;
+}
+
+void fr_vec_init(fr_vec *v, size_t elem)
+{
+    v->data = NULL;
+    v->n = v->cap = 0;
+    v->elem = elem;
+}
+
+void fr_vec_free(fr_vec *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->n = v->cap = 0;
+}
+
+int fr_vec_reserve(fr_vec *v, size_t more)
+{
+    if (more > SIZE_MAX / v->elem - v->n)
+        return -1;
+    size_t need = v->n + more;
+    if (need <= v->cap)
+        return 0;
+    size_t cap = v->cap ? v->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 4 ? need : cap * 2;
+    void *p = realloc(v->data, cap * v->elem);
+    if (!p)
+        return -1;
+    v->data = p;
+    v->cap = cap;
+    return 0;
+}
+
+void *fr_vec_push(fr_vec *v, const void *rec)
+{
+    if (fr_vec_reserve(v, 1))
+        return NULL;
+    void *dst = (char *)v->data + v->n * v->elem;
+    memcpy(dst, rec, v->elem);
+    v->n++;
+    return dst;
+}
+
+e2e_status e2e_event_create(e2e_event **out, e2e_error *err)
+{
+    *out = NULL;
+    e2e_event *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return fr_fail(err, E2E_ERR_NOMEM, "event: out of memory");
+    fr_vec_init(&ev->eb, sizeof(e2e_eb_hit));
+    fr_vec_init(&ev->ee, sizeof(e2e_ee_hit));
+    fr_vec_init(&ev->hbhe, sizeof(e2e_hbhe_hit));
+    fr_vec_init(&ev->tracks, sizeof(e2e_track));
+    fr_vec_init(&ev->pixel, sizeof(e2e_tracker_hit));
+    fr_vec_init(&ev->strip, sizeof(e2e_tracker_hit));
+    fr_vec_init(&ev->photons, sizeof(e2e_photon));
+    fr_vec_init(&ev->crystals, sizeof(e2e_crystal));
+    fr_vec_init(&ev->jets[0], sizeof(e2e_jet));
+    fr_vec_init(&ev->jets[1], sizeof(e2e_jet));
+    *out = ev;
+    return E2E_OK;
+}
+
+void e2e_event_free(e2e_event *ev)
+{
+    if (!ev)
+        return;
+    fr_vec_free(&ev->eb);
+    fr_vec_free(&ev->ee);
+    fr_vec_free(&ev->hbhe);
+    fr_vec_free(&ev->tracks);
+    fr_vec_free(&ev->pixel);
+    fr_vec_free(&ev->strip);
+    fr_vec_free(&ev->photons);
+    fr_vec_free(&ev->crystals);
+    fr_vec_free(&ev->jets[0]);
+    fr_vec_free(&ev->jets[1]);
+    free(ev);
+}
+
+void e2e_event_clear(e2e_event *ev)
+{
+    ev->run = ev->lumi = 0;
+    ev->event = 0;
+    ev->eb.n = ev->ee.n = ev->hbhe.n = ev->tracks.n = ev->pixel.n = ev->strip.n = 0;
+    ev->photons.n = ev->crystals.n = ev->jets[0].n = ev->jets[1].n = 0;
+}
+
+void e2e_event_set_id(e2e_event *ev, uint32_t run, uint32_t lumi, uint64_t event)
+{
+    ev->run = run;
+    ev->lumi = lumi;
+    ev->event = event;
+}
+
+void e2e_event_get(const e2e_event *ev, e2e_event_data *o)
+{
+    o->run = ev->run;
+    o->lumi = ev->lumi;
+    o->event = ev->event;
+    o->eb = ev->eb.data;            o->n_eb = ev->eb.n;
+    o->ee = ev->ee.data;            o->n_ee = ev->ee.n;
+    o->hbhe = ev->hbhe.data;        o->n_hbhe = ev->hbhe.n;
+    o->tracks = ev->tracks.data;    o->n_tracks = ev->tracks.n;
+    o->pixel = ev->pixel.data;      o->n_pixel = ev->pixel.n;
+    o->strip = ev->strip.data;      o->n_strip = ev->strip.n;
+    o->photons = ev->photons.data;  o->n_photons = ev->photons.n;
+    o->crystals = ev->crystals.data; o->n_crystals = ev->crystals.n;
+    for (int c = 0; c < 2; c++) {
+        o->jets[c] = ev->jets[c].data;
+        o->n_jets[c] = ev->jets[c].n;
+    }
+}
+
+/* ---- validation ---- */
+
+#define BAD(...) (snprintf(msg, n, __VA_ARGS__), -1)
+
+int fr_check_eb(const e2e_eb_hit *h, char *msg, size_t n)
+{
+    if (h->ieta_idx >= E2E_EB_ROWS)
+        return BAD("ieta_idx %u out of range 0..169", h->ieta_idx);
+    if (h->iphi_idx >= E2E_GRID_COLS)
+        return BAD("iphi_idx %u out of range 0..359", h->iphi_idx);
+    if (!isfinite(h->energy) || !isfinite(h->time))
+        return BAD("energy or time is not finite");
+    return 0;
+}
+
+int fr_check_ee(const e2e_ee_hit *h, char *msg, size_t n)
+{
+    if (!(h->row < E2E_EB_ROW0 || (h->row >= E2E_EB_ROW0 + E2E_EB_ROWS && h->row < E2E_GRID_ROWS)))
+        return BAD("row %u is not an EE row (0..54 or 225..279)", h->row);
+    if (h->col >= E2E_GRID_COLS)
+        return BAD("col %u out of range 0..359", h->col);
+    if (!isfinite(h->energy))
+        return BAD("energy is not finite");
+    return 0;
+}
+
+int fr_check_hbhe(const e2e_hbhe_hit *h, char *msg, size_t n)
+{
+    int a = h->ieta < 0 ? -h->ieta : h->ieta;
+    if (a < 1 || a > E2E_HCAL_IETA_MAX)
+        return BAD("ieta %d out of range +-1..29", h->ieta);
+    if (h->iphi < 1 || h->iphi > E2E_HCAL_COLS)
+        return BAD("iphi %u out of range 1..72", h->iphi);
+    if (h->depth < 1 || h->depth > 7)
+        return BAD("depth %u out of range 1..7", h->depth);
+    if (!isfinite(h->energy))
+        return BAD("energy is not finite");
+    return 0;
+}
+
+int fr_check_track(const e2e_track *t, char *msg, size_t n)
+{
+    if (!isfinite(t->pt) || !isfinite(t->eta) || !isfinite(t->phi) || !isfinite(t->d0) ||
+        !isfinite(t->dz))
+        return BAD("pt, eta, phi, d0 or dz is not finite");
+    if (t->row == E2E_NO_CELL && t->col == E2E_NO_CELL)
+        return 0;
+    if (t->row >= E2E_GRID_ROWS || t->col >= E2E_GRID_COLS)
+        return BAD("cell (%u, %u) outside the 280 x 360 grid", t->row, t->col);
+    return 0;
+}
+
+int fr_check_tracker_hit(const e2e_tracker_hit *h, int pixel, char *msg, size_t n)
+{
+    static const int layers[7] = {0, 4, 3, 4, 3, 6, 9};
+    if (h->subdet < 1 || h->subdet > 6)
+        return BAD("subdetector %u out of range 1..6", h->subdet);
+    if (pixel >= 0 && (h->subdet <= 2) != (pixel != 0))
+        return BAD("subdetector %u in the %s section", h->subdet, pixel ? "pixel" : "strip");
+    if (h->layer < 1 || h->layer > layers[h->subdet])
+        return BAD("layer %u out of range 1..%d for subdetector %u", h->layer,
+                   layers[h->subdet], h->subdet);
+    if (h->proj > 1)
+        return BAD("projection %u is not 0 or 1", h->proj);
+    if (h->row >= E2E_GRID_ROWS || h->col >= E2E_GRID_COLS)
+        return BAD("cell (%u, %u) outside the 280 x 360 grid", h->row, h->col);
+    return 0;
+}
+
+int fr_check_photon(const e2e_photon *p, char *msg, size_t n)
+{
+    if (!isfinite(p->pt) || !isfinite(p->eta) || !isfinite(p->phi))
+        return BAD("pt, eta or phi is not finite");
+    return 0;
+}
+
+int fr_check_crystal(const e2e_crystal *c, char *msg, size_t n)
+{
+    if (c->ieta_idx >= E2E_EB_ROWS || c->iphi_idx >= E2E_GRID_COLS)
+        return BAD("crystal (%u, %u) outside EB 170 x 360", c->ieta_idx, c->iphi_idx);
+    return 0;
+}
+
+int fr_check_jet(const e2e_jet *j, char *msg, size_t n)
+{
+    if (!isfinite(j->pt) || !isfinite(j->eta) || !isfinite(j->phi) || !isfinite(j->mass))
+        return BAD("pt, eta, phi or mass is not finite");
+    int a = j->tower_ieta < 0 ? -j->tower_ieta : j->tower_ieta;
+    if (a > E2E_HCAL_IETA_MAX)
+        return BAD("axis tower ieta %d out of range +-1..29 (0: outside HBHE)", j->tower_ieta);
+    if (a == 0 && j->tower_iphi != 0)
+        return BAD("axis tower iphi %u with ieta 0 (outside HBHE needs iphi 0)", j->tower_iphi);
+    if (a != 0 && (j->tower_iphi < 1 || j->tower_iphi > E2E_HCAL_COLS))
+        return BAD("axis tower iphi %u out of range 1..72", j->tower_iphi);
+    return 0;
+}
+
+/* ---- adders ---- */
+
+static e2e_status push(fr_vec *v, const void *rec, const char *what, e2e_error *err)
+{
+    if (!fr_vec_push(v, rec))
+        return fr_fail(err, E2E_ERR_NOMEM, "event: out of memory adding %s", what);
+    return E2E_OK;
+}
+
+#define CHECKED_ADD(fn, type, vec, check, what)                                         \
+    e2e_status fn(e2e_event *ev, const type *h, e2e_error *err)                         \
+    {                                                                                   \
+        char msg[200];                                                                  \
+        if (check(h, msg, sizeof msg))                                                  \
+            return fr_fail(err, E2E_ERR_ARGUMENT, "event: %s: %s", what, msg);          \
+        return push(&ev->vec, h, what, err);                                            \
+    }
+
+CHECKED_ADD(e2e_event_add_eb, e2e_eb_hit, eb, fr_check_eb, "EB rechit")
+CHECKED_ADD(e2e_event_add_ee, e2e_ee_hit, ee, fr_check_ee, "EE rechit")
+CHECKED_ADD(e2e_event_add_hbhe, e2e_hbhe_hit, hbhe, fr_check_hbhe, "HBHE rechit")
+CHECKED_ADD(e2e_event_add_track, e2e_track, tracks, fr_check_track, "track")
+
+e2e_status e2e_event_add_tracker_hit(e2e_event *ev, const e2e_tracker_hit *h, e2e_error *err)
+{
+    char msg[200];
+    if (fr_check_tracker_hit(h, -1, msg, sizeof msg))
+        return fr_fail(err, E2E_ERR_ARGUMENT, "event: tracker hit: %s", msg);
+    return push(h->subdet <= 2 ? &ev->pixel : &ev->strip, h, "tracker hit", err);
+}
+
+e2e_status e2e_event_add_photon(e2e_event *ev, const e2e_photon *p, const e2e_crystal *xtals,
+                                size_t n_xtals, e2e_error *err)
+{
+    char msg[200];
+    if (fr_check_photon(p, msg, sizeof msg))
+        return fr_fail(err, E2E_ERR_ARGUMENT, "event: photon: %s", msg);
+    if (n_xtals > UINT16_MAX)
+        return fr_fail(err, E2E_ERR_ARGUMENT, "event: photon: %zu crystals (at most 65535)",
+                       n_xtals);
+    for (size_t i = 0; i < n_xtals; i++)
+        if (fr_check_crystal(&xtals[i], msg, sizeof msg))
+            return fr_fail(err, E2E_ERR_ARGUMENT, "event: photon crystal %zu: %s", i, msg);
+    if (fr_vec_reserve(&ev->crystals, n_xtals) || fr_vec_reserve(&ev->photons, 1))
+        return fr_fail(err, E2E_ERR_NOMEM, "event: out of memory adding a photon");
+    e2e_photon q = *p;
+    q.first_crystal = (uint32_t)ev->crystals.n;
+    q.n_crystals = (uint16_t)n_xtals;
+    if (n_xtals)
+        memcpy((e2e_crystal *)ev->crystals.data + ev->crystals.n, xtals, n_xtals * sizeof *xtals);
+    ev->crystals.n += n_xtals;
+    fr_vec_push(&ev->photons, &q);
+    return E2E_OK;
+}
+
+e2e_status e2e_event_add_jet(e2e_event *ev, e2e_jet_collection c, const e2e_jet *j,
+                             e2e_error *err)
+{
+    char msg[200];
+    if (c != E2E_AK4 && c != E2E_AK8)
+        return fr_fail(err, E2E_ERR_ARGUMENT, "event: jet collection %d is not ak4 or ak8", c);
+    if (fr_check_jet(j, msg, sizeof msg))
+        return fr_fail(err, E2E_ERR_ARGUMENT, "event: %s jet: %s", c ? "ak8" : "ak4", msg);
+    return push(&ev->jets[c], j, "jet", err);
+}
+
+const char *e2e_truth_name(int truth)
+{
+    switch (truth) {
+    case E2E_TRUTH_PHOTON: return "photon";
+    case E2E_TRUTH_ELECTRON: return "electron";
+    case E2E_TRUTH_QUARK: return "quark";
+    case E2E_TRUTH_GLUON: return "gluon";
+    case E2E_TRUTH_TOP: return "top";
+    case E2E_TRUTH_TAU: return "tau";
+    default: return "unknown";
+    }
+}

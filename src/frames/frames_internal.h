@@ -1,0 +1,90 @@
+/* Shared internals of the front end (src/frames): the event container, growable arrays,
+   little-endian helpers, error formatting. Not part of the public API. */
+#ifndef E2E_FRAMES_INTERNAL_H
+#define E2E_FRAMES_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "e2e_frames.h"
+
+/* Sets err (if not NULL) and returns st. */
+e2e_status fr_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes err->message with the given text (for context such as the event and section). */
+void fr_prefix(e2e_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A growable array of fixed-size records. Capacity only grows (memory follows the largest
+   event), count is reset per event. */
+typedef struct fr_vec {
+    void *data;
+    size_t n, cap, elem;
+} fr_vec;
+
+void fr_vec_init(fr_vec *v, size_t elem);
+void fr_vec_free(fr_vec *v);
+/* Ensures room for `more` additional records; 0 on success, -1 out of memory. */
+int fr_vec_reserve(fr_vec *v, size_t more);
+/* Appends one record (copied); NULL on out of memory, else the stored record. */
+void *fr_vec_push(fr_vec *v, const void *rec);
+#define FR_AT(v, type, i) (((type *)(v).data)[i])
+
+struct e2e_event {
+    uint32_t run, lumi;
+    uint64_t event;
+    fr_vec eb, ee, hbhe, tracks, pixel, strip, photons, crystals, jets[2];
+};
+
+/* Validation of single records; on failure write the reason into msg and return -1. */
+int fr_check_eb(const e2e_eb_hit *h, char *msg, size_t n);
+int fr_check_ee(const e2e_ee_hit *h, char *msg, size_t n);
+int fr_check_hbhe(const e2e_hbhe_hit *h, char *msg, size_t n);
+int fr_check_track(const e2e_track *t, char *msg, size_t n);
+int fr_check_tracker_hit(const e2e_tracker_hit *h, int pixel, char *msg, size_t n);
+int fr_check_photon(const e2e_photon *p, char *msg, size_t n);
+int fr_check_crystal(const e2e_crystal *c, char *msg, size_t n);
+int fr_check_jet(const e2e_jet *j, char *msg, size_t n);
+
+/* Little-endian access (the format is little-endian whatever the host). */
+static inline uint16_t fr_rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t fr_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t fr_rd64(const uint8_t *p)
+{
+    return (uint64_t)fr_rd32(p) | ((uint64_t)fr_rd32(p + 4) << 32);
+}
+static inline float fr_rdf(const uint8_t *p)
+{
+    uint32_t u = fr_rd32(p);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static inline void fr_wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void fr_wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void fr_wr64(uint8_t *p, uint64_t v)
+{
+    fr_wr32(p, (uint32_t)v);
+    fr_wr32(p + 4, (uint32_t)(v >> 32));
+}
+static inline void fr_wrf(uint8_t *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    fr_wr32(p, u);
+}
+
+/* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
+uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
+
+/* Per-layer channel of a tracker hit (-1 when the subdetector/layer has no channel). */
+int fr_tracker_channel(int subdet, int layer);
+
+#endif

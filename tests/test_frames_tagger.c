@@ -1,0 +1,321 @@
+/* The tagger pipeline: default configurations, channel lists chosen and ordered by name,
+   the NCHW batch (one slot per object, zero frames for failed seeds, buffer reuse), the
+   frame size taken from the model, one session run per event with scores per slot and -1
+   for failed seeds, and the per-batch-size session cache with its memory budget.
+   The model is a crafted GlobalAveragePool + Flatten: score = mean of the last channel. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e_frames.h"
+#include "model_craft.h"
+
+static void assert_contains(const char *s, const char *part)
+{
+    if (!strstr(s, part))
+        fail_msg("message \"%s\" lacks \"%s\"", s, part);
+}
+
+static e2e_model *gap_model(int c, int h, int w)
+{
+    mc_model mm;
+    mc_init(&mm, 13);
+    mc_input(&mm, "frames", 4, (int64_t[]){-1, c, h, w});
+    mc_node(&mm, "GlobalAveragePool", (const char *[]){"frames", NULL}, (const char *[]){"g", NULL});
+    Onnx__NodeProto *f = mc_node(&mm, "Flatten", (const char *[]){"g", NULL}, (const char *[]){"y", NULL});
+    mc_attr_int(f, "axis", 1);
+    mc_output(&mm, "y");
+    uint8_t *buf;
+    size_t n = mc_pack(&mm, &buf);
+    e2e_model *m;
+    e2e_error err;
+    if (e2e_model_load_buffer(buf, n, "gap.onnx", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    mc_free(&mm);
+    return m;
+}
+
+static void test_default_configs(void **state)
+{
+    e2e_tagger_config c;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_config_default("eg", &c, &err), E2E_OK);
+    assert_int_equal(c.objects, E2E_OBJ_PHOTONS);
+    assert_int_equal(c.n_channels, 1);
+    assert_int_equal(c.channels[0], E2E_CH_ECAL);
+    assert_int_equal(c.height, 32);
+    assert_float_equal(c.min_pt, 10.0f, 0);
+    assert_float_equal(c.max_eta, 1.44f, 0);
+    assert_int_equal(e2e_tagger_config_default("qg", &c, &err), E2E_OK);
+    assert_int_equal(c.objects, E2E_OBJ_AK4);
+    const e2e_channel qg[] = {E2E_CH_PT, E2E_CH_D0, E2E_CH_DZ, E2E_CH_ECAL, E2E_CH_HBHE};
+    assert_int_equal(c.n_channels, 5);
+    assert_memory_equal(c.channels, qg, sizeof qg);
+    assert_int_equal(c.height, 128);
+    assert_float_equal(c.min_pt, 35.0f, 0);
+    assert_float_equal(c.max_eta, 2.4f, 0);
+    const e2e_channel top[] = {E2E_CH_PT, E2E_CH_D0, E2E_CH_DZ, E2E_CH_ECAL, E2E_CH_HBHE,
+                               E2E_CH_BPIX1, E2E_CH_BPIX2, E2E_CH_BPIX3};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(e2e_tagger_config_default(k ? "tau" : "top", &c, &err), E2E_OK);
+        assert_int_equal(c.objects, E2E_OBJ_AK8);
+        assert_int_equal(c.n_channels, 8);
+        assert_memory_equal(c.channels, top, sizeof top);
+    }
+    assert_int_equal(e2e_tagger_config_default("bb", &c, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "bb");
+}
+
+static void test_channel_lists(void **state)
+{
+    e2e_tagger_config c;
+    e2e_error err;
+    e2e_tagger_config_default("qg", &c, &err);
+    assert_int_equal(e2e_tagger_config_set_channels(&c, "hbhe,ecal,tob6", &err), E2E_OK);
+    assert_int_equal(c.n_channels, 3);
+    assert_int_equal(c.channels[0], E2E_CH_HBHE);
+    assert_int_equal(c.channels[1], E2E_CH_ECAL);
+    assert_int_equal(c.channels[2], E2E_CH_TOB6);
+    assert_int_equal(e2e_tagger_config_set_channels(&c, "pt,foo", &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "\"foo\"");
+    assert_int_equal(c.n_channels, 3); /* unchanged on error */
+    assert_int_equal(e2e_tagger_config_set_channels(&c, "", &err), E2E_ERR_ARGUMENT);
+    assert_int_equal(e2e_tagger_config_set_channels(&c, "pt,,dz", &err), E2E_ERR_ARGUMENT);
+}
+
+/* An event with one central ak4 jet and distinct patterns in pt, ecal and hbhe. */
+static void jet_event(e2e_event *ev, int njets, float pt0)
+{
+    e2e_event_clear(ev);
+    e2e_hbhe_hit h = {3, 20, 1, 0, 50.0f};
+    e2e_event_add_hbhe(ev, &h, NULL);
+    for (int k = 0; k < 40; k++) {
+        e2e_eb_hit e = {(uint16_t)(95 + k % 7), (uint16_t)(100 + k), 1.0f + k, 0};
+        e2e_event_add_eb(ev, &e, NULL);
+        e2e_track t = {2.0f * k, 0, 0, 0.01f, 0.02f, 1, E2E_TRACK_HIGH_PURITY,
+                       (uint16_t)(150 + k % 5), (uint16_t)(95 + 2 * k)};
+        e2e_event_add_track(ev, &t, NULL);
+    }
+    for (int j = 0; j < njets; j++) {
+        /* jet 1 fails the pT cut, the others seed on tower (3, 20) */
+        e2e_jet jet = {j == 1 ? 20.0f : pt0 + j, 0.2f, 0, 10, 3, 20, (int16_t)(j % 2 ? 3 : 2)};
+        e2e_event_add_jet(ev, E2E_AK4, &jet, NULL);
+    }
+}
+
+static void check_slot_channel(const float *frame, const float *img, const e2e_seed *s, int h, int w)
+{
+    float *want = malloc((size_t)h * w * sizeof(float));
+    e2e_frame_crop(img, 280, 360, s->row, s->col, h, w, want);
+    assert_memory_equal(frame, want, (size_t)h * w * sizeof(float));
+    free(want);
+}
+
+static void test_batch_layout_and_channel_order(void **state)
+{
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    jet_event(ev, 3, 100);
+    assert_int_equal(e2e_detframes_build(df, ev, NULL), E2E_OK);
+    const char *orders[] = {"pt,ecal,hbhe", "hbhe,pt,ecal", "ecal,hbhe,pt", "hbhe"};
+    for (int o = 0; o < 4; o++) {
+        e2e_tagger_config c;
+        e2e_error err;
+        e2e_tagger_config_default("qg", &c, &err);
+        e2e_tagger_config_set_channels(&c, orders[o], &err);
+        c.height = 33;
+        c.width = 40;
+        e2e_tagger *t;
+        assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(t, ev, df, &err), E2E_OK);
+        size_t n;
+        int C, H, W;
+        const float *fr = e2e_tagger_frames(t, &n, &C, &H, &W);
+        const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+        assert_int_equal(n, 3);
+        assert_int_equal(C, c.n_channels);
+        assert_int_equal(H, 33);
+        assert_int_equal(W, 40);
+        assert_int_equal(sl[1].seed.status, E2E_SEED_LOW_PT);
+        assert_int_equal(sl[0].seed.row, e2e_geom_hcal_row(3) * 5 + 2);
+        assert_float_equal(sl[0].pt, 100, 0);
+        assert_int_equal(sl[1].truth, 3);
+        assert_float_equal(sl[0].score, -1, 0); /* no inference yet */
+        for (size_t i = 0; i < n; i++)
+            for (int ch = 0; ch < C; ch++) {
+                const float *slot = fr + ((i * C) + ch) * (size_t)H * W; /* NCHW */
+                check_slot_channel(slot, e2e_detframes_channel(df, c.channels[ch]), &sl[i].seed, H, W);
+            }
+        /* the channels really differ, so the order is visible */
+        if (o == 0) {
+            float *a = malloc((size_t)H * W * sizeof(float)), *b = malloc((size_t)H * W * sizeof(float));
+            memcpy(a, fr, (size_t)H * W * sizeof(float));
+            memcpy(b, fr + (size_t)H * W, (size_t)H * W * sizeof(float));
+            assert_true(memcmp(a, b, (size_t)H * W * sizeof(float)) != 0);
+            free(a);
+            free(b);
+        }
+        e2e_tagger_free(t);
+    }
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+}
+
+static void test_missing_channel_is_an_error(void **state)
+{
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_options o = e2e_detframes_options_default();
+    o.channels = E2E_CHANNEL_BIT(E2E_CH_PT);
+    e2e_detframes_create(&o, &df, NULL);
+    jet_event(ev, 1, 100);
+    e2e_detframes_build(df, ev, NULL);
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger *t;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_prepare(t, ev, df, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "d0");
+    assert_int_equal(e2e_tagger_infer(t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "no model");
+    /* the mask a tagger needs */
+    assert_int_equal(e2e_tagger_channel_mask(t),
+                     E2E_CHANNEL_BIT(E2E_CH_PT) | E2E_CHANNEL_BIT(E2E_CH_D0) |
+                     E2E_CHANNEL_BIT(E2E_CH_DZ) | E2E_CHANNEL_BIT(E2E_CH_ECAL) |
+                     E2E_CHANNEL_BIT(E2E_CH_HBHE));
+    e2e_tagger_free(t);
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+}
+
+static void test_inference_scores_and_sessions(void **state)
+{
+    e2e_model *m = gap_model(2, 16, 20);
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    e2e_tagger_config c;
+    e2e_error err;
+    e2e_tagger_config_default("qg", &c, NULL);
+    /* the model's channel count must match the list */
+    e2e_tagger *t;
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "expects 2 channels");
+    assert_contains(err.message, "--channels qg=");
+    e2e_tagger_config_set_channels(&c, "pt,ecal", NULL);
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_get_config(t)->height, 16); /* from the model */
+    assert_int_equal(e2e_tagger_get_config(t)->width, 20);
+    const int sizes[] = {3, 1, 2, 3, 0, 2, 4};
+    for (int k = 0; k < 7; k++) {
+        jet_event(ev, sizes[k], 50.0f + k);
+        assert_int_equal(e2e_detframes_build(df, ev, NULL), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(t, ev, df, &err), E2E_OK);
+        if (e2e_tagger_infer(t, &err))
+            fail_msg("%s", err.message);
+        size_t n;
+        int C, H, W;
+        const float *fr = e2e_tagger_frames(t, &n, &C, &H, &W);
+        const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+        assert_int_equal(n, sizes[k]);
+        for (size_t i = 0; i < n; i++) {
+            if (sl[i].seed.status != E2E_SEED_OK) {
+                assert_float_equal(sl[i].score, -1, 0);
+                for (int q = 0; q < C * H * W; q++) /* zero frame, even in a reused buffer */
+                    assert_float_equal(fr[i * C * H * W + q], 0, 0);
+                continue;
+            }
+            double mean = 0; /* the model: mean of the last channel (ecal) */
+            for (int q = 0; q < H * W; q++)
+                mean += fr[(i * C + 1) * H * W + q];
+            mean /= H * W;
+            assert_true(mean > 0);
+            assert_float_equal(sl[i].score, mean, 1e-5 * (1 + mean));
+        }
+    }
+    assert_int_equal(e2e_tagger_sessions_created(t), 4);  /* batch sizes 3, 1, 2, 4 */
+    assert_int_equal(e2e_tagger_session_count(t), 4);
+    e2e_tagger_free(t);
+    /* a tiny budget keeps one session and re-creates on every change of batch size */
+    c.max_session_bytes = 1;
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
+    for (int k = 0; k < 7; k++) {
+        jet_event(ev, sizes[k], 50.0f);
+        e2e_detframes_build(df, ev, NULL);
+        e2e_tagger_prepare(t, ev, df, NULL);
+        assert_int_equal(e2e_tagger_infer(t, &err), E2E_OK);
+        assert_true(e2e_tagger_session_count(t) <= 1);
+    }
+    assert_int_equal(e2e_tagger_sessions_created(t), 6);
+    e2e_tagger_free(t);
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+    e2e_model_free(m);
+}
+
+static void test_photon_tagger_on_eb_view(void **state)
+{
+    e2e_model *m = gap_model(1, 32, 32);
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    /* a photon at the lower EB edge: the EB view pads with zeros, EE rows are not used */
+    e2e_eb_hit h = {0, 5, 30.0f, 0};
+    e2e_event_add_eb(ev, &h, NULL);
+    e2e_ee_hit e = {54, 5, 100.0f};
+    e2e_event_add_ee(ev, &e, NULL);
+    e2e_crystal x = {0, 5};
+    e2e_photon p = {40, -1.4f, 0, 0, 0, 0};
+    e2e_event_add_photon(ev, &p, &x, 1, NULL);
+    e2e_detframes_build(df, ev, NULL);
+    e2e_tagger_config c;
+    e2e_tagger_config_default("eg", &c, NULL);
+    e2e_tagger *t;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_prepare(t, ev, df, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_infer(t, &err), E2E_OK);
+    size_t n;
+    int C, H, W;
+    const float *fr = e2e_tagger_frames(t, &n, &C, &H, &W);
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(sl[0].seed.row, 0);
+    assert_int_equal(sl[0].seed.col, 5);
+    assert_float_equal(fr[15 * 32 + 15], 30.0f, 0);
+    double s = 0;
+    for (int q = 0; q < 32 * 32; q++)
+        s += fr[q];
+    assert_float_equal(s, 30.0, 1e-6);
+    assert_float_equal(sl[0].score, 30.0 / 1024, 1e-6);
+    e2e_tagger_free(t);
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+    e2e_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_configs),
+        cmocka_unit_test(test_channel_lists),
+        cmocka_unit_test(test_batch_layout_and_channel_order),
+        cmocka_unit_test(test_missing_channel_is_an_error),
+        cmocka_unit_test(test_inference_scores_and_sessions),
+        cmocka_unit_test(test_photon_tagger_on_eb_view),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
