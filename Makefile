@@ -41,6 +41,7 @@ endif
 
 ifeq ($(CUDA),1)
 NVCC     ?= /usr/local/cuda/bin/nvcc
+NVCCFLAGS ?=
 CPPFLAGS += -DE2E_HAVE_CUDA -I/usr/local/cuda/include
 LDLIBS   += -L/usr/local/cuda/lib64 -Wl,-rpath,/usr/local/cuda/lib64 -lcublas -lcudart
 CU_SRC   := $(wildcard src/ops/cuda/*.cu)
@@ -90,7 +91,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/onnx.pb-c.h | $(DEPS_STAMP)
 
 $(BUILD)/obj/%.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -Xcompiler -fPIC -Iinclude -Isrc -I$(BUILD)/gen -c $< -o $@
+	$(NVCC) -O2 $(NVCCFLAGS) -Xcompiler -fPIC -Iinclude -Isrc -I$(BUILD)/gen -MMD -MP -c $< -o $@
 
 $(BUILD)/libe2e.a: $(LIB_OBJ)
 	@rm -f $@
