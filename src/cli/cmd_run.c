@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "e2e_frames.h"
+#include "frames/dataset.h"
 
 /* Provided by src/models when it is linked (e2e models); weak so that the run command
    builds without it and asks for --model instead. */
@@ -128,8 +129,281 @@ static void help(void)
            "stderr). At the end: per-stage ms per event (mean, p50, p99) and events/s, also as\n"
            "JSON with --timing-json. A progress bar is drawn when stderr is a terminal.\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
-           "the event and the section; the events before it are processed and written (exit 1).\n",
+           "the event and the section; the events before it are processed and written (exit 1).\n\n"
+           "Pre-made frames (public E2E datasets, docs/datasets.md):\n"
+           "  e2e run --frames FILE --model TAGGER=MODEL [--frames-channels 0,1]\n"
+           "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--batch N]\n"
+           "          [--max-frames N] [--threads T] [--device cpu|cuda|auto] [-o scores.csv]\n"
+           "runs one model on frames read from a .npy array (N,C,H,W), (N,H,W,C) or (N,H,W), or,\n"
+           "in a build with HDF5=1, an HDF5 file with /X_jets or /X (electron/photon crops\n"
+           "(N,32,32,2), jet images (N,C,125,125) or channels-last) and labels /y. auto layout:\n"
+           "channels-last when the last dim is <= 16 and the 2nd is not. Frames are read --batch\n"
+           "at a time (default 32; memory stays flat), converted to NCHW, channels picked by\n"
+           "index (--frames-channels, default the first C the model wants). The frame size must\n"
+           "equal the model's input H x W (no resize). CSV rows: index,label,score (label from\n"
+           "/y or --labels, else empty; score = the last output column). Without -o the CSV\n"
+           "goes to stdout and the summary to stderr.\n",
            SAMPLE_EVENTS);
+}
+
+/* ---- e2e run --frames: a tagger on pre-made frames ---- */
+
+static int parse_count(const char *s, uint64_t *v);
+
+static int run_frames(int argc, char **argv)
+{
+    const char *frames = NULL, *model_arg = NULL, *chans = NULL, *labels_path = NULL;
+    const char *out = NULL;
+    e2e_frames_layout layout = E2E_LAYOUT_AUTO;
+    uint64_t batch = 32, max_frames = UINT64_MAX;
+    int threads = 1;
+    e2e_device device = E2E_DEVICE_CPU;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "--frames") && more) {
+            frames = argv[++i];
+        } else if (!strcmp(a, "--model") && more) {
+            if (model_arg) {
+                fprintf(stderr, "e2e run: --frames runs one model (one --model TAGGER=FILE)\n");
+                return E2E_EXIT_USAGE;
+            }
+            model_arg = argv[++i];
+        } else if (!strcmp(a, "--frames-channels") && more) {
+            chans = argv[++i];
+        } else if (!strcmp(a, "--labels") && more) {
+            labels_path = argv[++i];
+        } else if (!strcmp(a, "--layout") && more) {
+            const char *l = argv[++i];
+            if (!strcmp(l, "auto")) layout = E2E_LAYOUT_AUTO;
+            else if (!strcmp(l, "nchw")) layout = E2E_LAYOUT_NCHW;
+            else if (!strcmp(l, "nhwc")) layout = E2E_LAYOUT_NHWC;
+            else {
+                fprintf(stderr, "e2e run: --layout must be nchw, nhwc or auto\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--batch") && more) {
+            if (parse_count(argv[++i], &batch) || batch < 1 || batch > 65536) {
+                fprintf(stderr, "e2e run: --batch must be in 1..65536\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if ((!strcmp(a, "--max-frames") || !strcmp(a, "--max-events")) && more) {
+            if (parse_count(argv[++i], &max_frames)) {
+                fprintf(stderr, "e2e run: %s needs a count\n", a);
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--threads") && more) {
+            threads = atoi(argv[++i]);
+            if (threads < 1 || threads > 256) {
+                fprintf(stderr, "e2e run: --threads must be in 1..256\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--device") && more) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "cpu")) device = E2E_DEVICE_CPU;
+            else if (!strcmp(d, "cuda")) device = E2E_DEVICE_CUDA;
+            else if (!strcmp(d, "auto")) device = E2E_DEVICE_AUTO;
+            else {
+                fprintf(stderr, "e2e run: --device must be cpu, cuda or auto\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--no-progress")) {
+        } else {
+            fprintf(stderr, "e2e run: '%s' is unknown, incomplete or not used with --frames "
+                    "(e2e run --help)\n", a);
+            return E2E_EXIT_USAGE;
+        }
+    }
+    const char *eq = model_arg ? strchr(model_arg, '=') : NULL;
+    if (!frames || !eq || eq == model_arg || !eq[1]) {
+        fprintf(stderr, "e2e run: --frames FILE needs --model TAGGER=MODEL\n");
+        return E2E_EXIT_USAGE;
+    }
+    char tname[16];
+    snprintf(tname, sizeof tname, "%.*s", (int)(eq - model_arg < 15 ? eq - model_arg : 15),
+             model_arg);
+    const char *model_path = eq + 1;
+    int sel[E2E_TAGGER_MAX_CHANNELS], nsel = -1;
+    if (chans && (nsel = e2e_dataset_parse_channels(chans, sel, E2E_TAGGER_MAX_CHANNELS)) < 1) {
+        fprintf(stderr, "e2e run: --frames-channels needs channel indices like 0,1 (at most %d)\n",
+                E2E_TAGGER_MAX_CHANNELS);
+        return E2E_EXIT_USAGE;
+    }
+
+    int rc = E2E_EXIT_FAIL;
+    e2e_error err;
+    err.message[0] = 0;
+    e2e_model *model = NULL;
+    e2e_session *sess = NULL;
+    e2e_dataset *ds = NULL;
+    float *buf = NULL, *lab = NULL;
+    FILE *csv = NULL;
+    int csv_stdout = !out || !strcmp(out, "-");
+    FILE *info = csv_stdout ? stderr : stdout;
+
+    if (e2e_model_load_file(model_path, &model, &err)) {
+        fprintf(stderr, "e2e run: tagger %s: %s\n", tname, err.message);
+        goto done;
+    }
+    e2e_tensor_view decl;
+    if (e2e_model_input_count(model) < 1 || e2e_model_input(model, 0, &decl) || decl.rank != 4 ||
+        decl.dims[1] < 1) {
+        fprintf(stderr, "e2e run: tagger %s: %s: the first input must be [N, C, H, W] with a "
+                "fixed C\n", tname, model_path);
+        goto done;
+    }
+    if (e2e_dataset_open(frames, layout, labels_path, &ds, &err)) {
+        fprintf(stderr, "e2e run: %s\n", err.message);
+        goto done;
+    }
+    e2e_dataset_info di;
+    e2e_dataset_get_info(ds, &di);
+    int C = (int)decl.dims[1];
+    int H = decl.dims[2] > 0 ? (int)decl.dims[2] : di.h;
+    int W = decl.dims[3] > 0 ? (int)decl.dims[3] : di.w;
+    const char *lay = di.layout == E2E_LAYOUT_NHWC ? "NHWC" : "NCHW";
+    if (di.h != H || di.w != W) {
+        fprintf(stderr, "e2e run: %s%s%s: frames are %d x %d (%s, %d channel%s) but model %s "
+                "wants %d x %d; frames are not resized (crop or resample them first%s)\n", frames,
+                di.dataset[0] ? " " : "", di.dataset, di.h, di.w, lay, di.c, di.c == 1 ? "" : "s",
+                model_path, H, W, layout == E2E_LAYOUT_AUTO ? ", or check --layout" : "");
+        goto done;
+    }
+    if (nsel < 0) {
+        if (di.c < C) {
+            fprintf(stderr, "e2e run: %s: the frames have %d channel%s, model %s wants %d\n",
+                    frames, di.c, di.c == 1 ? "" : "s", model_path, C);
+            goto done;
+        }
+        nsel = C;
+        for (int k = 0; k < C; k++)
+            sel[k] = k;
+    } else if (nsel != C) {
+        fprintf(stderr, "e2e run: --frames-channels picks %d channel%s, model %s wants %d\n",
+                nsel, nsel == 1 ? "" : "s", model_path, C);
+        rc = E2E_EXIT_USAGE;
+        goto done;
+    }
+    for (int k = 0; k < nsel; k++)
+        if (sel[k] >= di.c) {
+            fprintf(stderr, "e2e run: --frames-channels: channel %d does not exist (%s has %d "
+                    "channel%s, 0..%d)\n", sel[k], frames, di.c, di.c == 1 ? "" : "s", di.c - 1);
+            rc = E2E_EXIT_USAGE;
+            goto done;
+        }
+    if (decl.dims[0] > 0)
+        batch = (uint64_t)decl.dims[0]; /* a fixed batch in the model wins */
+    int64_t dims[4] = {(int64_t)batch, C, H, W};
+    e2e_shape_binding b = {decl.name, 4, dims};
+    e2e_session_options so = e2e_session_options_default();
+    so.threads = threads;
+    so.device = device;
+    so.shapes = &b;
+    so.n_shapes = 1;
+    if (e2e_session_create(model, &so, &sess, &err)) {
+        fprintf(stderr, "e2e run: tagger %s: %s\n", tname, err.message);
+        goto done;
+    }
+    size_t fe = (size_t)C * H * W;
+    buf = malloc(batch * fe * sizeof(float));
+    lab = malloc(batch * sizeof(float));
+    if (!buf || !lab) {
+        fprintf(stderr, "e2e run: out of memory for a batch of %llu frames\n",
+                (unsigned long long)batch);
+        goto done;
+    }
+    if (csv_stdout) {
+        csv = stdout;
+        out = "<stdout>";
+    } else if (!(csv = fopen(out, "w"))) {
+        fprintf(stderr, "e2e run: %s: cannot create: %s\n", out, strerror(errno));
+        goto done;
+    }
+    fprintf(csv, "index,label,score\n");
+    double t0 = e2e_cli_now_ms(), sum[3] = {0}, infer_ms = 0;
+    uint64_t n = 0, cnt[3] = {0};
+    int failed = 0;
+    while (n < max_frames) {
+        size_t want = max_frames - n < batch ? (size_t)(max_frames - n) : (size_t)batch, got;
+        if (e2e_dataset_read(ds, sel, nsel, want, buf, lab, &got, &err)) {
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            failed = 1;
+            break;
+        }
+        if (!got)
+            break;
+        if (got < batch) /* the last chunk: pad the bound batch with zero frames */
+            memset(buf + got * fe, 0, (batch - got) * fe * sizeof(float));
+        e2e_tensor_view in = e2e_tensor_view_f32(decl.name, buf, 4, dims);
+        e2e_tensor_view o;
+        double a = e2e_cli_now_ms();
+        if (e2e_session_run(sess, &in, 1, &err) || e2e_session_output(sess, 0, &o)) {
+            fprintf(stderr, "e2e run: tagger %s: %s\n", tname, err.message);
+            failed = 1;
+            break;
+        }
+        infer_ms += e2e_cli_now_ms() - a;
+        int64_t numel = e2e_tensor_view_numel(&o);
+        if (o.dtype != E2E_FLOAT || numel < (int64_t)batch || numel % (int64_t)batch) {
+            fprintf(stderr, "e2e run: tagger %s: output 0 is not one float row per frame\n",
+                    tname);
+            failed = 1;
+            break;
+        }
+        int64_t k = numel / (int64_t)batch;
+        const float *sc = o.data;
+        for (size_t i = 0; i < got; i++) {
+            float s = sc[(int64_t)i * k + k - 1];
+            if (isnan(lab[i]))
+                fprintf(csv, "%llu,,%.6f\n", (unsigned long long)(n + i), (double)s);
+            else
+                fprintf(csv, "%llu,%g,%.6f\n", (unsigned long long)(n + i), (double)lab[i],
+                        (double)s);
+            int g = isnan(lab[i]) ? 2 : lab[i] == 0 ? 0 : 1;
+            sum[g] += s;
+            cnt[g]++;
+        }
+        n += got;
+        if (ferror(csv)) {
+            fprintf(stderr, "e2e run: %s: write failed\n", out);
+            failed = 1;
+            break;
+        }
+    }
+    if (fflush(csv)) {
+        fprintf(stderr, "e2e run: %s: write failed\n", out);
+        failed = 1;
+    }
+    double wall = e2e_cli_now_ms() - t0;
+    if (e2e_cli_verbose >= 0) {
+        fprintf(info, "%s: %llu of %lld frames (%s%s%s, %s %d x %d x %d, channels", frames,
+                (unsigned long long)n, (long long)di.n, di.format, di.dataset[0] ? " " : "",
+                di.dataset, lay, di.c, di.h, di.w);
+        for (int k = 0; k < nsel; k++)
+            fprintf(info, "%s%d", k ? "," : " ", sel[k]);
+        fprintf(info, ") -> tagger %s (%s), batch %llu -> %s\n", tname, model_path,
+                (unsigned long long)batch, out);
+        static const char *const gn[3] = {"label 0", "label != 0", "no label"};
+        fprintf(info, "  mean score:");
+        for (int g = 0; g < 3; g++)
+            if (cnt[g])
+                fprintf(info, " %s %.4f (%llu)", gn[g], sum[g] / cnt[g],
+                        (unsigned long long)cnt[g]);
+        fprintf(info, "\n  %.1f frames/s (inference %.3f ms per frame)\n",
+                wall > 0 ? n / (wall / 1e3) : 0.0, n ? infer_ms / n : 0.0);
+    }
+    rc = failed ? E2E_EXIT_FAIL : 0;
+done:
+    if (csv && csv != stdout)
+        fclose(csv);
+    free(buf);
+    free(lab);
+    e2e_dataset_close(ds);
+    e2e_session_free(sess);
+    e2e_model_free(model);
+    return rc;
 }
 
 static int parse_count(const char *s, uint64_t *v)
@@ -291,6 +565,12 @@ int e2e_cmd_run(int argc, char **argv)
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
     uint64_t max_events = UINT64_MAX, skip = 0;
     e2e_device device = E2E_DEVICE_CPU;
+    for (int i = 1; i < argc; i++) {
+        if (e2e_cli_is_help(argv[i]))
+            break;
+        if (!strcmp(argv[i], "--frames"))
+            return run_frames(argc, argv);
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
