@@ -50,9 +50,9 @@ int e2e_kernel_gemm_shape(const e2e_kernel *k, e2e_gemm_shape *g)
         const e2e_attr *ga = e2e_node_attr(k->node, "group");
         int64_t group = ga && ga->type == E2E_ATTR_INT && ga->i > 0 ? ga->i : 1;
         g->m = b->shape.dims[0] / group;
-        g->n = prod(y->shape.dims, 2, y->shape.rank);
+        g->n = y->shape.dims[0] * prod(y->shape.dims, 2, y->shape.rank); /* the whole batch */
         g->k = prod(b->shape.dims, 1, b->shape.rank);
-        g->count = y->shape.dims[0] * group;
+        g->count = group;
     } else if (!strcmp(t, "Gemm")) {
         if (a->shape.rank != 2 || y->shape.rank != 2)
             return 0;
@@ -96,8 +96,9 @@ e2e_status e2e_session_run_profiled(e2e_session *s, const e2e_tensor_view *input
         if (st)
             return st;
     }
-    if (openblas_get_num_threads() != s->opt.threads)
-        openblas_set_num_threads(s->opt.threads);
+    /* as e2e_session_run: OpenBLAS single-threaded, the session's pool splits the products */
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
     for (int i = 0; i < s->n_kernels; i++) {
         e2e_kernel *k = &s->kernels[i];
         k->ws = s->ws;

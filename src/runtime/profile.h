@@ -7,9 +7,10 @@
 #include "runtime/session.h"
 
 /* The matrix product a kernel performs: `count` GEMMs of C[m x n] = A[m x k] * B[k x n].
-   Conv: m = out channels / group, n = output pixels, k = C / group * kernel pixels,
-   count = batch * group. Gemm: one GEMM. MatMul: one per broadcast batch entry (one GEMM
-   with the batch folded into m when B is a plain 2-D matrix). */
+   Conv: m = out channels / group, n = batch * output pixels (an im2col over the whole
+   batch), k = C / group * kernel pixels, count = group. Gemm: one GEMM. MatMul: one per
+   broadcast batch entry (one GEMM with the batch folded into m when B is a plain 2-D
+   matrix). */
 typedef struct e2e_gemm_shape {
     int64_t m, n, k, count;
 } e2e_gemm_shape;
@@ -25,7 +26,9 @@ e2e_status e2e_session_run_profiled(e2e_session *s, const e2e_tensor_view *input
                                     double *kernel_ms, e2e_error *err);
 
 /* Median ms of one row-major cblas_sgemm (NoTrans, NoTrans) of shape m,n,k on `threads`
-   OpenBLAS threads, over `runs` samples after warm-up (random operands). < 0 on failure. */
+   OpenBLAS threads (plain OpenBLAS threading, not the session's pool; the previous OpenBLAS
+   thread count is restored), over `runs` samples after warm-up (random operands).
+   < 0 on failure. */
 double e2e_sgemm_ms(int64_t m, int64_t n, int64_t k, int threads, int runs);
 
 /* Median of n doubles (sorts v in place). */
