@@ -12,6 +12,10 @@
 
 #include "model_craft.h"
 #include "op_harness.h"
+#include "ops/op.h"
+
+/* Conv + 2x2 MaxPool in one kernel (ops_conv.c); made by the session's pattern fusions. */
+extern const e2e_op_def e2e_op_conv_maxpool;
 
 #define RTOL 1e-4
 #define ATOL 1e-5
@@ -48,6 +52,7 @@ typedef struct conv_cfg {
     int N, C, H, W, M, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
     bool bias, wconst, one_d;
     const char *auto_pad; /* NULL: explicit pads */
+    int threads;          /* session threads (0 = 1) */
 } conv_cfg;
 
 static int conv_out(int in, int k, int s, int d, int p0, int p1)
@@ -142,14 +147,16 @@ static void run_conv(conv_cfg c)
         oh_input(n, E2E_FLOAT, 1, (int64_t[]){c.M}, b, true);
     e2e_tensor_view out[1];
     e2e_error err;
-    e2e_status st = oh_run(n, 1, out, &err);
+    e2e_session_options o = e2e_session_options_default();
+    o.threads = c.threads > 0 ? c.threads : 1;
+    e2e_status st = oh_run_opt(n, 1, out, &o, &err);
     if (st)
         fail_msg("%s", err.message);
     char what[200];
     snprintf(what, sizeof what,
-             "conv N%d C%d %dx%d M%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d g%d%s%s", c.N, c.C, c.H, c.W,
-             c.M, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, c.group,
-             c.bias ? " bias" : "", c.one_d ? " 1-D" : "");
+             "conv N%d C%d %dx%d M%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d g%d%s%s t%d", c.N, c.C, c.H,
+             c.W, c.M, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, c.group,
+             c.bias ? " bias" : "", c.one_d ? " 1-D" : "", o.threads);
     expect_close(&out[0], ref, ny, what);
     if (c.one_d)
         assert_int_equal(out[0].rank, 3);
@@ -248,6 +255,224 @@ static void test_conv_random(void **state)
     }
 }
 
+/* Shapes that take the direct kernel (AVX-512 builds: stride 1, group 1, constant weights,
+   rows of 10 or more outputs), with its edges: output rows that are not a multiple of 16,
+   output channels that are not a multiple of 8, pads wider than the kernel, asymmetric pads,
+   dilation, 1-D, images cut into several slabs, batches, and two threads. */
+static void test_conv_direct(void **state)
+{
+    (void)state;
+#define D3(...) CONV(.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .group = 1, .wconst = true, \
+                     __VA_ARGS__)
+    for (int t = 1; t <= 2; t++) {
+        /* SimpleNet's layers: E/Gamma 1x32x32 -> 16, 16x16x16 -> 32; jets 5/8 channels */
+        D3(.N = 1, .C = 1, .H = 32, .W = 32, .M = 16, .pt = 1, .pl = 1, .pb = 1, .pr = 1, .bias = true,
+           .threads = t);
+        D3(.N = 2, .C = 16, .H = 16, .W = 16, .M = 32, .pt = 1, .pl = 1, .pb = 1, .pr = 1, .bias = true,
+           .threads = t);
+        D3(.N = 1, .C = 5, .H = 64, .W = 64, .M = 16, .pt = 1, .pl = 1, .pb = 1, .pr = 1, .bias = true,
+           .threads = t);
+        /* odd sizes, 13 channels (one partial block of 8), no bias, batch 3 */
+        D3(.N = 3, .C = 3, .H = 13, .W = 37, .M = 13, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+           .threads = t);
+        /* no padding, 5 output channels, width 12 */
+        D3(.N = 1, .C = 2, .H = 7, .W = 14, .M = 5, .bias = true, .threads = t);
+        /* pads wider than the kernel and asymmetric */
+        D3(.N = 1, .C = 2, .H = 9, .W = 20, .M = 9, .pt = 4, .pl = 5, .pb = 0, .pr = 3, .bias = true,
+           .threads = t);
+        D3(.N = 2, .C = 4, .H = 11, .W = 31, .M = 8, .pt = 0, .pl = 2, .pb = 2, .pr = 0, .bias = true,
+           .threads = t);
+        /* 5x3 kernel with dilation 2 x 3 */
+        CONV(.N = 1, .C = 3, .H = 15, .W = 40, .M = 10, .kh = 5, .kw = 3, .sh = 1, .sw = 1, .dh = 2,
+             .dw = 3, .pt = 2, .pl = 1, .pb = 3, .pr = 4, .group = 1, .bias = true, .wconst = true,
+             .threads = t);
+        /* 1-D */
+        CONV(.N = 2, .C = 3, .W = 50, .M = 7, .kw = 3, .sw = 1, .dw = 1, .pl = 1, .pr = 1, .group = 1,
+             .bias = true, .wconst = true, .one_d = true, .threads = t);
+        /* wide rows: several slabs per image, and rows left over at the end */
+        D3(.N = 1, .C = 16, .H = 45, .W = 200, .M = 8, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+           .bias = true, .threads = t);
+        /* 1x1 with padding (not the plain 1x1 product) and 2x2 kernels */
+        CONV(.N = 1, .C = 4, .H = 6, .W = 18, .M = 6, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1,
+             .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1, .group = 1, .bias = true, .wconst = true,
+             .threads = t);
+        CONV(.N = 2, .C = 3, .H = 17, .W = 33, .M = 17, .kh = 2, .kw = 2, .sh = 1, .sw = 1, .dh = 1,
+             .dw = 1, .group = 1, .bias = true, .wconst = true, .threads = t);
+        /* SAME_UPPER with an even kernel */
+        CONV(.N = 1, .C = 2, .H = 12, .W = 21, .M = 4, .kh = 4, .kw = 4, .sh = 1, .sw = 1, .dh = 1,
+             .dw = 1, .group = 1, .bias = true, .wconst = true, .auto_pad = "SAME_UPPER",
+             .threads = t);
+    }
+    /* Winograd F(2x2, 3x3) (3x3, no dilation, enough channels): fewer than 8 tiles per row
+       (two tile rows per vector, odd output heights), rows of tiles that do not fill vectors,
+       several chunks per image, asymmetric pads, both thread counts */
+    for (int t = 1; t <= 2; t++) {
+        D3(.N = 2, .C = 16, .H = 9, .W = 10, .M = 32, .pt = 1, .pl = 1, .pb = 1, .pr = 1, .bias = true,
+           .threads = t);
+        D3(.N = 1, .C = 16, .H = 7, .W = 13, .M = 32, .threads = t);
+        D3(.N = 1, .C = 16, .H = 33, .W = 70, .M = 40, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+           .bias = true, .threads = t);
+        D3(.N = 3, .C = 20, .H = 18, .W = 23, .M = 27, .pt = 2, .pl = 0, .pb = 1, .pr = 2,
+           .bias = true, .threads = t);
+        D3(.N = 1, .C = 32, .H = 64, .W = 17, .M = 64, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+           .bias = true, .threads = t);
+    }
+    for (int t = 0; t < 20; t++) {
+        conv_cfg c = {.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .group = 1, .wconst = true};
+        c.N = rnd(1, 2);
+        c.C = rnd(8, 24);
+        c.M = rnd(8, 48);
+        c.pt = rnd(0, 2);
+        c.pl = rnd(0, 2);
+        c.pb = rnd(0, 2);
+        c.pr = rnd(0, 2);
+        c.H = rnd(3, 30);
+        c.W = rnd(10, 50);
+        c.bias = rnd(0, 1);
+        c.threads = rnd(1, 2);
+        run_conv(c);
+    }
+    /* random stride-1 shapes with rows of 10 to 40 */
+    for (int t = 0; t < 30; t++) {
+        conv_cfg c = {.sh = 1, .sw = 1, .group = 1, .wconst = true};
+        c.N = rnd(1, 2);
+        c.C = rnd(1, 6);
+        c.M = rnd(1, 20);
+        c.kh = rnd(1, 4);
+        c.kw = rnd(1, 4);
+        c.dh = rnd(1, 2);
+        c.dw = rnd(1, 2);
+        c.pt = rnd(0, 3);
+        c.pl = rnd(0, 3);
+        c.pb = rnd(0, 3);
+        c.pr = rnd(0, 3);
+        c.H = c.dh * (c.kh - 1) + rnd(1, 12);
+        c.W = c.dw * (c.kw - 1) + rnd(10, 40);
+        c.bias = rnd(0, 1);
+        c.threads = rnd(1, 2);
+        run_conv(c);
+    }
+#undef D3
+}
+
+/* The fused ConvMaxPool kernel, driven directly (prepare, run) like the session does after a
+   fusion, against the naive convolution + activation + 2x2 max pool. Returns false when the
+   kernel declines the shape (prepare fails with E2E_ERR_UNSUPPORTED). */
+static bool run_convpool(conv_cfg c, e2e_act act, float alpha)
+{
+    int OH = conv_out(c.H, c.kh, 1, 1, c.pt, c.pb), OW = conv_out(c.W, c.kw, c.sw, 1, c.pl, c.pr);
+    int PH = OH / 2, PWo = OW / 2;
+    int64_t nx = (int64_t)c.N * c.C * c.H * c.W, nw = (int64_t)c.M * c.C * c.kh * c.kw;
+    int64_t ny = (int64_t)c.N * c.M * OH * OW, np = (int64_t)c.N * c.M * PH * PWo;
+    float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(c.M);
+    float *full = malloc(sizeof(float) * (size_t)ny), *ref = malloc(sizeof(float) * (size_t)(np + 1));
+    conv_ref(&c, x, w, c.bias ? b : NULL, full, OH, OW);
+    for (int64_t i = 0; i < ny; i++) {
+        float v = full[i];
+        switch (act) {
+        case E2E_ACT_RELU: v = v > 0.f ? v : 0.f; break;
+        case E2E_ACT_LEAKY_RELU: v = v >= 0.f ? v : alpha * v; break;
+        case E2E_ACT_SIGMOID: v = 1.f / (1.f + expf(-v)); break;
+        case E2E_ACT_GELU: v = 0.5f * v * (1.f + erff(v * 0.70710678f)); break;
+        default: break;
+        }
+        full[i] = v;
+    }
+    for (int nm = 0; nm < c.N * c.M; nm++)
+        for (int i = 0; i < PH; i++)
+            for (int j = 0; j < PWo; j++) {
+                const float *f = full + ((int64_t)nm * OH + 2 * i) * OW + 2 * j;
+                ref[((int64_t)nm * PH + i) * PWo + j] = fmaxf(fmaxf(f[0], f[1]), fmaxf(f[OW], f[OW + 1]));
+            }
+    e2e_value vx = {.dtype = E2E_FLOAT, .shape = {4, {c.N, c.C, c.H, c.W}}, .numel = nx, .data = x};
+    e2e_value vw = {.dtype = E2E_FLOAT, .shape = {4, {c.M, c.C, c.kh, c.kw}}, .numel = nw, .data = w,
+                    .is_const = true};
+    e2e_value vb = {.dtype = E2E_FLOAT, .shape = {1, {c.M}}, .numel = c.M, .data = b, .is_const = true};
+    e2e_value vy = {0};
+    e2e_value *ins[3] = {&vx, &vw, &vb}, *outs[1] = {&vy};
+    int64_t pads[4] = {c.pt, c.pl, c.pb, c.pr}, strides[2] = {c.sh, c.sw};
+    e2e_attr attrs[2] = {{.name = "pads", .type = E2E_ATTR_INTS, .ints = pads, .n = 4},
+                         {.name = "strides", .type = E2E_ATTR_INTS, .ints = strides, .n = 2}};
+    e2e_node node = {.name = "cp", .op_type = "ConvMaxPool", .domain = "", .n_in = 3, .n_out = 1,
+                     .n_attrs = 2, .attrs = attrs};
+    e2e_error err = {0};
+    int T = c.threads > 0 ? c.threads : 1;
+    e2e_kernel k = {.node = &node, .op = &e2e_op_conv_maxpool, .model_name = "test", .opset = 13,
+                    .n_in = c.bias ? 3 : 2, .n_out = 1, .in = ins, .out = outs, .threads = T,
+                    .pool = e2e_pool_create(T), .err = &err, .act = act, .act_alpha = alpha};
+    e2e_status st = e2e_op_conv_maxpool.prepare(&k);
+    bool ran = st == E2E_OK;
+    if (st && st != E2E_ERR_UNSUPPORTED)
+        fail_msg("%s", err.message);
+    if (ran) {
+        assert_int_equal(vy.shape.rank, 4);
+        assert_int_equal(vy.shape.dims[2], PH);
+        assert_int_equal(vy.shape.dims[3], PWo);
+        assert_int_equal(vy.numel, np);
+        vy.data = malloc(sizeof(float) * (size_t)(np + 1));
+        k.ws = k.ws_size ? e2e_aligned_alloc(k.ws_size) : NULL;
+        assert_int_equal(e2e_op_conv_maxpool.run(&k), E2E_OK);
+        char what[200];
+        snprintf(what, sizeof what, "ConvMaxPool N%d C%d %dx%d M%d k%dx%d p%d,%d,%d,%d act %d t%d", c.N,
+                 c.C, c.H, c.W, c.M, c.kh, c.kw, c.pt, c.pl, c.pb, c.pr, (int)act, T);
+        e2e_tensor_view v = {.dtype = E2E_FLOAT, .rank = 1, .dims = {np}, .data = vy.data};
+        expect_close(&v, ref, np, what);
+        e2e_aligned_free(k.ws);
+        free(vy.data);
+        e2e_op_conv_maxpool.release(k.priv);
+    }
+    e2e_pool_free(k.pool);
+    free(x);
+    free(w);
+    free(b);
+    free(full);
+    free(ref);
+    return ran;
+}
+
+static void test_conv_maxpool(void **state)
+{
+    (void)state;
+#if defined(__AVX512F__)
+    const bool simd = true;
+#else
+    const bool simd = false;
+#endif
+    static const e2e_act acts[] = {E2E_ACT_RELU, E2E_ACT_NONE, E2E_ACT_LEAKY_RELU, E2E_ACT_SIGMOID,
+                                   E2E_ACT_GELU};
+#define P3(...) (conv_cfg){.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .group = 1, \
+                           .wconst = true, .bias = true, __VA_ARGS__}
+    const conv_cfg cases[] = {
+        /* SimpleNet: E/Gamma conv1 (direct) and conv2 (Winograd), jet conv1 and conv2 */
+        P3(.N = 2, .C = 1, .H = 32, .W = 32, .M = 16, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 3, .C = 16, .H = 16, .W = 16, .M = 32, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 1, .C = 8, .H = 64, .W = 64, .M = 16, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 1, .C = 16, .H = 40, .W = 40, .M = 32, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        /* odd output sizes (the last row and column are dropped), channels not a multiple of 8 */
+        P3(.N = 2, .C = 16, .H = 15, .W = 21, .M = 27, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 1, .C = 3, .H = 17, .W = 35, .M = 13, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        /* no padding, asymmetric padding, a 5x5 kernel, tiles of 9 to 15 per row */
+        P3(.N = 1, .C = 12, .H = 13, .W = 30, .M = 40, .pt = 0, .pl = 0, .pb = 0, .pr = 0),
+        P3(.N = 1, .C = 9, .H = 12, .W = 27, .M = 24, .pt = 2, .pl = 0, .pb = 1, .pr = 3),
+        (conv_cfg){.N = 1, .C = 4, .H = 20, .W = 44, .M = 10, .kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1,
+                   .dw = 1, .pt = 2, .pl = 2, .pb = 2, .pr = 2, .group = 1, .wconst = true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int t = 1; t <= 2; t++) {
+            conv_cfg c = cases[i];
+            c.threads = t;
+            e2e_act act = acts[(i + (size_t)t) % 5];
+            bool ran = run_convpool(c, act, 0.2f);
+            if (simd && !ran)
+                fail_msg("ConvMaxPool declined case %zu", i);
+        }
+    /* a strided convolution is declined */
+    conv_cfg c = P3(.N = 1, .C = 2, .H = 9, .W = 40, .M = 4, .pt = 1, .pl = 1, .pb = 1, .pr = 1);
+    c.sw = 2;
+    assert_false(run_convpool(c, E2E_ACT_RELU, 0.f));
+#undef P3
+}
+
 static void test_conv_errors(void **state)
 {
     (void)state;
@@ -292,6 +517,7 @@ typedef struct pool_cfg {
     bool is_max;
     int N, C, H, W, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
     bool ceil_mode, include_pad, indices;
+    int threads; /* session threads (0 = 1) */
 } pool_cfg;
 
 static int pool_out(int in, int k, int s, int d, int p0, int p1, bool ceil_mode)
@@ -356,12 +582,14 @@ static void run_pool(pool_cfg c)
         oh_attr_int(n, "count_include_pad", c.include_pad);
     e2e_tensor_view out[2];
     e2e_error err;
-    if (oh_run(n, c.indices ? 2 : 1, out, &err))
+    e2e_session_options o = e2e_session_options_default();
+    o.threads = c.threads > 0 ? c.threads : 1;
+    if (oh_run_opt(n, c.indices ? 2 : 1, out, &o, &err))
         fail_msg("%s", err.message);
     char what[160];
-    snprintf(what, sizeof what, "%s %dx%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d ceil%d incl%d",
-             c.is_max ? "MaxPool" : "AveragePool", c.H, c.W, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw,
-             c.pt, c.pl, c.pb, c.pr, c.ceil_mode, c.include_pad);
+    snprintf(what, sizeof what, "%s N%d C%d %dx%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d ceil%d incl%d t%d",
+             c.is_max ? "MaxPool" : "AveragePool", c.N, c.C, c.H, c.W, c.kh, c.kw, c.sh, c.sw, c.dh,
+             c.dw, c.pt, c.pl, c.pb, c.pr, c.ceil_mode, c.include_pad, o.threads);
     expect_close(&out[0], ref, ny, what);
     if (c.indices) {
         assert_int_equal(out[1].dtype, E2E_INT64);
@@ -398,6 +626,37 @@ static void test_pool_random(void **state)
         c.include_pad = rnd(0, 1);
         c.indices = c.is_max && rnd(0, 1);
         run_pool(c);
+    }
+}
+
+/* The 2x2 / stride 2 path: row lengths around the vector widths (tails of 1 to 15 outputs),
+   odd sizes with and without ceil_mode (the cut last window goes through the general loop),
+   Indices (general loop), planes split over two threads. */
+static void test_pool_fast(void **state)
+{
+    (void)state;
+    static const int hw[][2] = {{32, 32}, {16, 16}, {2, 2},  {3, 3},   {2, 34}, {5, 17},
+                                {7, 33},  {9, 47},  {4, 63}, {6, 100}, {1, 8},  {64, 64}};
+    for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++)
+        for (int v = 0; v < 8; v++) {
+            pool_cfg c = {.is_max = v % 2 == 0, .N = 1 + v / 4, .C = 3, .H = hw[i][0], .W = hw[i][1],
+                          .kh = 2, .kw = 2, .sh = 2, .sw = 2, .dh = 1, .dw = 1};
+            c.ceil_mode = (v / 2) % 2;
+            c.threads = 1 + (int)(i % 2);
+            if (c.H < 2) { /* a 1-row input: 1x2 windows */
+                c.kh = 1;
+                c.sh = 1;
+            }
+            run_pool(c);
+        }
+    /* large enough to be split over the threads; with Indices; tiny planes */
+    for (int t = 1; t <= 2; t++) {
+        run_pool((pool_cfg){.is_max = true, .N = 2, .C = 16, .H = 64, .W = 66, .kh = 2, .kw = 2, .sh = 2,
+                            .sw = 2, .dh = 1, .dw = 1, .threads = t});
+        run_pool((pool_cfg){.is_max = false, .N = 3, .C = 8, .H = 41, .W = 63, .kh = 2, .kw = 2, .sh = 2,
+                            .sw = 2, .dh = 1, .dw = 1, .ceil_mode = true, .threads = t});
+        run_pool((pool_cfg){.is_max = true, .N = 1, .C = 2, .H = 9, .W = 20, .kh = 2, .kw = 2, .sh = 2,
+                            .sw = 2, .dh = 1, .dw = 1, .indices = true, .threads = t});
     }
 }
 
@@ -484,6 +743,79 @@ static void test_gemm_combos(void **state)
                 free(b);
                 free(c);
             }
+}
+
+/* One Gemm against the reference: C mode 0 none, 1 [N], 2 [M, N], 3 scalar. */
+static void run_gemm(int M, int N, int K, int ta, int tb, bool bconst, int cm, float alpha,
+                     float beta, int threads)
+{
+    float *a = rand_buf((int64_t)M * K), *b = rand_buf((int64_t)K * N), *c = rand_buf((int64_t)M * N);
+    float *ref = malloc(sizeof(float) * (size_t)(M * N + 1));
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double sum = 0;
+            for (int p = 0; p < K; p++)
+                sum += (double)(ta ? a[p * M + i] : a[i * K + p]) * (tb ? b[j * K + p] : b[p * N + j]);
+            double cv = cm == 0 ? 0 : cm == 1 ? c[j] : cm == 2 ? c[i * N + j] : c[0];
+            ref[i * N + j] = (float)(alpha * sum + beta * cv);
+        }
+    oh_node *n = oh_new("Gemm", 13);
+    oh_input(n, E2E_FLOAT, 2, ta ? (int64_t[]){K, M} : (int64_t[]){M, K}, a, false);
+    oh_input(n, E2E_FLOAT, 2, tb ? (int64_t[]){N, K} : (int64_t[]){K, N}, b, bconst);
+    if (cm == 1)
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){N}, c, true);
+    else if (cm == 2)
+        oh_input(n, E2E_FLOAT, 2, (int64_t[]){M, N}, c, false);
+    else if (cm == 3)
+        oh_input(n, E2E_FLOAT, 0, NULL, c, true);
+    oh_attr_int(n, "transA", ta);
+    oh_attr_int(n, "transB", tb);
+    oh_attr_float(n, "alpha", alpha);
+    oh_attr_float(n, "beta", beta);
+    e2e_tensor_view out[1];
+    e2e_error err;
+    e2e_session_options o = e2e_session_options_default();
+    o.threads = threads;
+    if (oh_run_opt(n, 1, out, &o, &err))
+        fail_msg("%s", err.message);
+    char what[128];
+    snprintf(what, sizeof what, "Gemm %dx%dx%d transA=%d transB=%d B %s C mode %d alpha %g beta %g t%d",
+             M, N, K, ta, tb, bconst ? "const" : "input", cm, alpha, beta, threads);
+    /* float sums of K products in [-1, 1]: near-zero outputs carry ~sqrt(K) rounding steps */
+    double atol = K > 16 ? ATOL * sqrt(K / 16.0) : ATOL;
+    double r = oh_max_err_ratio(out[0].data, ref, (int64_t)M * N, RTOL, atol);
+    if (r > 1.0)
+        fail_msg("%s: error ratio %g", what, r);
+    oh_free(n);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+}
+
+/* The Linear-layer paths: dot products over the rows of op(B) for up to 4 rows of A (or
+   fewer than 16 columns), a packed constant B for more rows; K tails around the vector
+   widths, row counts that leave remainders, and the splits over two threads. */
+static void test_gemm_fast(void **state)
+{
+    (void)state;
+    /* the SimpleNet layers at batch 1, 2 and 32 */
+    for (int t = 1; t <= 2; t++) {
+        run_gemm(1, 128, 2048, 0, 1, true, 1, 1.f, 1.f, t);
+        run_gemm(2, 64, 128, 0, 1, true, 1, 1.f, 1.f, t);
+        run_gemm(3, 1, 64, 0, 1, true, 1, 1.f, 1.f, t);
+        run_gemm(32, 128, 2048, 0, 1, true, 1, 1.f, 1.f, t);
+        run_gemm(4, 130, 4100, 0, 0, true, 2, 0.5f, 2.f, t);
+    }
+    static const int Ms[] = {1, 2, 3, 4, 5, 8, 13, 33};
+    static const int Ns[] = {1, 7, 15, 16, 37, 130};
+    static const int Ks[] = {1, 15, 16, 17, 37, 300};
+    for (int t = 0; t < 120; t++) {
+        int M = Ms[rnd(0, 7)], N = Ns[rnd(0, 5)], K = Ks[rnd(0, 5)];
+        int ta = rnd(0, 5) == 0, tb = rnd(0, 1), cm = rnd(0, 3);
+        float alpha = rnd(0, 1) ? 1.f : 0.75f, beta = rnd(0, 2) == 0 ? 0.5f : 1.f;
+        run_gemm(M, N, K, ta, tb, rnd(0, 4) != 0, cm, alpha, beta, rnd(1, 2));
+    }
 }
 
 static void test_gemm_errors(void **state)
@@ -885,20 +1217,81 @@ static void test_fused_act(void **state)
     }
 }
 
+/* The fused epilogues of the fast paths: the direct convolution (rows of 24 outputs), Gemm on
+   a packed constant B (8 rows of A, 20 columns) and Gemm by dot products (2 rows of A). */
+static void test_fused_act_fast(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *op, *act;
+        int rows; /* Gemm: rows of A */
+    } cases[] = {{"Conv", "Relu", 0},    {"Conv", "LeakyRelu", 0}, {"Conv", "Sigmoid", 0},
+                 {"Gemm", "Relu", 8},    {"Gemm", "LeakyRelu", 8}, {"Gemm", "Sigmoid", 8},
+                 {"Gemm", "Relu", 2},    {"Gemm", "Sigmoid", 2},   {"Gemm", "LeakyRelu", 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bool conv = !strcmp(cases[c].op, "Conv");
+        int64_t xd[4] = {2, 4, 12, 26}, wd[4] = {11, 4, 3, 3};
+        int64_t gd[2] = {cases[c].rows, 40}, gw[2] = {20, 40};
+        int64_t nx = conv ? 2 * 4 * 12 * 26 : gd[0] * 40, nw = conv ? 11 * 4 * 9 : 800;
+        int64_t ny = conv ? 2 * 11 * 10 * 24 : gd[0] * 20, nb = conv ? 11 : 20;
+        float *x = rand_buf(nx), *w = rand_buf(nw), *b = rand_buf(nb);
+        float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
+        int nodes0 = 0, nodes1 = 0, ran = 1;
+        for (int opt = 0; opt < 2 && ran; opt++) {
+            mc_model mm;
+            mc_init(&mm, 13);
+            mc_input(&mm, "x", conv ? 4 : 2, conv ? xd : gd);
+            mc_init_raw(&mm, "w", conv ? 4 : 2, conv ? wd : gw, w, sizeof(float) * (size_t)nw);
+            mc_init_raw(&mm, "b", 1, (int64_t[]){nb}, b, sizeof(float) * (size_t)nb);
+            Onnx__NodeProto *n = mc_node(&mm, cases[c].op, (const char *const[]){"x", "w", "b", NULL},
+                                         (const char *const[]){"t", NULL});
+            if (!conv)
+                mc_attr_int(n, "transB", 1);
+            Onnx__NodeProto *a = mc_node(&mm, cases[c].act, (const char *const[]){"t", NULL},
+                                         (const char *const[]){"y", NULL});
+            if (!strcmp(cases[c].act, "LeakyRelu"))
+                mc_attr_float(a, "alpha", 0.2f);
+            mc_output(&mm, "y");
+            ran = run_crafted(&mm, opt, x, conv ? xd : gd, conv ? 4 : 2, opt ? y1 : y0, ny,
+                              opt ? &nodes1 : &nodes0);
+            mc_free(&mm);
+        }
+        if (ran) {
+            char what[64];
+            snprintf(what, sizeof what, "%s (%d rows) + %s fused", cases[c].op, cases[c].rows,
+                     cases[c].act);
+            e2e_tensor_view v = {.dtype = E2E_FLOAT, .rank = 1, .dims = {ny}, .data = y1};
+            expect_close(&v, y0, ny, what);
+            assert_int_equal(nodes0, 2);
+            assert_int_equal(nodes1, 1);
+        }
+        free(x);
+        free(w);
+        free(b);
+        free(y0);
+        free(y1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_fixed),
         cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_conv_direct),
+        cmocka_unit_test(test_conv_maxpool),
         cmocka_unit_test(test_conv_errors),
         cmocka_unit_test(test_pool_random),
+        cmocka_unit_test(test_pool_fast),
         cmocka_unit_test(test_global_pools),
         cmocka_unit_test(test_gemm_combos),
+        cmocka_unit_test(test_gemm_fast),
         cmocka_unit_test(test_gemm_errors),
         cmocka_unit_test(test_matmul_broadcast),
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_batchnorm_instancenorm),
         cmocka_unit_test(test_fused_act),
+        cmocka_unit_test(test_fused_act_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,16 +140,28 @@ e2e_status e2e_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_d
     int64_t n = e2e_shape_numel(&out->shape);
     if (n < 0)
         return e2e_fail(err, E2E_ERR_SHAPE, "%s: dimensions overflow", what);
+    size_t es = e2e_dtype_size(dt);
+    size_t need = (size_t)n * es;
+    int is_double = tp->data_type == 11;
+    size_t src_es = is_double ? 8 : es;
+    int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    /* check the stored size before allocating what the shape claims */
+    if (!external && tp->has_raw_data && tp->raw_data.len != (size_t)n * src_es)
+        return e2e_fail(err, E2E_ERR_INVALID, "%s: raw_data has %zu bytes, the shape needs %zu", what,
+                        tp->raw_data.len, (size_t)n * src_es);
+    if (!external && !tp->has_raw_data) {
+        size_t have = dt == E2E_FLOAT ? (is_double ? tp->n_double_data : tp->n_float_data)
+                    : dt == E2E_INT64 ? tp->n_int64_data : tp->n_int32_data;
+        if (have != (size_t)n)
+            return e2e_fail(err, E2E_ERR_INVALID, "%s: %zu values stored, the shape needs %lld", what,
+                            have, (long long)n);
+    }
     out->name = e2e_strdup(tp->name ? tp->name : "");
     e2e_status st = e2e_tensor_alloc(out, err);
     if (st) {
         e2e_tensor_clear(out);
         return st;
     }
-    size_t es = e2e_dtype_size(dt);
-    size_t need = (size_t)n * es;
-    int is_double = tp->data_type == 11;
-    size_t src_es = is_double ? 8 : es;
 
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         if (is_double)

@@ -53,6 +53,7 @@ typedef struct e2e_kernel {
     void *ws;
     int threads;
     e2e_pool *pool;         /* the session's threads (NULL = one); see runtime/pool.h */
+    size_t max_bytes;       /* session's arena limit (0 = none): e2e_out_set refuses larger outputs */
     e2e_act act;            /* fused epilogue, set by passes before prepare */
     float act_alpha, act_beta;
     e2e_error *err;

@@ -175,6 +175,10 @@ e2e_status e2e_out_set(e2e_kernel *k, int i, e2e_dtype dt, const e2e_shape *s)
         return e2e_kfail(k, E2E_ERR_SHAPE, "output %d has an invalid shape %s", i,
                          e2e_shape_str(s, b, sizeof b));
     }
+    size_t nb = (size_t)n * e2e_dtype_size(dt);
+    if (k->max_bytes && nb > k->max_bytes)
+        return e2e_kfail(k, E2E_ERR_LIMIT, "output %d needs %zu bytes, above the limit of %zu", i, nb,
+                         k->max_bytes);
     k->out[i]->dtype = dt;
     k->out[i]->shape = *s;
     k->out[i]->numel = n;

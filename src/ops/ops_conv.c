@@ -1,7 +1,7 @@
 /* Conv (float32, NC + 1 to 3 spatial dims) on OpenBLAS sgemm.
 
    Geometry is normalised at prepare to three spatial dims (D, H, W; missing leading dims are 1)
-   and one of three algorithms is chosen:
+   and one of five algorithms is chosen:
      CONV_GEMM_DIRECT  1x1 kernel, stride 1, no padding: Y[g] = W[g] * X[g] straight on the
                        input, one sgemm per image and group.
      CONV_DEPTHWISE    group == C and one input channel per group: a direct loop per output
@@ -9,17 +9,48 @@
      CONV_IM2COL       everything else: the input patches of one image are unfolded into the
                        shared workspace (Kdim x panel columns) and multiplied by W[g]; huge
                        images are processed in column panels so the workspace stays bounded.
+     CONV_DIRECT       (AVX-512 builds) 2-D, stride 1, group 1, constant weights, rows of at
+                       least ~10 outputs: a direct kernel. Rows of the input are copied with
+                       their zero padding into a per-thread slab in the workspace; the weights
+                       are packed at prepare as [M/8][Cg*KH*KW][8], and each step of the kernel
+                       multiplies 8 output channels by up to 3 vectors of 16 output pixels
+                       (24 accumulators), one broadcast weight per channel and tap, so nothing
+                       is unfolded and nothing leaves the registers until the sum is done.
+                       Work is split over the threads by output rows (of all images).
+     CONV_WINOGRAD     (AVX-512 builds) the same conditions with a 3x3 kernel, no dilation and
+                       enough channels to pay for the transforms (wino_fits: 16 -> 32 yes,
+                       8 -> 16 no): Winograd F(2x2, 3x3). The weights are
+                       transformed at prepare (U = G g G^T, 16 values per filter); per chunk of
+                       tile rows the padded input is transformed (V = B^T d B, 16 tiles per
+                       vector, tiles of all rows in one flat list), 16 products U_xi * V_xi over
+                       the channels run on the direct kernel's register tile, and the output
+                       transform (A^T m A) adds the bias and the activation and writes each 2x2
+                       tile. 16 multiplies per 4 outputs instead of 36; the transforms use only
+                       +-1 and 1/2, so results stay within float rounding of the direct sum.
    The bias and the fused activation (k->act) are applied to each output row right after it
-   is produced, while it is still in cache. */
+   is produced, while it is still in cache.
+
+   ConvMaxPool (e2e_op_conv_maxpool, at the end) is a Conv whose activated output goes through
+   a 2x2 / stride 2 max pool, made by the session's pattern fusions: the direct kernel pools
+   the two rows of a pair in registers, the Winograd kernel takes each 2x2 tile as a window,
+   and only the pooled tensor is written. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "ops/blas.h"
 #include "ops/op.h"
 
-enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL };
+enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD };
+
+/* direct kernel: output channels per block, bytes of padded input aimed for per slab */
+#define DIRECT_MB 8
+#define DIRECT_SLAB_TARGET ((int64_t)256 << 10)
 
 /* bytes of im2col workspace aimed for before splitting an image into column panels */
 #define CONV_WS_TARGET ((int64_t)8 << 20)
@@ -31,7 +62,40 @@ typedef struct conv_priv {
     int64_t isp, osp, ksp;  /* spatial sizes: input, output, kernel */
     int64_t kdim;           /* Cg * ksp: rows of the im2col matrix */
     int64_t panel;          /* im2col columns per panel */
+    /* CONV_DIRECT */
+    int64_t pw;             /* padded row length: OW + (KW-1)*dw */
+    int64_t rows;           /* output rows per slab */
+    int64_t cs;             /* floats per channel in a slab */
+    int64_t slab;           /* floats per slab (one per thread) */
+    int64_t pad_l, pad_t;   /* left and top padding */
+    int threads;
+    float *wp;              /* packed weights [ceil(M/8)][kdim][8] */
+    float *bias;            /* ceil(M/8)*8 biases (zeros when absent) */
+    int32_t *off;           /* per tap (c, ky, kx): offset into the slab (Winograd: per c, into V) */
+    /* CONV_WINOGRAD (rows = tile rows per chunk; wp = [ceil(M/8)][16][C][8] transformed) */
+    int64_t tw, th;         /* 2x2 output tiles per row, tile rows per image */
+    int64_t twp;            /* tile row stride in the flat tile list: 8 when tw <= 8 (two tile
+                               rows per vector), else tw */
+    int64_t tpad;           /* tiles per chunk rounded up to 16: row stride of V */
+    int64_t vxs;            /* stride of V between the 16 xi: C * tpad and one cache line more,
+                               so the 16 planes do not all map to the same L1 sets */
+    int64_t v_at, buf_at;   /* offsets of V and of the tile buffer in a task's workspace */
+    /* both */
+    int64_t units;          /* work units per image: output rows, tile rows or row pairs */
+    bool pool2;             /* ConvMaxPool: a 2x2 / stride 2 max pool of the activated output */
+    int64_t ysp;            /* floats per stored output plane */
 } conv_priv;
+
+static void conv_release(void *priv)
+{
+    conv_priv *p = priv;
+    if (p) {
+        free(p->wp);
+        free(p->bias);
+        free(p->off);
+    }
+    free(p);
+}
 
 /* Pads and output size for one spatial dim; shared logic of auto_pad. */
 static e2e_status conv_dim(e2e_kernel *k, const char *auto_pad, int64_t in, int64_t kern,
@@ -54,6 +118,159 @@ static e2e_status conv_dim(e2e_kernel *k, const char *auto_pad, int64_t in, int6
         return e2e_kfail(k, E2E_ERR_INVALID, "unknown auto_pad \"%s\"", auto_pad);
     int64_t span = in + *pb + *pe - ext;
     *out = span < 0 ? 0 : span / stride + 1;
+    return E2E_OK;
+}
+
+/* ---------------------------------------------------------------- CONV_DIRECT */
+
+static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
+{
+#if defined(__AVX512F__)
+    if (p->G != 1 || p->id[0] != 1 || p->kd[0] != 1 || p->st[1] != 1 || p->st[2] != 1)
+        return false;
+    if (!k->in[1]->is_const || (k->n_in > 2 && k->in[2] && !k->in[2]->is_const))
+        return false;
+    int64_t OW = p->od[2], vecs = (OW + 15) / 16;
+    /* at least 60% of the vector lanes hold outputs; taps whose packed weights fit in L2 */
+    return p->N > 0 && p->M > 0 && OW * 10 >= vecs * 16 * 6 && p->kdim >= 1 && p->kdim <= 4096;
+#else
+    (void)k;
+    (void)p;
+    return false;
+#endif
+}
+
+static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
+{
+    const int64_t KH = p->kd[1], KW = p->kd[2], dh = p->dl[1], dw = p->dl[2], OH = p->od[1];
+    const int64_t halo = (KH - 1) * dh;
+    p->algo = CONV_DIRECT;
+    p->pw = p->od[2] + (KW - 1) * dw;
+    p->pad_t = p->pb[1];
+    p->pad_l = p->pb[2];
+    int64_t r = DIRECT_SLAB_TARGET / (p->C * p->pw * (int64_t)sizeof(float)) - halo;
+    if (r < 4)
+        r = 4;
+    if (r > OH)
+        r = OH;
+    p->rows = r;
+    p->units = OH;
+    p->ysp = p->osp;
+    p->threads = e2e_pool_threads(k->pool);
+    /* 32 floats of slack: the last vector of a row reads up to 15 lanes past it */
+    p->slab = (p->C * (r + halo) * p->pw + 32 + 15) & ~(int64_t)15;
+    if (p->slab > INT32_MAX)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
+    k->ws_size = (size_t)(p->slab * p->threads) * sizeof(float);
+    const int64_t nb = (p->M + DIRECT_MB - 1) / DIRECT_MB, kdim = p->kdim;
+    p->wp = calloc((size_t)(nb * kdim * DIRECT_MB), sizeof(float));
+    p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
+    p->off = malloc(sizeof(int32_t) * (size_t)kdim);
+    conv_priv *pp = malloc(sizeof *pp);
+    if (!p->wp || !p->bias || !p->off || !pp) {
+        free(pp);
+        free(p->wp);
+        free(p->bias);
+        free(p->off);
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    }
+    const float *W = k->in[1]->data;
+    for (int64_t m = 0; m < p->M; m++)
+        for (int64_t t = 0; t < kdim; t++)
+            p->wp[((m / DIRECT_MB) * kdim + t) * DIRECT_MB + m % DIRECT_MB] = W[m * kdim + t];
+    if (k->n_in > 2 && k->in[2])
+        memcpy(p->bias, k->in[2]->data, sizeof(float) * (size_t)p->M);
+    const int64_t cs = p->cs = (r + halo) * p->pw;
+    for (int64_t c = 0, t = 0; c < p->C; c++)
+        for (int64_t ky = 0; ky < KH; ky++)
+            for (int64_t kx = 0; kx < KW; kx++, t++)
+                p->off[t] = (int32_t)(c * cs + ky * dh * p->pw + kx * dw);
+    *pp = *p;
+    k->priv = pp;
+    return E2E_OK;
+}
+
+/* ---------------------------------------------------------------- CONV_WINOGRAD */
+
+/* bytes of transformed input (V) aimed for per chunk */
+#define WINO_V_TARGET ((int64_t)192 << 10)
+
+static bool wino_fits(const conv_priv *p)
+{
+    /* Per output channel and 64 outputs the direct kernel spends ~18*C cycles; Winograd ~8*C
+       on the products plus, measured, ~1.9 * (40*C/M + 30) on the transforms. */
+    const int64_t C = p->C, M = p->M;
+    return p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 && C >= 8 && M >= 8 &&
+           p->od[1] >= 2 && p->od[2] >= 4 && 10 * C * M > 76 * C + 57 * M;
+}
+
+static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
+{
+    const int64_t C = p->C, OH = p->od[1], OW = p->od[2];
+    p->algo = CONV_WINOGRAD;
+    p->tw = (OW + 1) / 2;
+    p->th = (OH + 1) / 2;
+    p->twp = p->tw <= 8 ? 8 : p->tw;
+    const int64_t tv = (p->tw + 15) / 16;
+    /* the input transform reads 34 columns from each tile vector's start */
+    p->pw = 32 * tv + 2;
+    p->pad_t = p->pb[1];
+    p->pad_l = p->pb[2];
+    int64_t r = WINO_V_TARGET / (16 * C * p->twp * (int64_t)sizeof(float));
+    if (r < 1)
+        r = 1;
+    if (r > p->th)
+        r = p->th;
+    p->rows = r;
+    p->units = p->th;
+    p->ysp = p->osp;
+    p->tpad = (r * p->twp + 15) & ~(int64_t)15;
+    p->threads = e2e_pool_threads(k->pool);
+    /* two rows more than the chunk needs: with two tile rows per vector, an odd last tile row
+       reads (ignored) rows past it */
+    int64_t slab = (C * (2 * r + 4) * p->pw + 32 + 15) & ~(int64_t)15;
+    p->v_at = slab;
+    p->vxs = C * p->tpad + 16;
+    p->buf_at = p->v_at + 16 * p->vxs + 16;
+    p->slab = p->buf_at + 16 * DIRECT_MB * 3 * 16;
+    if (p->slab > INT32_MAX || C * p->tpad > INT32_MAX)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
+    k->ws_size = (size_t)(p->slab * p->threads) * sizeof(float);
+    const int64_t nb = (p->M + DIRECT_MB - 1) / DIRECT_MB;
+    p->wp = calloc((size_t)(nb * 16 * C * DIRECT_MB), sizeof(float));
+    p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
+    p->off = malloc(sizeof(int32_t) * (size_t)C);
+    conv_priv *pp = malloc(sizeof *pp);
+    if (!p->wp || !p->bias || !p->off || !pp) {
+        free(pp);
+        free(p->wp);
+        free(p->bias);
+        free(p->off);
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    }
+    /* U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double */
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const float *W = k->in[1]->data;
+    for (int64_t m = 0; m < p->M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = W + (m * C + c) * 9;
+            double t[4][3];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                    p->wp[(((m / DIRECT_MB) * 16 + i * 4 + j) * C + c) * DIRECT_MB + m % DIRECT_MB] =
+                        (float)u;
+                }
+        }
+    if (k->n_in > 2 && k->in[2])
+        memcpy(p->bias, k->in[2]->data, sizeof(float) * (size_t)p->M);
+    for (int64_t c = 0; c < C; c++)
+        p->off[c] = (int32_t)(c * p->tpad);
+    *pp = *p;
+    k->priv = pp;
     return E2E_OK;
 }
 
@@ -158,6 +375,8 @@ static e2e_status conv_prepare(e2e_kernel *k)
         p.algo = CONV_DEPTHWISE;
     else if (unit)
         p.algo = CONV_GEMM_DIRECT;
+    else if (direct_fits(k, &p))
+        return wino_fits(&p) ? wino_prepare(k, &p) : direct_prepare(k, &p);
     else {
         p.algo = CONV_IM2COL;
         int64_t cols = CONV_WS_TARGET / (int64_t)sizeof(float) / p.kdim;
@@ -296,6 +515,429 @@ static void conv_depthwise(const e2e_kernel *k, const conv_priv *p, const float 
         }
 }
 
+#if defined(__AVX512F__)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* acc[i][j] = sum over taps t of w[t][i] * base[j][off[t] + lane]: 8 output channels by NV
+   vectors of 16 pixels. */
+ALWAYS_INLINE void direct_kernel(int NV, const float *const *base, const int32_t *off, int64_t taps,
+                                 const float *w, __m512 acc[DIRECT_MB][3])
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < DIRECT_MB; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = _mm512_setzero_ps();
+    const float *b0 = base[0], *b1 = base[NV > 1 ? 1 : 0], *b2 = base[NV > 2 ? 2 : 0];
+    for (int64_t t = 0; t < taps; t++, w += DIRECT_MB) {
+        const int64_t o = off[t];
+        __m512 v[3];
+        v[0] = _mm512_loadu_ps(b0 + o);
+        if (NV > 1)
+            v[1] = _mm512_loadu_ps(b1 + o);
+        if (NV > 2)
+            v[2] = _mm512_loadu_ps(b2 + o);
+#pragma GCC unroll 8
+        for (int i = 0; i < DIRECT_MB; i++) {
+            const __m512 wi = _mm512_set1_ps(w[i]);
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = _mm512_fmadd_ps(wi, v[j], acc[i][j]);
+        }
+    }
+}
+
+/* The activations done in registers (the others are applied to the stored values). */
+ALWAYS_INLINE __m512 act_vec(e2e_act act, __m512 r, __m512 zero, __m512 lo, __m512 hi)
+{
+    switch (act) {
+    case E2E_ACT_RELU:
+        return _mm512_max_ps(r, zero);
+    case E2E_ACT_LEAKY_RELU:
+        return _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(r, zero, _CMP_LT_OQ), r, lo);
+    case E2E_ACT_CLIP:
+        return _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+    default:
+        return r;
+    }
+}
+
+/* Adds the bias, applies the activation and stores the outputs of channels m0.. (< M). */
+ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV, __m512 acc[DIRECT_MB][3],
+                                int64_t m0, float *y, const int64_t *pos, const __mmask16 *mask)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(k->act_alpha), hi = _mm512_set1_ps(k->act_beta);
+    const int64_t mend = p->M - m0 < DIRECT_MB ? p->M - m0 : DIRECT_MB;
+    for (int64_t i = 0; i < mend; i++) {
+        const __m512 b = _mm512_set1_ps(p->bias[m0 + i]);
+        float *ym = y + (m0 + i) * p->ysp;
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++) {
+            __m512 r = act_vec(k->act, _mm512_add_ps(acc[i][j], b), zero, lo, hi);
+            _mm512_mask_storeu_ps(ym + pos[j], mask[j], r);
+            if (k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU)
+                e2e_act_apply(k->act, k->act_alpha, k->act_beta, ym + pos[j],
+                              __builtin_popcount(mask[j]));
+        }
+    }
+}
+
+/* Copies input rows [iy0, iy0 + n) of the C planes of x, with their zero padding (rows out of
+   the image, pad_l columns on the left, zeros up to pw on the right), into slab rows of pw
+   floats, cs floats per channel. */
+static void pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy0, int64_t n,
+                     int64_t cs)
+{
+    const int64_t IH = p->id[1], IW = p->id[2], PW = p->pw;
+    const int64_t nl = p->pad_l < PW ? p->pad_l : PW;
+    const int64_t nm = IW < PW - nl ? IW : PW - nl;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t sr = 0; sr < n; sr++) {
+            int64_t iy = iy0 + sr;
+            float *d = slab + c * cs + sr * PW;
+            if (iy < 0 || iy >= IH) {
+                memset(d, 0, sizeof(float) * (size_t)PW);
+                continue;
+            }
+            memset(d, 0, sizeof(float) * (size_t)nl);
+            memcpy(d + nl, x + c * p->isp + iy * IW, sizeof(float) * (size_t)nm);
+            memset(d + nl + nm, 0, sizeof(float) * (size_t)(PW - nl - nm));
+        }
+}
+
+/* Output rows [oy0, oy1) of one image: x is its input (C planes), y its output (M planes). */
+static void direct_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                         float *slab, int64_t oy0, int64_t oy1)
+{
+    const int64_t OW = p->od[2], PW = p->pw;
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    pad_rows(p, x, slab, oy0 - p->pad_t, oy1 - oy0 + halo, p->cs);
+    const int64_t vpr = (OW + 15) / 16, nv = (oy1 - oy0) * vpr, taps = p->kdim;
+    for (int64_t m0 = 0; m0 < p->M; m0 += DIRECT_MB) {
+        const float *w = p->wp + (m0 / DIRECT_MB) * taps * DIRECT_MB;
+        for (int64_t v = 0; v < nv; v += 3) {
+            const int cnt = nv - v < 3 ? (int)(nv - v) : 3;
+            const float *base[3];
+            int64_t pos[3];
+            __mmask16 mask[3];
+            for (int j = 0; j < cnt; j++) {
+                int64_t row = (v + j) / vpr, x0 = ((v + j) % vpr) * 16;
+                base[j] = slab + row * PW + x0;
+                pos[j] = (oy0 + row) * OW + x0;
+                mask[j] = OW - x0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (OW - x0)) - 1);
+            }
+            __m512 acc[DIRECT_MB][3];
+            if (cnt == 3) {
+                direct_kernel(3, base, p->off, taps, w, acc);
+                direct_store(k, p, 3, acc, m0, y, pos, mask);
+            } else if (cnt == 2) {
+                direct_kernel(2, base, p->off, taps, w, acc);
+                direct_store(k, p, 2, acc, m0, y, pos, mask);
+            } else {
+                direct_kernel(1, base, p->off, taps, w, acc);
+                direct_store(k, p, 1, acc, m0, y, pos, mask);
+            }
+        }
+    }
+}
+
+/* V = B^T d B for the tiles of tile rows [0, rows) of the slab, channel by channel: tile
+   (r, tx) lands at V[xi][c][r * twp + tx]. A vector holds 16 tiles of one tile row, or with
+   twp = 8 tiles 0-7 of two tile rows (the second half of the columns is then read two input
+   rows further down instead of 16 columns to the right). */
+static void wino_input(const conv_priv *p, const float *slab, float *V, int64_t rows, int64_t cs)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t PW = p->pw, TW = p->twp, TP = p->tpad, xs = p->vxs;
+    const bool pairs = p->twp == 8;
+    const int64_t half = pairs ? 2 * PW : 16, rstep = pairs ? 2 : 1;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t r = 0; r < rows; r += rstep)
+            for (int64_t t0 = 0; t0 < TW; t0 += 16) {
+                const float *q = slab + c * cs + 2 * r * PW + 2 * t0;
+                __m512 d[4][4];
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++) {
+                    const float *qi = q + i * PW;
+                    __m512 a0 = _mm512_loadu_ps(qi), a1 = _mm512_loadu_ps(qi + half);
+                    __m512 b0 = _mm512_loadu_ps(qi + 2), b1 = _mm512_loadu_ps(qi + half + 2);
+                    __m512 e0 = _mm512_permutex2var_ps(a0, ev, a1), o0 = _mm512_permutex2var_ps(a0, od, a1);
+                    __m512 e2 = _mm512_permutex2var_ps(b0, ev, b1), o2 = _mm512_permutex2var_ps(b0, od, b1);
+                    /* d B: columns 0-2, 1+2, 2-1, 1-3 */
+                    d[i][0] = _mm512_sub_ps(e0, e2);
+                    d[i][1] = _mm512_add_ps(o0, e2);
+                    d[i][2] = _mm512_sub_ps(e2, o0);
+                    d[i][3] = _mm512_sub_ps(o0, o2);
+                }
+                const int64_t left = pairs ? 16 : TW - t0;
+                const __mmask16 mk = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+                float *v = V + c * TP + r * TW + t0;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    /* B^T (d B): rows 0-2, 1+2, 2-1, 1-3 */
+                    _mm512_mask_storeu_ps(v + (0 * 4 + j) * xs, mk, _mm512_sub_ps(d[0][j], d[2][j]));
+                    _mm512_mask_storeu_ps(v + (1 * 4 + j) * xs, mk, _mm512_add_ps(d[1][j], d[2][j]));
+                    _mm512_mask_storeu_ps(v + (2 * 4 + j) * xs, mk, _mm512_sub_ps(d[2][j], d[1][j]));
+                    _mm512_mask_storeu_ps(v + (3 * 4 + j) * xs, mk, _mm512_sub_ps(d[1][j], d[3][j]));
+                }
+            }
+}
+
+/* Writes floats [2*l0, 2*l1) of the interleaved pair (e0 = tiles 0-7, e1 = tiles 8-15), at
+   most n of them, to dst. */
+ALWAYS_INLINE void wino_put(float *dst, __m512 e0, __m512 e1, int l0, int l1, int n)
+{
+    int a = 2 * l0, b = 2 * l1;
+    if (b - a > n)
+        b = a + n;
+    if (a < 16) {
+        int e = b < 16 ? b : 16;
+        __mmask16 m = (__mmask16)(((1u << e) - 1) & ~((1u << a) - 1));
+        __m512 v = a ? _mm512_maskz_compress_ps(m, e0) : e0;
+        _mm512_mask_storeu_ps(dst, (__mmask16)((1u << (e - a)) - 1), v);
+        dst += e - a;
+        a = e;
+    }
+    if (b > 16) {
+        a -= 16;
+        b -= 16;
+        __mmask16 m = (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1));
+        __m512 v = a ? _mm512_maskz_compress_ps(m, e1) : e1;
+        _mm512_mask_storeu_ps(dst, (__mmask16)((1u << (b - a)) - 1), v);
+    }
+}
+
+/* Output transform of one vector of 16 flat tiles [f0, f0 + 16) for channel m from the 16
+   products in buf (stride 16 * 3 * DIRECT_MB floats between xi): bias, activation, stores. */
+ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
+                               float *y, int64_t ty0, int64_t f0, int64_t nt)
+{
+    const int64_t bs = 16 * 3 * DIRECT_MB, OW = p->od[2], OH = p->od[1], TW = p->twp;
+    __m512 s0[4], s1[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        __m512 m0 = _mm512_loadu_ps(buf + (0 * 4 + j) * bs), m1 = _mm512_loadu_ps(buf + (1 * 4 + j) * bs);
+        __m512 m2 = _mm512_loadu_ps(buf + (2 * 4 + j) * bs), m3 = _mm512_loadu_ps(buf + (3 * 4 + j) * bs);
+        s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    const __m512 b = _mm512_set1_ps(p->bias[m]), zero = _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(k->act_alpha), hi = _mm512_set1_ps(k->act_beta);
+    __m512 y00 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), b);
+    __m512 y01 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), b);
+    __m512 y10 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b);
+    __m512 y11 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), b);
+    y00 = act_vec(k->act, y00, zero, lo, hi);
+    y01 = act_vec(k->act, y01, zero, lo, hi);
+    y10 = act_vec(k->act, y10, zero, lo, hi);
+    y11 = act_vec(k->act, y11, zero, lo, hi);
+    if (p->pool2) {
+        /* each tile is one pooling window: rows ty < OH/2 and columns tx < OW/2 are kept */
+        if (k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU) {
+            float t[4][16];
+            _mm512_storeu_ps(t[0], y00);
+            _mm512_storeu_ps(t[1], y01);
+            _mm512_storeu_ps(t[2], y10);
+            _mm512_storeu_ps(t[3], y11);
+            e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 64);
+            y00 = _mm512_loadu_ps(t[0]);
+            y01 = _mm512_loadu_ps(t[1]);
+            y10 = _mm512_loadu_ps(t[2]);
+            y11 = _mm512_loadu_ps(t[3]);
+        }
+        const __m512 mx = _mm512_max_ps(_mm512_max_ps(y00, y01), _mm512_max_ps(y10, y11));
+        const int64_t PWo = OW / 2, PHo = OH / 2;
+        float *yp = y + m * p->ysp;
+        for (int64_t l = 0; l < 16 && f0 + l < nt;) {
+            int64_t f = f0 + l, ty = ty0 + f / TW, tx = f % TW;
+            int64_t run = TW - tx;
+            if (run > 16 - l)
+                run = 16 - l;
+            if (run > nt - f)
+                run = nt - f;
+            int64_t n = PWo - tx < run ? PWo - tx : run;
+            if (n > 0 && ty < PHo) {
+                __mmask16 sel = (__mmask16)(((1u << (l + n)) - 1) & ~((1u << l) - 1));
+                __m512 v = l ? _mm512_maskz_compress_ps(sel, mx) : mx;
+                _mm512_mask_storeu_ps(yp + ty * PWo + tx, (__mmask16)((1u << n) - 1), v);
+            }
+            l += run;
+        }
+        return;
+    }
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    __m512 a0 = _mm512_permutex2var_ps(y00, il, y01), a1 = _mm512_permutex2var_ps(y00, ih, y01);
+    __m512 b0 = _mm512_permutex2var_ps(y10, il, y11), b1 = _mm512_permutex2var_ps(y10, ih, y11);
+    float *ym = y + m * p->ysp;
+    const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
+    /* the tiles of the vector, tile row by tile row */
+    for (int64_t l = 0; l < 16 && f0 + l < nt;) {
+        int64_t f = f0 + l, ty = ty0 + f / TW, tx = f % TW;
+        int64_t run = TW - tx;
+        if (run > 16 - l)
+            run = 16 - l;
+        if (run > nt - f)
+            run = nt - f;
+        int n = (int)(OW - 2 * tx < 2 * run ? OW - 2 * tx : 2 * run);
+        if (n <= 0 || 2 * ty >= OH) { /* tiles past the row's end (twp > tw) */
+            l += run;
+            continue;
+        }
+        float *d0 = ym + 2 * ty * OW + 2 * tx;
+        wino_put(d0, a0, a1, (int)l, (int)(l + run), n);
+        if (late)
+            e2e_act_apply(k->act, k->act_alpha, k->act_beta, d0, n);
+        if (2 * ty + 1 < OH) {
+            wino_put(d0 + OW, b0, b1, (int)l, (int)(l + run), n);
+            if (late)
+                e2e_act_apply(k->act, k->act_alpha, k->act_beta, d0 + OW, n);
+        }
+        l += run;
+    }
+}
+
+/* Tile rows [ty0, ty1) of one image. */
+static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
+                       int64_t ty0, int64_t ty1)
+{
+    const int64_t rows = ty1 - ty0, cs = (2 * p->rows + 4) * p->pw, C = p->C;
+    float *V = ws + p->v_at, *buf = ws + p->buf_at;
+    pad_rows(p, x, ws, 2 * ty0 - p->pad_t, 2 * rows + 2, cs);
+    wino_input(p, ws, V, rows, cs);
+    const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, xs = p->vxs;
+    const int64_t bs = 16 * 3 * DIRECT_MB;
+    for (int64_t m0 = 0; m0 < p->M; m0 += DIRECT_MB) {
+        const int64_t mend = p->M - m0 < DIRECT_MB ? p->M - m0 : DIRECT_MB;
+        for (int64_t v = 0; v < nv; v += 3) {
+            const int cnt = nv - v < 3 ? (int)(nv - v) : 3;
+            for (int xi = 0; xi < 16; xi++) {
+                const float *w = p->wp + ((m0 / DIRECT_MB) * 16 + xi) * C * DIRECT_MB;
+                const float *base[3];
+                for (int j = 0; j < cnt; j++)
+                    base[j] = V + xi * xs + (v + j) * 16;
+                __m512 acc[DIRECT_MB][3];
+                float *bx = buf + xi * bs;
+                if (cnt == 3) {
+                    direct_kernel(3, base, p->off, C, w, acc);
+#pragma GCC unroll 8
+                    for (int i = 0; i < DIRECT_MB; i++)
+#pragma GCC unroll 3
+                        for (int j = 0; j < 3; j++)
+                            _mm512_storeu_ps(bx + (i * 3 + j) * 16, acc[i][j]);
+                } else if (cnt == 2) {
+                    direct_kernel(2, base, p->off, C, w, acc);
+#pragma GCC unroll 8
+                    for (int i = 0; i < DIRECT_MB; i++)
+#pragma GCC unroll 2
+                        for (int j = 0; j < 2; j++)
+                            _mm512_storeu_ps(bx + (i * 3 + j) * 16, acc[i][j]);
+                } else {
+                    direct_kernel(1, base, p->off, C, w, acc);
+#pragma GCC unroll 8
+                    for (int i = 0; i < DIRECT_MB; i++)
+                        _mm512_storeu_ps(bx + i * 3 * 16, acc[i][0]);
+                }
+            }
+            for (int64_t i = 0; i < mend; i++)
+                for (int j = 0; j < cnt; j++)
+                    wino_output(k, p, buf + (i * 3 + j) * 16, m0 + i, y, ty0, (v + j) * 16, nt);
+        }
+    }
+}
+
+/* ConvMaxPool on the direct kernel: row pairs [q0, q1) of one image (output rows 2*q0 ..),
+   two vectors per step (the same 16 columns of both rows of a pair), pooled in registers. */
+static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                              float *slab, int64_t q0, int64_t q1)
+{
+    const int64_t OW = p->od[2], PW = p->pw, PWo = OW / 2;
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    pad_rows(p, x, slab, 2 * q0 - p->pad_t, 2 * (q1 - q0) + halo, p->cs);
+    const __m512i pe = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i po = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(k->act_alpha), hi = _mm512_set1_ps(k->act_beta);
+    const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
+    const int64_t taps = p->kdim;
+    for (int64_t m0 = 0; m0 < p->M; m0 += DIRECT_MB) {
+        const float *w = p->wp + (m0 / DIRECT_MB) * taps * DIRECT_MB;
+        const int64_t mend = p->M - m0 < DIRECT_MB ? p->M - m0 : DIRECT_MB;
+        for (int64_t q = 0; q < q1 - q0; q++)
+            for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 16) {
+                const float *base[3] = {slab + 2 * q * PW + x0, slab + (2 * q + 1) * PW + x0, NULL};
+                __m512 acc[DIRECT_MB][3];
+                direct_kernel(2, base, p->off, taps, w, acc);
+                const int64_t n = PWo - x0 / 2 < 8 ? PWo - x0 / 2 : 8;
+                const __mmask16 sm = (__mmask16)((1u << n) - 1);
+                for (int64_t i = 0; i < mend; i++) {
+                    const __m512 b = _mm512_set1_ps(p->bias[m0 + i]);
+                    __m512 r0 = act_vec(k->act, _mm512_add_ps(acc[i][0], b), zero, lo, hi);
+                    __m512 r1 = act_vec(k->act, _mm512_add_ps(acc[i][1], b), zero, lo, hi);
+                    if (late) {
+                        float t[2][16];
+                        _mm512_storeu_ps(t[0], r0);
+                        _mm512_storeu_ps(t[1], r1);
+                        e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 32);
+                        r0 = _mm512_loadu_ps(t[0]);
+                        r1 = _mm512_loadu_ps(t[1]);
+                    }
+                    const __m512 v = _mm512_max_ps(r0, r1);
+                    const __m512 h = _mm512_max_ps(_mm512_permutexvar_ps(pe, v), _mm512_permutexvar_ps(po, v));
+                    _mm512_mask_storeu_ps(y + (m0 + i) * p->ysp + (q0 + q) * PWo + x0 / 2, sm, h);
+                }
+            }
+    }
+}
+
+typedef struct direct_job {
+    const e2e_kernel *k;
+    const float *X;
+    float *Y;
+} direct_job;
+
+/* Task t of n: its share of the N * OH output rows (Winograd: N * TH tile rows), through
+   slot t of the workspace. */
+static void direct_task(void *ctx, int t, int n)
+{
+    const direct_job *j = ctx;
+    const conv_priv *p = j->k->priv;
+    const bool wino = p->algo == CONV_WINOGRAD;
+    const int64_t OH = p->units, total = p->N * OH;
+    const int64_t lo = total * t / n, hi = total * (t + 1) / n;
+    float *slab = (float *)j->k->ws + (int64_t)t * p->slab;
+    for (int64_t r = lo; r < hi;) {
+        int64_t img = r / OH, oy0 = r % OH, oy1 = oy0 + p->rows;
+        if (oy1 > OH)
+            oy1 = OH;
+        if (oy1 - oy0 > hi - r)
+            oy1 = oy0 + (hi - r);
+        const float *x = j->X + img * p->C * p->isp;
+        float *y = j->Y + img * p->M * p->ysp;
+        if (wino)
+            wino_chunk(j->k, p, x, y, slab, oy0, oy1);
+        else if (p->pool2)
+            direct_chunk_pool(j->k, p, x, y, slab, oy0, oy1);
+        else
+            direct_chunk(j->k, p, x, y, slab, oy0, oy1);
+        r += oy1 - oy0;
+    }
+}
+
+static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X, float *Y)
+{
+    direct_job j = {k, X, Y};
+    int64_t total = p->N * p->units;
+    int n = p->threads < total ? p->threads : (int)total;
+    /* below ~1 MFLOP a second thread costs more than it saves */
+    if (2.0 * (double)p->M * (double)p->osp * (double)p->kdim * (double)p->N < 1e6)
+        n = 1;
+    e2e_pool_run(k->pool, direct_task, &j, n);
+}
+#endif
+
 static e2e_status conv_run(e2e_kernel *k)
 {
     const conv_priv *p = k->priv;
@@ -308,6 +950,12 @@ static e2e_status conv_run(e2e_kernel *k)
         conv_depthwise(k, p, X, W, B, Y);
         return E2E_OK;
     }
+#if defined(__AVX512F__)
+    if (p->algo == CONV_DIRECT || p->algo == CONV_WINOGRAD) {
+        conv_direct(k, p, X, Y);
+        return E2E_OK;
+    }
+#endif
     const int Mg = (int)p->Mg, kdim = (int)p->kdim, osp = (int)p->osp;
     for (int64_t n = 0; n < p->N; n++) {
         for (int64_t g = 0; g < p->G; g++) {
@@ -343,7 +991,42 @@ static e2e_status conv_run(e2e_kernel *k)
     return E2E_OK;
 }
 
+/* ---------------------------------------------------------------- ConvMaxPool */
+
+/* Conv (attributes and inputs of the Conv node) whose activated output goes through a MaxPool
+   with a 2x2 window, stride 2, no padding, dilation 1 and floor rounding: out[0] is the pooled
+   tensor [N, M, OH/2, OW/2]; the full-size convolution is never stored. Made by the session's
+   pattern fusions (runtime/fuse.c) for 2-D convolutions that take the direct or Winograd
+   kernel (prepare fails otherwise and the graph is left as written). k->act is applied to each
+   element before the maximum, so any activation gives the unfused result. */
+static e2e_status convpool_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if (k->n_in < 1 || !k->in[0] || k->in[0]->shape.rank != 4)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "fused pooling needs a 2-D convolution");
+    if ((st = conv_prepare(k)))
+        return st;
+    conv_priv *p = k->priv;
+    if ((p->algo != CONV_DIRECT && p->algo != CONV_WINOGRAD) || p->od[1] < 2 || p->od[2] < 2) {
+        conv_release(p);
+        k->priv = NULL;
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED,
+                         "fused pooling needs the direct or Winograd kernel and a 2x2 output");
+    }
+    p->pool2 = true;
+    p->units = p->od[1] / 2; /* row pairs, or tile rows, that give pooled rows */
+    if (p->algo == CONV_DIRECT)
+        p->rows = p->rows / 2 > 0 ? p->rows / 2 : 1;
+    e2e_shape ys = k->out[0]->shape;
+    ys.dims[2] = p->od[1] / 2;
+    ys.dims[3] = p->od[2] / 2;
+    p->ysp = ys.dims[2] * ys.dims[3];
+    return e2e_out_set(k, 0, E2E_FLOAT, &ys);
+}
+
+const e2e_op_def e2e_op_conv_maxpool = {"ConvMaxPool", convpool_prepare, conv_run, conv_release, 0};
+
 const e2e_op_def e2e_ops_conv[] = {
-    {"Conv", conv_prepare, conv_run, free, E2E_OP_FUSES_ACT},
+    {"Conv", conv_prepare, conv_run, conv_release, E2E_OP_FUSES_ACT},
     {0},
 };

@@ -1,7 +1,13 @@
 /* Gemm and MatMul on OpenBLAS sgemm (float32).
 
    Gemm:   Y = alpha * op(A) * op(B) + beta * C, C unidirectionally broadcast to [M, N].
-           C is written into Y first (scaled by beta), then sgemm accumulates with beta = 1.
+           C is written into Y first (scaled by beta), then the product accumulates onto it.
+           Products are chosen at prepare: up to 4 rows of A (a Linear layer at batch 1-4)
+           or fewer than 16 columns stream op(B) once with dot products over its rows
+           (e2e_gemm_nt_rows; a constant B with transB = 0 is transposed at prepare);
+           a constant B with more rows of A is packed at prepare for the mm_packed.c kernels
+           (a bias C of shape [N] and the activation go into their epilogue); anything
+           else (transA, B computed at run time) is an sgemm.
    MatMul: numpy semantics. 1-D operands are promoted (and the promoted dim dropped from the
            output); batch dims broadcast. When B carries no batch (all its batch dims are 1),
            the whole batched A is one (batch*M) x K matrix and one sgemm does the work;
@@ -13,6 +19,7 @@
 #include <cblas.h>
 
 #include "ops/blas.h"
+#include "ops/mm_packed.h"
 #include "ops/op.h"
 
 /* ---------------------------------------------------------------- Gemm */
@@ -23,7 +30,51 @@ typedef struct gemm_priv {
     float alpha, beta;
     bool has_c;
     int64_t c_sm, c_sn; /* element strides of C seen as [M, N]; 0 on broadcast dims */
+    bool rows;          /* few rows of A: dot products over the rows of op(B) (blas.c) */
+    float *bt;          /* op(B) as N x K rows when B is constant and not transposed, or NULL */
+    float *packed;      /* constant op(B) packed for mm_packed.c (more rows of A), or NULL */
+    bool c_bias;        /* C is a row vector [N] (or [1, N]) added with beta = 1: the epilogue's bias */
 } gemm_priv;
+
+/* A product with at most this many rows of A (a small batch through a Linear layer) streams
+   op(B) once with dot products instead of packing it for sgemm. */
+#define GEMM_ROWS_MAX 4
+
+/* The layout of e2e_mm_pack (mm_packed.h: panel q holds op(B)[k][q*NR + j] at
+   P[(q*K + k)*NR + j], zero past N) from B given as N x K rows (transB = 1), transposed in
+   64 x NR blocks so reads and writes both stay in cache (a 16 MB weight packs in a few ms). */
+static void gemm_pack_bt(const float *B, int K, int N, float *P)
+{
+    const int NR = E2E_MM_NR;
+    for (int n0 = 0; n0 < N; n0 += NR) {
+        float *panel = P + (size_t)(n0 / NR) * (size_t)K * NR;
+        int nn = N - n0 < NR ? N - n0 : NR;
+        for (int k0 = 0; k0 < K; k0 += 64) {
+            int kk = K - k0 < 64 ? K - k0 : 64;
+            for (int j = 0; j < NR; j++) {
+                float *d = panel + (size_t)k0 * NR + j;
+                if (j >= nn) {
+                    for (int t = 0; t < kk; t++)
+                        d[(size_t)t * NR] = 0.f;
+                    continue;
+                }
+                const float *src = B + (size_t)(n0 + j) * K + k0;
+                for (int t = 0; t < kk; t++)
+                    d[(size_t)t * NR] = src[t];
+            }
+        }
+    }
+}
+
+static void gemm_release(void *priv)
+{
+    gemm_priv *p = priv;
+    if (p) {
+        free(p->bt);
+        e2e_aligned_free(p->packed);
+    }
+    free(p);
+}
 
 static e2e_status gemm_prepare(e2e_kernel *k)
 {
@@ -74,9 +125,34 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
+    p.rows = !p.ta && (p.M <= GEMM_ROWS_MAX || p.N < 16) && (p.tb || k->in[1]->is_const);
+    if (p.rows && !p.tb && (int64_t)p.N * p.K > 0) {
+        /* B is K x N: keep its transpose so each output is one contiguous dot product */
+        p.bt = malloc(sizeof(float) * (size_t)p.N * (size_t)p.K);
+        if (!p.bt)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        const float *B = k->in[1]->data;
+        for (int64_t kk = 0; kk < p.K; kk++)
+            for (int64_t n = 0; n < p.N; n++)
+                p.bt[n * p.K + kk] = B[kk * p.N + n];
+    }
+    if (!p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
+        /* pack op(B) once; sgemm would repack it at every run */
+        p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(p.K, p.N));
+        if (!p.packed)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        if (p.tb)
+            gemm_pack_bt(k->in[1]->data, p.K, p.N, p.packed);
+        else
+            e2e_mm_pack(k->in[1]->data, p.N, 1, p.K, p.N, p.packed);
+        p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
+    }
     gemm_priv *pp = malloc(sizeof *pp);
-    if (!pp)
+    if (!pp) {
+        free(p.bt);
+        e2e_aligned_free(p.packed);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    }
     *pp = p;
     k->priv = pp;
     return E2E_OK;
@@ -89,6 +165,12 @@ static e2e_status gemm_run(e2e_kernel *k)
     float *Y = k->out[0]->data;
     int M = p->M, N = p->N, K = p->K;
     float beta = 0.f;
+    if (p->packed && p->c_bias) {
+        e2e_mm_epi e = {.scale = p->alpha, .bias = k->in[2]->data, .act = k->act,
+                        .act_alpha = k->act_alpha, .act_beta = k->act_beta};
+        e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        return E2E_OK;
+    }
     if (p->has_c && p->beta != 0.f) {
         const float *C = k->in[2]->data;
         for (int i = 0; i < M; i++) {
@@ -104,7 +186,17 @@ static e2e_status gemm_run(e2e_kernel *k)
         beta = 1.f;
     }
     if (M > 0 && N > 0) {
-        if (K > 0)
+        if (K > 0 && p->rows)
+            e2e_gemm_nt_rows(k->pool, M, N, K, p->alpha, A, K, p->tb ? B : p->bt, K, beta, Y, N);
+        else if (p->packed && beta == 0.f) {
+            e2e_mm_epi e = {.scale = p->alpha};
+            e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        } else if (p->packed) {
+            /* Y holds beta * C: add the product through the epilogue's residual */
+            e2e_mm_epi e = {.scale = p->alpha, .res = Y, .ldr = N};
+            e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        }
+        else if (K > 0)
             e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans,
                         p->tb ? CblasTrans : CblasNoTrans, M, N, K, p->alpha, A, p->ta ? M : K, B,
                         p->tb ? K : N, beta, Y, N);
@@ -117,13 +209,28 @@ static e2e_status gemm_run(e2e_kernel *k)
 
 /* ---------------------------------------------------------------- MatMul */
 
+/* MatMul by a constant B without batch (the Linear layers of a transformer): B is packed once
+   at prepare and the product runs on the packed-B kernels of mm_packed.c, which also apply
+   the epilogue fused by runtime/fuse.c: in[2] = bias [N] (MatMul + Add), in[3] = residual
+   shaped like the output (+ Add), and the activation k->act. Other MatMuls use sgemm and
+   apply the same epilogue afterwards. */
+
 typedef struct matmul_priv {
     int M, N, K;
     int64_t batch;         /* output batch count (1 with the single-sgemm path) */
     int nb;                /* batch rank of the output */
     int64_t bdims[E2E_MAX_RANK];
     int64_t sa[E2E_MAX_RANK], sb[E2E_MAX_RANK]; /* batch strides in matrices; 0 = broadcast */
+    float *packed;         /* B packed for the mm_packed kernels, or NULL */
 } matmul_priv;
+
+static void matmul_release(void *v)
+{
+    matmul_priv *p = v;
+    if (p)
+        e2e_aligned_free(p->packed);
+    free(p);
+}
 
 static e2e_status matmul_prepare(e2e_kernel *k)
 {
@@ -178,6 +285,13 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.M = (int)(M * na);
         p.batch = 1;
         p.nb = 0;
+        /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
+        if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
+            p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(K, N));
+            if (!p.packed)
+                return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
+            e2e_mm_pack(k->in[1]->data, N, 1, (int)K, (int)N, p.packed);
+        }
     } else {
         p.batch = no;
         memcpy(p.bdims, ob.dims, sizeof(int64_t) * (size_t)ob.rank);
@@ -185,8 +299,10 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         e2e_broadcast_strides(&bb, &ob, p.sb);
     }
     matmul_priv *pp = malloc(sizeof *pp);
-    if (!pp)
+    if (!pp) {
+        e2e_aligned_free(p.packed);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    }
     *pp = p;
     k->priv = pp;
     return E2E_OK;
@@ -199,8 +315,18 @@ static e2e_status matmul_run(e2e_kernel *k)
     float *Y = k->out[0]->data;
     const int M = p->M, N = p->N, K = p->K;
     const int64_t mk = (int64_t)M * K, kn = (int64_t)K * N, mn = (int64_t)M * N;
+    e2e_mm_epi e = {.scale = 1.f, .ldr = N, .act = k->act, .act_alpha = k->act_alpha,
+                    .act_beta = k->act_beta};
+    if (k->n_in > 2 && k->in[2])
+        e.bias = k->in[2]->data; /* fused Add: [N] */
+    if (k->n_in > 3 && k->in[3])
+        e.res = k->in[3]->data;  /* fused residual Add: shaped like Y */
     if (mn == 0 || p->batch == 0)
         return E2E_OK;
+    if (p->packed) {
+        e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        return E2E_OK;
+    }
     if (K == 0) {
         memset(Y, 0, sizeof(float) * (size_t)(mn * p->batch));
     } else if (p->batch == 1 && p->nb == 0) {
@@ -228,12 +354,12 @@ static e2e_status matmul_run(e2e_kernel *k)
             }
         }
     }
-    e2e_act_apply(k->act, k->act_alpha, k->act_beta, Y, mn * p->batch);
+    e2e_mm_epilogue((int)(mn * p->batch / N), N, Y, N, &e);
     return E2E_OK;
 }
 
 const e2e_op_def e2e_ops_gemm[] = {
-    {"Gemm", gemm_prepare, gemm_run, free, E2E_OP_FUSES_ACT},
-    {"MatMul", matmul_prepare, matmul_run, free, E2E_OP_FUSES_ACT},
+    {"Gemm", gemm_prepare, gemm_run, gemm_release, E2E_OP_FUSES_ACT},
+    {"MatMul", matmul_prepare, matmul_run, matmul_release, E2E_OP_FUSES_ACT},
     {0},
 };

@@ -7,10 +7,19 @@
    AveragePool divides by the number of in-bounds elements (count_include_pad=0) or by the
    number of window positions inside the explicitly padded input (count_include_pad=1).
    MaxPool's optional Indices output (int64) holds the flat index of the maximum in the whole
-   input tensor, row-major (storage_order=0) or column-major within each image plane (1). */
+   input tensor, row-major (storage_order=0) or column-major within each image plane (1).
+
+   The common 2x2 window with stride 2 and no padding (SimpleNet's pools) takes a SIMD path:
+   two input rows are combined, then adjacent pairs; windows cut by ceil_mode at the right
+   or bottom edge go through the general loop. Large tensors are split by output rows over
+   the session's threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "ops/op.h"
 
@@ -21,7 +30,12 @@ typedef struct pool_priv {
     int64_t NC;
     int64_t id[3], od[3], kd[3], st[3], dl[3], pb[3], pe[3];
     int64_t isp, osp;
+    bool fast2;                /* 2-D, 2x2 window, stride 2, no pads, no dilation, no Indices */
+    int64_t full_h, full_w;    /* output rows / columns whose window lies inside the input */
 } pool_priv;
+
+/* elements of input from which a pool is split over the threads */
+#define POOL_PAR_MIN 32768
 
 static e2e_status pool_prepare_common(e2e_kernel *k, bool is_max)
 {
@@ -110,12 +124,19 @@ static e2e_status pool_prepare_common(e2e_kernel *k, bool is_max)
     p.osp = p.od[0] * p.od[1] * p.od[2];
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
-    if (k->n_out > 1 && k->out[1]) {
+    bool indices = k->n_out > 1 && k->out[1];
+    if (indices) {
         if (!is_max)
             return e2e_kfail(k, E2E_ERR_INVALID, "AveragePool has a single output");
         if ((st = e2e_out_set(k, 1, E2E_INT64, &ys)))
             return st;
     }
+    p.fast2 = !indices && p.od[0] == 1 && p.kd[0] == 1;
+    for (int i = 1; i < 3; i++)
+        p.fast2 = p.fast2 && p.kd[i] == 2 && p.st[i] == 2 && p.dl[i] == 1 && p.pb[i] == 0 &&
+                  p.pe[i] == 0;
+    p.full_h = p.id[1] / 2 < p.od[1] ? p.id[1] / 2 : p.od[1];
+    p.full_w = p.id[2] / 2 < p.od[2] ? p.id[2] / 2 : p.od[2];
     pool_priv *pp = malloc(sizeof *pp);
     if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
@@ -147,72 +168,165 @@ static void taps(int64_t o, int64_t s, int64_t pb, int64_t pe, int64_t d, int64_
     *hi_pad = hp;
 }
 
-static e2e_status pool_run(e2e_kernel *k)
+/* One output of the general window loop: image plane nc, output position (od, oh, ow). */
+static void pool_one(const pool_priv *p, const float *x, int64_t nc, int64_t od, int64_t oh,
+                     int64_t ow, float *y, int64_t *ix)
 {
-    const pool_priv *p = k->priv;
-    const float *X = k->in[0]->data;
-    float *Y = k->out[0]->data;
-    int64_t *I = k->n_out > 1 && k->out[1] ? k->out[1]->data : NULL;
     const int64_t ID = p->id[0], IH = p->id[1], IW = p->id[2];
-    for (int64_t nc = 0; nc < p->NC; nc++) {
-        const float *x = X + nc * p->isp;
-        float *y = Y + nc * p->osp;
-        int64_t *ix = I ? I + nc * p->osp : NULL;
-        int64_t q = 0;
-        for (int64_t od = 0; od < p->od[0]; od++) {
-            int64_t d0, d1, dp;
-            taps(od, p->st[0], p->pb[0], p->pe[0], p->dl[0], p->kd[0], ID, &d0, &d1, &dp);
-            int64_t zs = od * p->st[0] - p->pb[0];
-            for (int64_t oh = 0; oh < p->od[1]; oh++) {
-                int64_t h0, h1, hp;
-                taps(oh, p->st[1], p->pb[1], p->pe[1], p->dl[1], p->kd[1], IH, &h0, &h1, &hp);
-                int64_t ys = oh * p->st[1] - p->pb[1];
-                for (int64_t ow = 0; ow < p->od[2]; ow++, q++) {
-                    int64_t w0, w1, wp;
-                    taps(ow, p->st[2], p->pb[2], p->pe[2], p->dl[2], p->kd[2], IW, &w0, &w1, &wp);
-                    int64_t xs = ow * p->st[2] - p->pb[2];
-                    if (p->is_max) {
-                        float m = -INFINITY;
-                        int64_t at = -1;
-                        for (int64_t a = d0; a < d1; a++) {
-                            int64_t iz = zs + a * p->dl[0];
-                            for (int64_t b = h0; b < h1; b++) {
-                                int64_t iy = ys + b * p->dl[1];
-                                const float *xr = x + (iz * IH + iy) * IW;
-                                for (int64_t c = w0; c < w1; c++) {
-                                    int64_t iw = xs + c * p->dl[2];
-                                    if (xr[iw] > m || at < 0) {
-                                        m = xr[iw];
-                                        at = p->col_major ? (iw * IH + iy) * ID + iz
-                                                          : (iz * IH + iy) * IW + iw;
-                                    }
-                                }
-                            }
-                        }
-                        y[q] = m;
-                        if (ix)
-                            ix[q] = at < 0 ? -1 : nc * p->isp + at;
-                    } else {
-                        float s = 0.f;
-                        for (int64_t a = d0; a < d1; a++) {
-                            int64_t iz = zs + a * p->dl[0];
-                            for (int64_t b = h0; b < h1; b++) {
-                                int64_t iy = ys + b * p->dl[1];
-                                const float *xr = x + (iz * IH + iy) * IW;
-                                for (int64_t c = w0; c < w1; c++)
-                                    s += xr[xs + c * p->dl[2]];
-                            }
-                        }
-                        /* with padding counted: the taps inside [-pb, in + pe) (a window never
-                           starts before -pb, so they are the first dp, hp, wp taps) */
-                        int64_t cnt = p->include_pad ? dp * hp * wp
-                                                     : (d1 - d0) * (h1 - h0) * (w1 - w0);
-                        y[q] = cnt > 0 ? s / (float)cnt : 0.f;
+    int64_t d0, d1, dp, h0, h1, hp, w0, w1, wp;
+    taps(od, p->st[0], p->pb[0], p->pe[0], p->dl[0], p->kd[0], ID, &d0, &d1, &dp);
+    taps(oh, p->st[1], p->pb[1], p->pe[1], p->dl[1], p->kd[1], IH, &h0, &h1, &hp);
+    taps(ow, p->st[2], p->pb[2], p->pe[2], p->dl[2], p->kd[2], IW, &w0, &w1, &wp);
+    int64_t zs = od * p->st[0] - p->pb[0], ys = oh * p->st[1] - p->pb[1];
+    int64_t xs = ow * p->st[2] - p->pb[2];
+    if (p->is_max) {
+        float m = -INFINITY;
+        int64_t at = -1;
+        for (int64_t a = d0; a < d1; a++) {
+            int64_t iz = zs + a * p->dl[0];
+            for (int64_t b = h0; b < h1; b++) {
+                int64_t iy = ys + b * p->dl[1];
+                const float *xr = x + (iz * IH + iy) * IW;
+                for (int64_t c = w0; c < w1; c++) {
+                    int64_t iw = xs + c * p->dl[2];
+                    if (xr[iw] > m || at < 0) {
+                        m = xr[iw];
+                        at = p->col_major ? (iw * IH + iy) * ID + iz : (iz * IH + iy) * IW + iw;
                     }
                 }
             }
         }
+        *y = m;
+        if (ix)
+            *ix = at < 0 ? -1 : nc * p->isp + at;
+    } else {
+        float s = 0.f;
+        for (int64_t a = d0; a < d1; a++) {
+            int64_t iz = zs + a * p->dl[0];
+            for (int64_t b = h0; b < h1; b++) {
+                int64_t iy = ys + b * p->dl[1];
+                const float *xr = x + (iz * IH + iy) * IW;
+                for (int64_t c = w0; c < w1; c++)
+                    s += xr[xs + c * p->dl[2]];
+            }
+        }
+        /* with padding counted: the taps inside [-pb, in + pe) (a window never starts before
+           -pb, so they are the first dp, hp, wp taps) */
+        int64_t cnt = p->include_pad ? dp * hp * wp : (d1 - d0) * (h1 - h0) * (w1 - w0);
+        *y = cnt > 0 ? s / (float)cnt : 0.f;
     }
+}
+
+/* y[0..n) = max (or mean) of the 2x2 windows starting at r0[2i], r1[2i]. */
+static void pool2_row(bool is_max, const float *r0, const float *r1, float *y, int64_t n)
+{
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 q = _mm512_set1_ps(0.25f);
+    for (; i < n; i += 16) {
+        int64_t left = n - i;
+        __m512 a, b;
+        if (left >= 16) {
+            if (is_max) {
+                a = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
+                b = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
+            } else {
+                a = _mm512_add_ps(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
+                b = _mm512_add_ps(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
+            }
+        } else {
+            /* 2*left input columns: the first min(16, 2*left) in a, the rest in b */
+            __mmask16 ma = left >= 8 ? (__mmask16)0xFFFF : (__mmask16)((1u << (2 * left)) - 1);
+            __mmask16 mb = left > 8 ? (__mmask16)((1u << (2 * left - 16)) - 1) : 0;
+            __m512 a0 = _mm512_maskz_loadu_ps(ma, r0 + 2 * i), a1 = _mm512_maskz_loadu_ps(ma, r1 + 2 * i);
+            __m512 b0 = _mm512_maskz_loadu_ps(mb, r0 + 2 * i + 16);
+            __m512 b1 = _mm512_maskz_loadu_ps(mb, r1 + 2 * i + 16);
+            a = is_max ? _mm512_max_ps(a0, a1) : _mm512_add_ps(a0, a1);
+            b = is_max ? _mm512_max_ps(b0, b1) : _mm512_add_ps(b0, b1);
+        }
+        __m512 e = _mm512_permutex2var_ps(a, ev, b), o = _mm512_permutex2var_ps(a, od, b);
+        __m512 r = is_max ? _mm512_max_ps(e, o) : _mm512_mul_ps(_mm512_add_ps(e, o), q);
+        if (left >= 16)
+            _mm512_storeu_ps(y + i, r);
+        else
+            _mm512_mask_storeu_ps(y + i, (__mmask16)((1u << left) - 1), r);
+    }
+    return;
+#elif defined(__AVX2__)
+    const __m256 q = _mm256_set1_ps(0.25f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 a0 = _mm256_loadu_ps(r0 + 2 * i), a1 = _mm256_loadu_ps(r1 + 2 * i);
+        __m256 b0 = _mm256_loadu_ps(r0 + 2 * i + 8), b1 = _mm256_loadu_ps(r1 + 2 * i + 8);
+        __m256 a = is_max ? _mm256_max_ps(a0, a1) : _mm256_add_ps(a0, a1);
+        __m256 b = is_max ? _mm256_max_ps(b0, b1) : _mm256_add_ps(b0, b1);
+        /* even / odd lanes of (a, b), within 128-bit halves, then fix the half order */
+        __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+        __m256 r = is_max ? _mm256_max_ps(e, o) : _mm256_mul_ps(_mm256_add_ps(e, o), q);
+        r = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(r), 0xD8));
+        _mm256_storeu_ps(y + i, r);
+    }
+#endif
+    for (; i < n; i++) {
+        float a = r0[2 * i], b = r0[2 * i + 1], c = r1[2 * i], d = r1[2 * i + 1];
+        if (is_max) {
+            float m = a;
+            m = b > m ? b : m;
+            m = c > m ? c : m;
+            y[i] = d > m ? d : m;
+        } else {
+            y[i] = (a + b + c + d) * 0.25f;
+        }
+    }
+}
+
+typedef struct pool_job {
+    const pool_priv *p;
+    const float *X;
+    float *Y;
+    int64_t *I;
+} pool_job;
+
+/* Output rows [r0, r1) of all image planes, rows counted over NC * OD * OH. */
+static void pool_rows(const pool_job *j, int64_t r0, int64_t r1)
+{
+    const pool_priv *p = j->p;
+    const int64_t OD = p->od[0], OH = p->od[1], OW = p->od[2];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t oh = r % OH, od = (r / OH) % OD, nc = r / (OH * OD);
+        const float *x = j->X + nc * p->isp;
+        float *y = j->Y + nc * p->osp + (od * OH + oh) * OW;
+        int64_t *ix = j->I ? j->I + nc * p->osp + (od * OH + oh) * OW : NULL;
+        int64_t ow = 0;
+        if (p->fast2 && oh < p->full_h) {
+            const float *x0 = x + 2 * oh * p->id[2];
+            pool2_row(p->is_max, x0, x0 + p->id[2], y, p->full_w);
+            ow = p->full_w;
+        }
+        for (; ow < OW; ow++)
+            pool_one(p, x, nc, od, oh, ow, y + ow, ix ? ix + ow : NULL);
+    }
+}
+
+static void pool_task(void *ctx, int t, int n)
+{
+    const pool_job *j = ctx;
+    int64_t rows = j->p->NC * j->p->od[0] * j->p->od[1];
+    pool_rows(j, rows * t / n, rows * (t + 1) / n);
+}
+
+static e2e_status pool_run(e2e_kernel *k)
+{
+    const pool_priv *p = k->priv;
+    pool_job j = {p, k->in[0]->data, k->out[0]->data,
+                  k->n_out > 1 && k->out[1] ? k->out[1]->data : NULL};
+    int64_t rows = p->NC * p->od[0] * p->od[1];
+    int threads = e2e_pool_threads(k->pool);
+    if (threads > 1 && p->NC * p->isp >= POOL_PAR_MIN && rows >= threads)
+        e2e_pool_run(k->pool, pool_task, &j, threads);
+    else
+        pool_rows(&j, 0, rows);
     return E2E_OK;
 }
 

@@ -657,6 +657,20 @@ static void softmax_row(const float *x, float *y, int64_t n, bool log)
     }
 }
 
+typedef struct sm_job {
+    const sm_priv *p;
+    const float *x;
+    float *y;
+} sm_job;
+
+static void softmax_rows_task(void *ctx, int t, int nt)
+{
+    const sm_job *j = ctx;
+    const int64_t n = j->p->n, o0 = j->p->outer * t / nt, o1 = j->p->outer * (t + 1) / nt;
+    for (int64_t o = o0; o < o1; o++)
+        softmax_row(j->x + o * n, j->y + o * n, n, j->p->log);
+}
+
 static e2e_status softmax_run(e2e_kernel *k)
 {
     const sm_priv *p = k->priv;
@@ -664,8 +678,13 @@ static e2e_status softmax_run(e2e_kernel *k)
     float *y = k->out[0]->data;
     int64_t n = p->n, inner = p->inner;
     if (inner == 1) {
-        for (int64_t o = 0; o < p->outer; o++)
-            softmax_row(x + o * n, y + o * n, n, p->log);
+        /* rows are independent: spread them over the session's threads when worth it */
+        sm_job j = {p, x, y};
+        int threads = e2e_pool_threads(k->pool);
+        int tasks = p->outer * n >= 32768 && threads > 1 ? 4 * threads : 1;
+        if (tasks > p->outer)
+            tasks = (int)p->outer;
+        e2e_pool_run(k->pool, softmax_rows_task, &j, tasks);
         return E2E_OK;
     }
     float *mx = k->ws, *sum = mx + inner;

@@ -429,6 +429,10 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
     case E2E_UINT8: { uint8_t v = (uint8_t)extrap; memcpy(p->extrap, &v, 1); break; }
     default: p->extrap[0] = extrap != 0.f; break;
     }
+    if (k->out[0]->numel == 0) { /* nothing to compute: no tables (run returns at once) */
+        k->priv = p;
+        return E2E_OK;
+    }
     size_t total = 0;
     int maxtaps = 1;
     for (int a = 0; a < r; a++) {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "ops/vmath.h"
 
 typedef enum un_op {
     U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_CLIP, U_HSIGMOID, U_HSWISH, U_ELU, U_SELU,
@@ -147,9 +148,8 @@ static void run_float(const un_priv *p, const float *x, float *y, int64_t n)
         for (int64_t i = 0; i < n; i++)
             y[i] = erff(x[i]);
         break;
-    case U_GELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f));
+    case U_GELU: /* 0.5 x (1 + erf(x / sqrt 2)), vectorised (ops/vmath.h) */
+        e2e_gelu_f32(x, y, n);
         break;
     case U_GELU_TANH:
         for (int64_t i = 0; i < n; i++) {

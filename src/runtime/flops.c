@@ -13,6 +13,11 @@ double e2e_kernel_flops(const e2e_kernel *k)
         double per_out = (double)k->in[1]->numel / (double)k->in[1]->shape.dims[0];
         return 2.0 * (double)y->numel * per_out;
     }
+    if (!strcmp(t, "ConvMaxPool") && k->in[1] && k->in[1]->shape.rank >= 1) {
+        /* out[0] is pooled 2x2: four convolution outputs per element */
+        double per_out = (double)k->in[1]->numel / (double)k->in[1]->shape.dims[0];
+        return 2.0 * 4.0 * (double)y->numel * per_out;
+    }
     if (!strcmp(t, "Gemm") && k->in[0] && k->in[0]->shape.rank == 2) {
         const e2e_attr *ta = e2e_node_attr(k->node, "transA");
         int64_t kdim = k->in[0]->shape.dims[ta && ta->i ? 0 : 1];

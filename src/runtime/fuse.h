@@ -1,7 +1,8 @@
 /* Pattern fusions on a prepared session (before activation fusion and memory planning):
-   the decomposed LayerNorm and erf-GELU patterns PyTorch exports, MatMul+Add bias, ...
+   the decomposed LayerNorm and erf-GELU patterns PyTorch exports, attention (Q K^T, scale,
+   Softmax, V) as one kernel, MatMul + bias (+ residual) epilogues; list in fuse.c.
    Replaced kernels are removed (op = NULL); new kernels use session-owned synthetic nodes
-   kept in s->fuse_state and freed by e2e_fuse_release. */
+   and operand arrays kept in s->fuse_state and freed by e2e_fuse_release. */
 #ifndef E2E_FUSE_H
 #define E2E_FUSE_H
 

@@ -50,6 +50,7 @@ static void release_build(e2e_session *s)
     s->n_kernels = 0;
     s->arena_bytes = s->ws_bytes = 0;
     s->n_folded = s->n_fused = s->n_aliased = 0;
+    s->folded_bytes = 0;
 }
 
 void e2e_session_free(e2e_session *s)
@@ -254,6 +255,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         k->opset = m->opset;
         k->threads = s->opt.threads;
         k->pool = s->pool;
+        k->max_bytes = s->opt.max_arena_bytes;
         k->err = err;
         k->n_in = n->n_in;
         k->n_out = n->n_out;
@@ -298,6 +300,19 @@ static e2e_status build(e2e_session *s, e2e_error *err)
                 outs_const = false;
         if (all_const || outs_const) {
             /* constant folding: evaluate once, keep the result, drop the node */
+            /* folded constants count against the arena limit too */
+            size_t fold_bytes = k->ws_size;
+            for (int j = 0; j < n->n_out; j++)
+                if (k->out[j])
+                    fold_bytes += (size_t)k->out[j]->numel * e2e_dtype_size(k->out[j]->dtype);
+            s->folded_bytes += fold_bytes;
+            if (s->opt.max_arena_bytes && s->folded_bytes > s->opt.max_arena_bytes) {
+                if (k->op->release && k->priv)
+                    k->op->release(k->priv);
+                return e2e_kfail(k, E2E_ERR_LIMIT,
+                                 "folding constants needs %zu bytes, above the limit of %zu",
+                                 s->folded_bytes, s->opt.max_arena_bytes);
+            }
             void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
             st = E2E_OK;
             for (int j = 0; j < n->n_out && !st; j++) {

@@ -28,6 +28,7 @@ struct e2e_session {
     void *ws;
     size_t ws_bytes;
     int n_folded, n_fused, n_aliased;
+    size_t folded_bytes;            /* heap held by folded constants */
 
     void *fuse_state;               /* synthetic nodes of pattern fusions (fuse.c) */
     e2e_pool *pool;                 /* compute threads beyond the caller's */

@@ -1,0 +1,85 @@
+/* Single-precision GEMM with a pre-packed right operand, for the transformer products:
+   MatMul by a constant weight (packed once at prepare) and the two products of fused
+   attention (packed per head at run, into the workspace).
+
+   B (K x N) is stored as panels of E2E_MM_NR columns, k-major inside a panel (panel p holds
+   B[k][p*NR + j] at P[(p*K + k)*NR + j], zero-padded past N). One register tile of
+   MR x NR outputs (12 x 32 with AVX-512) accumulates over the whole K, so every output is a
+   plain sequential sum over k: the result does not depend on the thread count or on how
+   the work is cut. The epilogue scales, adds a per-column bias and a residual tensor and
+   applies the fused activation while the tile is in cache.
+
+   The fused attention kernel (op "Attention", made by runtime/fuse.c; never in an ONNX
+   file) computes softmax(scale * Q K^T) V for every batch/head, reading Q, K^T and V and
+   writing the output through strided views of the tensors the graph materialised, so the
+   Reshape/Transpose/Gather nodes around attention disappear. Nothing allocates at run. */
+#ifndef E2E_MM_PACKED_H
+#define E2E_MM_PACKED_H
+
+#include "ops/op.h"
+
+#define E2E_MM_NR 32
+
+typedef struct e2e_mm_epi {
+    float scale;            /* multiplies the product; 1 = none */
+    const float *bias;      /* [N], added to every row; NULL = none */
+    const float *res;       /* residual: res[i * ldr + j] is added; NULL = none */
+    int64_t ldr;
+    e2e_act act;            /* applied last */
+    float act_alpha, act_beta;
+} e2e_mm_epi;
+
+/* Floats needed by the packed form of a K x N operand. */
+size_t e2e_mm_packed_floats(int64_t K, int64_t N);
+/* Packs B, element (k, n) at B[k * sk + n * sn], into P. */
+void e2e_mm_pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P);
+/* C[i * ldc + j] = epi(sum_k A[i * lda + k] B[k][j]) for i < M, j < N, on the calling thread. */
+void e2e_mm_run(int M, int N, int K, const float *A, int64_t lda, const float *P, float *C,
+                int64_t ldc, const e2e_mm_epi *e);
+/* The same, cut over the pool's threads (rows or panels, whichever operand is larger). */
+void e2e_mm_run_pool(e2e_pool *pool, int M, int N, int K, const float *A, int64_t lda,
+                     const float *P, float *C, int64_t ldc, const e2e_mm_epi *e);
+/* Applies the epilogue (bias, residual, activation; scale 1) to a computed M x N block. */
+void e2e_mm_epilogue(int M, int N, float *C, int64_t ldc, const e2e_mm_epi *e);
+
+/* A strided view of a value's data: element (i_0, .., i_{rank-1}) at
+   data + offset + sum i_d * strides[d] (in elements). */
+typedef struct e2e_view {
+    int64_t offset;
+    int rank;
+    int64_t dims[E2E_MAX_RANK];
+    int64_t strides[E2E_MAX_RANK];
+} e2e_view;
+
+/* Configuration of a fused attention kernel: set as k->priv (malloc'ed; the op frees it)
+   before prepare. in[0], in[1], in[2] hold Q, K^T, V; out[0] the result. Views:
+   q [batch.., T, D], kt [batch.., D, S], v [batch.., S, Dv], o [batch.., T, Dv], with equal
+   batch dims. */
+typedef struct e2e_attn_cfg {
+    e2e_view q, kt, v, o;
+    float scale;
+    /* filled by prepare */
+    int64_t batch;          /* product of the batch dims */
+    int qchunks;            /* query-row chunks per (batch, head) unit */
+    size_t slot_floats;     /* workspace per thread */
+} e2e_attn_cfg;
+
+extern const e2e_op_def e2e_op_attention;
+
+/* Configuration of a fused patch embedding (op "PatchEmbed", made by runtime/fuse.c from a
+   ViT's Conv(kernel = stride, no padding) -> Reshape -> Transpose(0, 2, 1)): in[0] = X
+   [B, C, H, W], in[1] = the constant weight [E, C, Ph, Pw], in[2] = the bias [E] or NULL;
+   out[0] = tokens [B, Hp * Wp, E]. Rows of patches are gathered into the workspace a chunk
+   at a time and multiplied by the packed weight. Set as k->priv (malloc'ed) before prepare;
+   the op owns it from then on. */
+typedef struct e2e_patch_cfg {
+    int B, C, H, W, E, Ph, Pw, Hp, Wp;
+    /* filled by prepare */
+    int K;                  /* C * Ph * Pw */
+    int chunk;              /* patch rows gathered per task step */
+    float *packed;          /* the weight as K x E, packed */
+} e2e_patch_cfg;
+
+extern const e2e_op_def e2e_op_patch_embed;
+
+#endif
