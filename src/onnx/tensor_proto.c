@@ -146,6 +146,9 @@ e2e_status e2e_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_d
     size_t src_es = is_double ? 8 : es;
     int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     /* check the stored size before allocating what the shape claims */
+    if (external && !base_dir)
+        return e2e_fail(err, E2E_ERR_INVALID, "%s: external data but the model was loaded from memory",
+                        what);
     if (!external && tp->has_raw_data && tp->raw_data.len != (size_t)n * src_es)
         return e2e_fail(err, E2E_ERR_INVALID, "%s: raw_data has %zu bytes, the shape needs %zu", what,
                         tp->raw_data.len, (size_t)n * src_es);
@@ -196,6 +199,8 @@ e2e_status e2e_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_d
         if (have != (size_t)n)
             st = e2e_fail(err, E2E_ERR_INVALID, "%s: %zu values stored, the shape needs %lld", what,
                           have, (long long)n);
+        else if (!need)
+            ; /* empty tensor: the typed fields may be NULL */
         else if (dt == E2E_FLOAT && is_double)
             for (int64_t i = 0; i < n; i++)
                 ((float *)out->data)[i] = (float)tp->double_data[i];

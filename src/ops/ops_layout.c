@@ -19,10 +19,11 @@ enum { XC_EMPTY, XC_ROWS, XC_TILE, XC_ELEMS };
 
 void e2e_contig_strides(const e2e_shape *s, int64_t *strides)
 {
-    int64_t m = 1;
+    /* unsigned: a zero-size tensor may have huge other dims; its strides are never used */
+    uint64_t m = 1;
     for (int i = s->rank - 1; i >= 0; i--) {
-        strides[i] = m;
-        m *= s->dims[i];
+        strides[i] = (int64_t)m;
+        m *= (uint64_t)s->dims[i];
     }
 }
 
@@ -567,6 +568,10 @@ e2e_status e2e_pad_prepare(e2e_kernel *k)
     char sb[160];
     for (int i = 0; i < r; i++) {
         int64_t d = x->shape.dims[i];
+        const int64_t big = (int64_t)1 << 40; /* beyond any tensor we accept */
+        if (pb[i] > big || pb[i] < -big || pe[i] > big || pe[i] < -big)
+            return e2e_kfail(k, E2E_ERR_SHAPE, "pads %lld, %lld of dim %d are out of range",
+                             (long long)pb[i], (long long)pe[i], i);
         p->n[i] = d + (pb[i] < 0 ? pb[i] : 0) + (pe[i] < 0 ? pe[i] : 0);
         if (p->n[i] < 0)
             return e2e_kfail(k, E2E_ERR_SHAPE, "pads %lld, %lld crop more than dim %d of %s",

@@ -277,6 +277,8 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         if (!k->op)
             return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\": operator %s is not supported",
                             m->name, n->name, n->op_type);
+        if (n->n_out < 1 || n->out[0] < 0) /* every supported operator's first output is required */
+            return e2e_kfail(k, E2E_ERR_INVALID, "its first output is missing");
         err->message[0] = 0;
         st = k->op->prepare(k);
         if (st) {
