@@ -24,6 +24,7 @@ static void help(void)
            "Prints the median, p99 and p99.9 latency (ms), the throughput (N * 1000 / median,\n"
            "images/s) and the achieved GFLOP/s (the kernels' FLOPs / median).\n\n"
            "  --threads T     compute threads of the session (default 1)\n"
+           "  --device D      cpu (default), cuda, or auto (CPU when no GPU, said on stderr)\n"
            "  --json          one JSON object instead of the text report\n"
            "  --profile       also run the session kernel by kernel and print, per node, the\n"
            "                  median ms, GFLOP/s and, for Conv/Gemm/MatMul, the share of\n"
@@ -36,6 +37,7 @@ static void help(void)
 typedef struct opts {
     const char *path, *save_in, *save_out;
     int batch, threads, runs, warmup, json, profile, sort;
+    e2e_device device;
     uint64_t seed;
     int n_shapes;
     char shape_name[MAX_IN][128];
@@ -74,6 +76,15 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(a, "--threads") && has) {
             if (int_arg(a, argv[++i], 1, &o->threads))
                 return -1;
+        } else if (!strcmp(a, "--device") && has) {
+            const char *d = argv[++i];
+            if (!strcmp(d, "cpu")) o->device = E2E_DEVICE_CPU;
+            else if (!strcmp(d, "cuda")) o->device = E2E_DEVICE_CUDA;
+            else if (!strcmp(d, "auto")) o->device = E2E_DEVICE_AUTO;
+            else {
+                fprintf(stderr, "e2e bench: --device must be cpu, cuda or auto\n");
+                return -1;
+            }
         } else if (!strcmp(a, "--runs") && has) {
             if (int_arg(a, argv[++i], 1, &o->runs))
                 return -1;
@@ -395,11 +406,18 @@ int e2e_cmd_bench(int argc, char **argv)
     }
     e2e_session_options so = e2e_session_options_default();
     so.threads = o.threads;
+    so.device = o.device;
     so.shapes = b;
     so.n_shapes = nin;
     so.default_batch = o.batch;
     if (e2e_session_create(m, &so, &s, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);
+        goto done;
+    }
+    if (e2e_session_device_note(s)[0])
+        fprintf(stderr, "e2e bench: %s\n", e2e_session_device_note(s));
+    if (o.profile && e2e_session_device(s) != E2E_DEVICE_CPU) {
+        fprintf(stderr, "e2e bench: --profile times the CPU kernels; use --device cpu\n");
         goto done;
     }
     /* the bound shapes (the session may have resolved more than we bound) */

@@ -141,6 +141,8 @@ int e2e_cmd_infer(int argc, char **argv)
         fprintf(stderr, "e2e infer: %s\n", err.message);
         goto done;
     }
+    if (e2e_session_device_note(s)[0])
+        fprintf(stderr, "e2e infer: %s\n", e2e_session_device_note(s));
     double t1 = e2e_cli_now_ms();
     if (e2e_session_run(s, v, nin, &err)) {
         fprintf(stderr, "e2e infer: %s\n", err.message);
