@@ -17,5 +17,7 @@ int e2e_cli_parse_dims(const char *s, int64_t *dims, int max);
 /* true when argv[i] is -h/--help. */
 bool e2e_cli_is_help(const char *a);
 double e2e_cli_now_ms(void);
+/* --device VALUE: "cpu", "cuda" or "auto"; prints "e2e CMD: ..." and returns -1 otherwise. */
+int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out);
 
 #endif

@@ -77,14 +77,8 @@ static int parse(int argc, char **argv, opts *o)
             if (int_arg(a, argv[++i], 1, &o->threads))
                 return -1;
         } else if (!strcmp(a, "--device") && has) {
-            const char *d = argv[++i];
-            if (!strcmp(d, "cpu")) o->device = E2E_DEVICE_CPU;
-            else if (!strcmp(d, "cuda")) o->device = E2E_DEVICE_CUDA;
-            else if (!strcmp(d, "auto")) o->device = E2E_DEVICE_AUTO;
-            else {
-                fprintf(stderr, "e2e bench: --device must be cpu, cuda or auto\n");
+            if (e2e_cli_parse_device("bench", argv[++i], &o->device))
                 return -1;
-            }
         } else if (!strcmp(a, "--runs") && has) {
             if (int_arg(a, argv[++i], 1, &o->runs))
                 return -1;

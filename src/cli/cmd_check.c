@@ -247,15 +247,6 @@ static void help(void)
            "session creation and folded. Exit status 0 only when every case passes.\n");
 }
 
-static int device_arg(const char *s, e2e_device *d)
-{
-    if (!strcmp(s, "cpu")) *d = E2E_DEVICE_CPU;
-    else if (!strcmp(s, "cuda")) *d = E2E_DEVICE_CUDA;
-    else if (!strcmp(s, "auto")) *d = E2E_DEVICE_AUTO;
-    else return -1;
-    return 0;
-}
-
 int e2e_cmd_check(int argc, char **argv)
 {
     check_opts o = {.rtol = 1e-3, .atol = 1e-7, .device = E2E_DEVICE_CPU, .threads = 1};
@@ -277,8 +268,7 @@ int e2e_cmd_check(int argc, char **argv)
         else if (!strcmp(a, "--list") && i + 1 < argc)
             list = argv[++i];
         else if (!strcmp(a, "--device") && i + 1 < argc) {
-            if (device_arg(argv[++i], &o.device)) {
-                fprintf(stderr, "e2e check: --device must be cpu, cuda or auto\n");
+            if (e2e_cli_parse_device("check", argv[++i], &o.device)) {
                 free(cases);
                 return E2E_EXIT_USAGE;
             }

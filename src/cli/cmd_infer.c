@@ -72,14 +72,8 @@ int e2e_cmd_infer(int argc, char **argv)
         else if (!strcmp(a, "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(a, "--device") && i + 1 < argc) {
-            const char *d = argv[++i];
-            if (!strcmp(d, "cpu")) device = E2E_DEVICE_CPU;
-            else if (!strcmp(d, "cuda")) device = E2E_DEVICE_CUDA;
-            else if (!strcmp(d, "auto")) device = E2E_DEVICE_AUTO;
-            else {
-                fprintf(stderr, "e2e infer: --device must be cpu, cuda or auto\n");
+            if (e2e_cli_parse_device("infer", argv[++i], &device))
                 return E2E_EXIT_USAGE;
-            }
         } else if (a[0] == '-') {
             fprintf(stderr, "e2e infer: unknown option %s\n", a);
             return E2E_EXIT_USAGE;

@@ -199,14 +199,8 @@ static int run_frames(int argc, char **argv)
                 return E2E_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--device") && more) {
-            const char *d = argv[++i];
-            if (!strcmp(d, "cpu")) device = E2E_DEVICE_CPU;
-            else if (!strcmp(d, "cuda")) device = E2E_DEVICE_CUDA;
-            else if (!strcmp(d, "auto")) device = E2E_DEVICE_AUTO;
-            else {
-                fprintf(stderr, "e2e run: --device must be cpu, cuda or auto\n");
+            if (e2e_cli_parse_device("run", argv[++i], &device))
                 return E2E_EXIT_USAGE;
-            }
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
             out = argv[++i];
         } else if (!strcmp(a, "--no-progress")) {
@@ -610,14 +604,8 @@ int e2e_cmd_run(int argc, char **argv)
                 return E2E_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--device") && more) {
-            const char *d = argv[++i];
-            if (!strcmp(d, "cpu")) device = E2E_DEVICE_CPU;
-            else if (!strcmp(d, "cuda")) device = E2E_DEVICE_CUDA;
-            else if (!strcmp(d, "auto")) device = E2E_DEVICE_AUTO;
-            else {
-                fprintf(stderr, "e2e run: --device must be cpu, cuda or auto\n");
+            if (e2e_cli_parse_device("run", argv[++i], &device))
                 return E2E_EXIT_USAGE;
-            }
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
             out = argv[++i];
         } else if (!strcmp(a, "--timing-json") && more) {

@@ -66,6 +66,21 @@ int e2e_cli_parse_dims(const char *s, int64_t *dims, int max)
     return r;
 }
 
+int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out)
+{
+    if (!strcmp(value, "cpu"))
+        *out = E2E_DEVICE_CPU;
+    else if (!strcmp(value, "cuda"))
+        *out = E2E_DEVICE_CUDA;
+    else if (!strcmp(value, "auto"))
+        *out = E2E_DEVICE_AUTO;
+    else {
+        fprintf(stderr, "e2e %s: --device must be cpu, cuda or auto, not '%s'\n", cmd, value);
+        return -1;
+    }
+    return 0;
+}
+
 double e2e_cli_now_ms(void)
 {
     struct timespec ts;
