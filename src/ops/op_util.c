@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "ops/vmath.h"
 
 static const char *attr_type_name(e2e_attr_type t)
 {
@@ -251,9 +252,8 @@ void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n)
         for (int64_t i = 0; i < n; i++)
             x[i] = x[i] < alpha ? alpha : x[i] > beta ? beta : x[i];
         break;
-    case E2E_ACT_GELU:
-        for (int64_t i = 0; i < n; i++)
-            x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f));
+    case E2E_ACT_GELU: /* the same formula as the Gelu kernel and the fused MatMul epilogue */
+        e2e_gelu_f32(x, x, n);
         break;
     }
 }

@@ -1,6 +1,7 @@
 /* FLOP estimates for e2e info and the profiles (a multiply-add counts 2). */
 #include <string.h>
 
+#include "ops/mm_packed.h"
 #include "runtime/session.h"
 
 double e2e_kernel_flops(const e2e_kernel *k)
@@ -22,6 +23,16 @@ double e2e_kernel_flops(const e2e_kernel *k)
         const e2e_attr *ta = e2e_node_attr(k->node, "transA");
         int64_t kdim = k->in[0]->shape.dims[ta && ta->i ? 0 : 1];
         return 2.0 * (double)y->numel * (double)kdim;
+    }
+    if (!strcmp(t, "Attention") && k->priv) { /* fused: softmax(Q K^T) V */
+        const e2e_attn_cfg *c = k->priv;
+        int r = c->q.rank;
+        return 2.0 * (double)c->batch * (double)c->q.dims[r - 2] * (double)c->kt.dims[r - 1] *
+               (double)(c->q.dims[r - 1] + c->v.dims[r - 1]);
+    }
+    if (!strcmp(t, "PatchEmbed") && k->priv) {
+        const e2e_patch_cfg *c = k->priv;
+        return 2.0 * (double)y->numel * (double)c->C * c->Ph * c->Pw;
     }
     if (!strcmp(t, "MatMul") && k->in[0] && k->in[0]->shape.rank >= 1)
         return 2.0 * (double)y->numel * (double)k->in[0]->shape.dims[k->in[0]->shape.rank - 1];
