@@ -326,8 +326,10 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
         if ((st = e2e_tensor_from_proto(tp, L->base_dir, what, &g->inits[g->n_inits], L->err)))
             return st;
         int id = add_value(L, tp->name, 0, &st);
-        if (id < 0)
+        if (id < 0) {
+            e2e_tensor_clear(&g->inits[g->n_inits]); /* not counted in n_inits yet */
             return st;
+        }
         g->values[id].initializer = g->n_inits++;
         g->values[id].dtype = g->inits[g->values[id].initializer].dtype;
         g->values[id].shape = g->inits[g->values[id].initializer].shape;

@@ -110,7 +110,15 @@ static e2e_status read_external(const Onnx__TensorProto *tp, const char *base_di
     FILE *f = fopen(path, "rb");
     if (!f)
         return e2e_fail(err, E2E_ERR_IO, "%s: cannot open external data %s", what, path);
-    int ok = fseek(f, (long)off, SEEK_SET) == 0 && fread(dst, 1, need, f) == need;
+    /* the file must hold the bytes: checked (dst == NULL) before the tensor is allocated */
+    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    int ok = end >= 0 && (unsigned long long)off <= (unsigned long long)end &&
+             (unsigned long long)end - (unsigned long long)off >= need;
+    if (ok && !dst) {
+        fclose(f);
+        return E2E_OK;
+    }
+    ok = ok && fseek(f, (long)off, SEEK_SET) == 0 && fread(dst, 1, need, f) == need;
     fclose(f);
     if (!ok)
         return e2e_fail(err, E2E_ERR_IO, "%s: external data %s is shorter than %zu bytes at offset %lld",
@@ -158,6 +166,11 @@ e2e_status e2e_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_d
         if (have != (size_t)n)
             return e2e_fail(err, E2E_ERR_INVALID, "%s: %zu values stored, the shape needs %lld", what,
                             have, (long long)n);
+    }
+    if (external && !is_double) { /* the file must hold the bytes before they are allocated */
+        e2e_status st = read_external(tp, base_dir, what, need, NULL, err);
+        if (st)
+            return st;
     }
     out->name = e2e_strdup(tp->name ? tp->name : "");
     e2e_status st = e2e_tensor_alloc(out, err);

@@ -97,6 +97,8 @@ static void conv_release(void *priv)
     free(p);
 }
 
+#define CONV_LIMIT ((int64_t)1 << 40)
+
 /* Pads and output size for one spatial dim; shared logic of auto_pad. */
 static e2e_status conv_dim(e2e_kernel *k, const char *auto_pad, int64_t in, int64_t kern,
                            int64_t stride, int64_t dil, int64_t *pb, int64_t *pe, int64_t *out)
@@ -342,6 +344,13 @@ static e2e_status conv_prepare(e2e_kernel *k)
             return e2e_kfail(k, E2E_ERR_INVALID,
                              "spatial dim %d: stride %lld, dilation %lld, pads %lld/%lld, kernel %lld "
                              "are not valid", i, (long long)s, (long long)d, (long long)pb,
+                             (long long)pe, (long long)kern);
+        /* beyond 2^40 these are certainly corrupt; within it the arithmetic cannot overflow */
+        if (s > CONV_LIMIT || d > CONV_LIMIT || pb > CONV_LIMIT || pe > CONV_LIMIT ||
+            kern - 1 > CONV_LIMIT / d)
+            return e2e_kfail(k, E2E_ERR_SHAPE,
+                             "spatial dim %d: stride %lld, dilation %lld, pads %lld/%lld, kernel %lld "
+                             "are out of range", i, (long long)s, (long long)d, (long long)pb,
                              (long long)pe, (long long)kern);
         int64_t o = 0;
         if ((st = conv_dim(k, auto_pad, xs->dims[2 + i], kern, s, d, &pb, &pe, &o)))

@@ -34,8 +34,12 @@ void e2e_xcopy_init(e2e_xcopy *x, int rank, const int64_t *dims, const int64_t *
     x->esz = esz;
     x->ioff = ioff;
     x->ooff = ooff;
+    /* a zero dim first: the other dims of an empty copy may be huge (Tile's repeats) */
     x->n = 1;
     for (int i = 0; i < rank; i++)
+        if (dims[i] == 0)
+            x->n = 0;
+    for (int i = 0; i < rank && x->n; i++)
         x->n *= dims[i];
     if (x->n == 0 || esz == 0) {
         x->kind = XC_EMPTY;
@@ -463,15 +467,11 @@ typedef struct pad_priv {
     e2e_xcopy interior;
     int64_t odims[E2E_MAX_RANK], ostr[E2E_MAX_RANK];
     int64_t ps[E2E_MAX_RANK], n[E2E_MAX_RANK]; /* leading pad and interior size per dim */
-    int64_t *src[E2E_MAX_RANK];                /* per dim: source position of each output position */
-    int64_t *buf;
 } pad_priv;
 
 void e2e_pad_release(void *v)
 {
     pad_priv *p = v;
-    if (p)
-        free(p->buf);
     free(p);
 }
 
@@ -563,7 +563,7 @@ e2e_status e2e_pad_prepare(e2e_kernel *k)
     p->mode = m;
     p->esz = e2e_dtype_size(x->dtype);
     e2e_shape os = {.rank = r};
-    int64_t crop = 0, istr[E2E_MAX_RANK], total = 0;
+    int64_t crop = 0, istr[E2E_MAX_RANK];
     e2e_contig_strides(&x->shape, istr);
     char sb[160];
     for (int i = 0; i < r; i++) {
@@ -583,7 +583,6 @@ e2e_status e2e_pad_prepare(e2e_kernel *k)
             crop += -pb[i] * istr[i];
         if (m != PAD_CONSTANT && p->n[i] == 0 && os.dims[i] > 0)
             return e2e_kfail(k, E2E_ERR_SHAPE, "mode '%s' cannot pad dim %d: it is empty", mode, i);
-        total += os.dims[i];
     }
     if ((st = e2e_out_set(k, 0, x->dtype, &os)))
         return st;
@@ -611,34 +610,30 @@ e2e_status e2e_pad_prepare(e2e_kernel *k)
         }
         return E2E_OK;
     }
-    p->buf = malloc(sizeof(int64_t) * (size_t)(total + 1));
-    if (!p->buf)
-        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-    int64_t *b = p->buf;
-    for (int d = 0; d < r; d++) {
-        p->src[d] = b;
-        const int64_t n = p->n[d];
-        for (int64_t q = 0; q < os.dims[d]; q++) {
-            int64_t i = q - p->ps[d];
-            if (i < 0 || i >= n) {
-                if (m == PAD_EDGE)
-                    i = i < 0 ? 0 : n - 1;
-                else if (m == PAD_WRAP)
-                    i = ((i % n) + n) % n;
-                else if (n == 1)
-                    i = 0;
-                else {
-                    int64_t period = 2 * (n - 1);
-                    i = ((i % period) + period) % period;
-                    if (i >= n)
-                        i = period - i;
-                }
-            }
-            b[q] = p->ps[d] + i;
-        }
-        b += os.dims[d];
-    }
     return E2E_OK;
+}
+
+/* Output position q of a dim with leading pad ps and interior n: the output position (in the
+   same dim) it copies from, for edge, wrap and reflect. Computed per slab at run time: a
+   table would be as long as the output dims, which can be huge even for a small output. */
+static int64_t pad_src(int mode, int64_t q, int64_t ps, int64_t n)
+{
+    int64_t i = q - ps;
+    if (i < 0 || i >= n) {
+        if (mode == PAD_EDGE)
+            i = i < 0 ? 0 : n - 1;
+        else if (mode == PAD_WRAP)
+            i = ((i % n) + n) % n;
+        else if (n == 1)
+            i = 0;
+        else {
+            int64_t period = 2 * (n - 1);
+            i = ((i % period) + period) % period;
+            if (i >= n)
+                i = period - i;
+        }
+    }
+    return ps + i;
 }
 
 void e2e_fill_elems(void *dstv, const unsigned char *val, size_t esz, int64_t n)
@@ -702,7 +697,8 @@ e2e_status e2e_pad_run(e2e_kernel *k)
                 if (p->mode == PAD_CONSTANT)
                     e2e_fill_elems(dst, val, esz, slab);
                 else
-                    memcpy(dst, out + (size_t)(base + p->src[d][q] * slab) * esz, (size_t)slab * esz);
+                    memcpy(dst, out + (size_t)(base + pad_src(p->mode, q, ps, n) * slab) * esz,
+                           (size_t)slab * esz);
             }
             int i = d - 1;
             for (; i >= 0; i--) {

@@ -37,6 +37,8 @@ typedef struct pool_priv {
 /* elements of input from which a pool is split over the threads */
 #define POOL_PAR_MIN 32768
 
+#define POOL_LIMIT ((int64_t)1 << 40)
+
 static e2e_status pool_prepare_common(e2e_kernel *k, bool is_max)
 {
     e2e_status st;
@@ -89,6 +91,13 @@ static e2e_status pool_prepare_common(e2e_kernel *k, bool is_max)
             return e2e_kfail(k, E2E_ERR_INVALID,
                              "spatial dim %d: kernel %lld, stride %lld, dilation %lld, pads %lld/%lld "
                              "are not valid", i, (long long)kern, (long long)s, (long long)d,
+                             (long long)pb, (long long)pe);
+        /* beyond 2^40 these are certainly corrupt; within it the arithmetic cannot overflow */
+        if (s > POOL_LIMIT || d > POOL_LIMIT || pb > POOL_LIMIT || pe > POOL_LIMIT ||
+            kern - 1 > POOL_LIMIT / d)
+            return e2e_kfail(k, E2E_ERR_SHAPE,
+                             "spatial dim %d: kernel %lld, stride %lld, dilation %lld, pads %lld/%lld "
+                             "are out of range", i, (long long)kern, (long long)s, (long long)d,
                              (long long)pb, (long long)pe);
         int64_t ext = d * (kern - 1) + 1;
         if (same) {

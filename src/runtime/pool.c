@@ -1,7 +1,12 @@
 /* Thread pool: a generation counter publishes a job; tasks are claimed with an atomic
-   counter; the caller waits for the done count. Short spin, then a condition variable. */
+   counter; the caller waits for the done count. Short spin, then a condition variable.
+   Generations are even while a job is open and odd while the caller replaces it: a worker
+   counts itself in `busy` before it reads the job, then checks the generation again; the
+   caller closes the old job and waits for busy == 0 before it writes the next one, so a
+   late worker never reads a half-written job or claims a task of the wrong one. */
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -14,7 +19,8 @@ struct e2e_pool {
     pthread_t *workers;
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_uint generation;     /* bumped per job */
+    atomic_uint generation;     /* even: a job is open; odd: the caller is replacing it */
+    atomic_int busy;            /* workers between claiming a generation and leaving it */
     atomic_int next_task, done_tasks;
     atomic_int stop;
     e2e_pool_fn fn;
@@ -33,6 +39,12 @@ static void take_tasks(e2e_pool *p)
     }
 }
 
+static bool job_open(e2e_pool *p, unsigned seen, unsigned *g)
+{
+    *g = atomic_load_explicit(&p->generation, memory_order_acquire);
+    return *g != seen && !(*g & 1);
+}
+
 static void *worker(void *arg)
 {
     e2e_pool *p = arg;
@@ -40,8 +52,7 @@ static void *worker(void *arg)
     for (;;) {
         unsigned g;
         int spins = 0;
-        while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
-               !atomic_load(&p->stop)) {
+        while (!job_open(p, seen, &g) && !atomic_load(&p->stop)) {
             if (++spins < SPIN_ITERS) {
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
@@ -49,14 +60,18 @@ static void *worker(void *arg)
                 continue;
             }
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
+            while (!job_open(p, seen, &g) && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop))
             return NULL;
-        seen = g;
-        take_tasks(p);
+        atomic_fetch_add(&p->busy, 1);           /* seq_cst: pairs with the caller's close */
+        if (atomic_load(&p->generation) == g) {  /* still open: the job description is stable */
+            seen = g;
+            take_tasks(p);
+        }
+        atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
     }
 }
 
@@ -106,13 +121,20 @@ void e2e_pool_run(e2e_pool *p, e2e_pool_fn fn, void *ctx, int n_tasks)
             fn(ctx, t, n_tasks);
         return;
     }
+    /* close the previous job; wait until no worker is still inside it */
+    atomic_fetch_add(&p->generation, 1);         /* odd; seq_cst: pairs with the workers' busy */
+    while (atomic_load(&p->busy)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     atomic_store(&p->done_tasks, 0);
     atomic_store(&p->next_task, 0);
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release); /* even: open */
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     take_tasks(p);
