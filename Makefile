@@ -123,8 +123,10 @@ models: $(BUILD)/e2e
 demo: all
 	$(BUILD)/e2e run
 
+# UBSan reports stop the test that made them (a failure), as ASan's do.
 sanitize:
-	$(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 NATIVE=0 check
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 $(UBSAN_OPTIONS)" \
+	  $(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 NATIVE=0 check
 
 clean:
 	rm -rf $(BUILD) build-san

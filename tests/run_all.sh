@@ -31,7 +31,12 @@ done
 conf=$SHARED/conformance/onnx-node
 allow=tests/conformance/allow.txt
 if [ -d "$conf" ]; then
-    "$E2E" --quiet check "$conf"/test_* > "$BUILD/conformance.txt" 2>&1
+    "$E2E" --quiet check "$conf"/test_* > "$BUILD/conformance.txt" 2>&1; rc=$?
+    # 0 all passed, 1 some failed (judged below by the allow-list); anything else is a crash
+    if [ $rc -gt 1 ]; then
+        failed=$((failed + 1)); note "FAIL conformance: e2e check ended with status $rc"
+        tail -5 "$BUILD/conformance.txt"
+    fi
     total=$(ls -d "$conf"/test_* | wc -l)
     ok=$(grep -c '^PASS ' "$BUILD/conformance.txt")
     ok=$(( total - $(grep -c -E '^(FAIL|ERROR) ' "$BUILD/conformance.txt") ))
@@ -59,7 +64,8 @@ fi
 
 # PyTorch-exported model fixtures (tests/fixtures/models/*).
 if ls -d tests/fixtures/models/*/ >/dev/null 2>&1; then
-    out=$("$E2E" check --rtol 1e-4 --atol 1e-5 tests/fixtures/models/*/)
+    out=$("$E2E" check --rtol 1e-4 --atol 1e-5 tests/fixtures/models/*/ 2>&1); rc=$?
+    [ $rc -gt 1 ] && { failed=$((failed + 1)); note "FAIL model fixtures: e2e check ended with status $rc"; }
     printf '%s\n' "$out" | grep -E '^(FAIL|ERROR)'
     p=$(printf '%s\n' "$out" | tail -1 | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
     f=$(printf '%s\n' "$out" | tail -1 | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')

@@ -20,4 +20,12 @@ double e2e_cli_now_ms(void);
 /* --device VALUE: "cpu", "cuda" or "auto"; prints "e2e CMD: ..." and returns -1 otherwise. */
 int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out);
 
+/* Limits set by the options --max-model-mb N and --max-arena-mb N (0 = none). main() takes
+   them from anywhere on the command line, so every command accepts them. */
+extern size_t e2e_cli_max_model_bytes, e2e_cli_max_arena_bytes;
+/* e2e_model_load_file_ex with the --max-model-mb limit. */
+e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err);
+/* e2e_session_options_default() with the --max-arena-mb limit. */
+e2e_session_options e2e_cli_session_options(void);
+
 #endif

@@ -346,7 +346,7 @@ int e2e_cmd_bench(int argc, char **argv)
     kprof *kp = NULL;
     optotal *ot = NULL;
     int nt = 0;
-    if (e2e_model_load_file(path, &m, &err)) {
+    if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);
         return E2E_EXIT_FAIL;
     }
@@ -398,7 +398,7 @@ int e2e_cmd_bench(int argc, char **argv)
             goto done;
         }
     }
-    e2e_session_options so = e2e_session_options_default();
+    e2e_session_options so = e2e_cli_session_options();
     so.threads = o.threads;
     so.device = o.device;
     so.shapes = b;

@@ -147,7 +147,7 @@ static int run_set(const e2e_model *m, const char *set_dir, const check_opts *o,
                                      .data = in[i].data};
         memcpy(views[i].dims, in[i].shape.dims, sizeof(int64_t) * (size_t)in[i].shape.rank);
     }
-    e2e_session_options so = e2e_session_options_default();
+    e2e_session_options so = e2e_cli_session_options();
     so.shapes = b;
     so.n_shapes = nin;
     so.device = o->device;
@@ -197,7 +197,7 @@ static int run_case(const char *dir, const check_opts *o)
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     e2e_error err = {0};
     e2e_model *m = NULL;
-    if (e2e_model_load_file(path, &m, &err)) {
+    if (e2e_cli_model_load(path, &m, &err)) {
         printf("ERROR %s: %s\n", name, err.message);
         return 0;
     }

@@ -201,7 +201,7 @@ static void dev_run_clear(dev_run *r)
 static int run_device(const e2e_model *m, const opts *o, e2e_shape_binding *b, e2e_tensor_view *in,
                       int nin, dev_run *r)
 {
-    e2e_session_options so = e2e_session_options_default();
+    e2e_session_options so = e2e_cli_session_options();
     so.device = r->dev;
     so.threads = o->threads;
     so.shapes = b;
@@ -345,7 +345,7 @@ int e2e_cmd_compare(int argc, char **argv)
     void *in_data[MAX_IN] = {0};
     dev_run runs[MAX_DEV];
     memset(runs, 0, sizeof runs);
-    if (e2e_model_load_file(path, &m, &err)) {
+    if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e compare: %s\n", err.message);
         return E2E_EXIT_FAIL;
     }

@@ -93,7 +93,7 @@ int e2e_cmd_infer(int argc, char **argv)
     e2e_session *s = NULL;
     e2e_tensor t[MAX_IN];
     memset(t, 0, sizeof t);
-    if (e2e_model_load_file(path, &m, &err)) {
+    if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e infer: %s\n", err.message);
         return E2E_EXIT_FAIL;
     }
@@ -119,7 +119,7 @@ int e2e_cmd_infer(int argc, char **argv)
         v[i] = (e2e_tensor_view){.name = name, .dtype = t[i].dtype, .rank = t[i].shape.rank, .data = t[i].data};
         memcpy(v[i].dims, t[i].shape.dims, sizeof(int64_t) * (size_t)t[i].shape.rank);
     }
-    e2e_session_options o = e2e_session_options_default();
+    e2e_session_options o = e2e_cli_session_options();
     o.shapes = b;
     o.n_shapes = nin;
     o.threads = threads;

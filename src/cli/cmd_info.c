@@ -63,7 +63,7 @@ int e2e_cmd_info(int argc, char **argv)
     e2e_error err;
     e2e_model *m = NULL;
     double t0 = e2e_cli_now_ms();
-    if (e2e_model_load_file(path, &m, &err)) {
+    if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e info: %s\n", err.message);
         return E2E_EXIT_FAIL;
     }
@@ -96,7 +96,7 @@ int e2e_cmd_info(int argc, char **argv)
     printf("parameters %lld (%.2f MB)\n", (long long)e2e_model_parameter_count(m),
            e2e_model_parameter_count(m) * 4.0 / 1e6);
     printf("load      %.2f ms\n", t_load);
-    e2e_session_options o = e2e_session_options_default();
+    e2e_session_options o = e2e_cli_session_options();
     o.shapes = b;
     o.n_shapes = nb;
     o.default_batch = batch;

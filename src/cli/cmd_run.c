@@ -237,7 +237,7 @@ static int run_frames(int argc, char **argv)
     int csv_stdout = !out || !strcmp(out, "-");
     FILE *info = csv_stdout ? stderr : stdout;
 
-    if (e2e_model_load_file(model_path, &model, &err)) {
+    if (e2e_cli_model_load(model_path, &model, &err)) {
         fprintf(stderr, "e2e run: tagger %s: %s\n", tname, err.message);
         goto done;
     }
@@ -291,7 +291,7 @@ static int run_frames(int argc, char **argv)
         batch = (uint64_t)decl.dims[0]; /* a fixed batch in the model wins */
     int64_t dims[4] = {(int64_t)batch, C, H, W};
     e2e_shape_binding b = {decl.name, 4, dims};
-    e2e_session_options so = e2e_session_options_default();
+    e2e_session_options so = e2e_cli_session_options();
     so.threads = threads;
     so.device = device;
     so.shapes = &b;
@@ -724,7 +724,7 @@ int e2e_cmd_run(int argc, char **argv)
                 goto done;
             }
         }
-        if (e2e_model_load_file(tj[t].model_path, &tj[t].model, &err)) {
+        if (e2e_cli_model_load(tj[t].model_path, &tj[t].model, &err)) {
             fprintf(stderr, "e2e run: tagger %s: %s\n", tj[t].name, err.message);
             goto done;
         }
@@ -735,7 +735,7 @@ int e2e_cmd_run(int argc, char **argv)
             rc = E2E_EXIT_USAGE;
             goto done;
         }
-        e2e_session_options so = e2e_session_options_default();
+        e2e_session_options so = e2e_cli_session_options();
         so.threads = threads;
         so.device = device;
         if (e2e_tagger_create(&cfg, tj[t].model, &so, &tj[t].t, &err)) {

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 
 int e2e_cli_verbose = 0;
+size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
 
 #define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
 CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
@@ -81,6 +82,44 @@ int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out)
     return 0;
 }
 
+e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err)
+{
+    e2e_model_options o = {.max_model_bytes = e2e_cli_max_model_bytes};
+    return e2e_model_load_file_ex(path, &o, out, err);
+}
+
+e2e_session_options e2e_cli_session_options(void)
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.max_arena_bytes = e2e_cli_max_arena_bytes;
+    return o;
+}
+
+/* Removes --max-model-mb N / --max-arena-mb N from argv (any position); -1 on a bad value. */
+static int take_limits(int *argc, char **argv)
+{
+    int n = 0;
+    for (int i = 0; i < *argc; i++) {
+        size_t *dst = !strcmp(argv[i], "--max-model-mb") ? &e2e_cli_max_model_bytes
+                      : !strcmp(argv[i], "--max-arena-mb") ? &e2e_cli_max_arena_bytes : NULL;
+        if (!dst) {
+            argv[n++] = argv[i];
+            continue;
+        }
+        char *end = NULL;
+        double mb = i + 1 < *argc ? strtod(argv[i + 1], &end) : 0;
+        if (!end || end == argv[i + 1] || *end || !(mb > 0) || mb > 1e9) {
+            fprintf(stderr, "e2e: %s needs a size in MB greater than 0\n", argv[i]);
+            return -1;
+        }
+        *dst = (size_t)(mb * 1048576.0);
+        i++;
+    }
+    argv[n] = NULL;
+    *argc = n;
+    return 0;
+}
+
 double e2e_cli_now_ms(void)
 {
     struct timespec ts;
@@ -94,12 +133,16 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (lookup(commands[i].name))
             fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nlimits (any command, anywhere on the line): --max-model-mb N refuses larger model"
+               " files,\n  --max-arena-mb N refuses sessions whose plan needs more memory\n");
     fprintf(f, "\nexit status: 0 success, 1 the work failed (bad model, bad input, failed check),"
                " 2 usage error\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (take_limits(&argc, argv))
+        return E2E_EXIT_USAGE;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
