@@ -1,6 +1,6 @@
 # Fuzzing and the thread sanitizer (issue 6) — included by the Makefile (mk/*.mk).
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="model npy"] [FUZZ_JOBS=1]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="model npy"] [FUZZ_JOBS=1] [FUZZ_OPTS=-seed=1]
 #       builds the library again with clang in $(FUZZ_BUILD)/ (-fsanitize=fuzzer-no-link,
 #       address,undefined), links each libFuzzer target tests/fuzz/fuzz_<t>.c
 #       (-fsanitize=fuzzer,address,undefined) and runs it for FUZZ_SECONDS on a copy of its
@@ -31,7 +31,7 @@ TSAN_BUILD   ?= build-tsan
 .PHONY: fuzz fuzz-build fuzz-bins fuzz-seeds tsan
 
 fuzz: fuzz-build
-	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_OPTS="$(FUZZ_OPTS)" \
 	  sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 fuzz-build:

@@ -112,6 +112,14 @@ static void test_absurd_input_dims(void **state)
     e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
     expect_plan_error(b, E2E_ERR_SHAPE, "\"x\"");
 
+    /* empty, yet its strides would overflow: the non-zero dims are bounded too (fuzz finding:
+       a Pad of such a tensor computed offsets past INT64_MAX) */
+    b = e2e_ob_new(13, "adv");
+    e2e_ob_input(b, "x", E2E_FLOAT, 3, (int64_t[]){0, 1LL << 34, 1LL << 34});
+    e2e_ob_node(b, "Relu", NULL, 1, S("x", 0, 0), 1, S("y", 0, 0));
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    expect_plan_error(b, E2E_ERR_SHAPE, "\"x\"");
+
     /* large but representable: 2^36 floats = 256 GiB; the arena limit refuses it cleanly */
     b = e2e_ob_new(13, "adv");
     e2e_ob_input(b, "x", E2E_FLOAT, 2, (int64_t[]){1LL << 18, 1LL << 18});

@@ -40,6 +40,11 @@
 #include <cblas.h>
 
 #if defined(__AVX512F__)
+#define CONV_VEC 16 /* direct kernel lanes: AVX-512 */
+#elif defined(__AVX2__) && defined(__FMA__)
+#define CONV_VEC 8  /* AVX2 + FMA */
+#endif
+#ifdef CONV_VEC
 #include <immintrin.h>
 #endif
 
@@ -127,14 +132,15 @@ static e2e_status conv_dim(e2e_kernel *k, const char *auto_pad, int64_t in, int6
 
 static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
 {
-#if defined(__AVX512F__)
+#ifdef CONV_VEC
     if (p->G != 1 || p->id[0] != 1 || p->kd[0] != 1 || p->st[1] != 1 || p->st[2] != 1)
         return false;
     if (!k->in[1]->is_const || (k->n_in > 2 && k->in[2] && !k->in[2]->is_const))
         return false;
-    int64_t OW = p->od[2], vecs = (OW + 15) / 16;
+    int64_t OW = p->od[2], vecs = (OW + CONV_VEC - 1) / CONV_VEC;
     /* at least 60% of the vector lanes hold outputs; taps whose packed weights fit in L2 */
-    return p->N > 0 && p->M > 0 && OW * 10 >= vecs * 16 * 6 && p->kdim >= 1 && p->kdim <= 4096;
+    return p->N > 0 && p->M > 0 && OW * 10 >= vecs * CONV_VEC * 6 && p->kdim >= 1 &&
+           p->kdim <= 4096;
 #else
     (void)k;
     (void)p;
@@ -201,9 +207,14 @@ static bool wino_fits(const conv_priv *p)
 {
     /* Per output channel and 64 outputs the direct kernel spends ~18*C cycles; Winograd ~8*C
        on the products plus, measured, ~1.9 * (40*C/M + 30) on the transforms. */
+#if defined(__AVX512F__)
     const int64_t C = p->C, M = p->M;
     return p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 && C >= 8 && M >= 8 &&
            p->od[1] >= 2 && p->od[2] >= 4 && 10 * C * M > 76 * C + 57 * M;
+#else
+    (void)p;
+    return false; /* the transforms are written for AVX-512 only */
+#endif
 }
 
 static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
@@ -524,8 +535,35 @@ static void conv_depthwise(const e2e_kernel *k, const conv_priv *p, const float 
         }
 }
 
-#if defined(__AVX512F__)
+#ifdef CONV_VEC
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Copies input rows [iy0, iy0 + n) of the C planes of x, with their zero padding (rows out of
+   the image, pad_l columns on the left, zeros up to pw on the right), into slab rows of pw
+   floats, cs floats per channel. */
+static void pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy0, int64_t n,
+                     int64_t cs)
+{
+    const int64_t IH = p->id[1], IW = p->id[2], PW = p->pw;
+    const int64_t nl = p->pad_l < PW ? p->pad_l : PW;
+    const int64_t nm = IW < PW - nl ? IW : PW - nl;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t sr = 0; sr < n; sr++) {
+            int64_t iy = iy0 + sr;
+            float *d = slab + c * cs + sr * PW;
+            if (iy < 0 || iy >= IH) {
+                memset(d, 0, sizeof(float) * (size_t)PW);
+                continue;
+            }
+            memset(d, 0, sizeof(float) * (size_t)nl);
+            memcpy(d + nl, x + c * p->isp + iy * IW, sizeof(float) * (size_t)nm);
+            memset(d + nl + nm, 0, sizeof(float) * (size_t)(PW - nl - nm));
+        }
+}
+
+#endif
+
+#if defined(__AVX512F__)
 
 /* acc[i][j] = sum over taps t of w[t][i] * base[j][off[t] + lane]: 8 output channels by NV
    vectors of 16 pixels. */
@@ -590,29 +628,6 @@ ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV,
                               __builtin_popcount(mask[j]));
         }
     }
-}
-
-/* Copies input rows [iy0, iy0 + n) of the C planes of x, with their zero padding (rows out of
-   the image, pad_l columns on the left, zeros up to pw on the right), into slab rows of pw
-   floats, cs floats per channel. */
-static void pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy0, int64_t n,
-                     int64_t cs)
-{
-    const int64_t IH = p->id[1], IW = p->id[2], PW = p->pw;
-    const int64_t nl = p->pad_l < PW ? p->pad_l : PW;
-    const int64_t nm = IW < PW - nl ? IW : PW - nl;
-    for (int64_t c = 0; c < p->C; c++)
-        for (int64_t sr = 0; sr < n; sr++) {
-            int64_t iy = iy0 + sr;
-            float *d = slab + c * cs + sr * PW;
-            if (iy < 0 || iy >= IH) {
-                memset(d, 0, sizeof(float) * (size_t)PW);
-                continue;
-            }
-            memset(d, 0, sizeof(float) * (size_t)nl);
-            memcpy(d + nl, x + c * p->isp + iy * IW, sizeof(float) * (size_t)nm);
-            memset(d + nl + nm, 0, sizeof(float) * (size_t)(PW - nl - nm));
-        }
 }
 
 /* Output rows [oy0, oy1) of one image: x is its input (C planes), y its output (M planes). */
@@ -901,6 +916,174 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
     }
 }
 
+#elif CONV_VEC == 8
+/* AVX2 + FMA (16 ymm registers): the register tile is 4 output channels (one half of a packed
+   group of 8) by up to 3 vectors of 8 pixels, 12 accumulators. */
+#define HALF (DIRECT_MB / 2)
+
+ALWAYS_INLINE void direct_kernel(int NV, const float *const *base, const int32_t *off, int64_t taps,
+                                 const float *w, __m256 acc[HALF][3])
+{
+    /* a local tile: acc escapes to the caller's loops, and GCC would store it every tap */
+    __m256 c[HALF][3];
+#pragma GCC unroll 4
+    for (int i = 0; i < HALF; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            c[i][j] = _mm256_setzero_ps();
+    const float *b0 = base[0], *b1 = base[NV > 1 ? 1 : 0], *b2 = base[NV > 2 ? 2 : 0];
+    for (int64_t t = 0; t < taps; t++, w += DIRECT_MB) {
+        const int64_t o = off[t];
+        __m256 v[3];
+        v[0] = _mm256_loadu_ps(b0 + o);
+        if (NV > 1)
+            v[1] = _mm256_loadu_ps(b1 + o);
+        if (NV > 2)
+            v[2] = _mm256_loadu_ps(b2 + o);
+#pragma GCC unroll 4
+        for (int i = 0; i < HALF; i++) {
+            const __m256 wi = _mm256_broadcast_ss(w + i);
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++)
+                c[i][j] = _mm256_fmadd_ps(wi, v[j], c[i][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < HALF; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = c[i][j];
+}
+
+ALWAYS_INLINE __m256 act_vec(e2e_act act, __m256 r, __m256 zero, __m256 lo, __m256 hi)
+{
+    switch (act) {
+    case E2E_ACT_RELU:
+        return _mm256_max_ps(r, zero);
+    case E2E_ACT_LEAKY_RELU:
+        return _mm256_blendv_ps(r, _mm256_mul_ps(r, lo), _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
+    case E2E_ACT_CLIP:
+        return _mm256_min_ps(_mm256_max_ps(r, lo), hi);
+    default:
+        return r;
+    }
+}
+
+/* lanes [0, n) set, n in 0..8 */
+ALWAYS_INLINE __m256i lane_mask(int64_t n)
+{
+    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(ones + 8 - (n < 8 ? n : 8)));
+}
+
+/* Bias, activation and (masked) stores of channels m0 + h*4 .. (< M). */
+ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV, __m256 acc[HALF][3],
+                                int64_t m0, float *y, const int64_t *pos, const int64_t *cnt)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
+    const int64_t mend = p->M - m0 < HALF ? p->M - m0 : HALF;
+    for (int64_t i = 0; i < mend; i++) {
+        const __m256 b = _mm256_set1_ps(p->bias[m0 + i]);
+        float *ym = y + (m0 + i) * p->ysp;
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++) {
+            __m256 r = act_vec(k->act, _mm256_add_ps(acc[i][j], b), zero, lo, hi);
+            if (cnt[j] >= 8)
+                _mm256_storeu_ps(ym + pos[j], r);
+            else
+                _mm256_maskstore_ps(ym + pos[j], lane_mask(cnt[j]), r);
+            if (k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU)
+                e2e_act_apply(k->act, k->act_alpha, k->act_beta, ym + pos[j], cnt[j] < 8 ? cnt[j] : 8);
+        }
+    }
+}
+
+/* Output rows [oy0, oy1) of one image: x is its input (C planes), y its output (M planes). */
+static void direct_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                         float *slab, int64_t oy0, int64_t oy1)
+{
+    const int64_t OW = p->od[2], PW = p->pw;
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    pad_rows(p, x, slab, oy0 - p->pad_t, oy1 - oy0 + halo, p->cs);
+    const int64_t vpr = (OW + 7) / 8, nv = (oy1 - oy0) * vpr, taps = p->kdim;
+    for (int64_t m0 = 0; m0 < p->M; m0 += HALF) {
+        const float *w = p->wp + (m0 / DIRECT_MB) * taps * DIRECT_MB + m0 % DIRECT_MB;
+        for (int64_t v = 0; v < nv; v += 3) {
+            const int cnt = nv - v < 3 ? (int)(nv - v) : 3;
+            const float *base[3];
+            int64_t pos[3], n[3];
+            for (int j = 0; j < cnt; j++) {
+                int64_t row = (v + j) / vpr, x0 = ((v + j) % vpr) * 8;
+                base[j] = slab + row * PW + x0;
+                pos[j] = (oy0 + row) * OW + x0;
+                n[j] = OW - x0;
+            }
+            __m256 acc[HALF][3];
+            if (cnt == 3) {
+                direct_kernel(3, base, p->off, taps, w, acc);
+                direct_store(k, p, 3, acc, m0, y, pos, n);
+            } else if (cnt == 2) {
+                direct_kernel(2, base, p->off, taps, w, acc);
+                direct_store(k, p, 2, acc, m0, y, pos, n);
+            } else {
+                direct_kernel(1, base, p->off, taps, w, acc);
+                direct_store(k, p, 1, acc, m0, y, pos, n);
+            }
+        }
+    }
+}
+
+/* ConvMaxPool: row pairs [q0, q1) of one image, the same 8 columns of both rows of a pair per
+   step, pooled in registers (4 pooled outputs per channel and step). */
+static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                              float *slab, int64_t q0, int64_t q1)
+{
+    const int64_t OW = p->od[2], PW = p->pw, PWo = OW / 2;
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    pad_rows(p, x, slab, 2 * q0 - p->pad_t, 2 * (q1 - q0) + halo, p->cs);
+    const __m256i eo = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
+    const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
+    const int64_t taps = p->kdim;
+    for (int64_t m0 = 0; m0 < p->M; m0 += HALF) {
+        const float *w = p->wp + (m0 / DIRECT_MB) * taps * DIRECT_MB + m0 % DIRECT_MB;
+        const int64_t mend = p->M - m0 < HALF ? p->M - m0 : HALF;
+        for (int64_t q = 0; q < q1 - q0; q++)
+            for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 8) {
+                const float *base[3] = {slab + 2 * q * PW + x0, slab + (2 * q + 1) * PW + x0, NULL};
+                __m256 acc[HALF][3];
+                direct_kernel(2, base, p->off, taps, w, acc);
+                const int64_t n = PWo - x0 / 2 < 4 ? PWo - x0 / 2 : 4;
+                for (int64_t i = 0; i < mend; i++) {
+                    const __m256 b = _mm256_set1_ps(p->bias[m0 + i]);
+                    __m256 r0 = act_vec(k->act, _mm256_add_ps(acc[i][0], b), zero, lo, hi);
+                    __m256 r1 = act_vec(k->act, _mm256_add_ps(acc[i][1], b), zero, lo, hi);
+                    if (late) {
+                        float t[2][8];
+                        _mm256_storeu_ps(t[0], r0);
+                        _mm256_storeu_ps(t[1], r1);
+                        e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 16);
+                        r0 = _mm256_loadu_ps(t[0]);
+                        r1 = _mm256_loadu_ps(t[1]);
+                    }
+                    /* rows, then the column pairs: even lanes against odd lanes */
+                    const __m256 v = _mm256_permutevar8x32_ps(_mm256_max_ps(r0, r1), eo);
+                    const __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                    float *d = y + (m0 + i) * p->ysp + (q0 + q) * PWo + x0 / 2;
+                    if (n == 4)
+                        _mm_storeu_ps(d, h);
+                    else
+                        _mm_maskstore_ps(d, _mm256_castsi256_si128(lane_mask(n)), h);
+                }
+            }
+    }
+}
+#undef HALF
+#endif
+
+#ifdef CONV_VEC
 typedef struct direct_job {
     const e2e_kernel *k;
     const float *X;
@@ -914,6 +1097,7 @@ static void direct_task(void *ctx, int t, int n)
     const direct_job *j = ctx;
     const conv_priv *p = j->k->priv;
     const bool wino = p->algo == CONV_WINOGRAD;
+    (void)wino; /* Winograd exists in AVX-512 builds only */
     const int64_t OH = p->units, total = p->N * OH;
     const int64_t lo = total * t / n, hi = total * (t + 1) / n;
     float *slab = (float *)j->k->ws + (int64_t)t * p->slab;
@@ -925,9 +1109,12 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
+#if defined(__AVX512F__)
         if (wino)
             wino_chunk(j->k, p, x, y, slab, oy0, oy1);
-        else if (p->pool2)
+        else
+#endif
+        if (p->pool2)
             direct_chunk_pool(j->k, p, x, y, slab, oy0, oy1);
         else
             direct_chunk(j->k, p, x, y, slab, oy0, oy1);
@@ -959,7 +1146,7 @@ static e2e_status conv_run(e2e_kernel *k)
         conv_depthwise(k, p, X, W, B, Y);
         return E2E_OK;
     }
-#if defined(__AVX512F__)
+#ifdef CONV_VEC
     if (p->algo == CONV_DIRECT || p->algo == CONV_WINOGRAD) {
         conv_direct(k, p, X, Y);
         return E2E_OK;

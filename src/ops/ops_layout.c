@@ -589,7 +589,7 @@ e2e_status e2e_pad_prepare(e2e_kernel *k)
     e2e_contig_strides(&os, p->ostr);
     memcpy(p->odims, os.dims, sizeof os.dims);
     int64_t ooff = 0;
-    for (int i = 0; i < r; i++)
+    for (int i = 0; i < r && e2e_shape_numel(&os) > 0; i++) /* empty output: nothing is copied */
         ooff += p->ps[i] * p->ostr[i];
     e2e_xcopy_init(&p->interior, r, p->n, istr, p->ostr, crop, ooff, p->esz);
 

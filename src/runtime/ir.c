@@ -44,23 +44,22 @@ int64_t e2e_shape_numel(const e2e_shape *s)
 {
     if (s->rank < 0 || s->rank > E2E_MAX_RANK)
         return -1;
+    /* The product of the non-zero dims is bounded too: an empty tensor [0, 2^40, 2^40] would
+       still give strides (and offsets computed from them) that overflow. */
     int64_t n = 1;
+    bool empty = false;
     for (int i = 0; i < s->rank; i++) {
         int64_t d = s->dims[i];
         if (d < 0)
             return -1;
         if (d == 0)
-            n = 0;
+            empty = true;
         else if (n > NUMEL_MAX / d)
             return -1;
         else
             n *= d;
     }
-    /* a zero dim anywhere makes the tensor empty, even if other dims are huge */
-    for (int i = 0; i < s->rank; i++)
-        if (s->dims[i] > NUMEL_MAX)
-            return -1;
-    return n;
+    return empty ? 0 : n;
 }
 
 int64_t e2e_tensor_view_numel(const e2e_tensor_view *v)
