@@ -255,7 +255,7 @@ static void test_conv_random(void **state)
     }
 }
 
-/* Shapes that take the direct kernel (AVX-512 builds: stride 1, group 1, constant weights,
+/* Shapes that take the direct kernel (AVX-512 and AVX2 builds: stride 1, group 1, constant weights,
    rows of 10 or more outputs), with its edges: output rows that are not a multiple of 16,
    output channels that are not a multiple of 8, pads wider than the kernel, asymmetric pads,
    dilation, 1-D, images cut into several slabs, batches, and two threads. */
@@ -433,7 +433,7 @@ static bool run_convpool(conv_cfg c, e2e_act act, float alpha)
 static void test_conv_maxpool(void **state)
 {
     (void)state;
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
     const bool simd = true;
 #else
     const bool simd = false;
