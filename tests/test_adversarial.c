@@ -1015,6 +1015,16 @@ static void test_fuzz_regressions(void **state)
     e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
     expect_plan_error(b, E2E_ERR_SHAPE, "Pad");
 
+    /* Split sizes whose sum overflows int64 (fuzz finding): refused, not summed */
+    b = e2e_ob_new(13, "adv");
+    e2e_ob_input(b, "x", E2E_FLOAT, 2, (int64_t[]){1, 4});
+    e2e_ob_init_i64(b, "split", 1, (int64_t[]){2}, (int64_t[]){7958535001752993793LL, 7309449296462441573LL});
+    n = e2e_ob_node(b, "Split", NULL, 2, S("x", "split", 0), 2, S("y0", "y1", 0));
+    e2e_ob_attr_int(b, n, "axis", 1);
+    e2e_ob_output(b, "y0", E2E_FLOAT, -1, NULL);
+    e2e_ob_output(b, "y1", E2E_FLOAT, -1, NULL);
+    expect_plan_error(b, E2E_ERR_SHAPE, "split sizes exceed axis 1");
+
     /* reflect-Pad to 2^39 elements under a 1 MB limit: refused before any table is built */
     b = e2e_ob_new(13, "adv");
     e2e_ob_input(b, "x", E2E_FLOAT, 2, (int64_t[]){1, 3});

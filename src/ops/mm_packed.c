@@ -10,7 +10,10 @@
 #ifdef __AVX512F__
 #define MR 12
 #else
-#define MR 2 /* 2 x 32 outputs: 8 accumulators of 8 floats (16 ymm registers with AVX2) */
+#ifndef MM_MR
+#define MM_MR 3
+#endif
+#define MR MM_MR /* MR x 32 outputs: 4 accumulators of 8 floats per row (16 ymm registers with AVX2) */
 #endif
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -272,7 +275,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     }
 TILE(1)
 TILE(2)
-#if MR > 2
+#if MR > 4
 TILE(3)
 TILE(4)
 TILE(5)
@@ -285,6 +288,13 @@ TILE(11)
 TILE(12)
 static const tile_fn tiles[MR + 1] = {NULL,   tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                       tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+#elif MR == 4
+TILE(3)
+TILE(4)
+static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4};
+#elif MR == 3
+TILE(3)
+static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3};
 #else
 static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2};
 #endif

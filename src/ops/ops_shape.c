@@ -608,6 +608,11 @@ static e2e_status split_prepare(e2e_kernel *k)
                 st = e2e_kfail(k, E2E_ERR_INVALID, "split size %d is negative (%lld)", i, (long long)sz[i]);
                 goto fail;
             }
+            if (sz[i] > dim - sum) { /* also keeps the sum from overflowing */
+                st = e2e_kfail(k, E2E_ERR_SHAPE, "split sizes exceed axis %d of %s (%lld)", a,
+                               e2e_shape_str(&x->shape, sb, sizeof sb), (long long)dim);
+                goto fail;
+            }
             sum += sz[i];
         }
         if (sum != dim) {
