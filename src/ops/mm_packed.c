@@ -10,10 +10,7 @@
 #ifdef __AVX512F__
 #define MR 12
 #else
-#ifndef MM_MR
-#define MM_MR 3
-#endif
-#define MR MM_MR /* MR x 32 outputs: 4 accumulators of 8 floats per row (16 ymm registers with AVX2) */
+#define MR 6 /* 6 x 32 outputs, computed as two 6 x 16 halves (see tile) */
 #endif
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -187,8 +184,8 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     tile_act_rest(m, n, C, ldc, e);
 }
 #else
-/* Without AVX-512: m x 32 as 4 vectors of 8 per row, 2 rows (8 accumulators): AVX2 + FMA
-   intrinsics, or the compiler's generic vectors (SSE or scalar code). */
+/* Without AVX-512: m x 32 (m <= 6) with AVX2 + FMA intrinsics, or the compiler's generic
+   vectors (SSE or scalar code). */
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define MM_V8 1
@@ -203,26 +200,66 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     mm_v8 c[MR][4];
     const float *a[MR];
 #ifdef MM_V8
-    __m256 acc[MR][4];
-    _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)
-    {
-        a[i] = A + (i < m ? i : 0) * lda;
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[i][v] = _mm256_setzero_ps();
-    }
-    for (int k = 0; k < K; k++) {
-        __m256 b[4];
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) b[v] = _mm256_loadu_ps(P + 8 * v);
-        P += NR;
-        _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)
+    /* the 32 columns as two halves of 16: MR x 16 per pass, 12 accumulators, 2 B vectors and
+       one broadcast (15 of the 16 ymm registers) */
+    _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++) a[i] = A + (i < m ? i : 0) * lda;
+    for (int h = 0; h < 2; h++) {
+        if (h == 1 && n <= 16)
+            break;
+        __m256 acc[MR][2];
+        _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++)
         {
-            if (i < m) {
-                const __m256 ai = _mm256_broadcast_ss(a[i] + k);
-                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[i][v] = _mm256_fmadd_ps(ai, b[v], acc[i][v]);
+            acc[i][0] = _mm256_setzero_ps();
+            acc[i][1] = _mm256_setzero_ps();
+        }
+        const float *pb = P + 16 * h;
+        for (int k = 0; k < K; k++, pb += NR) {
+            const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+            _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++)
+            {
+                if (i < m) {
+                    const __m256 ai = _mm256_broadcast_ss(a[i] + k);
+                    acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+                }
+            }
+        }
+        /* epilogue of columns [16h, 16h + nh), in the scalar path's order of operations */
+        const int c0 = 16 * h, nh = imin(n - c0, 16);
+        const __m256 sc = _mm256_set1_ps(e->scale), zero = _mm256_setzero_ps();
+        _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++)
+        {
+            if (i >= m)
+                break;
+            float *y = C + i * ldc + c0;
+            const float *r = e->res ? e->res + (row + i) * e->ldr + col + c0 : NULL;
+            const float *bi = e->bias ? e->bias + col + c0 : NULL;
+            _Pragma("GCC unroll 2") for (int v = 0; v < 2; v++)
+            {
+                const int nv = nh - 8 * v;
+                if (nv <= 0)
+                    break;
+                const __m256i mk = e2e_lane_mask8(nv);
+                __m256 x = acc[i][v];
+                if (e->scale != 1.f)
+                    x = _mm256_mul_ps(x, sc);
+                if (bi)
+                    x = _mm256_add_ps(x, nv >= 8 ? _mm256_loadu_ps(bi + 8 * v) : _mm256_maskload_ps(bi + 8 * v, mk));
+                if (r)
+                    x = _mm256_add_ps(nv >= 8 ? _mm256_loadu_ps(r + 8 * v) : _mm256_maskload_ps(r + 8 * v, mk), x);
+                if (e->act == E2E_ACT_RELU)
+                    x = _mm256_max_ps(x, zero);
+                else if (e->act == E2E_ACT_GELU)
+                    x = e2e_vgelu8(x);
+                if (nv >= 8)
+                    _mm256_storeu_ps(y + 8 * v, x);
+                else
+                    _mm256_maskstore_ps(y + 8 * v, mk, x);
             }
         }
     }
-    _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)
-        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) memcpy(&c[i][v], &acc[i][v], sizeof c[i][v]);
+    (void)c;
+    tile_act_rest(m, n, C, ldc, e);
 #else
     memset(c, 0, sizeof c);
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) a[i] = A + (i < m ? i : 0) * lda;
@@ -239,7 +276,6 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
             }
         }
     }
-#endif
     for (int i = 0; i < m; i++) {
         float t[NR];
         memcpy(t, c[i], sizeof t);
@@ -261,6 +297,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
             e2e_gelu_f32(y, y, n);
     }
     tile_act_rest(m, n, C, ldc, e);
+#endif
 }
 #endif
 
@@ -275,7 +312,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     }
 TILE(1)
 TILE(2)
-#if MR > 4
+#if MR > 6
 TILE(3)
 TILE(4)
 TILE(5)
@@ -288,15 +325,12 @@ TILE(11)
 TILE(12)
 static const tile_fn tiles[MR + 1] = {NULL,   tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
                                       tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
-#elif MR == 4
+#else
 TILE(3)
 TILE(4)
-static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4};
-#elif MR == 3
-TILE(3)
-static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3};
-#else
-static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2};
+TILE(5)
+TILE(6)
+static const tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
 #endif
 
 /* ---------------------------------------------------------------- blocks and threads */
@@ -463,6 +497,21 @@ static void softmax_row(float *x, int n)
     if (j < n) {
         __mmask16 k = (__mmask16)((1u << (n - j)) - 1);
         _mm512_mask_storeu_ps(x + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + j), inv));
+    }
+#elif defined(MM_V8)
+    __m256 vs = _mm256_setzero_ps(), mv = _mm256_set1_ps(m);
+    for (j = 0; j < n; j += 8) {
+        const __m256i k = e2e_lane_mask8(n - j);
+        __m256 v = e2e_vexp_neg8(_mm256_sub_ps(_mm256_maskload_ps(x + j, k), mv));
+        v = _mm256_and_ps(v, _mm256_castsi256_ps(k));
+        _mm256_maskstore_ps(x + j, k, v);
+        vs = _mm256_add_ps(vs, v);
+    }
+    sum = e2e_hsum8(vs);
+    const __m256 inv = _mm256_set1_ps(1.f / sum);
+    for (j = 0; j < n; j += 8) {
+        const __m256i k = e2e_lane_mask8(n - j);
+        _mm256_maskstore_ps(x + j, k, _mm256_mul_ps(_mm256_maskload_ps(x + j, k), inv));
     }
 #else
     sum = 0.f;

@@ -50,6 +50,7 @@
 
 #include "ops/blas.h"
 #include "ops/op.h"
+#include "ops/vmath.h"
 
 enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD };
 
@@ -969,13 +970,6 @@ ALWAYS_INLINE __m256 act_vec(e2e_act act, __m256 r, __m256 zero, __m256 lo, __m2
     }
 }
 
-/* lanes [0, n) set, n in 0..8 */
-ALWAYS_INLINE __m256i lane_mask(int64_t n)
-{
-    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(ones + 8 - (n < 8 ? n : 8)));
-}
-
 /* Bias, activation and (masked) stores of channels m0 + h*4 .. (< M). */
 ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV, __m256 acc[HALF][3],
                                 int64_t m0, float *y, const int64_t *pos, const int64_t *cnt)
@@ -992,7 +986,7 @@ ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV,
             if (cnt[j] >= 8)
                 _mm256_storeu_ps(ym + pos[j], r);
             else
-                _mm256_maskstore_ps(ym + pos[j], lane_mask(cnt[j]), r);
+                _mm256_maskstore_ps(ym + pos[j], e2e_lane_mask8(cnt[j]), r);
             if (k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU)
                 e2e_act_apply(k->act, k->act_alpha, k->act_beta, ym + pos[j], cnt[j] < 8 ? cnt[j] : 8);
         }
@@ -1075,7 +1069,7 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                     if (n == 4)
                         _mm_storeu_ps(d, h);
                     else
-                        _mm_maskstore_ps(d, _mm256_castsi256_si128(lane_mask(n)), h);
+                        _mm_maskstore_ps(d, _mm256_castsi256_si128(e2e_lane_mask8(n)), h);
                 }
             }
     }

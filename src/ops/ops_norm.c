@@ -18,10 +18,7 @@
 #include <string.h>
 
 #include "ops/op.h"
-
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
+#include "ops/vmath.h"
 
 /* ---------------------------------------------------------------- BatchNormalization */
 
@@ -464,6 +461,27 @@ static void ln_rows_fast(const ln_job *j, int64_t o0, int64_t o1)
             __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), vm), vi);
             __m512 b = B ? _mm512_maskz_loadu_ps(tail, B + i) : _mm512_setzero_ps();
             _mm512_mask_storeu_ps(y + i, tail, _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(tail, S + i), b));
+        }
+#elif defined(__AVX2__) && defined(__FMA__)
+        /* the same in 8 lanes; masked loads give zeros past the row */
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t i = 0; i < n; i += 8)
+            acc = _mm256_add_ps(acc, _mm256_maskload_ps(x + i, e2e_lane_mask8(n - i)));
+        m = e2e_hsum8(acc) / (float)n;
+        const __m256 vm = _mm256_set1_ps(m);
+        acc = _mm256_setzero_ps();
+        for (int64_t i = 0; i < n; i += 8) {
+            const __m256i k = e2e_lane_mask8(n - i);
+            __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm), _mm256_castsi256_ps(k));
+            acc = _mm256_fmadd_ps(d, d, acc);
+        }
+        iv = 1.f / sqrtf(e2e_hsum8(acc) / (float)n + j->p->eps);
+        const __m256 vi = _mm256_set1_ps(iv);
+        for (int64_t i = 0; i < n; i += 8) {
+            const __m256i k = e2e_lane_mask8(n - i);
+            __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm), vi);
+            __m256 b = B ? _mm256_maskload_ps(B + i, k) : _mm256_setzero_ps();
+            _mm256_maskstore_ps(y + i, k, _mm256_fmadd_ps(d, _mm256_maskload_ps(S + i, k), b));
         }
 #else
         double mean, inv;
