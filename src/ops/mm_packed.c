@@ -197,14 +197,14 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
                                                        int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     (void)nv;
-    mm_v8 c[MR][4];
+    mm_v8 c[MR][NR / 8];
     const float *a[MR];
 #ifdef MM_V8
-    /* the 32 columns as two halves of 16: MR x 16 per pass, 12 accumulators, 2 B vectors and
-       one broadcast (15 of the 16 ymm registers) */
+    /* MR x 16 per pass: 12 accumulators, 2 B vectors and one broadcast (15 of the 16 ymm
+       registers); with NR = 16 one pass covers the panel */
     _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++) a[i] = A + (i < m ? i : 0) * lda;
-    for (int h = 0; h < 2; h++) {
-        if (h == 1 && n <= 16)
+    for (int h = 0; h < NR / 16; h++) {
+        if (h > 0 && n <= 16 * h)
             break;
         __m256 acc[MR][2];
         _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++)
@@ -264,7 +264,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     memset(c, 0, sizeof c);
     _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) a[i] = A + (i < m ? i : 0) * lda;
     for (int k = 0; k < K; k++) {
-        mm_v8 b[4];
+        mm_v8 b[NR / 8];
         memcpy(b, P, sizeof b);
         P += NR;
         _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++)
@@ -272,7 +272,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
             if (i < m) {
                 const float av = a[i][k];
                 const mm_v8 ai = {av, av, av, av, av, av, av, av};
-                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) c[i][v] += ai * b[v];
+                _Pragma("GCC unroll 4") for (int v = 0; v < NR / 8; v++) c[i][v] += ai * b[v];
             }
         }
     }

@@ -4,7 +4,7 @@
 
    B (K x N) is stored as panels of E2E_MM_NR columns, k-major inside a panel (panel p holds
    B[k][p*NR + j] at P[(p*K + k)*NR + j], zero-padded past N). One register tile of
-   MR x NR outputs (12 x 32 with AVX-512) accumulates over the whole K, so every output is a
+   MR x NR outputs (12 x 32 with AVX-512, 6 x 16 otherwise) accumulates over the whole K, so every output is a
    plain sequential sum over k: the result does not depend on the thread count or on how
    the work is cut. The epilogue scales, adds a per-column bias and a residual tensor and
    applies the fused activation while the tile is in cache.
@@ -18,7 +18,11 @@
 
 #include "ops/op.h"
 
+#ifdef __AVX512F__
 #define E2E_MM_NR 32
+#else
+#define E2E_MM_NR 16 /* one 6 x 16 AVX2 tile covers a panel: K x 64 bytes, streamed in order */
+#endif
 
 typedef struct e2e_mm_epi {
     float scale;            /* multiplies the product; 1 = none */

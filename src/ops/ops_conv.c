@@ -14,7 +14,7 @@
                        their zero padding into a per-thread slab in the workspace; the weights
                        are packed at prepare as [M/8][Cg*KH*KW][8], and each step of the kernel
                        multiplies 8 output channels by up to 3 vectors of 16 output pixels
-                       (24 accumulators; AVX2: 4 channels by 3 vectors of 8, 12 accumulators), one broadcast weight per channel and tap, so nothing
+                       (24 accumulators; AVX2: 6 channels by 2 vectors of 8, 12 accumulators), one broadcast weight per channel and tap, so nothing
                        is unfolded and nothing leaves the registers until the sum is done.
                        Work is split over the threads by output rows (of all images).
      CONV_WINOGRAD     (AVX-512 builds) the same conditions with a 3x3 kernel, no dilation and
@@ -54,8 +54,15 @@
 
 enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD };
 
-/* direct kernel: output channels per block, bytes of padded input aimed for per slab */
+/* direct kernel: floats per packed weight tap (DIRECT_MB), output channels per packed group
+   and register tile (DIRECT_G; AVX2 uses 6 of the 8 slots), bytes of padded input aimed for
+   per slab */
 #define DIRECT_MB 8
+#if CONV_VEC == 8
+#define DIRECT_G 6
+#else
+#define DIRECT_G DIRECT_MB
+#endif
 #define DIRECT_SLAB_TARGET ((int64_t)256 << 10)
 
 /* bytes of im2col workspace aimed for before splitting an image into column panels */
@@ -171,7 +178,7 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
     if (p->slab > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->threads) * sizeof(float);
-    const int64_t nb = (p->M + DIRECT_MB - 1) / DIRECT_MB, kdim = p->kdim;
+    const int64_t nb = (p->M + DIRECT_G - 1) / DIRECT_G, kdim = p->kdim;
     p->wp = calloc((size_t)(nb * kdim * DIRECT_MB), sizeof(float));
     p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
     p->off = malloc(sizeof(int32_t) * (size_t)kdim);
@@ -186,7 +193,7 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
     const float *W = k->in[1]->data;
     for (int64_t m = 0; m < p->M; m++)
         for (int64_t t = 0; t < kdim; t++)
-            p->wp[((m / DIRECT_MB) * kdim + t) * DIRECT_MB + m % DIRECT_MB] = W[m * kdim + t];
+            p->wp[((m / DIRECT_G) * kdim + t) * DIRECT_MB + m % DIRECT_G] = W[m * kdim + t];
     if (k->n_in > 2 && k->in[2])
         memcpy(p->bias, k->in[2]->data, sizeof(float) * (size_t)p->M);
     const int64_t cs = p->cs = (r + halo) * p->pw;
@@ -918,17 +925,18 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
 }
 
 #elif CONV_VEC == 8
-/* AVX2 + FMA (16 ymm registers): the register tile is 4 output channels (one half of a packed
-   group of 8) by up to 3 vectors of 8 pixels, 12 accumulators. */
-#define HALF (DIRECT_MB / 2)
+/* AVX2 + FMA (16 ymm registers): the register tile is TC = DIRECT_G output channels by up to
+   TV vectors of 8 pixels (6 x 2: 12 accumulators, 2 input vectors, 1 broadcast). */
+#define TC DIRECT_G
+#define TV 2
 
 ALWAYS_INLINE void direct_kernel(int NV, const float *const *base, const int32_t *off, int64_t taps,
-                                 const float *w, __m256 acc[HALF][3])
+                                 const float *w, __m256 acc[TC][TV])
 {
     /* a local tile: acc escapes to the caller's loops, and GCC would store it every tap */
-    __m256 c[HALF][3];
-#pragma GCC unroll 4
-    for (int i = 0; i < HALF; i++)
+    __m256 c[TC][TV];
+#pragma GCC unroll 8
+    for (int i = 0; i < TC; i++)
 #pragma GCC unroll 3
         for (int j = 0; j < NV; j++)
             c[i][j] = _mm256_setzero_ps();
@@ -941,16 +949,16 @@ ALWAYS_INLINE void direct_kernel(int NV, const float *const *base, const int32_t
             v[1] = _mm256_loadu_ps(b1 + o);
         if (NV > 2)
             v[2] = _mm256_loadu_ps(b2 + o);
-#pragma GCC unroll 4
-        for (int i = 0; i < HALF; i++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < TC; i++) {
             const __m256 wi = _mm256_broadcast_ss(w + i);
 #pragma GCC unroll 3
             for (int j = 0; j < NV; j++)
                 c[i][j] = _mm256_fmadd_ps(wi, v[j], c[i][j]);
         }
     }
-#pragma GCC unroll 4
-    for (int i = 0; i < HALF; i++)
+#pragma GCC unroll 8
+    for (int i = 0; i < TC; i++)
 #pragma GCC unroll 3
         for (int j = 0; j < NV; j++)
             acc[i][j] = c[i][j];
@@ -970,13 +978,13 @@ ALWAYS_INLINE __m256 act_vec(e2e_act act, __m256 r, __m256 zero, __m256 lo, __m2
     }
 }
 
-/* Bias, activation and (masked) stores of channels m0 + h*4 .. (< M). */
-ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV, __m256 acc[HALF][3],
+/* Bias, activation and (masked) stores of channels m0 .. m0 + TC (< M). */
+ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV, __m256 acc[TC][TV],
                                 int64_t m0, float *y, const int64_t *pos, const int64_t *cnt)
 {
     const __m256 zero = _mm256_setzero_ps();
     const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
-    const int64_t mend = p->M - m0 < HALF ? p->M - m0 : HALF;
+    const int64_t mend = p->M - m0 < TC ? p->M - m0 : TC;
     for (int64_t i = 0; i < mend; i++) {
         const __m256 b = _mm256_set1_ps(p->bias[m0 + i]);
         float *ym = y + (m0 + i) * p->ysp;
@@ -1001,10 +1009,10 @@ static void direct_chunk(const e2e_kernel *k, const conv_priv *p, const float *x
     const int64_t halo = (p->kd[1] - 1) * p->dl[1];
     pad_rows(p, x, slab, oy0 - p->pad_t, oy1 - oy0 + halo, p->cs);
     const int64_t vpr = (OW + 7) / 8, nv = (oy1 - oy0) * vpr, taps = p->kdim;
-    for (int64_t m0 = 0; m0 < p->M; m0 += HALF) {
-        const float *w = p->wp + (m0 / DIRECT_MB) * taps * DIRECT_MB + m0 % DIRECT_MB;
-        for (int64_t v = 0; v < nv; v += 3) {
-            const int cnt = nv - v < 3 ? (int)(nv - v) : 3;
+    for (int64_t m0 = 0; m0 < p->M; m0 += TC) {
+        const float *w = p->wp + (m0 / TC) * taps * DIRECT_MB;
+        for (int64_t v = 0; v < nv; v += TV) {
+            const int cnt = nv - v < TV ? (int)(nv - v) : TV;
             const float *base[3];
             int64_t pos[3], n[3];
             for (int j = 0; j < cnt; j++) {
@@ -1013,10 +1021,10 @@ static void direct_chunk(const e2e_kernel *k, const conv_priv *p, const float *x
                 pos[j] = (oy0 + row) * OW + x0;
                 n[j] = OW - x0;
             }
-            __m256 acc[HALF][3];
-            if (cnt == 3) {
-                direct_kernel(3, base, p->off, taps, w, acc);
-                direct_store(k, p, 3, acc, m0, y, pos, n);
+            __m256 acc[TC][TV];
+            if (TV > 2 && cnt == 3) {
+                direct_kernel(TV > 2 ? 3 : 1, base, p->off, taps, w, acc);
+                direct_store(k, p, TV > 2 ? 3 : 1, acc, m0, y, pos, n);
             } else if (cnt == 2) {
                 direct_kernel(2, base, p->off, taps, w, acc);
                 direct_store(k, p, 2, acc, m0, y, pos, n);
@@ -1041,13 +1049,13 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
     const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
     const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
     const int64_t taps = p->kdim;
-    for (int64_t m0 = 0; m0 < p->M; m0 += HALF) {
-        const float *w = p->wp + (m0 / DIRECT_MB) * taps * DIRECT_MB + m0 % DIRECT_MB;
-        const int64_t mend = p->M - m0 < HALF ? p->M - m0 : HALF;
+    for (int64_t m0 = 0; m0 < p->M; m0 += TC) {
+        const float *w = p->wp + (m0 / TC) * taps * DIRECT_MB;
+        const int64_t mend = p->M - m0 < TC ? p->M - m0 : TC;
         for (int64_t q = 0; q < q1 - q0; q++)
             for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 8) {
                 const float *base[3] = {slab + 2 * q * PW + x0, slab + (2 * q + 1) * PW + x0, NULL};
-                __m256 acc[HALF][3];
+                __m256 acc[TC][TV];
                 direct_kernel(2, base, p->off, taps, w, acc);
                 const int64_t n = PWo - x0 / 2 < 4 ? PWo - x0 / 2 : 4;
                 for (int64_t i = 0; i < mend; i++) {
@@ -1074,7 +1082,8 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
             }
     }
 }
-#undef HALF
+#undef TC
+#undef TV
 #endif
 
 #ifdef CONV_VEC
