@@ -10,11 +10,12 @@
                        shared workspace (Kdim x panel columns) and multiplied by W[g]; huge
                        images are processed in column panels so the workspace stays bounded.
      CONV_DIRECT       (AVX-512 or AVX2+FMA builds) 2-D, stride 1, group 1, constant weights,
-                       rows of at least ~10 outputs: a direct kernel. Rows of the input are copied with
-                       their zero padding into a per-thread slab in the workspace; the weights
-                       are packed at prepare as [M/8][Cg*KH*KW][8], and each step of the kernel
-                       multiplies 8 output channels by up to 3 vectors of 16 output pixels
-                       (24 accumulators; AVX2: 6 channels by 2 vectors of 8, 12 accumulators), one broadcast weight per channel and tap, so nothing
+                       rows of at least ~10 outputs: a direct kernel. Rows of the input are
+                       copied with their zero padding into a per-thread slab in the workspace;
+                       the weights are packed at prepare as [M/G][Cg*KH*KW][8], and each step
+                       of the kernel multiplies G = 8 output channels by up to 3 vectors of 16
+                       output pixels (24 accumulators; AVX2: G = 6 channels by 2 vectors of 8,
+                       12 accumulators), one broadcast weight per channel and tap, so nothing
                        is unfolded and nothing leaves the registers until the sum is done.
                        Work is split over the threads by output rows (of all images).
      CONV_WINOGRAD     (AVX-512 builds) the same conditions with a 3x3 kernel, no dilation and
