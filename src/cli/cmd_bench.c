@@ -346,10 +346,12 @@ int e2e_cmd_bench(int argc, char **argv)
     kprof *kp = NULL;
     optotal *ot = NULL;
     int nt = 0;
+    const double t_load0 = e2e_cli_now_ms();
     if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);
         return E2E_EXIT_FAIL;
     }
+    const double load_ms = e2e_cli_now_ms() - t_load0;
     int nin = e2e_model_input_count(m);
     if (nin > MAX_IN) {
         fprintf(stderr, "e2e bench: %s: %d inputs, at most %d supported\n", path, nin, MAX_IN);
@@ -404,10 +406,12 @@ int e2e_cmd_bench(int argc, char **argv)
     so.shapes = b;
     so.n_shapes = nin;
     so.default_batch = o.batch;
+    const double t_sess0 = e2e_cli_now_ms();
     if (e2e_session_create(m, &so, &s, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);
         goto done;
     }
+    const double session_ms = e2e_cli_now_ms() - t_sess0;
     if (e2e_session_device_note(s)[0])
         fprintf(stderr, "e2e bench: %s\n", e2e_session_device_note(s));
     if (o.profile && e2e_session_device(s) != E2E_DEVICE_CPU) {
@@ -504,9 +508,11 @@ int e2e_cmd_bench(int argc, char **argv)
         printf(", \"batch\": %lld, \"threads\": %d, \"runs\": %d, \"warmup\": %d, "
                "\"median_ms\": %.6f, \"p99_ms\": %.6f, \"p999_ms\": %.6f, \"mean_ms\": %.6f, "
                "\"min_ms\": %.6f, \"max_ms\": %.6f, \"throughput_per_s\": %.3f, \"gflops\": %.4f, "
-               "\"flops_per_run\": %.0f, \"nodes\": %d, \"arena_bytes\": %zu",
+               "\"flops_per_run\": %.0f, \"nodes\": %d, \"arena_bytes\": %zu, "
+               "\"load_ms\": %.3f, \"session_ms\": %.3f",
                (long long)batch, o.threads, runs, o.warmup, med, p99, p999, mean, t[0], t[runs - 1],
-               thr, gfl, flops, e2e_session_node_count(s), e2e_session_arena_bytes(s));
+               thr, gfl, flops, e2e_session_node_count(s), e2e_session_arena_bytes(s), load_ms,
+               session_ms);
         if (kp) {
             printf(",\n \"profile_runs\": %d, \"profile\": [", prof_runs);
             for (int i = 0; i < s->n_kernels; i++) {
@@ -537,6 +543,8 @@ int e2e_cmd_bench(int argc, char **argv)
         printf("setup       batch %lld, %d thread%s, %d timed runs after %d warm-up, %d nodes, "
                "arena %.1f KiB\n", (long long)batch, o.threads, o.threads == 1 ? "" : "s", runs,
                o.warmup, e2e_session_node_count(s), e2e_session_arena_bytes(s) / 1024.0);
+        printf("load        model %.1f ms, session %.1f ms (plan, packed weights, arena)\n", load_ms,
+               session_ms);
         printf("latency     median %.4f ms   p99 %.4f ms   p99.9 %.4f ms   (min %.4f, mean %.4f)\n",
                med, p99, p999, t[0], mean);
         printf("throughput  %.1f images/s\n", thr);

@@ -318,12 +318,12 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
 
     /* initializers first, so graph inputs that repeat them (IR < 4) are recognised */
     for (size_t i = 0; i < gp->n_initializer; i++) {
-        const Onnx__TensorProto *tp = gp->initializer[i];
+        Onnx__TensorProto *tp = gp->initializer[i];
         if (!tp->name || !tp->name[0])
             return e2e_fail(L->err, E2E_ERR_INVALID, "%s: initializer %zu has no name", L->name, i);
         char what[512];
         snprintf(what, sizeof what, "%s: initializer \"%s\"", L->name, tp->name);
-        if ((st = e2e_tensor_from_proto(tp, L->base_dir, what, &g->inits[g->n_inits], L->err)))
+        if ((st = e2e_tensor_take_proto(tp, L->base_dir, what, &g->inits[g->n_inits], L->err)))
             return st;
         int id = add_value(L, tp->name, 0, &st);
         if (id < 0) {
@@ -497,15 +497,16 @@ e2e_status e2e_model_load_file_ex(const char *path, const e2e_model_options *opt
     if (!out || !path)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_model_load_file: NULL argument");
     *out = NULL;
-    void *buf;
+    const void *buf;
     size_t size;
-    e2e_status st = e2e_file_read(path, opt ? opt->max_model_bytes : 0, &buf, &size, err);
+    int mapped;
+    e2e_status st = e2e_file_map(path, opt ? opt->max_model_bytes : 0, &buf, &size, &mapped, err);
     if (st)
         return st;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     st = load(buf, size, path, dirname(dir), out, err);
-    free(buf);
+    e2e_file_release(buf, size, mapped);
     return st;
 }
 

@@ -1,8 +1,12 @@
 /* TensorProto decoding: raw_data, the typed fields, scalars, empty tensors, external data. */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "onnx.pb-c.h"
 #include "onnx/tensor_proto.h"
@@ -44,6 +48,44 @@ e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t
     *data = buf;
     *size = got;
     return E2E_OK;
+}
+
+e2e_status e2e_file_map(const char *path, size_t max_bytes, const void **data, size_t *size,
+                        int *mapped, e2e_error *err)
+{
+    *mapped = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        if (max_bytes && (uint64_t)st.st_size > max_bytes) {
+            close(fd);
+            return e2e_fail(err, E2E_ERR_LIMIT, "%s: %lld bytes exceed the limit of %zu bytes", path,
+                            (long long)st.st_size, max_bytes);
+        }
+        /* MAP_POPULATE: the pages are mapped now, not one fault at a time while parsing */
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        close(fd);
+        if (p != MAP_FAILED) {
+            *data = p;
+            *size = (size_t)st.st_size;
+            *mapped = 1;
+            return E2E_OK;
+        }
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    void *buf = NULL;
+    e2e_status s = e2e_file_read(path, max_bytes, &buf, size, err);
+    *data = buf;
+    return s;
+}
+
+void e2e_file_release(const void *data, size_t size, int mapped)
+{
+    if (mapped)
+        munmap((void *)data, size);
+    else
+        free((void *)data);
 }
 
 static e2e_dtype map_dtype(int32_t t)
@@ -123,6 +165,42 @@ static e2e_status read_external(const Onnx__TensorProto *tp, const char *base_di
     if (!ok)
         return e2e_fail(err, E2E_ERR_IO, "%s: external data %s is shorter than %zu bytes at offset %lld",
                         what, path, need, off);
+    return E2E_OK;
+}
+
+/* raw_data blocks at least this large are taken over by e2e_tensor_take_proto */
+#define TAKE_MIN ((size_t)64 << 10)
+
+e2e_status e2e_tensor_take_proto(Onnx__TensorProto *tp, const char *base_dir, const char *what,
+                                 e2e_tensor *out, e2e_error *err)
+{
+    /* protobuf-c allocates each bytes field on its own with malloc (the default allocator) and
+       tensor data is released with free: a large float/int block moves into the tensor instead
+       of being copied, and the message no longer frees it. The kernels need no alignment
+       beyond malloc's. */
+    e2e_dtype dt = map_dtype(tp->data_type);
+    int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (!tp->has_raw_data || external || tp->data_type == 11 || dt == E2E_UNDEFINED ||
+        tp->raw_data.len < TAKE_MIN || tp->n_dims > E2E_MAX_RANK)
+        return e2e_tensor_from_proto(tp, base_dir, what, out, err);
+    e2e_tensor t = {.dtype = dt, .shape.rank = (int)tp->n_dims};
+    for (size_t i = 0; i < tp->n_dims; i++) {
+        if (tp->dims[i] < 0)
+            return e2e_tensor_from_proto(tp, base_dir, what, out, err); /* it says why */
+        t.shape.dims[i] = tp->dims[i];
+    }
+    int64_t n = e2e_shape_numel(&t.shape);
+    if (n < 0 || (size_t)n * e2e_dtype_size(dt) != tp->raw_data.len)
+        return e2e_tensor_from_proto(tp, base_dir, what, out, err);
+    t.name = e2e_strdup(tp->name ? tp->name : "");
+    if (!t.name)
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", what);
+    t.nbytes = tp->raw_data.len;
+    t.data = tp->raw_data.data;
+    tp->raw_data.data = NULL;
+    tp->raw_data.len = 0;
+    tp->has_raw_data = 0;
+    *out = t;
     return E2E_OK;
 }
 

@@ -31,7 +31,8 @@ typedef struct e2e_tensor {
     char *name;
     e2e_dtype dtype;
     e2e_shape shape;
-    void *data;      /* numel * dtype size bytes, 64-byte aligned, owned */
+    void *data;      /* numel * dtype size bytes, owned, freed with free(): 64-byte aligned when
+                        allocated here, malloc-aligned when taken from the protobuf (loader) */
     size_t nbytes;
 } e2e_tensor;
 
