@@ -123,6 +123,8 @@ function aggregate(list) {
     throughput_per_s: med > 0 ? batch * 1000 / med : 0, gflops: m('gflops'),
     round_medians_ms: ok.map((x) => x.median_ms), runs: ok[0].runs, warmup: ok[0].warmup,
     version: ok[0].version, api: ok[0].api,
+    load_ms: ok[0].load_ms != null ? m('load_ms') : null,
+    session_ms: ok[0].session_ms != null ? m('session_ms') : null,
   };
 }
 
@@ -287,6 +289,16 @@ function markdown(res, o, svgName) {
     const a = cfg(m, 32, 1), b = cfg(m, 32, 2);
     const met = a.thr_ratio != null && b.thr_ratio != null ? ok(true, a.thr_ratio >= THR_TARGET && b.thr_ratio >= THR_TARGET) : '—';
     L.push(`| ${m.name} | ${fmt(a.e2e && a.e2e.throughput_per_s)} | ${fmt(a.ort && a.ort.throughput_per_s)} | ${fmtRatio(a.thr_ratio)} | ${fmt(b.e2e && b.e2e.throughput_per_s)} | ${fmt(b.ort && b.ort.throughput_per_s)} | ${fmtRatio(b.thr_ratio)} | ${met} |`);
+  }
+  L.push('');
+  L.push('## Model load (e2e; target: ≤ 50 ms per model)', '');
+  L.push('Median over the rounds of `e2e bench`: reading and converting the file (`e2e_model_load_file`), and creating a session (plan, fusions, packed weights, arena) at batch 1 and 32, 1 thread.', '');
+  L.push('| model | load ms | session ms, batch 1 | session ms, batch 32 | load + session (batch 1) |');
+  L.push('|---|---:|---:|---:|---:|');
+  for (const m of res.models) {
+    const a = (cfg(m, 1, 1).e2e) || {}, b = (cfg(m, 32, 1).e2e) || {};
+    const sum = a.load_ms != null && a.session_ms != null ? a.load_ms + a.session_ms : null;
+    L.push(`| ${m.name} | ${fmt(a.load_ms)} | ${fmt(a.session_ms)} | ${fmt(b.session_ms)} | ${fmt(sum)} |`);
   }
   L.push('');
   L.push('## Tail latency and compute rate', '');
