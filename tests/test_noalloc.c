@@ -13,61 +13,7 @@
 
 #include "e2e.h"
 
-#ifndef __SANITIZE_ADDRESS__
-/* AddressSanitizer owns malloc; counting by interposition only works in plain builds. */
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
-
-static volatile int counting;
-static volatile long allocations;
-
-void *malloc(size_t n)
-{
-    if (counting)
-        allocations++;
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-    if (counting)
-        allocations++;
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-    if (counting)
-        allocations++;
-    return __libc_realloc(p, n);
-}
-void *aligned_alloc(size_t al, size_t n)
-{
-    if (counting)
-        allocations++;
-    return __libc_memalign(al, n);
-}
-void *memalign(size_t al, size_t n)
-{
-    if (counting)
-        allocations++;
-    return __libc_memalign(al, n);
-}
-int posix_memalign(void **p, size_t al, size_t n)
-{
-    if (counting)
-        allocations++;
-    *p = __libc_memalign(al, n);
-    return *p ? 0 : 12;
-}
-void free(void *p) { __libc_free(p); }
-#else
-static volatile int counting;
-static volatile long allocations;
-#define __libc_malloc malloc
-#define __libc_free free
-#endif
+#include "alloc_count.h"
 
 #define EG "../shared/models/eg_simplenet_trained/model.onnx"
 
@@ -106,7 +52,7 @@ static void run_counted(const char *path, int threads, int64_t batch)
 
 static void test_eg_simplenet(void **state)
 {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef NO_COUNTING
     printf("skipped: allocation counting needs malloc interposition, which AddressSanitizer owns\n");
     skip();
 #endif
