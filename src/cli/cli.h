@@ -20,6 +20,12 @@ double e2e_cli_now_ms(void);
 /* --device VALUE: "cpu", "cuda" or "auto"; prints "e2e CMD: ..." and returns -1 otherwise. */
 int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out);
 
+/* MODEL as given on the command line: a folder means FOLDER/model.onnx. */
+void e2e_cli_model_path(const char *arg, char *out, size_t n);
+/* Fills v->data (allocated by the caller) with seeded numbers: floats uniform in [0, 1),
+   bool/uint8/int8 0 or 1, other integers 0 (indices and lengths stay in range). */
+void e2e_cli_fill_random(e2e_tensor_view *v, uint64_t *seed);
+
 /* Limits set by the options --max-model-mb N and --max-arena-mb N (0 = none). main() takes
    them from anywhere on the command line, so every command accepts them. */
 extern size_t e2e_cli_max_model_bytes, e2e_cli_max_arena_bytes;

@@ -129,34 +129,6 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void fill_random(e2e_tensor_view *v, uint64_t *seed)
-{
-    int64_t n = e2e_tensor_view_numel(v);
-    switch (v->dtype) {
-    case E2E_FLOAT:
-        for (int64_t i = 0; i < n; i++)
-            ((float *)v->data)[i] = (float)(splitmix(seed) >> 40) / 16777216.0f;
-        break;
-    case E2E_BOOL:
-    case E2E_UINT8:
-    case E2E_INT8:
-        for (int64_t i = 0; i < n; i++)
-            ((uint8_t *)v->data)[i] = (uint8_t)(splitmix(seed) & 1);
-        break;
-    default: /* integer inputs (indices, lengths): zeros are always in range */
-        memset(v->data, 0, (size_t)n * e2e_dtype_size(v->dtype));
-        break;
-    }
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -332,11 +304,7 @@ int e2e_cmd_bench(int argc, char **argv)
         return pr > 0 ? E2E_EXIT_OK : E2E_EXIT_USAGE;
 
     char path[4096];
-    struct stat st;
-    if (!stat(o.path, &st) && S_ISDIR(st.st_mode))
-        snprintf(path, sizeof path, "%s/model.onnx", o.path);
-    else
-        snprintf(path, sizeof path, "%s", o.path);
+    e2e_cli_model_path(o.path, path, sizeof path);
 
     int rc = E2E_EXIT_FAIL;
     e2e_error err;
@@ -437,7 +405,7 @@ int e2e_cmd_bench(int argc, char **argv)
             goto done;
         }
         in[i].data = in_data[i];
-        fill_random(&in[i], &seed);
+        e2e_cli_fill_random(&in[i], &seed);
     }
     if (o.save_in && save_views(o.save_in, in, nin, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);

@@ -162,24 +162,6 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
-static unsigned long long splitmix(unsigned long long *s)
-{
-    unsigned long long z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void fill_random(e2e_tensor_view *v, unsigned long long *seed)
-{
-    int64_t n = e2e_tensor_view_numel(v);
-    if (v->dtype == E2E_FLOAT)
-        for (int64_t i = 0; i < n; i++)
-            ((float *)v->data)[i] = (float)(splitmix(seed) >> 40) / 16777216.0f;
-    else /* integer or bool inputs: zeros are always in range */
-        memset(v->data, 0, (size_t)n * e2e_dtype_size(v->dtype));
-}
-
 /* What one device produced. */
 typedef struct dev_run {
     e2e_device dev;
@@ -333,11 +315,7 @@ int e2e_cmd_compare(int argc, char **argv)
         return pr > 0 ? E2E_EXIT_OK : E2E_EXIT_USAGE;
 
     char path[4096];
-    struct stat st;
-    if (!stat(o.path, &st) && S_ISDIR(st.st_mode))
-        snprintf(path, sizeof path, "%s/model.onnx", o.path);
-    else
-        snprintf(path, sizeof path, "%s", o.path);
+    e2e_cli_model_path(o.path, path, sizeof path);
 
     int rc = E2E_EXIT_FAIL;
     e2e_error err;
@@ -358,7 +336,7 @@ int e2e_cmd_compare(int argc, char **argv)
     int64_t dims[MAX_IN][E2E_MAX_RANK];
     e2e_tensor_view in[MAX_IN];
     char names[MAX_IN][256];
-    unsigned long long seed = o.seed;
+    uint64_t seed = o.seed;
     for (int i = 0; i < nin; i++) {
         e2e_tensor_view d;
         if (e2e_model_input(m, i, &d)) {
@@ -384,7 +362,7 @@ int e2e_cmd_compare(int argc, char **argv)
             goto done;
         }
         in[i].data = in_data[i];
-        fill_random(&in[i], &seed);
+        e2e_cli_fill_random(&in[i], &seed);
     }
     int64_t batch = nin && in[0].rank ? in[0].dims[0] : o.batch;
 

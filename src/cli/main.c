@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -118,6 +119,43 @@ static int take_limits(int *argc, char **argv)
     argv[n] = NULL;
     *argc = n;
     return 0;
+}
+
+void e2e_cli_model_path(const char *arg, char *out, size_t n)
+{
+    struct stat st;
+    if (!stat(arg, &st) && S_ISDIR(st.st_mode))
+        snprintf(out, n, "%s/model.onnx", arg);
+    else
+        snprintf(out, n, "%s", arg);
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void e2e_cli_fill_random(e2e_tensor_view *v, uint64_t *seed)
+{
+    int64_t n = e2e_tensor_view_numel(v);
+    switch (v->dtype) {
+    case E2E_FLOAT:
+        for (int64_t i = 0; i < n; i++)
+            ((float *)v->data)[i] = (float)(splitmix(seed) >> 40) / 16777216.0f;
+        break;
+    case E2E_BOOL:
+    case E2E_UINT8:
+    case E2E_INT8:
+        for (int64_t i = 0; i < n; i++)
+            ((uint8_t *)v->data)[i] = (uint8_t)(splitmix(seed) & 1);
+        break;
+    default:
+        memset(v->data, 0, (size_t)(n > 0 ? n : 0) * e2e_dtype_size(v->dtype));
+        break;
+    }
 }
 
 double e2e_cli_now_ms(void)
