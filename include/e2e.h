@@ -21,7 +21,8 @@
  *
  * Ownership and threads:
  *  - e2e_model is immutable after loading; one model may be shared by any number of threads
- *    and sessions. Free it after every session made from it.
+ *    and sessions. Free it after every session made from it. Its sessions share the weights
+ *    packed for the GEMM kernels (packed by the first session that needs them, under a lock).
  *  - e2e_session belongs to one thread at a time. Sessions of one model may run in parallel.
  *  - Buffers passed in (inputs, model bytes) stay owned by the caller. Output views point
  *    into the session and stay valid until the next run, reshape or free of that session.

@@ -20,6 +20,7 @@
 #include "e2e.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
+#include "runtime/pack_cache.h"
 #include "runtime/session.h"
 
 /* ---- allocation counting (run must not allocate) ---- */
@@ -623,6 +624,69 @@ static void test_fixtures(void **state)
     }
 }
 
+/* Sessions of one model share its packed weights: the second session (another batch size)
+   packs nothing new, and its outputs are bit-identical to a session that packed its own. */
+static void run_once(e2e_model *m, int64_t batch, float *out, int64_t *n_out)
+{
+    int64_t d[4] = {batch, 2, 24, 24};
+    e2e_tensor_view decl;
+    assert_int_equal(e2e_model_input(m, 0, &decl), E2E_OK);
+    e2e_shape_binding b = {decl.name, 4, d};
+    e2e_session_options o = e2e_session_options_default();
+    o.shapes = &b;
+    o.n_shapes = 1;
+    e2e_session *s;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    int64_t n = batch * 2 * 24 * 24;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = frand(0.f, 1.f);
+    e2e_tensor_view in = e2e_tensor_view_f32(decl.name, x, 4, d);
+    if (e2e_session_run(s, &in, 1, &err))
+        fail_msg("%s", err.message);
+    e2e_tensor_view y;
+    assert_int_equal(e2e_session_output(s, 0, &y), E2E_OK);
+    *n_out = e2e_tensor_view_numel(&y);
+    memcpy(out, y.data, sizeof(float) * (size_t)*n_out);
+    free(x);
+    e2e_session_free(s);
+}
+
+static void test_shared_packs(void **state)
+{
+    (void)state;
+    e2e_model_config c = {E2E_ARCH_VIT, 2, 24, 24, 4, 48, 3, 3, 96, "packs_vit"};
+    uint8_t *buf;
+    size_t size;
+    e2e_error err;
+    if (e2e_model_build_buffer(&c, 11, &buf, &size, &err))
+        fail_msg("%s", err.message);
+    e2e_model *m;
+    if (e2e_model_load_buffer(buf, size, "packs_vit", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    assert_non_null(m->packs);
+    float a[64], b[64];
+    int64_t na, nb;
+    rng = 5;
+    run_once(m, 1, a, &na);
+    const int held = e2e_pack_cache_count(m->packs);
+    assert_true(held >= 3 * 4); /* qkv, proj, fc1, fc2 of each of the 3 blocks, at least */
+    run_once(m, 4, b, &nb);
+    assert_int_equal(e2e_pack_cache_count(m->packs), held); /* nothing packed again */
+    /* the same input through a session that packs its own weights */
+    e2e_pack_cache *keep = m->packs;
+    m->packs = NULL;
+    rng = 5;
+    run_once(m, 1, b, &nb);
+    m->packs = keep;
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, sizeof(float) * (size_t)na);
+    e2e_model_free(m);
+}
+
 static void test_builder_vit(void **state)
 {
     (void)state;
@@ -650,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_packed_matmul),    cmocka_unit_test(test_patch_embed),
         cmocka_unit_test(test_gelu_accuracy),
         cmocka_unit_test(test_fixtures),         cmocka_unit_test(test_builder_vit),
+        cmocka_unit_test(test_shared_packs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include "onnx.pb-c.h"
 #include "onnx/tensor_proto.h"
+#include "runtime/pack_cache.h"
 #include "ops/op.h"
 #include "runtime/ir.h"
 
@@ -444,6 +445,7 @@ void e2e_model_free(e2e_model *m)
     if (!m)
         return;
     e2e_graph_clear(&m->graph);
+    e2e_pack_cache_free(m->packs);
     free(m->name);
     free(m->producer);
     free(m);
@@ -465,6 +467,7 @@ static e2e_status load(const void *data, size_t size, const char *name, const ch
         return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
     }
     m->name = e2e_strdup(name);
+    m->packs = e2e_pack_cache_create(); /* NULL is allowed: sessions then pack on their own */
     loader L = {.name = name, .base_dir = base_dir, .m = m, .err = err};
     e2e_status st = convert(&L, mp);
     free(L.map.slot);

@@ -5,6 +5,7 @@
 
 #include "ops/mm_packed.h"
 #include "ops/vmath.h"
+#include "runtime/pack_cache.h"
 
 #define NR E2E_MM_NR
 #ifdef __AVX512F__
@@ -725,7 +726,7 @@ const e2e_op_def e2e_op_attention = {"Attention", attn_prepare, attn_run, free, 
 static void patch_release(void *v)
 {
     e2e_patch_cfg *c = v;
-    if (c)
+    if (c && !c->shared)
         e2e_aligned_free(c->packed);
     free(c);
 }
@@ -751,10 +752,14 @@ static e2e_status patch_prepare(e2e_kernel *k)
         chunk = (rows + threads - 1) / threads;
     chunk = (chunk + MR - 1) / MR * MR;
     c->chunk = (int)(chunk < MR ? MR : chunk > rows ? (rows + MR - 1) / MR * MR : chunk);
-    c->packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(c->K, c->E));
+    /* B[k][e] = W[e][k] */
+    if ((c->shared = k->packs && w->is_model))
+        c->packed = (float *)e2e_pack_cache_get(k->packs, w->data, 1, c->K, c->K, c->E,
+                                                e2e_mm_packed_floats(c->K, c->E), e2e_mm_pack);
+    else if ((c->packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(c->K, c->E))))
+        e2e_mm_pack(w->data, 1, c->K, c->K, c->E, c->packed);
     if (!c->packed)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing the patch weights");
-    e2e_mm_pack(w->data, 1, c->K, c->K, c->E, c->packed); /* B[k][e] = W[e][k] */
     k->ws_size = sizeof(float) * (size_t)c->chunk * (size_t)c->K * (size_t)threads;
     return E2E_OK;
 }

@@ -82,6 +82,7 @@ typedef struct e2e_patch_cfg {
     int K;                  /* C * Ph * Pw */
     int chunk;              /* patch rows gathered per task step */
     float *packed;          /* the weight as K x E, packed */
+    bool shared;            /* packed belongs to the model's pack cache */
 } e2e_patch_cfg;
 
 extern const e2e_op_def e2e_op_patch_embed;

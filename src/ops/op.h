@@ -26,6 +26,7 @@ typedef struct e2e_value {
     void *data;         /* arena, caller input, or constant data */
     bool is_const;      /* value known at prepare time */
     bool is_input;      /* caller's memory: never written */
+    bool is_model;      /* data is one of the model's initializers (same in every session) */
 } e2e_value;
 
 /* Activation fused into a producer's epilogue (Conv, Gemm, MatMul, ...). */
@@ -57,6 +58,7 @@ typedef struct e2e_kernel {
     e2e_act act;            /* fused epilogue, set by passes before prepare */
     float act_alpha, act_beta;
     e2e_error *err;
+    struct e2e_pack_cache *packs; /* the model's shared packed weights, or NULL (pack_cache.h) */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

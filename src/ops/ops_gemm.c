@@ -20,6 +20,7 @@
 
 #include "ops/blas.h"
 #include "ops/mm_packed.h"
+#include "runtime/pack_cache.h"
 #include "ops/op.h"
 
 /* ---------------------------------------------------------------- Gemm */
@@ -33,6 +34,7 @@ typedef struct gemm_priv {
     bool rows;          /* few rows of A: dot products over the rows of op(B) (blas.c) */
     float *bt;          /* op(B) as N x K rows when B is constant and not transposed, or NULL */
     float *packed;      /* constant op(B) packed for mm_packed.c (more rows of A), or NULL */
+    bool shared;        /* packed belongs to the model's pack cache */
     bool c_bias;        /* C is a row vector [N] (or [1, N]) added with beta = 1: the epilogue's bias */
 } gemm_priv;
 
@@ -66,12 +68,22 @@ static void gemm_pack_bt(const float *B, int K, int N, float *P)
     }
 }
 
+/* e2e_pack_fn for Gemm: a transposed B (N x K rows) through the blocked transpose above. */
+static void gemm_pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
+{
+    if (sk == 1 && sn == K)
+        gemm_pack_bt(B, K, N, P);
+    else
+        e2e_mm_pack(B, sk, sn, K, N, P);
+}
+
 static void gemm_release(void *priv)
 {
     gemm_priv *p = priv;
     if (p) {
         free(p->bt);
-        e2e_aligned_free(p->packed);
+        if (!p->shared)
+            e2e_aligned_free(p->packed);
     }
     free(p);
 }
@@ -138,19 +150,21 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     if (!p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
         /* pack op(B) once; sgemm would repack it at every run */
-        p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(p.K, p.N));
+        const int64_t sk = p.tb ? 1 : p.N, sn = p.tb ? p.K : 1;
+        if ((p.shared = k->packs && k->in[1]->is_model))
+            p.packed = (float *)e2e_pack_cache_get(k->packs, k->in[1]->data, sk, sn, p.K, p.N,
+                                                   e2e_mm_packed_floats(p.K, p.N), gemm_pack);
+        else if ((p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(p.K, p.N))))
+            gemm_pack(k->in[1]->data, sk, sn, p.K, p.N, p.packed);
         if (!p.packed)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-        if (p.tb)
-            gemm_pack_bt(k->in[1]->data, p.K, p.N, p.packed);
-        else
-            e2e_mm_pack(k->in[1]->data, p.N, 1, p.K, p.N, p.packed);
         p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
     }
     gemm_priv *pp = malloc(sizeof *pp);
     if (!pp) {
         free(p.bt);
-        e2e_aligned_free(p.packed);
+        if (!p.shared)
+            e2e_aligned_free(p.packed);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
     *pp = p;
@@ -222,12 +236,13 @@ typedef struct matmul_priv {
     int64_t bdims[E2E_MAX_RANK];
     int64_t sa[E2E_MAX_RANK], sb[E2E_MAX_RANK]; /* batch strides in matrices; 0 = broadcast */
     float *packed;         /* B packed for the mm_packed kernels, or NULL */
+    bool shared;           /* packed belongs to the model's pack cache */
 } matmul_priv;
 
 static void matmul_release(void *v)
 {
     matmul_priv *p = v;
-    if (p)
+    if (p && !p->shared)
         e2e_aligned_free(p->packed);
     free(p);
 }
@@ -287,10 +302,13 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.nb = 0;
         /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
         if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
-            p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(K, N));
+            if ((p.shared = k->packs && k->in[1]->is_model))
+                p.packed = (float *)e2e_pack_cache_get(k->packs, k->in[1]->data, N, 1, (int)K, (int)N,
+                                                       e2e_mm_packed_floats(K, N), e2e_mm_pack);
+            else if ((p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(K, N))))
+                e2e_mm_pack(k->in[1]->data, N, 1, (int)K, (int)N, p.packed);
             if (!p.packed)
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
-            e2e_mm_pack(k->in[1]->data, N, 1, (int)K, (int)N, p.packed);
         }
     } else {
         p.batch = no;
@@ -300,7 +318,8 @@ static e2e_status matmul_prepare(e2e_kernel *k)
     }
     matmul_priv *pp = malloc(sizeof *pp);
     if (!pp) {
-        e2e_aligned_free(p.packed);
+        if (!p.shared)
+            e2e_aligned_free(p.packed);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
     *pp = p;

@@ -212,6 +212,7 @@ static bool make_kernel(fctx *c, const e2e_kernel *like, const e2e_op_def *op, c
     k->opset = like->opset;
     k->threads = like->threads;
     k->pool = like->pool;
+    k->packs = like->packs;
     k->err = like->err;
     k->n_in = n_in;
     k->n_out = n_out;

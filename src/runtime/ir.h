@@ -85,6 +85,8 @@ struct e2e_model {
     int opset;                  /* default domain */
     char *producer;
     e2e_graph graph;
+    struct e2e_pack_cache *packs; /* packed weights shared by the model's sessions (pack_cache.h);
+                                     NULL: each session packs its own */
 };
 
 /* ---- helpers shared by the loader, passes and kernels ---- */

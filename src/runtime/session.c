@@ -237,6 +237,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
             s->values[i].numel = e2e_shape_numel(&t->shape);
             s->values[i].data = t->data;
             s->values[i].is_const = true;
+            s->values[i].is_model = true;
         }
     }
     if ((st = bind_inputs(s, err)))
@@ -255,6 +256,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         k->opset = m->opset;
         k->threads = s->opt.threads;
         k->pool = s->pool;
+        k->packs = m->packs;
         k->max_bytes = s->opt.max_arena_bytes;
         k->err = err;
         k->n_in = n->n_in;

@@ -1,0 +1,79 @@
+/* The model's shared packed weights (see pack_cache.h). A short list searched under one
+   mutex: a model has a few dozen weights, and this runs at session creation only. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "runtime/ir.h"
+#include "runtime/pack_cache.h"
+
+typedef struct pack_entry {
+    const float *src;
+    int64_t sk, sn;
+    int K, N;
+    float *packed;
+} pack_entry;
+
+struct e2e_pack_cache {
+    pthread_mutex_t mu;
+    pack_entry *e;
+    int n, cap;
+};
+
+e2e_pack_cache *e2e_pack_cache_create(void)
+{
+    e2e_pack_cache *c = calloc(1, sizeof *c);
+    if (c && pthread_mutex_init(&c->mu, NULL)) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void e2e_pack_cache_free(e2e_pack_cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n; i++)
+        e2e_aligned_free(c->e[i].packed);
+    free(c->e);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk, int64_t sn, int K,
+                                int N, size_t floats, e2e_pack_fn fn)
+{
+    pthread_mutex_lock(&c->mu);
+    const float *out = NULL;
+    for (int i = 0; i < c->n && !out; i++) {
+        const pack_entry *e = &c->e[i];
+        if (e->src == src && e->sk == sk && e->sn == sn && e->K == K && e->N == N)
+            out = e->packed;
+    }
+    if (!out && c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        pack_entry *ne = realloc(c->e, sizeof *ne * (size_t)cap);
+        if (ne) {
+            c->e = ne;
+            c->cap = cap;
+        }
+    }
+    if (!out && c->n < c->cap) {
+        float *p = e2e_aligned_alloc(sizeof(float) * floats);
+        if (p) {
+            fn(src, sk, sn, K, N, p);
+            c->e[c->n++] = (pack_entry){src, sk, sn, K, N, p};
+            out = p;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return out;
+}
+
+int e2e_pack_cache_count(e2e_pack_cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->n;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
