@@ -654,19 +654,26 @@ static void run_once(e2e_model *m, int64_t batch, float *out, int64_t *n_out)
     e2e_session_free(s);
 }
 
-static void test_shared_packs(void **state)
+/* A small ViT from the model builder (2 x 24 x 24 input, 3 blocks), loaded from bytes. */
+static e2e_model *small_vit(const char *name, uint64_t seed)
 {
-    (void)state;
-    e2e_model_config c = {E2E_ARCH_VIT, 2, 24, 24, 4, 48, 3, 3, 96, "packs_vit"};
+    e2e_model_config c = {E2E_ARCH_VIT, 2, 24, 24, 4, 48, 3, 3, 96, name};
     uint8_t *buf;
     size_t size;
     e2e_error err;
-    if (e2e_model_build_buffer(&c, 11, &buf, &size, &err))
+    if (e2e_model_build_buffer(&c, seed, &buf, &size, &err))
         fail_msg("%s", err.message);
     e2e_model *m;
-    if (e2e_model_load_buffer(buf, size, "packs_vit", &m, &err))
+    if (e2e_model_load_buffer(buf, size, name, &m, &err))
         fail_msg("%s", err.message);
     free(buf);
+    return m;
+}
+
+static void test_shared_packs(void **state)
+{
+    (void)state;
+    e2e_model *m = small_vit("packs_vit", 11);
     assert_non_null(m->packs);
     float a[64], b[64];
     int64_t na, nb;
@@ -690,16 +697,7 @@ static void test_shared_packs(void **state)
 static void test_builder_vit(void **state)
 {
     (void)state;
-    e2e_model_config c = {E2E_ARCH_VIT, 2, 24, 24, 4, 48, 3, 3, 96, "fusion_vit"};
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    if (e2e_model_build_buffer(&c, 7, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m;
-    if (e2e_model_load_buffer(buf, size, "fusion_vit", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
+    e2e_model *m = small_vit("fusion_vit", 7);
     for (int64_t batch = 1; batch <= 4; batch += 3) {
         int64_t d[4] = {batch, 2, 24, 24};
         check_file_model(m, 4, d, 3, 7);
