@@ -97,6 +97,25 @@ void e2e_mm_pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
     }
 }
 
+float *e2e_mm_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t sk, int64_t sn, int K,
+                         int N, void (*fn)(const float *, int64_t, int64_t, int, int, float *),
+                         bool *shared)
+{
+    const size_t floats = e2e_mm_packed_floats(K, N);
+    if ((*shared = k->packs && b->is_model))
+        return (float *)e2e_pack_cache_get(k->packs, b->data, sk, sn, K, N, floats, fn);
+    float *p = e2e_aligned_alloc(sizeof(float) * floats);
+    if (p)
+        fn(b->data, sk, sn, K, N, p);
+    return p;
+}
+
+void e2e_mm_pack_release(float *packed, bool shared)
+{
+    if (!shared)
+        e2e_aligned_free(packed);
+}
+
 /* ---------------------------------------------------------------- register tiles */
 
 typedef void (*tile_fn)(int K, const float *A, int64_t lda, const float *P, float *C, int64_t ldc,
@@ -726,8 +745,8 @@ const e2e_op_def e2e_op_attention = {"Attention", attn_prepare, attn_run, free, 
 static void patch_release(void *v)
 {
     e2e_patch_cfg *c = v;
-    if (c && !c->shared)
-        e2e_aligned_free(c->packed);
+    if (c)
+        e2e_mm_pack_release(c->packed, c->shared);
     free(c);
 }
 
@@ -752,12 +771,7 @@ static e2e_status patch_prepare(e2e_kernel *k)
         chunk = (rows + threads - 1) / threads;
     chunk = (chunk + MR - 1) / MR * MR;
     c->chunk = (int)(chunk < MR ? MR : chunk > rows ? (rows + MR - 1) / MR * MR : chunk);
-    /* B[k][e] = W[e][k] */
-    if ((c->shared = k->packs && w->is_model))
-        c->packed = (float *)e2e_pack_cache_get(k->packs, w->data, 1, c->K, c->K, c->E,
-                                                e2e_mm_packed_floats(c->K, c->E), e2e_mm_pack);
-    else if ((c->packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(c->K, c->E))))
-        e2e_mm_pack(w->data, 1, c->K, c->K, c->E, c->packed);
+    c->packed = e2e_mm_pack_const(k, w, 1, c->K, c->K, c->E, e2e_mm_pack, &c->shared); /* W^T */
     if (!c->packed)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing the patch weights");
     k->ws_size = sizeof(float) * (size_t)c->chunk * (size_t)c->K * (size_t)threads;

@@ -33,6 +33,16 @@ typedef struct e2e_mm_epi {
     float act_alpha, act_beta;
 } e2e_mm_epi;
 
+/* The packed form of a constant operand b (element (k, n) at data[k * sk + n * sn]) for
+   kernel k, made by fn (e2e_mm_pack or a faster equivalent): the model's shared copy when b is
+   one of its initializers (*shared = true: never free it), else the kernel's own. NULL when
+   out of memory. */
+float *e2e_mm_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t sk, int64_t sn, int K,
+                         int N, void (*fn)(const float *, int64_t, int64_t, int, int, float *),
+                         bool *shared);
+/* Frees what e2e_mm_pack_const returned, unless it is shared. */
+void e2e_mm_pack_release(float *packed, bool shared);
+
 /* Floats needed by the packed form of a K x N operand. */
 size_t e2e_mm_packed_floats(int64_t K, int64_t N);
 /* Packs B, element (k, n) at B[k * sk + n * sn], into P. */

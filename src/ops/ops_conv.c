@@ -1023,10 +1023,7 @@ static void direct_chunk(const e2e_kernel *k, const conv_priv *p, const float *x
                 n[j] = OW - x0;
             }
             __m256 acc[TC][TV];
-            if (TV > 2 && cnt == 3) {
-                direct_kernel(TV > 2 ? 3 : 1, base, p->off, taps, w, acc);
-                direct_store(k, p, TV > 2 ? 3 : 1, acc, m0, y, pos, n);
-            } else if (cnt == 2) {
+            if (cnt == 2) {
                 direct_kernel(2, base, p->off, taps, w, acc);
                 direct_store(k, p, 2, acc, m0, y, pos, n);
             } else {

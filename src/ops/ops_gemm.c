@@ -20,7 +20,6 @@
 
 #include "ops/blas.h"
 #include "ops/mm_packed.h"
-#include "runtime/pack_cache.h"
 #include "ops/op.h"
 
 /* ---------------------------------------------------------------- Gemm */
@@ -82,8 +81,7 @@ static void gemm_release(void *priv)
     gemm_priv *p = priv;
     if (p) {
         free(p->bt);
-        if (!p->shared)
-            e2e_aligned_free(p->packed);
+        e2e_mm_pack_release(p->packed, p->shared);
     }
     free(p);
 }
@@ -150,12 +148,8 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     if (!p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
         /* pack op(B) once; sgemm would repack it at every run */
-        const int64_t sk = p.tb ? 1 : p.N, sn = p.tb ? p.K : 1;
-        if ((p.shared = k->packs && k->in[1]->is_model))
-            p.packed = (float *)e2e_pack_cache_get(k->packs, k->in[1]->data, sk, sn, p.K, p.N,
-                                                   e2e_mm_packed_floats(p.K, p.N), gemm_pack);
-        else if ((p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(p.K, p.N))))
-            gemm_pack(k->in[1]->data, sk, sn, p.K, p.N, p.packed);
+        p.packed = e2e_mm_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N,
+                                     gemm_pack, &p.shared);
         if (!p.packed)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
         p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
@@ -163,8 +157,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     gemm_priv *pp = malloc(sizeof *pp);
     if (!pp) {
         free(p.bt);
-        if (!p.shared)
-            e2e_aligned_free(p.packed);
+        e2e_mm_pack_release(p.packed, p.shared);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
     *pp = p;
@@ -242,8 +235,8 @@ typedef struct matmul_priv {
 static void matmul_release(void *v)
 {
     matmul_priv *p = v;
-    if (p && !p->shared)
-        e2e_aligned_free(p->packed);
+    if (p)
+        e2e_mm_pack_release(p->packed, p->shared);
     free(p);
 }
 
@@ -302,11 +295,7 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.nb = 0;
         /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
         if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
-            if ((p.shared = k->packs && k->in[1]->is_model))
-                p.packed = (float *)e2e_pack_cache_get(k->packs, k->in[1]->data, N, 1, (int)K, (int)N,
-                                                       e2e_mm_packed_floats(K, N), e2e_mm_pack);
-            else if ((p.packed = e2e_aligned_alloc(sizeof(float) * e2e_mm_packed_floats(K, N))))
-                e2e_mm_pack(k->in[1]->data, N, 1, (int)K, (int)N, p.packed);
+            p.packed = e2e_mm_pack_const(k, k->in[1], N, 1, (int)K, (int)N, e2e_mm_pack, &p.shared);
             if (!p.packed)
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
         }
@@ -318,8 +307,7 @@ static e2e_status matmul_prepare(e2e_kernel *k)
     }
     matmul_priv *pp = malloc(sizeof *pp);
     if (!pp) {
-        if (!p.shared)
-            e2e_aligned_free(p.packed);
+        e2e_mm_pack_release(p.packed, p.shared);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
     *pp = p;
