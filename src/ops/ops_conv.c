@@ -18,13 +18,14 @@
                        12 accumulators), one broadcast weight per channel and tap, so nothing
                        is unfolded and nothing leaves the registers until the sum is done.
                        Work is split over the threads by output rows (of all images).
-     CONV_WINOGRAD     (AVX-512 builds) the same conditions with a 3x3 kernel, no dilation and
-                       enough channels to pay for the transforms (wino_fits: 16 -> 32 yes,
-                       8 -> 16 no): Winograd F(2x2, 3x3). The weights are
+     CONV_WINOGRAD     the same conditions with a 3x3 kernel, no dilation and enough channels
+                       to pay for the transforms (wino_fits; AVX-512: 16 -> 32 yes, 8 -> 16 no;
+                       AVX2: from 4 input channels): Winograd F(2x2, 3x3). The weights are
                        transformed at prepare (U = G g G^T, 16 values per filter); per chunk of
                        tile rows the padded input is transformed (V = B^T d B, 16 tiles per
-                       vector, tiles of all rows in one flat list), 16 products U_xi * V_xi over
-                       the channels run on the direct kernel's register tile, and the output
+                       vector, AVX2 8 of one tile row; tiles of all rows in one flat list), 16
+                       products U_xi * V_xi over the channels run on a register tile (AVX-512:
+                       the direct kernel's, 8 channels by 3 vectors; AVX2: 4 by 3), and the output
                        transform (A^T m A) adds the bias and the activation and writes each 2x2
                        tile. 16 multiplies per 4 outputs instead of 36; the transforms use only
                        +-1 and 1/2, so results stay within float rounding of the direct sum.
@@ -211,6 +212,17 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
 
 /* bytes of transformed input (V) aimed for per chunk */
 #define WINO_V_TARGET ((int64_t)192 << 10)
+/* output channels per packed group of transformed weights (floats per channel step): AVX2
+   takes 4 channels by 3 vectors of tiles per register tile, AVX-512 8 by 3 */
+#if CONV_VEC == 8
+#define WINO_G 4
+#else
+#define WINO_G DIRECT_MB
+#endif
+/* AVX2: fewest input channels for which the transforms pay (measured) */
+#ifndef WINO_MIN_C
+#define WINO_MIN_C 4
+#endif
 
 static bool wino_fits(const conv_priv *p)
 {
@@ -220,9 +232,14 @@ static bool wino_fits(const conv_priv *p)
     const int64_t C = p->C, M = p->M;
     return p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 && C >= 8 && M >= 8 &&
            p->od[1] >= 2 && p->od[2] >= 4 && 10 * C * M > 76 * C + 57 * M;
+#elif CONV_VEC == 8
+    /* 8 tiles of one tile row per vector: at least 60% of the lanes hold tiles */
+    const int64_t C = p->C, M = p->M, tw = (p->od[2] + 1) / 2, twp = (tw + 7) & ~(int64_t)7;
+    return p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 && C >= WINO_MIN_C &&
+           M >= 8 && p->od[1] >= 2 && tw * 10 >= twp * 6;
 #else
     (void)p;
-    return false; /* the transforms are written for AVX-512 only */
+    return false;
 #endif
 }
 
@@ -232,10 +249,16 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
     p->algo = CONV_WINOGRAD;
     p->tw = (OW + 1) / 2;
     p->th = (OH + 1) / 2;
+#if CONV_VEC == 8
+    p->twp = (p->tw + 7) & ~(int64_t)7;
+    /* the input transform reads 18 columns from each tile vector's start */
+    p->pw = 2 * p->twp + 2;
+#else
     p->twp = p->tw <= 8 ? 8 : p->tw;
     const int64_t tv = (p->tw + 15) / 16;
     /* the input transform reads 34 columns from each tile vector's start */
     p->pw = 32 * tv + 2;
+#endif
     p->pad_t = p->pb[1];
     p->pad_l = p->pb[2];
     int64_t r = WINO_V_TARGET / (16 * C * p->twp * (int64_t)sizeof(float));
@@ -258,8 +281,8 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
     if (p->slab > INT32_MAX || C * p->tpad > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->threads) * sizeof(float);
-    const int64_t nb = (p->M + DIRECT_MB - 1) / DIRECT_MB;
-    p->wp = calloc((size_t)(nb * 16 * C * DIRECT_MB), sizeof(float));
+    const int64_t nb = (p->M + WINO_G - 1) / WINO_G;
+    p->wp = calloc((size_t)(nb * 16 * C * WINO_G), sizeof(float));
     p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
     p->off = malloc(sizeof(int32_t) * (size_t)C);
     conv_priv *pp = malloc(sizeof *pp);
@@ -283,7 +306,7 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
                     double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                    p->wp[(((m / DIRECT_MB) * 16 + i * 4 + j) * C + c) * DIRECT_MB + m % DIRECT_MB] =
+                    p->wp[(((m / WINO_G) * 16 + i * 4 + j) * C + c) * WINO_G + m % WINO_G] =
                         (float)u;
                 }
         }
@@ -1080,6 +1103,192 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
             }
     }
 }
+
+/* Winograd F(2x2, 3x3) in 8 lanes. V = B^T d B for the tiles of tile rows [0, rows) of the
+   slab, 8 tiles of one tile row per vector (twp is a multiple of 8). The even/odd columns
+   come from in-lane shuffles, so the tiles of a vector are in the order 0 1 4 5 2 3 6 7:
+   every later step is lane-wise, and the output transform's unpack (or one permute) puts
+   them back in order. */
+static void wino_input(const conv_priv *p, const float *slab, float *V, int64_t rows, int64_t cs)
+{
+    const int64_t PW = p->pw, TW = p->twp, TP = p->tpad, xs = p->vxs;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t t0 = 0; t0 < TW; t0 += 8) {
+                const float *q = slab + c * cs + 2 * r * PW + 2 * t0;
+                __m256 d[4][4];
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++) {
+                    const float *qi = q + i * PW;
+                    __m256 a0 = _mm256_loadu_ps(qi), a1 = _mm256_loadu_ps(qi + 8);
+                    __m256 b0 = _mm256_loadu_ps(qi + 2), b1 = _mm256_loadu_ps(qi + 10);
+                    __m256 e0 = _mm256_shuffle_ps(a0, a1, 0x88), o0 = _mm256_shuffle_ps(a0, a1, 0xDD);
+                    __m256 e2 = _mm256_shuffle_ps(b0, b1, 0x88), o2 = _mm256_shuffle_ps(b0, b1, 0xDD);
+                    /* d B: columns 0-2, 1+2, 2-1, 1-3 */
+                    d[i][0] = _mm256_sub_ps(e0, e2);
+                    d[i][1] = _mm256_add_ps(o0, e2);
+                    d[i][2] = _mm256_sub_ps(e2, o0);
+                    d[i][3] = _mm256_sub_ps(o0, o2);
+                }
+                float *v = V + c * TP + r * TW + t0;
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    /* B^T (d B): rows 0-2, 1+2, 2-1, 1-3 */
+                    _mm256_storeu_ps(v + (0 * 4 + j) * xs, _mm256_sub_ps(d[0][j], d[2][j]));
+                    _mm256_storeu_ps(v + (1 * 4 + j) * xs, _mm256_add_ps(d[1][j], d[2][j]));
+                    _mm256_storeu_ps(v + (2 * 4 + j) * xs, _mm256_sub_ps(d[2][j], d[1][j]));
+                    _mm256_storeu_ps(v + (3 * 4 + j) * xs, _mm256_sub_ps(d[1][j], d[3][j]));
+                }
+            }
+}
+
+/* floats between the xi of the product buffer: WINO_G channels by WINO_TV vectors of 8 tiles */
+#define WINO_TV 3
+#define WINO_BS (WINO_G * WINO_TV * 8)
+
+/* The products of one xi: bx[i][j] = sum over the C channels c of w[c][i] * base[j][c * cstride]
+   for WINO_G output channels by NV vectors of 8 tiles. */
+ALWAYS_INLINE void wino_gemm(int NV, const float *base, int64_t cstride, int64_t C, const float *w,
+                             float *bx)
+{
+    __m256 c[WINO_G][WINO_TV];
+#pragma GCC unroll 4
+    for (int i = 0; i < WINO_G; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            c[i][j] = _mm256_setzero_ps();
+    for (int64_t t = 0; t < C; t++, w += WINO_G, base += cstride) {
+        __m256 v[WINO_TV];
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++) {
+            v[j] = _mm256_loadu_ps(base + 8 * j);
+            /* keeps v[j] in a register: GCC would fold the load into each of the WINO_G
+               FMAs, and the loads, not the FMAs, would set the pace */
+            __asm__("" : "+x"(v[j]));
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < WINO_G; i++) {
+            const __m256 wi = _mm256_broadcast_ss(w + i);
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++)
+                c[i][j] = _mm256_fmadd_ps(wi, v[j], c[i][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < WINO_G; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            _mm256_storeu_ps(bx + (i * WINO_TV + j) * 8, c[i][j]);
+}
+
+/* Output transform of the 8 tiles of flat index f0 (one tile row: ty0 + f0 / twp, tiles
+   f0 % twp ..) for channel m from the 16 products in buf: bias, activation, stores. */
+ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
+                               float *y, int64_t ty0, int64_t f0)
+{
+    const int64_t OW = p->od[2], OH = p->od[1], TW = p->twp;
+    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
+    __m256 s0[4], s1[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        __m256 m0 = _mm256_loadu_ps(buf + (0 * 4 + j) * WINO_BS), m1 = _mm256_loadu_ps(buf + (1 * 4 + j) * WINO_BS);
+        __m256 m2 = _mm256_loadu_ps(buf + (2 * 4 + j) * WINO_BS), m3 = _mm256_loadu_ps(buf + (3 * 4 + j) * WINO_BS);
+        s0[j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+        s1[j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+    }
+    const __m256 b = _mm256_set1_ps(p->bias[m]), zero = _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
+    __m256 y00 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), b);
+    __m256 y01 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), b);
+    __m256 y10 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), b);
+    __m256 y11 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), b);
+    const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
+    float *ym = y + m * p->ysp;
+    if (p->pool2) {
+        /* each tile is one pooling window: rows ty < OH/2 and columns tx < OW/2 are kept */
+        const int64_t PWo = OW / 2, n = PWo - tx < 8 ? PWo - tx : 8;
+        if (ty >= OH / 2 || n <= 0)
+            return;
+        y00 = act_vec(k->act, y00, zero, lo, hi);
+        y01 = act_vec(k->act, y01, zero, lo, hi);
+        y10 = act_vec(k->act, y10, zero, lo, hi);
+        y11 = act_vec(k->act, y11, zero, lo, hi);
+        if (late) {
+            float t[4][8];
+            _mm256_storeu_ps(t[0], y00);
+            _mm256_storeu_ps(t[1], y01);
+            _mm256_storeu_ps(t[2], y10);
+            _mm256_storeu_ps(t[3], y11);
+            e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 32);
+            y00 = _mm256_loadu_ps(t[0]);
+            y01 = _mm256_loadu_ps(t[1]);
+            y10 = _mm256_loadu_ps(t[2]);
+            y11 = _mm256_loadu_ps(t[3]);
+        }
+        __m256 mx = _mm256_max_ps(_mm256_max_ps(y00, y01), _mm256_max_ps(y10, y11));
+        /* tiles 0 1 4 5 2 3 6 7 -> 0 .. 7 */
+        mx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mx), 0xD8));
+        float *d = ym + ty * PWo + tx;
+        if (n == 8)
+            _mm256_storeu_ps(d, mx);
+        else
+            _mm256_maskstore_ps(d, e2e_lane_mask8(n), mx);
+        return;
+    }
+    if (2 * ty >= OH || 2 * tx >= OW)
+        return;
+    /* unpacking the column pairs also undoes the tile order: columns 0-7, then 8-15 */
+    const int64_t n = OW - 2 * tx < 16 ? OW - 2 * tx : 16;
+    __m256 r[2][2] = {{_mm256_unpacklo_ps(y00, y01), _mm256_unpackhi_ps(y00, y01)},
+                      {_mm256_unpacklo_ps(y10, y11), _mm256_unpackhi_ps(y10, y11)}};
+    for (int i = 0; i < 2 && 2 * ty + i < OH; i++) {
+        float *d = ym + (2 * ty + i) * OW + 2 * tx;
+        for (int h = 0; h < 2; h++) {
+            const int64_t c = n - 8 * h;
+            const __m256 v = act_vec(k->act, r[i][h], zero, lo, hi);
+            if (c >= 8)
+                _mm256_storeu_ps(d + 8 * h, v);
+            else if (c > 0)
+                _mm256_maskstore_ps(d + 8 * h, e2e_lane_mask8(c), v);
+        }
+        if (late)
+            e2e_act_apply(k->act, k->act_alpha, k->act_beta, d, n);
+    }
+}
+
+/* Tile rows [ty0, ty1) of one image: input transform into V, then per TC output channels
+   and TV vectors of tiles the 16 products over the channels (the direct kernel's register
+   tile, the channels as its taps), then the output transform. */
+static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
+                       int64_t ty0, int64_t ty1)
+{
+    const int64_t rows = ty1 - ty0, cs = (2 * p->rows + 4) * p->pw, C = p->C;
+    float *V = ws + p->v_at, *buf = ws + p->buf_at;
+    pad_rows(p, x, ws, 2 * ty0 - p->pad_t, 2 * rows + 2, cs);
+    wino_input(p, ws, V, rows, cs);
+    const int64_t nv = rows * p->twp / 8, xs = p->vxs, TP = p->tpad;
+    for (int64_t m0 = 0; m0 < p->M; m0 += WINO_G) {
+        const int64_t mend = p->M - m0 < WINO_G ? p->M - m0 : WINO_G;
+        for (int64_t v = 0; v < nv; v += WINO_TV) {
+            const int cnt = nv - v < WINO_TV ? (int)(nv - v) : WINO_TV;
+            for (int xi = 0; xi < 16; xi++) {
+                const float *w = p->wp + ((m0 / WINO_G) * 16 + xi) * C * WINO_G;
+                const float *base = V + xi * xs + v * 8;
+                float *bx = buf + xi * WINO_BS;
+                if (cnt == 3)
+                    wino_gemm(3, base, TP, C, w, bx);
+                else if (cnt == 2)
+                    wino_gemm(2, base, TP, C, w, bx);
+                else
+                    wino_gemm(1, base, TP, C, w, bx);
+            }
+            for (int64_t i = 0; i < mend; i++)
+                for (int j = 0; j < cnt; j++)
+                    wino_output(k, p, buf + (i * WINO_TV + j) * 8, m0 + i, y, ty0, (v + j) * 8);
+        }
+    }
+}
+#undef WINO_BS
 #undef TC
 #undef TV
 #endif
@@ -1098,7 +1307,6 @@ static void direct_task(void *ctx, int t, int n)
     const direct_job *j = ctx;
     const conv_priv *p = j->k->priv;
     const bool wino = p->algo == CONV_WINOGRAD;
-    (void)wino; /* Winograd exists in AVX-512 builds only */
     const int64_t OH = p->units, total = p->N * OH;
     const int64_t lo = total * t / n, hi = total * (t + 1) / n;
     float *slab = (float *)j->k->ws + (int64_t)t * p->slab;
@@ -1110,12 +1318,9 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
-#if defined(__AVX512F__)
         if (wino)
             wino_chunk(j->k, p, x, y, slab, oy0, oy1);
-        else
-#endif
-        if (p->pool2)
+        else if (p->pool2)
             direct_chunk_pool(j->k, p, x, y, slab, oy0, oy1);
         else
             direct_chunk(j->k, p, x, y, slab, oy0, oy1);
