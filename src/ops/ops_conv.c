@@ -84,6 +84,7 @@ typedef struct conv_priv {
     int64_t slab;           /* floats per slab (one per thread) */
     int64_t pad_l, pad_t;   /* left and top padding */
     int threads;
+    int slots;              /* workspace slots: one per task of conv_direct */
     float *wp;              /* packed weights [ceil(M/8)][kdim][8] */
     float *bias;            /* ceil(M/8)*8 biases (zeros when absent) */
     int32_t *off;           /* per tap (c, ky, kx): offset into the slab (Winograd: per c, into V) */
@@ -140,6 +141,12 @@ static e2e_status conv_dim(e2e_kernel *k, const char *auto_pad, int64_t in, int6
 
 /* ---------------------------------------------------------------- CONV_DIRECT */
 
+/* The direct and Winograd kernels cut their rows into up to this many tasks per thread,
+   claimed dynamically: a thread the OS preempts then holds back a small share, not half. */
+#define CONV_TASKS_PER_THREAD 4
+
+static int conv_slots(int threads) { return threads > 1 ? CONV_TASKS_PER_THREAD * threads : 1; }
+
 static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
 {
 #ifdef CONV_VEC
@@ -175,11 +182,12 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
     p->units = OH;
     p->ysp = p->osp;
     p->threads = e2e_pool_threads(k->pool);
+    p->slots = conv_slots(p->threads);
     /* 32 floats of slack: the last vector of a row reads up to 15 lanes past it */
     p->slab = (p->C * (r + halo) * p->pw + 32 + 15) & ~(int64_t)15;
     if (p->slab > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
-    k->ws_size = (size_t)(p->slab * p->threads) * sizeof(float);
+    k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
     const int64_t nb = (p->M + DIRECT_G - 1) / DIRECT_G, kdim = p->kdim;
     p->wp = calloc((size_t)(nb * kdim * DIRECT_MB), sizeof(float));
     p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
@@ -271,6 +279,7 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
     p->ysp = p->osp;
     p->tpad = (r * p->twp + 15) & ~(int64_t)15;
     p->threads = e2e_pool_threads(k->pool);
+    p->slots = conv_slots(p->threads);
     /* two rows more than the chunk needs: with two tile rows per vector, an odd last tile row
        reads (ignored) rows past it */
     int64_t slab = (C * (2 * r + 4) * p->pw + 32 + 15) & ~(int64_t)15;
@@ -280,7 +289,7 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
     p->slab = p->buf_at + 16 * DIRECT_MB * 3 * 16;
     if (p->slab > INT32_MAX || C * p->tpad > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
-    k->ws_size = (size_t)(p->slab * p->threads) * sizeof(float);
+    k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
     const int64_t nb = (p->M + WINO_G - 1) / WINO_G;
     p->wp = calloc((size_t)(nb * 16 * C * WINO_G), sizeof(float));
     p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
@@ -1332,11 +1341,16 @@ static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X,
 {
     direct_job j = {k, X, Y};
     int64_t total = p->N * p->units;
-    int n = p->threads < total ? p->threads : (int)total;
+    /* one task per thread, or more of at least 4 rows (tile rows, row pairs) each */
+    int64_t n = total / 4 > p->threads ? total / 4 : p->threads;
+    if (n > p->slots)
+        n = p->slots;
+    if (n > total)
+        n = total;
     /* below ~1 MFLOP a second thread costs more than it saves */
     if (2.0 * (double)p->M * (double)p->osp * (double)p->kdim * (double)p->N < 1e6)
         n = 1;
-    e2e_pool_run(k->pool, direct_task, &j, n);
+    e2e_pool_run(k->pool, direct_task, &j, (int)n);
 }
 #endif
 

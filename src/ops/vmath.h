@@ -138,7 +138,11 @@ static inline __m256 e2e_vgelu8(__m256 x)
     q = _mm256_fmadd_ps(q, w, _mm256_set1_ps(E2E_GELU_Q2));
     q = _mm256_fmadd_ps(q, w, _mm256_set1_ps(E2E_GELU_Q1));
     q = _mm256_fmadd_ps(q, w, _mm256_set1_ps(1.f));
-    __m256 erf = _mm256_div_ps(_mm256_mul_ps(z, p), q);
+    /* 1/q from the 12-bit estimate and one Newton step: a division would be the slowest
+       instruction of the epilogue */
+    __m256 r = _mm256_rcp_ps(q);
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, _mm256_set1_ps(2.f)));
+    __m256 erf = _mm256_mul_ps(_mm256_mul_ps(z, p), r);
     __m256 hx = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
     __m256 y = _mm256_blendv_ps(_mm256_fmadd_ps(hx, erf, hx), x, hi);
     return _mm256_blendv_ps(y, _mm256_setzero_ps(), lo);
