@@ -133,7 +133,11 @@ typedef struct e2e_session_options {
        Needed when an input decides a shape (Reshape's shape, Range's limits). */
     const e2e_tensor_view *fixed_inputs;
     int n_fixed_inputs;
-    int optimize;                /* 1 (default): fusions; 0: run the graph as written */
+    /* 1 (default): fusions and fast kernels that stay within float rounding of the plain
+       graph; 0: run the graph as written; 2: also kernels that trade precision for speed
+       (AVX2 builds: 3x3 convolutions by Winograd F(4x4, 3x3), about 20% faster than F(2x2),
+       errors up to ~1e-5 of the layer's output scale instead of ~1e-6; docs/api.md) */
+    int optimize;
 } e2e_session_options;
 
 e2e_session_options e2e_session_options_default(void);

@@ -29,9 +29,11 @@ void e2e_cli_fill_random(e2e_tensor_view *v, uint64_t *seed);
 /* Limits set by the options --max-model-mb N and --max-arena-mb N (0 = none). main() takes
    them from anywhere on the command line, so every command accepts them. */
 extern size_t e2e_cli_max_model_bytes, e2e_cli_max_arena_bytes;
+/* e2e_session_options.optimize from --optimize N (default 1), taken the same way. */
+extern int e2e_cli_optimize;
 /* e2e_model_load_file_ex with the --max-model-mb limit. */
 e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err);
-/* e2e_session_options_default() with the --max-arena-mb limit. */
+/* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */
 e2e_session_options e2e_cli_session_options(void);
 
 #endif

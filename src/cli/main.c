@@ -10,6 +10,7 @@
 
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
+int e2e_cli_optimize = 1;
 
 #define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
 CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
@@ -93,14 +94,26 @@ e2e_session_options e2e_cli_session_options(void)
 {
     e2e_session_options o = e2e_session_options_default();
     o.max_arena_bytes = e2e_cli_max_arena_bytes;
+    o.optimize = e2e_cli_optimize;
     return o;
 }
 
-/* Removes --max-model-mb N / --max-arena-mb N from argv (any position); -1 on a bad value. */
-static int take_limits(int *argc, char **argv)
+/* Removes --max-model-mb N / --max-arena-mb N / --optimize N from argv (any position); -1 on
+   a bad value. */
+static int take_globals(int *argc, char **argv)
 {
     int n = 0;
     for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], "--optimize")) {
+            const char *v = i + 1 < *argc ? argv[i + 1] : "";
+            if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2")) {
+                fprintf(stderr, "e2e: --optimize needs 0, 1 or 2\n");
+                return -1;
+            }
+            e2e_cli_optimize = v[0] - '0';
+            i++;
+            continue;
+        }
         size_t *dst = !strcmp(argv[i], "--max-model-mb") ? &e2e_cli_max_model_bytes
                       : !strcmp(argv[i], "--max-arena-mb") ? &e2e_cli_max_arena_bytes : NULL;
         if (!dst) {
@@ -173,13 +186,16 @@ static void usage(FILE *f)
             fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nlimits (any command, anywhere on the line): --max-model-mb N refuses larger model"
                " files,\n  --max-arena-mb N refuses sessions whose plan needs more memory\n");
+    fprintf(f, "optimisation (any command): --optimize 1 (default: fusions, results within float"
+               " rounding),\n  0 (the graph as written), 2 (also faster kernels that round more:"
+               " Winograd F(4x4) convolutions)\n");
     fprintf(f, "\nexit status: 0 success, 1 the work failed (bad model, bad input, failed check),"
                " 2 usage error\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (take_limits(&argc, argv))
+    if (take_globals(&argc, argv))
         return E2E_EXIT_USAGE;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {

@@ -104,7 +104,7 @@ float *e2e_mm_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t sk, in
     const size_t floats = e2e_mm_packed_floats(K, N);
     if ((*shared = k->packs && b->is_model))
         return (float *)e2e_pack_cache_get(k->packs, b->data, sk, sn, K, N, floats, fn);
-    float *p = e2e_aligned_alloc(sizeof(float) * floats);
+    float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats); /* fn writes it all */
     if (p)
         fn(b->data, sk, sn, K, N, p);
     return p;

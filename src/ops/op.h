@@ -59,6 +59,8 @@ typedef struct e2e_kernel {
     float act_alpha, act_beta;
     e2e_error *err;
     struct e2e_pack_cache *packs; /* the model's shared packed weights, or NULL (pack_cache.h) */
+    int optimize;           /* the session's e2e_session_options.optimize (2: faster, less exact
+                               kernels allowed) */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

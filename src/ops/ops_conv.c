@@ -29,6 +29,10 @@
                        transform (A^T m A) adds the bias and the activation and writes each 2x2
                        tile. 16 multiplies per 4 outputs instead of 36; the transforms use only
                        +-1 and 1/2, so results stay within float rounding of the direct sum.
+                       With optimize >= 2 (AVX2 builds) F(4x4, 3x3) instead, where rows hold
+                       enough 4-wide tiles: 36 multiplies per 16 outputs, about 20% faster on
+                       the SimpleNet layers, but its transforms scale by up to 8 and round about
+                       ten times more (errors up to ~3e-6 of each output's sum of |terms|).
    The bias and the fused activation (k->act) are applied to each output row right after it
    is produced, while it is still in cache.
 
@@ -96,6 +100,7 @@ typedef struct conv_priv {
     int64_t vxs;            /* stride of V between the 16 xi: C * tpad and one cache line more,
                                so the 16 planes do not all map to the same L1 sets */
     int64_t v_at, buf_at;   /* offsets of V and of the tile buffer in a task's workspace */
+    int wf;                 /* output tile: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) */
     /* both */
     int64_t units;          /* work units per image: output rows, tile rows or row pairs */
     bool pool2;             /* ConvMaxPool: a 2x2 / stride 2 max pool of the activated output */
@@ -232,35 +237,46 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
 #define WINO_MIN_C 4
 #endif
 
-static bool wino_fits(const conv_priv *p)
+/* The Winograd output tile for this convolution: 0 (none: the direct kernel), 2 (F(2x2, 3x3))
+   or 4 (F(4x4, 3x3): AVX2 only, with optimize >= 2, when rows hold enough 4-wide tiles to
+   fill the lanes; its transforms multiply by up to 8 and round about ten times more). */
+static int wino_fits(const e2e_kernel *k, const conv_priv *p)
 {
+    const int64_t C = p->C, M = p->M;
+    if (p->kd[1] != 3 || p->kd[2] != 3 || p->dl[1] != 1 || p->dl[2] != 1 || p->od[1] < 2)
+        return 0;
+#if defined(__AVX512F__)
     /* Per output channel and 64 outputs the direct kernel spends ~18*C cycles; Winograd ~8*C
        on the products plus, measured, ~1.9 * (40*C/M + 30) on the transforms. */
-#if defined(__AVX512F__)
-    const int64_t C = p->C, M = p->M;
-    return p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 && C >= 8 && M >= 8 &&
-           p->od[1] >= 2 && p->od[2] >= 4 && 10 * C * M > 76 * C + 57 * M;
+    return C >= 8 && M >= 8 && p->od[2] >= 4 && 10 * C * M > 76 * C + 57 * M ? 2 : 0;
 #elif CONV_VEC == 8
     /* 8 tiles of one tile row per vector: at least 60% of the lanes hold tiles */
-    const int64_t C = p->C, M = p->M, tw = (p->od[2] + 1) / 2, twp = (tw + 7) & ~(int64_t)7;
-    return p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 && C >= WINO_MIN_C &&
-           M >= 8 && p->od[1] >= 2 && tw * 10 >= twp * 6;
+    if (C < WINO_MIN_C || M < 8)
+        return 0;
+    const int64_t t4 = (p->od[2] + 3) / 4, t2 = (p->od[2] + 1) / 2;
+    if (k->optimize >= 2 && p->od[1] >= 4 && t4 * 10 >= ((t4 + 7) & ~(int64_t)7) * 6)
+        return 4;
+    return t2 * 10 >= ((t2 + 7) & ~(int64_t)7) * 6 ? 2 : 0;
 #else
-    (void)p;
-    return false;
+    (void)k;
+    (void)C;
+    (void)M;
+    return 0;
 #endif
 }
 
-static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
+static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p, int wf)
 {
     const int64_t C = p->C, OH = p->od[1], OW = p->od[2];
+    const int nx = (wf + 2) * (wf + 2); /* transformed values per filter: 16 or 36 */
     p->algo = CONV_WINOGRAD;
-    p->tw = (OW + 1) / 2;
-    p->th = (OH + 1) / 2;
+    p->wf = wf;
+    p->tw = (OW + wf - 1) / wf;
+    p->th = (OH + wf - 1) / wf;
 #if CONV_VEC == 8
     p->twp = (p->tw + 7) & ~(int64_t)7;
-    /* the input transform reads 18 columns from each tile vector's start */
-    p->pw = 2 * p->twp + 2;
+    /* the input transforms read 18 (F2) or 36 (F4) columns from each tile vector's start */
+    p->pw = wf * p->twp + 4;
 #else
     p->twp = p->tw <= 8 ? 8 : p->tw;
     const int64_t tv = (p->tw + 15) / 16;
@@ -269,7 +285,7 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
 #endif
     p->pad_t = p->pb[1];
     p->pad_l = p->pb[2];
-    int64_t r = WINO_V_TARGET / (16 * C * p->twp * (int64_t)sizeof(float));
+    int64_t r = WINO_V_TARGET / (nx * C * p->twp * (int64_t)sizeof(float));
     if (r < 1)
         r = 1;
     if (r > p->th)
@@ -280,19 +296,19 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
     p->tpad = (r * p->twp + 15) & ~(int64_t)15;
     p->threads = e2e_pool_threads(k->pool);
     p->slots = conv_slots(p->threads);
-    /* two rows more than the chunk needs: with two tile rows per vector, an odd last tile row
-       reads (ignored) rows past it */
-    int64_t slab = (C * (2 * r + 4) * p->pw + 32 + 15) & ~(int64_t)15;
+    /* input rows of a chunk and two more: with two tile rows per vector (AVX-512, F2), an odd
+       last tile row reads (ignored) rows past it */
+    int64_t slab = (C * (wf * r + 4) * p->pw + 32 + 15) & ~(int64_t)15;
     p->v_at = slab;
     p->vxs = C * p->tpad + 16;
-    p->buf_at = p->v_at + 16 * p->vxs + 16;
-    p->slab = p->buf_at + 16 * DIRECT_MB * 3 * 16;
+    p->buf_at = p->v_at + nx * p->vxs + 16;
+    p->slab = p->buf_at + nx * DIRECT_MB * 3 * 16;
     if (p->slab > INT32_MAX || C * p->tpad > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
     const int64_t nb = (p->M + WINO_G - 1) / WINO_G;
-    p->wp = calloc((size_t)(nb * 16 * C * WINO_G), sizeof(float));
-    p->bias = calloc((size_t)(nb * DIRECT_MB), sizeof(float));
+    p->wp = calloc((size_t)(nb * nx * C * WINO_G), sizeof(float));
+    p->bias = calloc((size_t)(nb * WINO_G), sizeof(float));
     p->off = malloc(sizeof(int32_t) * (size_t)C);
     conv_priv *pp = malloc(sizeof *pp);
     if (!p->wp || !p->bias || !p->off || !pp) {
@@ -302,21 +318,31 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
         free(p->off);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
-    /* U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double */
-    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    /* U = G g G^T, in double: F2 G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; F4 the 6 x 3 G
+       of the points 0, +-1, +-2 */
+    static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    static const double G4[6][3] = {{0.25, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+    const int n = wf + 2;
     const float *W = k->in[1]->data;
     for (int64_t m = 0; m < p->M; m++)
         for (int64_t c = 0; c < C; c++) {
             const float *g = W + (m * C + c) * 9;
-            double t[4][3];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 3; j++)
-                    t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) {
-                    double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                    p->wp[(((m / WINO_G) * 16 + i * 4 + j) * C + c) * WINO_G + m % WINO_G] =
-                        (float)u;
+            double t[6][3];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < 3; j++) {
+                    const double *Gi = wf == 4 ? G4[i] : G2[i];
+                    t[i][j] = Gi[0] * g[j] + Gi[1] * g[3 + j] + Gi[2] * g[6 + j];
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++) {
+                    const double *Gj = wf == 4 ? G4[j] : G2[j];
+                    double u = t[i][0] * Gj[0] + t[i][1] * Gj[1] + t[i][2] * Gj[2];
+                    p->wp[(((m / WINO_G) * nx + i * n + j) * C + c) * WINO_G + m % WINO_G] = (float)u;
                 }
         }
     if (k->n_in > 2 && k->in[2])
@@ -436,8 +462,10 @@ static e2e_status conv_prepare(e2e_kernel *k)
         p.algo = CONV_DEPTHWISE;
     else if (unit)
         p.algo = CONV_GEMM_DIRECT;
-    else if (direct_fits(k, &p))
-        return wino_fits(&p) ? wino_prepare(k, &p) : direct_prepare(k, &p);
+    else if (direct_fits(k, &p)) {
+        const int wf = wino_fits(k, &p);
+        return wf ? wino_prepare(k, &p, wf) : direct_prepare(k, &p);
+    }
     else {
         p.algo = CONV_IM2COL;
         int64_t cols = CONV_WS_TARGET / (int64_t)sizeof(float) / p.kdim;
@@ -1297,6 +1325,200 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
         }
     }
 }
+
+/* Winograd F(4x4, 3x3) in 8 lanes (wf = 4): 6x6 input tiles at a stride of 4, 36 products per
+   4x4 outputs (2.25 per output instead of F(2x2)'s 4; the transforms cost about the same per
+   output). B^T, G and A^T are the usual ones for the points 0, +-1, +-2 (Lavin & Gray).
+   Vectors hold 8 tiles of one tile row in the order 0 2 4 6 1 3 5 7, which is what an
+   in-lane 4x4 transpose of 32 consecutive floats gives, and what its inverse puts back. */
+
+/* The 1-D input transform B^T d of 6 vectors. */
+ALWAYS_INLINE void wino4_bt(const __m256 d[6], __m256 o[6])
+{
+    const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f);
+    const __m256 a = _mm256_fnmadd_ps(four, d[2], d[4]), b = _mm256_fnmadd_ps(four, d[1], d[3]);
+    const __m256 c = _mm256_sub_ps(d[4], d[2]), e = _mm256_sub_ps(d[3], d[1]);
+    o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+    o[1] = _mm256_add_ps(a, b);
+    o[2] = _mm256_sub_ps(a, b);
+    o[3] = _mm256_fmadd_ps(two, e, c);
+    o[4] = _mm256_fnmadd_ps(two, e, c);
+    o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+/* The 1-D output transform A^T m of 6 vectors. */
+ALWAYS_INLINE void wino4_at(const __m256 m[6], __m256 o[4])
+{
+    const __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+    o[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+    o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.f), d34, d12);
+    o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.f), s34, s12);
+    o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.f), d34, d12), m[5]);
+}
+
+/* In-lane 4x4 transposes: rows r[0..3] of 8 floats -> columns. */
+ALWAYS_INLINE void wino4_transpose(const __m256 r[4], __m256 o[4])
+{
+    const __m256 u0 = _mm256_unpacklo_ps(r[0], r[1]), u1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 u2 = _mm256_unpacklo_ps(r[2], r[3]), u3 = _mm256_unpackhi_ps(r[2], r[3]);
+    o[0] = _mm256_shuffle_ps(u0, u2, 0x44);
+    o[1] = _mm256_shuffle_ps(u0, u2, 0xEE);
+    o[2] = _mm256_shuffle_ps(u1, u3, 0x44);
+    o[3] = _mm256_shuffle_ps(u1, u3, 0xEE);
+}
+
+/* V = B^T d B for the tiles of tile rows [0, rows) of the slab. */
+static void wino4_input(const conv_priv *p, const float *slab, float *V, int64_t rows, int64_t cs)
+{
+    const int64_t PW = p->pw, TW = p->twp, TP = p->tpad, xs = p->vxs;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t t0 = 0; t0 < TW; t0 += 8) {
+                const float *q = slab + c * cs + 4 * r * PW + 4 * t0;
+                __m256 e[6][6]; /* e[k][i]: column k of row i of d B */
+                for (int i = 0; i < 6; i++) {
+                    const float *qi = q + i * PW;
+                    __m256 l[4], h[4], d[6], o[6];
+#pragma GCC unroll 4
+                    for (int u = 0; u < 4; u++) {
+                        l[u] = _mm256_loadu_ps(qi + 8 * u);
+                        h[u] = _mm256_loadu_ps(qi + 8 * u + 4);
+                    }
+                    wino4_transpose(l, d);
+                    const __m256 u0 = _mm256_unpacklo_ps(h[0], h[1]), u2 = _mm256_unpacklo_ps(h[2], h[3]);
+                    d[4] = _mm256_shuffle_ps(u0, u2, 0x44);
+                    d[5] = _mm256_shuffle_ps(u0, u2, 0xEE);
+                    wino4_bt(d, o);
+#pragma GCC unroll 6
+                    for (int k = 0; k < 6; k++)
+                        e[k][i] = o[k];
+                }
+                float *v = V + c * TP + r * TW + t0;
+                for (int k = 0; k < 6; k++) {
+                    __m256 o[6];
+                    wino4_bt(e[k], o);
+#pragma GCC unroll 6
+                    for (int i = 0; i < 6; i++)
+                        _mm256_storeu_ps(v + (i * 6 + k) * xs, o[i]);
+                }
+            }
+}
+
+/* Output transform of the 8 tiles of flat index f0 for channel m from the 36 products in
+   buf: bias, activation, pooling or not, stores. */
+static void wino4_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
+                         float *y, int64_t ty0, int64_t f0)
+{
+    const int64_t OW = p->od[2], OH = p->od[1], TW = p->twp;
+    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
+    __m256 u[4][6]; /* u[c][a] = (m A)[a][c] */
+    for (int a = 0; a < 6; a++) {
+        __m256 r[6], o[4];
+#pragma GCC unroll 6
+        for (int b = 0; b < 6; b++)
+            r[b] = _mm256_loadu_ps(buf + (a * 6 + b) * WINO_BS);
+        wino4_at(r, o);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            u[c][a] = o[c];
+    }
+    const __m256 bias = _mm256_set1_ps(p->bias[m]), zero = _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
+    const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
+    __m256 yv[4][4]; /* yv[row][col] */
+    for (int c = 0; c < 4; c++) {
+        __m256 o[4];
+        wino4_at(u[c], o);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            yv[r][c] = act_vec(k->act, _mm256_add_ps(o[r], bias), zero, lo, hi);
+    }
+    float *ym = y + m * p->ysp;
+    if (p->pool2) {
+        const int64_t PWo = OW / 2, PHo = OH / 2, n = PWo - 2 * tx < 16 ? PWo - 2 * tx : 16;
+        if (n <= 0)
+            return;
+        if (late) {
+            float t[16][8];
+            for (int i = 0; i < 16; i++)
+                _mm256_storeu_ps(t[i], yv[i / 4][i % 4]);
+            e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 128);
+            for (int i = 0; i < 16; i++)
+                yv[i / 4][i % 4] = _mm256_loadu_ps(t[i]);
+        }
+        for (int r = 0; r < 2 && 2 * ty + r < PHo; r++) {
+            const __m256 p0 = _mm256_max_ps(_mm256_max_ps(yv[2 * r][0], yv[2 * r][1]),
+                                            _mm256_max_ps(yv[2 * r + 1][0], yv[2 * r + 1][1]));
+            const __m256 p1 = _mm256_max_ps(_mm256_max_ps(yv[2 * r][2], yv[2 * r][3]),
+                                            _mm256_max_ps(yv[2 * r + 1][2], yv[2 * r + 1][3]));
+            /* pairs of pooled columns per tile, tiles 0 2 1 3 and 4 6 5 7 -> in order */
+            const __m256 a = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_unpacklo_ps(p0, p1)), 0xD8));
+            const __m256 b = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_unpackhi_ps(p0, p1)), 0xD8));
+            float *d = ym + (2 * ty + r) * PWo + 2 * tx;
+            if (n == 16) {
+                _mm256_storeu_ps(d, a);
+                _mm256_storeu_ps(d + 8, b);
+            } else {
+                _mm256_maskstore_ps(d, e2e_lane_mask8(n), a);
+                if (n > 8)
+                    _mm256_maskstore_ps(d + 8, e2e_lane_mask8(n - 8), b);
+            }
+        }
+        return;
+    }
+    const int64_t n = OW - 4 * tx < 32 ? OW - 4 * tx : 32;
+    if (n <= 0)
+        return;
+    for (int r = 0; r < 4 && 4 * ty + r < OH; r++) {
+        __m256 z[4];
+        wino4_transpose(yv[r], z);
+        float *d = ym + (4 * ty + r) * OW + 4 * tx;
+#pragma GCC unroll 4
+        for (int h = 0; h < 4; h++) {
+            const int64_t cnt = n - 8 * h;
+            if (cnt >= 8)
+                _mm256_storeu_ps(d + 8 * h, z[h]);
+            else if (cnt > 0)
+                _mm256_maskstore_ps(d + 8 * h, e2e_lane_mask8(cnt), z[h]);
+        }
+        if (late)
+            e2e_act_apply(k->act, k->act_alpha, k->act_beta, d, n);
+    }
+}
+
+/* Tile rows [ty0, ty1) of one image (F(4x4, 3x3)). */
+static void wino4_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
+                        int64_t ty0, int64_t ty1)
+{
+    const int64_t rows = ty1 - ty0, cs = (4 * p->rows + 4) * p->pw, C = p->C;
+    float *V = ws + p->v_at, *buf = ws + p->buf_at;
+    pad_rows(p, x, ws, 4 * ty0 - p->pad_t, 4 * rows + 2, cs);
+    wino4_input(p, ws, V, rows, cs);
+    const int64_t nv = rows * p->twp / 8, xs = p->vxs, TP = p->tpad;
+    for (int64_t m0 = 0; m0 < p->M; m0 += WINO_G) {
+        const int64_t mend = p->M - m0 < WINO_G ? p->M - m0 : WINO_G;
+        for (int64_t v = 0; v < nv; v += WINO_TV) {
+            const int cnt = nv - v < WINO_TV ? (int)(nv - v) : WINO_TV;
+            for (int xi = 0; xi < 36; xi++) {
+                const float *w = p->wp + ((m0 / WINO_G) * 36 + xi) * C * WINO_G;
+                const float *base = V + xi * xs + v * 8;
+                float *bx = buf + xi * WINO_BS;
+                if (cnt == 3)
+                    wino_gemm(3, base, TP, C, w, bx);
+                else if (cnt == 2)
+                    wino_gemm(2, base, TP, C, w, bx);
+                else
+                    wino_gemm(1, base, TP, C, w, bx);
+            }
+            for (int64_t i = 0; i < mend; i++)
+                for (int j = 0; j < cnt; j++)
+                    wino4_output(k, p, buf + (i * WINO_TV + j) * 8, m0 + i, y, ty0, (v + j) * 8);
+        }
+    }
+}
 #undef WINO_BS
 #undef TC
 #undef TV
@@ -1327,6 +1549,11 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
+#if CONV_VEC == 8
+        if (wino && p->wf == 4)
+            wino4_chunk(j->k, p, x, y, slab, oy0, oy1);
+        else
+#endif
         if (wino)
             wino_chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (p->pool2)
@@ -1430,7 +1657,8 @@ static e2e_status convpool_prepare(e2e_kernel *k)
                          "fused pooling needs the direct or Winograd kernel and a 2x2 output");
     }
     p->pool2 = true;
-    p->units = p->od[1] / 2; /* row pairs, or tile rows, that give pooled rows */
+    /* row pairs, or tile rows, that give pooled rows (F4: two pooled rows per tile row) */
+    p->units = p->algo == CONV_WINOGRAD && p->wf == 4 ? (p->od[1] / 2 + 1) / 2 : p->od[1] / 2;
     if (p->algo == CONV_DIRECT)
         p->rows = p->rows / 2 > 0 ? p->rows / 2 : 1;
     e2e_shape ys = k->out[0]->shape;

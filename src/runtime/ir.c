@@ -102,14 +102,19 @@ char *e2e_shape_str(const e2e_shape *s, char *buf, size_t n)
     return buf;
 }
 
-void *e2e_aligned_alloc(size_t nbytes)
+void *e2e_aligned_alloc_uninit(size_t nbytes)
 {
     size_t sz = (nbytes + 63) & ~(size_t)63;
     if (sz < nbytes)
         return NULL;
-    void *p = aligned_alloc(64, sz ? sz : 64);
+    return aligned_alloc(64, sz ? sz : 64);
+}
+
+void *e2e_aligned_alloc(size_t nbytes)
+{
+    void *p = e2e_aligned_alloc_uninit(nbytes);
     if (p)
-        memset(p, 0, sz ? sz : 64);
+        memset(p, 0, nbytes ? nbytes : 1);
     return p;
 }
 

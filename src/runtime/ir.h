@@ -99,6 +99,9 @@ bool e2e_shape_equal(const e2e_shape *a, const e2e_shape *b);
 char *e2e_shape_str(const e2e_shape *s, char *buf, size_t n);
 
 void *e2e_aligned_alloc(size_t nbytes);   /* 64-byte aligned, zero-filled; never NULL for 0 */
+/* The same without the zero fill, for buffers the caller writes whole (packed weights: the
+   fill would be a second pass over tens of MB at session creation). */
+void *e2e_aligned_alloc_uninit(size_t nbytes);
 void e2e_aligned_free(void *p);
 char *e2e_strdup(const char *s);
 

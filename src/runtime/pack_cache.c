@@ -59,7 +59,7 @@ const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk,
         }
     }
     if (!out && c->n < c->cap) {
-        float *p = e2e_aligned_alloc(sizeof(float) * floats);
+        float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats); /* fn writes it all */
         if (p) {
             fn(src, sk, sn, K, N, p);
             c->e[c->n++] = (pack_entry){src, sk, sn, K, N, p};

@@ -257,6 +257,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         k->threads = s->opt.threads;
         k->pool = s->pool;
         k->packs = m->packs;
+        k->optimize = s->opt.optimize;
         k->max_bytes = s->opt.max_arena_bytes;
         k->err = err;
         k->n_in = n->n_in;
