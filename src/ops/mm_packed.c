@@ -486,6 +486,15 @@ static void softmax_row(float *x, int n)
     if (j < n)
         vm = _mm512_mask_max_ps(vm, (__mmask16)((1u << (n - j)) - 1), vm, _mm512_loadu_ps(x + j));
     m = _mm512_reduce_max_ps(vm);
+#elif defined(MM_V8)
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; j + 8 <= n; j += 8)
+        vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + j));
+    if (j < n) {
+        const __m256i k = e2e_lane_mask8(n - j);
+        vm = _mm256_max_ps(vm, _mm256_blendv_ps(vm, _mm256_maskload_ps(x + j, k), _mm256_castsi256_ps(k)));
+    }
+    m = e2e_hmax8(vm);
 #else
     for (; j < n; j++)
         m = x[j] > m ? x[j] : m;
@@ -520,8 +529,13 @@ static void softmax_row(float *x, int n)
     }
 #elif defined(MM_V8)
     __m256 vs = _mm256_setzero_ps(), mv = _mm256_set1_ps(m);
-    for (j = 0; j < n; j += 8) {
-        const __m256i k = e2e_lane_mask8(n - j);
+    for (j = 0; j + 8 <= n; j += 8) {
+        const __m256 v = e2e_vexp_neg8(_mm256_sub_ps(_mm256_loadu_ps(x + j), mv));
+        _mm256_storeu_ps(x + j, v);
+        vs = _mm256_add_ps(vs, v);
+    }
+    const __m256i k = e2e_lane_mask8(n - j);
+    if (j < n) {
         __m256 v = e2e_vexp_neg8(_mm256_sub_ps(_mm256_maskload_ps(x + j, k), mv));
         v = _mm256_and_ps(v, _mm256_castsi256_ps(k));
         _mm256_maskstore_ps(x + j, k, v);
@@ -529,10 +543,10 @@ static void softmax_row(float *x, int n)
     }
     sum = e2e_hsum8(vs);
     const __m256 inv = _mm256_set1_ps(1.f / sum);
-    for (j = 0; j < n; j += 8) {
-        const __m256i k = e2e_lane_mask8(n - j);
+    for (j = 0; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(x + j, _mm256_mul_ps(_mm256_loadu_ps(x + j), inv));
+    if (j < n)
         _mm256_maskstore_ps(x + j, k, _mm256_mul_ps(_mm256_maskload_ps(x + j, k), inv));
-    }
 #else
     sum = 0.f;
     for (j = 0; j < n; j++) {

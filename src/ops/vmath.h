@@ -100,6 +100,15 @@ static inline float e2e_hsum8(__m256 v)
     return _mm_cvtss_f32(h);
 }
 
+/* Largest of the 8 lanes. */
+static inline float e2e_hmax8(__m256 v)
+{
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
 /* e2e_vexp_neg on 8 floats: 2^n is built in the exponent field (n >= -126 after the clamp). */
 static inline __m256 e2e_vexp_neg8(__m256 v)
 {
