@@ -463,25 +463,49 @@ static void ln_rows_fast(const ln_job *j, int64_t o0, int64_t o1)
             _mm512_mask_storeu_ps(y + i, tail, _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(tail, S + i), b));
         }
 #elif defined(__AVX2__) && defined(__FMA__)
-        /* the same in 8 lanes; masked loads give zeros past the row */
-        __m256 acc = _mm256_setzero_ps();
-        for (int64_t i = 0; i < n; i += 8)
-            acc = _mm256_add_ps(acc, _mm256_maskload_ps(x + i, e2e_lane_mask8(n - i)));
-        m = e2e_hsum8(acc) / (float)n;
-        const __m256 vm = _mm256_set1_ps(m);
-        acc = _mm256_setzero_ps();
-        for (int64_t i = 0; i < n; i += 8) {
-            const __m256i k = e2e_lane_mask8(n - i);
-            __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm), _mm256_castsi256_ps(k));
-            acc = _mm256_fmadd_ps(d, d, acc);
+        /* the same in 8 lanes: whole vectors, then the masked tail (zeros past the row); two
+           accumulators, so the sums are not one chain of dependent adds */
+        const __m256i k = e2e_lane_mask8(n % 8);
+        const __m256 km = _mm256_castsi256_ps(k);
+        const int64_t nf = n - n % 8;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 16 <= nf; i += 16) {
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
         }
-        iv = 1.f / sqrtf(e2e_hsum8(acc) / (float)n + j->p->eps);
+        if (i < nf)
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+        if (nf < n)
+            a1 = _mm256_add_ps(a1, _mm256_maskload_ps(x + nf, k));
+        m = e2e_hsum8(_mm256_add_ps(a0, a1)) / (float)n;
+        const __m256 vm = _mm256_set1_ps(m);
+        a0 = a1 = _mm256_setzero_ps();
+        for (i = 0; i + 16 <= nf; i += 16) {
+            const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+            const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
+            a0 = _mm256_fmadd_ps(d0, d0, a0);
+            a1 = _mm256_fmadd_ps(d1, d1, a1);
+        }
+        if (i < nf) {
+            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+            a0 = _mm256_fmadd_ps(d, d, a0);
+        }
+        if (nf < n) {
+            const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vm), km);
+            a1 = _mm256_fmadd_ps(d, d, a1);
+        }
+        iv = 1.f / sqrtf(e2e_hsum8(_mm256_add_ps(a0, a1)) / (float)n + j->p->eps);
         const __m256 vi = _mm256_set1_ps(iv);
-        for (int64_t i = 0; i < n; i += 8) {
-            const __m256i k = e2e_lane_mask8(n - i);
-            __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm), vi);
-            __m256 b = B ? _mm256_maskload_ps(B + i, k) : _mm256_setzero_ps();
-            _mm256_maskstore_ps(y + i, k, _mm256_fmadd_ps(d, _mm256_maskload_ps(S + i, k), b));
+        for (i = 0; i < nf; i += 8) {
+            const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi);
+            const __m256 b = B ? _mm256_loadu_ps(B + i) : _mm256_setzero_ps();
+            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(d, _mm256_loadu_ps(S + i), b));
+        }
+        if (nf < n) {
+            const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vm), vi);
+            const __m256 b = B ? _mm256_maskload_ps(B + nf, k) : _mm256_setzero_ps();
+            _mm256_maskstore_ps(y + nf, k, _mm256_fmadd_ps(d, _mm256_maskload_ps(S + nf, k), b));
         }
 #else
         double mean, inv;
