@@ -23,6 +23,13 @@ extern const e2e_op_def e2e_op_conv_maxpool;
    |terms| (measured: up to ~2e-6; the default kernels stay below ~1e-7) */
 #define F4_TOL 2e-5
 
+/* builds with the SIMD convolution kernels (direct, Winograd, fused pooling) */
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+static const bool simd = true;
+#else
+static const bool simd = false;
+#endif
+
 static uint64_t rng = 12345;
 
 static int rnd(int lo, int hi) /* inclusive */
@@ -486,11 +493,6 @@ static bool run_convpool(conv_cfg c, e2e_act act, float alpha)
 static void test_conv_maxpool(void **state)
 {
     (void)state;
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-    const bool simd = true;
-#else
-    const bool simd = false;
-#endif
     static const e2e_act acts[] = {E2E_ACT_RELU, E2E_ACT_NONE, E2E_ACT_LEAKY_RELU, E2E_ACT_SIGMOID,
                                    E2E_ACT_GELU};
 #define P3(...) (conv_cfg){.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .group = 1, \
@@ -533,11 +535,6 @@ static void test_conv_maxpool(void **state)
 static void test_conv_winograd_f4(void **state)
 {
     (void)state;
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-    const bool simd = true;
-#else
-    const bool simd = false;
-#endif
 #define W4(...) (conv_cfg){.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .group = 1, \
                            .wconst = true, .optimize = 2, __VA_ARGS__}
     const conv_cfg cases[] = {

@@ -1293,39 +1293,6 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
     }
 }
 
-/* Tile rows [ty0, ty1) of one image: input transform into V, then per TC output channels
-   and TV vectors of tiles the 16 products over the channels (the direct kernel's register
-   tile, the channels as its taps), then the output transform. */
-static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
-                       int64_t ty0, int64_t ty1)
-{
-    const int64_t rows = ty1 - ty0, cs = (2 * p->rows + 4) * p->pw, C = p->C;
-    float *V = ws + p->v_at, *buf = ws + p->buf_at;
-    pad_rows(p, x, ws, 2 * ty0 - p->pad_t, 2 * rows + 2, cs);
-    wino_input(p, ws, V, rows, cs);
-    const int64_t nv = rows * p->twp / 8, xs = p->vxs, TP = p->tpad;
-    for (int64_t m0 = 0; m0 < p->M; m0 += WINO_G) {
-        const int64_t mend = p->M - m0 < WINO_G ? p->M - m0 : WINO_G;
-        for (int64_t v = 0; v < nv; v += WINO_TV) {
-            const int cnt = nv - v < WINO_TV ? (int)(nv - v) : WINO_TV;
-            for (int xi = 0; xi < 16; xi++) {
-                const float *w = p->wp + ((m0 / WINO_G) * 16 + xi) * C * WINO_G;
-                const float *base = V + xi * xs + v * 8;
-                float *bx = buf + xi * WINO_BS;
-                if (cnt == 3)
-                    wino_gemm(3, base, TP, C, w, bx);
-                else if (cnt == 2)
-                    wino_gemm(2, base, TP, C, w, bx);
-                else
-                    wino_gemm(1, base, TP, C, w, bx);
-            }
-            for (int64_t i = 0; i < mend; i++)
-                for (int j = 0; j < cnt; j++)
-                    wino_output(k, p, buf + (i * WINO_TV + j) * 8, m0 + i, y, ty0, (v + j) * 8);
-        }
-    }
-}
-
 /* Winograd F(4x4, 3x3) in 8 lanes (wf = 4): 6x6 input tiles at a stride of 4, 36 products per
    4x4 outputs (2.25 per output instead of F(2x2)'s 4; the transforms cost about the same per
    output). B^T, G and A^T are the usual ones for the points 0, +-1, +-2 (Lavin & Gray).
@@ -1489,21 +1456,27 @@ static void wino4_output(const e2e_kernel *k, const conv_priv *p, const float *b
     }
 }
 
-/* Tile rows [ty0, ty1) of one image (F(4x4, 3x3)). */
-static void wino4_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
-                        int64_t ty0, int64_t ty1)
+/* Tile rows [ty0, ty1) of one image, F(2x2) or F(4x4) (p->wf): input transform into V, then
+   per WINO_G output channels and WINO_TV vectors of tiles the 16 or 36 products over the
+   channels, then the output transform. */
+static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
+                       int64_t ty0, int64_t ty1)
 {
-    const int64_t rows = ty1 - ty0, cs = (4 * p->rows + 4) * p->pw, C = p->C;
+    const int wf = p->wf, nx = (wf + 2) * (wf + 2);
+    const int64_t rows = ty1 - ty0, cs = (wf * p->rows + 4) * p->pw, C = p->C;
     float *V = ws + p->v_at, *buf = ws + p->buf_at;
-    pad_rows(p, x, ws, 4 * ty0 - p->pad_t, 4 * rows + 2, cs);
-    wino4_input(p, ws, V, rows, cs);
+    pad_rows(p, x, ws, wf * ty0 - p->pad_t, wf * rows + 2, cs);
+    if (wf == 4)
+        wino4_input(p, ws, V, rows, cs);
+    else
+        wino_input(p, ws, V, rows, cs);
     const int64_t nv = rows * p->twp / 8, xs = p->vxs, TP = p->tpad;
     for (int64_t m0 = 0; m0 < p->M; m0 += WINO_G) {
         const int64_t mend = p->M - m0 < WINO_G ? p->M - m0 : WINO_G;
         for (int64_t v = 0; v < nv; v += WINO_TV) {
             const int cnt = nv - v < WINO_TV ? (int)(nv - v) : WINO_TV;
-            for (int xi = 0; xi < 36; xi++) {
-                const float *w = p->wp + ((m0 / WINO_G) * 36 + xi) * C * WINO_G;
+            for (int xi = 0; xi < nx; xi++) {
+                const float *w = p->wp + ((m0 / WINO_G) * nx + xi) * C * WINO_G;
                 const float *base = V + xi * xs + v * 8;
                 float *bx = buf + xi * WINO_BS;
                 if (cnt == 3)
@@ -1514,8 +1487,13 @@ static void wino4_chunk(const e2e_kernel *k, const conv_priv *p, const float *x,
                     wino_gemm(1, base, TP, C, w, bx);
             }
             for (int64_t i = 0; i < mend; i++)
-                for (int j = 0; j < cnt; j++)
-                    wino4_output(k, p, buf + (i * WINO_TV + j) * 8, m0 + i, y, ty0, (v + j) * 8);
+                for (int j = 0; j < cnt; j++) {
+                    const float *b = buf + (i * WINO_TV + j) * 8;
+                    if (wf == 4)
+                        wino4_output(k, p, b, m0 + i, y, ty0, (v + j) * 8);
+                    else
+                        wino_output(k, p, b, m0 + i, y, ty0, (v + j) * 8);
+                }
         }
     }
 }
@@ -1549,11 +1527,6 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
-#if CONV_VEC == 8
-        if (wino && p->wf == 4)
-            wino4_chunk(j->k, p, x, y, slab, oy0, oy1);
-        else
-#endif
         if (wino)
             wino_chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (p->pool2)
