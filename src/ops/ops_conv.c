@@ -17,7 +17,7 @@
                        output pixels (24 accumulators; AVX2: G = 6 channels by 2 vectors of 8,
                        12 accumulators), one broadcast weight per channel and tap, so nothing
                        is unfolded and nothing leaves the registers until the sum is done.
-                       Work is split over the threads by output rows (of all images).
+                       Output rows (of all images) are cut into tasks that the threads claim.
      CONV_WINOGRAD     the same conditions with a 3x3 kernel, no dilation and enough channels
                        to pay for the transforms (wino_fits; AVX-512: 16 -> 32 yes, 8 -> 16 no;
                        AVX2: from 4 input channels): Winograd F(2x2, 3x3). The weights are
@@ -85,7 +85,7 @@ typedef struct conv_priv {
     int64_t pw;             /* padded row length: OW + (KW-1)*dw */
     int64_t rows;           /* output rows per slab */
     int64_t cs;             /* floats per channel in a slab */
-    int64_t slab;           /* floats per slab (one per thread) */
+    int64_t slab;           /* floats per slab (one per task slot) */
     int64_t pad_l, pad_t;   /* left and top padding */
     int threads;
     int slots;              /* workspace slots: one per task of conv_direct */
