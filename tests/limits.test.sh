@@ -1,7 +1,8 @@
 #!/bin/sh
-# The --max-model-mb and --max-arena-mb limits of the e2e command (issue 6): a model file or a
-# session plan above the limit fails with a message naming the file and the limit, exit 1;
-# a bad value is a usage error (exit 2); under generous limits the same commands succeed.
+# The global options of the e2e command. --max-model-mb and --max-arena-mb (issue 6): a model
+# file or a session plan above the limit fails with a message naming the file and the limit,
+# exit 1; a bad value is a usage error (exit 2); under generous limits the same commands
+# succeed. --optimize N: 0, 1 or 2, else a usage error.
 # Exit 0 pass, 77 skip, else fail.
 E2E=${E2E:-build/e2e}
 SHARED=${SHARED:-../shared}
@@ -39,4 +40,15 @@ for v in 0 -1 abc ""; do
     [ $rc -eq 2 ] || fail "--max-arena-mb '$v' exited $rc, not 2"
 done
 "$E2E" info "$MODEL" --max-model-mb > /dev/null 2>&1; [ $? -eq 2 ] || fail "missing value"
+
+# --optimize, the other global option: 0, 1 or 2 anywhere on the line; anything else is a
+# usage error. The trained model passes its reference data at every level.
+for v in 3 -1 x ""; do
+    "$E2E" check "$DIR" --optimize "$v" > /dev/null 2>&1; rc=$?
+    [ $rc -eq 2 ] || fail "--optimize '$v' exited $rc, not 2"
+done
+for v in 0 1 2; do
+    "$E2E" --optimize "$v" check --rtol 1e-4 --atol 1e-5 "$DIR" > "$dir/out" ||
+        fail "check at --optimize $v: $(cat "$dir/out")"
+done
 echo "limits ok"

@@ -89,16 +89,17 @@ typedef struct conv_priv {
     int64_t pad_l, pad_t;   /* left and top padding */
     int threads;
     int slots;              /* workspace slots: one per task of conv_direct */
-    float *wp;              /* packed weights [ceil(M/8)][kdim][8] */
-    float *bias;            /* ceil(M/8)*8 biases (zeros when absent) */
+    float *wp;              /* packed weights [ceil(M/G)][kdim][8] (G = DIRECT_G) */
+    float *bias;            /* M biases, padded to the group (zeros when absent) */
     int32_t *off;           /* per tap (c, ky, kx): offset into the slab (Winograd: per c, into V) */
-    /* CONV_WINOGRAD (rows = tile rows per chunk; wp = [ceil(M/8)][16][C][8] transformed) */
-    int64_t tw, th;         /* 2x2 output tiles per row, tile rows per image */
-    int64_t twp;            /* tile row stride in the flat tile list: 8 when tw <= 8 (two tile
-                               rows per vector), else tw */
+    /* CONV_WINOGRAD (rows = tile rows per chunk; wp = [ceil(M/WINO_G)][nx][C][WINO_G] transformed,
+       nx = 16 or 36 transformed values per filter) */
+    int64_t tw, th;         /* wf x wf output tiles per row, tile rows per image */
+    int64_t twp;            /* tile row stride in the flat tile list: AVX-512 8 when tw <= 8 (two
+                               tile rows per vector), else tw; AVX2 tw rounded up to 8 */
     int64_t tpad;           /* tiles per chunk rounded up to 16: row stride of V */
-    int64_t vxs;            /* stride of V between the 16 xi: C * tpad and one cache line more,
-                               so the 16 planes do not all map to the same L1 sets */
+    int64_t vxs;            /* stride of V between the nx xi: C * tpad and one cache line more,
+                               so the planes do not all map to the same L1 sets */
     int64_t v_at, buf_at;   /* offsets of V and of the tile buffer in a task's workspace */
     int wf;                 /* output tile: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) */
     /* both */
@@ -232,6 +233,13 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
 #else
 #define WINO_G DIRECT_MB
 #endif
+/* floats per xi in the product buffer: WINO_G channels by 3 vectors of tiles */
+#define WINO_TV 3
+#ifdef CONV_VEC
+#define WINO_BS (WINO_G * WINO_TV * CONV_VEC)
+#else
+#define WINO_BS 1 /* no Winograd kernel without SIMD */
+#endif
 /* AVX2: fewest input channels for which the transforms pay (measured) */
 #ifndef WINO_MIN_C
 #define WINO_MIN_C 4
@@ -302,7 +310,7 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p, int wf)
     p->v_at = slab;
     p->vxs = C * p->tpad + 16;
     p->buf_at = p->v_at + nx * p->vxs + 16;
-    p->slab = p->buf_at + nx * DIRECT_MB * 3 * 16;
+    p->slab = p->buf_at + nx * WINO_BS;
     if (p->slab > INT32_MAX || C * p->tpad > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
@@ -803,11 +811,11 @@ ALWAYS_INLINE void wino_put(float *dst, __m512 e0, __m512 e1, int l0, int l1, in
 }
 
 /* Output transform of one vector of 16 flat tiles [f0, f0 + 16) for channel m from the 16
-   products in buf (stride 16 * 3 * DIRECT_MB floats between xi): bias, activation, stores. */
+   products in buf (stride WINO_BS floats between xi): bias, activation, stores. */
 ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
                                float *y, int64_t ty0, int64_t f0, int64_t nt)
 {
-    const int64_t bs = 16 * 3 * DIRECT_MB, OW = p->od[2], OH = p->od[1], TW = p->twp;
+    const int64_t bs = WINO_BS, OW = p->od[2], OH = p->od[1], TW = p->twp;
     __m512 s0[4], s1[4];
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
@@ -901,7 +909,7 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
     pad_rows(p, x, ws, 2 * ty0 - p->pad_t, 2 * rows + 2, cs);
     wino_input(p, ws, V, rows, cs);
     const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, xs = p->vxs;
-    const int64_t bs = 16 * 3 * DIRECT_MB;
+    const int64_t bs = WINO_BS;
     for (int64_t m0 = 0; m0 < p->M; m0 += DIRECT_MB) {
         const int64_t mend = p->M - m0 < DIRECT_MB ? p->M - m0 : DIRECT_MB;
         for (int64_t v = 0; v < nv; v += 3) {
@@ -1179,9 +1187,6 @@ static void wino_input(const conv_priv *p, const float *slab, float *V, int64_t 
             }
 }
 
-/* floats between the xi of the product buffer: WINO_G channels by WINO_TV vectors of 8 tiles */
-#define WINO_TV 3
-#define WINO_BS (WINO_G * WINO_TV * 8)
 
 /* The products of one xi: bx[i][j] = sum over the C channels c of w[c][i] * base[j][c * cstride]
    for WINO_G output channels by NV vectors of 8 tiles. */
@@ -1497,7 +1502,6 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
         }
     }
 }
-#undef WINO_BS
 #undef TC
 #undef TV
 #endif
