@@ -521,6 +521,23 @@ static void test_conv_maxpool(void **state)
             if (simd && !ran)
                 fail_msg("ConvMaxPool declined case %zu", i);
         }
+    /* one input channel (pool_c1 when the pooled rows are whole vectors: widths 32, 48, 35
+       with one pad; not 40 or 12), channel counts off the 6-channel groups, every activation */
+    const conv_cfg c1[] = {
+        P3(.N = 3, .C = 1, .H = 32, .W = 32, .M = 16, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 1, .C = 1, .H = 21, .W = 48, .M = 7, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 2, .C = 1, .H = 18, .W = 35, .M = 13, .pt = 0, .pl = 1, .pb = 2, .pr = 0),
+        P3(.N = 1, .C = 1, .H = 16, .W = 40, .M = 5, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 1, .C = 1, .H = 9, .W = 12, .M = 3, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+    };
+    for (size_t i = 0; i < sizeof c1 / sizeof c1[0]; i++)
+        for (size_t a = 0; a < 5; a++) {
+            conv_cfg c = c1[i];
+            c.threads = 1 + (int)(a % 2);
+            bool ran = run_convpool(c, acts[a], 0.2f);
+            if (simd && !ran)
+                fail_msg("ConvMaxPool declined one-channel case %zu", i);
+        }
     /* a strided convolution is declined */
     conv_cfg c = P3(.N = 1, .C = 2, .H = 9, .W = 40, .M = 4, .pt = 1, .pl = 1, .pb = 1, .pr = 1);
     c.sw = 2;

@@ -632,6 +632,23 @@ static void pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy
                 memset(d, 0, sizeof(float) * (size_t)PW);
                 continue;
             }
+#if CONV_VEC == 8
+            /* Rows are short (tens of floats): vector stores instead of three library calls.
+               The zeros run up to 7 floats past the row, into the next row (written after
+               this one), a gap or the slab's slack; no masked stores (slow on AMD). */
+            if (PW <= 256) {
+                const __m256 z = _mm256_setzero_ps();
+                for (int64_t j = 0; j < PW; j += 8)
+                    _mm256_storeu_ps(d + j, z);
+                const float *s = x + c * p->isp + iy * IW;
+                int64_t j = 0;
+                for (; j + 8 <= nm; j += 8)
+                    _mm256_storeu_ps(d + nl + j, _mm256_loadu_ps(s + j));
+                for (; j < nm; j++)
+                    d[nl + j] = s[j];
+                continue;
+            }
+#endif
             memset(d, 0, sizeof(float) * (size_t)nl);
             memcpy(d + nl, x + c * p->isp + iy * IW, sizeof(float) * (size_t)nm);
             memset(d + nl + nm, 0, sizeof(float) * (size_t)(PW - nl - nm));
@@ -1054,8 +1071,12 @@ ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV,
     const __m256 zero = _mm256_setzero_ps();
     const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
     const int64_t mend = p->M - m0 < TC ? p->M - m0 : TC;
-    for (int64_t i = 0; i < mend; i++) {
-        const __m256 b = _mm256_set1_ps(p->bias[m0 + i]);
+    /* unrolled with constant indices: acc stays in registers */
+#pragma GCC unroll 8
+    for (int i = 0; i < TC; i++) {
+        if (i >= mend)
+            break;
+        const __m256 b = _mm256_broadcast_ss(p->bias + m0 + i);
         float *ym = y + (m0 + i) * p->ysp;
 #pragma GCC unroll 3
         for (int j = 0; j < NV; j++) {
@@ -1102,6 +1123,80 @@ static void direct_chunk(const e2e_kernel *k, const conv_priv *p, const float *x
     }
 }
 
+/* Whether pool_c1 takes this ConvMaxPool: one input channel, a 3x3 kernel without dilation,
+   pooled rows of whole vectors. */
+static bool pool_c1_fits(const conv_priv *p)
+{
+    return p->C == 1 && p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 && p->dl[2] == 1 &&
+           (p->od[2] / 2) % 8 == 0;
+}
+
+/* ConvMaxPool with one input channel and a 3x3 kernel (the E/Gamma SimpleNet's first layer).
+   Its sums are only 9 taps long, so the general kernel's 6-channel tile spends about as long
+   in broadcasts and its epilogue as in the sums. Here one channel's 9 weights stay in
+   registers and a step does two rows by 16 columns: 4 accumulators, 24 input loads and 36
+   FMAs, pooled into 8 outputs by in-lane shuffles. Steps are independent, so the core
+   overlaps their chains. The same sums in the same order (taps by row, then column, from
+   zero), bias, activation and pooling order as direct_chunk_pool: the same bits. */
+static void pool_c1(const e2e_kernel *k, const conv_priv *p, const float *slab, float *y, int64_t q0,
+                    int64_t q1)
+{
+    const int64_t PW = p->pw, PWo = p->od[2] / 2;
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
+    const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
+    for (int64_t m = 0; m < p->M; m++) {
+        const float *wm = p->wp + (m / DIRECT_G) * 9 * DIRECT_MB + m % DIRECT_G;
+        __m256 w[9];
+#pragma GCC unroll 9
+        for (int t = 0; t < 9; t++)
+            w[t] = _mm256_broadcast_ss(wm + t * DIRECT_MB);
+        const __m256 b = _mm256_broadcast_ss(p->bias + m);
+        float *ym = y + m * p->ysp + q0 * PWo;
+        for (int64_t q = 0; q < q1 - q0; q++) {
+            const float *s = slab + 2 * q * PW;
+            for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 16) {
+                __m256 a[2][2] = {{zero, zero}, {zero, zero}}; /* [row of the pair][8 columns] */
+#pragma GCC unroll 4
+                for (int r = 0; r < 4; r++)
+#pragma GCC unroll 3
+                    for (int dx = 0; dx < 3; dx++) {
+                        const float *sr = s + r * PW + x0 + dx;
+                        const __m256 v0 = _mm256_loadu_ps(sr), v1 = _mm256_loadu_ps(sr + 8);
+                        if (r <= 2) {
+                            a[0][0] = _mm256_fmadd_ps(w[r * 3 + dx], v0, a[0][0]);
+                            a[0][1] = _mm256_fmadd_ps(w[r * 3 + dx], v1, a[0][1]);
+                        }
+                        if (r >= 1) {
+                            a[1][0] = _mm256_fmadd_ps(w[(r - 1) * 3 + dx], v0, a[1][0]);
+                            a[1][1] = _mm256_fmadd_ps(w[(r - 1) * 3 + dx], v1, a[1][1]);
+                        }
+                    }
+                __m256 v[2][2];
+#pragma GCC unroll 2
+                for (int i = 0; i < 2; i++)
+#pragma GCC unroll 2
+                    for (int j = 0; j < 2; j++)
+                        v[i][j] = act_vec(k->act, _mm256_add_ps(a[i][j], b), zero, lo, hi);
+                if (late) {
+                    float t[4][8];
+                    for (int i = 0; i < 4; i++)
+                        _mm256_storeu_ps(t[i], v[i / 2][i % 2]);
+                    e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 32);
+                    for (int i = 0; i < 4; i++)
+                        v[i / 2][i % 2] = _mm256_loadu_ps(t[i]);
+                }
+                /* rows, then even columns against odd ones; the lanes come out as pooled
+                   outputs 0 1 4 5 2 3 6 7, and one 64-bit permute puts them in order */
+                const __m256 m0 = _mm256_max_ps(v[0][0], v[1][0]), m1 = _mm256_max_ps(v[0][1], v[1][1]);
+                const __m256 h = _mm256_max_ps(_mm256_shuffle_ps(m0, m1, 0x88), _mm256_shuffle_ps(m0, m1, 0xDD));
+                _mm256_storeu_ps(ym + q * PWo + x0 / 2,
+                                 _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(h), 0xD8)));
+            }
+        }
+    }
+}
+
 /* ConvMaxPool: row pairs [q0, q1) of one image, the same 8 columns of both rows of a pair per
    step, pooled in registers (4 pooled outputs per channel and step). */
 static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
@@ -1110,6 +1205,10 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
     const int64_t OW = p->od[2], PW = p->pw, PWo = OW / 2;
     const int64_t halo = (p->kd[1] - 1) * p->dl[1];
     pad_rows(p, x, slab, 2 * q0 - p->pad_t, 2 * (q1 - q0) + halo, p->cs);
+    if (pool_c1_fits(p)) {
+        pool_c1(k, p, slab, y, q0, q1);
+        return;
+    }
     const __m256i eo = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     const __m256 zero = _mm256_setzero_ps();
     const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
@@ -1124,8 +1223,13 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                 __m256 acc[TC][TV];
                 direct_kernel(2, base, p->off, taps, w, acc);
                 const int64_t n = PWo - x0 / 2 < 4 ? PWo - x0 / 2 : 4;
-                for (int64_t i = 0; i < mend; i++) {
-                    const __m256 b = _mm256_set1_ps(p->bias[m0 + i]);
+                float *d0 = y + m0 * p->ysp + (q0 + q) * PWo + x0 / 2;
+                /* unrolled with constant indices: acc stays in registers */
+#pragma GCC unroll 8
+                for (int i = 0; i < TC; i++) {
+                    if (i >= mend)
+                        break;
+                    const __m256 b = _mm256_broadcast_ss(p->bias + m0 + i);
                     __m256 r0 = act_vec(k->act, _mm256_add_ps(acc[i][0], b), zero, lo, hi);
                     __m256 r1 = act_vec(k->act, _mm256_add_ps(acc[i][1], b), zero, lo, hi);
                     if (late) {
@@ -1139,7 +1243,7 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                     /* rows, then the column pairs: even lanes against odd lanes */
                     const __m256 v = _mm256_permutevar8x32_ps(_mm256_max_ps(r0, r1), eo);
                     const __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-                    float *d = y + (m0 + i) * p->ysp + (q0 + q) * PWo + x0 / 2;
+                    float *d = d0 + i * p->ysp;
                     if (n == 4)
                         _mm_storeu_ps(d, h);
                     else
