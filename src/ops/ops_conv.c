@@ -225,7 +225,9 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
 /* ---------------------------------------------------------------- CONV_WINOGRAD */
 
 /* bytes of transformed input (V) aimed for per chunk */
+#ifndef WINO_V_TARGET
 #define WINO_V_TARGET ((int64_t)192 << 10)
+#endif
 /* output channels per packed group of transformed weights (floats per channel step): AVX2
    takes 4 channels by 3 vectors of tiles per register tile, AVX-512 8 by 3 */
 #if CONV_VEC == 8
@@ -1327,13 +1329,29 @@ ALWAYS_INLINE void wino_gemm(int NV, const float *base, int64_t cstride, int64_t
             _mm256_storeu_ps(bx + (i * WINO_TV + j) * 8, c[i][j]);
 }
 
-/* Output transform of the 8 tiles of flat index f0 (one tile row: ty0 + f0 / twp, tiles
-   f0 % twp ..) for channel m from the 16 products in buf: bias, activation, stores. */
-ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
-                               float *y, int64_t ty0, int64_t f0)
+/* The nx products of one register tile: cnt vectors of tiles from V (xi planes xs apart,
+   channels TP apart) by the WINO_G channels of the packed weights w, into buf. Not inlined:
+   the 12 accumulators, 3 inputs and the broadcast take all 16 ymm registers, and inside
+   wino_chunk GCC kept one accumulator on the stack (a store and a load every step). */
+static __attribute__((noinline)) void wino_products(int cnt, int nx, const float *V, int64_t xs,
+                                                    int64_t TP, int64_t C, const float *w, float *buf)
 {
-    const int64_t OW = p->od[2], OH = p->od[1], TW = p->twp;
-    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
+    for (int xi = 0; xi < nx; xi++, V += xs, w += C * WINO_G, buf += WINO_BS) {
+        if (cnt == 3)
+            wino_gemm(3, V, TP, C, w, buf);
+        else if (cnt == 2)
+            wino_gemm(2, V, TP, C, w, buf);
+        else
+            wino_gemm(1, V, TP, C, w, buf);
+    }
+}
+
+/* Output transform of the 8 tiles ty, tx .. tx + 7 (tile row, first column) for channel m from
+   the 16 products in buf: bias, activation, stores. */
+ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
+                               float *y, int64_t ty, int64_t tx)
+{
+    const int64_t OW = p->od[2], OH = p->od[1];
     __m256 s0[4], s1[4];
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
@@ -1481,13 +1499,12 @@ static void wino4_input(const conv_priv *p, const float *slab, float *V, int64_t
             }
 }
 
-/* Output transform of the 8 tiles of flat index f0 for channel m from the 36 products in
+/* Output transform of the 8 tiles ty, tx .. tx + 7 for channel m from the 36 products in
    buf: bias, activation, pooling or not, stores. */
 static void wino4_output(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
-                         float *y, int64_t ty0, int64_t f0)
+                         float *y, int64_t ty, int64_t tx)
 {
-    const int64_t OW = p->od[2], OH = p->od[1], TW = p->twp;
-    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
+    const int64_t OW = p->od[2], OH = p->od[1];
     __m256 u[4][6]; /* u[c][a] = (m A)[a][c] */
     for (int a = 0; a < 6; a++) {
         __m256 r[6], o[4];
@@ -1584,24 +1601,21 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
         const int64_t mend = p->M - m0 < WINO_G ? p->M - m0 : WINO_G;
         for (int64_t v = 0; v < nv; v += WINO_TV) {
             const int cnt = nv - v < WINO_TV ? (int)(nv - v) : WINO_TV;
-            for (int xi = 0; xi < nx; xi++) {
-                const float *w = p->wp + ((m0 / WINO_G) * nx + xi) * C * WINO_G;
-                const float *base = V + xi * xs + v * 8;
-                float *bx = buf + xi * WINO_BS;
-                if (cnt == 3)
-                    wino_gemm(3, base, TP, C, w, bx);
-                else if (cnt == 2)
-                    wino_gemm(2, base, TP, C, w, bx);
-                else
-                    wino_gemm(1, base, TP, C, w, bx);
+            wino_products(cnt, nx, V + v * 8, xs, TP, C, p->wp + (m0 / WINO_G) * nx * C * WINO_G, buf);
+            /* tile row and column of each vector's first tile: one division per vector, not
+               per channel (a 64-bit division takes tens of cycles) */
+            int64_t ty[WINO_TV], tx[WINO_TV];
+            for (int j = 0; j < cnt; j++) {
+                ty[j] = ty0 + (v + j) * 8 / p->twp;
+                tx[j] = (v + j) * 8 % p->twp;
             }
             for (int64_t i = 0; i < mend; i++)
                 for (int j = 0; j < cnt; j++) {
                     const float *b = buf + (i * WINO_TV + j) * 8;
                     if (wf == 4)
-                        wino4_output(k, p, b, m0 + i, y, ty0, (v + j) * 8);
+                        wino4_output(k, p, b, m0 + i, y, ty[j], tx[j]);
                     else
-                        wino_output(k, p, b, m0 + i, y, ty0, (v + j) * 8);
+                        wino_output(k, p, b, m0 + i, y, ty[j], tx[j]);
                 }
         }
     }
