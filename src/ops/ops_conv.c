@@ -39,7 +39,9 @@
    ConvMaxPool (e2e_op_conv_maxpool, at the end) is a Conv whose activated output goes through
    a 2x2 / stride 2 max pool, made by the session's pattern fusions: the direct kernel pools
    the two rows of a pair in registers, the Winograd kernel takes each 2x2 tile as a window,
-   and only the pooled tensor is written. */
+   and only the pooled tensor is written. With one input channel and a 3x3 kernel (the E/Gamma
+   SimpleNet's first layer; AVX2) the direct kernel's 9-tap sums are too short for its 6-channel
+   tile, and pool_c1 keeps one channel's 9 weights in registers instead (same bits). */
 #include <stdlib.h>
 #include <string.h>
 
