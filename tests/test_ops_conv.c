@@ -12,6 +12,7 @@
 
 #include "model_craft.h"
 #include "op_harness.h"
+#include "ops/mm_packed.h"
 #include "ops/op.h"
 
 /* Conv + 2x2 MaxPool in one kernel (ops_conv.c); made by the session's pattern fusions. */
@@ -1392,6 +1393,44 @@ static void test_fused_act_fast(void **state)
     }
 }
 
+/* e2e_mm_pack against the layout it documents (panel p holds B[k][p*NR + j] at
+   P[(p*K + k)*NR + j], zeros past N), for row-major, transposed (sk == 1: attention's K^T,
+   8 x 8 register transposes with AVX2) and generally strided operands, sizes off every block. */
+static void test_mm_pack(void **state)
+{
+    (void)state;
+    const int sizes[][2] = {{1, 1}, {7, 5}, {64, 65}, {65, 64}, {9, 16}, {16, 33}, {30, 17}, {192, 48}};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int layout = 0; layout < 3; layout++) {
+            const int K = sizes[si][0], N = sizes[si][1];
+            /* layout 0: B[k][n] row-major; 1: stored transposed, with a row gap (sk == 1);
+               2: both strides > 1 */
+            const int64_t sk = layout == 0 ? N + 3 : layout == 1 ? 1 : 2 * (N + 1),
+                          sn = layout == 0 ? 1 : layout == 1 ? K + 5 : 2;
+            const size_t nb = (size_t)((K - 1) * sk + (N - 1) * sn + 1);
+            float *B = malloc(sizeof(float) * nb);
+            const size_t np = e2e_mm_packed_floats(K, N);
+            float *P = malloc(sizeof(float) * np);
+            assert_non_null(B);
+            assert_non_null(P);
+            oh_fill_random(B, nb, -1.f, 1.f, &rng);
+            memset(P, 0xFF, sizeof(float) * np); /* NaN: every element must be written */
+            e2e_mm_pack(B, sk, sn, K, N, P);
+            for (int p = 0; p * E2E_MM_NR < N; p++)
+                for (int k = 0; k < K; k++)
+                    for (int j = 0; j < E2E_MM_NR; j++) {
+                        const int n = p * E2E_MM_NR + j;
+                        const float want = n < N ? B[k * sk + n * sn] : 0.f;
+                        const float got = P[((size_t)p * K + k) * E2E_MM_NR + j];
+                        if (got != want)
+                            fail_msg("K %d N %d layout %d: panel %d k %d column %d: %g, want %g", K, N,
+                                     layout, p, k, j, got, want);
+                    }
+            free(B);
+            free(P);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1406,6 +1445,7 @@ int main(void)
         cmocka_unit_test(test_global_pools),
         cmocka_unit_test(test_gemm_combos),
         cmocka_unit_test(test_gemm_fast),
+        cmocka_unit_test(test_mm_pack),
         cmocka_unit_test(test_gemm_errors),
         cmocka_unit_test(test_matmul_broadcast),
         cmocka_unit_test(test_layernorm),

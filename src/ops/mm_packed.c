@@ -48,12 +48,69 @@ static inline void transpose16(const __m512 *r, __m512 *o)
 }
 #endif
 
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define PACK_V8 1
+/* o[c] = column c of the 8 x 8 block r[0..7] (rows): 32-bit and 64-bit interleaves inside
+   128-bit lanes, then one lane exchange. */
+static inline void transpose8(const __m256 *r, __m256 *o)
+{
+    __m256 a[8], b[8];
+    for (int i = 0; i < 4; i++) {
+        a[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        b[4 * i] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0x44);
+        b[4 * i + 1] = _mm256_shuffle_ps(a[4 * i], a[4 * i + 2], 0xEE);
+        b[4 * i + 2] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0x44);
+        b[4 * i + 3] = _mm256_shuffle_ps(a[4 * i + 1], a[4 * i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        o[c] = _mm256_permute2f128_ps(b[c], b[4 + c], 0x20);
+        o[4 + c] = _mm256_permute2f128_ps(b[c], b[4 + c], 0x31);
+    }
+}
+#endif
+
 void e2e_mm_pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
 {
     int np = (N + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
         int n0 = p * NR, nn = imin(N - n0, NR);
         float *dst = P + (size_t)p * (size_t)K * NR;
+#ifdef PACK_V8
+        /* attention packs K^T and V per head at run: no library call per 64-byte row, and
+           K^T (sk == 1) in 8 x 8 blocks transposed in registers, not column by column */
+        if (sn == 1) {
+            const __m256i m0 = e2e_lane_mask8(nn), m1 = e2e_lane_mask8(nn - 8);
+            for (int k = 0; k < K; k++) {
+                const float *s = B + k * sk + n0;
+                float *d = dst + (size_t)k * NR;
+                _mm256_storeu_ps(d, nn >= 8 ? _mm256_loadu_ps(s) : _mm256_maskload_ps(s, m0));
+                _mm256_storeu_ps(d + 8, nn >= 16 ? _mm256_loadu_ps(s + 8)
+                                                 : _mm256_maskload_ps(s + 8, m1));
+            }
+            continue;
+        }
+        if (sk == 1) {
+            for (int g = 0; g < 2; g++) {
+                const int nb = n0 + 8 * g, nv = imin(N - nb, 8); /* valid columns, may be <= 0 */
+                for (int kb = 0; kb < K; kb += 8) {
+                    const int kv = imin(K - kb, 8);
+                    const __m256i mk = e2e_lane_mask8(kv);
+                    __m256 r[8], o[8];
+                    for (int j = 0; j < 8; j++)
+                        r[j] = j < nv ? _mm256_maskload_ps(B + (int64_t)(nb + j) * sn + kb, mk)
+                                      : _mm256_setzero_ps();
+                    transpose8(r, o);
+                    for (int kk = 0; kk < kv; kk++)
+                        _mm256_storeu_ps(dst + (size_t)(kb + kk) * NR + 8 * g, o[kk]);
+                }
+            }
+            continue;
+        }
+#endif
         if (sn == 1) {
             for (int k = 0; k < K; k++) {
                 float *d = dst + (size_t)k * NR;

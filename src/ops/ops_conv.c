@@ -1364,10 +1364,10 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
     }
     const __m256 b = _mm256_set1_ps(p->bias[m]), zero = _mm256_setzero_ps();
     const __m256 lo = _mm256_set1_ps(k->act_alpha), hi = _mm256_set1_ps(k->act_beta);
-    __m256 y00 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]), b);
-    __m256 y01 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]), b);
-    __m256 y10 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]), b);
-    __m256 y11 = _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]), b);
+    __m256 y00 = _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2]);
+    __m256 y01 = _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3]);
+    __m256 y10 = _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2]);
+    __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3]);
     const bool late = k->act == E2E_ACT_SIGMOID || k->act == E2E_ACT_GELU;
     float *ym = y + m * p->ysp;
     if (p->pool2) {
@@ -1375,6 +1375,23 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
         const int64_t PWo = OW / 2, n = PWo - tx < 8 ? PWo - tx : 8;
         if (ty >= OH / 2 || n <= 0)
             return;
+        if (k->act == E2E_ACT_NONE || k->act == E2E_ACT_RELU) {
+            /* x -> x + b and ReLU never reverse an order (rounding included), so the bias
+               and the activation go after the maximum: the same bits for finite values */
+            __m256 mx = _mm256_max_ps(_mm256_max_ps(y00, y01), _mm256_max_ps(y10, y11));
+            mx = act_vec(k->act, _mm256_add_ps(mx, b), zero, lo, hi);
+            mx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mx), 0xD8));
+            float *d = ym + ty * PWo + tx;
+            if (n == 8)
+                _mm256_storeu_ps(d, mx);
+            else
+                _mm256_maskstore_ps(d, e2e_lane_mask8(n), mx);
+            return;
+        }
+        y00 = _mm256_add_ps(y00, b);
+        y01 = _mm256_add_ps(y01, b);
+        y10 = _mm256_add_ps(y10, b);
+        y11 = _mm256_add_ps(y11, b);
         y00 = act_vec(k->act, y00, zero, lo, hi);
         y01 = act_vec(k->act, y01, zero, lo, hi);
         y10 = act_vec(k->act, y10, zero, lo, hi);
@@ -1403,6 +1420,10 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
     }
     if (2 * ty >= OH || 2 * tx >= OW)
         return;
+    y00 = _mm256_add_ps(y00, b);
+    y01 = _mm256_add_ps(y01, b);
+    y10 = _mm256_add_ps(y10, b);
+    y11 = _mm256_add_ps(y11, b);
     /* unpacking the column pairs also undoes the tile order: columns 0-7, then 8-15 */
     const int64_t n = OW - 2 * tx < 16 ? OW - 2 * tx : 16;
     __m256 r[2][2] = {{_mm256_unpacklo_ps(y00, y01), _mm256_unpackhi_ps(y00, y01)},
