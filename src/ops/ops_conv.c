@@ -1068,6 +1068,18 @@ ALWAYS_INLINE __m256 act_vec(e2e_act act, __m256 r, __m256 zero, __m256 lo, __m2
     }
 }
 
+/* Applies the activations that have no register form (sigmoid, GELU) to n <= 16 vectors,
+   through the library's row function. */
+ALWAYS_INLINE void act_late8(const e2e_kernel *k, __m256 *v, int n)
+{
+    float t[16][8];
+    for (int i = 0; i < n; i++)
+        _mm256_storeu_ps(t[i], v[i]);
+    e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 8 * n);
+    for (int i = 0; i < n; i++)
+        v[i] = _mm256_loadu_ps(t[i]);
+}
+
 /* Bias, activation and (masked) stores of channels m0 .. m0 + TC (< M). */
 ALWAYS_INLINE void direct_store(const e2e_kernel *k, const conv_priv *p, int NV, __m256 acc[TC][TV],
                                 int64_t m0, float *y, const int64_t *pos, const int64_t *cnt)
@@ -1182,14 +1194,8 @@ static void pool_c1(const e2e_kernel *k, const conv_priv *p, const float *slab, 
 #pragma GCC unroll 2
                     for (int j = 0; j < 2; j++)
                         v[i][j] = act_vec(k->act, _mm256_add_ps(a[i][j], b), zero, lo, hi);
-                if (late) {
-                    float t[4][8];
-                    for (int i = 0; i < 4; i++)
-                        _mm256_storeu_ps(t[i], v[i / 2][i % 2]);
-                    e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 32);
-                    for (int i = 0; i < 4; i++)
-                        v[i / 2][i % 2] = _mm256_loadu_ps(t[i]);
-                }
+                if (late)
+                    act_late8(k, v[0], 4);
                 /* rows, then even columns against odd ones; the lanes come out as pooled
                    outputs 0 1 4 5 2 3 6 7, and one 64-bit permute puts them in order */
                 const __m256 m0 = _mm256_max_ps(v[0][0], v[1][0]), m1 = _mm256_max_ps(v[0][1], v[1][1]);
@@ -1234,18 +1240,12 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                     if (i >= mend)
                         break;
                     const __m256 b = _mm256_broadcast_ss(p->bias + m0 + i);
-                    __m256 r0 = act_vec(k->act, _mm256_add_ps(acc[i][0], b), zero, lo, hi);
-                    __m256 r1 = act_vec(k->act, _mm256_add_ps(acc[i][1], b), zero, lo, hi);
-                    if (late) {
-                        float t[2][8];
-                        _mm256_storeu_ps(t[0], r0);
-                        _mm256_storeu_ps(t[1], r1);
-                        e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 16);
-                        r0 = _mm256_loadu_ps(t[0]);
-                        r1 = _mm256_loadu_ps(t[1]);
-                    }
+                    __m256 r[2] = {act_vec(k->act, _mm256_add_ps(acc[i][0], b), zero, lo, hi),
+                                   act_vec(k->act, _mm256_add_ps(acc[i][1], b), zero, lo, hi)};
+                    if (late)
+                        act_late8(k, r, 2);
                     /* rows, then the column pairs: even lanes against odd lanes */
-                    const __m256 v = _mm256_permutevar8x32_ps(_mm256_max_ps(r0, r1), eo);
+                    const __m256 v = _mm256_permutevar8x32_ps(_mm256_max_ps(r[0], r[1]), eo);
                     const __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
                     float *d = d0 + i * p->ysp;
                     if (n == 4)
@@ -1388,27 +1388,12 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
                 _mm256_maskstore_ps(d, e2e_lane_mask8(n), mx);
             return;
         }
-        y00 = _mm256_add_ps(y00, b);
-        y01 = _mm256_add_ps(y01, b);
-        y10 = _mm256_add_ps(y10, b);
-        y11 = _mm256_add_ps(y11, b);
-        y00 = act_vec(k->act, y00, zero, lo, hi);
-        y01 = act_vec(k->act, y01, zero, lo, hi);
-        y10 = act_vec(k->act, y10, zero, lo, hi);
-        y11 = act_vec(k->act, y11, zero, lo, hi);
-        if (late) {
-            float t[4][8];
-            _mm256_storeu_ps(t[0], y00);
-            _mm256_storeu_ps(t[1], y01);
-            _mm256_storeu_ps(t[2], y10);
-            _mm256_storeu_ps(t[3], y11);
-            e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 32);
-            y00 = _mm256_loadu_ps(t[0]);
-            y01 = _mm256_loadu_ps(t[1]);
-            y10 = _mm256_loadu_ps(t[2]);
-            y11 = _mm256_loadu_ps(t[3]);
-        }
-        __m256 mx = _mm256_max_ps(_mm256_max_ps(y00, y01), _mm256_max_ps(y10, y11));
+        __m256 yv[4] = {y00, y01, y10, y11};
+        for (int i = 0; i < 4; i++)
+            yv[i] = act_vec(k->act, _mm256_add_ps(yv[i], b), zero, lo, hi);
+        if (late)
+            act_late8(k, yv, 4);
+        __m256 mx = _mm256_max_ps(_mm256_max_ps(yv[0], yv[1]), _mm256_max_ps(yv[2], yv[3]));
         /* tiles 0 1 4 5 2 3 6 7 -> 0 .. 7 */
         mx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mx), 0xD8));
         float *d = ym + ty * PWo + tx;
@@ -1555,14 +1540,8 @@ static void wino4_output(const e2e_kernel *k, const conv_priv *p, const float *b
         const int64_t PWo = OW / 2, PHo = OH / 2, n = PWo - 2 * tx < 16 ? PWo - 2 * tx : 16;
         if (n <= 0)
             return;
-        if (late) {
-            float t[16][8];
-            for (int i = 0; i < 16; i++)
-                _mm256_storeu_ps(t[i], yv[i / 4][i % 4]);
-            e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 128);
-            for (int i = 0; i < 16; i++)
-                yv[i / 4][i % 4] = _mm256_loadu_ps(t[i]);
-        }
+        if (late)
+            act_late8(k, yv[0], 16);
         for (int r = 0; r < 2 && 2 * ty + r < PHo; r++) {
             const __m256 p0 = _mm256_max_ps(_mm256_max_ps(yv[2 * r][0], yv[2 * r][1]),
                                             _mm256_max_ps(yv[2 * r + 1][0], yv[2 * r + 1][1]));
