@@ -1375,25 +1375,20 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
         const int64_t PWo = OW / 2, n = PWo - tx < 8 ? PWo - tx : 8;
         if (ty >= OH / 2 || n <= 0)
             return;
+        __m256 mx;
         if (k->act == E2E_ACT_NONE || k->act == E2E_ACT_RELU) {
             /* x -> x + b and ReLU never reverse an order (rounding included), so the bias
                and the activation go after the maximum: the same bits for finite values */
-            __m256 mx = _mm256_max_ps(_mm256_max_ps(y00, y01), _mm256_max_ps(y10, y11));
+            mx = _mm256_max_ps(_mm256_max_ps(y00, y01), _mm256_max_ps(y10, y11));
             mx = act_vec(k->act, _mm256_add_ps(mx, b), zero, lo, hi);
-            mx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mx), 0xD8));
-            float *d = ym + ty * PWo + tx;
-            if (n == 8)
-                _mm256_storeu_ps(d, mx);
-            else
-                _mm256_maskstore_ps(d, e2e_lane_mask8(n), mx);
-            return;
+        } else {
+            __m256 yv[4] = {y00, y01, y10, y11};
+            for (int i = 0; i < 4; i++)
+                yv[i] = act_vec(k->act, _mm256_add_ps(yv[i], b), zero, lo, hi);
+            if (late)
+                act_late8(k, yv, 4);
+            mx = _mm256_max_ps(_mm256_max_ps(yv[0], yv[1]), _mm256_max_ps(yv[2], yv[3]));
         }
-        __m256 yv[4] = {y00, y01, y10, y11};
-        for (int i = 0; i < 4; i++)
-            yv[i] = act_vec(k->act, _mm256_add_ps(yv[i], b), zero, lo, hi);
-        if (late)
-            act_late8(k, yv, 4);
-        __m256 mx = _mm256_max_ps(_mm256_max_ps(yv[0], yv[1]), _mm256_max_ps(yv[2], yv[3]));
         /* tiles 0 1 4 5 2 3 6 7 -> 0 .. 7 */
         mx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mx), 0xD8));
         float *d = ym + ty * PWo + tx;
