@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "e2e.h"
 #include "models/models.h"
+#include "runtime/pool.h"
 
 #define EG "../shared/models/eg_simplenet_trained/model.onnx"
 #define N_THREADS 4
@@ -207,12 +209,57 @@ static void test_pooled_sessions_4_threads(void **state)
     e2e_model_free(m);
 }
 
+/* e2e_pool_thread_index: the caller is 0, each worker a distinct index below the pool's
+   thread count, stable over jobs (kernels pick per-thread scratch with it). */
+typedef struct index_job {
+    int seen[256];
+    _Atomic int calls;
+} index_job;
+
+static void record_index(void *ctx, int t, int n)
+{
+    index_job *j = ctx;
+    j->seen[t] = e2e_pool_thread_index();
+    atomic_fetch_add(&j->calls, 1);
+    for (volatile int spin = 0; spin < 20000; spin++) /* long enough for the workers to join */
+        ;
+    (void)n;
+}
+
+static void test_pool_thread_index(void **state)
+{
+    (void)state;
+    assert_int_equal(e2e_pool_thread_index(), 0);
+    e2e_pool *pool = e2e_pool_create(3);
+    assert_non_null(pool);
+    int threads = e2e_pool_threads(pool);
+    int used[8] = {0};
+    for (int round = 0; round < 20; round++) {
+        index_job j = {.calls = 0};
+        e2e_pool_run(pool, record_index, &j, 256);
+        assert_int_equal(atomic_load(&j.calls), 256);
+        for (int t = 0; t < 256; t++) {
+            assert_in_range(j.seen[t], 0, threads - 1);
+            used[j.seen[t]]++;
+        }
+    }
+    assert_int_equal(e2e_pool_thread_index(), 0); /* the caller's own index after the jobs */
+    assert_true(used[0] > 0);                      /* the caller takes part */
+    /* and so do the workers, under their own indices (20 jobs of ~5 ms: they wake) */
+    int by_workers = 0;
+    for (int i = 1; i < threads; i++)
+        by_workers += used[i];
+    assert_true(threads < 2 || by_workers > 0);
+    e2e_pool_free(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eg_simplenet_4_threads),
         cmocka_unit_test(test_vit_4_threads),
         cmocka_unit_test(test_pooled_sessions_4_threads),
+        cmocka_unit_test(test_pool_thread_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

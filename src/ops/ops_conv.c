@@ -90,7 +90,7 @@ typedef struct conv_priv {
     int64_t slab;           /* floats per slab (one per task slot) */
     int64_t pad_l, pad_t;   /* left and top padding */
     int threads;
-    int slots;              /* workspace slots: one per task of conv_direct */
+    int slots;              /* workspace slots: one per thread */
     float *wp;              /* packed weights [ceil(M/G)][kdim][8] (G = DIRECT_G) */
     float *bias;            /* M biases, padded to the group (zeros when absent) */
     int32_t *off;           /* per tap (c, ky, kx): offset into the slab (Winograd: per c, into V) */
@@ -153,7 +153,10 @@ static e2e_status conv_dim(e2e_kernel *k, const char *auto_pad, int64_t in, int6
    claimed dynamically: a thread the OS preempts then holds back a small share, not half. */
 #define CONV_TASKS_PER_THREAD 4
 
-static int conv_slots(int threads) { return threads > 1 ? CONV_TASKS_PER_THREAD * threads : 1; }
+/* workspace slots: one per thread (a task takes its thread's, e2e_pool_thread_index), so a run
+   touches threads x slab bytes, not tasks x slab: after a large Gemm has flushed L2 the
+   convolution refills less (jet SimpleNet conv1 at 2 threads) */
+static int conv_slots(int threads) { return threads > 1 ? threads : 1; }
 
 static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
 {
@@ -252,6 +255,8 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
 /* The Winograd output tile for this convolution: 0 (none: the direct kernel), 2 (F(2x2, 3x3))
    or 4 (F(4x4, 3x3): AVX2 only, with optimize >= 2, when rows hold enough 4-wide tiles to
    fill the lanes; its transforms multiply by up to 8 and round about ten times more). */
+extern const e2e_op_def e2e_op_conv_maxpool; /* at the end of this file */
+
 static int wino_fits(const e2e_kernel *k, const conv_priv *p)
 {
     const int64_t C = p->C, M = p->M;
@@ -259,8 +264,12 @@ static int wino_fits(const e2e_kernel *k, const conv_priv *p)
         return 0;
 #if defined(__AVX512F__)
     /* Per output channel and 64 outputs the direct kernel spends ~18*C cycles; Winograd ~8*C
-       on the products plus, measured, ~1.9 * (40*C/M + 30) on the transforms. */
-    return C >= 8 && M >= 8 && p->od[2] >= 4 && 10 * C * M > 76 * C + 57 * M ? 2 : 0;
+       on the products plus, measured, ~1.9 * (40*C/M + 30) on the transforms. Fused with the
+       2x2 max pool the output transform stores a quarter of the values: the jet conv1
+       (8 -> 16, 128x128) is ~10% faster with Winograd (paired runs, Sapphire Rapids-class
+       Xeon), the same layer without the pool ~5% slower, 8 -> 8 with the pool ~20% slower. */
+    const int64_t out_cost = k->op == &e2e_op_conv_maxpool ? 30 : 57;
+    return C >= 8 && M >= 8 && p->od[2] >= 4 && 10 * C * M > 76 * C + out_cost * M ? 2 : 0;
 #elif CONV_VEC == 8
     /* 8 tiles of one tile row per vector: at least 60% of the lanes hold tiles */
     if (C < WINO_MIN_C || M < 8)
@@ -636,7 +645,27 @@ static void pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy
                 memset(d, 0, sizeof(float) * (size_t)PW);
                 continue;
             }
-#if CONV_VEC == 8
+#if CONV_VEC == 16
+            /* Rows are short (a few hundred floats at most): each vector of the padded row is
+               written once, from a masked load of the source (left padding < 16: the first
+               vector expands the row's first floats into lanes nl..). Three library calls per
+               row were ~10% of the jet conv1. */
+            if (nl < 16) {
+                const float *s = x + c * p->isp + iy * IW;
+                const int64_t f = nm < 16 - nl ? nm : 16 - nl; /* source floats in vector 0 */
+                const __mmask16 m0 = (__mmask16)(((1u << f) - 1) << nl);
+                const __mmask16 w0 = PW >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << PW) - 1);
+                _mm512_mask_storeu_ps(d, w0, _mm512_maskz_expandloadu_ps(m0, s));
+                for (int64_t j = 16; j < PW; j += 16) {
+                    const int64_t o = j - nl, left = nm - o, room = PW - j;
+                    const __mmask16 lm = left >= 16 ? (__mmask16)0xFFFF
+                                         : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+                    const __mmask16 wm = room >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << room) - 1);
+                    _mm512_mask_storeu_ps(d + j, wm, _mm512_maskz_loadu_ps(lm, left > 0 ? s + o : s));
+                }
+                continue;
+            }
+#elif CONV_VEC == 8
             /* Rows are short (tens of floats): vector stores instead of three library calls.
                The zeros run up to 7 floats past the row, into the next row (written after
                this one), a gap or the slab's slack; no masked stores (slow on AMD). */
@@ -1637,7 +1666,8 @@ static void direct_task(void *ctx, int t, int n)
     const bool wino = p->algo == CONV_WINOGRAD;
     const int64_t OH = p->units, total = p->N * OH;
     const int64_t lo = total * t / n, hi = total * (t + 1) / n;
-    float *slab = (float *)j->k->ws + (int64_t)t * p->slab;
+    const int slot = e2e_pool_thread_index();
+    float *slab = (float *)j->k->ws + (int64_t)(slot < p->slots ? slot : 0) * p->slab;
     for (int64_t r = lo; r < hi;) {
         int64_t img = r / OH, oy0 = r % OH, oy1 = oy0 + p->rows;
         if (oy1 > OH)
@@ -1662,8 +1692,8 @@ static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X,
     int64_t total = p->N * p->units;
     /* one task per thread, or more of at least 4 rows (tile rows, row pairs) each */
     int64_t n = total / 4 > p->threads ? total / 4 : p->threads;
-    if (n > p->slots)
-        n = p->slots;
+    if (n > CONV_TASKS_PER_THREAD * (int64_t)p->threads)
+        n = CONV_TASKS_PER_THREAD * (int64_t)p->threads;
     if (n > total)
         n = total;
     /* below ~1 MFLOP a second thread costs more than it saves */

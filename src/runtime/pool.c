@@ -23,10 +23,15 @@ struct e2e_pool {
     atomic_int busy;            /* workers between claiming a generation and leaving it */
     atomic_int next_task, done_tasks;
     atomic_int stop;
+    atomic_int ids;             /* worker indices handed out (e2e_pool_thread_index) */
     e2e_pool_fn fn;
     void *ctx;
     int n_tasks;
 };
+
+static _Thread_local int thread_index; /* 0: not a worker */
+
+int e2e_pool_thread_index(void) { return thread_index; }
 
 static void take_tasks(e2e_pool *p)
 {
@@ -48,6 +53,7 @@ static bool job_open(e2e_pool *p, unsigned seen, unsigned *g)
 static void *worker(void *arg)
 {
     e2e_pool *p = arg;
+    thread_index = atomic_fetch_add(&p->ids, 1) + 1;
     unsigned seen = atomic_load(&p->generation);
     for (;;) {
         unsigned g;
