@@ -522,10 +522,12 @@ static void test_conv_maxpool(void **state)
             if (simd && !ran)
                 fail_msg("ConvMaxPool declined case %zu", i);
         }
-    /* one input channel (pool_c1 when the pooled rows are whole vectors: widths 32, 48, 35
-       with one pad; not 40 or 12), channel counts off the 6-channel groups, every activation */
+    /* one input channel (AVX2: pool_c1 when the pooled rows are whole vectors, output widths
+       32, 64 and 48; not 34, 40 or 12), channel counts off the 6- and 8-channel groups, every
+       activation */
     const conv_cfg c1[] = {
         P3(.N = 3, .C = 1, .H = 32, .W = 32, .M = 16, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
+        P3(.N = 2, .C = 1, .H = 14, .W = 64, .M = 9, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
         P3(.N = 1, .C = 1, .H = 21, .W = 48, .M = 7, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
         P3(.N = 2, .C = 1, .H = 18, .W = 35, .M = 13, .pt = 0, .pl = 1, .pb = 2, .pr = 0),
         P3(.N = 1, .C = 1, .H = 16, .W = 40, .M = 5, .pt = 1, .pl = 1, .pb = 1, .pr = 1),
