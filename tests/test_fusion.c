@@ -357,6 +357,61 @@ static void test_block_variants(void **state)
         check_block(&vs[i], vs[i].qkv ? 9 : 7);
 }
 
+/* ---- class-token selection (select_token in fuse.c) ---- */
+
+/* One block, then LN and Gather(axis, index): with `share` the block's output before its MLP
+   is also a graph output. Returns whether the last MLP ran on one token (its fc2 output has
+   the gathered rank) and checks the outputs against optimize 0. */
+static bool token_case(const variant *v, int64_t axis, int64_t index, bool share)
+{
+    blk *k = calloc(1, sizeof *k);
+    k->b = e2e_ob_new(17, "token");
+    int64_t xd[3] = {-1, v->T, v->E};
+    e2e_ob_input(k->b, "x", E2E_FLOAT, 3, xd);
+    const char *a = linear(k, v, attention(k, v, layer_norm(k, v, "x")), v->E, v->E);
+    const char *r = op2(k, "Add", "x", a);
+    const char *h = linear(k, v, gelu(k, v, linear(k, v, layer_norm(k, v, r), v->E, v->M)), v->M, v->E);
+    const char *y = op2(k, "Gather", layer_norm(k, v, op2(k, "Add", r, h)), ints(k, 1, &index, 1));
+    e2e_ob_attr_int(k->b, last, "axis", axis);
+    e2e_ob_output(k->b, y, E2E_FLOAT, -1, NULL);
+    if (share)
+        e2e_ob_output(k->b, r, E2E_FLOAT, -1, NULL);
+    e2e_model *m = load_ob(k->b);
+    e2e_ob_free(k->b);
+    free(k);
+    bool selected = true;
+    for (int threads = 1; threads <= 2; threads++)
+        for (int64_t batch = 1; batch <= 3; batch += 2) {
+            pair p;
+            pair_open(&p, m, threads, 3, (int64_t[]){batch, v->T, v->E});
+            double err = pair_run(&p, -2.f, 2.f);
+            if (!(err <= 1.0))
+                fail_msg("token axis %lld index %lld share %d: error ratio %g", (long long)axis,
+                         (long long)index, share, err);
+            const e2e_kernel *mm = NULL;
+            for (int i = 0; i < p.s[1]->n_kernels; i++)
+                if (!strcmp(p.s[1]->kernels[i].node->op_type, "MatMul"))
+                    mm = &p.s[1]->kernels[i];
+            assert_non_null(mm);
+            selected = selected && mm->out[0]->shape.rank == 2 && mm->out[0]->shape.dims[0] == batch;
+            pair_close(&p);
+        }
+    e2e_model_free(m);
+    return selected;
+}
+
+static void test_token_select(void **state)
+{
+    (void)state;
+    const variant v = {0, 4, 0, 0, 0, 9, 16, 2, 40}, vd = {1, 0, 1, 0, 0, 9, 16, 2, 40};
+    assert_true(token_case(&v, 1, 0, false));   /* the class token */
+    assert_true(token_case(&v, 1, 8, false));   /* another token */
+    assert_true(token_case(&v, -2, 3, false));  /* a negative axis */
+    assert_true(token_case(&vd, 1, 0, false));  /* decomposed LayerNorm (fused: axis 2) */
+    assert_false(token_case(&v, 1, 0, true));   /* the rows are needed elsewhere */
+    assert_false(token_case(&v, 2, 0, false));  /* a feature, not a token: not row-wise */
+}
+
 /* ---- patterns that must not fuse (an intermediate is read elsewhere) ---- */
 
 static void test_no_fusion_when_shared(void **state)
@@ -597,6 +652,15 @@ static void check_file_model(e2e_model *m, int rank, const int64_t *dims, int wa
         assert_int_equal(count_op(p.s[1], "ReduceMean"), 0);
         assert_int_equal(count_op(p.s[1], "Conv"), 0);
         assert_int_equal(count_op(p.s[1], "PatchEmbed"), 1);
+        /* class-token selection (select_token): the last MLP runs on one token per image */
+        const e2e_kernel *last_mm = NULL;
+        for (int i = 0; i < p.s[1]->n_kernels; i++)
+            if (!strcmp(p.s[1]->kernels[i].node->op_type, "MatMul"))
+                last_mm = &p.s[1]->kernels[i];
+        assert_non_null(last_mm);
+        const e2e_shape *ys = &last_mm->out[0]->shape;
+        assert_int_equal(ys->rank, 2);
+        assert_int_equal(ys->dims[0], dims[0]);
         pair_close(&p);
     }
 }
@@ -712,7 +776,7 @@ int main(void)
         cmocka_unit_test(test_packed_matmul),    cmocka_unit_test(test_patch_embed),
         cmocka_unit_test(test_gelu_accuracy),
         cmocka_unit_test(test_fixtures),         cmocka_unit_test(test_builder_vit),
-        cmocka_unit_test(test_shared_packs),
+        cmocka_unit_test(test_shared_packs),     cmocka_unit_test(test_token_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

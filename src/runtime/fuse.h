@@ -9,6 +9,9 @@
 #include "runtime/session.h"
 
 e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err);
+/* After the activation fusion: a LayerNorm -> MLP -> LayerNorm head whose result is read at one
+   token (a ViT's class token) runs on that token alone (select_token in fuse.c). */
+e2e_status e2e_fuse_token_select(e2e_session *s, e2e_error *err);
 void e2e_fuse_release(e2e_session *s);
 
 #endif

@@ -357,6 +357,8 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         if ((st = e2e_fuse_patterns(s, err)))
             return st;
         fuse_activations(s);
+        if ((st = e2e_fuse_token_select(s, err)))
+            return st;
     }
     /* compact away removed kernels */
     int w = 0;
