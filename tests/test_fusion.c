@@ -20,6 +20,7 @@
 #include "e2e.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
+#include "ops/blas.h"
 #include "runtime/pack_cache.h"
 #include "runtime/session.h"
 
@@ -355,6 +356,49 @@ static void test_block_variants(void **state)
     };
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
         check_block(&vs[i], vs[i].qkv ? 9 : 7);
+}
+
+/* ---- the few-rows product A W^T (Gemm/MatMul at batch 1) ---- */
+
+/* W at every float offset from a 64-byte boundary, row strides that keep the rows on one
+   alignment (multiples of 16) and ones that do not, K shorter and longer than the aligning
+   head, 1 to 5 rows of A, N with leftovers: against a double-precision product. */
+static void test_gemm_nt_rows(void **state)
+{
+    (void)state;
+    static const int Ks[] = {3, 15, 16, 17, 40, 100, 2048};
+    float *buf = e2e_aligned_alloc(sizeof(float) * (19 * 2064 + 64));
+    float *A = e2e_aligned_alloc(sizeof(float) * 5 * 2064), *C = e2e_aligned_alloc(sizeof(float) * 5 * 19);
+    assert_non_null(buf);
+    assert_non_null(A);
+    assert_non_null(C);
+    for (size_t i = 0; i < 19 * 2064 + 64; i++)
+        buf[i] = frand(-1.f, 1.f);
+    for (size_t i = 0; i < 5 * 2064; i++)
+        A[i] = frand(-1.f, 1.f);
+    for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+        for (int off = 0; off < 16; off += (Ks[ki] > 100 ? 5 : 1))
+            for (int pad = 0; pad <= 16; pad += 3) {
+                const int K = Ks[ki], ldw = K + pad, N = 19;
+                const float *W = buf + off;
+                for (int M = 1; M <= 5; M += 2) {
+                    e2e_gemm_nt_rows(NULL, M, N, K, 1.f, A, K, W, ldw, 0.f, C, N);
+                    for (int m = 0; m < M; m++)
+                        for (int n = 0; n < N; n++) {
+                            double want = 0, mag = 0;
+                            for (int k = 0; k < K; k++) {
+                                want += (double)A[m * K + k] * W[(long)n * ldw + k];
+                                mag += fabs((double)A[m * K + k] * W[(long)n * ldw + k]);
+                            }
+                            if (fabs(C[m * N + n] - want) > 1e-6 * mag + 1e-30)
+                                fail_msg("K %d offset %d ldw %d M %d: C[%d][%d] = %g, want %g", K, off, ldw, M,
+                                         m, n, C[m * N + n], want);
+                        }
+                }
+            }
+    e2e_aligned_free(buf);
+    e2e_aligned_free(A);
+    e2e_aligned_free(C);
 }
 
 /* ---- class-token selection (select_token in fuse.c) ---- */
@@ -777,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_gelu_accuracy),
         cmocka_unit_test(test_fixtures),         cmocka_unit_test(test_builder_vit),
         cmocka_unit_test(test_shared_packs),     cmocka_unit_test(test_token_select),
+        cmocka_unit_test(test_gemm_nt_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
