@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,34 @@ static void record_index(void *ctx, int t, int n)
     (void)n;
 }
 
+typedef struct nested_job {
+    e2e_pool *inner;
+    _Atomic int arrived;
+    int threads;
+    int inner_caller[8], before[8], after[8];
+} nested_job;
+
+static void first_index(void *ctx, int t, int n)
+{
+    if (t == 0)
+        *(int *)ctx = e2e_pool_thread_index();
+    (void)n;
+}
+
+/* One task per thread of the outer pool: each waits until all have started, so each runs
+   on its own thread (a waiting thread cannot take a second task), workers included. */
+static void nested_task(void *ctx, int t, int n)
+{
+    nested_job *j = ctx;
+    j->before[t] = e2e_pool_thread_index();
+    atomic_fetch_add(&j->arrived, 1);
+    while (atomic_load(&j->arrived) < j->threads)
+        ;
+    e2e_pool_run(j->inner, first_index, &j->inner_caller[t], 1); /* one task: run by the caller */
+    j->after[t] = e2e_pool_thread_index();
+    (void)n;
+}
+
 static void test_pool_thread_index(void **state)
 {
     (void)state;
@@ -244,6 +273,19 @@ static void test_pool_thread_index(void **state)
         }
     }
     assert_int_equal(e2e_pool_thread_index(), 0); /* the caller's own index after the jobs */
+    /* a pool run from inside a task of another pool: its caller is thread 0 there, and gets
+       its own index back afterwards */
+    e2e_pool *inner = e2e_pool_create(2);
+    nested_job nj = {.inner = inner, .threads = threads};
+    e2e_pool_run(pool, nested_task, &nj, threads);
+    bool seen_worker = false;
+    for (int t = 0; t < threads; t++) {
+        assert_int_equal(nj.inner_caller[t], 0);
+        assert_int_equal(nj.after[t], nj.before[t]);
+        seen_worker = seen_worker || nj.before[t] > 0;
+    }
+    assert_true(threads < 2 || seen_worker);
+    e2e_pool_free(inner);
     assert_true(used[0] > 0);                      /* the caller takes part */
     /* and so do the workers, under their own indices (20 jobs of ~5 ms: they wake) */
     int by_workers = 0;

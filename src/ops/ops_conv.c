@@ -252,11 +252,11 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
 #define WINO_MIN_C 4
 #endif
 
+extern const e2e_op_def e2e_op_conv_maxpool; /* at the end of this file */
+
 /* The Winograd output tile for this convolution: 0 (none: the direct kernel), 2 (F(2x2, 3x3))
    or 4 (F(4x4, 3x3): AVX2 only, with optimize >= 2, when rows hold enough 4-wide tiles to
    fill the lanes; its transforms multiply by up to 8 and round about ten times more). */
-extern const e2e_op_def e2e_op_conv_maxpool; /* at the end of this file */
-
 static int wino_fits(const e2e_kernel *k, const conv_priv *p)
 {
     const int64_t C = p->C, M = p->M;

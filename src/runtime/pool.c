@@ -122,9 +122,13 @@ void e2e_pool_run(e2e_pool *p, e2e_pool_fn fn, void *ctx, int n_tasks)
 {
     if (n_tasks <= 0)
         return;
+    /* the caller is thread 0 of this pool, even if it is a worker of another one */
+    const int outer = thread_index;
+    thread_index = 0;
     if (!p || n_tasks == 1) {
         for (int t = 0; t < n_tasks; t++)
             fn(ctx, t, n_tasks);
+        thread_index = outer;
         return;
     }
     /* close the previous job; wait until no worker is still inside it */
@@ -149,4 +153,5 @@ void e2e_pool_run(e2e_pool *p, e2e_pool_fn fn, void *ctx, int n_tasks)
         __builtin_ia32_pause();
 #endif
     }
+    thread_index = outer;
 }
