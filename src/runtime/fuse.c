@@ -1066,8 +1066,8 @@ static e2e_status select_token(fctx *c, e2e_kernel *g)
         index_build(c);
         return E2E_OK;
     }
-    /* put everything back as it was */
-    for (int i = 0; i < ok; i++)
+    /* put everything back as it was (the kernel whose prepare failed may hold state too) */
+    for (int i = 0; i <= ok && i < 5; i++)
         if (order[i]->op->release && order[i]->priv)
             order[i]->op->release(order[i]->priv);
     ln2->in[0] = saved_ln2_in;
@@ -1082,10 +1082,13 @@ static e2e_status select_token(fctx *c, e2e_kernel *g)
         chain[i]->priv = NULL;
     }
     for (int i = 0; i < 5; i++)
-        if (reprepare(chain[i])) /* it was prepared before: not expected */
+        if (reprepare(chain[i])) { /* it was prepared before: not expected */
+            char why[sizeof c->err->message];
+            memcpy(why, c->err->message, sizeof why);
+            why[sizeof why - 1] = 0;
             return e2e_fail(c->err, E2E_ERR_INVALID, "%s: node \"%s\": prepared again after a declined "
-                            "token selection, it failed: %s", c->s->model->name, chain[i]->node->name,
-                            c->err->message);
+                            "token selection, it failed: %s", c->s->model->name, chain[i]->node->name, why);
+        }
     return E2E_OK;
 }
 
