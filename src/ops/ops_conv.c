@@ -87,7 +87,7 @@ typedef struct conv_priv {
     int64_t pw;             /* padded row length: OW + (KW-1)*dw */
     int64_t rows;           /* output rows per slab */
     int64_t cs;             /* floats per channel in a slab */
-    int64_t slab;           /* floats per slab (one per task slot) */
+    int64_t slab;           /* floats per slab (one per thread: slots) */
     int64_t pad_l, pad_t;   /* left and top padding */
     int threads;
     int slots;              /* workspace slots: one per thread */

@@ -947,20 +947,6 @@ static bool is_row_matmul(const e2e_kernel *k, const e2e_value *a, const e2e_val
     return kr == res;
 }
 
-/* The head of a pre-norm transformer that reads one token:
-
-     r -> LN2 -> MatMul(+act) -> MatMul(+bias, + residual r) -> LNf -> Gather(axis t, index i)
-
-   (a ViT's class-token classifier after its last block's MLP). The MLP and both LayerNorms
-   work row by row, so they can run on token i alone:
-
-     r -> Gather(axis t, index i) -> LN2 -> MatMul -> MatMul(+ residual, gathered) -> LNf
-
-   which saves the last block's MLP for all other tokens (8 of its 12 E x E products per
-   token: about 5% of a 12-block ViT). The same sums per row: the outputs agree to float
-   rounding (the products may take another kernel path for one row). The kernels keep
-   their list slots shifted by one along the chain and are prepared again; the chain's
-   temporaries shrink to one token. If a prepare fails, everything is put back. */
 /* Prepares a kernel of the list again after its operands changed. A MatMul with fused bias
    and residual operands was prepared with its two inputs (fuse_bias); so it is again. */
 static e2e_status reprepare(e2e_kernel *k)
@@ -978,7 +964,7 @@ static e2e_status reprepare(e2e_kernel *k)
 static bool ln_axis_last(fctx *c, e2e_kernel *k)
 {
     const e2e_attr *a = e2e_node_attr(k->node, "axis");
-    if (!a || a->i == -1)
+    if (!a || a->type != E2E_ATTR_INT || a->i == -1)
         return true;
     const int n = k->node->n_attrs;
     e2e_attr *at = fs_alloc(c, sizeof(e2e_attr) * (size_t)(n + 1));
@@ -996,6 +982,20 @@ static bool ln_axis_last(fctx *c, e2e_kernel *k)
     return true;
 }
 
+/* The head of a pre-norm transformer that reads one token:
+
+     r -> LN2 -> MatMul(+act) -> MatMul(+bias, + residual r) -> LNf -> Gather(axis t, index i)
+
+   (a ViT's class-token classifier after its last block's MLP). The MLP and both LayerNorms
+   work row by row, so they can run on token i alone:
+
+     r -> Gather(axis t, index i) -> LN2 -> MatMul -> MatMul(+ residual, gathered) -> LNf
+
+   which saves the last block's MLP for all other tokens (8 of its 12 E x E products per
+   token: about 5% of a 12-block ViT). The same sums per row: the outputs agree to float
+   rounding (the products may take another kernel path for one row). The kernels keep
+   their list slots shifted by one along the chain and are prepared again; the chain's
+   temporaries shrink to one token. If a prepare fails, everything is put back. */
 static e2e_status select_token(fctx *c, e2e_kernel *g)
 {
     if (!is_op(g, "Gather") || g->n_in != 2 || !g->in[0] || !g->in[1] || !g->in[1]->is_const ||
@@ -1118,57 +1118,67 @@ static void remove_dead(fctx *c)
     }
 }
 
+/* The pass context of a CPU session with kernels (index built); false with err set when out
+   of memory, or with c->s NULL when there is nothing to do. */
+static bool fctx_open(fctx *c, e2e_session *s, e2e_error *err)
+{
+    *c = (fctx){NULL, NULL, {NULL, NULL, NULL, NULL}, err};
+    if (s->device != E2E_DEVICE_CPU || s->n_kernels == 0)
+        return true;
+    if (!s->fuse_state && !(s->fuse_state = calloc(1, sizeof(fuse_state)))) {
+        e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", s->model->name);
+        return false;
+    }
+    size_t nv = (size_t)s->n_values + 1;
+    *c = (fctx){s, s->fuse_state, {malloc(sizeof(int) * nv), malloc(sizeof(int) * nv),
+                                   malloc(sizeof(int) * nv), malloc(sizeof(bool) * nv)}, err};
+    if (!c->g.prod || !c->g.ncons || !c->g.cons || !c->g.is_out) {
+        e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", s->model->name);
+        return false;
+    }
+    index_build(c);
+    return true;
+}
+
+static void fctx_close(fctx *c)
+{
+    free(c->g.prod);
+    free(c->g.ncons);
+    free(c->g.cons);
+    free(c->g.is_out);
+}
+
 e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err)
 {
-    if (s->device != E2E_DEVICE_CPU || s->n_kernels == 0)
-        return E2E_OK;
-    fuse_state *fs = s->fuse_state;
-    if (!fs && !(fs = s->fuse_state = calloc(1, sizeof *fs)))
-        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", s->model->name);
-    size_t nv = (size_t)s->n_values + 1;
-    fctx c = {s, fs, {malloc(sizeof(int) * nv), malloc(sizeof(int) * nv), malloc(sizeof(int) * nv),
-                      malloc(sizeof(bool) * nv)}, err};
-    e2e_status st = E2E_OK;
-    if (!c.g.prod || !c.g.ncons || !c.g.cons || !c.g.is_out) {
-        st = e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", s->model->name);
-        goto done;
+    fctx c;
+    if (!fctx_open(&c, s, err)) {
+        fctx_close(&c);
+        return err->status;
     }
-    index_build(&c);
-    bool (*const passes[])(fctx *, e2e_kernel *) = {fuse_patch_embed, fuse_layernorm, fuse_gelu,
-                                                     fuse_attention, fuse_bias, fuse_conv_pool};
-    for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++)
-        for (int i = 0; i < s->n_kernels; i++)
-            if (s->kernels[i].op)
-                passes[p](&c, &s->kernels[i]);
-    remove_dead(&c);
-done:
-    free(c.g.prod);
-    free(c.g.ncons);
-    free(c.g.cons);
-    free(c.g.is_out);
-    return st;
+    if (c.s) {
+        bool (*const passes[])(fctx *, e2e_kernel *) = {fuse_patch_embed, fuse_layernorm, fuse_gelu,
+                                                         fuse_attention, fuse_bias, fuse_conv_pool};
+        for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++)
+            for (int i = 0; i < s->n_kernels; i++)
+                if (s->kernels[i].op)
+                    passes[p](&c, &s->kernels[i]);
+        remove_dead(&c);
+    }
+    fctx_close(&c);
+    return E2E_OK;
 }
 
 e2e_status e2e_fuse_token_select(e2e_session *s, e2e_error *err)
 {
-    if (s->device != E2E_DEVICE_CPU || s->n_kernels == 0 || !s->fuse_state)
-        return E2E_OK;
-    size_t nv = (size_t)s->n_values + 1;
-    fctx c = {s, s->fuse_state, {malloc(sizeof(int) * nv), malloc(sizeof(int) * nv), malloc(sizeof(int) * nv),
-                                 malloc(sizeof(bool) * nv)}, err};
+    fctx c;
     e2e_status st = E2E_OK;
-    if (!c.g.prod || !c.g.ncons || !c.g.cons || !c.g.is_out)
-        st = e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", s->model->name);
-    else {
-        index_build(&c);
+    if (!fctx_open(&c, s, err))
+        st = err->status;
+    else if (c.s)
         for (int i = 0; i < s->n_kernels; i++)
             if (s->kernels[i].op && (st = select_token(&c, &s->kernels[i])))
                 break;
-    }
-    free(c.g.prod);
-    free(c.g.ncons);
-    free(c.g.cons);
-    free(c.g.is_out);
+    fctx_close(&c);
     return st;
 }
 
