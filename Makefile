@@ -22,7 +22,8 @@ VERSION_PATCH := 0
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 
 CC      ?= cc
-OPENBLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu/openblas64-pthread))
+# '=' (expanded when a recipe runs, after make deps may have installed the headers)
+OPENBLAS_INC = $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include/x86_64-linux-gnu/openblas64-pthread))
 ONNX_PROTO   ?= /usr/include/onnx/onnx.proto
 
 CFLAGS  ?= $(if $(filter 1,$(DEBUG)),-O0 -g,-O2 -g)
@@ -61,23 +62,36 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 DEPS_PKGS := libopenblas-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev libpng-dev
+# what make check's tests need besides the build (C++ example, pkg-config of make install,
+# the HDF5 reader, the Python binding): installed by make check, not by make demo
+TEST_PKGS := g++ pkg-config binutils libhdf5-dev python3-numpy
 DEPS_STAMP := $(BUILD)/.deps-ok
+TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 
-.PHONY: all deps check demo bench sanitize fuzz install clean models conformance
+.PHONY: all deps test-deps check demo bench sanitize fuzz install clean models conformance
 all: $(BUILD)/libe2e.a $(BUILD)/libe2e.so $(BUILD)/e2e
 
-# make deps: install what is missing (root) or print the apt-get line.
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
-	@missing=""; for p in $(DEPS_PKGS) $(EXTRA_PKGS); do \
+# make deps: install what is missing (root) or print the apt-get line. A function, so that
+# the build's packages (make deps, make demo) and the tests' (make check) share one recipe.
+define install_pkgs
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "make deps: installing$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null || exit 1; \
 	  else echo "make deps: missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; fi; fi
 	@mkdir -p $(BUILD) && touch $@
+endef
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	$(call install_pkgs,$(DEPS_PKGS) $(EXTRA_PKGS))
+test-deps: $(TEST_DEPS_STAMP)
+$(TEST_DEPS_STAMP): | $(DEPS_STAMP)
+	$(call install_pkgs,$(TEST_PKGS))
 
-$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO) | $(DEPS_STAMP)
+# onnx.proto comes from libonnx-dev: on a bare machine it exists only after make deps, so it
+# is a prerequisite only when present (else "No rule to make target .../onnx.proto").
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(DEPS_STAMP) $(wildcard $(ONNX_PROTO))
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
 
@@ -114,7 +128,7 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libe2e.a
 	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(BUILD)/libe2e.a $(LDFLAGS) $(LDLIBS)
 
 # make check: every cmocka test binary, then the conformance and model cases, then a summary line.
-check: all $(TEST_BIN) $(EXAMPLE_BIN)
+check: $(TEST_DEPS_STAMP) all $(TEST_BIN) $(EXAMPLE_BIN)
 	@E2E=$(BUILD)/e2e BUILD=$(BUILD) SHARED=$(SHARED) sh tests/run_all.sh $(TEST_BIN)
 
 models: $(BUILD)/e2e
