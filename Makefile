@@ -63,8 +63,9 @@ EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 DEPS_PKGS := libopenblas-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev libpng-dev
 # what make check's tests need besides the build (C++ example, pkg-config of make install,
-# the HDF5 reader, the Python binding): installed by make check, not by make demo
-TEST_PKGS := g++ pkg-config binutils libhdf5-dev python3-numpy
+# the HDF5 reader, the Python binding; libgfortran.a for the static link of the install test):
+# installed by make check, not by make demo
+TEST_PKGS := g++ pkg-config binutils libgfortran-12-dev libhdf5-dev python3-numpy
 DEPS_STAMP := $(BUILD)/.deps-ok
 TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 
