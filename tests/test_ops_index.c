@@ -521,6 +521,15 @@ static void test_onehot_out_of_range(void **state)
     for (int i = 0; i < 12; i++)
         assert_true(((float *)o.data)[i] == want[i]);
     oh_free(n);
+    /* opset 9: negative indices are out of range too */
+    n = oh_new("OneHot", 9);
+    oh_input(n, E2E_INT64, 1, (int64_t[]){4}, ix, false);
+    oh_input(n, E2E_FLOAT, 0, NULL, &depth, true);
+    oh_input(n, E2E_FLOAT, 1, (int64_t[]){2}, vals, true);
+    assert_int_equal(oh_run(n, 1, &o, &err), E2E_OK);
+    for (int i = 0; i < 12; i++)
+        assert_true(((float *)o.data)[i] == (i == 0 ? 9.f : -1.f));
+    oh_free(n);
 }
 
 static void test_cumsum_axis_middle(void **state)

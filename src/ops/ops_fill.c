@@ -2,11 +2,11 @@
 
    EyeLike, Trilu: any element type (EyeLike's dtype double gives float, as the loader
    reads double tensors as float). OneHot: indices and depth float32, int32 or int64
-   (floats truncated, as ONNX Runtime casts them), values of any type; an index outside
-   [-depth, depth-1] gives a row of off values (the spec), a negative one counts from the
-   end. OneHot's depth decides the output shape and must be constant. Trilu's k and
-   CumSum's axis may be computed at run. CumSum: float32 (summed in float, in order),
-   int32 and int64 (wrapping). */
+   (floats truncated, as the spec casts them to int64), values of any type; an index
+   outside [-depth, depth-1] gives a row of off values, a negative one counts from the end
+   (opset 11; opset 9: outside [0, depth) gives off values). OneHot's depth decides the
+   output shape and must be constant. Trilu's k and CumSum's axis may be computed at run.
+   CumSum: float32 (summed in float, in order), int32 and int64 (wrapping). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +149,7 @@ static e2e_status trilu_run(e2e_kernel *k)
 
 typedef struct onehot_priv {
     int64_t outer, depth, inner;
+    bool negative;  /* opset 11+: a negative index counts from the end (before: off) */
 } onehot_priv;
 
 static e2e_status onehot_prepare(e2e_kernel *k)
@@ -185,6 +186,7 @@ static e2e_status onehot_prepare(e2e_kernel *k)
     k->priv = p;
     p->outer = p->inner = 1;
     p->depth = depth;
+    p->negative = k->opset >= 11;
     e2e_shape os = {.rank = r + 1};
     for (int i = 0, j = 0; i <= r; i++) {
         if (i == a) {
@@ -218,7 +220,7 @@ static e2e_status onehot_run(e2e_kernel *k)
             } else {
                 v = ix->dtype == E2E_INT64 ? ((const int64_t *)ix->data)[m] : ((const int32_t *)ix->data)[m];
             }
-            if (v < 0 && v >= -d)
+            if (p->negative && v < 0 && v >= -d)
                 v += d;
             for (int64_t j = 0; j < d; j++)
                 memcpy(y + (size_t)((o * d + j) * inner + in) * esz, j == v ? on : off, esz);
