@@ -186,8 +186,9 @@ static e2e_status elems_prepare(e2e_kernel *k, bool scatter)
     return e2e_out_set(k, 0, x->dtype, scatter ? &x->shape : &ix->shape);
 }
 
-/* Walks the indices: for each, the data offset it names. write = false only checks. */
-static e2e_status gather_elements_walk(e2e_kernel *k, bool write)
+/* Walks the indices of GatherElements (scatter false) or ScatterElements: for each, the
+   data offset it names. write = false only checks them. */
+static e2e_status elems_walk(e2e_kernel *k, bool write, bool scatter)
 {
     const elems_priv *p = k->priv;
     const e2e_value *x = k->in[0], *ix = k->in[1];
@@ -197,6 +198,8 @@ static e2e_status gather_elements_walk(e2e_kernel *k, bool write)
     strides_of(&x->shape, xs);
     const int64_t n = x->shape.dims[a];
     char *y = write ? k->out[0]->data : NULL;
+    if (y && scatter && y != (char *)x->data && x->numel)
+        memcpy(y, x->data, (size_t)x->numel * esz);
     for (int64_t m = 0; m < ix->numel; m++, coord_next(c, ix->shape.dims, r)) {
         int64_t i = 0, off = 0;
         e2e_status st = index_get(k, ix, m, n, a, &i);
@@ -204,11 +207,16 @@ static e2e_status gather_elements_walk(e2e_kernel *k, bool write)
             return st;
         for (int d = 0; d < r; d++)
             off += (d == a ? i : c[d]) * xs[d];
-        if (y)
+        if (y && scatter)
+            reduce_into(y, off, k->in[2]->data, m, 1, p->red, x->dtype);
+        else if (y)
             copy_elem(y, m, x->data, off, esz);
     }
     return E2E_OK;
 }
+
+static e2e_status gather_elements_walk(e2e_kernel *k, bool write) { return elems_walk(k, write, false); }
+static e2e_status scatter_elements_walk(e2e_kernel *k, bool write) { return elems_walk(k, write, true); }
 
 static e2e_status gather_elements_prepare(e2e_kernel *k)
 {
@@ -219,30 +227,6 @@ static e2e_status gather_elements_prepare(e2e_kernel *k)
 static e2e_status gather_elements_run(e2e_kernel *k) { return gather_elements_walk(k, true); }
 
 /* ---------------------------------------------------------------- ScatterElements */
-
-static e2e_status scatter_elements_walk(e2e_kernel *k, bool write)
-{
-    const elems_priv *p = k->priv;
-    const e2e_value *x = k->in[0], *ix = k->in[1], *u = k->in[2];
-    const int r = x->shape.rank, a = p->axis;
-    int64_t xs[E2E_MAX_RANK], c[E2E_MAX_RANK] = {0};
-    strides_of(&x->shape, xs);
-    const int64_t n = x->shape.dims[a];
-    void *y = write ? k->out[0]->data : NULL;
-    if (y && y != x->data && x->numel)
-        memcpy(y, x->data, (size_t)x->numel * e2e_dtype_size(x->dtype));
-    for (int64_t m = 0; m < ix->numel; m++, coord_next(c, ix->shape.dims, r)) {
-        int64_t i = 0, off = 0;
-        e2e_status st = index_get(k, ix, m, n, a, &i);
-        if (st)
-            return st;
-        for (int d = 0; d < r; d++)
-            off += (d == a ? i : c[d]) * xs[d];
-        if (y)
-            reduce_into(y, off, u->data, m, 1, p->red, x->dtype);
-    }
-    return E2E_OK;
-}
 
 static e2e_status scatter_elements_prepare(e2e_kernel *k)
 {

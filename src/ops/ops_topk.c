@@ -127,6 +127,16 @@ select_row(const void *x, e2e_dtype dt, int64_t off, int64_t stride, int64_t n, 
 
 /* ---------------------------------------------------------------- TopK */
 
+/* The shape as [outer, dims[a], inner]. */
+static void axis_split(const e2e_shape *s, int a, int64_t *outer, int64_t *inner)
+{
+    *outer = *inner = 1;
+    for (int i = 0; i < a; i++)
+        *outer *= s->dims[i];
+    for (int i = a + 1; i < s->rank; i++)
+        *inner *= s->dims[i];
+}
+
 typedef struct topk_priv {
     int64_t outer, n, inner, k;
     bool largest;
@@ -176,11 +186,7 @@ static e2e_status topk_prepare(e2e_kernel *k)
     if (!p)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     k->priv = p;
-    p->outer = p->inner = 1;
-    for (int i = 0; i < a; i++)
-        p->outer *= x->shape.dims[i];
-    for (int i = a + 1; i < r; i++)
-        p->inner *= x->shape.dims[i];
+    axis_split(&x->shape, a, &p->outer, &p->inner);
     p->n = n;
     p->k = kk;
     p->largest = largest != 0;
@@ -291,11 +297,7 @@ static e2e_status arg_prepare(e2e_kernel *k, bool largest)
     if (!p)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     k->priv = p;
-    p->outer = p->inner = 1;
-    for (int i = 0; i < a; i++)
-        p->outer *= x->shape.dims[i];
-    for (int i = a + 1; i < r; i++)
-        p->inner *= x->shape.dims[i];
+    axis_split(&x->shape, a, &p->outer, &p->inner);
     p->n = x->shape.dims[a];
     p->largest = largest;
     p->last = last != 0;
