@@ -10,8 +10,10 @@
 
    TopK is a partial selection, not a sort: a row keeps its best k in a sorted buffer with
    insertion (k <= TOPK_INSERT_MAX; typical for kNN, k = 7..16) or in a heap of the worst
-   at the root (larger k), so a row of N costs O(N) compares plus O(k log k)-ish updates.
-   Rows are spread over the session's threads when there are many. */
+   at the root (larger k). A row of N costs N compares with the worst kept key, plus an
+   update (O(k) insertion, O(log k) heap) for each element that beats it: about
+   k ln(N/k) of them on random data. Rows are spread over the session's threads when
+   there are many. */
 #include <stdlib.h>
 #include <string.h>
 
