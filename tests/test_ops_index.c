@@ -3,7 +3,9 @@
    first; NaN above +Inf; -0 == +0), k edge cases, the partial selection against a full
    sort on random data with many duplicates (1 and 4 threads), out-of-range indices
    (an error naming the node, never a crash), scatter reductions with duplicate indices,
-   GatherND batch_dims, NonZero on a non-constant input (E2E_ERR_DYNAMIC). */
+   GatherND batch_dims, NonZero on a non-constant input (E2E_ERR_DYNAMIC); and no heap
+   allocation while the PyTorch-exported kNN block (TopK, GatherElements, Gather,
+   ScatterElements, ArgMax, CumSum, Trilu, OneHot) runs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_count.h"
 #include "op_harness.h"
 
 static uint64_t rng = 4242;
@@ -593,6 +596,49 @@ static void test_trilu_large_k(void **state)
         }
 }
 
+/* ------------------------------------------------------------------ no allocation in run */
+
+#define KNN "tests/fixtures/models/knn_edgeconv_op16/model.onnx"
+
+static void test_knn_block_no_alloc(void **state)
+{
+    (void)state;
+#ifdef NO_COUNTING
+    printf("skipped: allocation counting needs malloc interposition, which AddressSanitizer owns\n");
+    skip();
+#endif
+    e2e_error err;
+    e2e_model *m = NULL;
+    if (e2e_model_load_file(KNN, &m, &err))
+        fail_msg("%s (run from the repository root)", err.message);
+    e2e_session_options o = e2e_session_options_default();
+    o.threads = 2;
+    e2e_session *s = NULL;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_session_input_count(s), 2);
+    e2e_tensor_view in[2];
+    float *buf[2];
+    for (int i = 0; i < 2; i++) {
+        e2e_session_input(s, i, &in[i]);
+        int64_t n = e2e_tensor_view_numel(&in[i]);
+        buf[i] = __libc_malloc(sizeof(float) * (size_t)n);
+        oh_fill_random(buf[i], n, -1.f, 1.f, &rng);
+        in[i].data = buf[i];
+    }
+    assert_int_equal(e2e_session_run(s, in, 2, &err), E2E_OK);
+    allocations = 0;
+    counting = 1;
+    for (int r = 0; r < 10; r++)
+        e2e_session_run(s, in, 2, &err);
+    counting = 0;
+    assert_int_equal(allocations, 0);
+    for (int i = 0; i < 2; i++)
+        __libc_free(buf[i]);
+    e2e_session_free(s);
+    e2e_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_onehot_out_of_range),
         cmocka_unit_test(test_cumsum_axis_middle),
         cmocka_unit_test(test_trilu_large_k),
+        cmocka_unit_test(test_knn_block_no_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
