@@ -53,6 +53,17 @@ else
     note "skipped: conformance cases ($conf not found)"; skipped=$((skipped + 1))
 fi
 
+# ONNX node cases kept in the repo (tests/conformance/node/*, see its README): all must pass.
+if ls -d tests/conformance/node/*/ >/dev/null 2>&1; then
+    out=$("$E2E" check tests/conformance/node/*/ 2>&1); rc=$?
+    [ $rc -gt 1 ] && { failed=$((failed + 1)); note "FAIL node cases: e2e check ended with status $rc"; }
+    printf '%s\n' "$out" | grep -E '^(FAIL|ERROR)'
+    p=$(printf '%s\n' "$out" | tail -1 | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(printf '%s\n' "$out" | tail -1 | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+    note "node cases: ${p:-0} passed, ${f:-?} failed"
+fi
+
 # The trained E/Gamma SimpleNet, within rtol 1e-4, atol 1e-5.
 if [ -d "$SHARED/models/eg_simplenet_trained" ]; then
     out=$("$E2E" check --rtol 1e-4 --atol 1e-5 "$SHARED/models/eg_simplenet_trained")
