@@ -227,12 +227,10 @@ static int gate_state(const e2e_session *s, int gate)
     return state;
 }
 
-/* At run: every condition on the chain chooses the branch (outermost first, so a condition
-   computed inside a skipped branch is never read). */
-static bool gate_open(const e2e_session *s, int gate)
+bool e2e_session_gate_open(const e2e_session *s, int gate)
 {
     const e2e_gate *gt = &s->model->graph.gates[gate - 1];
-    if (gt->parent && !gate_open(s, gt->parent))
+    if (gt->parent && !e2e_session_gate_open(s, gt->parent))
         return false;
     return (*(const uint8_t *)s->values[gt->cond].data != 0) == gt->then;
 }
@@ -638,7 +636,7 @@ e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_
         openblas_set_num_threads(1);
     for (int i = 0; i < s->n_kernels; i++) {
         e2e_kernel *k = &s->kernels[i];
-        if (k->gate && !gate_open(s, k->gate))
+        if (k->gate && !e2e_session_gate_open(s, k->gate))
             continue; /* in the If branch not taken this run */
         k->ws = s->ws;
         k->err = err;
