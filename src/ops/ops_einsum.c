@@ -15,8 +15,10 @@
    first. A is brought to [batch, M, K] and B to [batch, K, N] (a strided copy into the
    workspace, skipped when the operand already has that layout or its transposed one: the
    attention products "bhqd,bhkd->bhqk" and "bhqk,bhkd->bhqd" read their inputs in place),
-   then one sgemm per batch, then the [batch, M, N] result is permuted into the output unless
-   the output's label order is already batch, M, N.
+   then the products: one sgemm per batch, split over the threads, when they are large; the
+   batches split over the threads (one single-threaded product or dot product each) when
+   they are small. The [batch, M, N] result is then permuted into the output unless the
+   output's label order is already batch, M, N.
    More than two operands are refused with E2E_ERR_UNSUPPORTED naming the equation. */
 #include <stdlib.h>
 #include <string.h>
@@ -476,6 +478,34 @@ static e2e_status einsum_prepare(e2e_kernel *k)
     return E2E_OK;
 }
 
+/* Below this many multiply-adds per batch, products are not worth splitting over threads. */
+#define SMALL_PRODUCT (64 * 64 * 64)
+
+typedef struct batch_ctx {
+    const ein_priv *p;
+    const float *A, *B;
+    float *C;
+} batch_ctx;
+
+static void batch_task(void *v, int t, int n_tasks)
+{
+    const batch_ctx *c = v;
+    const ein_priv *p = c->p;
+    const int M = p->M, N = p->N, K = p->K;
+    const int64_t mk = (int64_t)M * K, kn = (int64_t)K * N, mn = (int64_t)M * N;
+    const int64_t b0 = p->nb * t / n_tasks, b1 = p->nb * (t + 1) / n_tasks;
+    for (int64_t b = b0; b < b1; b++) {
+        const float *a = c->A + b * mk, *bb = c->B + b * kn;
+        float *y = c->C + b * mn;
+        if (M == 1 && N == 1) /* a dot product, whatever the transposition */
+            *y = cblas_sdot(K, a, 1, bb, 1);
+        else
+            cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
+                        p->tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, a, p->ta ? M : K, bb,
+                        p->tb ? K : N, 0.f, y, N);
+    }
+}
+
 static e2e_status einsum_run(e2e_kernel *k)
 {
     const ein_priv *p = k->priv;
@@ -501,12 +531,22 @@ static e2e_status einsum_run(e2e_kernel *k)
         B = (const float *)(ws + p->off_b);
     }
     float *C = p->c_direct ? y : (float *)(ws + p->off_c);
-    const int M = p->M, N = p->N, K = p->K;
-    const int64_t mk = (int64_t)M * K, kn = (int64_t)K * N, mn = (int64_t)M * N;
-    for (int64_t b = 0; b < p->nb; b++)
-        e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans,
-                  M, N, K, 1.f, A + b * mk, p->ta ? M : K, B + b * kn, p->tb ? K : N, 0.f,
-                  C + b * mn, N);
+    const int64_t work = (int64_t)p->M * p->N * p->K;
+    if (p->nb == 1 || work >= SMALL_PRODUCT) {
+        /* large products: each one split over the threads (blas.c) */
+        const int64_t mk = (int64_t)p->M * p->K, kn = (int64_t)p->K * p->N, mn = (int64_t)p->M * p->N;
+        for (int64_t b = 0; b < p->nb; b++)
+            e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans,
+                      p->M, p->N, p->K, 1.f, A + b * mk, p->ta ? p->M : p->K, B + b * kn,
+                      p->tb ? p->K : p->N, 0.f, C + b * mn, p->N);
+    } else {
+        /* many small products (attention heads, message passing): the batches are split
+           over the threads, one single-threaded product each */
+        int threads = e2e_pool_threads(k->pool);
+        int tasks = p->nb < (int64_t)threads * 4 ? (int)p->nb : threads * 4;
+        batch_ctx c = {p, A, B, C};
+        e2e_pool_run(k->pool, batch_task, &c, tasks);
+    }
     if (!p->c_direct)
         ssum_run(&p->gc, C, y);
     return E2E_OK;
