@@ -5,7 +5,7 @@ ONNX backend-test layout.
 
     /usr/bin/python3 models/torch/make_fixtures.py [--out tests/fixtures/models]
 
-Plus swin_op17_static: torchvision's SwinTransformer (python3-torchvision) in a small
+Plus einsum_op17: the einsum forms of attention and message passing; swin_op17_static: torchvision's SwinTransformer (python3-torchvision) in a small
 configuration, and gelu_op20: a transformer MLP with the opset-20 Gelu operator (exact and tanh), which
 torch 1.13 cannot export, written with onnx.helper. Deterministic (torch.manual_seed, numpy
 default_rng). The static exports are traced and tested
@@ -130,6 +130,38 @@ def swin_case(case_dir):
     return y
 
 
+class EinsumBlock(torch.nn.Module):
+    """The einsum forms torch models use: attention scores and weighted values per head,
+    message passing over k neighbours, and a diagonal (exported as Einsum, opset >= 12)."""
+
+    def forward(self, q, k, v, h, w):
+        a = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(-1)
+        o = torch.einsum("bhqk,bhkd->bhqd", a, v)
+        m = torch.einsum("bnc,bnkc->bnk", h, w)
+        return o.sum(-1) + torch.einsum("ii->i", a[0, 0]).sum(), m
+
+
+def einsum_case(case_dir):
+    """einsum_op17: EinsumBlock exported at opset 17 with PyTorch's two outputs."""
+    torch.manual_seed(12)
+    names = ["q", "k", "v", "h", "w"]
+    ins = [torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 4),
+           torch.randn(2, 6, 4), torch.randn(2, 6, 7, 4)]
+    d = os.path.join(case_dir, "test_data_set_0")
+    os.makedirs(d, exist_ok=True)
+    net = EinsumBlock()
+    torch.onnx.export(net, tuple(ins), os.path.join(case_dir, "model.onnx"), opset_version=17,
+                      input_names=names, output_names=["o", "m"])
+    with torch.no_grad():
+        outs = net(*ins)
+    for i, (n, x) in enumerate(zip(names, ins)):
+        with open(os.path.join(d, f"input_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x.numpy(), n).SerializeToString())
+    for i, (n, y) in enumerate(zip(["o", "m"], outs)):
+        with open(os.path.join(d, f"output_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(y.numpy(), n).SerializeToString())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "tests", "fixtures", "models"))
@@ -151,6 +183,10 @@ def main():
     y = swin_case(d)
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
     print(f"{d}: {size / 1e3:.0f} kB, output range [{y.min():.3f}, {y.max():.3f}]")
+    d = os.path.join(a.out, "einsum_op17")
+    shutil.rmtree(d, ignore_errors=True)
+    einsum_case(d)
+    print(f"{d}: written")
     d = os.path.join(a.out, "gelu_op20")
     shutil.rmtree(d, ignore_errors=True)
     y = gelu_op20_case(d)
