@@ -234,6 +234,65 @@ static void test_if_undefined_name(void **state)
     free(buf);
 }
 
+/* then_branch of depth d: an If on cond nested d levels deep, Relu(x) at the bottom. */
+static e2e_ob *nested(int d, const char *out)
+{
+    if (d == 0)
+        return branch(0, out);
+    e2e_ob *b = e2e_ob_new(17, "nested");
+    Onnx__NodeProto *nd = e2e_ob_node(b, "If", NULL, 1, (const char *[]){"cond"}, 1,
+                                      (const char *[]){out});
+    e2e_ob_attr_graph(b, nd, "then_branch", nested(d - 1, "r"));
+    e2e_ob_attr_graph(b, nd, "else_branch", branch(2, "r"));
+    e2e_ob_output(b, out, E2E_FLOAT, -1, NULL);
+    return b;
+}
+
+/* Nesting: 8 levels load and run (x * 3 unless cond); 40 levels are refused at load. */
+static void test_if_nesting(void **state)
+{
+    (void)state;
+    for (int depth = 8; depth <= 40; depth += 32) {
+        e2e_ob *b = e2e_ob_new(17, "if_nested");
+        e2e_ob_input(b, "x", E2E_FLOAT, 2, XD);
+        e2e_ob_input(b, "cond", E2E_BOOL, 0, NULL);
+        Onnx__NodeProto *nd = e2e_ob_node(b, "If", "top", 1, (const char *[]){"cond"}, 1,
+                                          (const char *[]){"y"});
+        e2e_ob_attr_graph(b, nd, "then_branch", nested(depth - 1, "r"));
+        e2e_ob_attr_graph(b, nd, "else_branch", branch(2, "r"));
+        e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+        uint8_t *buf;
+        size_t n;
+        e2e_error err;
+        assert_int_equal(e2e_ob_pack(b, &buf, &n, &err), E2E_OK);
+        e2e_ob_free(b);
+        e2e_model *m = NULL;
+        e2e_status st = e2e_model_load_buffer(buf, n, "if_nested", &m, &err);
+        free(buf);
+        if (depth > 32) {
+            assert_int_equal(st, E2E_ERR_UNSUPPORTED);
+            assert_non_null(strstr(err.message, "nested"));
+            continue;
+        }
+        if (st)
+            fail_msg("%s", err.message);
+        e2e_session *s = NULL;
+        if (e2e_session_create(m, NULL, &s, &err))
+            fail_msg("%s", err.message);
+        const float x[6] = {-1.f, 2.f, -3.f, 4.f, 0.5f, -0.25f};
+        for (uint8_t c = 0; c <= 1; c++) {
+            run_x(s, x, &c, NULL);
+            e2e_tensor_view y;
+            assert_int_equal(e2e_session_output(s, 0, &y), E2E_OK);
+            for (int i = 0; i < 6; i++)
+                assert_float_equal(((const float *)y.data)[i],
+                                   c ? (x[i] > 0 ? x[i] : 0.f) : 3.f * x[i], 0.f);
+        }
+        e2e_session_free(s);
+        e2e_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_if_runtime),
         cmocka_unit_test(test_if_runtime_shapes_differ),
         cmocka_unit_test(test_if_undefined_name),
+        cmocka_unit_test(test_if_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,8 @@ static void test_round_sign_atan(void **state)
         if (isnan(round_ref[i]))
             assert_true(isnan(y[i]));
         else if (y[i] != round_ref[i])
-            fail_msg("Round(%g) gave %g, expected %g", (double)x[i], (double)y[i], (double)round_ref[i]);
+            fail_msg("Round(%g) gave %g, expected %g", (double)x[i], (double)y[i],
+                     (double)round_ref[i]);
     }
     oh_free(n);
 

@@ -43,6 +43,9 @@ static void map_put(name_map *m, const e2e_graph *g, int id)
     m->slot[i] = id;
 }
 
+/* If branches nest at most this deep (inline_branch refuses deeper ones). */
+#define MAX_IF_DEPTH 32
+
 typedef struct loader {
     const char *name;      /* for messages */
     const char *base_dir;  /* external data */
@@ -200,7 +203,7 @@ static e2e_status topo_sort(loader *L)
     for (int i = 0; i < n; i++)
         if (g->nodes[i].n_in > cap)
             cap = g->nodes[i].n_in;
-    cap += 64; /* nesting depth of If branches */
+    cap += MAX_IF_DEPTH + 1; /* the conditions of nested If branches */
     int *dep = malloc(sizeof(int) * (size_t)cap);
     if (!dep) {
         st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
@@ -347,9 +350,11 @@ static const Onnx__GraphProto *if_branch(const Onnx__NodeProto *np, const char *
 }
 
 /* What the If branches under gp add to the graph, recursively. */
-static void count_branches(const Onnx__GraphProto *gp, size_t *nodes, size_t *values,
+static void count_branches(const Onnx__GraphProto *gp, int depth, size_t *nodes, size_t *values,
                            size_t *inits, size_t *gates)
 {
+    if (depth > MAX_IF_DEPTH)
+        return;
     for (size_t i = 0; i < gp->n_node; i++)
         for (int b = 0; b < 2; b++) {
             const Onnx__GraphProto *sg = if_branch(gp->node[i], b ? "else_branch" : "then_branch");
@@ -361,7 +366,7 @@ static void count_branches(const Onnx__GraphProto *gp, size_t *nodes, size_t *va
             *values += sg->n_initializer;
             for (size_t j = 0; j < sg->n_node; j++)
                 *values += sg->node[j]->n_output;
-            count_branches(sg, nodes, values, inits, gates);
+            count_branches(sg, depth + 1, nodes, values, inits, gates);
         }
 }
 
@@ -422,6 +427,13 @@ static e2e_status inline_branch(loader *L, int if_idx, const Onnx__NodeProto *np
     if (g->nodes[if_idx].n_in != 1 || g->nodes[if_idx].in[0] < 0)
         return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If) needs exactly one input, "
                         "the condition", L->name, ifname);
+    int depth = 0;
+    for (int p = parent; p > 0; p = g->gates[p - 1].parent)
+        depth++;
+    if (depth >= MAX_IF_DEPTH)
+        return e2e_fail(L->err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\" (If) is nested %d deep; "
+                        "at most %d levels are supported", L->name, ifname, depth + 1,
+                        MAX_IF_DEPTH);
     int gate = g->n_gates++;
     g->gates[gate] = (e2e_gate){.cond = g->nodes[if_idx].in[0], .then = then, .parent = parent};
     size_t cap = sg->n_initializer + 1;
@@ -578,7 +590,7 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
     for (size_t i = 0; i < gp->n_node; i++)
         nv += gp->node[i]->n_output;
     size_t x_nodes = 0, x_inits = 0, x_gates = 0;
-    count_branches(gp, &x_nodes, &nv, &x_inits, &x_gates);
+    count_branches(gp, 0, &x_nodes, &nv, &x_inits, &x_gates);
     if (nv > (1u << 24))
         return e2e_fail(L->err, E2E_ERR_LIMIT, "%s: too many values (%zu)", L->name, nv);
     L->cap_values = (int)nv;

@@ -212,7 +212,8 @@ static int64_t label_stride(const term *t, const e2e_value *x, int l)
 }
 
 /* The operand's dims are exactly the labels `want` (no repeat, no broadcast) */
-static bool layout_is(const term *t, const e2e_value *x, const int64_t *size, const int *want, int n)
+static bool layout_is(const term *t, const e2e_value *x, const int64_t *size, const int *want,
+                      int n)
 {
     if (t->n != n)
         return false;
@@ -534,7 +535,8 @@ static e2e_status einsum_run(e2e_kernel *k)
     const int64_t work = (int64_t)p->M * p->N * p->K;
     if (p->nb == 1 || work >= SMALL_PRODUCT) {
         /* large products: each one split over the threads (blas.c) */
-        const int64_t mk = (int64_t)p->M * p->K, kn = (int64_t)p->K * p->N, mn = (int64_t)p->M * p->N;
+        const int64_t mk = (int64_t)p->M * p->K, kn = (int64_t)p->K * p->N;
+        const int64_t mn = (int64_t)p->M * p->N;
         for (int64_t b = 0; b < p->nb; b++)
             e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans,
                       p->M, p->N, p->K, 1.f, A + b * mk, p->ta ? p->M : p->K, B + b * kn,
