@@ -1,7 +1,7 @@
 /* If: the loader inlines both branches (outer-scope names, branch initializers, nesting);
-   the session folds an If whose condition is decided by shapes (Size -> Equal, as torch
-   exports produce) so that no If kernel remains and the other branch is never prepared, and
-   runs the taken branch of an If whose condition is a run-time value. */
+   the session folds an If whose condition is decided by shapes (Shape -> Gather -> Equal, as
+   torch exports produce) so that no If kernel remains and the other branch is never
+   prepared, and runs the taken branch of an If whose condition is a run-time value. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -98,7 +98,7 @@ static void run_x(e2e_session *s, const float *x, const uint8_t *cond, const uin
         fail_msg("%s", err.message);
 }
 
-/* cond = Equal(Size(x), size_const); y = If(cond) then Relu(x) else Reshape(-x, [7]);
+/* cond = Equal(Gather(Shape(x), 1), 3 or 4); y = If(cond) then Relu(x) else Reshape(-x, [7]);
    z = y + 1 (so the If output is both a graph output and an intermediate). */
 static void test_if_folded(void **state)
 {
@@ -106,10 +106,12 @@ static void test_if_folded(void **state)
     for (int take_then = 1; take_then >= 0; take_then--) {
         e2e_ob *b = e2e_ob_new(17, "if_folded");
         e2e_ob_input(b, "x", E2E_FLOAT, 2, XD);
-        e2e_ob_init_i64(b, "six", 0, NULL, (int64_t[]){take_then ? 6 : 5});
+        e2e_ob_init_i64(b, "three", 0, NULL, (int64_t[]){take_then ? 3 : 4});
+        e2e_ob_init_i64(b, "axis1", 0, NULL, (int64_t[]){1});
         e2e_ob_init_f32(b, "one", 0, NULL, (float[]){1.f});
-        e2e_ob_node(b, "Size", NULL, 1, (const char *[]){"x"}, 1, (const char *[]){"n"});
-        e2e_ob_node(b, "Equal", NULL, 2, (const char *[]){"n", "six"}, 1, (const char *[]){"c"});
+        e2e_ob_node(b, "Shape", NULL, 1, (const char *[]){"x"}, 1, (const char *[]){"s"});
+        e2e_ob_node(b, "Gather", NULL, 2, (const char *[]){"s", "axis1"}, 1, (const char *[]){"n"});
+        e2e_ob_node(b, "Equal", NULL, 2, (const char *[]){"n", "three"}, 1, (const char *[]){"c"});
         Onnx__NodeProto *nd = e2e_ob_node(b, "If", "the_if", 1, (const char *[]){"c"}, 1,
                                           (const char *[]){"y"});
         /* when the else branch is taken, it must be a valid one: Mul by a branch initializer */
