@@ -5,7 +5,8 @@ ONNX backend-test layout.
 
     /usr/bin/python3 models/torch/make_fixtures.py [--out tests/fixtures/models]
 
-Plus gelu_op20: a transformer MLP with the opset-20 Gelu operator (exact and tanh), which
+Plus einsum_op17: the einsum forms of attention and message passing; swin_op17_static: torchvision's SwinTransformer (python3-torchvision) in a small
+configuration, and gelu_op20: a transformer MLP with the opset-20 Gelu operator (exact and tanh), which
 torch 1.13 cannot export, written with onnx.helper. Deterministic (torch.manual_seed, numpy
 default_rng). The static exports are traced and tested
 with batch 2; the dynamic ones are traced with batch 2 and tested with batch 3, so the batch
@@ -84,6 +85,83 @@ def gelu_op20_case(case_dir):
     return y
 
 
+def swin_case(case_dir):
+    """torchvision's Swin transformer (the class behind swin_t) in a small configuration:
+    patch 4, embed_dim 16, depths (2, 2), heads (2, 4), window 4, 10 classes, on 3x32x32:
+    8x8 tokens in stage 1 (shifted windows with their attention mask, relative position bias),
+    patch merging to 4x4 in stage 2 (window = whole map, so torchvision drops the shift).
+    Exported at opset 17 with batch 2 (static). The export's value and node names are then
+    shortened (t0, t1, ...; node names dropped), which keeps the fixture under 300 kB (the
+    long scoped names were half of the file); the graph is unchanged."""
+    from torchvision.models.swin_transformer import SwinTransformer
+    torch.manual_seed(7)
+    net = SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                          window_size=[4, 4], stochastic_depth_prob=0.0, num_classes=10).eval()
+    with torch.no_grad():  # non-trivial LayerNorm affine parameters, so that they are tested
+        for name, p in net.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    x = torch.from_numpy(np.random.default_rng(17).standard_normal((2, 3, 32, 32)).astype(np.float32))
+    os.makedirs(os.path.join(case_dir, "test_data_set_0"), exist_ok=True)
+    path = os.path.join(case_dir, "model.onnx")
+    torch.onnx.export(net, x, path, opset_version=17, input_names=["x"], output_names=["y"])
+    model = onnx.load(path)
+    names = {}
+
+    def short(s):
+        if s in ("", "x", "y"):
+            return s
+        return names.setdefault(s, "t%d" % len(names))
+    for n in model.graph.node:
+        n.name = ""
+        n.input[:] = [short(v) for v in n.input]
+        n.output[:] = [short(v) for v in n.output]
+    for t in model.graph.initializer:
+        t.name = short(t.name)
+    for v in model.graph.value_info:
+        v.name = short(v.name)
+    onnx.save(model, path)
+    with torch.no_grad():
+        y = net(x).numpy()
+    d = os.path.join(case_dir, "test_data_set_0")
+    for name, arr, fn in (("x", x.numpy(), "input_0.pb"), ("y", y, "output_0.pb")):
+        with open(os.path.join(d, fn), "wb") as f:
+            f.write(numpy_helper.from_array(arr, name).SerializeToString())
+    return y
+
+
+class EinsumBlock(torch.nn.Module):
+    """The einsum forms torch models use: attention scores and weighted values per head,
+    message passing over k neighbours, and a diagonal (exported as Einsum, opset >= 12)."""
+
+    def forward(self, q, k, v, h, w):
+        a = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(-1)
+        o = torch.einsum("bhqk,bhkd->bhqd", a, v)
+        m = torch.einsum("bnc,bnkc->bnk", h, w)
+        return o.sum(-1) + torch.einsum("ii->i", a[0, 0]).sum(), m
+
+
+def einsum_case(case_dir):
+    """einsum_op17: EinsumBlock exported at opset 17 with PyTorch's two outputs."""
+    torch.manual_seed(12)
+    names = ["q", "k", "v", "h", "w"]
+    ins = [torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 4),
+           torch.randn(2, 6, 4), torch.randn(2, 6, 7, 4)]
+    d = os.path.join(case_dir, "test_data_set_0")
+    os.makedirs(d, exist_ok=True)
+    net = EinsumBlock()
+    torch.onnx.export(net, tuple(ins), os.path.join(case_dir, "model.onnx"), opset_version=17,
+                      input_names=names, output_names=["o", "m"])
+    with torch.no_grad():
+        outs = net(*ins)
+    for i, (n, x) in enumerate(zip(names, ins)):
+        with open(os.path.join(d, f"input_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x.numpy(), n).SerializeToString())
+    for i, (n, y) in enumerate(zip(["o", "m"], outs)):
+        with open(os.path.join(d, f"output_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(y.numpy(), n).SerializeToString())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "..", "..", "tests", "fixtures", "models"))
@@ -100,6 +178,15 @@ def main():
                 out = write_case(module, d, opset, dynamic, module.config, x)
                 size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
                 print(f"{d}: {size / 1e3:.0f} kB, output {np.round(out.ravel(), 4).tolist()}")
+    d = os.path.join(a.out, "swin_op17_static")
+    shutil.rmtree(d, ignore_errors=True)
+    y = swin_case(d)
+    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
+    print(f"{d}: {size / 1e3:.0f} kB, output range [{y.min():.3f}, {y.max():.3f}]")
+    d = os.path.join(a.out, "einsum_op17")
+    shutil.rmtree(d, ignore_errors=True)
+    einsum_case(d)
+    print(f"{d}: written")
     d = os.path.join(a.out, "gelu_op20")
     shutil.rmtree(d, ignore_errors=True)
     y = gelu_op20_case(d)

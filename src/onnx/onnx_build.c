@@ -409,6 +409,22 @@ void e2e_ob_attr_tensor(e2e_ob *b, Onnx__NodeProto *n, const char *name, Onnx__T
     a->t = t;
 }
 
+void e2e_ob_attr_graph(e2e_ob *b, Onnx__NodeProto *n, const char *name, e2e_ob *body)
+{
+    if (!body)
+        return;
+    if (body->oom)
+        b->oom = 1;
+    Onnx__AttributeProto *a = body->oom ? NULL
+                                        : attr_new(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
+    if (a) {
+        a->g = body->g; /* taken over: detached from the body's model before it is freed */
+        body->m->graph = NULL;
+        body->g = NULL;
+    }
+    e2e_ob_free(body);
+}
+
 size_t e2e_ob_packed_size(e2e_ob *b)
 {
     return b->oom ? 0 : protobuf_c_message_get_packed_size(&b->m->base);

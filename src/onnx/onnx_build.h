@@ -82,6 +82,10 @@ void e2e_ob_attr_ints(e2e_ob *b, Onnx__NodeProto *n, const char *name, int count
 void e2e_ob_attr_floats(e2e_ob *b, Onnx__NodeProto *n, const char *name, int count,
                         const float *v);
 void e2e_ob_attr_tensor(e2e_ob *b, Onnx__NodeProto *n, const char *name, Onnx__TensorProto *t);
+/* A GRAPH attribute (If's then_branch/else_branch): the graph built in `body` (its nodes,
+   initializers and outputs; its inputs, opset and name as built) is taken over and `body`
+   is freed, in every case. */
+void e2e_ob_attr_graph(e2e_ob *b, Onnx__NodeProto *n, const char *name, e2e_ob *body);
 
 /* Serialises. e2e_ob_pack: *buf is malloc'ed, the caller frees it. */
 e2e_status e2e_ob_pack(e2e_ob *b, uint8_t **buf, size_t *size, e2e_error *err);

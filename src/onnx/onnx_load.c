@@ -43,6 +43,9 @@ static void map_put(name_map *m, const e2e_graph *g, int id)
     m->slot[i] = id;
 }
 
+/* If branches nest at most this deep (inline_branch refuses deeper ones). */
+#define MAX_IF_DEPTH 32
+
 typedef struct loader {
     const char *name;      /* for messages */
     const char *base_dir;  /* external data */
@@ -162,6 +165,18 @@ static e2e_status convert_attr(loader *L, const char *node_name, const Onnx__Att
     return E2E_OK;
 }
 
+/* Dependencies of node n: its inputs, then the conditions of the If branches holding it (a
+   gated node runs after its condition is known). Returns the count written to dep. */
+static int node_deps(const e2e_graph *g, const e2e_node *n, int *dep, int cap)
+{
+    int c = 0;
+    for (int j = 0; j < n->n_in && c < cap; j++)
+        dep[c++] = n->in[j];
+    for (int gt = n->gate; gt > 0 && c < cap; gt = g->gates[gt - 1].parent)
+        dep[c++] = g->gates[gt - 1].cond;
+    return c;
+}
+
 /* Kahn's algorithm over node dependencies; fails on cycles naming a node involved. */
 static e2e_status topo_sort(loader *L)
 {
@@ -184,10 +199,19 @@ static e2e_status topo_sort(loader *L)
         for (int j = 0; j < g->nodes[i].n_out; j++)
             if (g->nodes[i].out[j] >= 0)
                 producer[g->nodes[i].out[j]] = i;
-    int edges = 0;
+    int edges = 0, cap = 0;
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < g->nodes[i].n_in; j++) {
-            int v = g->nodes[i].in[j];
+        if (g->nodes[i].n_in > cap)
+            cap = g->nodes[i].n_in;
+    cap += MAX_IF_DEPTH + 1; /* the conditions of nested If branches */
+    int *dep = malloc(sizeof(int) * (size_t)cap);
+    if (!dep) {
+        st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0, nd = node_deps(g, &g->nodes[i], dep, cap); j < nd; j++) {
+            int v = dep[j];
             if (v >= 0 && producer[v] >= 0) {
                 indeg[i]++;
                 count[producer[v] + 1]++;
@@ -201,12 +225,13 @@ static e2e_status topo_sort(loader *L)
     if (!adj || !fill) {
         free(adj);
         free(fill);
+        free(dep);
         st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
         goto done;
     }
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < g->nodes[i].n_in; j++) {
-            int v = g->nodes[i].in[j];
+        for (int j = 0, nd = node_deps(g, &g->nodes[i], dep, cap); j < nd; j++) {
+            int v = dep[j];
             if (v >= 0 && producer[v] >= 0) {
                 int p = producer[v];
                 adj[count[p] + fill[p]++] = i;
@@ -224,6 +249,7 @@ static e2e_status topo_sort(loader *L)
     }
     free(adj);
     free(fill);
+    free(dep);
     if (tail < n) {
         int bad = 0;
         while (bad < n && !indeg[bad])
@@ -278,6 +304,269 @@ static e2e_status check_supported(loader *L)
     return E2E_OK;
 }
 
+/* Node fields from its proto, except the value ids of inputs and outputs (arrays allocated). */
+static e2e_status node_from_proto(loader *L, const Onnx__NodeProto *np, const char *name, e2e_node *n)
+{
+    e2e_status st;
+    n->name = e2e_strdup(name);
+    n->op_type = e2e_strdup(np->op_type ? np->op_type : "");
+    n->domain = e2e_strdup(np->domain ? np->domain : "");
+    n->n_in = (int)np->n_input;
+    n->n_out = (int)np->n_output;
+    n->in = malloc(sizeof(int) * (np->n_input + 1));
+    n->out = malloc(sizeof(int) * (np->n_output + 1));
+    n->attrs = calloc(np->n_attribute + 1, sizeof(e2e_attr));
+    if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attrs)
+        return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+    if (!n->op_type[0])
+        return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" has no op_type", L->name, n->name);
+    for (size_t j = 0; j < np->n_attribute; j++) {
+        n->n_attrs++;
+        if ((st = convert_attr(L, n->name, np->attribute[j], &n->attrs[j])))
+            return st;
+        for (size_t k = 0; k < j; k++)
+            if (!strcmp(n->attrs[k].name, n->attrs[j].name))
+                return e2e_fail(L->err, E2E_ERR_INVALID,
+                                "%s: node \"%s\" (%s): attribute '%s' is given twice", L->name,
+                                n->name, n->op_type, n->attrs[j].name);
+    }
+    return E2E_OK;
+}
+
+/* ---- If branches, inlined into the graph (e2e_gate in runtime/ir.h) ---- */
+
+/* The then_branch/else_branch graph of an If node, or NULL (not an If, or no such graph). */
+static const Onnx__GraphProto *if_branch(const Onnx__NodeProto *np, const char *which)
+{
+    if (!np->op_type || strcmp(np->op_type, "If") ||
+        (np->domain && np->domain[0] && strcmp(np->domain, "ai.onnx")))
+        return NULL;
+    for (size_t j = 0; j < np->n_attribute; j++) {
+        const Onnx__AttributeProto *a = np->attribute[j];
+        if (a->name && !strcmp(a->name, which) && a->g)
+            return a->g;
+    }
+    return NULL;
+}
+
+/* What the If branches under gp add to the graph, recursively. */
+static void count_branches(const Onnx__GraphProto *gp, int depth, size_t *nodes, size_t *values,
+                           size_t *inits, size_t *gates)
+{
+    if (depth > MAX_IF_DEPTH)
+        return;
+    for (size_t i = 0; i < gp->n_node; i++)
+        for (int b = 0; b < 2; b++) {
+            const Onnx__GraphProto *sg = if_branch(gp->node[i], b ? "else_branch" : "then_branch");
+            if (!sg)
+                continue;
+            (*gates)++;
+            *nodes += sg->n_node;
+            *inits += sg->n_initializer;
+            *values += sg->n_initializer;
+            for (size_t j = 0; j < sg->n_node; j++)
+                *values += sg->node[j]->n_output;
+            count_branches(sg, depth + 1, nodes, values, inits, gates);
+        }
+}
+
+/* Names a branch defines (as written in it), innermost scope first when searching. */
+typedef struct scope {
+    const struct scope *up;
+    const char **names;
+    int *ids;
+    int n;
+} scope;
+
+static int scope_find(loader *L, const scope *sc, const char *name)
+{
+    for (; sc; sc = sc->up)
+        for (int i = sc->n - 1; i >= 0; i--)
+            if (!strcmp(sc->names[i], name))
+                return sc->ids[i];
+    return map_find(&L->map, &L->m->graph, name);
+}
+
+/* Adds the value "<if>/<tag>/<name>" and records name -> id in sc. */
+static int add_branch_value(loader *L, scope *sc, const char *ifname, const char *tag,
+                            const char *name, e2e_status *st)
+{
+    size_t len = strlen(ifname) + strlen(tag) + strlen(name) + 3;
+    char *full = malloc(len);
+    if (!full) {
+        *st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        return -1;
+    }
+    snprintf(full, len, "%s/%s/%s", ifname, tag, name);
+    int id = add_value(L, full, 0, st);
+    free(full);
+    if (id >= 0) {
+        sc->names[sc->n] = name;
+        sc->ids[sc->n++] = id;
+    }
+    return id;
+}
+
+static e2e_status inline_if(loader *L, int if_idx, const Onnx__NodeProto *np, int parent,
+                            const scope *up);
+
+/* Inlines one branch of the If node if_idx; *outs receives the value ids of its outputs. */
+static e2e_status inline_branch(loader *L, int if_idx, const Onnx__NodeProto *np, bool then,
+                                int parent, const scope *up, int **outs, int *n_outs)
+{
+    e2e_graph *g = &L->m->graph;
+    const char *which = then ? "then_branch" : "else_branch", *tag = then ? "then" : "else";
+    const char *ifname = g->nodes[if_idx].name;
+    const Onnx__GraphProto *sg = if_branch(np, which);
+    if (!sg)
+        return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If): attribute '%s' is "
+                        "missing or not a graph", L->name, ifname, which);
+    if (sg->n_input)
+        return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If): %s declares %zu inputs; "
+                        "If branches take none", L->name, ifname, which, sg->n_input);
+    if (g->nodes[if_idx].n_in != 1 || g->nodes[if_idx].in[0] < 0)
+        return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If) needs exactly one input, "
+                        "the condition", L->name, ifname);
+    int depth = 0;
+    for (int p = parent; p > 0; p = g->gates[p - 1].parent)
+        depth++;
+    if (depth >= MAX_IF_DEPTH)
+        return e2e_fail(L->err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\" (If) is nested %d deep; "
+                        "at most %d levels are supported", L->name, ifname, depth + 1,
+                        MAX_IF_DEPTH);
+    int gate = g->n_gates++;
+    g->gates[gate] = (e2e_gate){.cond = g->nodes[if_idx].in[0], .then = then, .parent = parent};
+    size_t cap = sg->n_initializer + 1;
+    for (size_t j = 0; j < sg->n_node; j++)
+        cap += sg->node[j]->n_output;
+    scope sc = {.up = up, .names = calloc(cap, sizeof(char *)), .ids = calloc(cap, sizeof(int))};
+    *outs = calloc(sg->n_output + 1, sizeof(int));
+    e2e_status st = E2E_OK;
+    if (!sc.names || !sc.ids || !*outs) {
+        st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        goto done;
+    }
+    for (size_t i = 0; i < sg->n_initializer; i++) {
+        Onnx__TensorProto *tp = sg->initializer[i];
+        if (!tp->name || !tp->name[0]) {
+            st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If): an initializer of %s "
+                          "has no name", L->name, ifname, which);
+            goto done;
+        }
+        char what[512];
+        snprintf(what, sizeof what, "%s: node \"%s\" (If): %s initializer \"%s\"", L->name,
+                 ifname, which, tp->name);
+        if ((st = e2e_tensor_take_proto(tp, L->base_dir, what, &g->inits[g->n_inits], L->err)))
+            goto done;
+        int id = add_branch_value(L, &sc, ifname, tag, tp->name, &st);
+        if (id < 0) {
+            e2e_tensor_clear(&g->inits[g->n_inits]);
+            goto done;
+        }
+        g->values[id].initializer = g->n_inits++;
+        g->values[id].dtype = g->inits[g->values[id].initializer].dtype;
+        g->values[id].shape = g->inits[g->values[id].initializer].shape;
+    }
+    const int first = g->n_nodes;
+    for (size_t i = 0; i < sg->n_node; i++) {
+        const Onnx__NodeProto *sp = sg->node[i];
+        e2e_node *n = &g->nodes[g->n_nodes++];
+        char local[64];
+        snprintf(local, sizeof local, "%s_%zu", sp->op_type ? sp->op_type : "node", i);
+        const char *nm = sp->name && sp->name[0] ? sp->name : local;
+        size_t len = strlen(ifname) + strlen(nm) + 8;
+        char *full = malloc(len);
+        if (!full) {
+            st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+            goto done;
+        }
+        snprintf(full, len, "%s/%s/%s", ifname, tag, nm);
+        st = node_from_proto(L, sp, full, n);
+        free(full);
+        if (st)
+            goto done;
+        n->gate = gate + 1;
+        for (size_t j = 0; j < sp->n_output; j++) {
+            n->out[j] = -1;
+            if (!sp->output[j] || !sp->output[j][0])
+                continue;
+            for (int k = 0; k < sc.n; k++)
+                if (!strcmp(sc.names[k], sp->output[j])) {
+                    st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (%s): output \"%s\" "
+                                  "is already defined", L->name, n->name, n->op_type, sp->output[j]);
+                    goto done;
+                }
+            if ((n->out[j] = add_branch_value(L, &sc, ifname, tag, sp->output[j], &st)) < 0)
+                goto done;
+        }
+    }
+    for (size_t i = 0; i < sg->n_node; i++) {
+        const Onnx__NodeProto *sp = sg->node[i];
+        e2e_node *n = &g->nodes[first + (int)i];
+        for (size_t j = 0; j < sp->n_input; j++) {
+            n->in[j] = sp->input[j] && sp->input[j][0] ? scope_find(L, &sc, sp->input[j]) : -1;
+            if (n->in[j] < 0 && sp->input[j] && sp->input[j][0]) {
+                st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (%s): input \"%s\" is not "
+                              "defined anywhere", L->name, n->name, n->op_type, sp->input[j]);
+                goto done;
+            }
+        }
+    }
+    for (size_t i = 0; i < sg->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = sg->output[i];
+        int id = vi->name ? scope_find(L, &sc, vi->name) : -1;
+        if (id < 0) {
+            st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If): %s output \"%s\" is not "
+                          "produced", L->name, ifname, which, vi->name ? vi->name : "");
+            goto done;
+        }
+        if (g->values[id].initializer < 0 && g->values[id].dtype == E2E_UNDEFINED)
+            read_type(vi, &g->values[id]);
+        (*outs)[(*n_outs)++] = id;
+    }
+    for (size_t i = 0; i < sg->n_node && !st; i++)
+        if (if_branch(sg->node[i], "then_branch") || if_branch(sg->node[i], "else_branch"))
+            st = inline_if(L, first + (int)i, sg->node[i], gate + 1, &sc);
+done:
+    free(sc.names);
+    free(sc.ids);
+    return st;
+}
+
+/* Inlines both branches of If node if_idx (its input must be resolved) and rewrites its
+   inputs to [cond, then outputs..., else outputs...]. */
+static e2e_status inline_if(loader *L, int if_idx, const Onnx__NodeProto *np, int parent,
+                            const scope *up)
+{
+    int *outs[2] = {NULL, NULL}, nouts[2] = {0, 0};
+    e2e_status st = E2E_OK;
+    for (int b = 0; b < 2 && !st; b++)
+        st = inline_branch(L, if_idx, np, b == 0, parent, up, &outs[b], &nouts[b]);
+    e2e_node *n = &L->m->graph.nodes[if_idx];
+    if (!st && (nouts[0] != n->n_out || nouts[1] != n->n_out))
+        st = e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" (If) has %d outputs, its "
+                      "then_branch %d and its else_branch %d", L->name, n->name, n->n_out,
+                      nouts[0], nouts[1]);
+    if (!st) {
+        int *in = malloc(sizeof(int) * (size_t)(2 * n->n_out + 2));
+        if (!in) {
+            st = e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
+        } else {
+            in[0] = n->in[0];
+            for (int j = 0; j < n->n_out; j++) {
+                in[1 + j] = outs[0][j];
+                in[1 + n->n_out + j] = outs[1][j];
+            }
+            free(n->in);
+            n->in = in;
+            n->n_in = 1 + 2 * n->n_out;
+        }
+    }
+    free(outs[0]);
+    free(outs[1]);
+    return st;
+}
+
 static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
 {
     e2e_model *m = L->m;
@@ -300,6 +589,8 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
     size_t nv = gp->n_input + gp->n_initializer + 1;
     for (size_t i = 0; i < gp->n_node; i++)
         nv += gp->node[i]->n_output;
+    size_t x_nodes = 0, x_inits = 0, x_gates = 0;
+    count_branches(gp, 0, &x_nodes, &nv, &x_inits, &x_gates);
     if (nv > (1u << 24))
         return e2e_fail(L->err, E2E_ERR_LIMIT, "%s: too many values (%zu)", L->name, nv);
     L->cap_values = (int)nv;
@@ -308,11 +599,13 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
         L->map.cap *= 2;
     L->map.slot = malloc(sizeof(int) * (size_t)L->map.cap);
     g->values = calloc(nv, sizeof(e2e_value_decl));
-    g->inits = calloc(gp->n_initializer + 1, sizeof(e2e_tensor));
-    g->nodes = calloc(gp->n_node + 1, sizeof(e2e_node));
+    g->inits = calloc(gp->n_initializer + x_inits + 1, sizeof(e2e_tensor));
+    g->nodes = calloc(gp->n_node + x_nodes + 1, sizeof(e2e_node));
+    g->gates = calloc(x_gates + 1, sizeof(e2e_gate));
     g->inputs = calloc(gp->n_input + 1, sizeof(int));
     g->outputs = calloc(gp->n_output + 1, sizeof(int));
-    if (!L->map.slot || !g->values || !g->inits || !g->nodes || !g->inputs || !g->outputs)
+    if (!L->map.slot || !g->values || !g->inits || !g->nodes || !g->inputs || !g->outputs ||
+        !g->gates)
         return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
     for (int i = 0; i < L->map.cap; i++)
         L->map.slot[i] = -1;
@@ -363,28 +656,8 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
         e2e_node *n = &g->nodes[g->n_nodes++];
         char defname[64];
         snprintf(defname, sizeof defname, "%s_%zu", np->op_type ? np->op_type : "node", i);
-        n->name = e2e_strdup(np->name && np->name[0] ? np->name : defname);
-        n->op_type = e2e_strdup(np->op_type ? np->op_type : "");
-        n->domain = e2e_strdup(np->domain ? np->domain : "");
-        n->n_in = (int)np->n_input;
-        n->n_out = (int)np->n_output;
-        n->in = malloc(sizeof(int) * (np->n_input + 1));
-        n->out = malloc(sizeof(int) * (np->n_output + 1));
-        n->attrs = calloc(np->n_attribute + 1, sizeof(e2e_attr));
-        if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attrs)
-            return e2e_fail(L->err, E2E_ERR_NOMEM, "%s: out of memory", L->name);
-        if (!n->op_type[0])
-            return e2e_fail(L->err, E2E_ERR_INVALID, "%s: node \"%s\" has no op_type", L->name, n->name);
-        for (size_t j = 0; j < np->n_attribute; j++) {
-            n->n_attrs++;
-            if ((st = convert_attr(L, n->name, np->attribute[j], &n->attrs[j])))
-                return st;
-            for (size_t k = 0; k < j; k++)
-                if (!strcmp(n->attrs[k].name, n->attrs[j].name))
-                    return e2e_fail(L->err, E2E_ERR_INVALID,
-                                    "%s: node \"%s\" (%s): attribute '%s' is given twice", L->name,
-                                    n->name, n->op_type, n->attrs[j].name);
-        }
+        if ((st = node_from_proto(L, np, np->name && np->name[0] ? np->name : defname, n)))
+            return st;
         for (size_t j = 0; j < np->n_output; j++) {
             if (!np->output[j] || !np->output[j][0]) {
                 n->out[j] = -1; /* optional output not wanted */
@@ -417,6 +690,10 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
             n->in[j] = id;
         }
     }
+    for (size_t i = 0; i < gp->n_node; i++)
+        if (if_branch(gp->node[i], "then_branch") || if_branch(gp->node[i], "else_branch"))
+            if ((st = inline_if(L, (int)i, gp->node[i], 0, NULL)))
+                return st;
     for (size_t i = 0; i < gp->n_value_info; i++) {
         const Onnx__ValueInfoProto *vi = gp->value_info[i];
         int id = vi->name ? map_find(&L->map, g, vi->name) : -1;

@@ -61,6 +61,8 @@ typedef struct e2e_kernel {
     struct e2e_pack_cache *packs; /* the model's shared packed weights, or NULL (pack_cache.h) */
     int optimize;           /* the session's e2e_session_options.optimize (2: faster, less exact
                                kernels allowed) */
+    int gate;               /* 1 + index into the graph's gates: the kernel belongs to an If
+                               branch chosen at run and is skipped when not taken; 0: always runs */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

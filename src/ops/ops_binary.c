@@ -9,6 +9,9 @@
    Equal                         float, int32, int64, bool -> bool
    Less, Greater, LessOrEqual, GreaterOrEqual   float, int32, int64 -> bool
    And, Or, Xor                  bool
+   Mod                           float, int32, int64, int8, uint8. fmod=0: the result has the
+                                 divisor's sign (Python's %); fmod=1: C fmod (the dividend's
+                                 sign). Integer x mod 0 gives 0 instead of trapping
    Where(cond, X, Y)             any type for X and Y
    PRelu(X, slope)               float, int32, int64; slope broadcasts to X (unidirectional);
                                  opset < 7 also accepts a [C] slope for N x C x ... inputs
@@ -108,6 +111,34 @@ EW2(eq_b, uint8_t, uint8_t, uint8_t, (a != 0) == (b != 0))
 EW2(and_b, uint8_t, uint8_t, uint8_t, (a != 0) & (b != 0))
 EW2(or_b, uint8_t, uint8_t, uint8_t, (a != 0) | (b != 0))
 EW2(xor_b, uint8_t, uint8_t, uint8_t, (a != 0) ^ (b != 0))
+
+/* ---- Mod ---- */
+
+/* fmod=0: the remainder takes the divisor's sign. b == -1 is handled apart because
+   INT_MIN % -1 traps. */
+#define IMOD(T) (b == 0 || b == -1 ? (T)0 : (T)(a % b != 0 && ((a % b < 0) != (b < 0)) ? a % b + b : a % b))
+#define IFMOD(T) (b == 0 || b == -1 ? (T)0 : (T)(a % b))
+#define UMOD(T) (b == 0 ? (T)0 : (T)(a % b))
+
+static float fmod_floor(float a, float b)
+{
+    float r = fmodf(a, b);
+    if (r != 0.f && (r < 0.f) != (b < 0.f))
+        r += b;
+    else if (r == 0.f)
+        r = copysignf(0.f, b);
+    return r;
+}
+
+EW2(mod_i32, int32_t, int32_t, int32_t, IMOD(int32_t))
+EW2(mod_i64, int64_t, int64_t, int64_t, IMOD(int64_t))
+EW2(mod_i8, int8_t, int8_t, int8_t, IMOD(int8_t))
+EW2(mod_u8, uint8_t, uint8_t, uint8_t, UMOD(uint8_t))
+EW2(fmod_i32, int32_t, int32_t, int32_t, IFMOD(int32_t))
+EW2(fmod_i64, int64_t, int64_t, int64_t, IFMOD(int64_t))
+EW2(fmod_i8, int8_t, int8_t, int8_t, IFMOD(int8_t))
+EW2(mod_f32, float, float, float, fmod_floor(a, b))
+EW2(fmod_f32, float, float, float, fmodf(a, b))
 
 /* ---- Pow ---- */
 
@@ -334,7 +365,7 @@ static e2e_status bin_run(e2e_kernel *k)
 
 typedef enum bin_op {
     B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MIN, B_MAX, B_SUM, B_MEAN, B_EQ, B_LT, B_GT, B_LE, B_GE,
-    B_AND, B_OR, B_XOR, B_PRELU
+    B_AND, B_OR, B_XOR, B_PRELU, B_MOD
 } bin_op;
 
 /* Function for op on element type dt (both operands dt); NULL when unsupported. */
@@ -359,7 +390,7 @@ static bin_fn pick(bin_op op, e2e_dtype dt)
     case B_OR: return dt == E2E_BOOL ? or_b : NULL;
     case B_XOR: return dt == E2E_BOOL ? xor_b : NULL;
     case B_PRELU: BY_TYPE(prelu_f32, prelu_i32, prelu_i64);
-    case B_POW: return NULL;
+    case B_POW: case B_MOD: return NULL;
     }
 #undef BY_TYPE
     return NULL;
@@ -389,6 +420,22 @@ static bin_fn pick_pow(e2e_kernel *k)
         return b == E2E_FLOAT ? pow_i64f : b == E2E_INT32 ? pow_i64i32 : b == E2E_INT64 ? pow_i64i64 : NULL;
     default:
         return NULL;
+    }
+}
+
+static bin_fn pick_mod(e2e_kernel *k, bool *bad_attr)
+{
+    int64_t fmod;
+    *bad_attr = e2e_attr_int(k, "fmod", 0, &fmod) != E2E_OK;
+    if (*bad_attr)
+        return NULL;
+    switch (k->in[0]->dtype) {
+    case E2E_FLOAT: return fmod ? fmod_f32 : mod_f32;
+    case E2E_INT32: return fmod ? fmod_i32 : mod_i32;
+    case E2E_INT64: return fmod ? fmod_i64 : mod_i64;
+    case E2E_INT8: return fmod ? fmod_i8 : mod_i8;
+    case E2E_UINT8: return mod_u8; /* both rules agree on unsigned values */
+    default: return NULL;
     }
 }
 
@@ -443,7 +490,10 @@ static e2e_status pair_prepare(e2e_kernel *k, bin_op op)
         if (a->dtype != b->dtype)
             return e2e_kfail(k, E2E_ERR_INVALID, "inputs have different types: %s and %s",
                              e2e_dtype_name(a->dtype), e2e_dtype_name(b->dtype));
-        fn = pick(op, a->dtype);
+        bool bad_attr = false;
+        fn = op == B_MOD ? pick_mod(k, &bad_attr) : pick(op, a->dtype);
+        if (bad_attr)
+            return E2E_ERR_INVALID;
         if (!fn)
             return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "input type %s is not supported",
                              e2e_dtype_name(a->dtype));
@@ -572,6 +622,7 @@ PAIR(and, B_AND)
 PAIR(or, B_OR)
 PAIR(xor, B_XOR)
 PAIR(prelu, B_PRELU)
+PAIR(mod, B_MOD)
 VARIADIC(min, B_MIN)
 VARIADIC(max, B_MAX)
 VARIADIC(sum, B_SUM)
@@ -598,6 +649,7 @@ const e2e_op_def e2e_ops_binary[] = {
     {"Or", or_prepare, bin_run, bin_release, E2E_OP_INPLACE},
     {"Xor", xor_prepare, bin_run, bin_release, E2E_OP_INPLACE},
     {"Where", where_prepare, bin_run, bin_release, 0},
+    {"Mod", mod_prepare, bin_run, bin_release, E2E_OP_INPLACE},
     {"PRelu", prelu_prepare, bin_run, bin_release, E2E_OP_INPLACE},
     {0},
 };

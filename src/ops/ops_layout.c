@@ -715,3 +715,90 @@ e2e_status e2e_pad_run(e2e_kernel *k)
     }
     return E2E_OK;
 }
+
+/* ---------------------------------------------------------------- DepthToSpace, SpaceToDepth */
+
+/* Both are a reshape to rank 6, a transpose and a reshape back (the ONNX definitions), done
+   as one strided copy: in6 is the rank-6 view of the input, perm the transpose. */
+static e2e_status d2s_copy(e2e_kernel *k, const int64_t *in6, const int *perm, const e2e_shape *os)
+{
+    e2e_status st;
+    const e2e_value *x = k->in[0];
+    if ((st = e2e_out_set(k, 0, x->dtype, os)))
+        return st;
+    e2e_shape s6 = {.rank = 6}, o6 = {.rank = 6};
+    int64_t istr[6], is[6], ostr[6];
+    for (int i = 0; i < 6; i++)
+        s6.dims[i] = in6[i];
+    e2e_contig_strides(&s6, istr);
+    for (int i = 0; i < 6; i++) {
+        o6.dims[i] = in6[perm[i]];
+        is[i] = istr[perm[i]];
+    }
+    e2e_contig_strides(&o6, ostr);
+    e2e_xcopy *c;
+    if ((st = xcopy_new(k, &c)))
+        return st;
+    e2e_xcopy_init(c, 6, o6.dims, is, ostr, 0, 0, e2e_dtype_size(x->dtype));
+    return E2E_OK;
+}
+
+static e2e_status d2s_block(e2e_kernel *k, int64_t *b)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_attr_int(k, "blocksize", 0, b)))
+        return st;
+    if (*b <= 0)
+        return e2e_kfail(k, E2E_ERR_INVALID, "attribute 'blocksize' must be positive (is %lld)",
+                         (long long)*b);
+    if (k->in[0]->shape.rank != 4) {
+        char s[160];
+        return e2e_kfail(k, E2E_ERR_SHAPE, "input must have rank 4 (N, C, H, W), has shape %s",
+                         e2e_shape_str(&k->in[0]->shape, s, sizeof s));
+    }
+    return E2E_OK;
+}
+
+e2e_status e2e_depth_to_space_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    int64_t b;
+    if ((st = d2s_block(k, &b)))
+        return st;
+    const int64_t *d = k->in[0]->shape.dims;
+    const char *mode;
+    if ((st = e2e_attr_string(k, "mode", "DCR", &mode)))
+        return st;
+    bool crd = !strcmp(mode, "CRD");
+    if (!crd && strcmp(mode, "DCR"))
+        return e2e_kfail(k, E2E_ERR_INVALID, "mode \"%s\" is not DCR or CRD", mode);
+    if (d[1] % (b * b))
+        return e2e_kfail(k, E2E_ERR_SHAPE, "channels (%lld) are not a multiple of blocksize^2 (%lld)",
+                         (long long)d[1], (long long)(b * b));
+    const int64_t c = d[1] / (b * b);
+    e2e_shape os = {.rank = 4, .dims = {d[0], c, d[2] * b, d[3] * b}};
+    if (crd) {
+        const int64_t in6[6] = {d[0], c, b, b, d[2], d[3]};
+        static const int perm[6] = {0, 1, 4, 2, 5, 3};
+        return d2s_copy(k, in6, perm, &os);
+    }
+    const int64_t in6[6] = {d[0], b, b, c, d[2], d[3]};
+    static const int perm[6] = {0, 3, 4, 1, 5, 2};
+    return d2s_copy(k, in6, perm, &os);
+}
+
+e2e_status e2e_space_to_depth_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    int64_t b;
+    if ((st = d2s_block(k, &b)))
+        return st;
+    const int64_t *d = k->in[0]->shape.dims;
+    if (d[2] % b || d[3] % b)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "height %lld and width %lld must be multiples of "
+                         "blocksize %lld", (long long)d[2], (long long)d[3], (long long)b);
+    e2e_shape os = {.rank = 4, .dims = {d[0], d[1] * b * b, d[2] / b, d[3] / b}};
+    const int64_t in6[6] = {d[0], d[1], d[2] / b, b, d[3] / b, b};
+    static const int perm[6] = {0, 3, 5, 1, 2, 4};
+    return d2s_copy(k, in6, perm, &os);
+}

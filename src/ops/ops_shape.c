@@ -800,5 +800,7 @@ const e2e_op_def e2e_ops_shape[] = {
     {"Expand", e2e_expand_prepare, e2e_xcopy_kernel_run, free, 0},
     {"Tile", e2e_tile_prepare, e2e_xcopy_kernel_run, free, 0},
     {"Pad", e2e_pad_prepare, e2e_pad_run, e2e_pad_release, 0},
+    {"DepthToSpace", e2e_depth_to_space_prepare, e2e_xcopy_kernel_run, free, 0},
+    {"SpaceToDepth", e2e_space_to_depth_prepare, e2e_xcopy_kernel_run, free, 0},
     {0},
 };

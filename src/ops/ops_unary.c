@@ -1,9 +1,10 @@
 /* Elementwise operators of one tensor (output shape = input shape).
 
    float: Relu, LeakyRelu, Sigmoid, Tanh, Clip, HardSigmoid, HardSwish, Elu, Selu, Softplus,
-          Sqrt, Exp, Log, Reciprocal, Floor, Ceil, Sin, Cos, Erf, Gelu (opset 20,
-          approximate "none" | "tanh")
-   float, int32, int64: Neg, Abs, Relu, Clip
+          Sqrt, Exp, Log, Reciprocal, Floor, Ceil, Sin, Cos, Atan, Erf, Round (halves to
+          even), Gelu (opset 20, approximate "none" | "tanh")
+   float, int32, int64: Neg, Abs, Relu, Clip, Sign
+   float -> bool: IsNaN, IsInf (detect_positive, detect_negative)
    bool: Not
    any type: Identity, Dropout (inference: y = x, optional mask of ones), Cast (float, int64,
           int32, int8, uint8, bool; float -> integer truncates toward zero, NaN -> 0,
@@ -26,7 +27,7 @@
 typedef enum un_op {
     U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_CLIP, U_HSIGMOID, U_HSWISH, U_ELU, U_SELU,
     U_SOFTPLUS, U_SQRT, U_EXP, U_LOG, U_NEG, U_ABS, U_RECIP, U_FLOOR, U_CEIL, U_SIN, U_COS,
-    U_ERF, U_NOT, U_GELU, U_GELU_TANH
+    U_ERF, U_NOT, U_GELU, U_GELU_TANH, U_ATAN, U_SIGN, U_ROUND, U_ISNAN, U_ISINF
 } un_op;
 
 typedef struct un_priv {
@@ -37,7 +38,17 @@ typedef struct un_priv {
     float lo, hi;
     int64_t ilo, ihi;
     int lo_in, hi_in;
+    bool inf_pos, inf_neg; /* IsInf: which infinities count */
 } un_priv;
+
+/* Round half to even without depending on the floating-point environment's rounding mode. */
+static float round_even(float x)
+{
+    float r = floorf(x), d = x - r;
+    if (d > 0.5f || (d == 0.5f && fmodf(r, 2.f) != 0.f))
+        r += 1.f;
+    return r;
+}
 
 /* ---------------------------------------------------------------- float kernels */
 
@@ -157,9 +168,33 @@ static void run_float(const un_priv *p, const float *x, float *y, int64_t n)
             y[i] = 0.5f * v * (1.f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
         }
         break;
-    case U_NOT:
+    case U_ATAN:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = atanf(x[i]);
+        break;
+    case U_SIGN: /* NaN stays NaN */
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.f ? 1.f : x[i] < 0.f ? -1.f : x[i] == 0.f ? 0.f : x[i];
+        break;
+    case U_ROUND:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = round_even(x[i]);
+        break;
+    case U_NOT: case U_ISNAN: case U_ISINF:
         break;
     }
+}
+
+/* Float -> bool predicates (IsNaN, IsInf). */
+static void run_isx(const un_priv *p, const float *x, uint8_t *y, int64_t n)
+{
+    if (p->op == U_ISNAN) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = isnan(x[i]) != 0;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (p->inf_pos && x[i] == INFINITY) || (p->inf_neg && x[i] == -INFINITY);
 }
 
 /* Integer kernels (wrapping arithmetic through the unsigned type). */
@@ -178,6 +213,10 @@ static void run_float(const un_priv *p, const float *x, float *y, int64_t n)
         case U_RELU:                                                                             \
             for (int64_t i = 0; i < n; i++)                                                      \
                 y[i] = x[i] < 0 ? 0 : x[i];                                                      \
+            break;                                                                               \
+        case U_SIGN:                                                                             \
+            for (int64_t i = 0; i < n; i++)                                                      \
+                y[i] = (T)((x[i] > 0) - (x[i] < 0));                                             \
             break;                                                                               \
         case U_CLIP: {                                                                           \
             const T lo = (T)p->ilo, hi = (T)p->ihi;                                              \
@@ -202,7 +241,7 @@ static bool op_accepts(un_op op, e2e_dtype dt)
     switch (op) {
     case U_NOT:
         return dt == E2E_BOOL;
-    case U_NEG: case U_ABS: case U_RELU: case U_CLIP:
+    case U_NEG: case U_ABS: case U_RELU: case U_CLIP: case U_SIGN:
         return dt == E2E_FLOAT || dt == E2E_INT32 || dt == E2E_INT64;
     default:
         return dt == E2E_FLOAT;
@@ -273,6 +312,15 @@ static e2e_status unary_prepare(e2e_kernel *k, un_op op)
             st = e2e_kfail(k, E2E_ERR_INVALID, "approximate=\"%s\" is not one of none, tanh", mode);
         break;
     }
+    case U_ISINF: {
+        int64_t pos, neg;
+        if (!(st = e2e_attr_int(k, "detect_positive", 1, &pos)) &&
+            !(st = e2e_attr_int(k, "detect_negative", 1, &neg))) {
+            p->inf_pos = pos != 0;
+            p->inf_neg = neg != 0;
+        }
+        break;
+    }
     case U_CLIP:
         p->lo = -INFINITY;
         p->hi = INFINITY;
@@ -302,7 +350,8 @@ static e2e_status unary_prepare(e2e_kernel *k, un_op op)
     }
     if (st)
         return st;
-    return e2e_out_set(k, 0, x->dtype, &x->shape);
+    bool pred = op == U_ISNAN || op == U_ISINF;
+    return e2e_out_set(k, 0, pred ? E2E_BOOL : x->dtype, &x->shape);
 }
 
 static e2e_status unary_run(e2e_kernel *k)
@@ -337,7 +386,10 @@ static e2e_status unary_run(e2e_kernel *k)
     }
     switch (p->dt) {
     case E2E_FLOAT:
-        run_float(p, x->data, y, n);
+        if (p->op == U_ISNAN || p->op == U_ISINF)
+            run_isx(p, x->data, y, n);
+        else
+            run_float(p, x->data, y, n);
         break;
     case E2E_INT32:
         run_i32(p, x->data, y, n);
@@ -383,6 +435,11 @@ UNARY(cos, U_COS)
 UNARY(erf, U_ERF)
 UNARY(not, U_NOT)
 UNARY(gelu, U_GELU)
+UNARY(atan, U_ATAN)
+UNARY(sign, U_SIGN)
+UNARY(round, U_ROUND)
+UNARY(isnan, U_ISNAN)
+UNARY(isinf, U_ISINF)
 
 /* ---------------------------------------------------------------- Identity */
 
@@ -740,6 +797,12 @@ const e2e_op_def e2e_ops_unary[] = {
     {"Erf", erf_prepare, unary_run, free, E2E_OP_INPLACE},
     {"Not", not_prepare, unary_run, free, E2E_OP_INPLACE},
     {"Gelu", gelu_prepare, unary_run, free, E2E_OP_INPLACE},
+    {"Atan", atan_prepare, unary_run, free, E2E_OP_INPLACE},
+    {"Sign", sign_prepare, unary_run, free, E2E_OP_INPLACE},
+    {"Round", round_prepare, unary_run, free, E2E_OP_INPLACE},
+    /* bool output: not in place (a different element size) */
+    {"IsNaN", isnan_prepare, unary_run, free, 0},
+    {"IsInf", isinf_prepare, unary_run, free, 0},
     {"Identity", identity_prepare, copy_run, NULL, E2E_OP_ALIAS},
     /* not E2E_OP_ALIAS: run must see a training_mode computed by the graph */
     {"Dropout", dropout_prepare, dropout_run, free, E2E_OP_INPLACE},

@@ -34,7 +34,9 @@ e2e_status e2e_transpose_prepare(e2e_kernel *k);
 e2e_status e2e_slice_prepare(e2e_kernel *k);
 e2e_status e2e_expand_prepare(e2e_kernel *k);
 e2e_status e2e_tile_prepare(e2e_kernel *k);
-/* Transpose, Slice, Expand and Tile: one e2e_xcopy in priv. */
+e2e_status e2e_depth_to_space_prepare(e2e_kernel *k);
+e2e_status e2e_space_to_depth_prepare(e2e_kernel *k);
+/* Transpose, Slice, Expand, Tile, DepthToSpace, SpaceToDepth: one e2e_xcopy in priv. */
 e2e_status e2e_xcopy_kernel_run(e2e_kernel *k);
 
 e2e_status e2e_pad_prepare(e2e_kernel *k);

@@ -220,5 +220,6 @@ void e2e_graph_clear(e2e_graph *g)
     free(g->inits);
     free(g->inputs);
     free(g->outputs);
+    free(g->gates);
     memset(g, 0, sizeof *g);
 }

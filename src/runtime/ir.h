@@ -50,6 +50,8 @@ typedef struct e2e_attr {
 
 typedef struct e2e_node {
     char *name;         /* never NULL: "<op_type>_<index>" when the file has none */
+    int gate;           /* 1 + index into graph.gates when the node belongs to a branch of an
+                           If (inlined by the loader); 0 for the top level */
     char *op_type;
     char *domain;       /* "" for the default domain */
     int n_in, n_out;
@@ -67,6 +69,18 @@ typedef struct e2e_value_decl {
     int initializer;            /* index into graph.inits, or -1 */
 } e2e_value_decl;
 
+/* The branches of If are inlined into the graph at load: each branch's nodes and values
+   become the graph's own (names prefixed "<If node>/then/" or "<If node>/else/"), every node
+   of a branch carries that branch's gate, and the If node's inputs become
+   [cond, then-branch outputs..., else-branch outputs...]. A gated node is live when its
+   gate's cond (a bool scalar) equals `then` and its parent gate is live; the session drops
+   the dead branch when cond is constant at creation and skips it at run otherwise. */
+typedef struct e2e_gate {
+    int cond;                   /* value id of the If's condition */
+    bool then;                  /* then_branch (true) or else_branch (false) */
+    int parent;                 /* 1 + index of the enclosing branch's gate; 0: none */
+} e2e_gate;
+
 typedef struct e2e_graph {
     int n_values;
     e2e_value_decl *values;
@@ -77,6 +91,8 @@ typedef struct e2e_graph {
     int n_inputs, n_outputs;
     int *inputs;                /* value ids of graph inputs that are not initializers */
     int *outputs;
+    int n_gates;
+    e2e_gate *gates;            /* If branches (see e2e_gate) */
 } e2e_graph;
 
 struct e2e_model {

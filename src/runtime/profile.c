@@ -101,6 +101,8 @@ e2e_status e2e_session_run_profiled(e2e_session *s, const e2e_tensor_view *input
         openblas_set_num_threads(1);
     for (int i = 0; i < s->n_kernels; i++) {
         e2e_kernel *k = &s->kernels[i];
+        if (k->gate && !e2e_session_gate_open(s, k->gate))
+            continue; /* in the If branch not taken this run */
         k->ws = s->ws;
         k->err = err;
         double t0 = now_ms();

@@ -209,6 +209,147 @@ static void fuse_activations(e2e_session *s)
     }
 }
 
+/* Whether the If branch holding a node runs: 1 always (no gate, or every condition on its
+   chain is constant and chooses it), 0 never (a constant condition chooses the other
+   branch), -1 decided at each run. */
+static int gate_state(const e2e_session *s, int gate)
+{
+    const e2e_graph *g = &s->model->graph;
+    int state = 1;
+    for (; gate > 0; gate = g->gates[gate - 1].parent) {
+        const e2e_gate *gt = &g->gates[gate - 1];
+        const e2e_value *c = &s->values[gt->cond];
+        if (!c->is_const || c->dtype != E2E_BOOL || c->numel != 1)
+            state = -1; /* the If kernel reports a malformed condition */
+        else if ((*(const uint8_t *)c->data != 0) != gt->then)
+            return 0;
+    }
+    return state;
+}
+
+bool e2e_session_gate_open(const e2e_session *s, int gate)
+{
+    const e2e_gate *gt = &s->model->graph.gates[gate - 1];
+    if (gt->parent && !e2e_session_gate_open(s, gt->parent))
+        return false;
+    return (*(const uint8_t *)s->values[gt->cond].data != 0) == gt->then;
+}
+
+/* Prepares one kernel for node n with op over the given value ids, and folds it when its
+   inputs (or, for Shape/Size, its outputs) are constant. */
+static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def *op,
+                             const int *in_ids, int n_in, const int *out_ids, int n_out, int gate,
+                             e2e_value ***pp, int *nk, e2e_error *err)
+{
+    const e2e_model *m = s->model;
+    e2e_status st;
+    e2e_kernel *k = &s->kernels[*nk];
+    memset(k, 0, sizeof *k);
+    k->node = n;
+    k->op = op;
+    k->model_name = m->name;
+    k->opset = m->opset;
+    k->threads = s->opt.threads;
+    k->pool = s->pool;
+    k->packs = m->packs;
+    k->optimize = s->opt.optimize;
+    k->max_bytes = s->opt.max_arena_bytes;
+    k->err = err;
+    k->gate = gate;
+    k->n_in = n_in;
+    k->n_out = n_out;
+    k->in = *pp;
+    *pp += n_in;
+    k->out = *pp;
+    *pp += n_out;
+    bool all_const = true;
+    for (int j = 0; j < n_in; j++) {
+        k->in[j] = in_ids[j] >= 0 ? &s->values[in_ids[j]] : NULL;
+        if (k->in[j] && !k->in[j]->is_const)
+            all_const = false;
+        if (k->in[j] && k->in[j]->dtype == E2E_UNDEFINED)
+            return e2e_fail(err, E2E_ERR_INVALID, "%s: node \"%s\" (%s): input %d has no value",
+                            m->name, n->name, n->op_type, j);
+    }
+    for (int j = 0; j < n_out; j++)
+        k->out[j] = out_ids[j] >= 0 ? &s->values[out_ids[j]] : NULL;
+    if (!k->op)
+        return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\": operator %s is not supported",
+                        m->name, n->name, n->op_type);
+    if (n_out < 1 || out_ids[0] < 0) /* every supported operator's first output is required */
+        return e2e_kfail(k, E2E_ERR_INVALID, "its first output is missing");
+    err->message[0] = 0;
+    st = k->op->prepare(k);
+    if (st) {
+        if (!err->message[0])
+            e2e_kfail(k, st, "preparation failed");
+        err->status = st;
+        if (k->op->release && k->priv)
+            k->op->release(k->priv);
+        return st;
+    }
+    for (int j = 0; j < n_out; j++)
+        if (k->out[j] && k->out[j]->dtype == E2E_UNDEFINED) {
+            if (k->op->release && k->priv)
+                k->op->release(k->priv);
+            return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "output %d was not produced", j);
+        }
+    /* Shape/Size publish constant outputs at prepare: fold them like constant subgraphs */
+    bool outs_const = n_out > 0;
+    for (int j = 0; j < n_out; j++)
+        if (k->out[j] && !k->out[j]->is_const)
+            outs_const = false;
+    if (all_const || outs_const) {
+        /* constant folding: evaluate once, keep the result, drop the node */
+        /* folded constants count against the arena limit too */
+        size_t fold_bytes = k->ws_size;
+        for (int j = 0; j < n_out; j++)
+            if (k->out[j])
+                fold_bytes += (size_t)k->out[j]->numel * e2e_dtype_size(k->out[j]->dtype);
+        s->folded_bytes += fold_bytes;
+        if (s->opt.max_arena_bytes && s->folded_bytes > s->opt.max_arena_bytes) {
+            if (k->op->release && k->priv)
+                k->op->release(k->priv);
+            return e2e_kfail(k, E2E_ERR_LIMIT,
+                             "folding constants needs %zu bytes, above the limit of %zu",
+                             s->folded_bytes, s->opt.max_arena_bytes);
+        }
+        void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
+        st = E2E_OK;
+        for (int j = 0; j < n_out && !st; j++) {
+            e2e_value *o = k->out[j];
+            if (!o)
+                continue;
+            size_t nb = (size_t)o->numel * e2e_dtype_size(o->dtype);
+            s->owned[out_ids[j]] = e2e_aligned_alloc(nb);
+            if (!s->owned[out_ids[j]])
+                st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate %zu bytes to fold", nb);
+            o->data = s->owned[out_ids[j]];
+        }
+        if (!st && k->ws_size && !ws)
+            st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate workspace");
+        if (!st) {
+            k->ws = ws;
+            st = k->op->run(k);
+            if (st && !err->message[0])
+                e2e_kfail(k, st, "failed while folding constants");
+        }
+        e2e_aligned_free(ws);
+        if (k->op->release && k->priv)
+            k->op->release(k->priv);
+        k->priv = NULL;
+        if (st)
+            return st;
+        for (int j = 0; j < n_out; j++)
+            if (k->out[j])
+                k->out[j]->is_const = true;
+        s->n_folded++;
+        return E2E_OK;
+    }
+    s->n_kernels = ++*nk; /* counted now so a later failure releases this kernel's priv */
+    return E2E_OK;
+}
+
 static e2e_status build(e2e_session *s, e2e_error *err)
 {
     const e2e_model *m = s->model;
@@ -219,10 +360,13 @@ static e2e_status build(e2e_session *s, e2e_error *err)
     s->owned = calloc((size_t)g->n_values + 1, sizeof(void *));
     s->root = malloc(sizeof(int) * ((size_t)g->n_values + 1));
     s->offset = malloc(sizeof(size_t) * ((size_t)g->n_values + 1));
-    size_t nptr = 0;
-    for (int i = 0; i < g->n_nodes; i++)
+    size_t nptr = 0, n_if_out = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
         nptr += (size_t)g->nodes[i].n_in + (size_t)g->nodes[i].n_out;
-    s->kernels = calloc((size_t)g->n_nodes + 1, sizeof(e2e_kernel));
+        if (!strcmp(g->nodes[i].op_type, "If"))
+            n_if_out += (size_t)g->nodes[i].n_out; /* one Identity each when folded */
+    }
+    s->kernels = calloc((size_t)g->n_nodes + n_if_out + 1, sizeof(e2e_kernel));
     s->ptrs = calloc(nptr + 1, sizeof(e2e_value *));
     if (!s->values || !s->owned || !s->root || !s->offset || !s->kernels || !s->ptrs)
         return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", m->name);
@@ -243,117 +387,42 @@ static e2e_status build(e2e_session *s, e2e_error *err)
     if ((st = bind_inputs(s, err)))
         return st;
 
-    /* prepare in topological order; nodes whose inputs are all constant are run now */
+    /* prepare in topological order; nodes whose inputs are all constant are run now. The
+       nodes of an If branch that a constant condition rules out are dropped; an If whose
+       condition is constant becomes one Identity per output on the chosen branch's value
+       (aliased or folded later), so no If kernel remains. */
+    const e2e_op_def *identity = e2e_op_find("", "Identity");
     e2e_value **p = s->ptrs;
     int nk = 0;
+    bool gated = false;
     for (int i = 0; i < g->n_nodes; i++) {
         const e2e_node *n = &g->nodes[i];
-        e2e_kernel *k = &s->kernels[nk];
-        memset(k, 0, sizeof *k);
-        k->node = n;
-        k->op = e2e_op_find(n->domain, n->op_type);
-        k->model_name = m->name;
-        k->opset = m->opset;
-        k->threads = s->opt.threads;
-        k->pool = s->pool;
-        k->packs = m->packs;
-        k->optimize = s->opt.optimize;
-        k->max_bytes = s->opt.max_arena_bytes;
-        k->err = err;
-        k->n_in = n->n_in;
-        k->n_out = n->n_out;
-        k->in = p;
-        p += n->n_in;
-        k->out = p;
-        p += n->n_out;
-        bool all_const = true;
-        for (int j = 0; j < n->n_in; j++) {
-            k->in[j] = n->in[j] >= 0 ? &s->values[n->in[j]] : NULL;
-            if (k->in[j] && !k->in[j]->is_const)
-                all_const = false;
-            if (k->in[j] && k->in[j]->dtype == E2E_UNDEFINED)
-                return e2e_fail(err, E2E_ERR_INVALID, "%s: node \"%s\" (%s): input %d has no value",
-                                m->name, n->name, n->op_type, j);
-        }
-        for (int j = 0; j < n->n_out; j++)
-            k->out[j] = n->out[j] >= 0 ? &s->values[n->out[j]] : NULL;
-        if (!k->op)
-            return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\": operator %s is not supported",
-                            m->name, n->name, n->op_type);
-        if (n->n_out < 1 || n->out[0] < 0) /* every supported operator's first output is required */
-            return e2e_kfail(k, E2E_ERR_INVALID, "its first output is missing");
-        err->message[0] = 0;
-        st = k->op->prepare(k);
-        if (st) {
-            if (!err->message[0])
-                e2e_kfail(k, st, "preparation failed");
-            err->status = st;
-            if (k->op->release && k->priv)
-                k->op->release(k->priv);
-            return st;
-        }
-        for (int j = 0; j < n->n_out; j++)
-            if (k->out[j] && k->out[j]->dtype == E2E_UNDEFINED) {
-                if (k->op->release && k->priv)
-                    k->op->release(k->priv);
-                return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "output %d was not produced", j);
-            }
-        /* Shape/Size publish constant outputs at prepare: fold them like constant subgraphs */
-        bool outs_const = n->n_out > 0;
-        for (int j = 0; j < n->n_out; j++)
-            if (k->out[j] && !k->out[j]->is_const)
-                outs_const = false;
-        if (all_const || outs_const) {
-            /* constant folding: evaluate once, keep the result, drop the node */
-            /* folded constants count against the arena limit too */
-            size_t fold_bytes = k->ws_size;
-            for (int j = 0; j < n->n_out; j++)
-                if (k->out[j])
-                    fold_bytes += (size_t)k->out[j]->numel * e2e_dtype_size(k->out[j]->dtype);
-            s->folded_bytes += fold_bytes;
-            if (s->opt.max_arena_bytes && s->folded_bytes > s->opt.max_arena_bytes) {
-                if (k->op->release && k->priv)
-                    k->op->release(k->priv);
-                return e2e_kfail(k, E2E_ERR_LIMIT,
-                                 "folding constants needs %zu bytes, above the limit of %zu",
-                                 s->folded_bytes, s->opt.max_arena_bytes);
-            }
-            void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
-            st = E2E_OK;
-            for (int j = 0; j < n->n_out && !st; j++) {
-                e2e_value *o = k->out[j];
-                if (!o)
-                    continue;
-                size_t nb = (size_t)o->numel * e2e_dtype_size(o->dtype);
-                s->owned[n->out[j]] = e2e_aligned_alloc(nb);
-                if (!s->owned[n->out[j]])
-                    st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate %zu bytes to fold", nb);
-                o->data = s->owned[n->out[j]];
-            }
-            if (!st && k->ws_size && !ws)
-                st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate workspace");
-            if (!st) {
-                k->ws = ws;
-                st = k->op->run(k);
-                if (st && !err->message[0])
-                    e2e_kfail(k, st, "failed while folding constants");
-            }
-            e2e_aligned_free(ws);
-            if (k->op->release && k->priv)
-                k->op->release(k->priv);
-            k->priv = NULL;
-            if (st)
-                return st;
-            for (int j = 0; j < n->n_out; j++)
-                if (k->out[j])
-                    k->out[j]->is_const = true;
-            s->n_folded++;
+        int gs = gate_state(s, n->gate);
+        if (gs == 0)
             continue;
+        const e2e_op_def *op = e2e_op_find(n->domain, n->op_type);
+        if (op && !strcmp(n->op_type, "If") && n->n_in == 1 + 2 * n->n_out && n->in[0] >= 0) {
+            const e2e_value *c = &s->values[n->in[0]];
+            if (c->is_const && c->dtype == E2E_BOOL && c->numel == 1) {
+                int base = *(const uint8_t *)c->data ? 1 : 1 + n->n_out;
+                gated |= gs < 0;
+                for (int j = 0; j < n->n_out && !st; j++)
+                    st = add_kernel(s, n, identity, &n->in[base + j], 1, &n->out[j], 1,
+                                    gs < 0 ? n->gate : 0, &p, &nk, err);
+                if (st)
+                    return st;
+                continue;
+            }
         }
-        s->n_kernels = ++nk; /* counted now so a later failure releases this kernel's priv */
+        if ((st = add_kernel(s, n, op, n->in, n->n_in, n->out, n->n_out, gs < 0 ? n->gate : 0,
+                             &p, &nk, err)))
+            return st;
+        gated |= gs < 0;
     }
     s->n_kernels = nk;
-    if (s->opt.optimize) {
+    /* the fusion passes do not know gates: a session that decides branches at run keeps the
+       plain kernels */
+    if (s->opt.optimize && !gated) {
         if ((st = e2e_fuse_patterns(s, err)))
             return st;
         fuse_activations(s);
@@ -567,6 +636,8 @@ e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_
         openblas_set_num_threads(1);
     for (int i = 0; i < s->n_kernels; i++) {
         e2e_kernel *k = &s->kernels[i];
+        if (k->gate && !e2e_session_gate_open(s, k->gate))
+            continue; /* in the If branch not taken this run */
         k->ws = s->ws;
         k->err = err;
         e2e_status st = k->op->run(k);

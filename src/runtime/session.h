@@ -37,6 +37,12 @@ struct e2e_session {
     void *cuda;                     /* the CUDA backend's state (src/ops/cuda), NULL on CPU */
 };
 
+/* At run, whether the If branch of gate (a kernel's k->gate, > 0) is taken: every condition
+   on its chain chooses it, outermost first, so a condition computed inside a skipped branch
+   is never read. Kernels with a gate that is not open are skipped. (The CUDA backend has no
+   If: such sessions fail at its init, naming the node.) */
+bool e2e_session_gate_open(const e2e_session *s, int gate);
+
 /* The CUDA backend (src/ops/cuda, built with CUDA=1). init runs after the CPU plan: it
    uploads weights and mirrors the arena on the device; run executes the kernels on the
    session's stream and copies the outputs into the host arena. */
