@@ -84,6 +84,38 @@ static inline void fr_wrf(uint8_t *p, float f)
 /* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
 uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
 
+/* Graph frames (graph.c). A node candidate: its ordering key and its index in the crop
+   (row * w + col). */
+typedef struct fr_graph_cand {
+    float key;
+    uint32_t idx;
+} fr_graph_cand;
+
+/* One seed's crop: the tagger's channel images (H x 360, EB view or grid), where image row
+   0 sits on the grid (55 for the EB view, 0 for the grid), the seed on that image, the crop
+   size, the node threshold and the per-channel feature scale. */
+typedef struct fr_graph_crop {
+    const float *const *img;
+    const float *scale;
+    int C, H, grid_row0;
+    int seed_row, seed_col, h, w;
+    float threshold;
+} fr_graph_crop;
+
+/* Writes the first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi,
+   scaled channels); *found = nodes in the crop, *kept = nodes written. cand is scratch.
+   A seed with row < 0 has no nodes. -1 when out of memory. */
+int fr_graph_cloud(const fr_graph_crop *cr, size_t cap, fr_vec *cand, float *out,
+                   size_t *found, size_t *kept);
+/* One slot in the ParticleNet layout: points [2, P], features [C, P], mask [P], from n_nodes
+   nodes as written by fr_graph_cloud (at most P used); the rest zero. */
+void fr_graph_pad(const float *nodes, size_t n_nodes, int C, int P, float *points,
+                  float *features, float *mask);
+/* kNN edge list of one slot [P, k] from its padded points [2, P] and real node count
+   (k <= FR_GRAPH_MAX_K). */
+#define FR_GRAPH_MAX_K 64
+void fr_graph_knn(const float *points, int P, int n_real, int k, int64_t *out);
+
 /* Per-layer channel of a tracker hit (-1 when the subdetector/layer has no channel). */
 int fr_tracker_channel(int subdet, int layer);
 
