@@ -334,7 +334,8 @@ typedef struct e2e_graph_options {
     float threshold;   /* node: sum_c |value_c| > threshold, raw units (default 1e-3) */
     /* 0 in the three below means the default */
     int max_points;    /* P when the model leaves P dynamic: the cap (default 128 for jet
-                          taggers, 64 for eg); a P fixed by the model wins */
+                          taggers, 64 for eg); a P fixed by the model wins (and
+                          is what e2e_tagger_get_config reports) */
     int min_points;    /* smallest dynamic P (default 32: kNN models take the k + 1 nearest
                           points, k <= 16 in ParticleNet) */
     int quantum;       /* a dynamic P is rounded up to a multiple of this, so that a few

@@ -78,72 +78,95 @@ static double wrap_phi(double d)
     return d;
 }
 
-int fr_graph_cloud(const fr_graph_crop *cr, size_t cap, fr_vec *cand, float *out,
-                   size_t *found, size_t *kept)
+int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *bits)
+{
+    const int C = ge->C, W = E2E_GRID_COLS;
+    const uint32_t lo = (uint32_t)ge->grid_row0 * W, hi = lo + (uint32_t)ge->H * W;
+    ge->cells.n = 0;
+    /* grid cells lo .. hi - 1 in order: the set bits, or all of them */
+    for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
+        uint64_t m = bits ? bits[wd] : ~(uint64_t)0;
+        while (m) {
+            const uint32_t g = wd * 64 + (uint32_t)__builtin_ctzll(m);
+            m &= m - 1;
+            if (g < lo || g >= hi)
+                continue;
+            const uint32_t idx = g - lo;
+            float sum = 0, key = 0;
+            for (int c = 0; c < C; c++) {
+                const float v = ge->img[c][idx];
+                sum += fabsf(v);
+                key += fabsf(ge->scale[c] * v); /* the ordering key */
+            }
+            if (!(sum > ge->threshold))
+                continue;
+            if (fr_vec_reserve(&ge->cells, 1))
+                return -1;
+            fr_graph_cand *cd = &FR_AT(ge->cells, fr_graph_cand, ge->cells.n++);
+            cd->key = key;
+            cd->idx = idx;
+        }
+    }
+    const fr_graph_cand *cells = ge->cells.data;
+    size_t k = 0;
+    for (int r = 0; r <= ge->H; r++) {
+        while (k < ge->cells.n && cells[k].idx < (uint32_t)r * W)
+            k++;
+        ge->row_first[r] = k;
+    }
+    return 0;
+}
+
+int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
+                   size_t cap, fr_vec *cand, float *out, size_t *found, size_t *kept)
 {
     *found = *kept = 0;
-    const int C = cr->C, h = cr->h, w = cr->w, W = E2E_GRID_COLS;
-    if (cr->seed_row < 0 || cr->seed_col < 0)
-        return 0;
-    const int r0 = cr->seed_row - e2e_frame_centre(h);
-    const int c0 = ((cr->seed_col - e2e_frame_centre(w)) % W + W) % W;
     cand->n = 0;
-    float acc[1024]; /* one row of sums (crops wider than this go in pieces) */
-    for (int r = 0; r < h; r++) {
-        const int ir = r0 + r;
-        if (ir < 0 || ir >= cr->H)
+    if (seed_row < 0 || seed_col < 0)
+        return 0;
+    const int C = ge->C, W = E2E_GRID_COLS;
+    const int r0 = seed_row - e2e_frame_centre(h);
+    const int c0 = ((seed_col - e2e_frame_centre(w)) % W + W) % W;
+    const fr_graph_cand *cells = ge->cells.data;
+    /* the event's node cells inside the crop: rows r0 .. r0 + h - 1, columns c0 .. c0 + w - 1
+       (mod 360) */
+    const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
+    for (int ir = ra; ir < rb; ir++) {
+        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        if (e0 == e1)
             continue;
-        /* sum over channels of |value| along the row, in up to two runs (phi wraps) */
-        for (int q0 = 0; q0 < w; q0 += 1024) {
-            const int qn = w - q0 < 1024 ? w - q0 : 1024;
-            memset(acc, 0, (size_t)qn * sizeof(float));
-            for (int c = 0; c < C; c++) {
-                const float *src = cr->img[c] + (size_t)ir * W;
-                int q = 0, col = (c0 + q0) % W;
-                while (q < qn) {
-                    const int run = W - col < qn - q ? W - col : qn - q;
-                    for (int k = 0; k < run; k++)
-                        acc[q + k] += fabsf(src[col + k]);
-                    q += run;
-                    col = 0;
-                }
-            }
-            for (int q = 0; q < qn; q++)
-                if (acc[q] > cr->threshold) {
-                    if (fr_vec_reserve(cand, 1))
-                        return -1;
-                    fr_graph_cand *cd = &FR_AT(*cand, fr_graph_cand, cand->n++);
-                    cd->idx = (uint32_t)r * (uint32_t)w + (uint32_t)(q0 + q);
-                    cd->key = 0;
-                }
+        if (fr_vec_reserve(cand, e1 - e0))
+            return -1;
+        fr_graph_cand *v = cand->data;
+        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
+        for (size_t e = e0; e < e1; e++) {
+            int q = (int)(cells[e].idx - rowbase) - c0;
+            if (q < 0)
+                q += W;
+            if (q >= w)
+                continue;
+            v[cand->n].idx = crow + (uint32_t)q; /* the tie order: (row, col) of the crop */
+            v[cand->n].key = cells[e].key;
+            cand->n++;
         }
     }
     fr_graph_cand *v = cand->data;
     const size_t n = cand->n;
-    /* the ordering key: sum over channels of |scaled value| */
-    for (size_t i = 0; i < n; i++) {
-        const int r = (int)(v[i].idx / (uint32_t)w), q = (int)(v[i].idx % (uint32_t)w);
-        const size_t off = (size_t)(r0 + r) * W + (size_t)((c0 + q) % W);
-        float key = 0;
-        for (int c = 0; c < C; c++)
-            key += fabsf(cr->scale[c] * cr->img[c][off]);
-        v[i].key = key;
-    }
     const size_t m = n < cap ? n : cap;
     if (m < n)
         select_first(v, n, m);
     qsort(v, m, sizeof *v, cmp_cand);
-    const double eta0 = e2e_geom_row_eta(cr->seed_row + cr->grid_row0);
-    const double phi0 = e2e_geom_col_phi(cr->seed_col);
+    const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
+    const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
         const int r = (int)(v[j].idx / (uint32_t)w), q = (int)(v[j].idx % (uint32_t)w);
         const int ir = r0 + r, ic = (c0 + q) % W;
         float *o = out + j * (size_t)(2 + C);
-        o[0] = (float)(e2e_geom_row_eta(ir + cr->grid_row0) - eta0);
+        o[0] = (float)(e2e_geom_row_eta(ir + ge->grid_row0) - eta0);
         o[1] = (float)wrap_phi(e2e_geom_col_phi(ic) - phi0);
         const size_t off = (size_t)ir * W + (size_t)ic;
         for (int c = 0; c < C; c++)
-            o[2 + c] = cr->scale[c] * cr->img[c][off];
+            o[2 + c] = ge->scale[c] * ge->img[c][off];
     }
     *found = n;
     *kept = m;

@@ -59,6 +59,8 @@ struct e2e_tagger {
     int P;                    /* P of the event batch */
     size_t truncated, empty;
     fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
+    fr_vec occupied;          /* FR_GRID_WORDS occupancy bits of the event */
+    fr_graph_event ge;        /* the event's node cells */
     fr_vec gbuf, gknn;        /* the event batch */
     fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
     /* sessions */
@@ -145,7 +147,7 @@ void e2e_tagger_free(e2e_tagger *t)
     for (int i = 0; i < t->n_cached; i++)
         e2e_session_free(t->cache[i].s);
     fr_vec *v[] = {&t->seeds, &t->slots, &t->frames, &t->cand, &t->nodes, &t->first,
-                   &t->gbuf, &t->gknn, &t->rbuf, &t->rknn};
+                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fr_vec_free(v[i]);
     free(t);
@@ -317,6 +319,8 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->cand, sizeof(fr_graph_cand));
     fr_vec_init(&t->nodes, sizeof(float));
     fr_vec_init(&t->first, sizeof(size_t));
+    fr_vec_init(&t->occupied, sizeof(uint64_t));
+    fr_vec_init(&t->ge.cells, sizeof(fr_graph_cand));
     fr_vec_init(&t->gbuf, sizeof(float));
     fr_vec_init(&t->gknn, sizeof(int64_t));
     fr_vec_init(&t->rbuf, sizeof(float));
@@ -362,6 +366,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     t->graph = t->kind == E2E_TAGGER_GRAPH || (t->kind == E2E_TAGGER_FRAMES_ONLY && go->enabled);
     t->cfg.graph.enabled = t->graph;
     t->cap = t->fixed_p ? (size_t)t->fixed_p : (size_t)go->max_points;
+    t->cfg.graph.max_points = (int)t->cap; /* the model's P wins */
     for (int c = 0; c < t->C; c++)
         t->scale[c] = go->raw ? 1.0f : e2e_graph_channel_scale(cfg->channels[c]);
     *out = t;
@@ -528,10 +533,25 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     t->truncated = t->empty = 0;
     if (fr_vec_reserve(&t->first, n + 1))
         goto nomem;
-    fr_graph_crop cr = {img, t->scale, t->C, cfg->objects == E2E_OBJ_PHOTONS ? E2E_EB_ROWS
-                                                                            : E2E_GRID_ROWS,
-                        cfg->objects == E2E_OBJ_PHOTONS ? E2E_EB_ROW0 : 0, -1, -1, t->H, t->W,
-                        cfg->graph.threshold};
+    /* the event's node cells once, then each slot's crop of them */
+    fr_graph_event *ge = &t->ge;
+    const int photons = cfg->objects == E2E_OBJ_PHOTONS;
+    ge->img = img;
+    ge->scale = t->scale;
+    ge->C = t->C;
+    ge->H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
+    ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
+    ge->threshold = cfg->graph.threshold;
+    t->occupied.n = 0;
+    if (fr_vec_reserve(&t->occupied, FR_GRID_WORDS))
+        goto nomem;
+    uint64_t *bits = t->occupied.data;
+    memset(bits, 0, FR_GRID_WORDS * sizeof(uint64_t));
+    uint64_t chans = 0;
+    for (int c = 0; c < t->C; c++)
+        chans |= E2E_CHANNEL_BIT(cfg->channels[c]);
+    if (fr_graph_event_cells(ge, fr_detframes_occupied(df, chans, bits) ? NULL : bits))
+        goto nomem;
     size_t *first = t->first.data, max_kept = 0;
     e2e_tagger_slot *sl = t->slots.data;
     for (size_t i = 0; i < n; i++) {
@@ -539,10 +559,9 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
         if (fr_vec_reserve(&t->nodes, t->cap * per_node))
             goto nomem;
         size_t found, kept;
-        cr.seed_row = sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1;
-        cr.seed_col = sl[i].seed.col;
-        if (fr_graph_cloud(&cr, t->cap, &t->cand, (float *)t->nodes.data + t->nodes.n, &found,
-                           &kept))
+        if (fr_graph_cloud(ge, sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1,
+                           sl[i].seed.col, t->H, t->W, t->cap, &t->cand,
+                           (float *)t->nodes.data + t->nodes.n, &found, &kept))
             goto nomem;
         t->nodes.n += kept * per_node;
         sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
