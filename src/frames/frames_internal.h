@@ -108,6 +108,8 @@ typedef struct fr_graph_event {
     const float *scale;
     int C, H, grid_row0;
     float threshold;
+    const uint8_t *rows_on, *cols_on; /* image rows (H) and columns (360) some crop covers:
+                                         cells elsewhere are skipped (NULL: all) */
     fr_vec cells;     /* fr_graph_cand: key, image index */
     size_t row_first[E2E_GRID_ROWS + 1];
 } fr_graph_event;

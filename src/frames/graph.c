@@ -92,6 +92,8 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *bits)
             if (g < lo || g >= hi)
                 continue;
             const uint32_t idx = g - lo;
+            if (ge->rows_on && !(ge->rows_on[idx / W] && ge->cols_on[idx % W]))
+                continue; /* in no slot's crop */
             float sum = 0, key = 0;
             for (int c = 0; c < C; c++) {
                 const float v = ge->img[c][idx];

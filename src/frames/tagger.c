@@ -61,6 +61,7 @@ struct e2e_tagger {
     fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
     fr_vec occupied;          /* FR_GRID_WORDS occupancy bits of the event */
     fr_graph_event ge;        /* the event's node cells */
+    uint8_t rows_on[E2E_GRID_ROWS], cols_on[E2E_GRID_COLS]; /* covered by a crop */
     fr_vec gbuf, gknn;        /* the event batch */
     fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
     /* sessions */
@@ -529,6 +530,7 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     if (st)
         return st;
     const size_t n = t->n, per_node = (size_t)(2 + t->C);
+    e2e_tagger_slot *sl = t->slots.data;
     t->nodes.n = t->first.n = 0;
     t->truncated = t->empty = 0;
     if (fr_vec_reserve(&t->first, n + 1))
@@ -550,10 +552,24 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     uint64_t chans = 0;
     for (int c = 0; c < t->C; c++)
         chans |= E2E_CHANNEL_BIT(cfg->channels[c]);
+    /* only rows and columns some seeded slot's crop covers (a superset of the crops) */
+    memset(t->rows_on, 0, sizeof t->rows_on);
+    memset(t->cols_on, 0, sizeof t->cols_on);
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
+        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+            t->rows_on[r] = 1;
+        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++)
+            t->cols_on[((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS] = 1;
+    }
+    ge->rows_on = t->rows_on;
+    ge->cols_on = t->cols_on;
     if (fr_graph_event_cells(ge, fr_detframes_occupied(df, chans, bits) ? NULL : bits))
         goto nomem;
     size_t *first = t->first.data, max_kept = 0;
-    e2e_tagger_slot *sl = t->slots.data;
     for (size_t i = 0; i < n; i++) {
         first[i] = t->nodes.n;
         if (fr_vec_reserve(&t->nodes, t->cap * per_node))
