@@ -149,7 +149,7 @@ static void help(void)
            "the model builder; gnn = ParticleNet-Lite <tagger>_pnet.onnx, dgcnn =\n"
            "<tagger>_dgcnn.onnx, transformer = Particle Transformer <tagger>_part.onnx);\n"
            "a model whose inputs are points/features/mask gets graph frames (point clouds of\n"
-           "the same crops, docs/graph-frames.md), timed as GraphFrames; channels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
+           "the same crops, docs/graph-frames.md), timed as GraphFrames.\nChannels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
            "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
            "Output: CSV, one row per seed slot:\n"
            "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
@@ -762,7 +762,9 @@ int e2e_cmd_run(int argc, char **argv)
             }
             if (!file_exists(tj[t].model_path)) {
                 fprintf(stderr, "e2e run: tagger %s: model %s not found%s\n", tj[t].name,
-                        tj[t].model_path, e2e_models_write_all ? ""
+                        tj[t].model_path, !is_default ? ""
+                        : e2e_models_write_all ? " (the model builder of this build does not "
+                          "write it; pass --model TAGGER=FILE)"
                         : " (this build cannot write the benchmark models; pass --model "
                           "TAGGER=FILE)");
                 goto done;
