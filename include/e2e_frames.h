@@ -19,6 +19,7 @@
  *   while (e2e_event_reader_next(rd, ev, &got, &err) == E2E_OK && got) {
  *       e2e_detframes_build(df, ev, &err);             // channel images of this event
  *       e2e_tagger_prepare(qg, ev, df, &err);           // seeds + NCHW batch of frames
+ *                                                       // (graph frames for a graph model)
  *       e2e_tagger_infer(qg, &err);                     // one session run, scores per slot
  *       const e2e_tagger_slot *s = e2e_tagger_slots(qg, &n);  ...
  *   }

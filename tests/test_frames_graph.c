@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "e2e_frames.h"
+#include "frames/frames_internal.h"
 #include "onnx/onnx_build.h"
 
 #define DEG (2 * M_PI / 360)
@@ -704,6 +705,56 @@ static void test_image_tagger_builds_no_graphs(void **state)
     e2e_tagger_free(t);
 }
 
+/* The event's node cells found from DetFrames' occupancy equal those of a scan of every
+   cell (the path taken when the occupancy is unknown), on generated events, for the grid and
+   the EB view. */
+static void test_occupancy_equals_full_scan(void **state)
+{
+    fixture *f = *state;
+    e2e_gen_options go = e2e_gen_options_default();
+    const e2e_channel chans[] = {E2E_CH_PT, E2E_CH_D0, E2E_CH_DZ, E2E_CH_ECAL, E2E_CH_HBHE,
+                                 E2E_CH_BPIX1, E2E_CH_BPIX2, E2E_CH_BPIX3};
+    const float scale[8] = {0.01f, 0.1f, 0.05f, 0.1f, 0.1f, 1, 1, 1};
+    uint64_t *bits = malloc(FR_GRID_WORDS * sizeof(uint64_t));
+    assert_non_null(bits);
+    for (uint64_t k = 0; k < 4; k++) {
+        assert_int_equal(e2e_gen_event(&go, k, f->ev, NULL), E2E_OK);
+        assert_int_equal(e2e_detframes_build(f->df, f->ev, NULL), E2E_OK);
+        for (int eb = 0; eb < 2; eb++) {
+            const float *img[8];
+            uint64_t mask = 0;
+            const int C = eb ? 1 : 8;
+            for (int c = 0; c < C; c++) {
+                const e2e_channel ch = eb ? E2E_CH_ECAL : chans[c];
+                img[c] = e2e_detframes_channel(f->df, ch) + (eb ? E2E_EB_ROW0 * E2E_GRID_COLS : 0);
+                mask |= E2E_CHANNEL_BIT(ch);
+            }
+            fr_graph_event a, b;
+            memset(&a, 0, sizeof a);
+            a.img = img;
+            a.scale = eb ? scale + 3 : scale;
+            a.C = C;
+            a.H = eb ? E2E_EB_ROWS : E2E_GRID_ROWS;
+            a.grid_row0 = eb ? E2E_EB_ROW0 : 0;
+            a.threshold = 1e-3f;
+            b = a;
+            fr_vec_init(&a.cells, sizeof(fr_graph_cand));
+            fr_vec_init(&b.cells, sizeof(fr_graph_cand));
+            memset(bits, 0, FR_GRID_WORDS * sizeof(uint64_t));
+            assert_int_equal(fr_detframes_occupied(f->df, mask, bits), 0);
+            assert_int_equal(fr_graph_event_cells(&a, bits), 0);
+            assert_int_equal(fr_graph_event_cells(&b, NULL), 0);
+            assert_true(a.cells.n > 100);
+            assert_int_equal(a.cells.n, b.cells.n);
+            assert_memory_equal(a.cells.data, b.cells.data, a.cells.n * sizeof(fr_graph_cand));
+            assert_memory_equal(a.row_first, b.row_first, (a.H + 1) * sizeof(size_t));
+            fr_vec_free(&a.cells);
+            fr_vec_free(&b.cells);
+        }
+    }
+    free(bits);
+}
+
 /* The models of tests/graph_frames.test.sh. */
 static int write_models(const char *dir)
 {
@@ -748,6 +799,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_chain_knn, setup, teardown),
         cmocka_unit_test(test_mismatched_models_refused),
         cmocka_unit_test_setup_teardown(test_image_tagger_builds_no_graphs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_occupancy_equals_full_scan, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
