@@ -114,9 +114,10 @@ typedef struct fr_graph_event {
     size_t row_first[E2E_GRID_ROWS + 1];
 } fr_graph_event;
 
-/* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied (grid
-   cells; NULL: every cell). -1 when out of memory. */
-int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *bits);
+/* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set
+   of grid bits per channel of ge (NULL: every cell of every channel). -1 when out of
+   memory. */
+int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
 
 /* The cloud of the h x w crop around (seed_row, seed_col) on the event's image: writes the
    first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi, scaled

@@ -78,16 +78,24 @@ static double wrap_phi(double d)
     return d;
 }
 
-int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *bits)
+int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 {
     const int C = ge->C, W = E2E_GRID_COLS;
     const uint32_t lo = (uint32_t)ge->grid_row0 * W, hi = lo + (uint32_t)ge->H * W;
     ge->cells.n = 0;
-    /* grid cells lo .. hi - 1 in order: the set bits, or all of them */
+    /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
+       is read only where its own bit is set, so that the images, often out of cache by now,
+       are read once per written cell rather than once per channel and occupied cell */
+    uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
     for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
-        uint64_t m = bits ? bits[wd] : ~(uint64_t)0;
+        uint64_t m = 0;
+        for (int c = 0; c < C; c++) {
+            cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
+            m |= cw[c];
+        }
         while (m) {
-            const uint32_t g = wd * 64 + (uint32_t)__builtin_ctzll(m);
+            const int bit = __builtin_ctzll(m);
+            const uint32_t g = wd * 64 + (uint32_t)bit;
             m &= m - 1;
             if (g < lo || g >= hi)
                 continue;
@@ -96,6 +104,8 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *bits)
                 continue; /* in no slot's crop */
             float sum = 0, key = 0;
             for (int c = 0; c < C; c++) {
+                if (!(cw[c] >> bit & 1))
+                    continue;
                 const float v = ge->img[c][idx];
                 sum += fabsf(v);
                 key += fabsf(ge->scale[c] * v); /* the ordering key */

@@ -59,7 +59,7 @@ struct e2e_tagger {
     int P;                    /* P of the event batch */
     size_t truncated, empty;
     fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
-    fr_vec occupied;          /* FR_GRID_WORDS occupancy bits of the event */
+    fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event */
     fr_graph_event ge;        /* the event's node cells */
     uint8_t rows_on[E2E_GRID_ROWS], cols_on[E2E_GRID_COLS]; /* covered by a crop */
     fr_vec gbuf, gknn;        /* the event batch */
@@ -545,13 +545,17 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
     ge->threshold = cfg->graph.threshold;
     t->occupied.n = 0;
-    if (fr_vec_reserve(&t->occupied, FR_GRID_WORDS))
+    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
         goto nomem;
-    uint64_t *bits = t->occupied.data;
-    memset(bits, 0, FR_GRID_WORDS * sizeof(uint64_t));
-    uint64_t chans = 0;
-    for (int c = 0; c < t->C; c++)
-        chans |= E2E_CHANNEL_BIT(cfg->channels[c]);
+    memset(t->occupied.data, 0, (size_t)t->C * FR_GRID_WORDS * sizeof(uint64_t));
+    const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
+    int known = 1;
+    for (int c = 0; c < t->C; c++) {
+        uint64_t *b = (uint64_t *)t->occupied.data + (size_t)c * FR_GRID_WORDS;
+        bits[c] = b;
+        if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b))
+            known = 0;
+    }
     /* only rows and columns some seeded slot's crop covers (a superset of the crops) */
     memset(t->rows_on, 0, sizeof t->rows_on);
     memset(t->cols_on, 0, sizeof t->cols_on);
@@ -567,7 +571,7 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     }
     ge->rows_on = t->rows_on;
     ge->cols_on = t->cols_on;
-    if (fr_graph_event_cells(ge, fr_detframes_occupied(df, chans, bits) ? NULL : bits))
+    if (fr_graph_event_cells(ge, known ? bits : NULL))
         goto nomem;
     size_t *first = t->first.data, max_kept = 0;
     for (size_t i = 0; i < n; i++) {
