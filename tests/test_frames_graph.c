@@ -679,6 +679,12 @@ static void test_mismatched_models_refused(void **state)
     assert_contains(err.message, "frames float [?, 5, 128]");
     assert_contains(err.message, "match no frame layout");
     e2e_model_free(m);
+    /* a crop wider than the grid repeats cells: no cloud */
+    c.graph.enabled = 1;
+    c.width = 400;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "at most 360 wide");
+    c.width = 128;
     /* graph options out of range */
     c.graph.threshold = -1;
     assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_ERR_ARGUMENT);

@@ -365,6 +365,12 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     t->cfg.height = t->H;
     t->cfg.width = t->W;
     t->graph = t->kind == E2E_TAGGER_GRAPH || (t->kind == E2E_TAGGER_FRAMES_ONLY && go->enabled);
+    if (t->graph && t->W > E2E_GRID_COLS) { /* a wider crop repeats cells; a cloud cannot */
+        int w = t->W;
+        e2e_tagger_free(t);
+        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames need a crop at most %d "
+                       "wide (the frame is %d)", cfg->name, E2E_GRID_COLS, w);
+    }
     t->cfg.graph.enabled = t->graph;
     t->cap = t->fixed_p ? (size_t)t->fixed_p : (size_t)go->max_points;
     t->cfg.graph.max_points = (int)t->cap; /* the model's P wins */
