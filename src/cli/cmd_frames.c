@@ -38,7 +38,7 @@ static void help(void)
            "Graph frames take P = the largest cloud of the event (at least 32, a multiple of\n"
            "16, at most 128 for jets and 64 for eg); --points T=P fixes P (truncating larger\n"
            "clouds); --node-threshold X sets the node threshold (default 0.001); --no-graph\n"
-           "skips them.\n");
+           "skips them (as does a frame wider than the 360 columns).\n");
 }
 
 static int write_npy(const char *dir, const char *name, e2e_dtype dt, int rank,
@@ -248,6 +248,8 @@ int e2e_cmd_frames(int argc, char **argv)
     }
     uint64_t mask = 0;
     for (int t = 0; t < nt; t++) {
+        if (cfg[t].width > E2E_GRID_COLS) /* wider than the grid: images only */
+            cfg[t].graph.enabled = 0;
         if (e2e_tagger_create(&cfg[t], NULL, NULL, &tg[t], &err))
             goto fail;
         mask |= e2e_tagger_channel_mask(tg[t]);
@@ -336,7 +338,7 @@ int e2e_cmd_frames(int argc, char **argv)
         fprintf(js, "],\n     \"frame\": [%d, %d], \"min_pt\": %g, \"max_eta\": %g, "
                 "\"seeds_file\": \"%s\", \"frames_file\": \"%s\",\n",
                 H, W, (double)tc->min_pt, (double)tc->max_eta, sname, fname);
-        if (graph && write_graph(js, outdir, tg[t], &err))
+        if (tc->graph.enabled && write_graph(js, outdir, tg[t], &err))
             goto fail;
         fprintf(js, "     \"slots\": [");
         for (size_t i = 0; i < n; i++)
