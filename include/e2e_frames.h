@@ -19,6 +19,7 @@
  *   while (e2e_event_reader_next(rd, ev, &got, &err) == E2E_OK && got) {
  *       e2e_detframes_build(df, ev, &err);             // channel images of this event
  *       e2e_tagger_prepare(qg, ev, df, &err);           // seeds + NCHW batch of frames
+ *                                                       // (graph frames for a graph model)
  *       e2e_tagger_infer(qg, &err);                     // one session run, scores per slot
  *       const e2e_tagger_slot *s = e2e_tagger_slots(qg, &n);  ...
  *   }
@@ -287,7 +288,9 @@ typedef enum e2e_seed_status {
     E2E_SEED_HIGH_ETA,     /* beyond the |eta| cut */
     E2E_SEED_NO_CRYSTAL,   /* photon: no supercluster EB crystal with energy > 0 */
     E2E_SEED_NOT_HBHE,     /* jet: axis outside HB/HE */
-    E2E_SEED_EDGE          /* jet: seed tower |ieta| > 16 (frame would leave the image) */
+    E2E_SEED_EDGE,         /* jet: seed tower |ieta| > 16 (frame would leave the image) */
+    E2E_SEED_NO_NODES      /* graph frames: seeded, but no cell of the crop is a node (the
+                              cloud is all padding, mask 0; score -1 as for failed seeds) */
 } e2e_seed_status;
 const char *e2e_seed_status_name(e2e_seed_status s);
 
@@ -316,6 +319,35 @@ int e2e_frame_centre(int n);
 void e2e_frame_crop(const float *img, int H, int W, int seed_row, int seed_col, int h, int w,
                     float *out);
 
+/* ---- graph frames (point clouds; docs/graph-frames.md) ---- */
+
+/* Per seed, the cells of the tagger's crop (the same crop and channels as its image frame)
+   whose sum over channels of |value| exceeds a threshold become nodes. Per node: its
+   position relative to the seed cell, (eta(row) - eta(seed), phi(col) - phi(seed) wrapped
+   into [-pi, pi]), and its channel values times e2e_graph_channel_scale. Nodes are ordered
+   by the sum over channels of |scaled value|, descending, ties by (row, col) of the crop
+   ascending; the first P are kept (a longer cloud is counted as truncated) and the rest of
+   the P places are zero with mask 0. The layout is CMSSW ParticleNet's: points [N, 2, P],
+   features [N, C, P], mask [N, 1, P], channels first. */
+typedef struct e2e_graph_options {
+    int enabled;       /* build graph frames; a graph model turns this on, set it to get them
+                          without one (e2e frames) (default 0) */
+    float threshold;   /* node: sum_c |value_c| > threshold, raw units (default 1e-3) */
+    /* 0 in the three below means the default */
+    int max_points;    /* P when the model leaves P dynamic: the cap (default 128 for jet
+                          taggers, 64 for eg); a P fixed by the model wins (and
+                          is what e2e_tagger_get_config reports) */
+    int min_points;    /* smallest dynamic P (default 32: kNN models take the k + 1 nearest
+                          points, k <= 16 in ParticleNet) */
+    int quantum;       /* a dynamic P is rounded up to a multiple of this, so that a few
+                          session shapes serve all events (default 16; 1 = exact) */
+    int raw;           /* 1: features are the raw channel values; 0 (default): scaled */
+} e2e_graph_options;
+
+/* The factor applied to a channel's values in node features (the E2E GNN code's scaling:
+   pt 0.01, d0 0.1, dz 0.05, ecal 0.1; hbhe 0.1; hit counts 1). One table, graph.c. */
+float e2e_graph_channel_scale(e2e_channel c);
+
 /* ---- taggers ---- */
 
 #define E2E_TAGGER_MAX_CHANNELS 16
@@ -333,6 +365,7 @@ typedef struct e2e_tagger_config {
                                       shape overrides them */
     size_t max_session_bytes;      /* budget of the per-batch-size session cache
                                       (0: 128 MiB; least recently used sessions are freed) */
+    e2e_graph_options graph;       /* graph frames (used with a graph model, or enabled) */
 } e2e_tagger_config;
 
 /* Defaults (docs/event-format.md, "Taggers"): eg = photons, ecal on the EB view, 32 x 32,
@@ -345,8 +378,17 @@ e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *li
 
 typedef struct e2e_tagger e2e_tagger;
 
-/* model may be NULL (frames only; e2e_tagger_infer then fails). With a model, its first
-   input must be [N, C, H, W] with C = cfg->n_channels; H and W set the frame size.
+/* model may be NULL (frames only; e2e_tagger_infer then fails). A model's inputs decide
+   which frames the tagger builds:
+   - image model: one float input [N, C, H, W] with C = cfg->n_channels; H and W set the
+     frame size;
+   - graph model: float inputs named points [N, 2, P], features [N, C, P] (C =
+     cfg->n_channels, the image frame's channels in the same order) and mask [N, 1, P], and
+     optionally seed [N, 3] (the object's pT, eta, phi) and knn_index [N, P, k] (int64, the
+     k nearest other nodes in (deta, dphi)). N and P may be dynamic; a fixed P is the
+     truncation length, a fixed N the number of slots per run. The crop is cfg's
+     height x width.
+   A model matching neither is refused with a message naming its inputs.
    sopt (may be NULL) gives the session options (threads, device). */
 e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *model,
                              const e2e_session_options *sopt, e2e_tagger **out, e2e_error *err);
@@ -354,9 +396,23 @@ void e2e_tagger_free(e2e_tagger *t);
 const e2e_tagger_config *e2e_tagger_get_config(const e2e_tagger *t);
 uint64_t e2e_tagger_channel_mask(const e2e_tagger *t);
 
-/* Seeds and the NCHW batch of frames of one event (EGFrames / JetFrames). */
+typedef enum e2e_tagger_kind {
+    E2E_TAGGER_FRAMES_ONLY = 0, /* no model */
+    E2E_TAGGER_IMAGE = 1,       /* the model takes image frames */
+    E2E_TAGGER_GRAPH = 2        /* the model takes graph frames */
+} e2e_tagger_kind;
+e2e_tagger_kind e2e_tagger_get_kind(const e2e_tagger *t);
+
+/* Seeds and frames of one event = e2e_tagger_prepare_seeds + e2e_tagger_prepare_graphs. */
 e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
                               e2e_error *err);
+/* Seeds, slots and (unless the model is a graph model) the NCHW batch of image frames
+   (EGFrames / JetFrames). */
+e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
+                                    const e2e_detframes *df, e2e_error *err);
+/* Graph frames of the slots just prepared (GraphFrames); nothing when the tagger builds
+   none. Seeded slots without a node get status E2E_SEED_NO_NODES. */
+e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err);
 /* One session run on the prepared batch (skipped when there are no slots); scores of
    failed seeds are -1. */
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);
@@ -366,11 +422,30 @@ typedef struct e2e_tagger_slot {
     int16_t truth;
     e2e_seed seed;
     float score;             /* model output, -1 for a failed seed (or before infer) */
+    int n_nodes;             /* graph frames: nodes of the crop before truncation (0 without) */
 } e2e_tagger_slot;
 
 const e2e_tagger_slot *e2e_tagger_slots(const e2e_tagger *t, size_t *n);
-/* The prepared batch: n x C x H x W floats. */
+/* The prepared batch: n x C x H x W floats (NULL for a graph model's tagger). */
 const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, int *w);
+
+/* The prepared graph frames, one slot per e2e_tagger_slots entry. P is the model's fixed P,
+   else the largest kept cloud of the event rounded as e2e_graph_options says (a model with
+   a fixed N and a dynamic P gets, per run, the P of its own slots). */
+typedef struct e2e_graph_frames {
+    size_t n;                /* slots */
+    int C, P;                /* features per node, points per slot */
+    int k;                   /* neighbours in knn (0: none built) */
+    const float *points;     /* [n, 2, P]: deta, dphi */
+    const float *features;   /* [n, C, P]: scaled channel values, the tagger's channel order */
+    const float *mask;       /* [n, 1, P]: 1 real node, 0 padding */
+    const float *seed;       /* [n, 3]: pT, eta, phi of the slot's photon or jet */
+    const int64_t *knn;      /* [n, P, k] or NULL */
+    size_t truncated;        /* slots whose cloud had more nodes than kept */
+    size_t empty;            /* seeded slots without a node (E2E_SEED_NO_NODES) */
+} e2e_graph_frames;
+/* E2E_ERR_ARGUMENT when the tagger builds no graph frames. */
+e2e_status e2e_tagger_graph_frames(const e2e_tagger *t, e2e_graph_frames *out, e2e_error *err);
 /* Sessions held now (one per recent batch size) and created so far (see tagger.c). */
 int e2e_tagger_session_count(const e2e_tagger *t);
 int e2e_tagger_sessions_created(const e2e_tagger *t);

@@ -1,5 +1,6 @@
-/* e2e frames: one event's DetFrames channels, seeds and frames as .npy files with a JSON
-   index, so that each stage can be checked on its own (no model, no engine). */
+/* e2e frames: one event's DetFrames channels, seeds, image frames and graph frames as .npy
+   files with a JSON index, so that each stage can be checked on its own (no model, no
+   engine). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@
 static void help(void)
 {
     printf("usage: e2e frames --events FILE --event K [--tagger T ...] [--channels T=a,b,...]\n"
-           "                  [--size T=HxW] [--all-channels] -o DIR\n\n"
+           "                  [--size T=HxW] [--points T=P] [--node-threshold X] [--no-graph]\n"
+           "                  [--all-channels] -o DIR\n\n"
            "Reads event K (0-based) of FILE and writes into DIR:\n"
            "  channel_<name>.npy   float32 [280, 360] DetFrames channel (those the taggers use,\n"
            "                       or all with --all-channels)\n"
@@ -23,10 +25,20 @@ static void help(void)
            "  hbhe_towers.npy      float32 [56, 72] HBHE towers before the 5x5 upsample\n"
            "  <T>_seeds.npy        int32 [N, 2] seed (row, col) per slot, -1 when failed\n"
            "  <T>_frames.npy       float32 [N, C, H, W] the tagger's batch\n"
+           "  <T>_points.npy       float32 [N, 2, P] graph frames (docs/graph-frames.md): per\n"
+           "                       node (deta, dphi) to the seed cell,\n"
+           "  <T>_features.npy     float32 [N, C, P] its scaled channel values,\n"
+           "  <T>_mask.npy         float32 [N, 1, P] 1 for a node, 0 for padding,\n"
+           "  <T>_seed.npy         float32 [N, 3] the object's pT, eta, phi,\n"
+           "  <T>_nodes.npy        int32 [N] nodes in the crop before truncation at P\n"
            "  index.json           event id, channel files, and per tagger its channels, frame\n"
            "                       size and slots (object pt/eta/phi, truth, seed, status)\n"
            "Taggers default to eg, qg, top, tau with their default channels and sizes\n"
-           "(eg 32x32 on the EB view, jets 128x128); --size qg=125x125 changes a frame size.\n");
+           "(eg 32x32 on the EB view, jets 128x128); --size qg=125x125 changes a frame size.\n"
+           "Graph frames take P = the largest cloud of the event (at least 32, a multiple of\n"
+           "16, at most 128 for jets and 64 for eg); --points T=P fixes P (truncating larger\n"
+           "clouds); --node-threshold X sets the node threshold (default 0.001); --no-graph\n"
+           "skips them (as does a frame wider than the 360 columns).\n");
 }
 
 static int write_npy(const char *dir, const char *name, e2e_dtype dt, int rank,
@@ -56,6 +68,57 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* A tagger's graph frames: <T>_points/features/mask/seed/nodes.npy and their JSON entry. */
+static int write_graph(FILE *js, const char *dir, const e2e_tagger *t, e2e_error *err)
+{
+    e2e_graph_frames g;
+    if (e2e_tagger_graph_frames(t, &g, err))
+        return -1;
+    const e2e_tagger_config *tc = e2e_tagger_get_config(t);
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    int32_t *nodes = malloc((n ? n : 1) * sizeof(int32_t));
+    /* an event without slots has no batch: write empty arrays from a dummy buffer */
+    float *empty = calloc(1, sizeof(float));
+    if (!nodes || !empty) {
+        free(nodes);
+        free(empty);
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        nodes[i] = sl[i].n_nodes;
+    static const char *const what[5] = {"points", "features", "mask", "seed", "nodes"};
+    const float *data[4] = {g.points, g.features, g.mask, g.seed};
+    const int64_t dims[5][3] = {{(int64_t)n, 2, g.P}, {(int64_t)n, g.C, g.P},
+                                {(int64_t)n, 1, g.P}, {(int64_t)n, 3, 0}, {(int64_t)n, 0, 0}};
+    char names[5][64];
+    int bad = 0;
+    for (int k = 0; k < 5 && !bad; k++) {
+        snprintf(names[k], sizeof names[k], "%s_%s.npy", tc->name, what[k]);
+        bad = k < 4 ? write_npy(dir, names[k], E2E_FLOAT, k == 3 ? 2 : 3, dims[k],
+                                data[k] ? (const void *)data[k] : empty)
+                    : write_npy(dir, names[k], E2E_INT32, 1, dims[k], nodes);
+    }
+    free(nodes);
+    free(empty);
+    if (bad) {
+        snprintf(err->message, sizeof err->message, "%.900s: cannot write the graph frames",
+                 dir);
+        return -1;
+    }
+    fprintf(js, "     \"graph\": {\"P\": %d, \"threshold\": %g, \"max_points\": %d, "
+            "\"truncated\": %zu, \"empty\": %zu, \"scale\": [", g.P,
+            (double)tc->graph.threshold, tc->graph.max_points, g.truncated, g.empty);
+    for (int c = 0; c < tc->n_channels; c++)
+        fprintf(js, "%s%g", c ? ", " : "",
+                tc->graph.raw ? 1.0 : (double)e2e_graph_channel_scale(tc->channels[c]));
+    fprintf(js, "],\n       \"points_file\": \"%s\", \"features_file\": \"%s\", "
+            "\"mask_file\": \"%s\", \"seed_file\": \"%s\", \"nodes_file\": \"%s\"},\n",
+            names[0], names[1], names[2], names[3], names[4]);
+    return 0;
+}
+
 int e2e_cmd_frames(int argc, char **argv)
 {
     const char *events = NULL, *outdir = NULL;
@@ -63,7 +126,9 @@ int e2e_cmd_frames(int argc, char **argv)
     int all = 0, nt = 0;
     const char *tnames[MAX_TAGGERS];
     const char *chan_over[MAX_TAGGERS * 2], *size_over[MAX_TAGGERS * 2];
-    int nchan = 0, nsize = 0;
+    const char *pts_over[MAX_TAGGERS * 2];
+    int nchan = 0, nsize = 0, npts = 0, graph = 1;
+    double threshold = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (e2e_cli_is_help(a)) {
@@ -84,6 +149,17 @@ int e2e_cmd_frames(int argc, char **argv)
             chan_over[nchan++] = argv[++i];
         } else if (!strcmp(a, "--size") && i + 1 < argc && nsize < MAX_TAGGERS * 2) {
             size_over[nsize++] = argv[++i];
+        } else if (!strcmp(a, "--points") && i + 1 < argc && npts < MAX_TAGGERS * 2) {
+            pts_over[npts++] = argv[++i];
+        } else if (!strcmp(a, "--node-threshold") && i + 1 < argc) {
+            char *end;
+            threshold = strtod(argv[++i], &end);
+            if (*end || !(threshold >= 0)) {
+                fprintf(stderr, "e2e frames: --node-threshold needs a number >= 0\n");
+                return E2E_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--no-graph")) {
+            graph = 0;
         } else if (!strcmp(a, "--all-channels")) {
             all = 1;
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
@@ -109,8 +185,14 @@ int e2e_cmd_frames(int argc, char **argv)
             fprintf(stderr, "e2e frames: %s\n", err.message);
             return E2E_EXIT_USAGE;
         }
-    for (int o = 0; o < nchan + nsize; o++) {
-        const char *s = o < nchan ? chan_over[o] : size_over[o - nchan];
+    for (int t = 0; t < nt; t++) {
+        cfg[t].graph.enabled = graph;
+        if (threshold >= 0)
+            cfg[t].graph.threshold = (float)threshold;
+    }
+    for (int o = 0; o < nchan + nsize + npts; o++) {
+        const char *s = o < nchan ? chan_over[o]
+                      : o < nchan + nsize ? size_over[o - nchan] : pts_over[o - nchan - nsize];
         const char *eq = strchr(s, '=');
         int t = 0;
         while (t < nt && !(eq && strlen(tnames[t]) == (size_t)(eq - s) &&
@@ -125,6 +207,15 @@ int e2e_cmd_frames(int argc, char **argv)
                 fprintf(stderr, "e2e frames: %s\n", err.message);
                 return E2E_EXIT_USAGE;
             }
+        } else if (o >= nchan + nsize) { /* a fixed P: min = max, no rounding */
+            char *end;
+            long p = strtol(eq + 1, &end, 10);
+            if (*end || p < 1 || p > 65536) {
+                fprintf(stderr, "e2e frames: --points %s: expected T=P with P in 1..65536\n", s);
+                return E2E_EXIT_USAGE;
+            }
+            cfg[t].graph.max_points = cfg[t].graph.min_points = (int)p;
+            cfg[t].graph.quantum = 1;
         } else {
             int64_t d[2];
             int r = e2e_cli_parse_dims(eq + 1, d, 2);
@@ -157,6 +248,8 @@ int e2e_cmd_frames(int argc, char **argv)
     }
     uint64_t mask = 0;
     for (int t = 0; t < nt; t++) {
+        if (cfg[t].width > E2E_GRID_COLS) /* wider than the grid: images only */
+            cfg[t].graph.enabled = 0;
         if (e2e_tagger_create(&cfg[t], NULL, NULL, &tg[t], &err))
             goto fail;
         mask |= e2e_tagger_channel_mask(tg[t]);
@@ -243,14 +336,17 @@ int e2e_cmd_frames(int argc, char **argv)
         for (int c = 0; c < C; c++)
             fprintf(js, "%s\"%s\"", c ? ", " : "", e2e_channel_name(tc->channels[c]));
         fprintf(js, "],\n     \"frame\": [%d, %d], \"min_pt\": %g, \"max_eta\": %g, "
-                "\"seeds_file\": \"%s\", \"frames_file\": \"%s\",\n     \"slots\": [",
+                "\"seeds_file\": \"%s\", \"frames_file\": \"%s\",\n",
                 H, W, (double)tc->min_pt, (double)tc->max_eta, sname, fname);
+        if (tc->graph.enabled && write_graph(js, outdir, tg[t], &err))
+            goto fail;
+        fprintf(js, "     \"slots\": [");
         for (size_t i = 0; i < n; i++)
             fprintf(js, "%s\n       {\"pt\": %.6g, \"eta\": %.6g, \"phi\": %.6g, \"truth\": "
-                    "\"%s\", \"row\": %d, \"col\": %d, \"status\": \"%s\"}", i ? "," : "",
-                    (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
+                    "\"%s\", \"row\": %d, \"col\": %d, \"status\": \"%s\", \"nodes\": %d}",
+                    i ? "," : "", (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
                     e2e_truth_name(sl[i].truth), sl[i].seed.row, sl[i].seed.col,
-                    e2e_seed_status_name(sl[i].seed.status));
+                    e2e_seed_status_name(sl[i].seed.status), sl[i].n_nodes);
         fprintf(js, "]}");
     }
     fprintf(js, "\n  ]\n}\n");

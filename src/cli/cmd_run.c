@@ -28,6 +28,28 @@ extern e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_
 #define SAMPLE_EVENTS 200
 #define MODEL_SEED 1
 
+/* --arch: the default model of a tagger is DIR/<tagger>_<file>.onnx. The image models
+   (simplenet, vit) and the graph models (ParticleNet-Lite "pnet", DGCNN "dgcnn", Particle
+   Transformer "part": src/models E2E_ARCH_PNET/DGCNN/PART) are written, when missing, by
+   e2e_models_write_all below; this table is the one place that maps the names. Whether a
+   model takes image or graph frames is read from its inputs (e2e_tagger_create). */
+static const struct run_arch {
+    const char *name, *file;
+} run_archs[] = {
+    {"simplenet", "simplenet"}, {"vit", "vit"},
+    {"gnn", "pnet"}, {"pnet", "pnet"},
+    {"dgcnn", "dgcnn"},
+    {"transformer", "part"}, {"part", "part"},
+};
+
+static const char *arch_file(const char *name)
+{
+    for (size_t i = 0; i < sizeof run_archs / sizeof run_archs[0]; i++)
+        if (!strcmp(run_archs[i].name, name))
+            return run_archs[i].file;
+    return NULL;
+}
+
 /* ---- timing: fixed log-spaced histogram per stage (100 bins per decade, 1e-4..1e5 ms) ---- */
 
 #define HB_DECADES 9
@@ -88,8 +110,11 @@ typedef struct tagger_job {
     const char *channels;   /* --channels override or NULL */
     e2e_model *model;
     e2e_tagger *t;
-    stage frames, infer;
+    stage frames, graph, infer;
+    int is_graph;           /* the model takes graph frames */
     uint64_t slots, ok;
+    uint64_t clouds, truncated, empty; /* graph frames: seeded slots, clouds cut at P,
+                                          clouds without nodes */
     double score_sum[8];
     uint64_t score_n[8];
     int preview;            /* rows shown so far */
@@ -111,7 +136,8 @@ static const char *tagger_stage_name(const char *t)
 
 static void help(void)
 {
-    printf("usage: e2e run [--events FILE] [--taggers eg,qg,top,tau] [--arch simplenet|vit]\n"
+    printf("usage: e2e run [--events FILE] [--taggers eg,qg,top,tau]\n"
+           "               [--arch simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
            "               [--max-events N] [--skip-events N] [--threads T] [--device cpu|cuda|auto]\n"
            "               [-o predictions.csv] [--timing-json FILE] [--no-progress]\n\n"
@@ -120,7 +146,10 @@ static void help(void)
            "tagger's model once per event. Models are loaded once per job.\n\n"
            "Defaults: events build/sample/events.e2e (%d toy events generated on first use);\n"
            "models DIR/<tagger>_<arch>.onnx with DIR = build/models (written on first use by\n"
-           "the model builder); channels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
+           "the model builder; gnn = ParticleNet-Lite <tagger>_pnet.onnx, dgcnn =\n"
+           "<tagger>_dgcnn.onnx, transformer = Particle Transformer <tagger>_part.onnx);\n"
+           "a model whose inputs are points/features/mask gets graph frames (point clouds of\n"
+           "the same crops, docs/graph-frames.md), timed as GraphFrames.\nChannels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
            "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
            "Output: CSV, one row per seed slot:\n"
            "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
@@ -497,12 +526,18 @@ static void print_table(FILE *f, stage *const *st, int n, uint64_t events, doubl
     double rate = wall_ms > 0 ? events / (wall_ms / 1e3) : 0;
     fprintf(f, "  events/s (whole job, %d tagger%s): %.1f\n", nt, nt == 1 ? "" : "s", rate);
     for (int t = 0; t < nt; t++) {
-        double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].infer);
+        double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].graph) +
+                    stage_mean(&tj[t].infer);
         fprintf(f, "  %-4s frames + inference: %.3f ms/event = %.1f events/s, %llu slots "
                 "(%llu seeded), sessions %d held / %d created\n", tj[t].name, ms,
                 ms > 0 ? 1e3 / ms : 0, (unsigned long long)tj[t].slots,
                 (unsigned long long)tj[t].ok, e2e_tagger_session_count(tj[t].t),
                 e2e_tagger_sessions_created(tj[t].t));
+        if (tj[t].is_graph) {
+            double gm = stage_mean(&tj[t].graph), im = stage_mean(&tj[t].infer);
+            fprintf(f, "  %-4s graph frames: %.3f ms/event = %.1f%% of the tagger's inference "
+                    "(%.3f ms)\n", tj[t].name, gm, im > 0 ? 100 * gm / im : 0.0, im);
+        }
     }
 }
 
@@ -536,16 +571,24 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                 stage_mean(st[i]), stage_pct(st[i], 0.5), stage_pct(st[i], 0.99), st[i]->max_ms);
     fprintf(f, "\n  ],\n  \"taggers\": [");
     for (int t = 0; t < nt; t++) {
-        double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].infer);
+        double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].graph) +
+                    stage_mean(&tj[t].infer);
         const e2e_tagger_config *c = e2e_tagger_get_config(tj[t].t);
         fprintf(f, "%s\n    {\"name\": \"%s\", \"model\": ", t ? "," : "", tj[t].name);
         json_str(f, tj[t].model_path);
         fprintf(f, ", \"frame\": [%d, %d, %d], "
                 "\"slots\": %llu, \"seeded\": %llu, \"sessions_created\": %d, "
-                "\"frames_inference_ms\": %.6f, \"frames_inference_events_per_s\": %.3f}",
+                "\"frames_inference_ms\": %.6f, \"frames_inference_events_per_s\": %.3f",
                 c->n_channels, c->height, c->width,
                 (unsigned long long)tj[t].slots, (unsigned long long)tj[t].ok,
                 e2e_tagger_sessions_created(tj[t].t), ms, ms > 0 ? 1e3 / ms : 0.0);
+        if (tj[t].is_graph)
+            fprintf(f, ", \"graph\": {\"clouds\": %llu, \"truncated\": %llu, \"empty\": %llu, "
+                    "\"max_points\": %d, \"graph_frames_ms\": %.6f, \"inference_ms\": %.6f}",
+                    (unsigned long long)tj[t].clouds, (unsigned long long)tj[t].truncated,
+                    (unsigned long long)tj[t].empty, c->graph.max_points,
+                    stage_mean(&tj[t].graph), stage_mean(&tj[t].infer));
+        fprintf(f, "}");
     }
     fprintf(f, "\n  ]\n}\n");
     return fclose(f) ? -1 : 0;
@@ -577,8 +620,9 @@ int e2e_cmd_run(int argc, char **argv)
             taggers = argv[++i];
         } else if (!strcmp(a, "--arch") && more) {
             arch = argv[++i];
-            if (strcmp(arch, "simplenet") && strcmp(arch, "vit")) {
-                fprintf(stderr, "e2e run: --arch must be simplenet or vit\n");
+            if (!arch_file(arch)) {
+                fprintf(stderr, "e2e run: --arch must be simplenet, vit, gnn (pnet), dgcnn or "
+                        "transformer (part)\n");
                 return E2E_EXIT_USAGE;
             }
         } else if (!strcmp(a, "--model") && more && nmodel < 16) {
@@ -647,7 +691,7 @@ int e2e_cmd_run(int argc, char **argv)
         char nm[sizeof tj[nt].name];
         memcpy(nm, tj[nt].name, sizeof nm);
         snprintf(tj[nt].model_path, sizeof tj[nt].model_path, "%.3000s/%.15s_%.15s.onnx", model_dir,
-                 nm, arch);
+                 nm, arch_file(arch));
         nt++;
         p += len;
         if (*p == ',')
@@ -718,7 +762,9 @@ int e2e_cmd_run(int argc, char **argv)
             }
             if (!file_exists(tj[t].model_path)) {
                 fprintf(stderr, "e2e run: tagger %s: model %s not found%s\n", tj[t].name,
-                        tj[t].model_path, e2e_models_write_all ? ""
+                        tj[t].model_path, !is_default ? ""
+                        : e2e_models_write_all ? " (the model builder of this build does not "
+                          "write it; pass --model TAGGER=FILE)"
                         : " (this build cannot write the benchmark models; pass --model "
                           "TAGGER=FILE)");
                 goto done;
@@ -743,7 +789,9 @@ int e2e_cmd_run(int argc, char **argv)
             goto done;
         }
         tj[t].frames.name = frames_stage_name(tj[t].name);
+        tj[t].graph.name = "GraphFrames";
         tj[t].infer.name = tagger_stage_name(tj[t].name);
+        tj[t].is_graph = e2e_tagger_get_kind(tj[t].t) == E2E_TAGGER_GRAPH;
     }
 
     if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err)) {
@@ -825,7 +873,12 @@ int e2e_cmd_run(int argc, char **argv)
         stage_add(&st_det, t2 - t1);
         for (int t = 0; t < nt && !failed; t++) {
             double a = e2e_cli_now_ms();
-            if (e2e_tagger_prepare(tj[t].t, ev, df, &err)) {
+            if (e2e_tagger_prepare_seeds(tj[t].t, ev, df, &err)) {
+                failed = 1;
+                break;
+            }
+            double g = e2e_cli_now_ms();
+            if (e2e_tagger_prepare_graphs(tj[t].t, df, &err)) {
                 failed = 1;
                 break;
             }
@@ -835,7 +888,15 @@ int e2e_cmd_run(int argc, char **argv)
                 break;
             }
             double c = e2e_cli_now_ms();
-            stage_add(&tj[t].frames, b - a);
+            stage_add(&tj[t].frames, g - a);
+            if (tj[t].is_graph) {
+                stage_add(&tj[t].graph, b - g);
+                e2e_graph_frames gf;
+                if (e2e_tagger_graph_frames(tj[t].t, &gf, NULL) == E2E_OK) {
+                    tj[t].truncated += gf.truncated;
+                    tj[t].empty += gf.empty;
+                }
+            }
             stage_add(&tj[t].infer, c - b);
         }
         if (failed) {
@@ -857,6 +918,9 @@ int e2e_cmd_run(int argc, char **argv)
                         (double)sl[i].score, e2e_seed_status_name(sl[i].seed.status),
                         e2e_truth_name(sl[i].truth));
                 tj[t].slots++;
+                if (tj[t].is_graph &&
+                    (sl[i].seed.status == E2E_SEED_OK || sl[i].seed.status == E2E_SEED_NO_NODES))
+                    tj[t].clouds++;
                 if (sl[i].seed.status == E2E_SEED_OK) {
                     tj[t].ok++;
                     int k = sl[i].truth >= 0 && sl[i].truth < 7 ? sl[i].truth : 7;
@@ -898,21 +962,26 @@ int e2e_cmd_run(int argc, char **argv)
         failed = 1;
     }
 
-    stage *rows[4 + 2 * MAX_TAGGERS];
+    stage *rows[4 + 3 * MAX_TAGGERS];
     int nr = 0;
     rows[nr++] = &st_read;
     rows[nr++] = &st_det;
     for (int t = 0; t < nt; t++)
         rows[nr++] = &tj[t].frames;
     for (int t = 0; t < nt; t++)
+        if (tj[t].is_graph)
+            rows[nr++] = &tj[t].graph;
+    for (int t = 0; t < nt; t++)
         rows[nr++] = &tj[t].infer;
     rows[nr++] = &st_out;
     rows[nr++] = &st_total;
     /* distinguish the JetFrames rows by tagger */
-    char fnames[MAX_TAGGERS][48];
+    char fnames[MAX_TAGGERS][48], gnames[MAX_TAGGERS][48];
     for (int t = 0; t < nt; t++) {
         snprintf(fnames[t], sizeof fnames[t], "%.12s (%.15s)", tj[t].frames.name, tj[t].name);
         tj[t].frames.name = fnames[t];
+        snprintf(gnames[t], sizeof gnames[t], "GraphFrames (%.15s)", tj[t].name);
+        tj[t].graph.name = gnames[t];
     }
     if (e2e_cli_verbose >= 0) {
         fprintf(info, "\npredictions: %llu events -> %s\n", (unsigned long long)n, csv_path);
@@ -925,6 +994,13 @@ int e2e_cmd_run(int argc, char **argv)
                             tj[t].score_sum[k] / tj[t].score_n[k],
                             (unsigned long long)tj[t].score_n[k]);
             fprintf(info, "\n");
+            if (tj[t].is_graph) {
+                const e2e_tagger_config *c = e2e_tagger_get_config(tj[t].t);
+                fprintf(info, "       graph frames: %llu clouds, %llu truncated (more than P "
+                        "nodes; P cap %d), %llu without nodes\n",
+                        (unsigned long long)tj[t].clouds, (unsigned long long)tj[t].truncated,
+                        c->graph.max_points, (unsigned long long)tj[t].empty);
+            }
         }
         print_table(info, rows, nr, n, wall, tj, nt);
     }

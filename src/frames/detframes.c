@@ -96,6 +96,32 @@ const float *e2e_detframes_eb(const e2e_detframes *df)
 
 const float *e2e_detframes_hbhe_towers(const e2e_detframes *df) { return df->towers; }
 
+int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits)
+{
+    if (df->oom)
+        return -1; /* a touched list is incomplete this event */
+    for (int c = 0; c < E2E_CH_COUNT; c++) {
+        if (!(channels & E2E_CHANNEL_BIT(c)) || !df->img[c])
+            continue;
+        if (c == E2E_CH_HBHE) { /* the 5 x 5 block of each touched tower */
+            const uint32_t *t = df->towers_touched.data;
+            for (size_t i = 0; i < df->towers_touched.n; i++) {
+                uint32_t r = t[i] / E2E_HCAL_COLS, col = t[i] % E2E_HCAL_COLS;
+                for (uint32_t a = 0; a < 5; a++)
+                    for (uint32_t b = 0; b < 5; b++) {
+                        uint32_t idx = (r * 5 + a) * E2E_GRID_COLS + col * 5 + b;
+                        bits[idx >> 6] |= (uint64_t)1 << (idx & 63);
+                    }
+            }
+            continue;
+        }
+        const uint32_t *t = df->touched[c].data;
+        for (size_t i = 0; i < df->touched[c].n; i++)
+            bits[t[i] >> 6] |= (uint64_t)1 << (t[i] & 63);
+    }
+    return 0;
+}
+
 float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi)
 {
     if (ieta < -E2E_HCAL_IETA_MAX || ieta > E2E_HCAL_IETA_MAX || ieta == 0 || iphi < 1 ||

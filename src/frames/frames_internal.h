@@ -84,6 +84,56 @@ static inline void fr_wrf(uint8_t *p, float f)
 /* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
 uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
 
+/* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words, zeroed by the
+   caller) every cell that may be non-zero in the given channels this event (the cells the
+   build wrote). -1 when that is not known (then any cell may be). */
+#define FR_GRID_WORDS ((E2E_GRID_ROWS * E2E_GRID_COLS + 63) / 64)
+int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits);
+
+/* Graph frames (graph.c). A node candidate: its ordering key and its index in the crop
+   (row * w + col). */
+typedef struct fr_graph_cand {
+    float key;
+    uint32_t idx;
+} fr_graph_cand;
+
+/* The event's node cells for one tagger: the tagger's channel images (H x 360, EB view or
+   grid), where image row 0 sits on the grid (55 for the EB view, 0 for the grid), the
+   per-channel feature scale and the node threshold; cells = the cells whose sum over
+   channels of |value| exceeds the threshold, in row-major order, each with its image index
+   and its ordering key (sum over channels of |scaled value|); row_first[r] = first entry of
+   image row r (H + 1 entries). */
+typedef struct fr_graph_event {
+    const float *const *img;
+    const float *scale;
+    int C, H, grid_row0;
+    float threshold;
+    const uint8_t *rows_on, *cols_on; /* image rows (H) and columns (360) some crop covers:
+                                         cells elsewhere are skipped (NULL: all) */
+    fr_vec cells;     /* fr_graph_cand: key, image index */
+    size_t row_first[E2E_GRID_ROWS + 1];
+} fr_graph_event;
+
+/* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set
+   of grid bits per channel of ge (NULL: every cell of every channel). -1 when out of
+   memory. */
+int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
+
+/* The cloud of the h x w crop around (seed_row, seed_col) on the event's image: writes the
+   first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi, scaled
+   channels); *found = nodes in the crop, *kept = nodes written. cand is scratch. A seed with
+   row < 0 has no nodes. -1 when out of memory. */
+int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
+                   size_t cap, fr_vec *cand, float *out, size_t *found, size_t *kept);
+/* One slot in the ParticleNet layout: points [2, P], features [C, P], mask [P], from n_nodes
+   nodes as written by fr_graph_cloud (at most P used); the rest zero. */
+void fr_graph_pad(const float *nodes, size_t n_nodes, int C, int P, float *points,
+                  float *features, float *mask);
+/* kNN edge list of one slot [P, k] from its padded points [2, P] and real node count
+   (k <= FR_GRAPH_MAX_K). */
+#define FR_GRAPH_MAX_K 64
+void fr_graph_knn(const float *points, int P, int n_real, int k, int64_t *out);
+
 /* Per-layer channel of a tracker hit (-1 when the subdetector/layer has no channel). */
 int fr_tracker_channel(int subdet, int layer);
 

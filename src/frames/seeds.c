@@ -13,6 +13,7 @@ const char *e2e_seed_status_name(e2e_seed_status s)
     case E2E_SEED_NO_CRYSTAL: return "no-crystal";
     case E2E_SEED_NOT_HBHE: return "not-hbhe";
     case E2E_SEED_EDGE: return "edge";
+    case E2E_SEED_NO_NODES: return "no-nodes";
     }
     return "?";
 }

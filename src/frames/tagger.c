@@ -1,13 +1,19 @@
 /* The tagger pipeline (reference EGFrames/JetFrames + EG/QG/Top/TauTagger): seeds, one
-   NCHW batch of frames with a slot per photon or jet, one session run per event.
+   batch of frames with a slot per photon or jet, one session run per event.
+
+   Frames: an image model (one input [N, C, H, W]) gets NCHW image frames; a graph model
+   (inputs points, features, mask, optionally seed and knn_index) gets graph frames, the
+   point clouds of the same crops (graph.c, docs/graph-frames.md). Which one is decided
+   from the model's input names and shapes at creation.
 
    Sessions: the batch dimension is the number of objects in the event, so it changes from
    event to event, while a session is bound to one shape and re-binding it
    (e2e_session_reshape) re-plans and allocates (~2 ms for a 5x128x128 SimpleNet). The
-   tagger therefore keeps a small cache of sessions keyed by batch size, created on first
-   use; they share the immutable model and each costs its arena and workspace. When the
-   cache holds more than max_session_bytes (default 128 MiB) or 32 sessions, the least
-   recently used one is freed. Memory is bounded by the budget, not by the event count. */
+   tagger therefore keeps a small cache of sessions keyed by batch size (and, for a graph
+   model with a dynamic P, by P), created on first use; they share the immutable model and
+   each costs its arena and workspace. When the cache holds more than max_session_bytes
+   (default 128 MiB) or 32 sessions, the least recently used one is freed. Memory is bounded
+   by the budget, not by the event count. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +25,46 @@
 
 typedef struct cached_session {
     e2e_session *s;
-    int64_t n;
+    int64_t n, p;
     size_t bytes;
     uint64_t used;
 } cached_session;
 
+/* The inputs of a graph model, by name (the layout of CMSSW's ParticleNet). */
+enum { GIN_POINTS, GIN_FEATURES, GIN_MASK, GIN_SEED, GIN_KNN, GIN_COUNT };
+static const char *const gin_name[GIN_COUNT] = {"points", "features", "mask", "seed",
+                                                "knn_index"};
+
+/* One batch of graph frames: points [B, 2, P], features [B, C, P], mask [B, 1, P],
+   seed [B, 3], knn [B, P, k]. */
+typedef struct graph_batch {
+    float *points, *features, *mask, *seed;
+    int64_t *knn;
+} graph_batch;
+
 struct e2e_tagger {
     e2e_tagger_config cfg;
     const e2e_model *model;
+    e2e_tagger_kind kind;
     e2e_session_options sopt;
     char input_name[256];
     int C, H, W;
+    /* graph frames */
+    int graph;                /* built (graph model, or cfg.graph.enabled) */
+    int has_in[GIN_COUNT];    /* the model's graph inputs */
+    int64_t fixed_n, fixed_p; /* the model's N and P, 0 when dynamic */
+    int knn_k;
+    float scale[E2E_TAGGER_MAX_CHANNELS];
+    size_t cap;               /* nodes kept per slot */
+    int P;                    /* P of the event batch */
+    size_t truncated, empty;
+    fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
+    fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event */
+    fr_graph_event ge;        /* the event's node cells */
+    uint8_t rows_on[E2E_GRID_ROWS], cols_on[E2E_GRID_COLS]; /* covered by a crop */
+    fr_vec gbuf, gknn;        /* the event batch */
+    fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
+    /* sessions */
     cached_session cache[MAX_SESSIONS];
     int n_cached, n_created;
     size_t cached_bytes;
@@ -99,6 +134,10 @@ e2e_status e2e_tagger_config_default(const char *name, e2e_tagger_config *cfg, e
         return fr_fail(err, E2E_ERR_ARGUMENT, "unknown tagger \"%s\" (eg, qg, top, tau)", name);
     }
     snprintf(cfg->name, sizeof cfg->name, "%s", name);
+    cfg->graph.threshold = 1e-3f;
+    cfg->graph.max_points = cfg->objects == E2E_OBJ_PHOTONS ? 64 : 128;
+    cfg->graph.min_points = 32;
+    cfg->graph.quantum = 16;
     return e2e_tagger_config_set_channels(cfg, list, err);
 }
 
@@ -108,10 +147,136 @@ void e2e_tagger_free(e2e_tagger *t)
         return;
     for (int i = 0; i < t->n_cached; i++)
         e2e_session_free(t->cache[i].s);
-    fr_vec_free(&t->seeds);
-    fr_vec_free(&t->slots);
-    fr_vec_free(&t->frames);
+    fr_vec *v[] = {&t->seeds, &t->slots, &t->frames, &t->cand, &t->nodes, &t->first,
+                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        fr_vec_free(v[i]);
     free(t);
+}
+
+/* "points float [?, 2, 64], features float [?, 5, 64]" */
+static void describe_inputs(const e2e_model *m, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < e2e_model_input_count(m) && o + 1 < size; i++) {
+        e2e_tensor_view d;
+        if (e2e_model_input(m, i, &d))
+            continue;
+        o += (size_t)snprintf(buf + o, size - o, "%s%s %s [", i ? ", " : "",
+                              d.name ? d.name : "?", e2e_dtype_name(d.dtype));
+        for (int k = 0; k < d.rank && o + 1 < size; k++) {
+            if (d.dims[k] < 0)
+                o += (size_t)snprintf(buf + o, size - o, "%s?", k ? ", " : "");
+            else
+                o += (size_t)snprintf(buf + o, size - o, "%s%lld", k ? ", " : "",
+                                      (long long)d.dims[k]);
+        }
+        if (o + 1 < size)
+            o += (size_t)snprintf(buf + o, size - o, "]");
+    }
+}
+
+/* Agrees a dim shared by several inputs (N or P): -1 dynamic; 0 on success. */
+static int agree(int64_t *have, int64_t d)
+{
+    if (d < 0)
+        return 0;
+    if (*have > 0 && *have != d)
+        return -1;
+    *have = d;
+    return 0;
+}
+
+/* Whether the model's inputs are a graph model's; on failure why (why[0] = 0 when the
+   names do not even look like one). */
+static int match_graph(e2e_tagger *t, const e2e_model *m, char *why, size_t nwhy)
+{
+    why[0] = 0;
+    e2e_tensor_view d[GIN_COUNT];
+    const int n_in = e2e_model_input_count(m);
+    for (int i = 0; i < n_in; i++) {
+        e2e_tensor_view v;
+        if (e2e_model_input(m, i, &v))
+            return 0;
+        int g = 0;
+        while (g < GIN_COUNT && !(v.name && !strcmp(v.name, gin_name[g])))
+            g++;
+        if (g == GIN_COUNT || t->has_in[g])
+            return 0;
+        t->has_in[g] = 1;
+        d[g] = v;
+    }
+    if (!t->has_in[GIN_POINTS] || !t->has_in[GIN_FEATURES] || !t->has_in[GIN_MASK])
+        return 0;
+    static const int rank[GIN_COUNT] = {3, 3, 3, 2, 3};
+    int64_t n = 0, p = 0;
+    for (int g = 0; g < GIN_COUNT; g++) {
+        if (!t->has_in[g])
+            continue;
+        e2e_dtype want = g == GIN_KNN ? E2E_INT64 : E2E_FLOAT;
+        if (d[g].dtype != want || d[g].rank != rank[g]) {
+            snprintf(why, nwhy, "%s must be %s of rank %d", gin_name[g], e2e_dtype_name(want),
+                     rank[g]);
+            return 0;
+        }
+        if (agree(&n, d[g].dims[0])) {
+            snprintf(why, nwhy, "the inputs disagree on N");
+            return 0;
+        }
+        if (g != GIN_SEED && agree(&p, d[g].dims[g == GIN_KNN ? 1 : 2])) {
+            snprintf(why, nwhy, "the inputs disagree on P");
+            return 0;
+        }
+    }
+    const int64_t c_points = d[GIN_POINTS].dims[1], c_mask = d[GIN_MASK].dims[1];
+    const int64_t c_feat = d[GIN_FEATURES].dims[1];
+    if ((c_points >= 0 && c_points != 2) || (c_mask >= 0 && c_mask != 1)) {
+        snprintf(why, nwhy, "points must be [N, 2, P] and mask [N, 1, P]");
+        return 0;
+    }
+    if (c_feat >= 0 && c_feat != t->cfg.n_channels) {
+        snprintf(why, nwhy, "features has %lld channels, the channel list has %d (set it with "
+                 "--channels %s=a,b,...)", (long long)c_feat, t->cfg.n_channels, t->cfg.name);
+        return 0;
+    }
+    if (t->has_in[GIN_SEED] && d[GIN_SEED].dims[1] >= 0 && d[GIN_SEED].dims[1] != 3) {
+        snprintf(why, nwhy, "seed must be [N, 3] (pT, eta, phi)");
+        return 0;
+    }
+    if (t->has_in[GIN_KNN]) {
+        const int64_t k = d[GIN_KNN].dims[2];
+        if (k < 1 || k > FR_GRAPH_MAX_K) {
+            snprintf(why, nwhy, "knn_index needs a fixed k in 1..%d", FR_GRAPH_MAX_K);
+            return 0;
+        }
+        t->knn_k = (int)k;
+    }
+    if (p > (int64_t)1 << 20) {
+        snprintf(why, nwhy, "P = %lld is too large", (long long)p);
+        return 0;
+    }
+    t->fixed_n = n;
+    t->fixed_p = p;
+    return 1;
+}
+
+static e2e_status match_image(e2e_tagger *t, const e2e_model *m, const e2e_tensor_view *d,
+                              e2e_error *err)
+{
+    const e2e_tagger_config *cfg = &t->cfg;
+    if (d->dims[1] > 0 && d->dims[1] != cfg->n_channels)
+        return fr_fail(err, E2E_ERR_ARGUMENT,
+                       "tagger %s: model %s expects %lld channels, the channel list has %d "
+                       "(set it with --channels %s=a,b,...)", cfg->name, e2e_model_name(m),
+                       (long long)d->dims[1], cfg->n_channels, cfg->name);
+    if (d->dims[2] > 0)
+        t->H = (int)d->dims[2];
+    if (d->dims[3] > 0)
+        t->W = (int)d->dims[3];
+    snprintf(t->input_name, sizeof t->input_name, "%s", d->name ? d->name : "");
+    t->kind = E2E_TAGGER_IMAGE;
+    return E2E_OK;
 }
 
 e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *model,
@@ -127,43 +292,66 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
                            (int)cfg->channels[i]);
     if ((unsigned)cfg->objects > E2E_OBJ_AK8)
         return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: unknown object kind", cfg->name);
+    const e2e_graph_options *go = &cfg->graph;
+    if (!(go->threshold >= 0) || go->max_points < 0 || go->max_points > 1 << 20 ||
+        go->min_points < 0 || go->quantum < 0 || go->quantum > 1 << 20)
+        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph options: threshold %g must be "
+                       ">= 0; max_points %d, min_points %d, quantum %d in 0 (default) .. 2^20",
+                       cfg->name, (double)go->threshold, go->max_points, go->min_points,
+                       go->quantum);
     e2e_tagger *t = calloc(1, sizeof *t);
     if (!t)
         return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory", cfg->name);
     t->cfg = *cfg;
+    e2e_graph_options *g = &t->cfg.graph; /* 0: the defaults */
+    if (!g->max_points)
+        g->max_points = cfg->objects == E2E_OBJ_PHOTONS ? 64 : 128;
+    if (!g->min_points)
+        g->min_points = 32;
+    if (!g->quantum)
+        g->quantum = 16;
+    go = g;
     t->C = cfg->n_channels;
     t->H = cfg->height;
     t->W = cfg->width;
     fr_vec_init(&t->seeds, sizeof(e2e_seed));
     fr_vec_init(&t->slots, sizeof(e2e_tagger_slot));
     fr_vec_init(&t->frames, sizeof(float));
+    fr_vec_init(&t->cand, sizeof(fr_graph_cand));
+    fr_vec_init(&t->nodes, sizeof(float));
+    fr_vec_init(&t->first, sizeof(size_t));
+    fr_vec_init(&t->occupied, sizeof(uint64_t));
+    fr_vec_init(&t->ge.cells, sizeof(fr_graph_cand));
+    fr_vec_init(&t->gbuf, sizeof(float));
+    fr_vec_init(&t->gknn, sizeof(int64_t));
+    fr_vec_init(&t->rbuf, sizeof(float));
+    fr_vec_init(&t->rknn, sizeof(int64_t));
     if (model) {
         const char *mname = e2e_model_name(model);
         e2e_tensor_view d;
-        if (e2e_model_input_count(model) != 1 || e2e_model_input(model, 0, &d) != E2E_OK) {
-            e2e_tagger_free(t);
-            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: model %s must have one input",
-                           cfg->name, mname);
+        char why[256];
+        e2e_status st = E2E_OK;
+        if (e2e_model_input_count(model) == 1 && e2e_model_input(model, 0, &d) == E2E_OK &&
+            d.rank == 4 && d.dtype == E2E_FLOAT) {
+            st = match_image(t, model, &d, err);
+        } else if (match_graph(t, model, why, sizeof why)) {
+            t->kind = E2E_TAGGER_GRAPH;
+        } else {
+            char ins[512];
+            describe_inputs(model, ins, sizeof ins);
+            st = why[0]
+                ? fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: model %s: inputs %s: %s", cfg->name,
+                          mname, ins, why)
+                : fr_fail(err, E2E_ERR_ARGUMENT,
+                          "tagger %s: model %s: inputs %s match no frame layout (image: one "
+                          "float input [N, C, H, W]; graph: float points [N, 2, P], features "
+                          "[N, %d, P], mask [N, 1, P], optional seed [N, 3] and int64 "
+                          "knn_index [N, P, k])", cfg->name, mname, ins, cfg->n_channels);
         }
-        if (d.rank != 4 || d.dtype != E2E_FLOAT) {
+        if (st) {
             e2e_tagger_free(t);
-            return fr_fail(err, E2E_ERR_ARGUMENT,
-                           "tagger %s: model %s input \"%s\" must be float [N, C, H, W] "
-                           "(rank %d, %s)", cfg->name, mname, d.name ? d.name : "",
-                           d.rank, e2e_dtype_name(d.dtype));
+            return st;
         }
-        if (d.dims[1] > 0 && d.dims[1] != cfg->n_channels) {
-            e2e_tagger_free(t);
-            return fr_fail(err, E2E_ERR_ARGUMENT,
-                           "tagger %s: model %s expects %lld channels, the channel list has %d "
-                           "(set it with --channels %s=a,b,...)", cfg->name, mname,
-                           (long long)d.dims[1], cfg->n_channels, cfg->name);
-        }
-        if (d.dims[2] > 0)
-            t->H = (int)d.dims[2];
-        if (d.dims[3] > 0)
-            t->W = (int)d.dims[3];
-        snprintf(t->input_name, sizeof t->input_name, "%s", d.name ? d.name : "");
         t->model = model;
         t->sopt = sopt ? *sopt : e2e_session_options_default();
         t->sopt.shapes = NULL;
@@ -176,11 +364,24 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     }
     t->cfg.height = t->H;
     t->cfg.width = t->W;
+    t->graph = t->kind == E2E_TAGGER_GRAPH || (t->kind == E2E_TAGGER_FRAMES_ONLY && go->enabled);
+    if (t->graph && t->W > E2E_GRID_COLS) { /* a wider crop repeats cells; a cloud cannot */
+        int w = t->W;
+        e2e_tagger_free(t);
+        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames need a crop at most %d "
+                       "wide (the frame is %d)", cfg->name, E2E_GRID_COLS, w);
+    }
+    t->cfg.graph.enabled = t->graph;
+    t->cap = t->fixed_p ? (size_t)t->fixed_p : (size_t)go->max_points;
+    t->cfg.graph.max_points = (int)t->cap; /* the model's P wins */
+    for (int c = 0; c < t->C; c++)
+        t->scale[c] = go->raw ? 1.0f : e2e_graph_channel_scale(cfg->channels[c]);
     *out = t;
     return E2E_OK;
 }
 
 const e2e_tagger_config *e2e_tagger_get_config(const e2e_tagger *t) { return &t->cfg; }
+e2e_tagger_kind e2e_tagger_get_kind(const e2e_tagger *t) { return t->kind; }
 
 uint64_t e2e_tagger_channel_mask(const e2e_tagger *t)
 {
@@ -192,31 +393,45 @@ uint64_t e2e_tagger_channel_mask(const e2e_tagger *t)
     return m;
 }
 
-e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
-                              e2e_error *err)
+/* The tagger's channel images, on the image its frames are cut from (EB view or grid). */
+static e2e_status channel_images(const e2e_tagger *t, const e2e_detframes *df,
+                                 const float **img, e2e_error *err)
+{
+    for (int c = 0; c < t->C; c++) {
+        img[c] = e2e_detframes_channel(df, t->cfg.channels[c]);
+        if (!img[c])
+            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: DetFrames lacks the %s channel",
+                           t->cfg.name, e2e_channel_name(t->cfg.channels[c]));
+        if (t->cfg.objects == E2E_OBJ_PHOTONS)
+            img[c] += E2E_EB_ROW0 * E2E_GRID_COLS; /* EB view */
+    }
+    return E2E_OK;
+}
+
+e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
+                                    const e2e_detframes *df, e2e_error *err)
 {
     const e2e_tagger_config *cfg = &t->cfg;
     const int photons = cfg->objects == E2E_OBJ_PHOTONS;
+    const int images = t->kind != E2E_TAGGER_GRAPH;
     size_t nobj = photons ? ev->photons.n : ev->jets[cfg->objects - 1].n;
     size_t per = (size_t)t->C * t->H * t->W;
     t->n = 0;
     t->seeds.n = t->slots.n = t->frames.n = 0;
+    t->nodes.n = t->first.n = 0;
+    t->P = 0;
+    t->truncated = t->empty = 0;
     if (nobj > SIZE_MAX / sizeof(float) / per || fr_vec_reserve(&t->seeds, nobj) ||
-        fr_vec_reserve(&t->slots, nobj) || fr_vec_reserve(&t->frames, nobj * per))
+        fr_vec_reserve(&t->slots, nobj) || (images && fr_vec_reserve(&t->frames, nobj * per)))
         return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
                        nobj);
     const float *img[E2E_TAGGER_MAX_CHANNELS];
-    for (int c = 0; c < t->C; c++) {
-        img[c] = e2e_detframes_channel(df, cfg->channels[c]);
-        if (!img[c])
-            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: DetFrames lacks the %s channel",
-                           cfg->name, e2e_channel_name(cfg->channels[c]));
-        if (photons)
-            img[c] += E2E_EB_ROW0 * E2E_GRID_COLS; /* EB view */
-    }
+    e2e_status st = channel_images(t, df, img, err);
+    if (st)
+        return st;
     e2e_seed *seeds = t->seeds.data;
     size_t n;
-    e2e_status st = photons
+    st = photons
         ? e2e_seeds_photons(ev, df, cfg->min_pt, cfg->max_eta, seeds, nobj, &n, err)
         : e2e_seeds_jets(ev, df, (e2e_jet_collection)(cfg->objects - 1), cfg->min_pt,
                          cfg->max_eta, seeds, nobj, &n, err);
@@ -228,13 +443,15 @@ e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detf
     float *fr = t->frames.data;
     e2e_tagger_slot *sl = t->slots.data;
     for (size_t i = 0; i < n; i++) {
-        float *slot = fr + i * per;
-        if (seeds[i].status != E2E_SEED_OK)
-            memset(slot, 0, per * sizeof(float));
-        else
-            for (int c = 0; c < t->C; c++)
-                e2e_frame_crop(img[c], H, E2E_GRID_COLS, seeds[i].row, seeds[i].col, t->H, t->W,
-                               slot + (size_t)c * t->H * t->W);
+        if (images) {
+            float *slot = fr + i * per;
+            if (seeds[i].status != E2E_SEED_OK)
+                memset(slot, 0, per * sizeof(float));
+            else
+                for (int c = 0; c < t->C; c++)
+                    e2e_frame_crop(img[c], H, E2E_GRID_COLS, seeds[i].row, seeds[i].col, t->H,
+                                   t->W, slot + (size_t)c * t->H * t->W);
+        }
         if (photons) {
             const e2e_photon *p = &FR_AT(ev->photons, e2e_photon, i);
             sl[i].pt = p->pt;
@@ -250,10 +467,161 @@ e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detf
         }
         sl[i].seed = seeds[i];
         sl[i].score = -1.0f;
+        sl[i].n_nodes = 0;
     }
     t->n = t->seeds.n = t->slots.n = n;
-    t->frames.n = n * per;
+    t->frames.n = images ? n * per : 0;
     return E2E_OK;
+}
+
+/* Dynamic P for clouds of up to m kept nodes: at least min_points, a multiple of quantum,
+   at most the cap. */
+static int dynamic_p(const e2e_tagger *t, size_t m)
+{
+    const e2e_graph_options *go = &t->cfg.graph;
+    size_t p = m < (size_t)go->min_points ? (size_t)go->min_points : m;
+    p = (p + go->quantum - 1) / go->quantum * go->quantum;
+    return (int)(p > t->cap ? t->cap : p);
+}
+
+static size_t kept_of(const e2e_tagger *t, size_t i)
+{
+    const size_t *first = t->first.data;
+    return (first[i + 1] - first[i]) / (size_t)(2 + t->C);
+}
+
+static graph_batch batch_at(float *base, int64_t *knn, size_t B, int C, int P, int k)
+{
+    graph_batch b;
+    b.points = base;
+    b.features = b.points + B * 2 * P;
+    b.mask = b.features + B * C * P;
+    b.seed = b.mask + B * P;
+    b.knn = k ? knn : NULL;
+    return b;
+}
+
+static size_t batch_floats(size_t B, int C, int P) { return B * (size_t)(3 + C) * P + B * 3; }
+
+/* Slots a .. a + cnt - 1 into a batch of B (>= cnt) slots with P points; the slots beyond
+   cnt are padding (all masked). */
+static void fill_batch(const e2e_tagger *t, size_t a, size_t cnt, size_t B, int P,
+                       const graph_batch *b)
+{
+    const int C = t->C, k = t->knn_k;
+    const float *nodes = t->nodes.data;
+    const size_t *first = t->first.data;
+    const e2e_tagger_slot *sl = t->slots.data;
+    for (size_t i = 0; i < B; i++) {
+        float *pts = b->points + i * 2 * P;
+        size_t kept = i < cnt ? kept_of(t, a + i) : 0;
+        fr_graph_pad(i < cnt ? nodes + first[a + i] : NULL, kept, C, P, pts,
+                     b->features + i * (size_t)C * P, b->mask + i * (size_t)P);
+        float *sd = b->seed + i * 3;
+        sd[0] = i < cnt ? sl[a + i].pt : 0;
+        sd[1] = i < cnt ? sl[a + i].eta : 0;
+        sd[2] = i < cnt ? sl[a + i].phi : 0;
+        if (b->knn)
+            fr_graph_knn(pts, P, (int)kept, k, b->knn + i * (size_t)P * k);
+    }
+}
+
+e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err)
+{
+    if (!t->graph)
+        return E2E_OK;
+    const e2e_tagger_config *cfg = &t->cfg;
+    const float *img[E2E_TAGGER_MAX_CHANNELS];
+    e2e_status st = channel_images(t, df, img, err);
+    if (st)
+        return st;
+    const size_t n = t->n, per_node = (size_t)(2 + t->C);
+    e2e_tagger_slot *sl = t->slots.data;
+    t->nodes.n = t->first.n = 0;
+    t->truncated = t->empty = 0;
+    if (fr_vec_reserve(&t->first, n + 1))
+        goto nomem;
+    /* the event's node cells once, then each slot's crop of them */
+    fr_graph_event *ge = &t->ge;
+    const int photons = cfg->objects == E2E_OBJ_PHOTONS;
+    ge->img = img;
+    ge->scale = t->scale;
+    ge->C = t->C;
+    ge->H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
+    ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
+    ge->threshold = cfg->graph.threshold;
+    t->occupied.n = 0;
+    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
+        goto nomem;
+    memset(t->occupied.data, 0, (size_t)t->C * FR_GRID_WORDS * sizeof(uint64_t));
+    const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
+    int known = 1;
+    for (int c = 0; c < t->C; c++) {
+        uint64_t *b = (uint64_t *)t->occupied.data + (size_t)c * FR_GRID_WORDS;
+        bits[c] = b;
+        if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b))
+            known = 0;
+    }
+    /* only rows and columns some seeded slot's crop covers (a superset of the crops) */
+    memset(t->rows_on, 0, sizeof t->rows_on);
+    memset(t->cols_on, 0, sizeof t->cols_on);
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
+        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+            t->rows_on[r] = 1;
+        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++)
+            t->cols_on[((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS] = 1;
+    }
+    ge->rows_on = t->rows_on;
+    ge->cols_on = t->cols_on;
+    if (fr_graph_event_cells(ge, known ? bits : NULL))
+        goto nomem;
+    size_t *first = t->first.data, max_kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        first[i] = t->nodes.n;
+        if (fr_vec_reserve(&t->nodes, t->cap * per_node))
+            goto nomem;
+        size_t found, kept;
+        if (fr_graph_cloud(ge, sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1,
+                           sl[i].seed.col, t->H, t->W, t->cap, &t->cand,
+                           (float *)t->nodes.data + t->nodes.n, &found, &kept))
+            goto nomem;
+        t->nodes.n += kept * per_node;
+        sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
+        if (found > kept)
+            t->truncated++;
+        if (sl[i].seed.status == E2E_SEED_OK && found == 0) {
+            sl[i].seed.status = E2E_SEED_NO_NODES;
+            t->empty++;
+        }
+        if (kept > max_kept)
+            max_kept = kept;
+    }
+    first[n] = t->nodes.n;
+    t->first.n = n + 1;
+    t->P = t->fixed_p ? (int)t->fixed_p : dynamic_p(t, max_kept);
+    const size_t fl = batch_floats(n, t->C, t->P), kn = n * (size_t)t->P * t->knn_k;
+    t->gbuf.n = t->gknn.n = 0;
+    if (fr_vec_reserve(&t->gbuf, fl) || fr_vec_reserve(&t->gknn, kn))
+        goto nomem;
+    t->gbuf.n = fl;
+    t->gknn.n = kn;
+    graph_batch b = batch_at(t->gbuf.data, t->gknn.data, n, t->C, t->P, t->knn_k);
+    fill_batch(t, 0, n, n, t->P, &b);
+    return E2E_OK;
+nomem:
+    return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the graph frames of %zu "
+                   "slots", cfg->name, n);
+}
+
+e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
+                              e2e_error *err)
+{
+    e2e_status st = e2e_tagger_prepare_seeds(t, ev, df, err);
+    return st ? st : e2e_tagger_prepare_graphs(t, df, err);
 }
 
 static void evict(e2e_tagger *t, int i)
@@ -263,27 +631,53 @@ static void evict(e2e_tagger *t, int i)
     t->cache[i] = t->cache[--t->n_cached];
 }
 
-static e2e_status session_for(e2e_tagger *t, int64_t n, e2e_session **out, e2e_error *err)
+/* The session for batch n (and P = p for a graph model). */
+static e2e_status session_for(e2e_tagger *t, int64_t n, int64_t p, e2e_session **out,
+                              e2e_error *err)
 {
     t->clock++;
     for (int i = 0; i < t->n_cached; i++)
-        if (t->cache[i].n == n) {
+        if (t->cache[i].n == n && t->cache[i].p == p) {
             t->cache[i].used = t->clock;
             *out = t->cache[i].s;
             return E2E_OK;
         }
-    int64_t dims[4] = {n, t->C, t->H, t->W};
-    e2e_shape_binding b = {t->input_name, 4, dims};
+    e2e_shape_binding b[GIN_COUNT];
+    int nb = 0;
+    int64_t dims[GIN_COUNT][4];
+    size_t in_bytes;
+    if (t->kind == E2E_TAGGER_GRAPH) {
+        const int64_t shape[GIN_COUNT][3] = {{n, 2, p}, {n, t->C, p}, {n, 1, p}, {n, 3, 0},
+                                             {n, p, t->knn_k}};
+        for (int g = 0; g < GIN_COUNT; g++) {
+            if (!t->has_in[g])
+                continue;
+            memcpy(dims[nb], shape[g], sizeof shape[g]);
+            b[nb].name = gin_name[g];
+            b[nb].rank = g == GIN_SEED ? 2 : 3;
+            b[nb].dims = dims[nb];
+            nb++;
+        }
+        in_bytes = batch_floats((size_t)n, t->C, (int)p) * sizeof(float) +
+                   (size_t)n * p * t->knn_k * sizeof(int64_t);
+    } else {
+        const int64_t d[4] = {n, t->C, t->H, t->W};
+        memcpy(dims[0], d, sizeof d);
+        b[0].name = t->input_name;
+        b[0].rank = 4;
+        b[0].dims = dims[0];
+        nb = 1;
+        in_bytes = (size_t)n * t->C * t->H * t->W * sizeof(float);
+    }
     e2e_session_options o = t->sopt;
-    o.shapes = &b;
-    o.n_shapes = 1;
+    o.shapes = b;
+    o.n_shapes = nb;
     e2e_session *s;
     e2e_status st = e2e_session_create(t->model, &o, &s, err);
     if (st)
         return st;
     t->n_created++;
-    size_t bytes = e2e_session_arena_bytes(s) + e2e_session_workspace_bytes(s) +
-                   (size_t)n * t->C * t->H * t->W * sizeof(float);
+    size_t bytes = e2e_session_arena_bytes(s) + e2e_session_workspace_bytes(s) + in_bytes;
     size_t budget = t->cfg.max_session_bytes ? t->cfg.max_session_bytes : DEFAULT_BUDGET;
     while (t->n_cached && (t->n_cached == MAX_SESSIONS || t->cached_bytes + bytes > budget)) {
         int lru = 0;
@@ -292,10 +686,92 @@ static e2e_status session_for(e2e_tagger *t, int64_t n, e2e_session **out, e2e_e
                 lru = i;
         evict(t, lru);
     }
-    cached_session c = {s, n, bytes, t->clock};
+    cached_session c = {s, n, p, bytes, t->clock};
     t->cache[t->n_cached++] = c;
     t->cached_bytes += bytes;
     *out = s;
+    return E2E_OK;
+}
+
+/* Scores of slots a .. a + cnt - 1 from the output of a run over B slots. */
+static e2e_status take_scores(e2e_tagger *t, e2e_session *s, size_t a, size_t cnt, size_t B,
+                              e2e_error *err)
+{
+    e2e_tensor_view o;
+    e2e_status st = e2e_session_output(s, 0, &o);
+    int64_t numel = st ? -1 : e2e_tensor_view_numel(&o);
+    if (st || o.dtype != E2E_FLOAT || numel < (int64_t)B || numel % (int64_t)B)
+        return fr_fail(err, E2E_ERR_SHAPE,
+                       "model output must be float [N, k] with N = %zu slots", B);
+    int64_t k = numel / (int64_t)B;
+    const float *y = o.data;
+    e2e_tagger_slot *sl = t->slots.data;
+    for (size_t i = 0; i < cnt; i++)
+        sl[a + i].score = sl[a + i].seed.status == E2E_SEED_OK ? y[i * k + k - 1] : -1.0f;
+    return E2E_OK;
+}
+
+static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P,
+                            const graph_batch *b, e2e_error *err)
+{
+    e2e_session *s;
+    e2e_status st = session_for(t, (int64_t)B, P, &s, err);
+    if (st)
+        return st;
+    const int64_t nb = (int64_t)B;
+    int64_t shape[GIN_COUNT][3] = {{nb, 2, P}, {nb, t->C, P}, {nb, 1, P}, {nb, 3, 0},
+                                   {nb, P, t->knn_k}};
+    void *data[GIN_COUNT] = {b->points, b->features, b->mask, b->seed, b->knn};
+    e2e_tensor_view in[GIN_COUNT];
+    int ni = 0;
+    for (int g = 0; g < GIN_COUNT; g++) {
+        if (!t->has_in[g])
+            continue;
+        in[ni] = e2e_tensor_view_f32(gin_name[g], data[g], g == GIN_SEED ? 2 : 3, shape[g]);
+        if (g == GIN_KNN)
+            in[ni].dtype = E2E_INT64;
+        ni++;
+    }
+    st = e2e_session_run(s, in, ni, err);
+    return st ? st : take_scores(t, s, a, cnt, B, err);
+}
+
+/* A graph model: one run over the event batch when N is dynamic; else runs of N slots,
+   each with the model's P or, when P is dynamic, the P of its own slots. */
+static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
+{
+    const size_t n = t->n, B = t->fixed_n ? (size_t)t->fixed_n : n;
+    const int C = t->C, k = t->knn_k;
+    for (size_t a = 0; a < n; a += B) {
+        const size_t cnt = n - a < B ? n - a : B;
+        int P = t->P;
+        if (t->fixed_n && !t->fixed_p) {
+            size_t m = 0;
+            for (size_t i = a; i < a + cnt; i++)
+                if (kept_of(t, i) > m)
+                    m = kept_of(t, i);
+            P = dynamic_p(t, m);
+        }
+        graph_batch b;
+        if (P == t->P && cnt == B) { /* a slice of the event batch */
+            graph_batch e = batch_at(t->gbuf.data, t->gknn.data, n, C, P, k);
+            b.points = e.points + a * 2 * P;
+            b.features = e.features + a * (size_t)C * P;
+            b.mask = e.mask + a * (size_t)P;
+            b.seed = e.seed + a * 3;
+            b.knn = k ? e.knn + a * (size_t)P * k : NULL;
+        } else {
+            t->rbuf.n = t->rknn.n = 0;
+            if (fr_vec_reserve(&t->rbuf, batch_floats(B, C, P)) ||
+                fr_vec_reserve(&t->rknn, B * (size_t)P * k))
+                return fr_fail(err, E2E_ERR_NOMEM, "out of memory for a batch of %zu", B);
+            b = batch_at(t->rbuf.data, t->rknn.data, B, C, P, k);
+            fill_batch(t, a, cnt, B, P, &b);
+        }
+        e2e_status st = run_graph(t, a, cnt, B, P, &b, err);
+        if (st)
+            return st;
+    }
     return E2E_OK;
 }
 
@@ -305,32 +781,26 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
         return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: no model", t->cfg.name);
     if (t->n == 0)
         return E2E_OK;
-    e2e_session *s;
-    e2e_status st = session_for(t, (int64_t)t->n, &s, err);
-    if (st) {
-        fr_prefix(err, "tagger %s: ", t->cfg.name);
-        return st;
+    e2e_status st;
+    if (t->kind == E2E_TAGGER_GRAPH) {
+        if (t->first.n != t->n + 1)
+            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames not prepared "
+                           "(e2e_tagger_prepare_graphs)", t->cfg.name);
+        st = infer_graph(t, err);
+    } else {
+        e2e_session *s;
+        st = session_for(t, (int64_t)t->n, 0, &s, err);
+        if (!st) {
+            int64_t dims[4] = {(int64_t)t->n, t->C, t->H, t->W};
+            e2e_tensor_view in = e2e_tensor_view_f32(t->input_name, t->frames.data, 4, dims);
+            st = e2e_session_run(s, &in, 1, err);
+            if (!st)
+                st = take_scores(t, s, 0, t->n, t->n, err);
+        }
     }
-    int64_t dims[4] = {(int64_t)t->n, t->C, t->H, t->W};
-    e2e_tensor_view in = e2e_tensor_view_f32(t->input_name, t->frames.data, 4, dims);
-    st = e2e_session_run(s, &in, 1, err);
-    if (st) {
+    if (st)
         fr_prefix(err, "tagger %s: ", t->cfg.name);
-        return st;
-    }
-    e2e_tensor_view o;
-    st = e2e_session_output(s, 0, &o);
-    int64_t numel = st ? -1 : e2e_tensor_view_numel(&o);
-    if (st || o.dtype != E2E_FLOAT || numel < (int64_t)t->n || numel % (int64_t)t->n)
-        return fr_fail(err, E2E_ERR_SHAPE,
-                       "tagger %s: model output must be float [N, k] with N = %zu slots",
-                       t->cfg.name, t->n);
-    int64_t k = numel / (int64_t)t->n;
-    const float *y = o.data;
-    e2e_tagger_slot *sl = t->slots.data;
-    for (size_t i = 0; i < t->n; i++)
-        sl[i].score = sl[i].seed.status == E2E_SEED_OK ? y[i * k + k - 1] : -1.0f;
-    return E2E_OK;
+    return st;
 }
 
 const e2e_tagger_slot *e2e_tagger_slots(const e2e_tagger *t, size_t *n)
@@ -345,7 +815,30 @@ const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, i
     *c = t->C;
     *h = t->H;
     *w = t->W;
-    return t->frames.data;
+    return t->kind == E2E_TAGGER_GRAPH ? NULL : t->frames.data;
+}
+
+e2e_status e2e_tagger_graph_frames(const e2e_tagger *t, e2e_graph_frames *out, e2e_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!t->graph)
+        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s builds no graph frames (an image "
+                       "model, or graph.enabled is 0)", t->cfg.name);
+    out->n = t->n;
+    out->C = t->C;
+    out->P = t->P;
+    out->k = t->knn_k;
+    if (t->first.n == t->n + 1 && t->n) {
+        graph_batch b = batch_at(t->gbuf.data, t->gknn.data, t->n, t->C, t->P, t->knn_k);
+        out->points = b.points;
+        out->features = b.features;
+        out->mask = b.mask;
+        out->seed = b.seed;
+        out->knn = b.knn;
+    }
+    out->truncated = t->truncated;
+    out->empty = t->empty;
+    return E2E_OK;
 }
 
 int e2e_tagger_session_count(const e2e_tagger *t) { return t->n_cached; }

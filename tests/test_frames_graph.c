@@ -1,0 +1,812 @@
+/* Graph frames (docs/graph-frames.md): node selection by threshold, the per-channel scaling,
+   positions relative to the seed with the phi wrap, the order and its ties, truncation and
+   its count, padding and mask, an event without hits, graph models recognised by their
+   inputs (and models matching no layout refused, naming the inputs), and the whole chain
+   through hand-made graph models (masked sums -> Gemm -> Sigmoid) whose scores must equal a
+   reference computed here from the frames: dynamic N and P, N = 1 with a dynamic P (as
+   CMSSW runs ParticleNet), a fixed P, the seed input and the knn_index edge list.
+
+   `test_frames_graph --write-models DIR` writes the hand-made models for
+   tests/graph_frames.test.sh instead of running the tests. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e_frames.h"
+#include "frames/frames_internal.h"
+#include "onnx/onnx_build.h"
+
+#define DEG (2 * M_PI / 360)
+
+static void assert_contains(const char *s, const char *part)
+{
+    if (!strstr(s, part))
+        fail_msg("message \"%s\" lacks \"%s\"", s, part);
+}
+
+/* ---- events ---- */
+
+static void add_eb(e2e_event *ev, int grid_row, int col, float e)
+{
+    e2e_eb_hit h = {(uint16_t)(grid_row - E2E_EB_ROW0), (uint16_t)col, e, 0};
+    assert_int_equal(e2e_event_add_eb(ev, &h, NULL), E2E_OK);
+}
+
+static void add_track(e2e_event *ev, int row, int col, float pt)
+{
+    e2e_track t = {pt, 0, 0, 0.01f, 0.02f, 1, E2E_TRACK_HIGH_PURITY, (uint16_t)row, (uint16_t)col};
+    assert_int_equal(e2e_event_add_track(ev, &t, NULL), E2E_OK);
+}
+
+/* An ak4 jet whose axis is tower (ieta, iphi); without HBHE energy around it the seed is
+   that tower: grid (hcal_row * 5 + 2, hcal_col * 5 + 2). */
+static void add_jet(e2e_event *ev, int ieta, int iphi, float pt)
+{
+    e2e_jet j = {pt, 0.2f, 0.5f, 10, (int8_t)ieta, (uint8_t)iphi, 2};
+    assert_int_equal(e2e_event_add_jet(ev, E2E_AK4, &j, NULL), E2E_OK);
+}
+
+static int seed_row(int ieta) { return e2e_geom_hcal_row(ieta) * 5 + 2; }
+static int seed_col(int iphi) { return e2e_geom_hcal_col(iphi) * 5 + 2; }
+
+typedef struct fixture {
+    e2e_event *ev;
+    e2e_detframes *df;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || e2e_event_create(&f->ev, NULL) || e2e_detframes_create(NULL, &f->df, NULL))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    e2e_detframes_free(f->df);
+    e2e_event_free(f->ev);
+    free(f);
+    return 0;
+}
+
+/* A frames-only qg tagger with graph frames on, the given channels and options. */
+static e2e_tagger *graph_tagger(const char *channels, float threshold, int max_points)
+{
+    e2e_tagger_config c;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_config_default("qg", &c, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_config_set_channels(&c, channels, &err), E2E_OK);
+    c.graph.enabled = 1;
+    if (threshold >= 0)
+        c.graph.threshold = threshold;
+    if (max_points)
+        c.graph.max_points = max_points;
+    e2e_tagger *t;
+    if (e2e_tagger_create(&c, NULL, NULL, &t, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_tagger_get_kind(t), E2E_TAGGER_FRAMES_ONLY);
+    return t;
+}
+
+static void prepare(fixture *f, e2e_tagger *t, e2e_graph_frames *g)
+{
+    e2e_error err;
+    if (e2e_detframes_build(f->df, f->ev, &err) || e2e_tagger_prepare(t, f->ev, f->df, &err) ||
+        e2e_tagger_graph_frames(t, g, &err))
+        fail_msg("%s", err.message);
+}
+
+/* ---- node selection, scaling, positions, order, padding ---- */
+
+static void test_nodes_scaling_positions(void **state)
+{
+    fixture *f = *state;
+    e2e_event_clear(f->ev);
+    add_jet(f->ev, 3, 20, 100);
+    const int r0 = seed_row(3), c0 = seed_col(20);
+    add_eb(f->ev, r0 - 2, c0 + 3, 20.0f);    /* key 2.0 */
+    add_eb(f->ev, r0, c0, 5.0f);             /* with the track: key 0.5 + 0.3 */
+    add_track(f->ev, r0, c0, 30.0f);
+    add_eb(f->ev, r0 + 8, c0 - 7, 0.0005f);  /* below the default threshold 1e-3 */
+    add_eb(f->ev, r0 + 70, c0, 9.0f);        /* outside the 128-row crop */
+    e2e_tagger *t = graph_tagger("pt,ecal", -1, 0);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(sl[0].seed.status, E2E_SEED_OK);
+    assert_int_equal(sl[0].seed.row, r0);
+    assert_int_equal(sl[0].n_nodes, 2);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.C, 2);
+    assert_int_equal(g.P, 32); /* a dynamic P: at least min_points */
+    assert_int_equal(g.truncated, 0);
+    assert_int_equal(g.empty, 0);
+    const int P = g.P;
+    /* node 0: the 20 GeV crystal, node 1: the crystal with the track */
+    assert_float_equal(g.features[0 * P + 0], 0.0f, 0);          /* pt */
+    assert_float_equal(g.features[1 * P + 0], 2.0f, 1e-6);       /* ecal x 0.1 */
+    assert_float_equal(g.features[0 * P + 1], 0.3f, 1e-6);       /* pt x 0.01 */
+    assert_float_equal(g.features[1 * P + 1], 0.5f, 1e-6);
+    assert_float_equal(g.points[0], -2 * 0.0174, 1e-6);          /* deta */
+    assert_float_equal(g.points[P + 0], 3 * DEG, 1e-6);          /* dphi */
+    assert_float_equal(g.points[1], 0, 1e-7);
+    assert_float_equal(g.points[P + 1], 0, 1e-7);
+    assert_float_equal(g.seed[0], 100.0f, 0);
+    assert_float_equal(g.seed[1], 0.2f, 0);
+    assert_float_equal(g.seed[2], 0.5f, 0);
+    for (int j = 0; j < P; j++) { /* mask 1 for the nodes, padding all zero */
+        assert_float_equal(g.mask[j], j < 2 ? 1.0f : 0.0f, 0);
+        if (j >= 2)
+            assert_true(g.points[j] == 0 && g.points[P + j] == 0 && g.features[j] == 0 &&
+                        g.features[P + j] == 0);
+    }
+    e2e_tagger_free(t);
+
+    /* the threshold is on the raw sum over channels: 35 (track + crystal) > 25 > 20 */
+    t = graph_tagger("pt,ecal", 25.0f, 0);
+    prepare(f, t, &g);
+    sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(sl[0].n_nodes, 1);
+    assert_float_equal(g.features[g.P], 0.5f, 1e-6);
+    e2e_tagger_free(t);
+
+    /* raw features */
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger_config_set_channels(&c, "pt,ecal", NULL);
+    c.graph.enabled = 1;
+    c.graph.raw = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, NULL), E2E_OK);
+    prepare(f, t, &g);
+    /* the order follows the features as given: now 30 + 5 before 20 */
+    assert_float_equal(g.features[0 * g.P + 0], 30.0f, 0);
+    assert_float_equal(g.features[1 * g.P + 0], 5.0f, 0);
+    assert_float_equal(g.features[1 * g.P + 1], 20.0f, 0);
+    e2e_tagger_free(t);
+}
+
+static void test_scale_table(void **state)
+{
+    (void)state;
+    assert_float_equal(e2e_graph_channel_scale(E2E_CH_PT), 0.01f, 0);
+    assert_float_equal(e2e_graph_channel_scale(E2E_CH_D0), 0.1f, 0);
+    assert_float_equal(e2e_graph_channel_scale(E2E_CH_DZ), 0.05f, 0);
+    assert_float_equal(e2e_graph_channel_scale(E2E_CH_ECAL), 0.1f, 0);
+    assert_float_equal(e2e_graph_channel_scale(E2E_CH_HBHE), 0.1f, 0);
+    assert_float_equal(e2e_graph_channel_scale(E2E_CH_BPIX1), 1.0f, 0);
+}
+
+static void test_phi_wrap(void **state)
+{
+    fixture *f = *state;
+    e2e_event_clear(f->ev);
+    add_jet(f->ev, -5, 71, 80); /* HBHE column 0: the seed sits at grid column 2 */
+    const int r0 = seed_row(-5), c0 = seed_col(71);
+    assert_int_equal(c0, 2);
+    add_eb(f->ev, r0 + 1, 357, 3.0f); /* 5 degrees below the seed, across the wrap */
+    add_eb(f->ev, r0 - 1, 6, 4.0f);   /* 4 degrees above */
+    e2e_tagger *t = graph_tagger("ecal", -1, 0);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(sl[0].seed.col, 2);
+    assert_int_equal(sl[0].n_nodes, 2);
+    const int P = g.P;
+    assert_float_equal(g.points[P + 0], 4 * DEG, 1e-6);
+    assert_float_equal(g.points[P + 1], -5 * DEG, 1e-6);
+    assert_float_equal(g.points[0], e2e_geom_row_eta(r0 - 1) - e2e_geom_row_eta(r0), 1e-6);
+    assert_float_equal(g.points[1], e2e_geom_row_eta(r0 + 1) - e2e_geom_row_eta(r0), 1e-6);
+    e2e_tagger_free(t);
+}
+
+/* An HBHE tower is 25 cells of equal value: ties, broken by (row, col) of the crop. */
+static void test_order_ties_and_truncation(void **state)
+{
+    fixture *f = *state;
+    e2e_event_clear(f->ev);
+    add_jet(f->ev, 3, 20, 100);
+    e2e_hbhe_hit h = {5, 22, 2, 0, 50.0f}; /* depth 2: not a seed candidate */
+    e2e_event_add_hbhe(f->ev, &h, NULL);
+    const int r0 = seed_row(3), c0 = seed_col(20);
+    add_eb(f->ev, r0 + 3, c0 - 4, 1.0f); /* key 0.1 < 50 / 25 x 0.1 = 0.2 */
+    e2e_tagger *t = graph_tagger("ecal,hbhe", -1, 0);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(sl[0].n_nodes, 26);
+    int P = g.P;
+    assert_int_equal(P, 32);
+    const int tr = e2e_geom_hcal_row(5) * 5, tc = e2e_geom_hcal_col(22) * 5;
+    for (int j = 0; j < 25; j++) { /* row-major over the tower's 5 x 5 block */
+        assert_float_equal(g.features[P + j], 0.2f, 1e-6);
+        double deta = e2e_geom_row_eta(tr + j / 5) - e2e_geom_row_eta(r0);
+        double dphi = (tc + j % 5 - c0) * DEG;
+        assert_float_equal(g.points[j], deta, 1e-6);
+        assert_float_equal(g.points[P + j], dphi, 1e-6);
+    }
+    assert_float_equal(g.features[25], 0.1f, 1e-6); /* the crystal last */
+    assert_float_equal(g.mask[25], 1, 0);
+    assert_float_equal(g.mask[26], 0, 0);
+    assert_int_equal(g.truncated, 0);
+    float first10[2][10];
+    for (int j = 0; j < 10; j++) {
+        first10[0][j] = g.points[j];
+        first10[1][j] = g.points[P + j];
+    }
+    e2e_tagger_free(t);
+
+    /* a cap of 10 keeps the first 10 in that order and counts the cloud as truncated */
+    t = graph_tagger("ecal,hbhe", -1, 10);
+    prepare(f, t, &g);
+    sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(sl[0].n_nodes, 26);
+    assert_int_equal(g.P, 10);
+    assert_int_equal(g.truncated, 1);
+    for (int j = 0; j < 10; j++) {
+        assert_float_equal(g.points[j], first10[0][j], 0);
+        assert_float_equal(g.points[10 + j], first10[1][j], 0);
+        assert_float_equal(g.mask[j], 1, 0);
+    }
+    e2e_tagger_free(t);
+}
+
+/* No hits at all: the jet still seeds on its axis tower, its cloud is empty. */
+static void test_empty_event(void **state)
+{
+    fixture *f = *state;
+    e2e_event_clear(f->ev);
+    add_jet(f->ev, 3, 20, 100);
+    add_jet(f->ev, 3, 20, 10); /* fails the pT cut */
+    e2e_tagger *t = graph_tagger("pt,d0,dz,ecal,hbhe", -1, 0);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(sl[0].seed.status, E2E_SEED_NO_NODES);
+    assert_string_equal(e2e_seed_status_name(sl[0].seed.status), "no-nodes");
+    assert_int_equal(sl[0].seed.row, seed_row(3)); /* the seed itself is kept */
+    assert_int_equal(sl[1].seed.status, E2E_SEED_LOW_PT);
+    assert_int_equal(g.empty, 1);
+    for (size_t i = 0; i < 2 * (size_t)g.P; i++)
+        assert_float_equal(g.mask[i], 0, 0);
+    e2e_tagger_free(t);
+    /* an event without objects: no slots, nothing to run */
+    e2e_event_clear(f->ev);
+    t = graph_tagger("ecal", -1, 0);
+    prepare(f, t, &g);
+    assert_int_equal(g.n, 0);
+    e2e_tagger_free(t);
+}
+
+/* ---- graph models ---- */
+
+typedef struct gm_spec {
+    int C;
+    int64_t n, p;   /* -1: dynamic */
+    int seed;       /* a seed input */
+    int knn;        /* k of a knn_index input (0: none) */
+    const char *features_name;
+    int features_c; /* declared channels (0: C) */
+    int knn_float;  /* declare knn_index as float (a wrong layout) */
+} gm_spec;
+
+/* Weights of the reference model: w[0..C) features, then points 0, 1, mask, seed 0..2
+   (times 0.01: pT is in GeV), knn. */
+static float gm_w(int i, int C)
+{
+    float w = 0.05f * (float)((i % 5) + 1) * (i % 2 ? -1.0f : 1.0f);
+    return i >= C + 3 && i < C + 6 ? w * 0.01f : w;
+}
+#define GM_BIAS 0.25f
+#define GM_KNN_SCALE 0.001f
+
+/* y = Sigmoid(Gemm(Concat(sum_P features*mask, sum_P points*mask, sum_P mask, [seed],
+   [sum knn_index x 0.001]), w) + b) */
+static e2e_ob *graph_model_ob(const gm_spec *s)
+{
+    e2e_ob *b = e2e_ob_new(13, "graph_craft");
+    const int64_t n = s->n, p = s->p;
+    e2e_ob_input(b, "points", E2E_FLOAT, 3, (int64_t[]){n, 2, p});
+    e2e_ob_input(b, s->features_name ? s->features_name : "features", E2E_FLOAT, 3,
+                 (int64_t[]){n, s->features_c ? s->features_c : s->C, p});
+    e2e_ob_input(b, "mask", E2E_FLOAT, 3, (int64_t[]){n, 1, p});
+    if (s->seed)
+        e2e_ob_input(b, "seed", E2E_FLOAT, 2, (int64_t[]){n, 3});
+    if (s->knn)
+        e2e_ob_input(b, "knn_index", s->knn_float ? E2E_FLOAT : E2E_INT64, 3,
+                     (int64_t[]){n, p, s->knn});
+    e2e_ob_init_i64(b, "ax2", 1, (int64_t[]){1}, (int64_t[]){2});
+    e2e_ob_init_i64(b, "ax12", 1, (int64_t[]){2}, (int64_t[]){1, 2});
+    const char *fname = s->features_name ? s->features_name : "features";
+    e2e_ob_node(b, "Mul", NULL, 2, (const char *[]){fname, "mask"}, 1, (const char *[]){"fm"});
+    e2e_ob_node(b, "Mul", NULL, 2, (const char *[]){"points", "mask"}, 1, (const char *[]){"pm"});
+    const char *sums[][2] = {{"fm", "sf"}, {"pm", "sp"}, {"mask", "sm"}};
+    for (int i = 0; i < 3; i++) {
+        Onnx__NodeProto *r = e2e_ob_node(b, "ReduceSum", NULL, 2,
+                                         (const char *[]){sums[i][0], "ax2"}, 1,
+                                         (const char *[]){sums[i][1]});
+        e2e_ob_attr_int(b, r, "keepdims", 0);
+    }
+    const char *cat[5] = {"sf", "sp", "sm"};
+    int ncat = 3, width = s->C + 3;
+    if (s->seed) {
+        cat[ncat++] = "seed";
+        width += 3;
+    }
+    if (s->knn) {
+        Onnx__NodeProto *c = e2e_ob_node(b, "Cast", NULL, 1, (const char *[]){"knn_index"}, 1,
+                                         (const char *[]){"kf"});
+        e2e_ob_attr_int(b, c, "to", 1);
+        Onnx__NodeProto *r = e2e_ob_node(b, "ReduceSum", NULL, 2, (const char *[]){"kf", "ax12"},
+                                         1, (const char *[]){"ks"});
+        e2e_ob_attr_int(b, r, "keepdims", 0);
+        e2e_ob_init_f32(b, "c100", 0, NULL, (float[]){GM_KNN_SCALE});
+        e2e_ob_node(b, "Mul", NULL, 2, (const char *[]){"ks", "c100"}, 1, (const char *[]){"kss"});
+        e2e_ob_node(b, "Unsqueeze", NULL, 2, (const char *[]){"kss", "ax1"}, 1,
+                    (const char *[]){"ku"});
+        e2e_ob_init_i64(b, "ax1", 1, (int64_t[]){1}, (int64_t[]){1});
+        cat[ncat++] = "ku";
+        width += 1;
+    }
+    Onnx__NodeProto *c = e2e_ob_node(b, "Concat", NULL, ncat, cat, 1, (const char *[]){"cat"});
+    e2e_ob_attr_int(b, c, "axis", 1);
+    float w[64];
+    for (int i = 0; i < width; i++)
+        w[i] = gm_w(s->seed || i < s->C + 3 ? i : i + 3, s->C); /* knn after seed's places */
+    e2e_ob_init_f32(b, "W", 2, (int64_t[]){width, 1}, w);
+    e2e_ob_init_f32(b, "B", 1, (int64_t[]){1}, (float[]){GM_BIAS});
+    e2e_ob_node(b, "Gemm", NULL, 3, (const char *[]){"cat", "W", "B"}, 1, (const char *[]){"z"});
+    e2e_ob_node(b, "Sigmoid", NULL, 1, (const char *[]){"z"}, 1, (const char *[]){"y"});
+    e2e_ob_output(b, "y", E2E_FLOAT, 2, (int64_t[]){n, 1});
+    return b;
+}
+
+static e2e_model *graph_model(const gm_spec *s)
+{
+    e2e_ob *b = graph_model_ob(s);
+    uint8_t *buf;
+    size_t size;
+    e2e_error err;
+    if (e2e_ob_pack(b, &buf, &size, &err))
+        fail_msg("%s", err.message);
+    e2e_ob_free(b);
+    e2e_model *m;
+    if (e2e_model_load_buffer(buf, size, "graph_craft.onnx", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    return m;
+}
+
+/* The model's score for slot i, from the frames. */
+static double reference_score(const e2e_graph_frames *g, size_t i, const gm_spec *s)
+{
+    const int P = g->P, C = g->C;
+    double z = GM_BIAS;
+    for (int c = 0; c < C; c++) {
+        double sum = 0;
+        for (int j = 0; j < P; j++)
+            sum += (double)g->features[(i * C + c) * P + j] * g->mask[i * P + j];
+        z += gm_w(c, C) * sum;
+    }
+    for (int a = 0; a < 2; a++) {
+        double sum = 0;
+        for (int j = 0; j < P; j++)
+            sum += (double)g->points[(i * 2 + a) * P + j] * g->mask[i * P + j];
+        z += gm_w(C + a, C) * sum;
+    }
+    double cnt = 0;
+    for (int j = 0; j < P; j++)
+        cnt += g->mask[i * P + j];
+    z += gm_w(C + 2, C) * cnt;
+    if (s->seed)
+        for (int a = 0; a < 3; a++)
+            z += gm_w(C + 3 + a, C) * g->seed[i * 3 + a];
+    if (s->knn) {
+        double sum = 0;
+        for (size_t q = 0; q < (size_t)P * g->k; q++)
+            sum += (double)g->knn[i * P * g->k + q];
+        z += gm_w(C + 6, C) * sum * GM_KNN_SCALE;
+    }
+    return 1 / (1 + exp(-z));
+}
+
+/* Three jets with different clouds (2, 26 and 0 nodes) and one failing the pT cut. */
+static void chain_event(e2e_event *ev)
+{
+    e2e_event_clear(ev);
+    add_jet(ev, 3, 20, 100);
+    add_jet(ev, -8, 50, 60);
+    add_jet(ev, 3, 20, 20);  /* low pT */
+    add_jet(ev, 12, 2, 40);  /* nothing around it */
+    const int r0 = seed_row(3), c0 = seed_col(20);
+    add_eb(ev, r0 - 2, c0 + 3, 20.0f);
+    add_eb(ev, r0, c0, 5.0f);
+    add_track(ev, r0, c0, 30.0f);
+    e2e_hbhe_hit h = {-7, 52, 2, 0, 50.0f};
+    e2e_event_add_hbhe(ev, &h, NULL);
+    add_eb(ev, seed_row(-8) + 3, seed_col(50) - 4, 1.0f);
+}
+
+static void run_chain(fixture *f, const gm_spec *s, int max_points, int want_created)
+{
+    e2e_model *m = graph_model(s);
+    e2e_tagger_config c;
+    e2e_error err;
+    e2e_tagger_config_default("qg", &c, NULL);
+    if (max_points)
+        c.graph.max_points = max_points;
+    e2e_tagger *t;
+    if (e2e_tagger_create(&c, m, NULL, &t, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_tagger_get_kind(t), E2E_TAGGER_GRAPH);
+    assert_true(e2e_tagger_get_config(t)->graph.enabled);
+    chain_event(f->ev);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    size_t n;
+    int C, H, W;
+    assert_null(e2e_tagger_frames(t, &n, &C, &H, &W)); /* no image frames for a graph model */
+    if (e2e_tagger_infer(t, &err))
+        fail_msg("%s", err.message);
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(n, 4);
+    assert_int_equal(g.C, 5);
+    assert_int_equal(sl[0].n_nodes, 2);
+    assert_int_equal(sl[1].n_nodes, 26);
+    assert_int_equal(sl[2].seed.status, E2E_SEED_LOW_PT);
+    assert_int_equal(sl[3].seed.status, E2E_SEED_NO_NODES);
+    if (s->p > 0)
+        assert_int_equal(g.P, s->p);
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK) {
+            assert_float_equal(sl[i].score, -1, 0);
+            continue;
+        }
+        double want = reference_score(&g, i, s);
+        if (fabs(sl[i].score - want) > 1e-5)
+            fail_msg("slot %zu: score %.7f, reference %.7f", i, (double)sl[i].score, want);
+    }
+    if (want_created)
+        assert_int_equal(e2e_tagger_sessions_created(t), want_created);
+    /* a second event of the same shape reuses the sessions */
+    int created = e2e_tagger_sessions_created(t);
+    prepare(f, t, &g);
+    assert_int_equal(e2e_tagger_infer(t, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_sessions_created(t), created);
+    e2e_tagger_free(t);
+    e2e_model_free(m);
+}
+
+static void test_chain_dynamic_n_and_p(void **state)
+{
+    gm_spec s = {5, -1, -1, 0, 0, NULL, 0, 0};
+    run_chain(*state, &s, 0, 1); /* one run per event, P = 32 */
+}
+
+static void test_chain_batch1_dynamic_p(void **state)
+{
+    /* as CMSSW runs ParticleNet: one slot per run, P of each slot's own cloud (2 nodes ->
+       32, 26 -> 32, 0 -> 32 with min_points; with a cap of 20: 20) */
+    gm_spec s = {5, 1, -1, 1, 0, NULL, 0, 0};
+    run_chain(*state, &s, 0, 1);
+    run_chain(*state, &s, 20, 0);
+    /* quantum 16 with a small min_points: the clouds get P = 16 and 32, two sessions */
+    fixture *f = *state;
+    e2e_model *m = graph_model(&s);
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    c.graph.min_points = 1;
+    e2e_tagger *t;
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, NULL), E2E_OK);
+    chain_event(f->ev);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    assert_int_equal(g.P, 32); /* the event batch: the largest cloud */
+    e2e_error err;
+    if (e2e_tagger_infer(t, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_tagger_sessions_created(t), 2);
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    for (size_t i = 0; i < 2; i++)
+        assert_float_equal(sl[i].score, reference_score(&g, i, &s), 1e-5);
+    e2e_tagger_free(t);
+    e2e_model_free(m);
+}
+
+static void test_chain_fixed_p_truncates(void **state)
+{
+    gm_spec s = {5, -1, 8, 1, 0, NULL, 0, 0};
+    fixture *f = *state;
+    run_chain(f, &s, 0, 1);
+    e2e_model *m = graph_model(&s);
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger *t;
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, NULL), E2E_OK);
+    chain_event(f->ev);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    assert_int_equal(g.P, 8);
+    assert_int_equal(g.truncated, 1); /* the 26-node cloud */
+    e2e_tagger_free(t);
+    e2e_model_free(m);
+}
+
+static void test_chain_fixed_batch_padding(void **state)
+{
+    /* N fixed at 3 for 4 slots: two runs, the second padded with all-masked slots */
+    gm_spec s = {5, 3, 16, 1, 0, NULL, 0, 0};
+    run_chain(*state, &s, 0, 1);
+}
+
+static void test_chain_knn(void **state)
+{
+    gm_spec s = {5, -1, -1, 0, 0, NULL, 0, 0};
+    s.knn = 3;
+    run_chain(*state, &s, 0, 1);
+    /* the edge list: the 3 nearest other nodes, ties by lower index; self where fewer */
+    fixture *f = *state;
+    e2e_model *m = graph_model(&s);
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger *t;
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, NULL), E2E_OK);
+    chain_event(f->ev);
+    e2e_graph_frames g;
+    prepare(f, t, &g);
+    assert_int_equal(g.k, 3);
+    assert_non_null(g.knn);
+    const int P = g.P, k = 3;
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        const int real = sl[i].n_nodes < P ? sl[i].n_nodes : P;
+        const float *pt = g.points + i * 2 * P;
+        const int64_t *kn = g.knn + i * (size_t)P * k;
+        for (int a = 0; a < P; a++)
+            for (int q = 0; q < k; q++) {
+                int64_t want = a;
+                if (a < real && q < real - 1) { /* brute force: q-th nearest other node */
+                    int rank_left = q, best = -1;
+                    int used[64] = {0};
+                    for (int r = 0; r <= rank_left; r++) {
+                        best = -1;
+                        float bd = 0;
+                        for (int b = 0; b < real; b++) {
+                            if (b == a || used[b])
+                                continue;
+                            /* the same float arithmetic as the library (-std=c11: no
+                               contraction), so exact ties stay ties */
+                            float dx = pt[b] - pt[a], dy = pt[P + b] - pt[P + a];
+                            float d = dx * dx + dy * dy;
+                            if (best < 0 || d < bd) {
+                                best = b;
+                                bd = d;
+                            }
+                        }
+                        used[best] = 1;
+                    }
+                    want = best;
+                }
+                if (kn[a * k + q] != want)
+                    fail_msg("slot %zu node %d neighbour %d: %lld, want %lld", i, a, q,
+                             (long long)kn[a * k + q], (long long)want);
+            }
+    }
+    e2e_tagger_free(t);
+    e2e_model_free(m);
+}
+
+static void test_mismatched_models_refused(void **state)
+{
+    (void)state;
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger *t = NULL;
+    e2e_error err;
+    /* a misnamed input */
+    gm_spec s = {5, -1, -1, 0, 0, "feats", 0, 0};
+    e2e_model *m = graph_model(&s);
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_null(t);
+    assert_contains(err.message, "tagger qg");
+    assert_contains(err.message, "points float [?, 2, ?]");
+    assert_contains(err.message, "feats float [?, 5, ?]");
+    assert_contains(err.message, "mask float [?, 1, ?]");
+    assert_contains(err.message, "match no frame layout");
+    e2e_model_free(m);
+    /* the wrong channel count */
+    gm_spec s2 = {5, -1, -1, 0, 0, NULL, 3, 0};
+    m = graph_model(&s2);
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "features float [?, 3, ?]");
+    assert_contains(err.message, "features has 3 channels, the channel list has 5");
+    e2e_model_free(m);
+    /* P fixed in one input, another in the next */
+    e2e_ob *b = e2e_ob_new(13, "bad");
+    e2e_ob_input(b, "points", E2E_FLOAT, 3, (int64_t[]){-1, 2, 16});
+    e2e_ob_input(b, "features", E2E_FLOAT, 3, (int64_t[]){-1, 5, 32});
+    e2e_ob_input(b, "mask", E2E_FLOAT, 3, (int64_t[]){-1, 1, 16});
+    e2e_ob_node(b, "Identity", NULL, 1, (const char *[]){"mask"}, 1, (const char *[]){"y"});
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    uint8_t *buf;
+    size_t size;
+    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_ob_free(b);
+    assert_int_equal(e2e_model_load_buffer(buf, size, "bad.onnx", &m, &err), E2E_OK);
+    free(buf);
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "bad.onnx");
+    assert_contains(err.message, "disagree on P");
+    e2e_model_free(m);
+    /* knn_index must be int64 */
+    gm_spec s3 = {5, -1, -1, 0, 0, NULL, 0, 1};
+    s3.knn = 4;
+    b = graph_model_ob(&s3);
+    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_ob_free(b);
+    assert_int_equal(e2e_model_load_buffer(buf, size, "knnf.onnx", &m, &err), E2E_OK);
+    free(buf);
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "knn_index must be int64");
+    e2e_model_free(m);
+    /* an image model of rank 3 is neither */
+    b = e2e_ob_new(13, "img3");
+    e2e_ob_input(b, "frames", E2E_FLOAT, 3, (int64_t[]){-1, 5, 128});
+    e2e_ob_node(b, "Identity", NULL, 1, (const char *[]){"frames"}, 1, (const char *[]){"y"});
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_ob_free(b);
+    assert_int_equal(e2e_model_load_buffer(buf, size, "img3.onnx", &m, &err), E2E_OK);
+    free(buf);
+    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "frames float [?, 5, 128]");
+    assert_contains(err.message, "match no frame layout");
+    e2e_model_free(m);
+    /* a crop wider than the grid repeats cells: no cloud */
+    c.graph.enabled = 1;
+    c.width = 400;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "at most 360 wide");
+    c.width = 128;
+    /* graph options out of range */
+    c.graph.threshold = -1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "threshold");
+}
+
+static void test_image_tagger_builds_no_graphs(void **state)
+{
+    fixture *f = *state;
+    e2e_tagger_config c;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger *t;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, NULL), E2E_OK);
+    chain_event(f->ev);
+    e2e_detframes_build(f->df, f->ev, NULL);
+    assert_int_equal(e2e_tagger_prepare(t, f->ev, f->df, NULL), E2E_OK);
+    e2e_graph_frames g;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_graph_frames(t, &g, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "no graph frames");
+    size_t n;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    assert_int_equal(sl[3].seed.status, E2E_SEED_OK); /* no no-nodes status without graphs */
+    e2e_tagger_free(t);
+}
+
+/* The event's node cells found from DetFrames' occupancy equal those of a scan of every
+   cell (the path taken when the occupancy is unknown), on generated events, for the grid and
+   the EB view. */
+static void test_occupancy_equals_full_scan(void **state)
+{
+    fixture *f = *state;
+    e2e_gen_options go = e2e_gen_options_default();
+    const e2e_channel chans[] = {E2E_CH_PT, E2E_CH_D0, E2E_CH_DZ, E2E_CH_ECAL, E2E_CH_HBHE,
+                                 E2E_CH_BPIX1, E2E_CH_BPIX2, E2E_CH_BPIX3};
+    const float scale[8] = {0.01f, 0.1f, 0.05f, 0.1f, 0.1f, 1, 1, 1};
+    uint64_t *bits = malloc(8 * FR_GRID_WORDS * sizeof(uint64_t));
+    assert_non_null(bits);
+    const uint64_t *chbits[8];
+    for (uint64_t k = 0; k < 4; k++) {
+        assert_int_equal(e2e_gen_event(&go, k, f->ev, NULL), E2E_OK);
+        assert_int_equal(e2e_detframes_build(f->df, f->ev, NULL), E2E_OK);
+        for (int eb = 0; eb < 2; eb++) {
+            const float *img[8];
+            const int C = eb ? 1 : 8;
+            memset(bits, 0, 8 * FR_GRID_WORDS * sizeof(uint64_t));
+            for (int c = 0; c < C; c++) {
+                const e2e_channel ch = eb ? E2E_CH_ECAL : chans[c];
+                img[c] = e2e_detframes_channel(f->df, ch) + (eb ? E2E_EB_ROW0 * E2E_GRID_COLS : 0);
+                chbits[c] = bits + (size_t)c * FR_GRID_WORDS;
+                assert_int_equal(fr_detframes_occupied(f->df, E2E_CHANNEL_BIT(ch),
+                                                       bits + (size_t)c * FR_GRID_WORDS), 0);
+            }
+            fr_graph_event a, b;
+            memset(&a, 0, sizeof a);
+            a.img = img;
+            a.scale = eb ? scale + 3 : scale;
+            a.C = C;
+            a.H = eb ? E2E_EB_ROWS : E2E_GRID_ROWS;
+            a.grid_row0 = eb ? E2E_EB_ROW0 : 0;
+            a.threshold = 1e-3f;
+            b = a;
+            fr_vec_init(&a.cells, sizeof(fr_graph_cand));
+            fr_vec_init(&b.cells, sizeof(fr_graph_cand));
+            assert_int_equal(fr_graph_event_cells(&a, chbits), 0);
+            assert_int_equal(fr_graph_event_cells(&b, NULL), 0);
+            assert_true(a.cells.n > 100);
+            assert_int_equal(a.cells.n, b.cells.n);
+            assert_memory_equal(a.cells.data, b.cells.data, a.cells.n * sizeof(fr_graph_cand));
+            assert_memory_equal(a.row_first, b.row_first, (a.H + 1) * sizeof(size_t));
+            fr_vec_free(&a.cells);
+            fr_vec_free(&b.cells);
+        }
+    }
+    free(bits);
+}
+
+/* The models of tests/graph_frames.test.sh. */
+static int write_models(const char *dir)
+{
+    struct {
+        const char *file;
+        gm_spec s;
+    } list[] = {
+        {"graph_qg.onnx", {5, -1, -1, 1, 0, NULL, 0, 0}},
+        {"graph_eg_b1.onnx", {1, 1, -1, 0, 0, NULL, 0, 0}},
+        {"graph_top_p64.onnx", {8, -1, 64, 0, 0, NULL, 0, 0}},
+        {"graph_qg_bad.onnx", {5, -1, -1, 0, 0, "feats", 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, list[i].file);
+        e2e_ob *b = graph_model_ob(&list[i].s);
+        e2e_error err;
+        if (e2e_ob_write_file(b, path, &err)) {
+            fprintf(stderr, "%s\n", err.message);
+            e2e_ob_free(b);
+            return 1;
+        }
+        e2e_ob_free(b);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--write-models"))
+        return write_models(argv[2]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_nodes_scaling_positions, setup, teardown),
+        cmocka_unit_test(test_scale_table),
+        cmocka_unit_test_setup_teardown(test_phi_wrap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_ties_and_truncation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_dynamic_n_and_p, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_batch1_dynamic_p, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_fixed_p_truncates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_fixed_batch_padding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_knn, setup, teardown),
+        cmocka_unit_test(test_mismatched_models_refused),
+        cmocka_unit_test_setup_teardown(test_image_tagger_builds_no_graphs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_occupancy_equals_full_scan, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
