@@ -279,6 +279,9 @@ const float *e2e_detframes_eb(const e2e_detframes *df);
 const float *e2e_detframes_hbhe_towers(const e2e_detframes *df);
 /* Depth-1 HBHE energy of rechit tower (ieta +-1..29, iphi 1..72), as used by the jet seeds. */
 float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi);
+/* The same, telling a tower without a depth-1 rechit (returns 0, *energy = 0) from one with
+   rechits (returns 1, *energy = their sum, which may be <= 0). */
+int e2e_detframes_depth1_find(const e2e_detframes *df, int ieta, int iphi, float *energy);
 
 /* ---- seeds ---- */
 

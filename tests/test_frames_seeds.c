@@ -162,6 +162,48 @@ static void test_jet_window_wraps_phi_and_skips_ieta0(void **state)
     assert_int_equal(s[2].col, 0 * 5 + 2);
 }
 
+/* The reference skips window towers without a depth-1 rechit (HBHERecHits find() == end);
+   only the axis tower counts as 0 when it has none.  A negative axis energy therefore does
+   not hand the seed to an empty tower. */
+static void test_jet_window_skips_towers_without_rechit(void **state)
+{
+    fx *f = *state;
+    e2e_event_clear(f->ev);
+    /* jet 0: axis (5, 10) at -1.5, a neighbour at -3: nothing beats the axis */
+    d1(f->ev, 5, 10, -1.5f);
+    d1(f->ev, 6, 11, -3.0f);
+    jet(f->ev, 100, 0.4f, 5, 10);
+    /* jet 1: axis (-8, 40) at -2, neighbour (-7, 42) at -0.5 is a rechit and higher: it wins */
+    d1(f->ev, -8, 40, -2.0f);
+    d1(f->ev, -7, 42, -0.5f);
+    jet(f->ev, 100, -0.6f, -8, 40);
+    /* jet 2: axis (3, 60) without a rechit (counts 0), a negative neighbour: the axis stays */
+    d1(f->ev, 4, 61, -0.7f);
+    jet(f->ev, 100, 0.25f, 3, 60);
+    /* jet 3: axis (10, 1) summed to -1 (two records), neighbours across the phi wrap are
+       negative or absent: the axis stays */
+    d1(f->ev, 10, 1, 0.5f);
+    d1(f->ev, 10, 1, -1.5f);
+    d1(f->ev, 11, 71, -0.2f);
+    d1(f->ev, 11, 72, -1.2f);
+    jet(f->ev, 100, 0.85f, 10, 1);
+    e2e_seed s[4];
+    size_t n;
+    jet_seeds(f, s, 4, &n);
+    assert_int_equal(n, 4);
+    expect(&s[0], e2e_geom_hcal_row(5) * 5 + 2, e2e_geom_hcal_col(10) * 5 + 2, E2E_SEED_OK);
+    expect(&s[1], e2e_geom_hcal_row(-7) * 5 + 2, e2e_geom_hcal_col(42) * 5 + 2, E2E_SEED_OK);
+    expect(&s[2], e2e_geom_hcal_row(3) * 5 + 2, e2e_geom_hcal_col(60) * 5 + 2, E2E_SEED_OK);
+    /* -0.2 at (11, 71) is above the axis's -1: a rechit, so it wins */
+    expect(&s[3], e2e_geom_hcal_row(11) * 5 + 2, e2e_geom_hcal_col(71) * 5 + 2, E2E_SEED_OK);
+    float e;
+    assert_int_equal(e2e_detframes_depth1_find(f->df, 10, 1, &e), 1);
+    assert_float_equal(e, -1.0f, 0);
+    assert_int_equal(e2e_detframes_depth1_find(f->df, 3, 60, &e), 0);
+    assert_float_equal(e, 0.0f, 0);
+    assert_int_equal(e2e_detframes_depth1_find(f->df, 0, 60, &e), 0);
+}
+
 static void test_jet_edge_and_kinematic_cuts(void **state)
 {
     fx *f = *state;
@@ -246,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_photon_cuts_and_max_crystal),
         cmocka_unit_test(test_jet_window_and_mapping),
         cmocka_unit_test(test_jet_window_wraps_phi_and_skips_ieta0),
+        cmocka_unit_test(test_jet_window_skips_towers_without_rechit),
         cmocka_unit_test(test_jet_edge_and_kinematic_cuts),
         cmocka_unit_test(test_generated_events_have_seeds),
     };

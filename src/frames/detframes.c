@@ -18,6 +18,7 @@ struct e2e_detframes {
     float *towers;              /* HBHE 56 x 72, depth sum */
     fr_vec towers_touched;
     float depth1[D1_ROWS * E2E_HCAL_COLS]; /* depth-1 rechit energy by (ieta + 29, iphi - 1) */
+    unsigned char d1_has[D1_ROWS * E2E_HCAL_COLS]; /* 1 where the tower has a depth-1 rechit */
     fr_vec d1_touched;
     int oom;                    /* a touched list could not grow: clear everything next time */
 };
@@ -130,6 +131,17 @@ float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi)
     return df->depth1[(ieta + E2E_HCAL_IETA_MAX) * E2E_HCAL_COLS + iphi - 1];
 }
 
+int e2e_detframes_depth1_find(const e2e_detframes *df, int ieta, int iphi, float *energy)
+{
+    *energy = 0;
+    if (ieta < -E2E_HCAL_IETA_MAX || ieta > E2E_HCAL_IETA_MAX || ieta == 0 || iphi < 1 ||
+        iphi > E2E_HCAL_COLS)
+        return 0;
+    size_t idx = (size_t)(ieta + E2E_HCAL_IETA_MAX) * E2E_HCAL_COLS + (size_t)iphi - 1;
+    *energy = df->depth1[idx];
+    return df->d1_has[idx];
+}
+
 /* Remembers a written index; on allocation failure the next build clears everything. */
 static inline void touch(e2e_detframes *df, fr_vec *v, uint32_t idx)
 {
@@ -154,6 +166,7 @@ static void clear_previous(e2e_detframes *df)
         if (df->towers)
             memset(df->towers, 0, NTOWER * sizeof(float));
         memset(df->depth1, 0, sizeof df->depth1);
+        memset(df->d1_has, 0, sizeof df->d1_has);
         df->oom = 0;
     } else {
         for (int c = 0; c < E2E_CH_COUNT; c++) {
@@ -174,8 +187,10 @@ static void clear_previous(e2e_detframes *df)
             }
         }
         const uint32_t *t = df->d1_touched.data;
-        for (size_t i = 0; i < df->d1_touched.n; i++)
+        for (size_t i = 0; i < df->d1_touched.n; i++) {
             df->depth1[t[i]] = 0;
+            df->d1_has[t[i]] = 0;
+        }
     }
     for (int c = 0; c < E2E_CH_COUNT; c++)
         df->touched[c].n = 0;
@@ -240,6 +255,7 @@ static void fill_depth1(e2e_detframes *df, const e2e_event *ev)
             continue;
         uint32_t idx = (uint32_t)(h[i].ieta + E2E_HCAL_IETA_MAX) * E2E_HCAL_COLS + h[i].iphi - 1;
         df->depth1[idx] += h[i].energy;
+        df->d1_has[idx] = 1;
         touch(df, &df->d1_touched, idx);
     }
 }

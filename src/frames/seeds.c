@@ -90,11 +90,13 @@ e2e_status e2e_seeds_jets(const e2e_event *ev, const e2e_detframes *df, e2e_jet_
             continue;
         }
         /* highest depth-1 rechit in the 7 x 7 tower window around the axis tower; the start
-           value is the axis tower's own energy, a candidate must be strictly higher; the
-           window skips ieta 0 and |ieta| > 28, iphi wraps in 1..72. */
+           value is the axis tower's own energy (0 without a rechit), a candidate must be a
+           rechit (towers without one are skipped, as the reference's find() == end) and
+           strictly higher; the window skips ieta 0 and |ieta| > 28, iphi wraps in 1..72. */
         int ax = j[i].tower_ieta, ay = j[i].tower_iphi;
         int sx = ax, sy = ay;
-        float best = e2e_detframes_depth1(df, ax, ay);
+        float best;
+        e2e_detframes_depth1_find(df, ax, ay, &best);
         for (int a = 0; a < WINDOW; a++) {
             int ie = ax - WINDOW / 2 + a;
             if (ie == 0 || ie > IETA_MAX || ie < -IETA_MAX)
@@ -105,8 +107,8 @@ e2e_status e2e_seeds_jets(const e2e_event *ev, const e2e_detframes *df, e2e_jet_
                     ip -= E2E_HCAL_COLS;
                 else if (ip < 1)
                     ip += E2E_HCAL_COLS;
-                float e = e2e_detframes_depth1(df, ie, ip);
-                if (e > best) {
+                float e;
+                if (e2e_detframes_depth1_find(df, ie, ip, &e) && e > best) {
                     best = e;
                     sx = ie;
                     sy = ip;
