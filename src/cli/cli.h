@@ -36,4 +36,17 @@ e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err)
 /* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */
 e2e_session_options e2e_cli_session_options(void);
 
+/* Non-finite values of a float input (src/cli/nonfinite.c). Start with
+   E2E_CLI_NONFINITE_INIT; count adds x[0..n) whose flat indices start at offset. */
+typedef struct e2e_cli_nonfinite {
+    uint64_t nan, pinf, ninf;
+    int64_t first;          /* flat index of the first one, -1 when none */
+} e2e_cli_nonfinite;
+#define E2E_CLI_NONFINITE_INIT {0, 0, 0, -1}
+void e2e_cli_nonfinite_count(const float *x, size_t n, uint64_t offset, e2e_cli_nonfinite *c);
+uint64_t e2e_cli_nonfinite_total(const e2e_cli_nonfinite *c);
+/* The first one's index as "[i, j, ...]" for a row-major shape. */
+void e2e_cli_nonfinite_index(const e2e_cli_nonfinite *c, int rank, const int64_t *dims,
+                             char *buf, size_t n);
+
 #endif

@@ -14,11 +14,14 @@
 static void help(void)
 {
     printf("usage: e2e infer MODEL --input NAME=FILE [--input NAME=FILE ...] [--output DIR]\n"
-           "                 [--threads T] [--device cpu|cuda|auto]\n\n"
+           "                 [--threads T] [--device cpu|cuda|auto] [--allow-nonfinite]\n\n"
            "Reads each input from a .npy or .pb (onnx.TensorProto) file, binds the session to\n"
            "their shapes, runs once, prints each output's shape and first values, and with\n"
            "--output writes DIR/<output name>.npy. NAME may be omitted (FILE alone) to match\n"
-           "inputs by position.\n");
+           "inputs by position.\n"
+           "A float input holding NaN or +-Inf is refused (exit 1, the message names the file,\n"
+           "the counts of NaN, +Inf and -Inf and the first index); --allow-nonfinite runs it\n"
+           "anyway and reports the counts on stderr.\n");
 }
 
 static int ends_with(const char *s, const char *suf)
@@ -45,11 +48,33 @@ static void print_values(const e2e_tensor_view *v)
     printf("%s\n", n > show ? " ..." : "");
 }
 
+/* Counts NaN / +-Inf of a float input and says so on stderr; returns 1 when there are any. */
+static int report_nonfinite(const char *file, const char *name, const e2e_tensor *t, int allow)
+{
+    e2e_cli_nonfinite c = E2E_CLI_NONFINITE_INIT;
+    int64_t n = 1;
+    for (int d = 0; d < t->shape.rank; d++)
+        n *= t->shape.dims[d];
+    e2e_cli_nonfinite_count(t->data, (size_t)n, 0, &c);
+    uint64_t total = e2e_cli_nonfinite_total(&c);
+    if (!total)
+        return 0;
+    char at[256];
+    e2e_cli_nonfinite_index(&c, t->shape.rank, t->shape.dims, at, sizeof at);
+    fprintf(stderr, "e2e infer: %s%s (input %s): %llu non-finite value%s of %lld: %llu NaN, "
+            "%llu +Inf, %llu -Inf; the first at %s%s\n", allow ? "warning: " : "", file, name,
+            (unsigned long long)total, total == 1 ? "" : "s", (long long)n,
+            (unsigned long long)c.nan, (unsigned long long)c.pinf, (unsigned long long)c.ninf, at,
+            allow ? "; running anyway (--allow-nonfinite)"
+                  : "; refused (--allow-nonfinite runs it anyway)");
+    return 1;
+}
+
 int e2e_cmd_infer(int argc, char **argv)
 {
     const char *path = NULL, *outdir = NULL;
     const char *in_names[MAX_IN], *in_files[MAX_IN];
-    int nin = 0, threads = 1, rc = E2E_EXIT_FAIL;
+    int nin = 0, threads = 1, rc = E2E_EXIT_FAIL, allow_nonfinite = 0, nonfinite = 0;
     e2e_device device = E2E_DEVICE_CPU;
     char namebuf[MAX_IN][256];
     for (int i = 1; i < argc; i++) {
@@ -67,6 +92,8 @@ int e2e_cmd_infer(int argc, char **argv)
                 in_names[nin] = NULL;
                 in_files[nin++] = v;
             }
+        } else if (!strcmp(a, "--allow-nonfinite")) {
+            allow_nonfinite = 1;
         } else if (!strcmp(a, "--output") && i + 1 < argc)
             outdir = argv[++i];
         else if (!strcmp(a, "--threads") && i + 1 < argc)
@@ -115,10 +142,14 @@ int e2e_cmd_infer(int argc, char **argv)
             }
             name = d.name;
         }
+        if (t[i].dtype == E2E_FLOAT && report_nonfinite(in_files[i], name, &t[i], allow_nonfinite))
+            nonfinite = 1;
         b[i] = (e2e_shape_binding){name, t[i].shape.rank, t[i].shape.dims};
         v[i] = (e2e_tensor_view){.name = name, .dtype = t[i].dtype, .rank = t[i].shape.rank, .data = t[i].data};
         memcpy(v[i].dims, t[i].shape.dims, sizeof(int64_t) * (size_t)t[i].shape.rank);
     }
+    if (nonfinite && !allow_nonfinite)
+        goto done;
     e2e_session_options o = e2e_cli_session_options();
     o.shapes = b;
     o.n_shapes = nin;
