@@ -163,6 +163,7 @@ static void help(void)
            "  e2e run --frames FILE --model TAGGER=MODEL [--frames-channels 0,1]\n"
            "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--batch N]\n"
            "          [--max-frames N] [--threads T] [--device cpu|cuda|auto] [-o scores.csv]\n"
+           "          [--allow-nonfinite]\n"
            "runs one model on frames read from a .npy array (N,C,H,W), (N,H,W,C) or (N,H,W), or,\n"
            "in a build with HDF5=1, an HDF5 file with /X_jets or /X (electron/photon crops\n"
            "(N,32,32,2), jet images (N,C,125,125) or channels-last) and labels /y. auto layout:\n"
@@ -171,7 +172,10 @@ static void help(void)
            "index (--frames-channels, default the first C the model wants). The frame size must\n"
            "equal the model's input H x W (no resize). CSV rows: index,label,score (label from\n"
            "/y or --labels, else empty; score = the last output column). Without -o the CSV\n"
-           "goes to stdout and the summary to stderr.\n",
+           "goes to stdout and the summary to stderr. A frame value that is NaN or +-Inf stops\n"
+           "the job before that batch (exit 1; the earlier batches are written) with the counts\n"
+           "of NaN, +Inf and -Inf in the frames read and the first one's place;\n"
+           "--allow-nonfinite scores them anyway and reports the counts on stderr.\n",
            SAMPLE_EVENTS);
 }
 
@@ -185,12 +189,14 @@ static int run_frames(int argc, char **argv)
     const char *out = NULL;
     e2e_frames_layout layout = E2E_LAYOUT_AUTO;
     uint64_t batch = 32, max_frames = UINT64_MAX;
-    int threads = 1;
+    int threads = 1, allow_nonfinite = 0;
     e2e_device device = E2E_DEVICE_CPU;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
-        if (!strcmp(a, "--frames") && more) {
+        if (!strcmp(a, "--allow-nonfinite")) {
+            allow_nonfinite = 1;
+        } else if (!strcmp(a, "--frames") && more) {
             frames = argv[++i];
         } else if (!strcmp(a, "--model") && more) {
             if (model_arg) {
@@ -347,7 +353,8 @@ static int run_frames(int argc, char **argv)
     fprintf(csv, "index,label,score\n");
     double t0 = e2e_cli_now_ms(), sum[3] = {0}, infer_ms = 0;
     uint64_t n = 0, cnt[3] = {0};
-    int failed = 0;
+    int failed = 0, refused = 0;
+    e2e_cli_nonfinite nf = E2E_CLI_NONFINITE_INIT;
     while (n < max_frames) {
         size_t want = max_frames - n < batch ? (size_t)(max_frames - n) : (size_t)batch, got;
         if (e2e_dataset_read(ds, sel, nsel, want, buf, lab, &got, &err)) {
@@ -357,6 +364,15 @@ static int run_frames(int argc, char **argv)
         }
         if (!got)
             break;
+        /* NaN / +-Inf: refused by default (what the kernels make of them differs between
+           the plain and the fused graph); once refused, the rest is only read and counted */
+        e2e_cli_nonfinite_count(buf, got * fe, n * fe, &nf);
+        if (nf.first >= 0 && !allow_nonfinite)
+            refused = 1;
+        if (refused) {
+            n += got;
+            continue;
+        }
         if (got < batch) /* the last chunk: pad the bound batch with zero frames */
             memset(buf + got * fe, 0, (batch - got) * fe * sizeof(float));
         e2e_tensor_view in = e2e_tensor_view_f32(decl.name, buf, 4, dims);
@@ -398,6 +414,24 @@ static int run_frames(int argc, char **argv)
     if (fflush(csv)) {
         fprintf(stderr, "e2e run: %s: write failed\n", out);
         failed = 1;
+    }
+    if (nf.first >= 0) {
+        uint64_t total = e2e_cli_nonfinite_total(&nf), f = (uint64_t)nf.first;
+        uint64_t fr = f / fe, in = f % fe, hw = (uint64_t)H * W;
+        fprintf(stderr, "e2e run: %s%s: %llu non-finite frame value%s in frames 0..%llu: "
+                "%llu NaN, %llu +Inf, %llu -Inf; the first in frame %llu, channel %d, row %llu, "
+                "column %llu%s\n", refused ? "" : "warning: ", frames,
+                (unsigned long long)total, total == 1 ? "" : "s",
+                (unsigned long long)(n ? n - 1 : 0), (unsigned long long)nf.nan,
+                (unsigned long long)nf.pinf, (unsigned long long)nf.ninf,
+                (unsigned long long)fr, sel[in / hw], (unsigned long long)(in % hw / W),
+                (unsigned long long)(in % W),
+                refused ? "; refused from that frame's batch on (--allow-nonfinite scores them)"
+                        : "; scored anyway (--allow-nonfinite)");
+        if (refused) {
+            n = fr - fr % batch; /* the frames scored and written */
+            failed = 1;
+        }
     }
     double wall = e2e_cli_now_ms() - t0;
     if (e2e_cli_verbose >= 0) {
