@@ -133,6 +133,15 @@ static void test_eta_padding_both_edges(void **state)
     /* ... while 125 rows fit exactly */
     e2e_frame_crop(img, 280, 360, 62, 180, 125, 125, f);
     assert_float_equal(f[0], img[0 * 360 + 180 - 62], 0);
+    /* the highest row (217, ieta +16): 128 rows run to image row 281, two padded rows at the
+       bottom (the centre 63 is below the middle); 125 rows end on row 279 exactly */
+    e2e_frame_crop(img, 280, 360, 217, 180, 128, 128, f);
+    assert_float_equal(f[125 * 128], img[279 * 360 + 180 - 63], 0);
+    for (int q = 0; q < 2 * 128; q++)
+        assert_float_equal(f[126 * 128 + q], 0, 0);
+    assert_float_equal(f[0], img[154 * 360 + 180 - 63], 0);
+    e2e_frame_crop(img, 280, 360, 217, 180, 125, 125, f);
+    assert_float_equal(f[124 * 125 + 62], img[279 * 360 + 180], 0);
     free(f);
     free(img);
 }

@@ -1,6 +1,7 @@
 /* Seeds: photon cuts (pT >= 10, |eta| <= 1.44) and the highest-energy supercluster crystal;
-   jet axis outside HBHE, the 7 x 7 depth-1 window (iphi wrap, ieta 0 skipped, strict >),
-   the |ieta| <= 16 edge cut, tower -> grid (x5 + 2), and the minJetPt / maxJetEta cuts. */
+   jet axis outside HBHE, the 7 x 7 depth-1 window (iphi wrap, ieta 0 skipped, strict >,
+   towers without a rechit skipped, tie order), the |ieta| <= 16 edge cut, tower -> grid
+   (x5 + 2), the minJetPt / maxJetEta cuts and which failing check names the status. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -204,6 +205,30 @@ static void test_jet_window_skips_towers_without_rechit(void **state)
     assert_int_equal(e2e_detframes_depth1_find(f->df, 0, 60, &e), 0);
 }
 
+/* Ties follow the scan order (ieta ascending, then the iphi offsets -3..+3 wrapped), so
+   across the phi wrap iphi 72 comes before 3; the first failing check names the status. */
+static void test_jet_tie_order_and_status_precedence(void **state)
+{
+    fx *f = *state;
+    e2e_event_clear(f->ev);
+    d1(f->ev, 6, 3, 4.0f);
+    d1(f->ev, 6, 72, 4.0f);
+    jet(f->ev, 100, 0.5f, 6, 2);       /* scan 71, 72, 1, 2, 3, 4, 5: 72 wins the tie */
+    d1(f->ev, -12, 70, 2.5f);
+    d1(f->ev, -13, 1, 2.5f);
+    jet(f->ev, 100, -1.1f, -12, 72);   /* ieta -13 is scanned before -12 */
+    jet(f->ev, 20, 2.9f, 0, 0);        /* low pT, beyond |eta|, outside HBHE: low-pt */
+    jet(f->ev, 100, 2.9f, 0, 0);       /* beyond |eta| and outside HBHE: high-eta */
+    e2e_seed s[4];
+    size_t n;
+    jet_seeds(f, s, 4, &n);
+    assert_int_equal(n, 4);
+    expect(&s[0], e2e_geom_hcal_row(6) * 5 + 2, e2e_geom_hcal_col(72) * 5 + 2, E2E_SEED_OK);
+    expect(&s[1], e2e_geom_hcal_row(-13) * 5 + 2, e2e_geom_hcal_col(1) * 5 + 2, E2E_SEED_OK);
+    expect(&s[2], -1, -1, E2E_SEED_LOW_PT);
+    expect(&s[3], -1, -1, E2E_SEED_HIGH_ETA);
+}
+
 static void test_jet_edge_and_kinematic_cuts(void **state)
 {
     fx *f = *state;
@@ -289,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_jet_window_and_mapping),
         cmocka_unit_test(test_jet_window_wraps_phi_and_skips_ieta0),
         cmocka_unit_test(test_jet_window_skips_towers_without_rechit),
+        cmocka_unit_test(test_jet_tie_order_and_status_precedence),
         cmocka_unit_test(test_jet_edge_and_kinematic_cuts),
         cmocka_unit_test(test_generated_events_have_seeds),
     };
