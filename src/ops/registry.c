@@ -12,10 +12,14 @@ extern const e2e_op_def e2e_ops_gemm[];
 extern const e2e_op_def e2e_ops_norm[];
 extern const e2e_op_def e2e_ops_reduce[];
 extern const e2e_op_def e2e_ops_resize[];
+extern const e2e_op_def e2e_ops_topk[];
+extern const e2e_op_def e2e_ops_index[];
+extern const e2e_op_def e2e_ops_fill[];
 
 static const e2e_op_def *const families[] = {
     e2e_ops_unary, e2e_ops_binary, e2e_ops_shape, e2e_ops_conv, e2e_ops_pool,
     e2e_ops_gemm,  e2e_ops_norm,   e2e_ops_reduce, e2e_ops_resize,
+    e2e_ops_topk,  e2e_ops_index,  e2e_ops_fill,
 };
 
 const e2e_op_def *e2e_op_find(const char *domain, const char *op_type)
