@@ -32,9 +32,15 @@ from gnn import graph_inputs  # noqa: E402
 GRAPH_ARCHS = ("pnet", "dgcnn", "part", "pnet_full")
 
 
-def export_graph(module, path, opset, dynamic, inputs, names, output="modelOutput"):
+def export_graph(module, path, opset, dynamic, inputs, names, output="modelOutput",
+                 dynamic_points=False):
+    """torch.onnx.export; dynamic: dim 0 is "batch"; dynamic_points: dim 2 of points,
+    features and mask is "points"."""
     module.eval()
     axes = {n: {0: "batch"} for n in list(names) + [output]} if dynamic else None
+    if dynamic_points:
+        for n in ("points", "features", "mask"):
+            axes[n][2] = "points"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape arithmetic
         torch.onnx.export(module, tuple(torch.from_numpy(a) for a in inputs), path,

@@ -256,13 +256,15 @@ INPUTS = {"pnet": ["points", "features", "mask"], "dgcnn": ["points", "features"
           "part": ["points", "features", "mask"]}
 
 
-def graph_inputs(config, batch, seed=1234, n_real=None):
+def graph_inputs(config, batch, seed=1234, n_real=None, pad=0.0, points=None):
     """Deterministic test inputs (numpy float32), in the graph input order: jets with
-    different numbers of real nodes (one with none, one with fewer than k + 1), Δη/Δφ within
-    ±0.4, energies exponential (a few tens), the other channels normal; padding zero."""
+    different numbers of real nodes (n_real, or: graph 1 with none, graph 2 with 4, fewer
+    than k + 1, the others random), Δη/Δφ within ±0.4, energies exponential (a few tens), the
+    other channels normal; padded nodes hold `pad` times normal noise (the models must ignore
+    it). `points` overrides config["points"]."""
     import numpy as np
     rng = np.random.default_rng(seed)
-    C, P = config["channels"], config["points"]
+    C, P = config["channels"], points or config["points"]
     pts = np.zeros((batch, 2, P), np.float32)
     fts = np.zeros((batch, C, P), np.float32)
     mask = np.zeros((batch, 1, P), np.float32)
@@ -273,6 +275,9 @@ def graph_inputs(config, batch, seed=1234, n_real=None):
         if C > 1:
             fts[b, 1:, :n] = rng.normal(0, 1, (C - 1, n))
         mask[b, 0, :n] = 1
+        if pad:
+            pts[b, :, n:] = pad * rng.normal(0, 1, (2, P - n))
+            fts[b, :, n:] = pad * rng.normal(0, 1, (C, P - n))
     out = [pts, fts, mask]
     if config["arch"] == "dgcnn":
         s = np.stack([rng.uniform(35, 800, batch), rng.uniform(-2.4, 2.4, batch),
