@@ -10,7 +10,10 @@ For each model: load its weights into the PyTorch module (from_onnx.py), run PyT
 numbers of real nodes, one with none, one with fewer than k + 1), run `e2e infer` on the same
 inputs and report the largest absolute deviation. With --exports, the module is also exported
 by torch.onnx.export at opset 13 and 17, static and dynamic batch, and `e2e infer` is checked
-on each export. Exit status 1 when any model is outside atol + rtol·|torch|.
+on each export. With --perturb-norm, the BatchNorm and LayerNorm parameters of the file are
+first moved away from their initial 1/0/0/1 (seeded noise, written to a temporary copy), so
+that the folding of BatchNorm in the builder's graph is checked too. Exit status 1 when any
+model is outside atol + rtol·|torch|.
 """
 import argparse
 import glob
@@ -49,6 +52,31 @@ def export_graph(module, path, opset, dynamic, inputs, names, output="modelOutpu
     onnx.checker.check_model(onnx.load(path))
 
 
+def perturb_norms(path, out, seed=5):
+    """Copy of the model with BatchNorm (weight, bias, running_mean, running_var) and LayerNorm
+    parameters perturbed."""
+    from onnx import numpy_helper
+    rng = np.random.default_rng(seed)
+    model = onnx.load(path)
+    for t in model.graph.initializer:
+        name = t.name
+        is_bn = any(name.endswith(s) for s in (".running_mean", ".running_var")) or \
+            any(name.startswith(p) for p in ("bn_fts.",)) or ".bns." in name or \
+            ".sc_bn." in name or name.startswith("fusion_block.1.")
+        is_ln = "norm" in name
+        if not (is_bn or is_ln):
+            continue
+        a = numpy_helper.to_array(t).astype(np.float32)
+        if name.endswith("running_var"):
+            a = a * np.exp(0.3 * rng.standard_normal(a.shape)).astype(np.float32)
+        elif name.endswith("weight"):
+            a = a + 0.2 * rng.standard_normal(a.shape).astype(np.float32)
+        else:
+            a = a + 0.1 * rng.standard_normal(a.shape).astype(np.float32)
+        t.CopyFrom(numpy_helper.from_array(a.astype(np.float32), name))
+    onnx.save(model, out)
+
+
 def run_e2e(e2e, model, inputs, names, output, threads):
     with tempfile.TemporaryDirectory() as d:
         cmd = [e2e, "--quiet", "infer", model, "--output", d, "--threads", str(threads)]
@@ -73,6 +101,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--exports", action="store_true",
                     help="also check torch.onnx.export at opset 13/17, static/dynamic")
+    ap.add_argument("--perturb-norm", action="store_true",
+                    help="perturb the BatchNorm/LayerNorm parameters first")
     a = ap.parse_args()
     models = a.models or sorted(p for p in glob.glob(os.path.join(a.models_dir, "*.onnx"))
                                 if os.path.basename(p).split("_", 1)[1][:-5] in GRAPH_ARCHS)
@@ -81,7 +111,12 @@ def main():
     torch.set_grad_enabled(False)
     failed = 0
     print(f"{'model':36s} {'max |e2e-torch|':>15s} {'|torch32-torch64|':>17s} {'|e2e-torch64|':>13s}  result")
+    ptmp = tempfile.TemporaryDirectory() if a.perturb_norm else None
     for path in models:
+        if ptmp:
+            p = os.path.join(ptmp.name, os.path.basename(path))
+            perturb_norms(path, p)
+            path = p
         module, config, names, oname = module_from_onnx(path)
         x = graph_inputs(config, a.batch)
         ref = module(*[torch.from_numpy(v) for v in x]).double().numpy()

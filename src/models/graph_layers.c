@@ -1,6 +1,5 @@
-/* Layers of the graph models (ParticleNet, DGCNN, ParT): BatchNorm, 1x1 convolutions,
-   linear layers, reductions, and the kNN / edge-feature construction of EdgeConv, written as
-   the ops PyTorch exports for models/torch/gnn.py. */
+/* Layers of the graph models (ParticleNet, DGCNN, ParT): 1x1 convolutions, linear layers,
+   reductions, BatchNorm as an affine map, and the kNN / EdgeConv layer stack. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,22 +10,6 @@ static void names(char *w, char *b, size_t n, const char *name)
 {
     snprintf(w, n, "%s.weight", name);
     snprintf(b, n, "%s.bias", name);
-}
-
-const char *mg_batchnorm(mg *g, const char *x, const char *name, int64_t c)
-{
-    char w[128], b[128], m[128], v[128];
-    names(w, b, sizeof w, name);
-    snprintf(m, sizeof m, "%s.running_mean", name);
-    snprintf(v, sizeof v, "%s.running_var", name);
-    int64_t d[1] = {c};
-    mg_param_fill(g, w, 1, d, 1.0f);
-    mg_param_fill(g, b, 1, d, 0.0f);
-    mg_param_fill(g, m, 1, d, 0.0f);
-    mg_param_fill(g, v, 1, d, 1.0f);
-    const char *y = MG_OP(g, "BatchNormalization", name, x, w, b, m, v);
-    e2e_ob_attr_float(g->b, g->last, "epsilon", 1e-5f);
-    return y;
 }
 
 const char *mg_conv1x1(mg *g, const char *x, const char *name, int conv_rank, int64_t in,
@@ -111,15 +94,45 @@ const char *mg_clip_min(mg *g, const char *scope, const char *x, float lo)
     return MG_OP(g, "Clip", scope, x, mg_const_f32(g, lo));
 }
 
+void mg_bn_affine(mg *g, const char *name, int64_t c, const char **scale, const char **shift)
+{
+    char w[128], b[128], m[128], v[128];
+    names(w, b, sizeof w, name);
+    snprintf(m, sizeof m, "%s.running_mean", name);
+    snprintf(v, sizeof v, "%s.running_var", name);
+    int64_t d[1] = {c};
+    mg_param_fill(g, w, 1, d, 1.0f);
+    mg_param_fill(g, b, 1, d, 0.0f);
+    mg_param_fill(g, m, 1, d, 0.0f);
+    mg_param_fill(g, v, 1, d, 1.0f);
+    const char *sd = MG_OP(g, "Sqrt", name, MG_OP(g, "Add", name, v, mg_const_f32(g, 1e-5f)));
+    *scale = MG_OP(g, "Div", name, w, sd);
+    *shift = MG_OP(g, "Sub", name, b, MG_OP(g, "Mul", name, m, *scale));
+}
+
+const char *mg_conv_matrix(mg *g, const char *name, int conv_rank, int64_t in, int64_t out,
+                           const char *scale)
+{
+    char w[128];
+    snprintf(w, sizeof w, "%s.weight", name);
+    int64_t wd[4] = {out, in, 1, 1};
+    mg_param_uniform(g, w, conv_rank, wd, 1.0 / sqrt((double)in));
+    const int64_t shape[2] = {out, in}, t10[2] = {1, 0};
+    const char *m = mg_transpose(g, name, MG_OP(g, "Reshape", name, w, mg_const_i64(g, 2, shape, 0)),
+                                 2, t10);
+    return scale ? MG_OP(g, "Mul", name, m, scale) : m;
+}
+
 const char *mg_knn(mg *g, const char *scope, const char *x, int64_t k, int skip_self)
 {
     static const int64_t t021[3] = {0, 2, 1};
-    const char *inner = MG_OP(g, "MatMul", scope, mg_transpose(g, scope, x, 3, t021), x);
+    const char *inner = MG_OP(g, "MatMul", scope, x, mg_transpose(g, scope, x, 3, t021));
     inner = MG_OP(g, "Mul", scope, inner, mg_const_f32(g, -2.0f));
-    const char *xx = mg_reduce(g, "ReduceSum", scope, MG_OP(g, "Mul", scope, x, x), 1, 1);
-    /* -xx - inner - xxᵀ, in PyTorch's order of evaluation */
-    const char *d = MG_OP(g, "Sub", scope, MG_OP(g, "Neg", scope, xx), inner);
-    d = MG_OP(g, "Sub", scope, d, mg_transpose(g, scope, xx, 3, t021));
+    const char *xx = mg_reduce(g, "ReduceSum", scope, MG_OP(g, "Mul", scope, x, x), -1, 1);
+    /* -xx_j - inner_ij - xx_i, in PyTorch's order of evaluation */
+    const char *d = MG_OP(g, "Sub", scope, MG_OP(g, "Neg", scope, mg_transpose(g, scope, xx, 3, t021)),
+                          inner);
+    d = MG_OP(g, "Sub", scope, d, xx);
     int64_t kk = k + (skip_self ? 1 : 0);
     char vals[160], idx[160];
     snprintf(vals, sizeof vals, "%s/TopK_%d.values", scope, g->counter);
@@ -147,23 +160,35 @@ const char *mg_batch_offsets(mg *g, const char *like, int64_t p)
     return MG_OP(g, "Reshape", "offsets", r, mg_const_i64(g, 3, shape, 0));
 }
 
-const char *mg_edge_features(mg *g, const char *scope, const char *x, const char *idx,
-                             const char *base, int64_t c, int64_t p, int64_t k)
+const char *mg_edge_mlp(mg *g, const char *scope, const char *x, const char *idx,
+                        const char *base, int64_t in, int64_t k, int n, const int *w)
 {
-    static const int64_t t021[3] = {0, 2, 1}, t0312[4] = {0, 3, 1, 2};
-    const int64_t flat1[1] = {-1}, flat2[2] = {-1, c}, nb4[4] = {-1, p, k, c};
-    const int64_t reps[4] = {1, 1, 1, k};
+    char name[128], bn[128];
+    const char *scale, *shift;
+    snprintf(name, sizeof name, "%s.convs.0", scope);
+    snprintf(bn, sizeof bn, "%s.bns.0", scope);
+    mg_bn_affine(g, bn, w[0], &scale, &shift);
+    const char *wm = mg_conv_matrix(g, name, 4, 2 * in, w[0], scale);
+    const char *wa = mg_slice(g, name, wm, 0, 0, in), *wb = mg_slice(g, name, wm, 0, in, 2 * in);
+    const char *a = MG_OP(g, "Add", name, MG_OP(g, "MatMul", name, x,
+                                                MG_OP(g, "Sub", name, wa, wb)), shift);
+    const char *bx = MG_OP(g, "MatMul", name, x, wb);
+    const int64_t flat1[1] = {-1}, rows[2] = {-1, w[0]}, nb3[3] = {-1, k, w[0]},
+                  one3[3] = {-1, 1, w[0]};
     const char *fi = MG_OP(g, "Reshape", scope, MG_OP(g, "Add", scope, idx, base),
                            mg_const_i64(g, 1, flat1, 0));
-    const char *xt = MG_OP(g, "Reshape", scope, mg_transpose(g, scope, x, 3, t021),
-                           mg_const_i64(g, 2, flat2, 0));
-    const char *nb = MG_OP(g, "Gather", scope, xt, fi);
+    const char *nb = MG_OP(g, "Gather", name,
+                           MG_OP(g, "Reshape", name, bx, mg_const_i64(g, 2, rows, 0)), fi);
     e2e_ob_attr_int(g->b, g->last, "axis", 0);
-    nb = MG_OP(g, "Reshape", scope, nb, mg_const_i64(g, 4, nb4, 0));
-    nb = mg_transpose(g, scope, nb, 4, t0312);
-    const char *xi = MG_OP(g, "Tile", scope, mg_unsqueeze(g, scope, x, 3),
-                           mg_const_i64(g, 4, reps, 0));
-    const char *e = MG_OP(g, "Concat", scope, xi, MG_OP(g, "Sub", scope, nb, xi));
-    e2e_ob_attr_int(g->b, g->last, "axis", 1);
+    nb = MG_OP(g, "Reshape", name, nb, mg_const_i64(g, 3, nb3, 0));
+    const char *e = MG_OP(g, "Add", name, nb, MG_OP(g, "Reshape", name, a, mg_const_i64(g, 3, one3, 0)));
+    e = MG_OP(g, "Relu", name, e);
+    for (int l = 1; l < n; l++) {
+        snprintf(name, sizeof name, "%s.convs.%d", scope, l);
+        snprintf(bn, sizeof bn, "%s.bns.%d", scope, l);
+        mg_bn_affine(g, bn, w[l], &scale, &shift);
+        wm = mg_conv_matrix(g, name, 4, w[l - 1], w[l], scale);
+        e = MG_OP(g, "Relu", name, MG_OP(g, "Add", name, MG_OP(g, "MatMul", name, e, wm), shift));
+    }
     return e;
 }

@@ -47,8 +47,6 @@ const char *mg_param_fill(mg *g, const char *name, int rank, const int64_t *dims
 
 /* Layers shared by the graph models (graph_layers.c), initialised like PyTorch's defaults:
    weights U(±1/sqrt(fan_in)), BatchNorm weight 1, bias 0, running mean 0, variance 1. */
-/* BatchNormalization (eps 1e-5) with <name>.weight/.bias/.running_mean/.running_var. */
-const char *mg_batchnorm(mg *g, const char *x, const char *name, int64_t c);
 /* 1x1 Conv, Conv2d (rank 4 weight [out, in, 1, 1]) or Conv1d (rank 3); bias optional. */
 const char *mg_conv1x1(mg *g, const char *x, const char *name, int conv_rank, int64_t in,
                        int64_t out, int bias);
@@ -66,16 +64,30 @@ const char *mg_slice(mg *g, const char *scope, const char *x, int64_t axis, int6
 /* Clip(x, min) with no upper bound. */
 const char *mg_clip_min(mg *g, const char *scope, const char *x, float lo);
 
-/* The indices [N, P, k] of the k nearest points of x [N, D, P] by TopK on the pairwise
-   distance -|xi|^2 + 2 xi.xj - |xj|^2 (as weaver computes it); skip_self takes k + 1 and
+/* Graph-model layers in token layout ([N, P, C], channels last; graph_layers.c). */
+
+/* BatchNorm <name> (eval) as an affine map x * scale + shift, scale = weight / sqrt(var +
+   1e-5), shift = bias - mean * scale: computed in the graph from the four initializers
+   (folded to constants at session creation). */
+void mg_bn_affine(mg *g, const char *name, int64_t c, const char **scale, const char **shift);
+/* The weight of the 1x1 convolution <name> (PyTorch layout [out, in, 1(, 1)], conv_rank 3
+   or 4) as an [in, out] matrix with its columns multiplied by `scale` (NULL: not). */
+const char *mg_conv_matrix(mg *g, const char *name, int conv_rank, int64_t in, int64_t out,
+                           const char *scale);
+/* The indices [N, P, k] of the k nearest points of x [N, P, D] by TopK on the pairwise
+   distance -|xj|^2 + 2 xi.xj - |xi|^2 (as weaver computes it); skip_self takes k + 1 and
    drops the first (ParticleNet), otherwise the point is its own first neighbour (PyG). */
 const char *mg_knn(mg *g, const char *scope, const char *x, int64_t k, int skip_self);
-/* cat(x_i, x_j - x_i) [N, 2C, P, k] of x [N, C, P] for the neighbours idx [N, P, k]; a
-   flat Gather over [N*P, C] with the batch offsets `base` [N, 1, 1] = arange(N) * P. */
-const char *mg_edge_features(mg *g, const char *scope, const char *x, const char *idx,
-                             const char *base, int64_t c, int64_t p, int64_t k);
 /* arange(N) * P as [N, 1, 1], N the batch of `like`. */
 const char *mg_batch_offsets(mg *g, const char *like, int64_t p);
+/* An EdgeConv layer stack on x [N, P, in] with neighbours idx [N, P, k], returning
+   [N * P, k, width] after the last Relu (the caller reduces over axis 1). Layer l is the 1x1
+   Conv <scope>.convs.l (no bias) + BatchNorm <scope>.bns.l + Relu, widths w[0..n-1]. The
+   first layer, on cat(x_i, x_j - x_i), is computed per node as (Wa - Wb) x_i + Wb x_j (W =
+   [Wa | Wb]), Wb x_j gathered for the neighbours by a flat Gather with the batch offsets
+   `base`; the others are MatMul on [N * P, k, width] with BatchNorm folded into the weight. */
+const char *mg_edge_mlp(mg *g, const char *scope, const char *x, const char *idx,
+                        const char *base, int64_t in, int64_t k, int n, const int *w);
 
 /* Architectures (simplenet.c, vit.c, pnet.c, dgcnn.c, part.c): add the graph body between
    input and output names (graph models read the inputs "points", "features", "mask" and, for
