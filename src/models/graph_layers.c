@@ -126,13 +126,20 @@ const char *mg_conv_matrix(mg *g, const char *name, int conv_rank, int64_t in, i
 const char *mg_knn(mg *g, const char *scope, const char *x, int64_t k, int skip_self)
 {
     static const int64_t t021[3] = {0, 2, 1};
-    const char *inner = MG_OP(g, "MatMul", scope, x, mg_transpose(g, scope, x, 3, t021));
-    inner = MG_OP(g, "Mul", scope, inner, mg_const_f32(g, -2.0f));
+    /* One MatMul gives the whole distance: [2 xi, -|xi|², -1] · [xj, 1, |xj|²] (PyTorch
+       computes -|xj|² - (-2 xi·xj) - |xi|²: the same up to rounding), so no elementwise pass
+       over the P x P matrix is needed. */
     const char *xx = mg_reduce(g, "ReduceSum", scope, MG_OP(g, "Mul", scope, x, x), -1, 1);
-    /* -xx_j - inner_ij - xx_i, in PyTorch's order of evaluation */
-    const char *d = MG_OP(g, "Sub", scope, MG_OP(g, "Neg", scope, mg_transpose(g, scope, xx, 3, t021)),
-                          inner);
-    d = MG_OP(g, "Sub", scope, d, xx);
+    const char *ones = MG_OP(g, "ConstantOfShape", scope, MG_OP(g, "Shape", scope, xx));
+    float one = 1.0f;
+    e2e_ob_attr_tensor(g->b, g->last, "value",
+                       e2e_ob_tensor(g->b, NULL, E2E_FLOAT, 1, (int64_t[]){1}, &one, sizeof one));
+    const char *lhs = MG_OP(g, "Concat", scope, MG_OP(g, "Mul", scope, x, mg_const_f32(g, 2.0f)),
+                            MG_OP(g, "Neg", scope, xx), MG_OP(g, "Neg", scope, ones));
+    e2e_ob_attr_int(g->b, g->last, "axis", -1);
+    const char *rhs = MG_OP(g, "Concat", scope, x, ones, xx);
+    e2e_ob_attr_int(g->b, g->last, "axis", -1);
+    const char *d = MG_OP(g, "MatMul", scope, lhs, mg_transpose(g, scope, rhs, 3, t021));
     int64_t kk = k + (skip_self ? 1 : 0);
     char vals[160], idx[160];
     snprintf(vals, sizeof vals, "%s/TopK_%d.values", scope, g->counter);

@@ -75,7 +75,7 @@ void mg_bn_affine(mg *g, const char *name, int64_t c, const char **scale, const 
 const char *mg_conv_matrix(mg *g, const char *name, int conv_rank, int64_t in, int64_t out,
                            const char *scale);
 /* The indices [N, P, k] of the k nearest points of x [N, P, D] by TopK on the pairwise
-   distance -|xj|^2 + 2 xi.xj - |xi|^2 (as weaver computes it); skip_self takes k + 1 and
+   distance -|xj|^2 + 2 xi.xj - |xi|^2 (as weaver's, here one MatMul); skip_self takes k + 1 and
    drops the first (ParticleNet), otherwise the point is its own first neighbour (PyG). */
 const char *mg_knn(mg *g, const char *scope, const char *x, int64_t k, int skip_self);
 /* arange(N) * P as [N, 1, 1], N the batch of `like`. */
