@@ -2,7 +2,7 @@
 models (simplenet.py, vit.py) and the graph models (gnn.py).
 
 The initializers carry the state_dict names. Weights that feed a MatMul (the Linear layers
-inside the ViT blocks) are stored [in, out] and are transposed back to PyTorch's [out, in];
+inside the ViT and ParT blocks, possibly through a Mul by a constant) are stored [in, out] and are transposed back to PyTorch's [out, in];
 everything else (Conv weights, Gemm weights with transB=1, biases, LayerNorm, cls_token,
 pos_embed) has PyTorch's layout already.
 """
@@ -102,6 +102,8 @@ def module_from_onnx(path):
     config = config_from_onnx(model)
     module = make_module(config).eval()
     matmul_b = {n.input[1] for n in g.node if n.op_type == "MatMul"}
+    # a weight scaled in the graph before its MatMul (ParT's q columns) is stored [in, out] too
+    matmul_b |= {n.input[0] for n in g.node if n.op_type == "Mul" and n.output[0] in matmul_b}
     inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     state = module.state_dict()
     new_state = {}

@@ -5,7 +5,8 @@
  *   pair features u = ln max(ΔR_ij, 1e-8), ln max(min(e_i, e_j)·ΔR_ij, 1e-8) (e = channel 0)
  *   bias = Conv 1x1 pair_embed.0 (2 -> pair) -> Relu -> pair_embed.2 (-> heads)
  *          + (mask_j - 1)·1e9                                                      N x H x P x P
- *   depth x pre-norm blocks (LayerNorm eps 1e-5): x += proj(softmax(q kᵀ/√D + bias) v);
+ *   depth x pre-norm blocks (LayerNorm eps 1e-5): x += proj(softmax(q kᵀ/√D + bias) v)
+ *                                                 (1/√D applied to q's weight and bias);
  *                                                 x += fc2(GELU(fc1(LN(x))))
  *   LayerNorm -> * mask -> Σ over nodes / counts -> Gemm head -> Sigmoid
  *
@@ -20,7 +21,7 @@
 typedef struct part_ctx {
     mg *g;
     int64_t E, H, D, M;
-    const char *c_one, *c_half, *c_sqrt2, *c_scale;
+    const char *c_one, *c_half, *c_sqrt2, *c_qscale; /* c_qscale: [3E], 1/√D then 1 */
 } part_ctx;
 
 static const char *layer_norm(part_ctx *v, const char *x, const char *name)
@@ -41,8 +42,18 @@ static const char *attention(part_ctx *v, const char *x, const char *bias, const
 {
     mg *g = v->g;
     char name[128];
+    /* q·kᵀ/√D as (q/√D)·kᵀ: the q columns of the qkv weight and bias scaled in the graph
+       (folded at session creation), so no pass over the H x P x P logits is needed for it */
+    char w[160], b[160];
     snprintf(name, sizeof name, "%s.qkv", scope);
-    const char *qkv = mg_linear_matmul(g, x, name, v->E, 3 * v->E);
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(b, sizeof b, "%s.bias", name);
+    double bound = 1.0 / sqrt((double)v->E);
+    int64_t wd[2] = {v->E, 3 * v->E}, bd[1] = {3 * v->E};
+    mg_param_uniform(g, w, 2, wd, bound);
+    mg_param_uniform(g, b, 1, bd, bound);
+    const char *qkv = MG_OP(g, "MatMul", name, x, MG_OP(g, "Mul", name, w, v->c_qscale));
+    qkv = MG_OP(g, "Add", name, qkv, MG_OP(g, "Mul", name, b, v->c_qscale));
     const int64_t shape5[5] = {0, -1, 3, v->H, v->D}, p5[5] = {2, 0, 3, 1, 4};
     qkv = MG_OP(g, "Reshape", scope, qkv, mg_const_i64(g, 5, shape5, 0));
     qkv = mg_transpose(g, scope, qkv, 5, p5);
@@ -53,7 +64,7 @@ static const char *attention(part_ctx *v, const char *x, const char *bias, const
     }
     static const int64_t t0132[4] = {0, 1, 3, 2}, t0213[4] = {0, 2, 1, 3};
     const char *a = MG_OP(g, "MatMul", scope, parts[0], mg_transpose(g, scope, parts[1], 4, t0132));
-    a = MG_OP(g, "Add", scope, MG_OP(g, "Mul", scope, a, v->c_scale), bias);
+    a = MG_OP(g, "Add", scope, a, bias);
     a = MG_OP(g, "Softmax", scope, a);
     e2e_ob_attr_int(g->b, g->last, "axis", -1);
     a = mg_transpose(g, scope, MG_OP(g, "MatMul", scope, a, parts[2]), 4, t0213);
@@ -85,7 +96,17 @@ void e2e_part_graph(mg *g, const e2e_model_config *c, const char *output)
     v.c_one = mg_const_f32(g, 1.0f);
     v.c_half = mg_const_f32(g, 0.5f);
     v.c_sqrt2 = mg_const_f32(g, (float)sqrt(2.0));
-    v.c_scale = mg_const_f32(g, (float)(1.0 / sqrt((double)v.D)));
+    {
+        Onnx__TensorProto *t = e2e_ob_tensor(g->b, NULL, E2E_FLOAT, 1, (int64_t[]){3 * v.E}, NULL,
+                                             sizeof(float) * (size_t)(3 * v.E));
+        if (t) {
+            float *qs = (float *)t->raw_data.data;
+            for (int64_t i = 0; i < 3 * v.E; i++)
+                qs[i] = i < v.E ? (float)(1.0 / sqrt((double)v.D)) : 1.0f;
+        }
+        v.c_qscale = mg_op(g, "Constant", NULL, 0, NULL);
+        e2e_ob_attr_tensor(g->b, g->last, "value", t);
+    }
     static const int64_t t021[3] = {0, 2, 1};
 
     const char *pts = MG_OP(g, "Mul", "input", "points", "mask");
