@@ -36,4 +36,12 @@ e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err)
 /* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */
 e2e_session_options e2e_cli_session_options(void);
 
+/* The shipped trained models' folder (trained_dir.c): models/trained when it exists in the
+   working directory, else BIN/../models/trained or BIN/../share/e2e/trained beside the
+   running e2e binary, else "models/trained". Returns buf. */
+const char *e2e_cli_trained_dir(char *buf, size_t n);
+
+/* e2e frames --all-events (frames_dump.c). */
+int e2e_cmd_frames_dump(int argc, char **argv);
+
 #endif

@@ -26,7 +26,8 @@ static void help(void)
            "  index.json           event id, channel files, and per tagger its channels, frame\n"
            "                       size and slots (object pt/eta/phi, truth, seed, status)\n"
            "Taggers default to eg, qg, top, tau with their default channels and sizes\n"
-           "(eg 32x32 on the EB view, jets 128x128); --size qg=125x125 changes a frame size.\n");
+           "(eg 32x32 on the EB view, jets 128x128); --size qg=125x125 changes a frame size.\n"
+           "e2e frames --all-events: every event's frames and truth (e2e frames --all-events -h).\n");
 }
 
 static int write_npy(const char *dir, const char *name, e2e_dtype dt, int rank,
@@ -64,6 +65,9 @@ int e2e_cmd_frames(int argc, char **argv)
     const char *tnames[MAX_TAGGERS];
     const char *chan_over[MAX_TAGGERS * 2], *size_over[MAX_TAGGERS * 2];
     int nchan = 0, nsize = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--all-events"))
+            return e2e_cmd_frames_dump(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (e2e_cli_is_help(a)) {
