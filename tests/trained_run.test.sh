@@ -36,6 +36,20 @@ done
     --timing-json t2.json) || fail "run from another directory"
 grep -q '"model": ".*models/trained/tau.onnx"' "$dir/t2.json" || fail "trained model not found from $dir"
 
+# e2e frames --all-events: one frame per seeded slot (as many as e2e run scores), valid .npy
+"$e2e" --quiet frames --all-events --events "$dir/ev.e2e" --max-events 20 --tagger eg \
+    --tagger top -o "$dir/dump" || fail "frames --all-events"
+"$e2e" --quiet run --events "$dir/ev.e2e" --max-events 20 --taggers eg,top -o "$dir/p4.csv" \
+    || fail "run on 20 events"
+for t in eg top; do
+    n=$(grep -c ",$t,.*,ok," "$dir/p4.csv")
+    [ "$n" -gt 0 ] || fail "no seeded $t slot in 20 events"
+    [ $t = eg ] && fe=1024 || fe=131072
+    head -c 128 "$dir/dump/${t}_frames.npy" | grep -aq "'shape': ($n, " || fail "$t frames header: $(head -c 128 "$dir/dump/${t}_frames.npy")"
+    [ "$(wc -c < "$dir/dump/${t}_frames.npy")" -eq $((128 + n * fe * 4)) ] || fail "$t frames size"
+    [ "$(wc -c < "$dir/dump/${t}_truth.npy")" -eq $((128 + n * 4)) ] || fail "$t truth size"
+done
+
 # --arch simplenet selects DIR/<tagger>_simplenet.onnx (a stand-in file here, so that the
 # 140 MB of benchmark models are not written)
 mkdir "$dir/bench" && cp models/trained/eg.onnx "$dir/bench/eg_simplenet.onnx"
