@@ -49,4 +49,12 @@ uint64_t e2e_cli_nonfinite_total(const e2e_cli_nonfinite *c);
 void e2e_cli_nonfinite_index(const e2e_cli_nonfinite *c, int rank, const int64_t *dims,
                              char *buf, size_t n);
 
+/* The shipped trained models' folder (trained_dir.c): models/trained when it exists in the
+   working directory, else BIN/../models/trained or BIN/../share/e2e/trained beside the
+   running e2e binary, else "models/trained". Returns buf. */
+const char *e2e_cli_trained_dir(char *buf, size_t n);
+
+/* e2e frames --all-events (frames_dump.c). */
+int e2e_cmd_frames_dump(int argc, char **argv);
+
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/roc.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
 
@@ -36,6 +37,7 @@ extern e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_
 static const struct run_arch {
     const char *name, *file;
 } run_archs[] = {
+    {"trained", ""}, /* the shipped trained taggers: DIR/<tagger>.onnx */
     {"simplenet", "simplenet"}, {"vit", "vit"},
     {"gnn", "pnet"}, {"pnet", "pnet"},
     {"dgcnn", "dgcnn"},
@@ -118,6 +120,7 @@ typedef struct tagger_job {
     double score_sum[8];
     uint64_t score_n[8];
     int preview;            /* rows shown so far */
+    e2e_roc roc;            /* scores by truth class, for the AUC (util/roc.h) */
 } tagger_job;
 
 static const char *frames_stage_name(const char *t)
@@ -137,26 +140,35 @@ static const char *tagger_stage_name(const char *t)
 static void help(void)
 {
     printf("usage: e2e run [--events FILE] [--taggers eg,qg,top,tau]\n"
-           "               [--arch simplenet|vit|gnn|dgcnn|transformer]\n"
+           "               [--arch trained|simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
            "               [--max-events N] [--skip-events N] [--threads T] [--device cpu|cuda|auto]\n"
-           "               [-o predictions.csv] [--timing-json FILE] [--no-progress]\n\n"
+           "               [-o predictions.csv] [--timing-json FILE] [--roc FILE.png] [--no-progress]\n\n"
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
            "tagger's model once per event. Models are loaded once per job.\n\n"
            "Defaults: events build/sample/events.e2e (%d toy events generated on first use);\n"
-           "models DIR/<tagger>_<arch>.onnx with DIR = build/models (written on first use by\n"
-           "the model builder; gnn = ParticleNet-Lite <tagger>_pnet.onnx, dgcnn =\n"
-           "<tagger>_dgcnn.onnx, transformer = Particle Transformer <tagger>_part.onnx);\n"
-           "a model whose inputs are points/features/mask gets graph frames (point clouds of\n"
-           "the same crops, docs/graph-frames.md), timed as GraphFrames.\nChannels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
+           "models: --arch trained (default) the shipped trained taggers DIR/<tagger>.onnx,\n"
+           "DIR = models/trained (docs/trained-models.md; looked up in the working directory,\n"
+           "then beside the e2e binary: BIN/../models/trained, BIN/../share/e2e/trained);\n"
+           "other --arch values the benchmark models DIR/<tagger>_<arch>.onnx with\n"
+           "DIR = build/models (written on first use by the model builder; gnn =\n"
+           "ParticleNet-Lite <tagger>_pnet.onnx, dgcnn = <tagger>_dgcnn.onnx, transformer =\n"
+           "Particle Transformer <tagger>_part.onnx); --model-dir DIR changes DIR.\n"
+           "A model whose inputs are points/features/mask gets graph frames (point clouds of\n"
+           "the same crops, docs/graph-frames.md), timed as GraphFrames.\n"
+           "Channels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
            "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
            "Output: CSV, one row per seed slot:\n"
            "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
            "(score -1 for a failed seed). Without -o the CSV goes to build/sample/predictions.csv\n"
            "and a preview is printed; -o - writes the CSV to stdout (the summary then goes to\n"
-           "stderr). At the end: per-stage ms per event (mean, p50, p99) and events/s, also as\n"
-           "JSON with --timing-json. A progress bar is drawn when stderr is a terminal.\n"
+           "stderr). At the end: per tagger the ROC AUC from the truth (signal vs background:\n"
+           "eg photon vs electron, qg quark vs gluon, top top vs QCD, tau tau vs QCD, QCD =\n"
+           "quark or gluon jets; other truths not counted; 8 bytes kept per counted object),\n"
+           "per-stage ms per event (mean, p50, p99) and events/s, also as JSON with\n"
+           "--timing-json; --roc FILE.png draws the ROC curves. A progress bar is drawn when\n"
+           "stderr is a terminal.\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
            "the event and the section; the events before it are processed and written (exit 1).\n\n"
            "Pre-made frames (public E2E datasets, docs/datasets.md):\n"
@@ -622,7 +634,14 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                     (unsigned long long)tj[t].clouds, (unsigned long long)tj[t].truncated,
                     (unsigned long long)tj[t].empty, c->graph.max_points,
                     stage_mean(&tj[t].graph), stage_mean(&tj[t].infer));
-        fprintf(f, "}");
+        double auc = e2e_roc_auc(&tj[t].roc);
+        fprintf(f, ", \"signal\": \"%s\", \"background\": \"%s\", \"n_signal\": %zu, "
+                "\"n_background\": %zu, \"auc\": ", e2e_roc_signal_name(tj[t].name),
+                e2e_roc_background_name(tj[t].name), tj[t].roc.ns, tj[t].roc.nb);
+        if (isnan(auc))
+            fprintf(f, "null}");
+        else
+            fprintf(f, "%.6f}", auc);
     }
     fprintf(f, "\n  ]\n}\n");
     return fclose(f) ? -1 : 0;
@@ -630,8 +649,9 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
 
 int e2e_cmd_run(int argc, char **argv)
 {
-    const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = "build/models";
-    const char *taggers = "eg,qg,top,tau", *arch = "simplenet";
+    const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = NULL, *roc = NULL;
+    const char *taggers = "eg,qg,top,tau", *arch = "trained";
+    char trained_dir[4096];
     const char *model_over[16], *chan_over[16];
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
     uint64_t max_events = UINT64_MAX, skip = 0;
@@ -655,7 +675,7 @@ int e2e_cmd_run(int argc, char **argv)
         } else if (!strcmp(a, "--arch") && more) {
             arch = argv[++i];
             if (!arch_file(arch)) {
-                fprintf(stderr, "e2e run: --arch must be simplenet, vit, gnn (pnet), dgcnn or "
+                fprintf(stderr, "e2e run: --arch must be trained, simplenet, vit, gnn (pnet), dgcnn or "
                         "transformer (part)\n");
                 return E2E_EXIT_USAGE;
             }
@@ -688,6 +708,8 @@ int e2e_cmd_run(int argc, char **argv)
             out = argv[++i];
         } else if (!strcmp(a, "--timing-json") && more) {
             timing_json = argv[++i];
+        } else if (!strcmp(a, "--roc") && more) {
+            roc = argv[++i];
         } else if (!strcmp(a, "--no-progress")) {
             show_progress = 0;
         } else {
@@ -695,6 +717,11 @@ int e2e_cmd_run(int argc, char **argv)
             return E2E_EXIT_USAGE;
         }
     }
+
+    int trained = !strcmp(arch, "trained");
+    if (!model_dir)
+        model_dir = trained ? e2e_cli_trained_dir(trained_dir, sizeof trained_dir)
+                            : "build/models";
 
     /* taggers */
     tagger_job tj[MAX_TAGGERS];
@@ -724,8 +751,8 @@ int e2e_cmd_run(int argc, char **argv)
             }
         char nm[sizeof tj[nt].name];
         memcpy(nm, tj[nt].name, sizeof nm);
-        snprintf(tj[nt].model_path, sizeof tj[nt].model_path, "%.3000s/%.15s_%.15s.onnx", model_dir,
-                 nm, arch_file(arch));
+        snprintf(tj[nt].model_path, sizeof tj[nt].model_path, "%.3000s/%.15s%s%.15s.onnx",
+                 model_dir, nm, trained ? "" : "_", trained ? "" : arch_file(arch));
         nt++;
         p += len;
         if (*p == ',')
@@ -784,7 +811,7 @@ int e2e_cmd_run(int argc, char **argv)
     for (int t = 0; t < nt; t++) {
         if (!file_exists(tj[t].model_path)) {
             int is_default = strncmp(tj[t].model_path, model_dir, strlen(model_dir)) == 0;
-            if (is_default && e2e_models_write_all) {
+            if (is_default && !trained && e2e_models_write_all) {
                 if (e2e_cli_verbose >= 0)
                     fprintf(stderr, "e2e run: writing the benchmark models into %s\n", model_dir);
                 if (mkdirs(model_dir) ||
@@ -796,7 +823,9 @@ int e2e_cmd_run(int argc, char **argv)
             }
             if (!file_exists(tj[t].model_path)) {
                 fprintf(stderr, "e2e run: tagger %s: model %s not found%s\n", tj[t].name,
-                        tj[t].model_path, !is_default ? ""
+                        tj[t].model_path, trained ? " (the shipped trained models, see "
+                        "docs/trained-models.md; --arch simplenet runs the benchmark models)"
+                        : !is_default ? ""
                         : e2e_models_write_all ? " (the model builder of this build does not "
                           "write it; pass --model TAGGER=FILE)"
                         : " (this build cannot write the benchmark models; pass --model "
@@ -957,6 +986,11 @@ int e2e_cmd_run(int argc, char **argv)
                     tj[t].clouds++;
                 if (sl[i].seed.status == E2E_SEED_OK) {
                     tj[t].ok++;
+                    int cls = e2e_roc_class(tj[t].name, sl[i].truth);
+                    if (cls >= 0 && e2e_roc_add(&tj[t].roc, sl[i].score, cls)) {
+                        snprintf(err.message, sizeof err.message, "out of memory for the AUC");
+                        failed = 1;
+                    }
                     int k = sl[i].truth >= 0 && sl[i].truth < 7 ? sl[i].truth : 7;
                     tj[t].score_sum[k] += sl[i].score;
                     tj[t].score_n[k]++;
@@ -1036,7 +1070,31 @@ int e2e_cmd_run(int argc, char **argv)
                         c->graph.max_points, (unsigned long long)tj[t].empty);
             }
         }
+        for (int t = 0; t < nt; t++) {
+            double auc = e2e_roc_auc(&tj[t].roc);
+            fprintf(info, "  %-4s ROC AUC %s vs %s: ", tj[t].name,
+                    e2e_roc_signal_name(tj[t].name), e2e_roc_background_name(tj[t].name));
+            if (isnan(auc))
+                fprintf(info, "n/a");
+            else
+                fprintf(info, "%.4f", auc);
+            fprintf(info, " (%zu signal, %zu background)\n", tj[t].roc.ns, tj[t].roc.nb);
+        }
         print_table(info, rows, nr, n, wall, tj, nt);
+    }
+    if (roc) {
+        e2e_roc *rocs[MAX_TAGGERS];
+        const char *names[MAX_TAGGERS];
+        for (int t = 0; t < nt; t++) {
+            rocs[t] = &tj[t].roc;
+            names[t] = tj[t].name;
+        }
+        if (e2e_roc_png(roc, rocs, names, nt, &err)) {
+            fprintf(stderr, "e2e run: --roc: %s\n", err.message);
+            failed = 1;
+        } else if (e2e_cli_verbose >= 0) {
+            fprintf(info, "ROC curves -> %s\n", roc);
+        }
     }
     if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events)) {
         fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
@@ -1049,6 +1107,7 @@ done:
     for (int t = 0; t < nt; t++) {
         e2e_tagger_free(tj[t].t);
         e2e_model_free(tj[t].model);
+        e2e_roc_free(&tj[t].roc);
     }
     e2e_detframes_free(df);
     e2e_event_free(ev);
