@@ -513,6 +513,7 @@ static int run_part_begin(e2e_run_meta *m, const char *events, const char *arch,
 {
     e2e_error err;
     err.message[0] = 0;
+    e2e_run_stop_install(); /* from here on, Ctrl-C ends the job with an "interrupted" part */
     int bad = e2e_run_meta_init(m, events, &err) != E2E_OK;
     m->arch = arch;
     for (int t = 0; t < nt && !bad; t++)
@@ -791,7 +792,6 @@ int e2e_cmd_run(int argc, char **argv)
     if (preview && e2e_cli_verbose >= 0)
         fprintf(info, "%-4s %8s %4s %8s %7s %7s %9s %9s %-10s %s\n", "tag", "event", "slot",
                 "pt", "eta", "phi", "seed", "score", "status", "truth");
-    e2e_run_stop_install();
     while (n < max_events && !e2e_run_stop_requested()) {
         double t0 = e2e_cli_now_ms();
         int got;
