@@ -1,0 +1,6 @@
+#!/bin/sh
+# The merge under HTCondor (UNTESTED): the parts' names are expanded by this shell, since
+# HTCondor passes arguments without expanding wildcards.
+set -eu
+OUT=${OUT:-e2e-out}; E2E=${E2E:-e2e}
+exec "$E2E" merge -o "$OUT/all.csv" --timing-json "$OUT/all.json" "$OUT"/part-*.csv
