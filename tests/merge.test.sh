@@ -107,3 +107,16 @@ sed -i 's|"output": ".*/p2.csv"|"output": "t2.csv"|' "$dir/t2.json"
 head -n 5 "$dir/p2.csv" > "$dir/t2.csv"
 refused "t2.csv (shard 2/4, events 16..22): .* bytes, but its run wrote" "$dir"/p[013].csv "$dir/t2.csv"
 echo "ok: another input, another model and a changed CSV refused, naming the part"
+
+# timing JSONs that are not JSON, or not a part's
+cp "$dir/p0.csv" "$dir/b0.csv"
+printf '{"status": "complete", "shard": [0, 4' > "$dir/b0.json"
+refused "b0.json (timing JSON of .*b0.csv): not valid JSON at byte" "$dir/b0.csv"
+printf '{"events": 8, "stages": []}' > "$dir/b0.json"
+refused "b0.json: not a timing JSON of e2e run --timing-json with part metadata" "$dir/b0.csv"
+sed 's/"hist": \[\[/"hist": [["x", 1], [/' "$dir/p0.json" > "$dir/b0.json"
+sed -i "s|/p0.csv\"|/b0.csv\"|" "$dir/b0.json"
+"$E2E" merge -o "$dir/m.csv" --timing-json "$dir/m.json" "$dir/b0.csv" "$dir"/p[123].csv \
+    "$dir/b0.json" "$dir"/p[123].json 2> "$dir/err" && fail "a bad histogram was merged"
+grep -q "bad histogram entry" "$dir/err" || fail "bad histogram: $(cat "$dir/err")"
+echo "ok: malformed timing JSONs refused"

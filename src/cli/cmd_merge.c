@@ -350,8 +350,11 @@ static int merge_stages(part **sorted, int np, stage *st, char names[][48], int 
             uint64_t in_bins = 0;
             for (size_t b = 0; b < h->n; b++) {
                 const json_value *e = &h->items[b];
-                double bin = e->type == JSON_ARRAY && e->n == 2 ? e->items[0].number : -1;
-                if (!(bin >= 0 && bin <= HB_BINS) || e->items[1].number < 0) {
+                int pair = e->type == JSON_ARRAY && e->n == 2 &&
+                           e->items[0].type == JSON_NUMBER && e->items[1].type == JSON_NUMBER;
+                double bin = pair ? e->items[0].number : -1;
+                if (!(bin >= 0 && bin <= HB_BINS) || bin != (int)bin ||
+                    !(e->items[1].number >= 0 && e->items[1].number < 4294967296.0)) {
                     problem("%s: stage %s: bad histogram entry", sorted[i]->json, name);
                     return -1;
                 }
@@ -375,18 +378,10 @@ static int merge_stages(part **sorted, int np, stage *st, char names[][48], int 
     return 0;
 }
 
-static void json_text(FILE *f, const char *s)
+/* a CRC-32C as JSON has it ("89abcdef"); 0 when absent */
+static uint32_t hex(const char *s)
 {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s < 32)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
+    return s ? (uint32_t)strtoul(s, NULL, 16) : 0;
 }
 
 static int write_summary(const char *path, part **sorted, int np, uint64_t total,
@@ -402,20 +397,18 @@ static int write_summary(const char *path, part **sorted, int np, uint64_t total
     m.arch = str(r->j, "arch") ? str(r->j, "arch") : "";
     m.events_total = total;
     m.input.bytes = (uint64_t)num(in, "bytes", &ok);
-    m.input.head_crc = (uint32_t)strtoul(str(in, "head_crc32c") ? str(in, "head_crc32c") : "0",
-                                         NULL, 16);
-    m.input.tail_crc = (uint32_t)strtoul(str(in, "tail_crc32c") ? str(in, "tail_crc32c") : "0",
-                                         NULL, 16);
+    m.input.head_crc = hex(str(in, "head_crc32c"));
+    m.input.tail_crc = hex(str(in, "tail_crc32c"));
     m.output = out_real;
     m.output_bytes = out_bytes;
     m.rows = rows;
-    for (size_t t = 0; t < models->n && t < MAX_MODELS; t++) {
+    for (size_t t = 0; models->type == JSON_ARRAY && t < models->n && t < MAX_MODELS; t++) {
         const json_value *x = &models->items[t];
         m.tagger[t] = str(x, "tagger");
         m.model_path[t] = str(x, "path");
         m.channels[t] = str(x, "channels");
         m.model[t].bytes = (uint64_t)num(x, "bytes", &ok);
-        m.model[t].head_crc = (uint32_t)strtoul(str(x, "crc32c"), NULL, 16);
+        m.model[t].head_crc = hex(str(x, "crc32c"));
         m.n_taggers++;
     }
     FILE *f = fopen(path, "w");
@@ -424,7 +417,7 @@ static int write_summary(const char *path, part **sorted, int np, uint64_t total
     fprintf(f, "{\n");
     e2e_run_meta_json(f, &m, total);
     fprintf(f, "  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)total);
-    json_text(f, str(r->j, "events_file"));
+    e2e_run_json_str(f, str(r->j, "events_file"));
     fprintf(f, ",\n  \"parts\": %d,\n  \"wall_s\": %.6f,\n  \"wall_s_max\": %.6f,\n"
             "  \"events_per_s\": %.3f,\n  \"stages\": [", np, wall_sum, wall_max,
             wall_sum > 0 ? total / wall_sum : 0.0);
@@ -446,9 +439,9 @@ static int write_summary(const char *path, part **sorted, int np, uint64_t total
         fi = total ? fi / total : 0; /* means combine exactly, weighted by the events */
         const json_value *x = &tg->items[t], *fr = json_get(x, "frame");
         fprintf(f, "%s\n    {\"name\": ", t ? "," : "");
-        json_text(f, str(x, "name"));
+        e2e_run_json_str(f, str(x, "name"));
         fprintf(f, ", \"model\": ");
-        json_text(f, str(x, "model"));
+        e2e_run_json_str(f, str(x, "model"));
         if (fr && fr->type == JSON_ARRAY && fr->n == 3)
             fprintf(f, ", \"frame\": [%.0f, %.0f, %.0f]", fr->items[0].number,
                     fr->items[1].number, fr->items[2].number);

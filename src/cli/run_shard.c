@@ -203,8 +203,12 @@ void e2e_run_part_end(e2e_run_meta *m, const char *csv_path, FILE *csv, uint64_t
     m->status = *failed ? "failed" : "complete";
 }
 
-static void jstr(FILE *f, const char *s)
+void e2e_run_json_str(FILE *f, const char *s)
 {
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
     fputc('"', f);
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
@@ -237,25 +241,19 @@ void e2e_run_meta_json(FILE *f, const e2e_run_meta *m, uint64_t events)
         fprintf(f, "null");
     fprintf(f, ", \"head_crc32c\": \"%08x\", \"tail_crc32c\": \"%08x\"},\n  \"output\": ",
             m->input.head_crc, m->input.tail_crc);
-    if (m->output)
-        jstr(f, m->output);
-    else
-        fprintf(f, "null");
+    e2e_run_json_str(f, m->output);
     fprintf(f, ",\n  \"output_bytes\": %llu,\n  \"rows\": %llu,\n  \"arch\": ",
             (unsigned long long)m->output_bytes, (unsigned long long)m->rows);
-    jstr(f, m->arch);
+    e2e_run_json_str(f, m->arch);
     fprintf(f, ",\n  \"models\": [");
     for (int t = 0; t < m->n_taggers; t++) {
         fprintf(f, "%s\n    {\"tagger\": ", t ? "," : "");
-        jstr(f, m->tagger[t]);
+        e2e_run_json_str(f, m->tagger[t]);
         fprintf(f, ", \"path\": ");
-        jstr(f, m->model_path[t]);
+        e2e_run_json_str(f, m->model_path[t]);
         fprintf(f, ", \"bytes\": %llu, \"crc32c\": \"%08x\", \"channels\": ",
                 (unsigned long long)m->model[t].bytes, m->model[t].head_crc);
-        if (m->channels[t])
-            jstr(f, m->channels[t]);
-        else
-            fprintf(f, "null");
+        e2e_run_json_str(f, m->channels[t]);
         fprintf(f, "}");
     }
     fprintf(f, "\n  ],\n");
