@@ -81,7 +81,7 @@ static const char *base_name(const char *p)
 static double num(const json_value *o, const char *key, int *ok)
 {
     const json_value *v = json_get(o, key);
-    if (!v || v->type != JSON_NUMBER || v->number < 0) {
+    if (!v || v->type != JSON_NUMBER || !(v->number >= 0 && v->number < 9e18)) {
         *ok = 0;
         return 0;
     }
