@@ -3,4 +3,5 @@
 # HTCondor passes arguments without expanding wildcards.
 set -eu
 OUT=${OUT:-e2e-out}; E2E=${E2E:-e2e}
-exec "$E2E" merge -o "$OUT/all.csv" --timing-json "$OUT/all.json" "$OUT"/part-*.csv
+# shellcheck disable=SC2086 # E2E may be a command with arguments
+exec $E2E merge -o "$OUT/all.csv" --timing-json "$OUT/all.json" "$OUT"/part-*.csv
