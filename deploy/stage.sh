@@ -3,7 +3,7 @@
 # tests/container.ci.sh: from a built tree (make NATIVE=0), stages what the runtime stage
 # copies, and nothing else, under DESTDIR/opt/e2e:
 #   bin/e2e, lib/libe2e.so* + libe2e.a, include/e2e.h + e2e_frames.h, lib/pkgconfig/e2e.pc,
-#   share/e2e/models/ (the eight models written by `e2e models`),
+#   share/e2e/models/ (every model `e2e models` writes),
 #   share/e2e/runtime-packages.txt (what the runtime stage installs).
 # Usage (in the source tree): sh deploy/stage.sh DESTDIR   (BUILD=dir: another build folder)
 set -eu

@@ -24,8 +24,13 @@ for k in 1 2 3 4; do
     cmp -s "$dir/c1.csv" "$dir/c$k.csv" || fail "concurrent run $k wrote other predictions"
 done
 ls "$dir/models" | grep -q tmp && fail "temporary model files left: $(ls "$dir/models")"
-[ "$(ls "$dir/models" | grep -c '\.onnx$')" -eq 8 ] || fail "models: $(ls "$dir/models")"
-echo "ok: 4 runs at once in an empty --model-dir"
+# every model complete: the same files, byte for byte, as one e2e models with run's seed (1)
+"$E2E" --quiet models --out "$dir/ref" --seed 1 > /dev/null || fail "e2e models"
+[ "$(ls "$dir/models")" = "$(ls "$dir/ref")" ] || fail "models: $(ls "$dir/models")"
+for f in "$dir"/ref/*.onnx; do
+    cmp -s "$f" "$dir/models/$(basename "$f")" || fail "$(basename "$f") differs from e2e models'"
+done
+echo "ok: 4 runs at once in an empty --model-dir ($(ls "$dir/ref" | wc -l) models, all complete)"
 
 run -o "$dir/all.csv" || fail "single run"
 tail -n +2 "$dir/all.csv" > "$dir/all.rows"
