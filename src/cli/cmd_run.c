@@ -17,6 +17,8 @@
 
 #include "cli/cli.h"
 #include "util/roc.h"
+#include "cli/run_shard.h"
+#include "cli/run_stats.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
 
@@ -27,7 +29,7 @@ extern e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_
 
 #define MAX_TAGGERS 4
 #define SAMPLE_EVENTS 200
-#define MODEL_SEED 1
+#define MODEL_SEED 2024 /* = e2e models' default (E2E_MODELS_DEFAULT_SEED): one seed everywhere */
 
 /* --arch: the default model of a tagger is DIR/<tagger>_<file>.onnx. The image models
    (simplenet, vit) and the graph models (ParticleNet-Lite "pnet", DGCNN "dgcnn", Particle
@@ -51,58 +53,6 @@ static const char *arch_file(const char *name)
             return run_archs[i].file;
     return NULL;
 }
-
-/* ---- timing: fixed log-spaced histogram per stage (100 bins per decade, 1e-4..1e5 ms) ---- */
-
-#define HB_DECADES 9
-#define HB_PER_DEC 100
-#define HB_BINS (HB_DECADES * HB_PER_DEC)
-#define HB_MIN_LOG (-4.0)
-
-typedef struct stage {
-    const char *name;
-    double sum_ms, max_ms;
-    uint64_t n;
-    uint32_t bins[HB_BINS + 1]; /* last: zero / underflow */
-} stage;
-
-static void stage_add(stage *s, double ms)
-{
-    s->sum_ms += ms;
-    if (ms > s->max_ms)
-        s->max_ms = ms;
-    s->n++;
-    int b;
-    if (!(ms > 1e-4))
-        b = HB_BINS;
-    else {
-        b = (int)floor((log10(ms) - HB_MIN_LOG) * HB_PER_DEC);
-        if (b >= HB_BINS)
-            b = HB_BINS - 1;
-    }
-    s->bins[b]++;
-}
-
-static double stage_pct(const stage *s, double q)
-{
-    if (!s->n)
-        return 0;
-    uint64_t want = (uint64_t)ceil(q * s->n), acc = s->bins[HB_BINS];
-    if (want == 0)
-        want = 1;
-    if (acc >= want)
-        return 0;
-    for (int b = 0; b < HB_BINS; b++) {
-        acc += s->bins[b];
-        if (acc >= want) {
-            double v = pow(10, HB_MIN_LOG + (b + 0.5) / HB_PER_DEC);
-            return v > s->max_ms ? s->max_ms : v;
-        }
-    }
-    return s->max_ms;
-}
-
-static double stage_mean(const stage *s) { return s->n ? s->sum_ms / s->n : 0; }
 
 /* ---- per-tagger state ---- */
 
@@ -142,7 +92,8 @@ static void help(void)
     printf("usage: e2e run [--events FILE] [--taggers eg,qg,top,tau]\n"
            "               [--arch trained|simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
-           "               [--max-events N] [--skip-events N] [--threads T] [--device cpu|cuda|auto]\n"
+           "               [--max-events N] [--skip-events N] [--shard I/N] [--threads T]\n"
+           "               [--device cpu|cuda|auto]\n"
            "               [-o predictions.csv] [--timing-json FILE] [--roc FILE.png] [--no-progress]\n\n"
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
@@ -170,7 +121,10 @@ static void help(void)
            "--timing-json; --roc FILE.png draws the ROC curves. A progress bar is drawn when\n"
            "stderr is a terminal.\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
-           "the event and the section; the events before it are processed and written (exit 1).\n\n"
+           "the event and the section; the events before it are processed and written (exit 1).\n"
+           "--shard I/N processes the I-th of N contiguous event ranges (0 <= I < N); the\n"
+           "timing JSON then records the shard, the range, the input's and models' checksums\n"
+           "and whether the part finished, for e2e merge (docs/deploy.md).\n\n"
            "Pre-made frames (public E2E datasets, docs/datasets.md):\n"
            "  e2e run --frames FILE --model TAGGER=MODEL [--frames-channels 0,1]\n"
            "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--batch N]\n"
@@ -602,19 +556,21 @@ static void json_str(FILE *f, const char *s)
 }
 
 static int write_json(const char *path, stage *const *st, int n, uint64_t events, double wall_ms,
-                      tagger_job *tj, int nt, const char *events_file)
+                      tagger_job *tj, int nt, const char *events_file, const e2e_run_meta *meta)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\n  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
+    fprintf(f, "{\n");
+    e2e_run_meta_json(f, meta, events);
+    fprintf(f, "  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
     json_str(f, events_file);
     fprintf(f, ",\n  \"wall_s\": %.6f,\n  \"events_per_s\": %.3f,\n  \"stages\": [",
             wall_ms / 1e3, wall_ms > 0 ? events / (wall_ms / 1e3) : 0.0);
-    for (int i = 0; i < n; i++)
-        fprintf(f, "%s\n    {\"stage\": \"%s\", \"mean_ms\": %.6f, \"p50_ms\": %.6f, "
-                "\"p99_ms\": %.6f, \"max_ms\": %.6f}", i ? "," : "", st[i]->name,
-                stage_mean(st[i]), stage_pct(st[i], 0.5), stage_pct(st[i], 0.99), st[i]->max_ms);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s\n    ", i ? "," : "");
+        stage_json(f, st[i]);
+    }
     fprintf(f, "\n  ],\n  \"taggers\": [");
     for (int t = 0; t < nt; t++) {
         double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].graph) +
@@ -647,6 +603,24 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
     return fclose(f) ? -1 : 0;
 }
 
+/* The part's identity for the timing JSON (input, models) and the event range. */
+static int run_part_begin(e2e_run_meta *m, const char *events, const char *arch, tagger_job *tj,
+                          int nt, uint64_t *skip, uint64_t *max_events)
+{
+    e2e_error err;
+    err.message[0] = 0;
+    e2e_run_stop_install(); /* from here on, Ctrl-C ends the job with an "interrupted" part */
+    int bad = e2e_run_meta_init(m, events, &err) != E2E_OK;
+    m->arch = arch;
+    for (int t = 0; t < nt && !bad; t++)
+        bad = e2e_run_meta_add_model(m, tj[t].name, tj[t].model_path, tj[t].channels, &err);
+    if (bad) {
+        fprintf(stderr, "e2e run: %s\n", err.message);
+        return -1;
+    }
+    return e2e_run_part_range(m, events, skip, max_events);
+}
+
 int e2e_cmd_run(int argc, char **argv)
 {
     const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = NULL, *roc = NULL;
@@ -656,6 +630,8 @@ int e2e_cmd_run(int argc, char **argv)
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
     uint64_t max_events = UINT64_MAX, skip = 0;
     e2e_device device = E2E_DEVICE_CPU;
+    e2e_run_meta meta;
+    memset(&meta, 0, sizeof meta);
     for (int i = 1; i < argc; i++) {
         if (e2e_cli_is_help(argv[i]))
             break;
@@ -695,6 +671,10 @@ int e2e_cmd_run(int argc, char **argv)
                 fprintf(stderr, "e2e run: --skip-events needs a count\n");
                 return E2E_EXIT_USAGE;
             }
+        } else if (!strcmp(a, "--shard") && more) {
+            if (e2e_run_shard_parse(argv[++i], &meta.shard_index, &meta.shard_count))
+                return E2E_EXIT_USAGE;
+            meta.have_shard = 1;
         } else if (!strcmp(a, "--threads") && more) {
             threads = atoi(argv[++i]);
             if (threads < 1 || threads > 256) {
@@ -722,6 +702,11 @@ int e2e_cmd_run(int argc, char **argv)
     if (!model_dir)
         model_dir = trained ? e2e_cli_trained_dir(trained_dir, sizeof trained_dir)
                             : "build/models";
+    if (meta.have_shard && (skip || max_events != UINT64_MAX)) {
+        fprintf(stderr, "e2e run: --shard chooses the events itself; it cannot be combined "
+                "with --skip-events or --max-events\n");
+        return E2E_EXIT_USAGE;
+    }
 
     /* taggers */
     tagger_job tj[MAX_TAGGERS];
@@ -856,6 +841,8 @@ int e2e_cmd_run(int argc, char **argv)
         tj[t].infer.name = tagger_stage_name(tj[t].name);
         tj[t].is_graph = e2e_tagger_get_kind(tj[t].t) == E2E_TAGGER_GRAPH;
     }
+    if (run_part_begin(&meta, events, arch, tj, nt, &skip, &max_events))
+        goto done;
 
     if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err)) {
         fprintf(stderr, "e2e run: %s\n", err.message);
@@ -888,6 +875,10 @@ int e2e_cmd_run(int argc, char **argv)
     }
     fprintf(csv, "run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n");
 
+    if (timing_json && e2e_run_json_running(timing_json, &meta)) {
+        fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
+        goto done;
+    }
     if (skip) {
         uint64_t s;
         if (e2e_event_reader_skip(rd, skip, &s, &err)) {
@@ -911,7 +902,7 @@ int e2e_cmd_run(int argc, char **argv)
     if (preview && e2e_cli_verbose >= 0)
         fprintf(info, "%-4s %8s %4s %8s %7s %7s %9s %9s %-10s %s\n", "tag", "event", "slot",
                 "pt", "eta", "phi", "seed", "score", "status", "truth");
-    while (n < max_events) {
+    while (n < max_events && !e2e_run_stop_requested()) {
         double t0 = e2e_cli_now_ms();
         int got;
         if (e2e_event_reader_next(rd, ev, &got, &err)) {
@@ -1029,6 +1020,9 @@ int e2e_cmd_run(int argc, char **argv)
         fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
         failed = 1;
     }
+    for (int t = 0; t < nt; t++)
+        meta.rows += tj[t].slots;
+    e2e_run_part_end(&meta, csv_stdout ? NULL : csv_path, csv, n, max_events, &failed);
 
     stage *rows[4 + 3 * MAX_TAGGERS];
     int nr = 0;
@@ -1096,7 +1090,7 @@ int e2e_cmd_run(int argc, char **argv)
             fprintf(info, "ROC curves -> %s\n", roc);
         }
     }
-    if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events)) {
+    if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events, &meta)) {
         fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
         failed = 1;
     }
