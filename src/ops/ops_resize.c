@@ -109,19 +109,22 @@ static void axis_fill(const axis_params *ap, rs_axis *ax, double *cbuf)
             xo = center * (1.0 - adj) + ((double)x + 0.5) / ap->scale - 0.5;
             break;
         }
+        /* pytorch_half_pixel, align_corners and tf_crop_and_resize use length_resized, the
+           integer output length (spec text, ONNX Runtime, PyTorch), not the fractional
+           scale * length that onnx.reference uses: see docs/operator-notes.md. */
         case CT_PYTORCH:
-            xo = ap->out_w == 1.0 ? -0.5 : ((double)x + 0.5) / ap->scale - 0.5;
+            xo = ax->out == 1 ? 0.0 : ((double)x + 0.5) / ap->scale - 0.5;
             break;
         case CT_ALIGN:
-            xo = ap->out_w == 1.0 ? 0.0 : (double)(x * (in - 1)) / (ap->out_w - 1.0);
+            xo = ax->out == 1 ? 0.0 : (double)(x * (in - 1)) / (double)(ax->out - 1);
             break;
         case CT_TF_CROP: {
             float d = ap->roi1 - ap->roi0;
-            if (ap->out_w == 1.0)
-                xo = (double)d * (double)(in - 1) / 2.0;
+            if (ax->out == 1)
+                xo = 0.5 * (double)(ap->roi0 + ap->roi1) * (double)(in - 1);
             else
-                xo = (double)x * (double)d * (double)(in - 1) / (ap->out_w - 1.0);
-            xo += (double)(ap->roi0 * (float)(in - 1));
+                xo = (double)ap->roi0 * (double)(in - 1) +
+                     (double)x * (double)d * (double)(in - 1) / (double)(ax->out - 1);
             outside = xo < 0 || xo > (double)(in - 1);
             break;
         }
