@@ -63,8 +63,7 @@ typedef struct axis_params {
     int mode, ct, nm;
     float cubic_a;
     bool exclude_outside, antialias;
-    double scale;       /* as the reference uses it: float scale, or out/in with sizes */
-    double out_w;       /* scale * in as the reference computes it */
+    float scale;        /* the given scale, or out / in (in float) with sizes */
     float roi0, roi1;
 } axis_params;
 
@@ -99,37 +98,38 @@ static void axis_fill(const axis_params *ap, rs_axis *ax, double *cbuf)
         int64_t *idx = ax->idx + x * ax->taps;
         double xo;
         bool outside = false;
+        /* float arithmetic, term by term as ONNX Runtime evaluates the spec's formulas, so
+           that nearest's floor/ceil/round see the same value on ties such as
+           (0 + 0.5) / (1/7.f) - 0.5 = 2.99999994 */
+        const float xf = (float)x, sc = ap->scale, lo = (float)in, lr = (float)ax->out;
         switch (ap->ct) {
         case CT_HALF_PIXEL:
-            xo = ((double)x + 0.5) / ap->scale - 0.5;
+            xo = (xf + 0.5f) / sc - 0.5f;
             break;
         case CT_HALF_PIXEL_SYM: {
-            double adj = (double)ax->out / ap->out_w;
-            double center = (double)in / 2.0;
-            xo = center * (1.0 - adj) + ((double)x + 0.5) / ap->scale - 0.5;
+            const float out_w = sc * lo, adj = lr / out_w, center = lo / 2.f;
+            const float offset = center * (1.f - adj);
+            xo = (float)((double)offset + ((double)xf + 0.5) / (double)sc - 0.5); /* as ORT */
             break;
         }
         /* pytorch_half_pixel, align_corners and tf_crop_and_resize use length_resized, the
            integer output length (spec text, ONNX Runtime, PyTorch), not the fractional
            scale * length that onnx.reference uses: see docs/operator-notes.md. */
         case CT_PYTORCH:
-            xo = ax->out == 1 ? 0.0 : ((double)x + 0.5) / ap->scale - 0.5;
+            xo = ax->out > 1 ? (xf + 0.5f) / sc - 0.5f : 0.f;
             break;
         case CT_ALIGN:
-            xo = ax->out == 1 ? 0.0 : (double)(x * (in - 1)) / (double)(ax->out - 1);
+            xo = ax->out > 1 ? xf * (lo - 1.f) / (lr - 1.f) : 0.f;
             break;
-        case CT_TF_CROP: {
-            float d = ap->roi1 - ap->roi0;
-            if (ax->out == 1)
-                xo = 0.5 * (double)(ap->roi0 + ap->roi1) * (double)(in - 1);
+        case CT_TF_CROP:
+            if (ax->out > 1)
+                xo = ap->roi0 * (lo - 1.f) + xf * (ap->roi1 - ap->roi0) * (lo - 1.f) / (lr - 1.f);
             else
-                xo = (double)ap->roi0 * (double)(in - 1) +
-                     (double)x * (double)d * (double)(in - 1) / (double)(ax->out - 1);
+                xo = (float)(0.5 * (double)(ap->roi0 + ap->roi1) * (double)(lo - 1.f));
             outside = xo < 0 || xo > (double)(in - 1);
             break;
-        }
         default:
-            xo = (double)x / ap->scale;
+            xo = xf / sc;
             break;
         }
         if (outside) {
@@ -346,7 +346,7 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
     for (int i = 0; i < r; i++) {
         ap[i] = (axis_params){.mode = mode, .ct = ct, .nm = nm, .cubic_a = cubic_a,
                               .exclude_outside = excl != 0, .antialias = antialias != 0,
-                              .scale = 1.0, .out_w = (double)xs->dims[i],
+                              .scale = 1.f,
                               .roi0 = roi[i], .roi1 = roi[r + i]};
     }
     if (has_scales) {
@@ -365,15 +365,15 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             if (!(sc[i] > 0.f) || !isfinite(sc[i]))
                 return e2e_kfail(k, E2E_ERR_INVALID, "scale %g for axis %d is not positive",
                                  (double)sc[i], a);
-            double in = (double)xs->dims[a];
-            double f = ct == CT_TF_CROP ? (double)(roi[r + a] - roi[a]) : 1.0;
-            double o = floor(in * f * (double)sc[i]);
+            /* floor(length * scale), also for tf_crop_and_resize: the spec text multiplies by
+               (roi_end - roi_start) too, but ONNX's shape inference, onnx.reference and ONNX
+               Runtime do not (docs/operator-notes.md) */
+            double o = floor((double)xs->dims[a] * (double)sc[i]);
             if (o > 1e12)
                 return e2e_kfail(k, E2E_ERR_SHAPE, "scale %g makes axis %d too large",
                                  (double)sc[i], a);
             ys.dims[a] = (int64_t)o;
-            ap[a].scale = (double)sc[i];
-            ap[a].out_w = (double)(sc[i] * (float)xs->dims[a]);
+            ap[a].scale = sc[i];
         }
     } else {
         int64_t sz[E2E_MAX_RANK];
@@ -394,8 +394,7 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             for (int i = 0; i < na; i++) {
                 int a = axes[i];
                 ys.dims[a] = sz[i];
-                ap[a].scale = xs->dims[a] ? (double)sz[i] / (double)xs->dims[a] : 1.0;
-                ap[a].out_w = ap[a].scale * (double)xs->dims[a];
+                ap[a].scale = xs->dims[a] ? (float)sz[i] / (float)xs->dims[a] : 1.f;
             }
         } else {
             double s = kar == 1 ? INFINITY : 0.0;
@@ -406,8 +405,7 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             for (int i = 0; i < na; i++) {
                 int a = axes[i];
                 ys.dims[a] = (int64_t)(s * (double)xs->dims[a] + 0.5);
-                ap[a].scale = s;
-                ap[a].out_w = s * (double)xs->dims[a];
+                ap[a].scale = (float)s;
             }
         }
     }

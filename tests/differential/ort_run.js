@@ -41,7 +41,7 @@ async function main() {
   const ort = loadOrt();
   const jobs = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const opt = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled',
-    executionMode: 'sequential', executionProviders: ['cpu'] };
+    executionMode: 'sequential', executionProviders: ['cpu'], logSeverityLevel: 4 };
   let done = 0, refused = 0;
   for (const job of jobs) {
     try {
