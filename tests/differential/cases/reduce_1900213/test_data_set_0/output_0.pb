@@ -1,0 +1,1 @@
+J<INpBëfB¡âiBÀø}B®üoBÒrB¬`vB´RkB¼fB‡½nB—qxBß{Bi5WBÉ'vB¼™wB

@@ -1,0 +1,1 @@
+JƒJMB+=GB‹CBLzGBˆREB\ÿPB
