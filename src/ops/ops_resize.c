@@ -151,8 +151,14 @@ static void axis_fill(const axis_params *ap, rs_axis *ax, double *cbuf)
                     up = true;
                 else if (ap->nm == NM_ROUND_FLOOR)
                     up = r > 0.5;
-                else if (ap->nm == NM_ROUND_CEIL)
-                    up = r >= 0.5;
+                else if (ap->nm == NM_ROUND_CEIL) {
+                    /* a tie within one float ulp below .5 still rounds up: the float
+                       coordinate of an exact tie (7 -> 2 columns: 1 / (2/7.f) = 3.4999998)
+                       lands there. ONNX Runtime rounds those up, measured over 11,000
+                       configurations; it does not widen the other modes' ties */
+                    const float m = fmaxf(fabsf((float)xo), 1.f);
+                    up = r >= 0.5 - (double)(nextafterf(m, INFINITY) - m);
+                }
                 else
                     up = ap->nm == NM_CEIL;
                 i = (int64_t)base + (up ? 1 : 0);
@@ -365,10 +371,12 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             if (!(sc[i] > 0.f) || !isfinite(sc[i]))
                 return e2e_kfail(k, E2E_ERR_INVALID, "scale %g for axis %d is not positive",
                                  (double)sc[i], a);
-            /* floor(length * scale), also for tf_crop_and_resize: the spec text multiplies by
+            /* floor(length * scale) with the product in float, as ONNX Runtime: 10 * 0.7f is
+               7 (PyTorch's scale_factor=0.7 gives 7 too), where the exact product 6.99999988
+               floors to 6. Also for tf_crop_and_resize: the spec text multiplies by
                (roi_end - roi_start) too, but ONNX's shape inference, onnx.reference and ONNX
                Runtime do not (docs/operator-notes.md) */
-            double o = floor((double)xs->dims[a] * (double)sc[i]);
+            double o = floor((double)((float)xs->dims[a] * sc[i]));
             if (o > 1e12)
                 return e2e_kfail(k, E2E_ERR_SHAPE, "scale %g makes axis %d too large",
                                  (double)sc[i], a);

@@ -318,8 +318,12 @@ def fam_resize(r, rng):
     # maps it like any other): those are not drawn
     no_one = ct == "tf_crop_and_resize"
     if r.random() < 0.5:
-        sc = [1.0] * (rank - 2) + [r.choice([0.5, 0.6, 0.75, 1.25, 1.5, 1.7, 2.0, 3.0] +
+        sc = [1.0] * (rank - 2) + [r.choice([0.5, 0.6, 0.7, 0.75, 0.9, 1.25, 1.5, 1.7, 2.0, 3.0] +
                                             ([] if no_one else [1.0])) for _ in range(2)]
+        # ONNX Runtime copies the input when the output shape equals it, whatever the scales
+        # (2 * 1.25 -> 2 rows, which the spec maps through 1 / 1.25): not drawn either
+        sc = [2.0 if v != 1.0 and int(np.float32(d) * np.float32(v)) == d else v
+              for v, d in zip(sc, shape)]
         ins = [x, roi or g.const(np.zeros([0], np.float32)), g.const(np.array(sc, np.float32))]
     else:
         sz = shape[:-2] + [r.choice([v for v in range(1, 13) if not no_one or v != d])
