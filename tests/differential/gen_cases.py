@@ -158,6 +158,61 @@ def fam_conv(r, rng):
     return g
 
 
+def fam_conv_fast(r, rng):
+    """Conv shapes that reach the direct, Winograd and Conv+MaxPool kernels: 2-D, stride 1,
+    group 1, constant weights, rows of 10+ outputs, 3x3 with enough channels."""
+    g = Graph(rng, 13)
+    wide = r.random() < 0.2
+    C = r.choice([1, 2, 3, 4, 8, 16]) if not wide else r.choice([16, 17])
+    M = r.choice([1, 3, 6, 8, 9, 16]) if not wide else r.choice([32, 33])
+    k = r.choice([3, 3, 3, 1, 5])
+    H, W = r.randint(k, 7), r.randint(10, 22) if not wide else r.randint(8, 12)
+    attrs = dict(kernel_shape=[k, k])
+    p = r.choice([0, k // 2, k // 2])
+    if p:
+        attrs["pads"] = [p] * 4
+    if r.random() < 0.15:
+        attrs["dilations"] = [1, 2]
+        W += 2 * (k - 1)
+    x = g.input(randn(rng, [r.choice([1, 1, 2]), C, H, W]))
+    ins = [x, g.const(randn(rng, [M, C, k, k], scale=1.0 / np.sqrt(C * k * k)))]
+    if r.random() < 0.7:
+        ins.append(g.const(randn(rng, [M])))
+    y = act(g, r, g.node("Conv", ins, **attrs))
+    if r.random() < 0.5 and H + 2 * p - k + 1 >= 2:
+        y = g.node("MaxPool", [y], kernel_shape=[2, 2], strides=[2, 2])
+    g.outputs.append(y)
+    return g
+
+
+def fam_fused(r, rng):
+    """Decomposed LayerNorm and GELU as PyTorch exports them, MatMul + bias (+ residual):
+    the session's pattern fusions replace these by one kernel each."""
+    g = Graph(rng, 13)
+    B, S, D = r.randint(1, 2), r.randint(1, 7), r.choice([4, 8, 12, 16, 33])
+    x = g.input(randn(rng, [B, S, D], offset=r.choice([0.0, 0.0, 5.0])))
+    y = x
+    for piece in r.sample(["ln", "gelu", "linear"], r.randint(1, 3)):
+        if piece == "ln":
+            m = g.node("ReduceMean", [y], axes=[-1])
+            d = g.node("Sub", [y, m])
+            v = g.node("ReduceMean", [g.node("Pow", [d, g.const(np.float32(2.0))])], axes=[-1])
+            sd = g.node("Sqrt", [g.node("Add", [v, g.const(np.float32(1e-5))])])
+            n = g.node("Div", [d, sd])
+            y = g.node("Add", [g.node("Mul", [n, g.const(randn(rng, [D]))]),
+                               g.const(randn(rng, [D]))])
+        elif piece == "gelu":
+            e = g.node("Erf", [g.node("Div", [y, g.const(np.float32(1.4142135623730951))])])
+            y = g.node("Mul", [g.node("Mul", [y, g.node("Add", [e, g.const(np.float32(1.0))])]),
+                               g.const(np.float32(0.5))])
+        else:
+            z = g.node("Add", [g.node("MatMul", [y, g.const(randn(rng, [D, D], scale=0.3))]),
+                               g.const(randn(rng, [D]))])
+            y = g.node("Add", [z, y]) if r.random() < 0.5 else z
+    g.outputs.append(y)
+    return g
+
+
 def fam_gemm(r, rng):
     g = Graph(rng, 13)
     M, K, N = r.randint(1, 37), r.randint(1, 37), r.randint(1, 37)
@@ -361,17 +416,27 @@ def fam_slice(r, rng):
 
 
 def fam_pad(r, rng):
-    mode = r.choice(["constant", "reflect", "edge"])
-    g = Graph(rng, 13)
+    opset = r.choice([13, 19])
+    mode = r.choice(["constant", "reflect", "edge"] + (["wrap"] if opset >= 19 else []))
+    g = Graph(rng, opset)
     rank = r.randint(1, 4)
     shape = [r.randint(1, 6) for _ in range(rank)]
     x = g.input(randn(rng, shape))
-    lim = lambda d: (d - 1) if mode == "reflect" else 3
-    pads = [r.randint(-min(d - 1, 2) if mode == "constant" else 0, lim(d)) for d in shape] + \
-           [r.randint(-min(d - 1, 2) if mode == "constant" else 0, lim(d)) for d in shape]
+    axes = list(range(rank))
+    if opset >= 18 and r.random() < 0.4:
+        axes = sorted(r.sample(range(rank), r.randint(1, rank)))
+    dims = [shape[a] for a in axes]
+    lo = lambda d: -min(d - 1, 2) if mode == "constant" else 0
+    hi = lambda d: (d - 1) if mode == "reflect" else d if mode == "wrap" else 3
+    pads = [r.randint(lo(d), hi(d)) for d in dims] + [r.randint(lo(d), hi(d)) for d in dims]
     ins = [x, g.const(np.array(pads, np.int64))]
     if mode == "constant" and r.random() < 0.6:
         ins.append(g.const(np.float32(round(r.uniform(-3, 3), 2))))
+    if len(axes) < rank:
+        if len(ins) == 2:
+            ins.append("")
+        ins.append(g.const(np.array([a - rank if r.random() < 0.3 else a for a in axes],
+                                    np.int64)))
     g.outputs.append(g.node("Pad", ins, mode=mode))
     return g
 
@@ -422,12 +487,12 @@ def fam_reduce(r, rng):
     return g
 
 
-FAMILIES = {"conv": fam_conv, "gemm": fam_gemm, "matmul": fam_matmul, "norm": fam_norm,
-            "softmax": fam_softmax, "attention": fam_attention, "resize": fam_resize,
+FAMILIES = {"conv": fam_conv, "conv_fast": fam_conv_fast, "fused": fam_fused, "gemm": fam_gemm,
+            "matmul": fam_matmul, "norm": fam_norm, "softmax": fam_softmax, "attention": fam_attention, "resize": fam_resize,
             "slice": fam_slice, "pad": fam_pad, "gather": fam_gather, "reduce": fam_reduce}
 # how often each family is drawn (Conv and Resize have the most attributes)
-WEIGHTS = {"conv": 4, "gemm": 2, "matmul": 2, "norm": 2, "softmax": 1, "attention": 1,
-           "resize": 3, "slice": 2, "pad": 1, "gather": 1, "reduce": 2}
+WEIGHTS = {"conv": 4, "conv_fast": 2, "fused": 2, "gemm": 2, "matmul": 2, "norm": 2, "softmax": 1,
+           "attention": 1, "resize": 3, "slice": 2, "pad": 1, "gather": 1, "reduce": 2}
 
 
 # ------------------------------------------------------------------------------ writing
