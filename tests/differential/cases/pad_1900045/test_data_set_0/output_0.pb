@@ -1,0 +1,1 @@
+JHv?v?rg>rg>rg>rg>v?v?rg>rg>rg>rg>v?v?rg>rg>rg>rg>

@@ -1,2 +1,0 @@
-JÀž9A¼›$Aó@"Aš±(A/ä:A?™÷@ÎLA ±AÄ5AÙãA+A¾<A·A[AäÄ!A†;A]JA}#A"A&dA“z*A] 'AÛAo3Ar2A A:~5A=º=A¬},AÁfAáµ'AÆm
-AÄwAEiASêAeìABLA¾Ò$A©ÓAÂ"AáÞAd1AµÂ-AöAWÔAÎü+A¤w%A/€þ@

@@ -1,1 +1,0 @@
-JƒJMB+=GB‹CBLzGBˆREB\ÿPB

@@ -1,0 +1,1 @@
+JÎYMBí‘KB¦9KB¤·OB£ÓHB©ÓKB

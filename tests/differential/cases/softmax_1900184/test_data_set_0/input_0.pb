@@ -1,1 +1,0 @@
-J8€LB«F>B>%DBˆqLBÅIBüÃIB(1GB†KBº7GB†dEBÿiCBfPLBò&CB×EB
