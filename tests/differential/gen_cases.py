@@ -455,10 +455,11 @@ def fam_gather(r, rng):
     return g
 
 
-def fam_reduce(r, rng):
-    op = r.choice(["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
-                   "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"])
-    opset = r.choice([13, 18])
+def fam_reduce(r, rng, ops=("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+                             "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+                             "ReduceLogSumExp")):
+    op = r.choice(ops)
+    opset = r.choice([11, 13, 18])
     g = Graph(rng, opset)
     rank = r.randint(1, 4)
     shape = [r.randint(1, 6) for _ in range(rank)]
@@ -474,7 +475,7 @@ def fam_reduce(r, rng):
     attrs = {}
     if r.random() < 0.4:
         attrs["keepdims"] = 0
-    axes_as_input = opset >= 18 or op == "ReduceSum"
+    axes_as_input = opset >= 18 or (op == "ReduceSum" and opset >= 13)
     ins = [xin]
     if axes_as_input:
         if axes or r.random() < 0.3:
@@ -487,12 +488,19 @@ def fam_reduce(r, rng):
     return g
 
 
+def fam_reduce_l12(r, rng):
+    """ReduceL1 / ReduceL2 alone (the graph-network models use them)."""
+    return fam_reduce(r, rng, ("ReduceL1", "ReduceL2"))
+
+
 FAMILIES = {"conv": fam_conv, "conv_fast": fam_conv_fast, "fused": fam_fused, "gemm": fam_gemm,
             "matmul": fam_matmul, "norm": fam_norm, "softmax": fam_softmax, "attention": fam_attention, "resize": fam_resize,
-            "slice": fam_slice, "pad": fam_pad, "gather": fam_gather, "reduce": fam_reduce}
+            "slice": fam_slice, "pad": fam_pad, "gather": fam_gather, "reduce": fam_reduce,
+            "reduce_l12": fam_reduce_l12}
 # how often each family is drawn (Conv and Resize have the most attributes)
 WEIGHTS = {"conv": 4, "conv_fast": 2, "fused": 2, "gemm": 2, "matmul": 2, "norm": 2, "softmax": 1,
-           "attention": 1, "resize": 3, "slice": 2, "pad": 1, "gather": 1, "reduce": 2}
+           "attention": 1, "resize": 3, "slice": 2, "pad": 1, "gather": 1, "reduce": 2,
+           "reduce_l12": 1}
 
 
 # ------------------------------------------------------------------------------ writing

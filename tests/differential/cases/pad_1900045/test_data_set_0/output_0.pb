@@ -1,1 +1,0 @@
-JHv?v?rg>rg>rg>rg>v?v?rg>rg>rg>rg>v?v?rg>rg>rg>rg>

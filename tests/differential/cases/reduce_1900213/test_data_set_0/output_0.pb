@@ -1,1 +1,0 @@
-J<INpBëfB¡âiBÀø}B®üoBÒrB¬`vB´RkB¼fB‡½nB—qxBß{Bi5WBÉ'vB¼™wB

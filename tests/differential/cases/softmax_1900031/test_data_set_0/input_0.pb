@@ -1,1 +1,0 @@
-JÎYMBí‘KB¦9KB¤·OB£ÓHB©ÓKB

@@ -1,1 +1,0 @@
-Jp‹1IBMJB|F@B`+-B}õRBÕ….B²XB£8GBŒN@B—>B+ˆ9BÝà/BþWPB;PBÉýcBÀ¾VByRB üZB—9fBÑP(BP€hB(žYBã%<BK%CB	9@B*21BêÎKBÄ˜2B

@@ -1,0 +1,1 @@
+JGÓ?B“ÛCB³ºDBÁÂHB’¸HBTÆAB

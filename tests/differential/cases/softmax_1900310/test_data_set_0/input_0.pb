@@ -1,1 +1,0 @@
-J0ùNBBý1BBNÊGB…ß@B»åIB¡€EBw¬EBDÆJB!4EBu˜DB¬GBª¢AB
