@@ -91,12 +91,7 @@ static e2e_status reduce_prepare(e2e_kernel *k, rkind kind)
     int r = xs->rank;
     bool red[E2E_MAX_RANK] = {false};
     red_priv p = {.kind = kind, .dt = k->in[0]->dtype};
-    {
-        /* noop_with_empty_axes=1 and no axes: a reduction over the empty set of axes, each
-           output of one input element, so Sum/Mean/Max/Min/Prod copy while L1, L2,
-           SumSquare, LogSum and LogSumExp still apply their element function (|x|, x*x,
-           log x), as ONNX Runtime and onnx.reference do */
-        bool none = na == 0 && noop;
+    { /* (a block of its own: the variables below end with it) */
         for (int i = 0; i < na; i++) {
             int a;
             if ((st = e2e_axis(k, axes[i], r, &a)))
@@ -108,7 +103,11 @@ static e2e_status reduce_prepare(e2e_kernel *k, rkind kind)
                                  (long long)axes[i]);
             red[a] = true;
         }
-        if (na == 0 && !none)
+        /* no axes: all of them, unless noop_with_empty_axes=1 asks for a reduction over the
+           empty set of axes, each output of its own input element: Sum/Mean/Max/Min/Prod
+           copy (PATH_COPY below) while L1, L2, SumSquare, LogSum and LogSumExp still apply
+           their element function (|x|, x*x, log x), as ONNX Runtime and onnx.reference do */
+        if (na == 0 && !noop)
             for (int i = 0; i < r; i++)
                 red[i] = true;
         e2e_shape ys = {.rank = 0};
