@@ -488,6 +488,23 @@ def fam_reduce(r, rng, ops=("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
     return g
 
 
+def fam_matmul_big(r, rng):
+    """MatMul / Gemm large enough for the packed kernels' full tiles and the threads' column
+    slices (make fuzz only: the tensors are too big for the committed batch)."""
+    g = Graph(rng, 13)
+    M, K, N = r.randint(20, 150), r.randint(16, 300), r.randint(16, 200)
+    a = g.input(randn(rng, [r.randint(1, 2), M, K] if r.random() < 0.5 else [M, K]))
+    b = g.const(randn(rng, [K, N], scale=1.0 / np.sqrt(K)))
+    if r.random() < 0.5 and len(g.inputs[0][1].shape) == 2:
+        y = g.node("Gemm", [a, b, g.const(randn(rng, [N]))], alpha=1.0, beta=1.0)
+    else:
+        y = g.node("MatMul", [a, b])
+        if r.random() < 0.5:
+            y = g.node("Add", [y, g.const(randn(rng, [N]))])
+    g.outputs.append(act(g, r, y))
+    return g
+
+
 def fam_reduce_l12(r, rng):
     """ReduceL1 / ReduceL2 alone (the graph-network models use them)."""
     return fam_reduce(r, rng, ("ReduceL1", "ReduceL2"))
@@ -496,11 +513,13 @@ def fam_reduce_l12(r, rng):
 FAMILIES = {"conv": fam_conv, "conv_fast": fam_conv_fast, "fused": fam_fused, "gemm": fam_gemm,
             "matmul": fam_matmul, "norm": fam_norm, "softmax": fam_softmax, "attention": fam_attention, "resize": fam_resize,
             "slice": fam_slice, "pad": fam_pad, "gather": fam_gather, "reduce": fam_reduce,
-            "reduce_l12": fam_reduce_l12}
+            "reduce_l12": fam_reduce_l12, "matmul_big": fam_matmul_big}
+# drawn only when asked for by name or by --families all (make fuzz-differential)
+FUZZ_ONLY = {"matmul_big"}
 # how often each family is drawn (Conv and Resize have the most attributes)
 WEIGHTS = {"conv": 4, "conv_fast": 2, "fused": 2, "gemm": 2, "matmul": 2, "norm": 2, "softmax": 1,
            "attention": 1, "resize": 3, "slice": 2, "pad": 1, "gather": 1, "reduce": 2,
-           "reduce_l12": 1}
+           "reduce_l12": 1, "matmul_big": 2}
 
 
 # ------------------------------------------------------------------------------ writing
@@ -648,7 +667,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--out", help="folder for the cases (made; existing cases are replaced)")
-    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--families", default=",".join(f for f in FAMILIES if f not in FUZZ_ONLY),
+                    help="comma-separated; 'all' adds the large ones (%s)" % ", ".join(FUZZ_ONLY))
     ap.add_argument("--check", metavar="E2E", help="run this e2e on the cases afterwards")
     ap.add_argument("--ort", nargs="+", metavar="CASE", help="ORT against the stored outputs")
     a = ap.parse_args()
@@ -659,7 +679,7 @@ def main():
             return 0
         if not a.out:
             ap.error("--out is required")
-        fams = a.families.split(",")
+        fams = list(FAMILIES) if a.families == "all" else a.families.split(",")
         for f in fams:
             if f not in FAMILIES:
                 ap.error("unknown family %s (known: %s)" % (f, ", ".join(FAMILIES)))

@@ -21,10 +21,11 @@ if ! node -e "require('$(pwd)/bench/ort/node_modules/onnxruntime-node')" 2>/dev/
 fi
 rm -rf "$out"
 echo "differential fuzzing: seed $seed, $count graphs, into $out"
-"$py" tests/differential/gen_cases.py --seed "$seed" --count "$count" --out "$out" --check "$e2e"
+"$py" tests/differential/gen_cases.py --seed "$seed" --count "$count" --out "$out" --families all \
+    --check "$e2e"
 rc=$?
 if [ $rc -ne 0 ]; then
-    echo "differential fuzzing: disagreements above (reproduce: $py tests/differential/gen_cases.py --seed $seed --count $count --out DIR --check $e2e)"
+    echo "differential fuzzing: disagreements above (reproduce: $py tests/differential/gen_cases.py --seed $seed --count $count --families all --out DIR --check $e2e)"
     echo "each one: fix e2e or, where ONNX Runtime is wrong, the generator; commit the case under tests/differential/regressions/ with a line in its README.txt"
 fi
 exit $rc
