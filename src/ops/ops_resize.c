@@ -146,19 +146,21 @@ static void axis_fill(const axis_params *ap, rs_axis *ax, double *cbuf)
                 i = ap->scale < 1.0 ? (int64_t)ceil(xo) : (int64_t)xo;
             } else {
                 double base = ceil(xo) - 1.0, r = xo - base; /* r in (0, 1] */
+                /* round_prefer_*: a fraction within 8 float ulps (of max(|x|, 1)) of .5 is a
+                   tie. The float coordinate of an exact tie lands near it (7 -> 2 columns,
+                   asymmetric: 1 / (2/7.f) = 3.4999998 for 3.5; half_pixel_symmetric 5 -> 3:
+                   0.50000003 for 0.5), and ONNX Runtime resolves those as ties: this rule
+                   matched its indices on all of ~20,000 scale / length / mode combinations
+                   tried (docs/operator-notes.md) */
+                const float m = fmaxf(fabsf((float)xo), 1.f);
+                const bool tie = fabs(r - 0.5) <= 8.0 * (double)(nextafterf(m, INFINITY) - m);
                 bool up;
                 if (r == 1.0)
                     up = true;
                 else if (ap->nm == NM_ROUND_FLOOR)
-                    up = r > 0.5;
-                else if (ap->nm == NM_ROUND_CEIL) {
-                    /* a tie within one float ulp below .5 still rounds up: the float
-                       coordinate of an exact tie (7 -> 2 columns: 1 / (2/7.f) = 3.4999998)
-                       lands there. ONNX Runtime rounds those up, measured over 11,000
-                       configurations; it does not widen the other modes' ties */
-                    const float m = fmaxf(fabsf((float)xo), 1.f);
-                    up = r >= 0.5 - (double)(nextafterf(m, INFINITY) - m);
-                }
+                    up = r > 0.5 && !tie;
+                else if (ap->nm == NM_ROUND_CEIL)
+                    up = r >= 0.5 || tie;
                 else
                     up = ap->nm == NM_CEIL;
                 i = (int64_t)base + (up ? 1 : 0);
