@@ -391,6 +391,29 @@ def fam_resize(r, rng):
     return g
 
 
+def fam_resize_legacy(r, rng):
+    """Upsample (opsets 7, 9) and Resize-10: asymmetric coordinates, nearest takes floor when
+    enlarging and ceil when shrinking."""
+    kind = r.choice(["Upsample7", "Upsample9", "Resize10"])
+    g = Graph(rng, {"Upsample7": 7, "Upsample9": 9, "Resize10": 10}[kind])
+    mode = r.choice(["nearest", "linear"])
+    rank = r.choice([2, 4, 4])
+    shape = [r.randint(1, 2) for _ in range(rank - 2)] + [r.randint(1, 7), r.randint(1, 7)]
+    lo = 1.0 if kind.startswith("Upsample") else 0.5
+    sc = [1.0] * (rank - 2) + [r.choice([v for v in (0.5, 0.6, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0)
+                                         if v >= lo]) for _ in range(2)]
+    sc = [2.0 if v != 1.0 and int(np.float32(d) * np.float32(v)) == d else v
+          for v, d in zip(sc, shape)]
+    x = g.input(randn(rng, shape))
+    if kind == "Upsample7":
+        y = g.node("Upsample", [x], mode=mode, scales=sc)
+    else:
+        y = g.node("Upsample" if kind == "Upsample9" else "Resize",
+                   [x, g.const(np.array(sc, np.float32))], mode=mode)
+    g.outputs.append(y)
+    return g
+
+
 def fam_slice(r, rng):
     g = Graph(rng, 13)
     rank = r.randint(1, 4)
@@ -511,15 +534,16 @@ def fam_reduce_l12(r, rng):
 
 
 FAMILIES = {"conv": fam_conv, "conv_fast": fam_conv_fast, "fused": fam_fused, "gemm": fam_gemm,
-            "matmul": fam_matmul, "norm": fam_norm, "softmax": fam_softmax, "attention": fam_attention, "resize": fam_resize,
+            "matmul": fam_matmul, "norm": fam_norm, "softmax": fam_softmax,
+            "attention": fam_attention, "resize": fam_resize, "resize_legacy": fam_resize_legacy,
             "slice": fam_slice, "pad": fam_pad, "gather": fam_gather, "reduce": fam_reduce,
             "reduce_l12": fam_reduce_l12, "matmul_big": fam_matmul_big}
 # drawn only when asked for by name or by --families all (make fuzz-differential)
 FUZZ_ONLY = {"matmul_big"}
 # how often each family is drawn (Conv and Resize have the most attributes)
 WEIGHTS = {"conv": 4, "conv_fast": 2, "fused": 2, "gemm": 2, "matmul": 2, "norm": 2, "softmax": 1,
-           "attention": 1, "resize": 3, "slice": 2, "pad": 1, "gather": 1, "reduce": 2,
-           "reduce_l12": 1, "matmul_big": 2}
+           "attention": 1, "resize": 3, "resize_legacy": 1, "slice": 2, "pad": 1, "gather": 1,
+           "reduce": 2, "reduce_l12": 1, "matmul_big": 2}
 
 
 # ------------------------------------------------------------------------------ writing

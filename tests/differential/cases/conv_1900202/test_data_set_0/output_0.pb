@@ -1,1 +1,0 @@
-J€wAI¾wAI¾wAI¾S8¾wAI¾î+¾wAI¾Ïò—½wAI¾wAI¾wAI¾YŽh¾wAI¾™ø’¾wAI¾Óá½wAI¾wAI¾wAI¾aÏ¾wAI¾ÅË½wAI¾Ù¾wAI¾wAI¾wAI¾ƒ\¾wAI¾’$ƒ¾wAI¾ò¸½

@@ -1,1 +1,0 @@
-J€ ðDB&jMBØcRBRâRB·;B²@BF‘QBF @BŠÇNB“¾TBg¶HBÄ¶=BD=HBüDB4¬HB/åMBäÁKBÆÆFBô¹GBÌMBr°MBž³JBÜ>GBh)BBúFBæ1>BŒ­GBô*JBHVB¤JB(¼IB® NB

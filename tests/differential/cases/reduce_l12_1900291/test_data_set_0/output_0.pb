@@ -1,1 +1,0 @@
-J »¢´A÷‰ÀA¢7´AŒfÂA)¥AÞ½AJl«A“Ñ´AÀÛ¸A¤¨Aø	ÃAÖÝ«AîŽ±AD°AÄï­A¶-µA x¹A<¸®Aš¿Aª´A,ÓªA‰û±A¨AÞ“³AF¸A›ÁAžÁAžu¼AáÑ³AÛÀAõçÀA2¼¿A¡äªA˜¶²A¹I³A„ÿ´AK¬AâM¸AŠ1­A°N±A®AS¸ºA”·Aë‚¯A3¥³A$ƒ¶Aä/½AÕ¯A7ô¹Aª¶AÈÀAa¼AZ¥½AŸG¯A˜ü®AoÛ¾Aç	°Aø÷ªAo‡¸A˜Ã·A¸©AÅ9¹A¤Õ·A%ÿ«A‹W¯A€À£Aú’«A^z»AÇò¸A§A.°A¸¿»A

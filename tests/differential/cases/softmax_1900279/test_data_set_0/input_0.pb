@@ -1,1 +1,0 @@
-JGÓ?B“ÛCB³ºDBÁÂHB’¸HBTÆAB
