@@ -526,7 +526,8 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\n  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
+    fprintf(f, "{\n  \"isa\": \"%s\",\n  \"events\": %llu,\n  \"events_file\": ",
+            e2e_isa_name(e2e_isa_default()), (unsigned long long)events);
     json_str(f, events_file);
     fprintf(f, ",\n  \"wall_s\": %.6f,\n  \"events_per_s\": %.3f,\n  \"stages\": [",
             wall_ms / 1e3, wall_ms > 0 ? events / (wall_ms / 1e3) : 0.0);

@@ -197,6 +197,13 @@ int main(int argc, char **argv)
 {
     if (take_globals(&argc, argv))
         return E2E_EXIT_USAGE;
+    /* the library ignores a value it does not know; the command says so */
+    const char *isa = getenv("E2E_ISA");
+    if (isa && *isa && strcmp(isa, "auto") && strcmp(isa, "generic") && strcmp(isa, "avx2") &&
+        strcmp(isa, "avx512")) {
+        fprintf(stderr, "e2e: E2E_ISA must be generic, avx2, avx512 or auto, not '%s'\n", isa);
+        return E2E_EXIT_USAGE;
+    }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))

@@ -61,6 +61,8 @@ typedef struct e2e_kernel {
     struct e2e_pack_cache *packs; /* the model's shared packed weights, or NULL (pack_cache.h) */
     int optimize;           /* the session's e2e_session_options.optimize (2: faster, less exact
                                kernels allowed) */
+    e2e_isa_level isa;      /* the session's instruction-set level (ops/cpu_isa.h): prepare
+                               picks the kernels' entry points for it */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

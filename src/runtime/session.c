@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "ops/cpu_isa.h"
 #include "runtime/fuse.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
@@ -258,6 +259,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
         k->pool = s->pool;
         k->packs = m->packs;
         k->optimize = s->opt.optimize;
+        k->isa = e2e_isa_select(s->opt.isa);
         k->max_bytes = s->opt.max_arena_bytes;
         k->err = err;
         k->n_in = n->n_in;
@@ -628,3 +630,5 @@ e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v)
     value_view(s, s->model->graph.outputs[i], v);
     return E2E_OK;
 }
+
+e2e_isa_level e2e_session_isa(const e2e_session *s) { return e2e_isa_select(s->opt.isa); }
