@@ -1392,13 +1392,14 @@ static void test_fused_act_fast(void **state)
     }
 }
 
-/* e2e_mm_pack against the layout it documents (panel p holds B[k][p*NR + j] at
+/* Each instruction set's pack (the levels this machine runs) against the layout it documents (panel p holds B[k][p*NR + j] at
    P[(p*K + k)*NR + j], zeros past N), for row-major, transposed (sk == 1: attention's K^T,
    8 x 8 register transposes with AVX2) and generally strided operands, sizes off every block. */
 static void test_mm_pack(void **state)
 {
     (void)state;
     const int sizes[][2] = {{1, 1}, {7, 5}, {64, 65}, {65, 64}, {9, 16}, {16, 33}, {30, 17}, {192, 48}};
+    for (int isa = E2E_ISA_GENERIC; isa <= (int)e2e_isa_default(); isa++)
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
         for (int layout = 0; layout < 3; layout++) {
             const int K = sizes[si][0], N = sizes[si][1];
@@ -1408,22 +1409,25 @@ static void test_mm_pack(void **state)
                           sn = layout == 0 ? 1 : layout == 1 ? K + 5 : 2;
             const size_t nb = (size_t)((K - 1) * sk + (N - 1) * sn + 1);
             float *B = malloc(sizeof(float) * nb);
-            const size_t np = e2e_mm_packed_floats(K, N);
+            const e2e_mm_kernels *mk = e2e_mm_kernels_for((e2e_isa_level)isa);
+            const int NR = mk->nr;
+            const size_t np = e2e_mm_packed_floats(mk, K, N);
             float *P = malloc(sizeof(float) * np);
             assert_non_null(B);
             assert_non_null(P);
             oh_fill_random(B, nb, -1.f, 1.f, &rng);
             memset(P, 0xFF, sizeof(float) * np); /* NaN: every element must be written */
-            e2e_mm_pack(B, sk, sn, K, N, P);
-            for (int p = 0; p * E2E_MM_NR < N; p++)
+            mk->pack(B, sk, sn, K, N, P);
+            for (int p = 0; p * NR < N; p++)
                 for (int k = 0; k < K; k++)
-                    for (int j = 0; j < E2E_MM_NR; j++) {
-                        const int n = p * E2E_MM_NR + j;
+                    for (int j = 0; j < NR; j++) {
+                        const int n = p * NR + j;
                         const float want = n < N ? B[k * sk + n * sn] : 0.f;
-                        const float got = P[((size_t)p * K + k) * E2E_MM_NR + j];
+                        const float got = P[((size_t)p * K + k) * NR + j];
                         if (got != want)
-                            fail_msg("K %d N %d layout %d: panel %d k %d column %d: %g, want %g", K, N,
-                                     layout, p, k, j, got, want);
+                            fail_msg("%s: K %d N %d layout %d: panel %d k %d column %d: %g, want %g",
+                                     e2e_isa_name((e2e_isa_level)isa), K, N, layout, p, k, j, got,
+                                     want);
                     }
             free(B);
             free(P);
