@@ -215,6 +215,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
             printf("e2e %s\n", E2E_VERSION);
+            /* the kernels' default level (tests/run_all.sh tests it and the lower ones) */
+            printf("isa %s (CPU: %s)\n", e2e_isa_name(e2e_isa_default()), e2e_isa_name(e2e_cpu_isa()));
             return 0;
         } else {
             fprintf(stderr, "e2e: unknown option %s\n", argv[i]);
