@@ -123,7 +123,7 @@ typedef struct e2e_shape_binding {
 } e2e_shape_binding;
 
 /* Instruction-set level of the CPU kernels: each level's SIMD kernels are in the one library
-   and chosen at run time (docs/architecture.md, "Instruction sets"). */
+   and chosen at run time (docs/instruction-sets.md). */
 typedef enum e2e_isa_level {
     E2E_ISA_AUTO = 0,       /* the best the CPU supports (capped by the environment's E2E_ISA) */
     E2E_ISA_GENERIC = 1,    /* plain C */
@@ -152,7 +152,7 @@ typedef struct e2e_session_options {
     int n_fixed_inputs;
     /* 1 (default): fusions and fast kernels that stay within float rounding of the plain
        graph; 0: run the graph as written; 2: also kernels that trade precision for speed
-       (AVX2 builds: 3x3 convolutions by Winograd F(4x4, 3x3), about 20% faster than F(2x2),
+       (AVX2 level: 3x3 convolutions by Winograd F(4x4, 3x3), about 20% faster than F(2x2),
        errors up to ~1e-5 of the layer's output scale instead of ~1e-6; docs/api.md) */
     int optimize;
     /* E2E_ISA_AUTO (default): the best level the CPU supports; a lower level makes the

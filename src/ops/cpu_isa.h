@@ -1,4 +1,4 @@
-/* Which instruction set the SIMD kernels use (docs/architecture.md, "Instruction sets").
+/* Which instruction set the SIMD kernels use (docs/instruction-sets.md).
 
    The CPU's level is read once (cpuid, and xgetbv for the operating system's support of the
    AVX and AVX-512 register state) and capped by the environment variable E2E_ISA (generic,

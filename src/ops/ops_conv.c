@@ -9,7 +9,7 @@
      CONV_IM2COL       everything else: the input patches of one image are unfolded into the
                        shared workspace (Kdim x panel columns) and multiplied by W[g]; huge
                        images are processed in column panels so the workspace stays bounded.
-     CONV_DIRECT       (AVX-512 or AVX2+FMA builds) 2-D, stride 1, group 1, constant weights,
+     CONV_DIRECT       (AVX-512 or AVX2 level) 2-D, stride 1, group 1, constant weights,
                        rows of at least ~10 outputs: a direct kernel. Rows of the input are
                        copied with their zero padding into a per-thread slab in the workspace;
                        the weights are packed at prepare as [M/G][Cg*KH*KW][8], and each step
@@ -29,7 +29,7 @@
                        transform (A^T m A) adds the bias and the activation and writes each 2x2
                        tile. 16 multiplies per 4 outputs instead of 36; the transforms use only
                        +-1 and 1/2, so results stay within float rounding of the direct sum.
-                       With optimize >= 2 (AVX2 builds) F(4x4, 3x3) instead, where rows hold
+                       With optimize >= 2 (AVX2 level) F(4x4, 3x3) instead, where rows hold
                        enough 4-wide tiles: 36 multiplies per 16 outputs, about 20% faster on
                        the SimpleNet layers, but its transforms scale by up to 8 and round about
                        ten times more (errors up to ~3e-6 of each output's sum of |terms|).
