@@ -1185,6 +1185,43 @@ static void test_layernorm(void **state)
         fail_msg("%s", err.message);
     expect_close(&out[0], ref, 48, "LayerNormalization broadcast scale");
     oh_free(n);
+
+    /* rows with a large common offset (|x| ~ 1e3, std ~ 1; 300 values: a partial vector at
+       every level): a mean summed in float over x itself was off by ~1e-4, in every output.
+       The reference rounds the exact mean to float, as every path stores it (half an ulp at
+       1e3 is 3e-5, more than ATOL), and is exact otherwise. */
+    enum { LO = 3, LI = 300 };
+    float *xl = malloc(sizeof(float) * LO * LI), *sl = malloc(sizeof(float) * LI);
+    float *rl = malloc(sizeof(float) * LO * LI);
+    assert_non_null(xl);
+    assert_non_null(sl);
+    assert_non_null(rl);
+    oh_fill_random(xl, LO * LI, -1.7f, 1.7f, &rng);
+    for (int i = 0; i < LO * LI; i++)
+        xl[i] += 1000.f - 300.f * (float)(i / LI); /* offsets 1000, 700, 400 */
+    for (int j = 0; j < LI; j++)
+        sl[j] = 1.f;
+    for (int o = 0; o < LO; o++) {
+        double m = 0, v = 0;
+        for (int j = 0; j < LI; j++)
+            m += xl[o * LI + j];
+        m /= LI;
+        for (int j = 0; j < LI; j++)
+            v += (xl[o * LI + j] - m) * (xl[o * LI + j] - m);
+        double inv = 1.0 / sqrt(v / LI + 1e-5), mf = (float)m;
+        for (int j = 0; j < LI; j++)
+            rl[o * LI + j] = (float)((xl[o * LI + j] - mf) * inv);
+    }
+    n = oh_new("LayerNormalization", 17);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){LO, LI}, xl, false);
+    oh_input(n, E2E_FLOAT, 1, (int64_t[]){LI}, sl, true);
+    if (oh_run(n, 1, out, &err))
+        fail_msg("%s", err.message);
+    expect_close(&out[0], rl, LO * LI, "LayerNormalization with a large common offset");
+    oh_free(n);
+    free(xl);
+    free(sl);
+    free(rl);
 }
 
 static void test_batchnorm_instancenorm(void **state)

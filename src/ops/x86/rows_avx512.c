@@ -21,19 +21,25 @@ void e2e_gelu_f32_avx512(const float *x, float *y, int64_t n)
     }
 }
 
-/* Statistics in float over 16 lanes. */
+/* Statistics in float over 16 lanes: the mean of the differences from x[0], then the centred
+   variance (two passes), then the outputs. */
 void e2e_ln_row_avx512(const float *x, const float *S, const float *B, float *y, int64_t n, float eps,
                        float *mean, float *inv)
 {
     float m, iv;
+    /* the mean of x - x[0], plus x[0]: with a large common offset (|x| ~ 1e3, std ~ 1) the
+       differences are exact and small, so their sum rounds far less than the sum of x did
+       (~1e-4 in the mean, in every output) */
+    const float c = x[0];
+    const __m512 vc = _mm512_set1_ps(c);
     __m512 acc = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16)
-        acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + i));
+        acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_loadu_ps(x + i), vc));
     __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
     if (i < n)
-        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(tail, x + i));
-    m = _mm512_reduce_add_ps(acc) / (float)n;
+        acc = _mm512_add_ps(acc, _mm512_maskz_sub_ps(tail, _mm512_maskz_loadu_ps(tail, x + i), vc));
+    m = c + _mm512_reduce_add_ps(acc) / (float)n;
     const __m512 vm = _mm512_set1_ps(m);
     acc = _mm512_setzero_ps();
     for (i = 0; i + 16 <= n; i += 16) {
