@@ -78,7 +78,6 @@ ALWAYS_INLINE void dots(int MR, int NR, int K, const float *A, int lda, const fl
 #define NT_ROWS e2e_nt_rows_generic
 #include "ops/blas_nt_rows.h"
 
-
 typedef struct nt_run {
     e2e_nt_job j;
     void (*rows)(const e2e_nt_job *j, int n0, int n1); /* the instruction set's */

@@ -23,6 +23,31 @@ const e2e_mm_kernels *e2e_mm_kernels_for(e2e_isa_level isa)
     return &e2e_mm_generic;
 }
 
+void e2e_mm_pack_panel(int nr, const float *B, int64_t sk, int64_t sn, int K, int n0, int nn,
+                       float *dst)
+{
+    if (sn == 1) {
+        for (int k = 0; k < K; k++) {
+            float *d = dst + (size_t)k * nr;
+            memcpy(d, B + k * sk + n0, sizeof(float) * (size_t)nn);
+            if (nn < nr)
+                memset(d + nn, 0, sizeof(float) * (size_t)(nr - nn));
+        }
+        return;
+    }
+    /* columns are strided (a transposed operand): walk each column along k */
+    for (int j = 0; j < nr; j++) {
+        if (j >= nn) {
+            for (int k = 0; k < K; k++)
+                dst[(size_t)k * nr + j] = 0.f;
+            continue;
+        }
+        const float *src = B + (int64_t)(n0 + j) * sn;
+        for (int k = 0; k < K; k++)
+            dst[(size_t)k * nr + j] = src[k * sk];
+    }
+}
+
 size_t e2e_mm_packed_floats(const e2e_mm_kernels *mk, int64_t K, int64_t N)
 {
     return (size_t)((N + mk->nr - 1) / mk->nr) * (size_t)mk->nr * (size_t)K;

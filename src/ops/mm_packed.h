@@ -20,8 +20,9 @@
 #ifndef E2E_MM_PACKED_H
 #define E2E_MM_PACKED_H
 
-#include "ops/op.h"
+#include <math.h>
 
+#include "ops/op.h"
 
 typedef struct e2e_mm_epi {
     float scale;            /* multiplies the product; 1 = none */
@@ -58,6 +59,21 @@ static inline void e2e_mm_act_rest(int m, int n, float *C, int64_t ldc, const e2
         return;
     for (int i = 0; i < m; i++)
         e2e_act_apply(e->act, e->act_alpha, e->act_beta, C + i * ldc, n);
+}
+
+/* Panel p of the packed layout in plain C (the instruction sets' packs fall back to it):
+   columns [n0, n0 + nn) of B into dst, nr columns per k, zeros past nn. */
+void e2e_mm_pack_panel(int nr, const float *B, int64_t sk, int64_t sn, int K, int n0, int nn,
+                       float *dst);
+
+/* softmax_row's case of a fully masked row (maximum m = -inf): every value NaN (0/0). */
+static inline bool e2e_mm_softmax_masked(float *x, int n, float m)
+{
+    if (!(isinf(m) && m < 0))
+        return false;
+    for (int j = 0; j < n; j++)
+        x[j] = NAN;
+    return true;
 }
 
 /* The packed form of a constant operand b (element (k, n) at data[k * sk + n * sn]) for

@@ -32,7 +32,6 @@
 #define E2E_GELU_Q4 1.188111678e-03f
 #define E2E_GELU_Q5 3.807055665e-05f
 
-
 /* Scalar twin (same formula). */
 static inline float e2e_gelu1(float x)
 {

@@ -320,7 +320,6 @@ static void wino_input(const conv_priv *p, const float *slab, float *V, int64_t 
             }
 }
 
-
 /* The products of one xi: bx[i][j] = sum over the C channels c of w[c][i] * base[j][c * cstride]
    for WINO_G output channels by NV vectors of 8 tiles. */
 ALWAYS_INLINE void wino_gemm(int NV, const float *base, int64_t cstride, int64_t C, const float *w,

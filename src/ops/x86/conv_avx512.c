@@ -38,7 +38,6 @@ static void pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy
     conv_pad_rows(p, x, slab, iy0, n, cs, pad_row);
 }
 
-
 /* acc[i][j] = sum over taps t of w[t][i] * base[j][off[t] + lane]: 8 output channels by NV
    vectors of 16 pixels. */
 ALWAYS_INLINE void direct_kernel(int NV, const float *const *base, const int32_t *off, int64_t taps,

@@ -70,27 +70,7 @@ static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
             }
             continue;
         }
-        if (sn == 1) {
-            for (int k = 0; k < K; k++) {
-                float *d = dst + (size_t)k * NR;
-                memcpy(d, B + k * sk + n0, sizeof(float) * (size_t)nn);
-                if (nn < NR)
-                    memset(d + nn, 0, sizeof(float) * (size_t)(NR - nn));
-            }
-        }
-        else {
-            /* columns are strided (a transposed operand): walk each column along k */
-            for (int j = 0; j < NR; j++) {
-                if (j >= nn) {
-                    for (int k = 0; k < K; k++)
-                        dst[(size_t)k * NR + j] = 0.f;
-                    continue;
-                }
-                const float *src = B + (int64_t)(n0 + j) * sn;
-                for (int k = 0; k < K; k++)
-                    dst[(size_t)k * NR + j] = src[k * sk];
-            }
-        }
+        e2e_mm_pack_panel(NR, B, sk, sn, K, n0, nn, dst);
     }
 }
 
@@ -162,22 +142,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     e2e_mm_act_rest(m, n, C, ldc, e);
 }
 
-#define TILE(M_)                                                                                 \
-    static void tile_##M_(int K, const float *A, int64_t lda, const float *P, float *C, int64_t ldc, \
-                          int n, const e2e_mm_epi *e, int64_t row, int col)                        \
-    {                                                                                            \
-        if (n > 16)                                                                              \
-            tile(M_, 2, K, A, lda, P, C, ldc, n, e, row, col);                                   \
-        else                                                                                     \
-            tile(M_, 1, K, A, lda, P, C, ldc, n, e, row, col);                                   \
-    }
-TILE(1)
-TILE(2)
-TILE(3)
-TILE(4)
-TILE(5)
-TILE(6)
-static const e2e_mm_tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
+#include "ops/mm_tiles.h"
 
 /* Row softmax in place over n values. */
 static void softmax_row(float *x, int n)
@@ -192,11 +157,8 @@ static void softmax_row(float *x, int n)
         vm = _mm256_max_ps(vm, _mm256_blendv_ps(vm, _mm256_maskload_ps(x + j, k), _mm256_castsi256_ps(k)));
     }
     m = e2e_hmax8(vm);
-    if (isinf(m) && m < 0) {
-        for (j = 0; j < n; j++)
-            x[j] = NAN; /* a fully masked row: 0/0 */
+    if (e2e_mm_softmax_masked(x, n, m))
         return;
-    }
     float sum;
     __m256 vs = _mm256_setzero_ps(), mv = _mm256_set1_ps(m);
     for (j = 0; j + 8 <= n; j += 8) {

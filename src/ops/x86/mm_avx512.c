@@ -41,22 +41,13 @@ static inline void transpose16(const __m512 *r, __m512 *o)
     }
 }
 
-
 static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
 {
     int np = (N + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
         int n0 = p * NR, nn = imin(N - n0, NR);
         float *dst = P + (size_t)p * (size_t)K * NR;
-        if (sn == 1) {
-            for (int k = 0; k < K; k++) {
-                float *d = dst + (size_t)k * NR;
-                memcpy(d, B + k * sk + n0, sizeof(float) * (size_t)nn);
-                if (nn < NR)
-                    memset(d + nn, 0, sizeof(float) * (size_t)(NR - nn));
-            }
-        }
-        else if (sk == 1) {
+        if (sn != 1 && sk == 1) {
             /* a transposed operand (K^T of attention): 16 x 16 blocks transposed in registers */
             for (int g = 0; g < 2; g++) {
                 const int nb = n0 + 16 * g, nv = imin(N - nb, 16); /* valid columns, may be <= 0 */
@@ -72,20 +63,9 @@ static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
                         _mm512_storeu_ps(dst + (size_t)(kb + kk) * NR + 16 * g, o[kk]);
                 }
             }
+            continue;
         }
-        else {
-            /* columns are strided (a transposed operand): walk each column along k */
-            for (int j = 0; j < NR; j++) {
-                if (j >= nn) {
-                    for (int k = 0; k < K; k++)
-                        dst[(size_t)k * NR + j] = 0.f;
-                    continue;
-                }
-                const float *src = B + (int64_t)(n0 + j) * sn;
-                for (int k = 0; k < K; k++)
-                    dst[(size_t)k * NR + j] = src[k * sk];
-            }
-        }
+        e2e_mm_pack_panel(NR, B, sk, sn, K, n0, nn, dst);
     }
 }
 
@@ -162,29 +142,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
     e2e_mm_act_rest(m, n, C, ldc, e);
 }
 
-#define TILE(M_)                                                                                 \
-    static void tile_##M_(int K, const float *A, int64_t lda, const float *P, float *C, int64_t ldc, \
-                          int n, const e2e_mm_epi *e, int64_t row, int col)                        \
-    {                                                                                            \
-        if (n > 16)                                                                              \
-            tile(M_, 2, K, A, lda, P, C, ldc, n, e, row, col);                                   \
-        else                                                                                     \
-            tile(M_, 1, K, A, lda, P, C, ldc, n, e, row, col);                                   \
-    }
-TILE(1)
-TILE(2)
-TILE(3)
-TILE(4)
-TILE(5)
-TILE(6)
-TILE(7)
-TILE(8)
-TILE(9)
-TILE(10)
-TILE(11)
-TILE(12)
-static const e2e_mm_tile_fn tiles[MR + 1] = {NULL,   tile_1, tile_2, tile_3,  tile_4,  tile_5, tile_6,
-                                      tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+#include "ops/mm_tiles.h"
 
 /* Row softmax in place over n values. */
 static void softmax_row(float *x, int n)
@@ -197,11 +155,8 @@ static void softmax_row(float *x, int n)
     if (j < n)
         vm = _mm512_mask_max_ps(vm, (__mmask16)((1u << (n - j)) - 1), vm, _mm512_loadu_ps(x + j));
     m = _mm512_reduce_max_ps(vm);
-    if (isinf(m) && m < 0) {
-        for (j = 0; j < n; j++)
-            x[j] = NAN; /* a fully masked row: 0/0 */
+    if (e2e_mm_softmax_masked(x, n, m))
         return;
-    }
     float sum;
     __m512 vs = _mm512_setzero_ps(), mv = _mm512_set1_ps(m);
     for (j = 0; j + 16 <= n; j += 16) {
