@@ -456,9 +456,10 @@ static void ln_rows_fast(const ln_job *j, int64_t o0, int64_t o1)
             double mean, inv;
             moments(x, n, j->p->eps, &mean, &inv);
             m = (float)mean;
+            const float ml = (float)(mean - m); /* the mean as a float pair, as below */
             iv = (float)inv;
             for (int64_t i = 0; i < n; i++)
-                y[i] = (x[i] - m) * iv * S[i] + (B ? B[i] : 0.f);
+                y[i] = ((x[i] - m) - ml) * iv * S[i] + (B ? B[i] : 0.f);
         }
         if (j->Mo)
             j->Mo[o] = m;
