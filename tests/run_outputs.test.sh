@@ -91,8 +91,12 @@ for bad in "--timing-json $dir/nope/t.json" "--roc $dir/nope/r.png" "-o $dir/nop
     grep -q "events" "$dir/out" && fail "$bad: events were processed"
     ls "$dir" | grep -q '^b\.' && fail "$bad: an output was made: $(ls "$dir")"
 done
+"$e2e" merge -o "$dir/m.csv" --timing-json "$dir/nope/m.json" "$dir/keep.csv" 2> "$dir/err"; rc=$?
+[ $rc -eq 2 ] || fail "merge with a bad --timing-json folder: status $rc"
+grep -q "nope/m.json: the folder .*nope does not exist" "$dir/err" || fail "merge message: $(cat "$dir/err")"
+[ -e "$dir/m.csv" ] && fail "merge wrote m.csv although its --timing-json cannot be written"
 [ -e "$dir/nope" ] && fail "a missing output folder was created"
-echo "ok: a bad --timing-json, --roc or -o is refused before any event"
+echo "ok: a bad --timing-json, --roc or -o is refused before any event (and by merge before any part)"
 
 # 4. --model-dir is only read: a missing model is an error naming e2e models --out DIR
 mkdir "$dir/md" && cp "$MODEL" "$dir/md/qg_vit.onnx"
