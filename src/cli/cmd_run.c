@@ -815,6 +815,7 @@ int e2e_cmd_run(int argc, char **argv)
     int csv_stdout = out && !strcmp(out, "-");
     FILE *info = csv_stdout ? stderr : stdout;
     char csv_path[4300];
+    int running_json = 0; /* NAME.partial.json says "running": removed if no event is reached */
     e2e_out_file csv_out, json_out, roc_out;
     e2e_out_init(&csv_out, NULL);
     e2e_out_init(&json_out, timing_json);
@@ -948,6 +949,7 @@ int e2e_cmd_run(int argc, char **argv)
         fprintf(stderr, "e2e run: %s: cannot write: %s\n", json_out.partial, strerror(errno));
         goto done;
     }
+    running_json = timing_json != NULL;
     if (skip) {
         uint64_t s;
         if (e2e_event_reader_skip(rd, skip, &s, &err)) {
@@ -1095,6 +1097,7 @@ int e2e_cmd_run(int argc, char **argv)
     for (int t = 0; t < nt; t++)
         meta.rows += tj[t].slots;
     e2e_run_part_end(&meta, n, max_events, &failed);
+    running_json = 0; /* from here on the timing JSON is written, whatever happens */
     if (!csv_stdout) {
         /* the CSV the timing JSON records is the file that exists: OUT or NAME.partial.csv */
         off_t bytes = ftello(csv);
@@ -1216,6 +1219,8 @@ int e2e_cmd_run(int argc, char **argv)
 done:
     if (csv && csv != stdout)
         e2e_out_discard(&csv_out); /* a failure before the first event: nothing to keep */
+    if (csv && running_json)
+        remove(json_out.partial);
     for (int t = 0; t < nt; t++) {
         e2e_tagger_free(tj[t].t);
         e2e_model_free(tj[t].model);
