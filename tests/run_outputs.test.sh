@@ -81,6 +81,27 @@ grep -q "interrupted: stopped after $n events (the last: event $last, number $n 
 ls "$dir" | grep -q '\.tmp\.' && fail "temporary files left: $(ls "$dir")"
 echo "ok: SIGINT after $n of 600 events: complete rows in i.partial.csv, the message names event $last"
 
+# ... and in run --frames (20000 zero frames of 1x32x32 at batch 1)
+d="{'descr': '<f4', 'fortran_order': False, 'shape': (20000, 1, 32, 32), }"
+printf '\223NUMPY\001\000\166\000%-117s\n' "$d" > "$dir/f.npy"
+head -c $((20000 * 1024 * 4)) /dev/zero >> "$dir/f.npy"
+"$e2e" run --frames "$dir/f.npy" --model "eg=$MODEL" --batch 1 -o "$dir/f.csv" > /dev/null 2> "$dir/err" &
+pid=$!
+k=0
+until [ "$(cat "$dir"/f.csv.tmp.* 2> /dev/null | wc -l)" -gt 20 ]; do
+    k=$((k + 1)); [ $k -gt 300 ] && fail "run --frames: no rows after 30 s"; sleep 0.1
+done
+kill -INT $pid
+wait $pid && fail "an interrupted run --frames exited 0"
+pid=
+[ -e "$dir/f.csv" ] && fail "an interrupted run --frames made f.csv"
+[ "$(tail -c 1 "$dir/f.partial.csv" | od -An -c | tr -d ' ')" = '\n' ] || fail "f.partial.csv ends mid-row"
+awk -F, 'NR > 1 && NF != 3 { bad = 1 } END { exit bad }' "$dir/f.partial.csv" || fail "f.partial.csv: incomplete row"
+n=$(($(wc -l < "$dir/f.partial.csv") - 1))
+grep -q "interrupted after $n frames" "$dir/err" || fail "run --frames interruption ($n rows): $(cat "$dir/err")"
+rm "$dir/f.npy"
+echo "ok: run --frames: SIGINT after $n of 20000 frames, complete rows in f.partial.csv"
+
 # 3. bad output paths fail before any event is read (no CSV made, exit 2, at once)
 for bad in "--timing-json $dir/nope/t.json" "--roc $dir/nope/r.png" "-o $dir/nope/p.csv" "-o $dir"; do
     # shellcheck disable=SC2086

@@ -152,9 +152,9 @@ static void help(void)
            "equal the model's input H x W (no resize). CSV rows: index,label,score (label from\n"
            "/y or --labels, else empty; score = the last output column). Without -o the CSV\n"
            "goes to stdout and the summary to stderr; -o FILE is written as the CSV above\n"
-           "(FILE.tmp.PID renamed on success, else NAME.partial.csv, FILE kept). A frame value\n"
-           "that is NaN or +-Inf stops the job before that batch (exit 1; the earlier batches\n"
-           "are written) with the counts\n"
+           "(FILE.tmp.PID renamed on success; on a failure or Ctrl-C the whole batches so far\n"
+           "go to NAME.partial.csv and FILE is kept). A frame value that is NaN or +-Inf stops\n"
+           "the job before that batch (exit 1; the earlier batches are written) with the counts\n"
            "of NaN, +Inf and -Inf in the frames read and the first one's place;\n"
            "--allow-nonfinite scores them anyway and reports the counts on stderr.\n",
            SAMPLE_EVENTS);
@@ -339,7 +339,8 @@ static int run_frames(int argc, char **argv)
     uint64_t n = 0, cnt[3] = {0};
     int failed = 0, refused = 0;
     e2e_cli_nonfinite nf = E2E_CLI_NONFINITE_INIT;
-    while (n < max_frames) {
+    e2e_run_stop_install(); /* Ctrl-C: stop after the batch, keep its rows (NAME.partial.csv) */
+    while (n < max_frames && !e2e_run_stop_requested()) {
         size_t want = max_frames - n < batch ? (size_t)(max_frames - n) : (size_t)batch, got;
         if (e2e_dataset_read(ds, sel, nsel, want, buf, lab, &got, &err)) {
             fprintf(stderr, "e2e run: %s\n", err.message);
@@ -389,7 +390,7 @@ static int run_frames(int argc, char **argv)
             cnt[g]++;
         }
         n += got;
-        if (ferror(csv)) {
+        if (fflush(csv) || ferror(csv)) { /* whole batches on disk */
             fprintf(stderr, "e2e run: %s: write failed\n", out);
             failed = 1;
             break;
@@ -397,6 +398,10 @@ static int run_frames(int argc, char **argv)
     }
     if (fflush(csv)) {
         fprintf(stderr, "e2e run: %s: write failed\n", out);
+        failed = 1;
+    }
+    if (e2e_run_stop_requested()) {
+        fprintf(stderr, "e2e run: interrupted after %llu frames\n", (unsigned long long)n);
         failed = 1;
     }
     if (nf.first >= 0) {
