@@ -637,7 +637,7 @@ int e2e_cmd_merge(int argc, char **argv)
             goto done;
         }
         if (e2e_out_commit(&jo, "merge")) {
-            remove(jo.partial); /* a merge writes all or nothing */
+            remove(jo.tmp); /* a merge writes all or nothing */
             goto done;
         }
     }

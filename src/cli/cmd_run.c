@@ -1200,6 +1200,7 @@ int e2e_cmd_run(int argc, char **argv)
         } else if (failed ? e2e_out_keep_partial(&roc_out, "run")
                           : e2e_out_commit(&roc_out, "run")) {
             failed = 1;
+            remove(roc_out.tmp);
         } else if (e2e_cli_verbose >= 0) {
             fprintf(info, "ROC curves -> %s\n", failed ? roc_out.partial : roc);
         }

@@ -81,14 +81,11 @@ static int close_file(e2e_out_file *o, const char *cmd)
 
 int e2e_out_commit(e2e_out_file *o, const char *cmd)
 {
-    if (close_file(o, cmd)) {
-        e2e_out_keep_partial(o, cmd);
+    if (close_file(o, cmd))
         return -1;
-    }
     if (rename(o->tmp, o->path)) {
         fprintf(stderr, "e2e %s: %s: cannot rename to %s: %s\n", cmd, o->tmp, o->path,
                 strerror(errno));
-        e2e_out_keep_partial(o, cmd);
         return -1;
     }
     remove(o->partial); /* a stale one from an earlier failed job */

@@ -23,8 +23,8 @@ void e2e_out_init(e2e_out_file *o, const char *path);
 /* Opens o->tmp for writing ("w" or "wb"); prints the reason and returns NULL on error. */
 FILE *e2e_out_open(e2e_out_file *o, const char *cmd, const char *mode);
 /* Closes o->f and renames o->tmp to o->path (and removes a stale o->partial). Prints the
-   reason and returns -1 when the close or the rename fails (the data is then kept as
-   o->partial when possible). */
+   reason and returns -1 when the close or the rename fails; o->tmp is then left for the
+   caller (e2e_out_keep_partial or remove). */
 int e2e_out_commit(e2e_out_file *o, const char *cmd);
 /* Closes o->f and renames o->tmp to o->partial; o->path is not touched. 0 or -1. */
 int e2e_out_keep_partial(e2e_out_file *o, const char *cmd);
