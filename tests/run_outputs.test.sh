@@ -58,6 +58,12 @@ fi
 complete_rows "$dir/keep.csv"
 [ -e "$dir/keep.partial.csv" ] || [ -e "$dir/t.partial.json" ] && fail "stale partial files kept: $(ls "$dir")"
 grep -q '"status": "complete"' "$dir/t.json" || fail "t.json status"
+# a device is written as it is (no NAME.tmp.PID beside /dev/null, nothing renamed or removed)
+"$e2e" --quiet run --events "$dir/trunc.e2e" --taggers eg --model "eg=$MODEL" -o /dev/null \
+    --timing-json /dev/null --no-progress 2> /dev/null && fail "a truncated file did not fail (-o /dev/null)"
+"$e2e" --quiet run --events "$dir/ev.e2e" --taggers eg --model "eg=$MODEL" -o /dev/null \
+    --timing-json /dev/null --no-progress || fail "run -o /dev/null"
+[ -c /dev/null ] || fail "/dev/null is no longer a device"
 echo "ok: a failed run keeps keep.csv byte for byte, $n events' complete rows in keep.partial.csv"
 
 # 2. SIGINT mid-run: complete rows only, the summary says where it stopped

@@ -633,11 +633,11 @@ int e2e_cmd_merge(int argc, char **argv)
         if (write_summary(jo.tmp, sorted, ncsv, total, out_real, (uint64_t)bytes, rows, st,
                           nst, wall_sum, wall_max)) {
             fprintf(stderr, "e2e merge: %s: cannot write: %s\n", jo.tmp, strerror(errno));
-            remove(jo.tmp);
+            e2e_out_discard(&jo);
             goto done;
         }
         if (e2e_out_commit(&jo, "merge")) {
-            remove(jo.tmp); /* a merge writes all or nothing */
+            e2e_out_discard(&jo); /* a merge writes all or nothing */
             goto done;
         }
     }

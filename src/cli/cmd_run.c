@@ -1196,11 +1196,11 @@ int e2e_cmd_run(int argc, char **argv)
         if (e2e_roc_png(roc_out.tmp, rocs, names, nt, &err)) {
             fprintf(stderr, "e2e run: --roc: %s\n", err.message);
             failed = 1;
-            remove(roc_out.tmp);
+            e2e_out_discard(&roc_out);
         } else if (failed ? e2e_out_keep_partial(&roc_out, "run")
                           : e2e_out_commit(&roc_out, "run")) {
             failed = 1;
-            remove(roc_out.tmp);
+            e2e_out_discard(&roc_out);
         } else if (e2e_cli_verbose >= 0) {
             fprintf(info, "ROC curves -> %s\n", failed ? roc_out.partial : roc);
         }
@@ -1217,7 +1217,7 @@ int e2e_cmd_run(int argc, char **argv)
         else
             bad = e2e_out_commit(&json_out, "run");
         if (bad) {
-            remove(json_out.tmp);
+            e2e_out_discard(&json_out);
             failed = 1;
         }
     }
@@ -1225,7 +1225,7 @@ int e2e_cmd_run(int argc, char **argv)
 done:
     if (csv && csv != stdout)
         e2e_out_discard(&csv_out); /* a failure before the first event: nothing to keep */
-    if (csv && running_json)
+    if (csv && running_json && !json_out.direct)
         remove(json_out.partial);
     for (int t = 0; t < nt; t++) {
         e2e_tagger_free(tj[t].t);

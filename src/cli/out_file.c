@@ -46,7 +46,12 @@ void e2e_out_init(e2e_out_file *o, const char *path)
 {
     memset(o, 0, sizeof *o);
     o->path = path;
-    if (path) {
+    struct stat sb;
+    if (path && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        o->direct = 1; /* nothing to rename: tmp and partial are PATH itself */
+        snprintf(o->tmp, sizeof o->tmp, "%.4000s", path);
+        snprintf(o->partial, sizeof o->partial, "%.4000s", path);
+    } else if (path) {
         snprintf(o->tmp, sizeof o->tmp, "%.4000s.tmp.%ld", path, (long)getpid());
         /* NAME.partial.EXT keeps the extension (a merge tells CSV from JSON by it) */
         const char *base = strrchr(path, '/'), *dot;
@@ -83,6 +88,8 @@ int e2e_out_commit(e2e_out_file *o, const char *cmd)
 {
     if (close_file(o, cmd))
         return -1;
+    if (o->direct)
+        return 0;
     if (rename(o->tmp, o->path)) {
         fprintf(stderr, "e2e %s: %s: cannot rename to %s: %s\n", cmd, o->tmp, o->path,
                 strerror(errno));
@@ -95,6 +102,8 @@ int e2e_out_commit(e2e_out_file *o, const char *cmd)
 int e2e_out_keep_partial(e2e_out_file *o, const char *cmd)
 {
     int bad = close_file(o, cmd);
+    if (o->direct)
+        return bad;
     if (rename(o->tmp, o->partial)) {
         fprintf(stderr, "e2e %s: %s: cannot rename to %s: %s\n", cmd, o->tmp, o->partial,
                 strerror(errno));
@@ -109,6 +118,6 @@ void e2e_out_discard(e2e_out_file *o)
         fclose(o->f);
         o->f = NULL;
     }
-    if (o->path)
+    if (o->path && !o->direct)
         remove(o->tmp);
 }

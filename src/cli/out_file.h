@@ -13,6 +13,7 @@ typedef struct e2e_out_file {
     char tmp[4200];        /* PATH.tmp.PID */
     char partial[4200];    /* NAME.partial.EXT, or PATH.partial without an extension */
     FILE *f;               /* open on tmp between open and commit/keep_partial/discard */
+    int direct;            /* PATH is a device or FIFO (/dev/null): written as it is */
 } e2e_out_file;
 
 /* Checks PATH for an output named by option OPT of command CMD before the job starts;
@@ -28,7 +29,7 @@ FILE *e2e_out_open(e2e_out_file *o, const char *cmd, const char *mode);
 int e2e_out_commit(e2e_out_file *o, const char *cmd);
 /* Closes o->f and renames o->tmp to o->partial; o->path is not touched. 0 or -1. */
 int e2e_out_keep_partial(e2e_out_file *o, const char *cmd);
-/* Closes o->f (when open) and removes o->tmp. */
+/* Closes o->f (when open) and removes o->tmp (not a device or FIFO written directly). */
 void e2e_out_discard(e2e_out_file *o);
 
 #endif
