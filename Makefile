@@ -147,7 +147,7 @@ demo: all
 
 # UBSan reports stop the test that made them (a failure), as ASan's do.
 sanitize:
-	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 $(UBSAN_OPTIONS)" \
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 $(UBSAN_OPTIONS)" E2E_CHECK_QUICK=1 \
 	  $(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 check
 
 clean:
