@@ -22,6 +22,8 @@
                 Relu | LeakyRelu [-> ReduceMax axis 1, keepdims 0]  =>  EdgeGatherAdd
                 (ops/ops_edgeconv.c; the pass is fuse_edge.c): an EdgeConv's neighbour
                 step, without the gathered rows or (with the maximum) the edge tensor
+   Pointwise    Conv 1x1 -> Relu -> Conv 1x1 on few channels  =>  PointwiseMLP
+                (ops/ops_pointwise.c; the pass is fuse_pointwise.c)
    Bias         MatMul(A, B) -> Add const [N] [-> Add residual of the same shape]
                 =>  MatMul with in[2] = bias, in[3] = residual (applied in its epilogue;
                 with a constant B the product runs on the packed kernels of mm_packed.c)
@@ -1180,7 +1182,7 @@ e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err)
     if (c.s) {
         bool (*const passes[])(fctx *, e2e_kernel *) = {fuse_patch_embed, fuse_layernorm, fuse_gelu,
                                                          fuse_attention, fuse_bias, fuse_conv_pool,
-                                                         e2e_fuse_edge_gather};
+                                                         e2e_fuse_edge_gather, e2e_fuse_pointwise_mlp};
         for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++)
             for (int i = 0; i < s->n_kernels; i++)
                 if (s->kernels[i].op)

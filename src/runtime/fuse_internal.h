@@ -26,6 +26,7 @@ void e2e_fuse_install(e2e_fuse_ctx *c, e2e_kernel *k, e2e_kernel *last, e2e_kern
                       int n_drop);
 
 /* passes in their own files */
-bool e2e_fuse_edge_gather(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_edge.c */
+bool e2e_fuse_edge_gather(e2e_fuse_ctx *c, e2e_kernel *k);   /* fuse_edge.c */
+bool e2e_fuse_pointwise_mlp(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_pointwise.c */
 
 #endif
