@@ -366,8 +366,13 @@ typedef struct e2e_tagger_config {
     float min_pt, max_eta;         /* seed cuts */
     int height, width;             /* frame size when no model is given; a model's input
                                       shape overrides them */
-    size_t max_session_bytes;      /* budget of the per-batch-size session cache
-                                      (0: 128 MiB; least recently used sessions are freed) */
+    size_t max_session_bytes;      /* budget of the session cache (0: 128 MiB; least
+                                      recently used sessions are freed) */
+    int max_batch;                 /* slots per session run when the model's N is dynamic
+                                      (0: 16): one session (any_batch, e2e.h) runs every
+                                      batch 1..max_batch, created with the tagger (a graph
+                                      model with a dynamic P: one per P, at its first use);
+                                      events with more slots run in chunks of max_batch */
     e2e_graph_options graph;       /* graph frames (used with a graph model, or enabled) */
 } e2e_tagger_config;
 
