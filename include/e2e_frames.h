@@ -424,6 +424,12 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
 /* One session run on the prepared batch (skipped when there are no slots); scores of
    failed seeds are -1. */
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);
+/* Runs the tagger's session `runs` times on zero frames before the first event (caches,
+   page faults, the BLAS buffers), with batches max_batch, max_batch - 1, ..., 1, max_batch,
+   ... so that runs >= max_batch touches every batch's plan; a graph model with a dynamic P
+   warms the session of its largest P. Leaves the prepared event, if any, untouched except
+   its image frames: call it before e2e_tagger_prepare. */
+e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err);
 
 typedef struct e2e_tagger_slot {
     float pt, eta, phi;      /* the photon or jet */

@@ -93,7 +93,7 @@ static void help(void)
            "               [--arch trained|simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
            "               [--max-events N] [--skip-events N] [--shard I/N] [--threads T]\n"
-           "               [--device cpu|cuda|auto]\n"
+           "               [--device cpu|cuda|auto] [--warmup N]\n"
            "               [-o predictions.csv] [--timing-json FILE] [--roc FILE.png] [--no-progress]\n\n"
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
@@ -117,9 +117,12 @@ static void help(void)
            "stderr). At the end: per tagger the ROC AUC from the truth (signal vs background:\n"
            "eg photon vs electron, qg quark vs gluon, top top vs QCD, tau tau vs QCD, QCD =\n"
            "quark or gluon jets; other truths not counted; 8 bytes kept per counted object),\n"
-           "per-stage ms per event (mean, p50, p99) and events/s, also as JSON with\n"
+           "per-stage ms per event (mean, p50, p99, p99.9, max) and events/s, also as JSON with\n"
            "--timing-json; --roc FILE.png draws the ROC curves. A progress bar is drawn when\n"
-           "stderr is a terminal.\n"
+           "stderr is a terminal. --warmup N runs each tagger's session N times on zero frames\n"
+           "(batches max..1, so N >= 16 touches every batch size) before the first event, not\n"
+           "timed (for trigger-like latency; each tagger holds one session created before the\n"
+           "first event either way).\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
            "the event and the section; the events before it are processed and written (exit 1).\n"
            "--shard I/N processes the I-th of N contiguous event ranges (0 <= I < N); the\n"
@@ -519,10 +522,7 @@ static void print_table(FILE *f, stage *const *st, int n, uint64_t events, doubl
                         tagger_job *tj, int nt)
 {
     fprintf(f, "\nper-stage time, ms per event (%llu events)\n", (unsigned long long)events);
-    fprintf(f, "  %-22s %10s %10s %10s\n", "stage", "mean", "p50", "p99");
-    for (int i = 0; i < n; i++)
-        fprintf(f, "  %-22s %10.3f %10.3f %10.3f\n", st[i]->name, stage_mean(st[i]),
-                stage_pct(st[i], 0.5), stage_pct(st[i], 0.99));
+    stage_table(f, st, n);
     double rate = wall_ms > 0 ? events / (wall_ms / 1e3) : 0;
     fprintf(f, "  events/s (whole job, %d tagger%s): %.1f\n", nt, nt == 1 ? "" : "s", rate);
     for (int t = 0; t < nt; t++) {
@@ -628,7 +628,7 @@ int e2e_cmd_run(int argc, char **argv)
     char trained_dir[4096];
     const char *model_over[16], *chan_over[16];
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
-    uint64_t max_events = UINT64_MAX, skip = 0;
+    uint64_t max_events = UINT64_MAX, skip = 0, warmup = 0;
     e2e_device device = E2E_DEVICE_CPU;
     e2e_run_meta meta;
     memset(&meta, 0, sizeof meta);
@@ -690,6 +690,11 @@ int e2e_cmd_run(int argc, char **argv)
             timing_json = argv[++i];
         } else if (!strcmp(a, "--roc") && more) {
             roc = argv[++i];
+        } else if (!strcmp(a, "--warmup") && more) {
+            if (parse_count(argv[++i], &warmup) || warmup > 100000) {
+                fprintf(stderr, "e2e run: --warmup needs a count (0..100000)\n");
+                return E2E_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--no-progress")) {
             show_progress = 0;
         } else {
@@ -832,7 +837,8 @@ int e2e_cmd_run(int argc, char **argv)
         e2e_session_options so = e2e_cli_session_options();
         so.threads = threads;
         so.device = device;
-        if (e2e_tagger_create(&cfg, tj[t].model, &so, &tj[t].t, &err)) {
+        if (e2e_tagger_create(&cfg, tj[t].model, &so, &tj[t].t, &err) ||
+            e2e_tagger_warmup(tj[t].t, (int)warmup, &err)) {
             fprintf(stderr, "e2e run: %s\n", err.message);
             goto done;
         }

@@ -739,8 +739,9 @@ static e2e_status take_scores(e2e_tagger *t, e2e_session *s, size_t a, size_t cn
     return E2E_OK;
 }
 
-static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P,
-                            const graph_batch *b, e2e_error *err)
+/* One run of a graph batch of B slots with P points; *out: the session that ran it. */
+static e2e_status graph_session_run(e2e_tagger *t, size_t B, int P, const graph_batch *b,
+                                    e2e_session **out, e2e_error *err)
 {
     e2e_session *s;
     e2e_status st = session_for(t, (int64_t)B, P, &s, err);
@@ -760,7 +761,15 @@ static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P
             in[ni].dtype = E2E_INT64;
         ni++;
     }
-    st = e2e_session_run(s, in, ni, err);
+    *out = s;
+    return e2e_session_run(s, in, ni, err);
+}
+
+static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P,
+                            const graph_batch *b, e2e_error *err)
+{
+    e2e_session *s;
+    e2e_status st = graph_session_run(t, B, P, b, &s, err);
     return st ? st : take_scores(t, s, a, cnt, B, err);
 }
 
@@ -838,6 +847,49 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
     }
     if (st)
         fr_prefix(err, "tagger %s: ", t->cfg.name);
+    return st;
+}
+
+e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
+{
+    if (!t->model || runs <= 0)
+        return E2E_OK;
+    const size_t B = t->bmax ? (size_t)t->bmax : t->fixed_n ? (size_t)t->fixed_n : 1;
+    const int C = t->C, k = t->knn_k;
+    const int P = t->fixed_p ? (int)t->fixed_p : (int)t->cap;
+    const size_t per = (size_t)C * t->H * t->W;
+    e2e_status st = E2E_OK;
+    if (t->kind == E2E_TAGGER_GRAPH) {
+        t->rbuf.n = t->rknn.n = 0;
+        if (fr_vec_reserve(&t->rbuf, batch_floats(B, C, P)) ||
+            fr_vec_reserve(&t->rknn, B * (size_t)P * k))
+            return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+                           t->cfg.name);
+        memset(t->rbuf.data, 0, batch_floats(B, C, P) * sizeof(float));
+        if (k)
+            memset(t->rknn.data, 0, B * (size_t)P * k * sizeof(int64_t));
+    } else {
+        t->frames.n = 0;
+        if (fr_vec_reserve(&t->frames, B * per))
+            return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+                           t->cfg.name);
+        memset(t->frames.data, 0, B * per * sizeof(float));
+    }
+    for (int r = 0; r < runs && !st; r++) {
+        const size_t nb = t->bmax ? B - (size_t)r % B : B;
+        e2e_session *s;
+        if (t->kind == E2E_TAGGER_GRAPH) {
+            /* the first nb slots of a zero batch laid out for B: zeros all the same */
+            graph_batch b = batch_at(t->rbuf.data, t->rknn.data, B, C, P, k);
+            st = graph_session_run(t, nb, P, &b, &s, err);
+        } else if (!(st = session_for(t, (int64_t)nb, 0, &s, err))) {
+            int64_t dims[4] = {(int64_t)nb, C, t->H, t->W};
+            e2e_tensor_view in = e2e_tensor_view_f32(t->input_name, t->frames.data, 4, dims);
+            st = e2e_session_run(s, &in, 1, err);
+        }
+    }
+    if (st)
+        fr_prefix(err, "tagger %s: warm-up: ", t->cfg.name);
     return st;
 }
 
