@@ -56,6 +56,8 @@ static const char *arch_file(const char *name)
 
 /* ---- per-tagger state ---- */
 
+#define BY_SLOTS 17
+
 typedef struct tagger_job {
     char name[16];
     char model_path[4096];
@@ -63,6 +65,7 @@ typedef struct tagger_job {
     e2e_model *model;
     e2e_tagger *t;
     stage frames, graph, infer;
+    stage by_slots[BY_SLOTS]; /* infer by the event's slot count (the last: that many or more) */
     int is_graph;           /* the model takes graph frames */
     uint64_t slots, ok;
     uint64_t clouds, truncated, empty; /* graph frames: seeded slots, clouds cut at P,
@@ -518,6 +521,26 @@ static void progress(uint64_t done, uint64_t total, double t0)
     fflush(stderr);
 }
 
+/* Tail latency at a fixed batch: p99/p50 of the inference of events with the same slot
+   count, the worst over the counts seen in at least 20 events. */
+static void by_slots_line(FILE *f, const tagger_job *j)
+{
+    double worst = 0;
+    int at = -1;
+    for (int k = 1; k < BY_SLOTS; k++) {
+        const stage *s = &j->by_slots[k];
+        double p50 = stage_pct(s, 0.5);
+        if (s->n >= 20 && p50 > 0 && stage_pct(s, 0.99) / p50 > worst) {
+            worst = stage_pct(s, 0.99) / p50;
+            at = k;
+        }
+    }
+    if (at > 0)
+        fprintf(f, "  %-4s inference p99/p50 at a fixed slot count: at most %.2f (%d%s slots, "
+                "%llu events)\n", j->name, worst, at, at == BY_SLOTS - 1 ? "+" : "",
+                (unsigned long long)j->by_slots[at].n);
+}
+
 static void print_table(FILE *f, stage *const *st, int n, uint64_t events, double wall_ms,
                         tagger_job *tj, int nt)
 {
@@ -533,6 +556,7 @@ static void print_table(FILE *f, stage *const *st, int n, uint64_t events, doubl
                 ms > 0 ? 1e3 / ms : 0, (unsigned long long)tj[t].slots,
                 (unsigned long long)tj[t].ok, e2e_tagger_session_count(tj[t].t),
                 e2e_tagger_sessions_created(tj[t].t));
+        by_slots_line(f, &tj[t]);
         if (tj[t].is_graph) {
             double gm = stage_mean(&tj[t].graph), im = stage_mean(&tj[t].infer);
             fprintf(f, "  %-4s graph frames: %.3f ms/event = %.1f%% of the tagger's inference "
@@ -590,6 +614,14 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                     (unsigned long long)tj[t].clouds, (unsigned long long)tj[t].truncated,
                     (unsigned long long)tj[t].empty, c->graph.max_points,
                     stage_mean(&tj[t].graph), stage_mean(&tj[t].infer));
+        fprintf(f, ", \"inference_by_slots\": [");
+        for (int k = 1, w = 0; k < BY_SLOTS; k++)
+            if (tj[t].by_slots[k].n)
+                fprintf(f, "%s{\"slots\": %d, \"n\": %llu, \"p50_ms\": %.6f, \"p99_ms\": %.6f, "
+                        "\"max_ms\": %.6f}", w++ ? ", " : "", k,
+                        (unsigned long long)tj[t].by_slots[k].n, stage_pct(&tj[t].by_slots[k], 0.5),
+                        stage_pct(&tj[t].by_slots[k], 0.99), tj[t].by_slots[k].max_ms);
+        fprintf(f, "]");
         double auc = e2e_roc_auc(&tj[t].roc);
         fprintf(f, ", \"signal\": \"%s\", \"background\": \"%s\", \"n_signal\": %zu, "
                 "\"n_background\": %zu, \"auc\": ", e2e_roc_signal_name(tj[t].name),
@@ -958,6 +990,9 @@ int e2e_cmd_run(int argc, char **argv)
                 }
             }
             stage_add(&tj[t].infer, c - b);
+            size_t ns;
+            e2e_tagger_slots(tj[t].t, &ns);
+            stage_add(&tj[t].by_slots[ns < BY_SLOTS ? ns : BY_SLOTS - 1], c - b);
         }
         if (failed) {
             if (tty)
