@@ -19,6 +19,8 @@
 
 #define B 5
 
+static int threads = 1; /* of every session, the references' too */
+
 static e2e_model *build(const e2e_model_config *c)
 {
     uint8_t *buf = NULL;
@@ -81,6 +83,7 @@ static float *reference(const e2e_model *m, const inputs *in, int64_t b, int64_t
     for (int i = 0; i < in->n; i++)
         bind[i] = (e2e_shape_binding){v[i].name, v[i].rank, v[i].dims};
     e2e_session_options o = e2e_session_options_default();
+    o.threads = threads;
     o.shapes = bind;
     o.n_shapes = in->n;
     e2e_session *s = NULL;
@@ -100,6 +103,7 @@ static void check_model(const e2e_model_config *c)
 {
     e2e_model *m = build(c);
     e2e_session_options o = e2e_session_options_default();
+    o.threads = threads;
     o.default_batch = B;
     o.any_batch = 1;
     e2e_session *s = NULL;
@@ -159,6 +163,17 @@ static void test_simplenet(void **state)
     check_model(&c);
 }
 
+/* the plans share the session's thread pool */
+static void test_simplenet_two_threads(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("qg"), E2E_ARCH_SIMPLENET);
+    c.height = c.width = 32;
+    c.name = "any_batch_simplenet_t2";
+    threads = 2;
+    check_model(&c);
+    threads = 1;
+}
+
 static void test_vit(void **state)
 {
     e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
@@ -205,6 +220,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simplenet),
+        cmocka_unit_test(test_simplenet_two_threads),
         cmocka_unit_test(test_vit),
         cmocka_unit_test(test_pnet),
         cmocka_unit_test(test_plain_refuses),

@@ -368,7 +368,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
                            cfg->name, cfg->max_batch);
         }
         int dyn_n = t->kind == E2E_TAGGER_GRAPH ? !t->fixed_n : d.dims[0] <= 0;
-        if (dyn_n && t->sopt.device != E2E_DEVICE_CUDA)
+        if (dyn_n && t->sopt.device == E2E_DEVICE_CPU) /* any_batch is CPU only */
             t->bmax = cfg->max_batch ? cfg->max_batch : 16;
         t->cfg.max_batch = (int)t->bmax;
     }

@@ -498,8 +498,8 @@ static e2e_status copy_options(e2e_session *s, const e2e_session_options *o, e2e
     return E2E_OK;
 }
 
-static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt, e2e_pool *pool,
-                              e2e_session **out, e2e_error *err);
+static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt,
+                              const e2e_session *parent, e2e_session **out, e2e_error *err);
 
 e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt, e2e_session **out,
                               e2e_error *err)
@@ -564,7 +564,7 @@ static e2e_status build_subs(e2e_session *s, e2e_error *err)
         o.n_shapes = nb;
         o.fixed_inputs = fx;
         o.n_fixed_inputs = s->n_fixed;
-        st = session_new(s->model, &o, s->pool, &s->sub[b - 1], err);
+        st = session_new(s->model, &o, s, &s->sub[b - 1], err);
         if (!st) {
             if (s->sub[b - 1]->arena_bytes > arena)
                 arena = s->sub[b - 1]->arena_bytes;
@@ -581,41 +581,34 @@ static e2e_status build_subs(e2e_session *s, e2e_error *err)
         return e2e_fail(err, E2E_ERR_LIMIT, "%s: the plans for batches 1..%lld need %zu bytes, above "
                         "the limit of %zu", s->model->name, (long long)B, arena + ws,
                         s->opt.max_arena_bytes);
-    void *na = e2e_aligned_alloc(arena), *nw = ws ? e2e_aligned_alloc(ws) : NULL;
-    if (!na || (ws && !nw)) {
-        e2e_aligned_free(na);
-        e2e_aligned_free(nw);
-        return e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot allocate the arena (%zu bytes)",
-                        s->model->name, arena + ws);
-    }
-    /* move every plan's arena pointers onto the shared arena (same offsets) */
-    for (int64_t b = 1; b <= B; b++) {
-        e2e_session *x = b < B ? s->sub[b - 1] : s;
-        uintptr_t lo = (uintptr_t)x->arena, hi = lo + x->arena_bytes;
-        for (int v = 0; v < x->n_values; v++) {
-            uintptr_t p = (uintptr_t)x->values[v].data;
-            if (x->values[v].data && p >= lo && p < hi)
-                x->values[v].data = (char *)na + (p - lo);
+    if (arena > s->arena_bytes || ws > s->ws_bytes) { /* this plan's arena is not the largest */
+        void *na = e2e_aligned_alloc(arena), *nw = ws ? e2e_aligned_alloc(ws) : NULL;
+        if (!na || (ws && !nw)) {
+            e2e_aligned_free(na);
+            e2e_aligned_free(nw);
+            return e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot allocate the arena (%zu bytes)",
+                            s->model->name, arena + ws);
         }
-        if (b < B) {
-            e2e_aligned_free(x->arena);
-            e2e_aligned_free(x->ws);
-            x->arena = na;
-            x->ws = nw;
-            x->borrowed = true;
-        }
+        e2e_aligned_free(s->arena);
+        e2e_aligned_free(s->ws);
+        s->arena = na;
+        s->ws = nw;
+        s->arena_bytes = arena;
+        s->ws_bytes = ws;
+        e2e_plan_bind_arena(s);
     }
-    e2e_aligned_free(s->arena);
-    e2e_aligned_free(s->ws);
-    s->arena = na;
-    s->ws = nw;
-    s->arena_bytes = arena;
-    s->ws_bytes = ws;
+    for (int64_t b = 1; b < B; b++) { /* the subs were planned without an arena */
+        s->sub[b - 1]->arena = s->arena;
+        s->sub[b - 1]->ws = s->ws;
+        e2e_plan_bind_arena(s->sub[b - 1]);
+    }
     return E2E_OK;
 }
 
-static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt, e2e_pool *pool,
-                              e2e_session **out, e2e_error *err)
+/* parent: a sub of an any_batch session, which borrows the parent's pool, arena and
+   workspace (planned without an arena of its own). */
+static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt,
+                              const e2e_session *parent, e2e_session **out, e2e_error *err)
 {
     e2e_error local;
     if (!err)
@@ -644,10 +637,10 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
     if (opt->device == E2E_DEVICE_AUTO && dev == E2E_DEVICE_CPU)
         snprintf(s->device_note, sizeof s->device_note, "device auto: %s; running on the CPU", why);
     s->last = s;
-    s->pool_borrowed = pool != NULL;
-    s->pool = pool;
+    s->pool_borrowed = s->borrowed = parent != NULL;
+    s->pool = parent ? parent->pool : NULL;
     e2e_status st = copy_options(s, opt, err);
-    if (!st && !pool && s->opt.threads > 1 && !(s->pool = e2e_pool_create(s->opt.threads)))
+    if (!st && !parent && s->opt.threads > 1 && !(s->pool = e2e_pool_create(s->opt.threads)))
         st = e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot start %d threads", m->name, s->opt.threads);
     if (!st)
         st = build(s, err);
