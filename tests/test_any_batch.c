@@ -189,6 +189,45 @@ static void test_pnet(void **state)
     check_model(&c);
 }
 
+/* Reshape re-plans every batch: bound at 3, batches 1..3 run as sessions bound at them, 4
+   is refused. */
+static void test_reshape(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("eg"), E2E_ARCH_SIMPLENET);
+    c.name = "any_batch_reshape";
+    e2e_model *m = build(&c);
+    e2e_session_options o = e2e_session_options_default();
+    o.default_batch = B;
+    o.any_batch = 1;
+    e2e_session *s = NULL;
+    e2e_error err;
+    assert_int_equal(e2e_session_create(m, &o, &s, &err), E2E_OK);
+    inputs in;
+    make_inputs(s, m, &in);
+    e2e_tensor_view v[8];
+    slice(&in, 3, v);
+    e2e_shape_binding bind = {v[0].name, v[0].rank, v[0].dims};
+    if (e2e_session_reshape(s, &bind, 1, &err))
+        fail_msg("%s", err.message);
+    for (int64_t b = 3; b >= 1; b--) {
+        int64_t n;
+        float *r = reference(m, &in, b, &n);
+        slice(&in, b, v);
+        assert_int_equal(e2e_session_run(s, v, 1, &err), E2E_OK);
+        e2e_tensor_view y;
+        e2e_session_output(s, 0, &y);
+        assert_int_equal(y.dims[0], b);
+        assert_memory_equal(y.data, r, sizeof(float) * (size_t)n);
+        free(r);
+    }
+    slice(&in, 4, v);
+    assert_int_equal(e2e_session_run(s, v, 1, &err), E2E_ERR_ARGUMENT);
+    for (int i = 0; i < in.n; i++)
+        free(in.data[i]);
+    e2e_session_free(s);
+    e2e_model_free(m);
+}
+
 /* A session without any_batch still refuses another batch; any_batch with B = 1 is a plain
    session. */
 static void test_plain_refuses(void **state)
@@ -223,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_simplenet_two_threads),
         cmocka_unit_test(test_vit),
         cmocka_unit_test(test_pnet),
+        cmocka_unit_test(test_reshape),
         cmocka_unit_test(test_plain_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
