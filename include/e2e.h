@@ -160,6 +160,13 @@ typedef struct e2e_session_options {
        environment's E2E_ISA caps every session of the process the same way. The level used:
        e2e_session_isa. */
     e2e_isa_level isa;
+    /* 1: the session also runs any batch b from 1 to B, where B is dim 0 of the inputs as
+       bound: e2e_session_run takes inputs whose dim 0 is b instead of B (every input bound
+       with dim 0 = B must then have the same b) and its outputs have dim 0 = b. Each b has its
+       own plan, made here (creation costs about B sessions' preparation), and all plans share
+       one arena and workspace sized for the largest; run makes no allocation, and the
+       outputs are those of a session bound at b (docs/api.md). CPU only. Default 0. */
+    int any_batch;
 } e2e_session_options;
 
 e2e_session_options e2e_session_options_default(void);
@@ -181,6 +188,8 @@ int e2e_session_output_count(const e2e_session *s);
 e2e_status e2e_session_input(const e2e_session *s, int i, e2e_tensor_view *v);
 /* Output i of the last run; data points into the session. */
 e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v);
+/* Batch of the last run (dim 0 of its inputs; the bound one before any run). */
+int64_t e2e_session_batch(const e2e_session *s);
 size_t e2e_session_arena_bytes(const e2e_session *s);
 size_t e2e_session_workspace_bytes(const e2e_session *s);
 int e2e_session_node_count(const e2e_session *s); /* nodes left to run after folding/fusion */

@@ -366,8 +366,13 @@ typedef struct e2e_tagger_config {
     float min_pt, max_eta;         /* seed cuts */
     int height, width;             /* frame size when no model is given; a model's input
                                       shape overrides them */
-    size_t max_session_bytes;      /* budget of the per-batch-size session cache
-                                      (0: 128 MiB; least recently used sessions are freed) */
+    size_t max_session_bytes;      /* budget of the session cache (0: 128 MiB; least
+                                      recently used sessions are freed) */
+    int max_batch;                 /* slots per session run when the model's N is dynamic
+                                      (0: 16): one session (any_batch, e2e.h) runs every
+                                      batch 1..max_batch, created with the tagger (a graph
+                                      model with a dynamic P: one per P, at its first use);
+                                      events with more slots run in chunks of max_batch */
     e2e_graph_options graph;       /* graph frames (used with a graph model, or enabled) */
 } e2e_tagger_config;
 
@@ -419,6 +424,12 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
 /* One session run on the prepared batch (skipped when there are no slots); scores of
    failed seeds are -1. */
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);
+/* Runs the tagger's session `runs` times on zero frames before the first event (caches,
+   page faults, the BLAS buffers), with batches max_batch, max_batch - 1, ..., 1, max_batch,
+   ... so that runs >= max_batch touches every batch's plan; a graph model with a dynamic P
+   warms the session of its largest P. Leaves the prepared event, if any, untouched except
+   its image frames: call it before e2e_tagger_prepare. */
+e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err);
 
 typedef struct e2e_tagger_slot {
     float pt, eta, phi;      /* the photon or jet */

@@ -215,40 +215,48 @@ static void test_inference_scores_and_sessions(void **state)
     assert_contains(err.message, "expects 2 channels");
     assert_contains(err.message, "--channels qg=");
     e2e_tagger_config_set_channels(&c, "pt,ecal", NULL);
-    assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
-    assert_int_equal(e2e_tagger_get_config(t)->height, 16); /* from the model */
-    assert_int_equal(e2e_tagger_get_config(t)->width, 20);
     const int sizes[] = {3, 1, 2, 3, 0, 2, 4};
-    for (int k = 0; k < 7; k++) {
-        jet_event(ev, sizes[k], 50.0f + k);
-        assert_int_equal(e2e_detframes_build(df, ev, NULL), E2E_OK);
-        assert_int_equal(e2e_tagger_prepare(t, ev, df, &err), E2E_OK);
-        if (e2e_tagger_infer(t, &err))
-            fail_msg("%s", err.message);
-        size_t n;
-        int C, H, W;
-        const float *fr = e2e_tagger_frames(t, &n, &C, &H, &W);
-        const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
-        assert_int_equal(n, sizes[k]);
-        for (size_t i = 0; i < n; i++) {
-            if (sl[i].seed.status != E2E_SEED_OK) {
-                assert_float_equal(sl[i].score, -1, 0);
-                for (int q = 0; q < C * H * W; q++) /* zero frame, even in a reused buffer */
-                    assert_float_equal(fr[i * C * H * W + q], 0, 0);
-                continue;
+    /* max_batch 0 (16): one run per event; 3: the 4-slot event runs as 3 + 1 */
+    for (int mb = 0; mb <= 3; mb += 3) {
+        c.max_batch = mb;
+        assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
+        /* one any_batch session, created with the tagger, serves every batch size */
+        assert_int_equal(e2e_tagger_sessions_created(t), 1);
+        assert_int_equal(e2e_tagger_get_config(t)->max_batch, mb ? mb : 16);
+        assert_int_equal(e2e_tagger_get_config(t)->height, 16); /* from the model */
+        assert_int_equal(e2e_tagger_get_config(t)->width, 20);
+        for (int k = 0; k < 7; k++) {
+            jet_event(ev, sizes[k], 50.0f + k);
+            assert_int_equal(e2e_detframes_build(df, ev, NULL), E2E_OK);
+            assert_int_equal(e2e_tagger_prepare(t, ev, df, &err), E2E_OK);
+            if (e2e_tagger_infer(t, &err))
+                fail_msg("%s", err.message);
+            size_t n;
+            int C, H, W;
+            const float *fr = e2e_tagger_frames(t, &n, &C, &H, &W);
+            const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+            assert_int_equal(n, sizes[k]);
+            for (size_t i = 0; i < n; i++) {
+                if (sl[i].seed.status != E2E_SEED_OK) {
+                    assert_float_equal(sl[i].score, -1, 0);
+                    for (int q = 0; q < C * H * W; q++) /* zero frame, even in a reused buffer */
+                        assert_float_equal(fr[i * C * H * W + q], 0, 0);
+                    continue;
+                }
+                double mean = 0; /* the model: mean of the last channel (ecal) */
+                for (int q = 0; q < H * W; q++)
+                    mean += fr[(i * C + 1) * H * W + q];
+                mean /= H * W;
+                assert_true(mean > 0);
+                assert_float_equal(sl[i].score, mean, 1e-5 * (1 + mean));
             }
-            double mean = 0; /* the model: mean of the last channel (ecal) */
-            for (int q = 0; q < H * W; q++)
-                mean += fr[(i * C + 1) * H * W + q];
-            mean /= H * W;
-            assert_true(mean > 0);
-            assert_float_equal(sl[i].score, mean, 1e-5 * (1 + mean));
         }
+        assert_int_equal(e2e_tagger_sessions_created(t), 1);  /* batch sizes 3, 1, 2, 4 */
+        assert_int_equal(e2e_tagger_session_count(t), 1);
+        e2e_tagger_free(t);
     }
-    assert_int_equal(e2e_tagger_sessions_created(t), 4);  /* batch sizes 3, 1, 2, 4 */
-    assert_int_equal(e2e_tagger_session_count(t), 4);
-    e2e_tagger_free(t);
-    /* a tiny budget keeps one session and re-creates on every change of batch size */
+    /* a tiny budget keeps one session: the any_batch one is never re-created */
+    c.max_batch = 0;
     c.max_session_bytes = 1;
     assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
     for (int k = 0; k < 7; k++) {
@@ -258,7 +266,7 @@ static void test_inference_scores_and_sessions(void **state)
         assert_int_equal(e2e_tagger_infer(t, &err), E2E_OK);
         assert_true(e2e_tagger_session_count(t) <= 1);
     }
-    assert_int_equal(e2e_tagger_sessions_created(t), 6);
+    assert_int_equal(e2e_tagger_sessions_created(t), 1);
     e2e_tagger_free(t);
     e2e_detframes_free(df);
     e2e_event_free(ev);

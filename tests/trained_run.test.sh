@@ -28,6 +28,13 @@ for t in eg qg top tau; do
     awk -v a="$auc" 'BEGIN { exit !(a >= 0.8) }' || fail "$t: AUC $auc < 0.8"
     echo "$t AUC $auc"
 done
+# one session per tagger (any batch size), created before the first event; p99.9 and max
+grep -q ' p99\.9  *max$' "$dir/out" || fail "no p99.9 and max columns: $(grep ' p50 ' "$dir/out")"
+for t in eg qg top tau; do
+    grep -q "^  $t  *frames + inference: .*sessions 1 held / 1 created" "$dir/out" ||
+        fail "$t: not one session: $(grep "^  $t  *frames" "$dir/out")"
+done
+grep -q '"stage": "QGTagger", .*"p999_ms": [0-9]' "$dir/t.json" || fail "no p999_ms in the JSON"
 [ "$(head -c 8 "$dir/roc.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "roc.png is not a PNG"
 [ "$(wc -c < "$dir/roc.png")" -gt 5000 ] || fail "roc.png is too small"
 
@@ -41,6 +48,12 @@ grep -q '"model": ".*models/trained/tau.onnx"' "$dir/t2.json" || fail "trained m
     --tagger top -o "$dir/dump" || fail "frames --all-events"
 "$e2e" --quiet run --events "$dir/ev.e2e" --max-events 20 --taggers eg,top -o "$dir/p4.csv" \
     || fail "run on 20 events"
+# --warmup runs the sessions before the first event without changing a prediction
+"$e2e" --quiet run --events "$dir/ev.e2e" --max-events 20 --taggers eg,top --warmup 20 \
+    -o "$dir/p5.csv" || fail "run --warmup 20"
+cmp -s "$dir/p4.csv" "$dir/p5.csv" || fail "--warmup changed the predictions"
+"$e2e" --quiet run --events "$dir/ev.e2e" --warmup x -o "$dir/p6.csv" 2>/dev/null &&
+    fail "--warmup x was accepted"
 for t in eg top; do
     n=$(grep -c ",$t,.*,ok," "$dir/p4.csv")
     [ "$n" -gt 0 ] || fail "no seeded $t slot in 20 events"

@@ -57,6 +57,8 @@ static const char *arch_file(const char *name)
 
 /* ---- per-tagger state ---- */
 
+#define BY_SLOTS 17
+
 typedef struct tagger_job {
     char name[16];
     char model_path[4096];
@@ -64,6 +66,7 @@ typedef struct tagger_job {
     e2e_model *model;
     e2e_tagger *t;
     stage frames, graph, infer;
+    stage by_slots[BY_SLOTS]; /* infer by the event's slot count (the last: that many or more) */
     int is_graph;           /* the model takes graph frames */
     uint64_t slots, ok;
     uint64_t clouds, truncated, empty; /* graph frames: seeded slots, clouds cut at P,
@@ -94,7 +97,7 @@ static void help(void)
            "               [--arch trained|simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
            "               [--max-events N] [--skip-events N] [--shard I/N] [--threads T]\n"
-           "               [--device cpu|cuda|auto]\n"
+           "               [--device cpu|cuda|auto] [--warmup N]\n"
            "               [-o predictions.csv] [--timing-json FILE] [--roc FILE.png] [--no-progress]\n\n"
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
@@ -129,9 +132,12 @@ static void help(void)
            "At the end: per tagger the ROC AUC from the truth (signal vs background:\n"
            "eg photon vs electron, qg quark vs gluon, top top vs QCD, tau tau vs QCD, QCD =\n"
            "quark or gluon jets; other truths not counted; 8 bytes kept per counted object),\n"
-           "per-stage ms per event (mean, p50, p99) and events/s, also as JSON with\n"
+           "per-stage ms per event (mean, p50, p99, p99.9, max) and events/s, also as JSON with\n"
            "--timing-json; --roc FILE.png draws the ROC curves. A progress bar is drawn when\n"
-           "stderr is a terminal.\n"
+           "stderr is a terminal. --warmup N runs each tagger's session N times on zero frames\n"
+           "(batches max..1, so N >= 16 touches every batch size) before the first event, not\n"
+           "timed (for trigger-like latency; each tagger holds one session created before the\n"
+           "first event either way).\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
            "the event and the section; the events before it are processed and written to the\n"
            "partial CSV (exit 1).\n"
@@ -548,14 +554,31 @@ static void progress(uint64_t done, uint64_t total, double t0)
     fflush(stderr);
 }
 
+/* Tail latency at a fixed batch: p99/p50 of the inference of events with the same slot
+   count, the worst over the counts seen in at least 20 events. */
+static void by_slots_line(FILE *f, const tagger_job *j)
+{
+    double worst = 0;
+    int at = -1;
+    for (int k = 1; k < BY_SLOTS; k++) {
+        const stage *s = &j->by_slots[k];
+        double p50 = stage_pct(s, 0.5);
+        if (s->n >= 20 && p50 > 0 && stage_pct(s, 0.99) / p50 > worst) {
+            worst = stage_pct(s, 0.99) / p50;
+            at = k;
+        }
+    }
+    if (at > 0)
+        fprintf(f, "  %-4s inference p99/p50 at a fixed slot count: at most %.2f (%d%s slots, "
+                "%llu events)\n", j->name, worst, at, at == BY_SLOTS - 1 ? "+" : "",
+                (unsigned long long)j->by_slots[at].n);
+}
+
 static void print_table(FILE *f, stage *const *st, int n, uint64_t events, double wall_ms,
                         tagger_job *tj, int nt)
 {
     fprintf(f, "\nper-stage time, ms per event (%llu events)\n", (unsigned long long)events);
-    fprintf(f, "  %-22s %10s %10s %10s\n", "stage", "mean", "p50", "p99");
-    for (int i = 0; i < n; i++)
-        fprintf(f, "  %-22s %10.3f %10.3f %10.3f\n", st[i]->name, stage_mean(st[i]),
-                stage_pct(st[i], 0.5), stage_pct(st[i], 0.99));
+    stage_table(f, st, n);
     double rate = wall_ms > 0 ? events / (wall_ms / 1e3) : 0;
     fprintf(f, "  events/s (whole job, %d tagger%s): %.1f\n", nt, nt == 1 ? "" : "s", rate);
     for (int t = 0; t < nt; t++) {
@@ -566,6 +589,7 @@ static void print_table(FILE *f, stage *const *st, int n, uint64_t events, doubl
                 ms > 0 ? 1e3 / ms : 0, (unsigned long long)tj[t].slots,
                 (unsigned long long)tj[t].ok, e2e_tagger_session_count(tj[t].t),
                 e2e_tagger_sessions_created(tj[t].t));
+        by_slots_line(f, &tj[t]);
         if (tj[t].is_graph) {
             double gm = stage_mean(&tj[t].graph), im = stage_mean(&tj[t].infer);
             fprintf(f, "  %-4s graph frames: %.3f ms/event = %.1f%% of the tagger's inference "
@@ -623,6 +647,14 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                     (unsigned long long)tj[t].clouds, (unsigned long long)tj[t].truncated,
                     (unsigned long long)tj[t].empty, c->graph.max_points,
                     stage_mean(&tj[t].graph), stage_mean(&tj[t].infer));
+        fprintf(f, ", \"inference_by_slots\": [");
+        for (int k = 1, w = 0; k < BY_SLOTS; k++)
+            if (tj[t].by_slots[k].n)
+                fprintf(f, "%s{\"slots\": %d, \"n\": %llu, \"p50_ms\": %.6f, \"p99_ms\": %.6f, "
+                        "\"max_ms\": %.6f}", w++ ? ", " : "", k,
+                        (unsigned long long)tj[t].by_slots[k].n, stage_pct(&tj[t].by_slots[k], 0.5),
+                        stage_pct(&tj[t].by_slots[k], 0.99), tj[t].by_slots[k].max_ms);
+        fprintf(f, "]");
         double auc = e2e_roc_auc(&tj[t].roc);
         fprintf(f, ", \"signal\": \"%s\", \"background\": \"%s\", \"n_signal\": %zu, "
                 "\"n_background\": %zu, \"auc\": ", e2e_roc_signal_name(tj[t].name),
@@ -661,7 +693,7 @@ int e2e_cmd_run(int argc, char **argv)
     char trained_dir[4096];
     const char *model_over[16], *chan_over[16];
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
-    uint64_t max_events = UINT64_MAX, skip = 0;
+    uint64_t max_events = UINT64_MAX, skip = 0, warmup = 0;
     e2e_device device = E2E_DEVICE_CPU;
     e2e_run_meta meta;
     memset(&meta, 0, sizeof meta);
@@ -723,6 +755,11 @@ int e2e_cmd_run(int argc, char **argv)
             timing_json = argv[++i];
         } else if (!strcmp(a, "--roc") && more) {
             roc = argv[++i];
+        } else if (!strcmp(a, "--warmup") && more) {
+            if (parse_count(argv[++i], &warmup) || warmup > 100000) {
+                fprintf(stderr, "e2e run: --warmup needs a count (0..100000)\n");
+                return E2E_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--no-progress")) {
             show_progress = 0;
         } else {
@@ -912,7 +949,8 @@ int e2e_cmd_run(int argc, char **argv)
         e2e_session_options so = e2e_cli_session_options();
         so.threads = threads;
         so.device = device;
-        if (e2e_tagger_create(&cfg, tj[t].model, &so, &tj[t].t, &err)) {
+        if (e2e_tagger_create(&cfg, tj[t].model, &so, &tj[t].t, &err) ||
+            e2e_tagger_warmup(tj[t].t, (int)warmup, &err)) {
             fprintf(stderr, "e2e run: %s\n", err.message);
             goto done;
         }
@@ -1029,6 +1067,9 @@ int e2e_cmd_run(int argc, char **argv)
                 }
             }
             stage_add(&tj[t].infer, c - b);
+            size_t ns;
+            e2e_tagger_slots(tj[t].t, &ns);
+            stage_add(&tj[t].by_slots[ns < BY_SLOTS ? ns : BY_SLOTS - 1], c - b);
         }
         if (failed) {
             if (tty)

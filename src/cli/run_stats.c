@@ -44,12 +44,22 @@ double stage_mean(const stage *s) { return s->n ? s->sum_ms / s->n : 0; }
 void stage_json(FILE *f, const stage *s)
 {
     fprintf(f, "{\"stage\": \"%s\", \"mean_ms\": %.6f, \"p50_ms\": %.6f, \"p99_ms\": %.6f, "
-            "\"max_ms\": %.6f, \"n\": %llu, \"sum_ms\": %.17g, \"hist\": [",
+            "\"max_ms\": %.6f, \"n\": %llu, \"sum_ms\": %.17g, \"p999_ms\": %.6f, \"hist\": [",
             s->name, stage_mean(s), stage_pct(s, 0.5), stage_pct(s, 0.99), s->max_ms,
-            (unsigned long long)s->n, s->sum_ms);
+            (unsigned long long)s->n, s->sum_ms, stage_pct(s, 0.999));
     int k = 0;
     for (int b = 0; b <= HB_BINS; b++)
         if (s->bins[b])
             fprintf(f, "%s[%d, %u]", k++ ? ", " : "", b, s->bins[b]);
     fprintf(f, "]}");
+}
+
+void stage_table(FILE *f, stage *const *st, int n)
+{
+    fprintf(f, "  %-22s %10s %10s %10s %10s %10s\n", "stage", "mean", "p50", "p99", "p99.9",
+            "max");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  %-22s %10.3f %10.3f %10.3f %10.3f %10.3f\n", st[i]->name,
+                stage_mean(st[i]), stage_pct(st[i], 0.5), stage_pct(st[i], 0.99),
+                stage_pct(st[i], 0.999), st[i]->max_ms);
 }

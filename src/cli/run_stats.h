@@ -26,7 +26,10 @@ void stage_add(stage *s, double ms);
 double stage_pct(const stage *s, double q);
 double stage_mean(const stage *s);
 /* {"stage": NAME, "mean_ms", "p50_ms", "p99_ms", "max_ms", then what e2e merge needs:
-   "n", "sum_ms" (full precision) and "hist": [[bin, count], ...] (the non-empty bins)} */
+   "n", "sum_ms" (full precision), "p999_ms" and "hist": [[bin, count], ...] (the non-empty
+   bins)} */
 void stage_json(FILE *f, const stage *s);
+/* The per-stage table: stage, mean, p50, p99, p99.9, max (ms). */
+void stage_table(FILE *f, stage *const *st, int n);
 
 #endif

@@ -7,13 +7,14 @@
    from the model's input names and shapes at creation.
 
    Sessions: the batch dimension is the number of objects in the event, so it changes from
-   event to event, while a session is bound to one shape and re-binding it
-   (e2e_session_reshape) re-plans and allocates (~2 ms for a 5x128x128 SimpleNet). The
-   tagger therefore keeps a small cache of sessions keyed by batch size (and, for a graph
-   model with a dynamic P, by P), created on first use; they share the immutable model and
-   each costs its arena and workspace. When the cache holds more than max_session_bytes
-   (default 128 MiB) or 32 sessions, the least recently used one is freed. Memory is bounded
-   by the budget, not by the event count. */
+   event to event, while re-binding a session (e2e_session_reshape) re-plans and allocates
+   (~2 ms for a 5x128x128 SimpleNet). When the model's N is dynamic, the tagger holds one
+   any_batch session bound at cfg.max_batch (default 16) that runs any batch up to it
+   without re-planning, created with the tagger, so that no event pays for a creation;
+   events with more slots run in chunks. A graph model with a dynamic P has one such
+   session per P, created at the P's first use; a model with a fixed N, one session per
+   shape. The cache holds them within max_session_bytes (default 128 MiB) and 32 sessions,
+   freeing the least recently used one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ struct e2e_tagger {
     int graph;                /* built (graph model, or cfg.graph.enabled) */
     int has_in[GIN_COUNT];    /* the model's graph inputs */
     int64_t fixed_n, fixed_p; /* the model's N and P, 0 when dynamic */
+    int64_t bmax;             /* any_batch sessions bound at this; 0: the model fixes N */
     int knn_k;
     float scale[E2E_TAGGER_MAX_CHANNELS];
     size_t cap;               /* nodes kept per slot */
@@ -279,6 +281,9 @@ static e2e_status match_image(e2e_tagger *t, const e2e_model *m, const e2e_tenso
     return E2E_OK;
 }
 
+static e2e_status session_for(e2e_tagger *t, int64_t n, int64_t p, e2e_session **out,
+                              e2e_error *err);
+
 e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *model,
                              const e2e_session_options *sopt, e2e_tagger **out, e2e_error *err)
 {
@@ -356,6 +361,16 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
         t->sopt = sopt ? *sopt : e2e_session_options_default();
         t->sopt.shapes = NULL;
         t->sopt.n_shapes = 0;
+        t->sopt.any_batch = 0;
+        if (cfg->max_batch < 0 || cfg->max_batch > 4096) {
+            e2e_tagger_free(t);
+            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: max_batch %d (0: 16, 1..4096)",
+                           cfg->name, cfg->max_batch);
+        }
+        int dyn_n = t->kind == E2E_TAGGER_GRAPH ? !t->fixed_n : d.dims[0] <= 0;
+        if (dyn_n && t->sopt.device == E2E_DEVICE_CPU) /* any_batch is CPU only */
+            t->bmax = cfg->max_batch ? cfg->max_batch : 16;
+        t->cfg.max_batch = (int)t->bmax;
     }
     if (t->H < 1 || t->W < 1 || t->H > 4096 || t->W > 4096) {
         int h = t->H, w = t->W;
@@ -376,6 +391,15 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     t->cfg.graph.max_points = (int)t->cap; /* the model's P wins */
     for (int c = 0; c < t->C; c++)
         t->scale[c] = go->raw ? 1.0f : e2e_graph_channel_scale(cfg->channels[c]);
+    if (t->bmax && (t->kind == E2E_TAGGER_IMAGE || t->fixed_p)) { /* before the first event */
+        e2e_session *s;
+        e2e_status st = session_for(t, t->bmax, t->fixed_p, &s, err);
+        if (st) {
+            fr_prefix(err, "tagger %s: ", cfg->name);
+            e2e_tagger_free(t);
+            return st;
+        }
+    }
     *out = t;
     return E2E_OK;
 }
@@ -631,10 +655,13 @@ static void evict(e2e_tagger *t, int i)
     t->cache[i] = t->cache[--t->n_cached];
 }
 
-/* The session for batch n (and P = p for a graph model). */
+/* The session for batch n (and P = p for a graph model): with bmax, the any_batch session
+   bound at bmax (n <= bmax). */
 static e2e_status session_for(e2e_tagger *t, int64_t n, int64_t p, e2e_session **out,
                               e2e_error *err)
 {
+    if (t->bmax)
+        n = t->bmax;
     t->clock++;
     for (int i = 0; i < t->n_cached; i++)
         if (t->cache[i].n == n && t->cache[i].p == p) {
@@ -672,6 +699,7 @@ static e2e_status session_for(e2e_tagger *t, int64_t n, int64_t p, e2e_session *
     e2e_session_options o = t->sopt;
     o.shapes = b;
     o.n_shapes = nb;
+    o.any_batch = t->bmax > 1;
     e2e_session *s;
     e2e_status st = e2e_session_create(t->model, &o, &s, err);
     if (st)
@@ -711,8 +739,9 @@ static e2e_status take_scores(e2e_tagger *t, e2e_session *s, size_t a, size_t cn
     return E2E_OK;
 }
 
-static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P,
-                            const graph_batch *b, e2e_error *err)
+/* One run of a graph batch of B slots with P points; *out: the session that ran it. */
+static e2e_status graph_session_run(e2e_tagger *t, size_t B, int P, const graph_batch *b,
+                                    e2e_session **out, e2e_error *err)
 {
     e2e_session *s;
     e2e_status st = session_for(t, (int64_t)B, P, &s, err);
@@ -732,7 +761,15 @@ static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P
             in[ni].dtype = E2E_INT64;
         ni++;
     }
-    st = e2e_session_run(s, in, ni, err);
+    *out = s;
+    return e2e_session_run(s, in, ni, err);
+}
+
+static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P,
+                            const graph_batch *b, e2e_error *err)
+{
+    e2e_session *s;
+    e2e_status st = graph_session_run(t, B, P, b, &s, err);
     return st ? st : take_scores(t, s, a, cnt, B, err);
 }
 
@@ -740,10 +777,12 @@ static e2e_status run_graph(e2e_tagger *t, size_t a, size_t cnt, size_t B, int P
    each with the model's P or, when P is dynamic, the P of its own slots. */
 static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
 {
-    const size_t n = t->n, B = t->fixed_n ? (size_t)t->fixed_n : n;
+    const size_t n = t->n;
+    const size_t B = t->fixed_n ? (size_t)t->fixed_n : n < (size_t)t->bmax ? n : (size_t)t->bmax;
     const int C = t->C, k = t->knn_k;
     for (size_t a = 0; a < n; a += B) {
         const size_t cnt = n - a < B ? n - a : B;
+        const size_t R = t->fixed_n ? B : cnt; /* the run's batch: a fixed N is padded */
         int P = t->P;
         if (t->fixed_n && !t->fixed_p) {
             size_t m = 0;
@@ -753,7 +792,7 @@ static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
             P = dynamic_p(t, m);
         }
         graph_batch b;
-        if (P == t->P && cnt == B) { /* a slice of the event batch */
+        if (P == t->P && cnt == R) { /* a slice of the event batch */
             graph_batch e = batch_at(t->gbuf.data, t->gknn.data, n, C, P, k);
             b.points = e.points + a * 2 * P;
             b.features = e.features + a * (size_t)C * P;
@@ -762,13 +801,13 @@ static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
             b.knn = k ? e.knn + a * (size_t)P * k : NULL;
         } else {
             t->rbuf.n = t->rknn.n = 0;
-            if (fr_vec_reserve(&t->rbuf, batch_floats(B, C, P)) ||
-                fr_vec_reserve(&t->rknn, B * (size_t)P * k))
-                return fr_fail(err, E2E_ERR_NOMEM, "out of memory for a batch of %zu", B);
-            b = batch_at(t->rbuf.data, t->rknn.data, B, C, P, k);
-            fill_batch(t, a, cnt, B, P, &b);
+            if (fr_vec_reserve(&t->rbuf, batch_floats(R, C, P)) ||
+                fr_vec_reserve(&t->rknn, R * (size_t)P * k))
+                return fr_fail(err, E2E_ERR_NOMEM, "out of memory for a batch of %zu", R);
+            b = batch_at(t->rbuf.data, t->rknn.data, R, C, P, k);
+            fill_batch(t, a, cnt, R, P, &b);
         }
-        e2e_status st = run_graph(t, a, cnt, B, P, &b, err);
+        e2e_status st = run_graph(t, a, cnt, R, P, &b, err);
         if (st)
             return st;
     }
@@ -788,18 +827,69 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
                            "(e2e_tagger_prepare_graphs)", t->cfg.name);
         st = infer_graph(t, err);
     } else {
-        e2e_session *s;
-        st = session_for(t, (int64_t)t->n, 0, &s, err);
-        if (!st) {
-            int64_t dims[4] = {(int64_t)t->n, t->C, t->H, t->W};
-            e2e_tensor_view in = e2e_tensor_view_f32(t->input_name, t->frames.data, 4, dims);
-            st = e2e_session_run(s, &in, 1, err);
-            if (!st)
-                st = take_scores(t, s, 0, t->n, t->n, err);
+        /* runs of at most bmax slots (all of them when the model fixes N) */
+        const size_t B = t->bmax && t->n > (size_t)t->bmax ? (size_t)t->bmax : t->n;
+        const size_t per = (size_t)t->C * t->H * t->W;
+        st = E2E_OK;
+        for (size_t a = 0; a < t->n && !st; a += B) {
+            const size_t cnt = t->n - a < B ? t->n - a : B;
+            e2e_session *s;
+            st = session_for(t, (int64_t)cnt, 0, &s, err);
+            if (!st) {
+                int64_t dims[4] = {(int64_t)cnt, t->C, t->H, t->W};
+                e2e_tensor_view in = e2e_tensor_view_f32(t->input_name,
+                                                         (float *)t->frames.data + a * per, 4, dims);
+                st = e2e_session_run(s, &in, 1, err);
+                if (!st)
+                    st = take_scores(t, s, a, cnt, cnt, err);
+            }
         }
     }
     if (st)
         fr_prefix(err, "tagger %s: ", t->cfg.name);
+    return st;
+}
+
+e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
+{
+    if (!t->model || runs <= 0)
+        return E2E_OK;
+    const size_t B = t->bmax ? (size_t)t->bmax : t->fixed_n ? (size_t)t->fixed_n : 1;
+    const int C = t->C, k = t->knn_k;
+    const int P = t->fixed_p ? (int)t->fixed_p : (int)t->cap;
+    const size_t per = (size_t)C * t->H * t->W;
+    e2e_status st = E2E_OK;
+    if (t->kind == E2E_TAGGER_GRAPH) {
+        t->rbuf.n = t->rknn.n = 0;
+        if (fr_vec_reserve(&t->rbuf, batch_floats(B, C, P)) ||
+            fr_vec_reserve(&t->rknn, B * (size_t)P * k))
+            return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+                           t->cfg.name);
+        memset(t->rbuf.data, 0, batch_floats(B, C, P) * sizeof(float));
+        if (k)
+            memset(t->rknn.data, 0, B * (size_t)P * k * sizeof(int64_t));
+    } else {
+        t->frames.n = 0;
+        if (fr_vec_reserve(&t->frames, B * per))
+            return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+                           t->cfg.name);
+        memset(t->frames.data, 0, B * per * sizeof(float));
+    }
+    for (int r = 0; r < runs && !st; r++) {
+        const size_t nb = t->bmax ? B - (size_t)r % B : B;
+        e2e_session *s;
+        if (t->kind == E2E_TAGGER_GRAPH) {
+            /* the first nb slots of a zero batch laid out for B: zeros all the same */
+            graph_batch b = batch_at(t->rbuf.data, t->rknn.data, B, C, P, k);
+            st = graph_session_run(t, nb, P, &b, &s, err);
+        } else if (!(st = session_for(t, (int64_t)nb, 0, &s, err))) {
+            int64_t dims[4] = {(int64_t)nb, C, t->H, t->W};
+            e2e_tensor_view in = e2e_tensor_view_f32(t->input_name, t->frames.data, 4, dims);
+            st = e2e_session_run(s, &in, 1, err);
+        }
+    }
+    if (st)
+        fr_prefix(err, "tagger %s: warm-up: ", t->cfg.name);
     return st;
 }
 

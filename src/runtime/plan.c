@@ -173,6 +173,13 @@ e2e_status e2e_plan_memory(e2e_session *s, e2e_error *err)
                       s->model->name, total + ws, total, ws, s->opt.max_arena_bytes);
         goto done;
     }
+    for (int i = 0; i < nb; i++)
+        s->offset[blocks[i].root] = blocks[i].offset;
+    if (s->borrowed) { /* the parent binds its shared arena */
+        s->arena_bytes = total;
+        s->ws_bytes = ws;
+        goto done;
+    }
     s->arena = e2e_aligned_alloc(total);
     s->ws = ws ? e2e_aligned_alloc(ws) : NULL;
     if (!s->arena || (ws && !s->ws)) {
@@ -182,16 +189,19 @@ e2e_status e2e_plan_memory(e2e_session *s, e2e_error *err)
     }
     s->arena_bytes = total;
     s->ws_bytes = ws;
-    for (int i = 0; i < nb; i++)
-        s->offset[blocks[i].root] = blocks[i].offset;
-    for (int v = 0; v < nv; v++) {
-        int r = find_root(s, v);
-        if (is_temp(&s->values[r]) && s->offset[r] != SIZE_MAX)
-            s->values[v].data = (char *)s->arena + s->offset[r];
-    }
+    e2e_plan_bind_arena(s);
 done:
     free(last);
     free(first);
     free(blocks);
     return st;
+}
+
+void e2e_plan_bind_arena(e2e_session *s)
+{
+    for (int v = 0; v < s->n_values; v++) {
+        int r = find_root(s, v);
+        if (is_temp(&s->values[r]) && s->offset[r] != SIZE_MAX)
+            s->values[v].data = (char *)s->arena + s->offset[r];
+    }
 }

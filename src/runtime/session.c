@@ -26,6 +26,15 @@ e2e_session_options e2e_session_options_default(void)
 
 static void release_build(e2e_session *s)
 {
+    if (s->sub) {
+        for (int64_t b = 1; b < s->batch; b++)
+            e2e_session_free(s->sub[b - 1]);
+        free(s->sub);
+        s->sub = NULL;
+    }
+    s->last = s;
+    if (s->borrowed) /* a sub of an any_batch session: the parent's arena and workspace */
+        s->arena = s->ws = NULL;
     for (int i = 0; i < s->n_kernels; i++)
         if (s->kernels[i].op && s->kernels[i].op->release && s->kernels[i].priv)
             s->kernels[i].op->release(s->kernels[i].priv);
@@ -63,7 +72,8 @@ void e2e_session_free(e2e_session *s)
         e2e_cuda_session_free(s);
 #endif
     release_build(s);
-    e2e_pool_free(s->pool);
+    if (!s->pool_borrowed)
+        e2e_pool_free(s->pool);
     free(s->bindings);
     free(s->binding_dims);
     for (int i = 0; i < s->n_fixed; i++)
@@ -490,8 +500,117 @@ static e2e_status copy_options(e2e_session *s, const e2e_session_options *o, e2e
     return E2E_OK;
 }
 
+static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt,
+                              const e2e_session *parent, e2e_session **out, e2e_error *err);
+
 e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt, e2e_session **out,
                               e2e_error *err)
+{
+    return session_new(m, opt, NULL, out, err);
+}
+
+/* The bound batch B (dim 0 of the first input of rank >= 1) and, when any_batch is set and
+   B > 1, one plan per b < B bound with dim 0 = b wherever the inputs have B; then one arena
+   and one workspace, the largest of all plans', replace each plan's own. */
+static e2e_status build_subs(e2e_session *s, e2e_error *err)
+{
+    const e2e_graph *g = &s->model->graph;
+    s->batch = 0;
+    s->last = s;
+    if (!s->opt.any_batch)
+        return E2E_OK;
+    if (s->device != E2E_DEVICE_CPU)
+        return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: any_batch sessions run on the CPU only",
+                        s->model->name);
+    for (int i = 0; i < g->n_inputs && !s->batch; i++) {
+        const e2e_value *v = &s->values[g->inputs[i]];
+        if (v->is_input && v->shape.rank >= 1)
+            s->batch = v->shape.dims[0];
+    }
+    if (s->batch <= 1)
+        return E2E_OK;
+    const int64_t B = s->batch;
+    s->sub = calloc((size_t)B, sizeof *s->sub);
+    e2e_shape_binding *bind = calloc((size_t)g->n_inputs + 1, sizeof *bind);
+    int64_t *dims = calloc((size_t)g->n_inputs * E2E_MAX_RANK + 1, sizeof *dims);
+    e2e_tensor_view *fx = calloc((size_t)s->n_fixed + 1, sizeof *fx);
+    e2e_status st = E2E_OK;
+    if (!s->sub || !bind || !dims || !fx)
+        st = e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", s->model->name);
+    for (int i = 0; i < s->n_fixed && !st; i++) {
+        const e2e_tensor *t = &s->fixed[i];
+        fx[i].name = t->name;
+        fx[i].dtype = t->dtype;
+        fx[i].rank = t->shape.rank;
+        for (int k = 0; k < t->shape.rank; k++)
+            fx[i].dims[k] = t->shape.dims[k];
+        fx[i].data = t->data;
+    }
+    size_t arena = s->arena_bytes, ws = s->ws_bytes;
+    for (int64_t b = 1; b < B && !st; b++) {
+        int nb = 0;
+        for (int i = 0; i < g->n_inputs; i++) {
+            const e2e_value *v = &s->values[g->inputs[i]];
+            if (!v->is_input)
+                continue;
+            int64_t *d = dims + (size_t)nb * E2E_MAX_RANK;
+            for (int k = 0; k < v->shape.rank; k++)
+                d[k] = v->shape.dims[k];
+            if (v->shape.rank >= 1 && d[0] == B)
+                d[0] = b;
+            bind[nb++] = (e2e_shape_binding){g->values[g->inputs[i]].name, v->shape.rank, d};
+        }
+        e2e_session_options o = s->opt;
+        o.any_batch = 0;
+        o.shapes = bind;
+        o.n_shapes = nb;
+        o.fixed_inputs = fx;
+        o.n_fixed_inputs = s->n_fixed;
+        st = session_new(s->model, &o, s, &s->sub[b - 1], err);
+        if (!st) {
+            if (s->sub[b - 1]->arena_bytes > arena)
+                arena = s->sub[b - 1]->arena_bytes;
+            if (s->sub[b - 1]->ws_bytes > ws)
+                ws = s->sub[b - 1]->ws_bytes;
+        }
+    }
+    free(bind);
+    free(dims);
+    free(fx);
+    if (st)
+        return st;
+    if (s->opt.max_arena_bytes && arena + ws > s->opt.max_arena_bytes)
+        return e2e_fail(err, E2E_ERR_LIMIT, "%s: the plans for batches 1..%lld need %zu bytes, above "
+                        "the limit of %zu", s->model->name, (long long)B, arena + ws,
+                        s->opt.max_arena_bytes);
+    if (arena > s->arena_bytes || ws > s->ws_bytes) { /* this plan's arena is not the largest */
+        void *na = e2e_aligned_alloc(arena), *nw = ws ? e2e_aligned_alloc(ws) : NULL;
+        if (!na || (ws && !nw)) {
+            e2e_aligned_free(na);
+            e2e_aligned_free(nw);
+            return e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot allocate the arena (%zu bytes)",
+                            s->model->name, arena + ws);
+        }
+        e2e_aligned_free(s->arena);
+        e2e_aligned_free(s->ws);
+        s->arena = na;
+        s->ws = nw;
+        s->arena_bytes = arena;
+        s->ws_bytes = ws;
+        e2e_plan_bind_arena(s);
+    }
+    for (int64_t b = 1; b < B; b++) { /* the subs were planned without an arena */
+        s->sub[b - 1]->arena = s->arena;
+        s->sub[b - 1]->ws = s->ws;
+        e2e_plan_bind_arena(s->sub[b - 1]);
+    }
+    return E2E_OK;
+}
+
+/* parent: a sub of an any_batch session, which borrows the parent's pool, arena and
+   workspace (planned without an arena of its own). */
+static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt,
+                              const e2e_session *parent, e2e_session **out, e2e_error *err)
 {
     e2e_error local;
     if (!err)
@@ -519,8 +638,11 @@ e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt
     s->device = dev;
     if (opt->device == E2E_DEVICE_AUTO && dev == E2E_DEVICE_CPU)
         snprintf(s->device_note, sizeof s->device_note, "device auto: %s; running on the CPU", why);
+    s->last = s;
+    s->pool_borrowed = s->borrowed = parent != NULL;
+    s->pool = parent ? parent->pool : NULL;
     e2e_status st = copy_options(s, opt, err);
-    if (!st && s->opt.threads > 1 && !(s->pool = e2e_pool_create(s->opt.threads)))
+    if (!st && !parent && s->opt.threads > 1 && !(s->pool = e2e_pool_create(s->opt.threads)))
         st = e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot start %d threads", m->name, s->opt.threads);
     if (!st)
         st = build(s, err);
@@ -528,6 +650,8 @@ e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt
     if (!st && s->device == E2E_DEVICE_CUDA)
         st = e2e_cuda_session_init(s, err);
 #endif
+    if (!st)
+        st = build_subs(s, err);
     if (st) {
         e2e_session_free(s);
         return st;
@@ -577,10 +701,26 @@ e2e_status e2e_session_reshape(e2e_session *s, const e2e_shape_binding *shapes, 
     if (!st && s->device == E2E_DEVICE_CUDA)
         st = e2e_cuda_session_init(s, err);
 #endif
-    return st;
+    return st ? st : build_subs(s, err);
 }
 
 /* ---- run ---- */
+
+/* The view given for graph input id: by name, else the next unnamed one (*pos). */
+static const e2e_tensor_view *match_input(const e2e_session *s, int id,
+                                          const e2e_tensor_view *inputs, int n_inputs, int *pos)
+{
+    const char *name = s->model->graph.values[id].name;
+    for (int j = 0; j < n_inputs; j++)
+        if (inputs[j].name && !strcmp(inputs[j].name, name))
+            return &inputs[j];
+    while (*pos < n_inputs && inputs[*pos].name)
+        (*pos)++;
+    return *pos < n_inputs ? &inputs[(*pos)++] : NULL;
+}
+
+static e2e_status run_plan(e2e_session *s, const e2e_tensor_view *inputs, int n_inputs,
+                           e2e_error *err);
 
 e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_inputs, e2e_error *err)
 {
@@ -589,6 +729,29 @@ e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_
         err = &local;
     if (!s || (n_inputs && !inputs))
         return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_session_run: NULL argument");
+    e2e_session *x = s;
+    if (s->sub) { /* any_batch: the plan for dim 0 of the first batch-carrying input */
+        const e2e_graph *g = &s->model->graph;
+        int pos = 0;
+        for (int i = 0; i < g->n_inputs; i++) {
+            const e2e_value *v = &s->values[g->inputs[i]];
+            if (!v->is_input)
+                continue;
+            const e2e_tensor_view *in = match_input(s, g->inputs[i], inputs, n_inputs, &pos);
+            if (in && v->shape.rank >= 1 && v->shape.dims[0] == s->batch && in->rank >= 1) {
+                if (in->dims[0] >= 1 && in->dims[0] < s->batch)
+                    x = s->sub[in->dims[0] - 1];
+                break;
+            }
+        }
+    }
+    s->last = x;
+    return run_plan(x, inputs, n_inputs, err);
+}
+
+static e2e_status run_plan(e2e_session *s, const e2e_tensor_view *inputs, int n_inputs,
+                           e2e_error *err)
+{
     const e2e_graph *g = &s->model->graph;
     int pos = 0;
     for (int i = 0; i < g->n_inputs; i++) {
@@ -597,16 +760,7 @@ e2e_status e2e_session_run(e2e_session *s, const e2e_tensor_view *inputs, int n_
         if (!v->is_input)
             continue; /* fixed at creation */
         const char *name = g->values[id].name;
-        const e2e_tensor_view *in = NULL;
-        for (int j = 0; j < n_inputs && !in; j++)
-            if (inputs[j].name && !strcmp(inputs[j].name, name))
-                in = &inputs[j];
-        if (!in) {
-            while (pos < n_inputs && inputs[pos].name)
-                pos++;
-            if (pos < n_inputs)
-                in = &inputs[pos++];
-        }
+        const e2e_tensor_view *in = match_input(s, id, inputs, n_inputs, &pos);
         if (!in)
             return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: input \"%s\" was not given", s->model->name, name);
         if (in->dtype != v->dtype)
@@ -698,8 +852,20 @@ e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v)
 {
     if (i < 0 || i >= s->model->graph.n_outputs)
         return E2E_ERR_ARGUMENT;
-    value_view(s, s->model->graph.outputs[i], v);
+    value_view(s->last ? s->last : s, s->model->graph.outputs[i], v);
     return E2E_OK;
 }
 
 e2e_isa_level e2e_session_isa(const e2e_session *s) { return e2e_isa_select(s->opt.isa); }
+
+int64_t e2e_session_batch(const e2e_session *s)
+{
+    const e2e_session *x = s->last ? s->last : s;
+    const e2e_graph *g = &s->model->graph;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const e2e_value *v = &x->values[g->inputs[i]];
+        if (v->is_input && v->shape.rank >= 1)
+            return v->shape.dims[0];
+    }
+    return 1;
+}

@@ -35,6 +35,13 @@ struct e2e_session {
     e2e_device device;              /* CPU or CUDA, never AUTO */
     char device_note[256];
     void *cuda;                     /* the CUDA backend's state (src/ops/cuda), NULL on CPU */
+    /* any_batch: sub[b - 1] is the plan for batch b < batch (NULL for b = batch: this one);
+       they borrow this session's pool, arena and workspace. */
+    int64_t batch;                  /* dim 0 bound for any_batch, 0 otherwise */
+    e2e_session **sub;
+    const e2e_session *last;        /* the plan of the last run (this one or a sub) */
+    bool borrowed;                  /* a sub: arena and workspace are the parent's */
+    bool pool_borrowed;             /* a sub: the pool is the parent's */
 };
 
 /* At run, whether the If branch of gate (a kernel's k->gate, > 0) is taken: every condition

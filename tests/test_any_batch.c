@@ -1,0 +1,269 @@
+/* Sessions with any_batch: one session bound at batch B runs every batch b in 1..B with
+   outputs bit-identical to a session bound at b, without heap allocation, on a SimpleNet,
+   a ViT and a ParticleNet built in memory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "models/models.h"
+
+#include "alloc_count.h"
+
+#define B 5
+
+static int threads = 1; /* of every session, the references' too */
+
+static e2e_model *build(const e2e_model_config *c)
+{
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    e2e_error err;
+    if (e2e_model_build_buffer(c, 7, &buf, &size, &err))
+        fail_msg("%s", err.message);
+    e2e_model *m = NULL;
+    if (e2e_model_load_buffer(buf, size, c->name, &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    return m;
+}
+
+static uint64_t rng = 99;
+static float frand(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)(rng >> 40) / 16777216.0f;
+}
+
+typedef struct inputs {
+    int n;
+    e2e_tensor_view v[8];
+    float *data[8];
+} inputs;
+
+/* Inputs of batch B from the session's bound shapes (a mask gets 0/1, the rest [-1, 1)). */
+static void make_inputs(const e2e_session *s, const e2e_model *m, inputs *in)
+{
+    in->n = e2e_model_input_count(m);
+    assert_true(in->n <= 8);
+    for (int i = 0; i < in->n; i++) {
+        e2e_session_input(s, i, &in->v[i]);
+        assert_int_equal(in->v[i].dims[0], B);
+        int64_t n = e2e_tensor_view_numel(&in->v[i]);
+        in->data[i] = malloc(sizeof(float) * (size_t)n);
+        bool mask = !strcmp(in->v[i].name, "mask");
+        for (int64_t j = 0; j < n; j++)
+            in->data[i][j] = mask ? (frand() < 0.7f ? 1.f : 0.f) : 2.f * frand() - 1.f;
+        in->v[i].data = in->data[i];
+    }
+}
+
+/* The first b samples of in: same data (dim 0 leads), dim 0 = b. */
+static void slice(const inputs *in, int64_t b, e2e_tensor_view *out)
+{
+    for (int i = 0; i < in->n; i++) {
+        out[i] = in->v[i];
+        out[i].dims[0] = b;
+    }
+}
+
+/* Output 0 of a session bound at b on the first b samples (malloc'ed copy). */
+static float *reference(const e2e_model *m, const inputs *in, int64_t b, int64_t *numel)
+{
+    e2e_tensor_view v[8];
+    slice(in, b, v);
+    e2e_shape_binding bind[8];
+    for (int i = 0; i < in->n; i++)
+        bind[i] = (e2e_shape_binding){v[i].name, v[i].rank, v[i].dims};
+    e2e_session_options o = e2e_session_options_default();
+    o.threads = threads;
+    o.shapes = bind;
+    o.n_shapes = in->n;
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err) || e2e_session_run(s, v, in->n, &err))
+        fail_msg("%s", err.message);
+    e2e_tensor_view y;
+    assert_int_equal(e2e_session_output(s, 0, &y), E2E_OK);
+    *numel = e2e_tensor_view_numel(&y);
+    float *r = malloc(sizeof(float) * (size_t)*numel);
+    memcpy(r, y.data, sizeof(float) * (size_t)*numel);
+    e2e_session_free(s);
+    return r;
+}
+
+static void check_model(const e2e_model_config *c)
+{
+    e2e_model *m = build(c);
+    e2e_session_options o = e2e_session_options_default();
+    o.threads = threads;
+    o.default_batch = B;
+    o.any_batch = 1;
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    inputs in;
+    make_inputs(s, m, &in);
+    float *ref[B + 1];
+    int64_t ref_n[B + 1];
+    for (int64_t b = 1; b <= B; b++)
+        ref[b] = reference(m, &in, b, &ref_n[b]);
+    /* every order: large after small and small after large must not see leftovers */
+    static const int64_t order[] = {B, 1, 3, 2, B, 4, 1, 5, 2};
+    e2e_tensor_view v[8];
+    for (int r = 0; r < 2; r++) {
+        allocations = 0;
+        counting = r; /* the first pass warms the BLAS buffers */
+        for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+            int64_t b = order[i];
+            slice(&in, b, v);
+            e2e_status st = e2e_session_run(s, v, in.n, &err);
+            counting = 0;
+            if (st)
+                fail_msg("%s: batch %lld: %s", c->name, (long long)b, err.message);
+            assert_int_equal(e2e_session_batch(s), b);
+            e2e_tensor_view y;
+            assert_int_equal(e2e_session_output(s, 0, &y), E2E_OK);
+            assert_int_equal(y.dims[0], b);
+            assert_int_equal(e2e_tensor_view_numel(&y), ref_n[b]);
+            if (memcmp(y.data, ref[b], sizeof(float) * (size_t)ref_n[b]))
+                fail_msg("%s: batch %lld differs from a session bound at %lld", c->name,
+                         (long long)b, (long long)b);
+            counting = r;
+        }
+        counting = 0;
+#ifndef NO_COUNTING
+        assert_int_equal(allocations, 0);
+#endif
+    }
+    /* a batch above B or of 0 is refused, naming the bound shape */
+    slice(&in, B + 1, v);
+    assert_int_equal(e2e_session_run(s, v, in.n, &err), E2E_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "bound"));
+    for (int64_t b = 1; b <= B; b++)
+        free(ref[b]);
+    for (int i = 0; i < in.n; i++)
+        free(in.data[i]);
+    e2e_session_free(s);
+    e2e_model_free(m);
+}
+
+static void test_simplenet(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("eg"), E2E_ARCH_SIMPLENET);
+    c.name = "any_batch_simplenet";
+    check_model(&c);
+}
+
+/* the plans share the session's thread pool */
+static void test_simplenet_two_threads(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("qg"), E2E_ARCH_SIMPLENET);
+    c.height = c.width = 32;
+    c.name = "any_batch_simplenet_t2";
+    threads = 2;
+    check_model(&c);
+    threads = 1;
+}
+
+static void test_vit(void **state)
+{
+    e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
+                          .patch = 4, .embed = 48, .depth = 2, .heads = 3, .mlp = 96,
+                          .name = "any_batch_vit"};
+    check_model(&c);
+}
+
+static void test_pnet(void **state)
+{
+    e2e_model_config c = {.arch = E2E_ARCH_PNET, .channels = 3, .name = "any_batch_pnet",
+                          .points = 16, .k = 4, .edge = {{8, 8}, {16}}, .fc = 16};
+    check_model(&c);
+}
+
+/* Reshape re-plans every batch: bound at 3, batches 1..3 run as sessions bound at them, 4
+   is refused. */
+static void test_reshape(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("eg"), E2E_ARCH_SIMPLENET);
+    c.name = "any_batch_reshape";
+    e2e_model *m = build(&c);
+    e2e_session_options o = e2e_session_options_default();
+    o.default_batch = B;
+    o.any_batch = 1;
+    e2e_session *s = NULL;
+    e2e_error err;
+    assert_int_equal(e2e_session_create(m, &o, &s, &err), E2E_OK);
+    inputs in;
+    make_inputs(s, m, &in);
+    e2e_tensor_view v[8];
+    slice(&in, 3, v);
+    e2e_shape_binding bind = {v[0].name, v[0].rank, v[0].dims};
+    if (e2e_session_reshape(s, &bind, 1, &err))
+        fail_msg("%s", err.message);
+    for (int64_t b = 3; b >= 1; b--) {
+        int64_t n;
+        float *r = reference(m, &in, b, &n);
+        slice(&in, b, v);
+        assert_int_equal(e2e_session_run(s, v, 1, &err), E2E_OK);
+        e2e_tensor_view y;
+        e2e_session_output(s, 0, &y);
+        assert_int_equal(y.dims[0], b);
+        assert_memory_equal(y.data, r, sizeof(float) * (size_t)n);
+        free(r);
+    }
+    slice(&in, 4, v);
+    assert_int_equal(e2e_session_run(s, v, 1, &err), E2E_ERR_ARGUMENT);
+    for (int i = 0; i < in.n; i++)
+        free(in.data[i]);
+    e2e_session_free(s);
+    e2e_model_free(m);
+}
+
+/* A session without any_batch still refuses another batch; any_batch with B = 1 is a plain
+   session. */
+static void test_plain_refuses(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("eg"), E2E_ARCH_SIMPLENET);
+    c.name = "any_batch_plain";
+    e2e_model *m = build(&c);
+    e2e_session_options o = e2e_session_options_default();
+    o.default_batch = 3;
+    e2e_session *s = NULL;
+    e2e_error err;
+    assert_int_equal(e2e_session_create(m, &o, &s, &err), E2E_OK);
+    e2e_tensor_view x;
+    e2e_session_input(s, 0, &x);
+    int64_t n = e2e_tensor_view_numel(&x);
+    float *d = calloc((size_t)n, sizeof(float));
+    x.data = d;
+    x.dims[0] = 2;
+    assert_int_equal(e2e_session_run(s, &x, 1, &err), E2E_ERR_ARGUMENT);
+    x.dims[0] = 3;
+    assert_int_equal(e2e_session_run(s, &x, 1, &err), E2E_OK);
+    assert_int_equal(e2e_session_batch(s), 3);
+    free(d);
+    e2e_session_free(s);
+    e2e_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simplenet),
+        cmocka_unit_test(test_simplenet_two_threads),
+        cmocka_unit_test(test_vit),
+        cmocka_unit_test(test_pnet),
+        cmocka_unit_test(test_reshape),
+        cmocka_unit_test(test_plain_refuses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
