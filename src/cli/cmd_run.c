@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
+#include "util/roc.h"
 
 /* Provided by src/models when it is linked (e2e models); weak so that the run command
    builds without it and asks for --model instead. */
@@ -161,18 +162,23 @@ static void help(void)
            "the event and the section; the events before it are processed and written (exit 1).\n\n"
            "Pre-made frames (public E2E datasets, docs/datasets.md):\n"
            "  e2e run --frames FILE --model TAGGER=MODEL [--frames-channels 0,1]\n"
-           "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--batch N]\n"
-           "          [--max-frames N] [--threads T] [--device cpu|cuda|auto] [-o scores.csv]\n"
-           "          [--allow-nonfinite]\n"
+           "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--dataset NAME]\n"
+           "          [--batch N] [--max-frames N] [--threads T] [--device cpu|cuda|auto]\n"
+           "          [-o scores.csv] [--roc FILE.png] [--allow-nonfinite]\n"
            "runs one model on frames read from a .npy array (N,C,H,W), (N,H,W,C) or (N,H,W), or,\n"
            "in a build with HDF5=1, an HDF5 file with /X_jets or /X (electron/photon crops\n"
-           "(N,32,32,2), jet images (N,C,125,125) or channels-last) and labels /y. auto layout:\n"
-           "channels-last when the last dim is <= 16 and the 2nd is not. Frames are read --batch\n"
+           "(N,32,32,2), jet images (N,C,125,125) or channels-last; --dataset NAME reads another)\n"
+           "and labels /y. auto layout: channels-last when the last dim is <= 16 and the 2nd\n"
+           "is not. Frames are read --batch\n"
            "at a time (default 32; memory stays flat), converted to NCHW, channels picked by\n"
            "index (--frames-channels, default the first C the model wants). The frame size must\n"
            "equal the model's input H x W (no resize). CSV rows: index,label,score (label from\n"
-           "/y or --labels, else empty; score = the last output column). Without -o the CSV\n"
-           "goes to stdout and the summary to stderr. A frame value that is NaN or +-Inf stops\n"
+           "/y or --labels, else empty; score = the last output column, printed %%.9g). Without\n"
+           "-o the CSV goes to stdout and the summary to stderr. With labels the summary gives\n"
+           "the exact ROC AUC of label != 0 against label 0 (ties count one half; NaN scores\n"
+           "rank lowest) and the accuracy at 0.5 (score >= 0.5 says label != 0); --roc writes\n"
+           "the ROC curve as a PNG (the labelled frames' scores are kept: 8 bytes each).\n"
+           "A frame value that is NaN or +-Inf stops\n"
            "the job before that batch (exit 1; the earlier batches are written) with the counts\n"
            "of NaN, +Inf and -Inf in the frames read and the first one's place;\n"
            "--allow-nonfinite scores them anyway and reports the counts on stderr.\n",
@@ -186,7 +192,7 @@ static int parse_count(const char *s, uint64_t *v);
 static int run_frames(int argc, char **argv)
 {
     const char *frames = NULL, *model_arg = NULL, *chans = NULL, *labels_path = NULL;
-    const char *out = NULL;
+    const char *out = NULL, *dataset = NULL, *roc_png = NULL;
     e2e_frames_layout layout = E2E_LAYOUT_AUTO;
     uint64_t batch = 32, max_frames = UINT64_MAX;
     int threads = 1, allow_nonfinite = 0;
@@ -208,6 +214,10 @@ static int run_frames(int argc, char **argv)
             chans = argv[++i];
         } else if (!strcmp(a, "--labels") && more) {
             labels_path = argv[++i];
+        } else if (!strcmp(a, "--dataset") && more) {
+            dataset = argv[++i];
+        } else if (!strcmp(a, "--roc") && more) {
+            roc_png = argv[++i];
         } else if (!strcmp(a, "--layout") && more) {
             const char *l = argv[++i];
             if (!strcmp(l, "auto")) layout = E2E_LAYOUT_AUTO;
@@ -267,6 +277,8 @@ static int run_frames(int argc, char **argv)
     e2e_model *model = NULL;
     e2e_session *sess = NULL;
     e2e_dataset *ds = NULL;
+    e2e_roc roc = {0};      /* scores of the labelled frames: label != 0 is the signal */
+    uint64_t correct = 0;   /* labelled frames with (score >= 0.5) == (label != 0) */
     float *buf = NULL, *lab = NULL;
     FILE *csv = NULL;
     int csv_stdout = !out || !strcmp(out, "-");
@@ -283,7 +295,7 @@ static int run_frames(int argc, char **argv)
                 "fixed C\n", tname, model_path);
         goto done;
     }
-    if (e2e_dataset_open(frames, layout, labels_path, &ds, &err)) {
+    if (e2e_dataset_open_named(frames, dataset, layout, labels_path, &ds, &err)) {
         fprintf(stderr, "e2e run: %s\n", err.message);
         goto done;
     }
@@ -395,14 +407,23 @@ static int run_frames(int argc, char **argv)
         const float *sc = o.data;
         for (size_t i = 0; i < got; i++) {
             float s = sc[(int64_t)i * k + k - 1];
+            /* %.9g: every float score round-trips (1e-30 stays 1e-30, not 0.000000) */
             if (isnan(lab[i]))
-                fprintf(csv, "%llu,,%.6f\n", (unsigned long long)(n + i), (double)s);
+                fprintf(csv, "%llu,,%.9g\n", (unsigned long long)(n + i), (double)s);
             else
-                fprintf(csv, "%llu,%g,%.6f\n", (unsigned long long)(n + i), (double)lab[i],
+                fprintf(csv, "%llu,%g,%.9g\n", (unsigned long long)(n + i), (double)lab[i],
                         (double)s);
             int g = isnan(lab[i]) ? 2 : lab[i] == 0 ? 0 : 1;
             sum[g] += s;
             cnt[g]++;
+            if (g < 2) {
+                correct += (s >= 0.5f) == (g == 1);
+                if (e2e_roc_add(&roc, s, g)) {
+                    fprintf(stderr, "e2e run: out of memory for the scores of the AUC\n");
+                    failed = 1;
+                    break;
+                }
+            }
         }
         n += got;
         if (ferror(csv)) {
@@ -448,8 +469,36 @@ static int run_frames(int argc, char **argv)
             if (cnt[g])
                 fprintf(info, " %s %.4f (%llu)", gn[g], sum[g] / cnt[g],
                         (unsigned long long)cnt[g]);
-        fprintf(info, "\n  %.1f frames/s (inference %.3f ms per frame)\n",
+        fprintf(info, "\n");
+        uint64_t nl = cnt[0] + cnt[1];
+        if (nl) {
+            double auc = e2e_roc_auc(&roc);
+            fprintf(info, "  ROC AUC (label != 0 vs label 0): ");
+            if (isnan(auc))
+                fprintf(info, "n/a (no %s)", cnt[0] ? "label != 0" : "label 0");
+            else
+                fprintf(info, "%.6f", auc);
+            fprintf(info, " (%llu vs %llu frames); accuracy at 0.5 (score >= 0.5 is label != 0): "
+                    "%.6f (%llu of %llu)\n", (unsigned long long)cnt[1],
+                    (unsigned long long)cnt[0], (double)correct / nl,
+                    (unsigned long long)correct, (unsigned long long)nl);
+        }
+        fprintf(info, "  %.1f frames/s (inference %.3f ms per frame)\n",
                 wall > 0 ? n / (wall / 1e3) : 0.0, n ? infer_ms / n : 0.0);
+    }
+    if (roc_png) {
+        e2e_roc *rocs[1] = {&roc};
+        const char *names[1] = {tname};
+        if (!cnt[0] && !cnt[1]) {
+            fprintf(stderr, "e2e run: --roc %s: the frames have no labels (/y or --labels)\n",
+                    roc_png);
+            failed = 1;
+        } else if (e2e_roc_png(roc_png, rocs, names, 1, &err)) {
+            fprintf(stderr, "e2e run: --roc: %s\n", err.message);
+            failed = 1;
+        } else if (e2e_cli_verbose >= 0) {
+            fprintf(info, "ROC curve -> %s\n", roc_png);
+        }
     }
     rc = failed ? E2E_EXIT_FAIL : 0;
 done:
@@ -458,6 +507,7 @@ done:
     free(buf);
     free(lab);
     e2e_dataset_close(ds);
+    e2e_roc_free(&roc);
     e2e_session_free(sess);
     e2e_model_free(model);
     return rc;
