@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "e2e.h"
 
@@ -35,6 +36,17 @@ extern int e2e_cli_optimize;
 e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err);
 /* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */
 e2e_session_options e2e_cli_session_options(void);
+
+/* Provenance of a timing result (provenance.c), for the JSONs of run, bench and compare:
+   writes the members "library_version", then (threads > 0) "threads", "optimize", "device",
+   then "cpu_model" (/proc/cpuinfo), "logical_cpus" and "simd", one per line starting with
+   indent, separated by commas, no comma after the last. */
+void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optimize,
+                             const char *device);
+/* The SIMD level of the kernels, e.g. "avx2 (compile-time)". */
+const char *e2e_cli_simd_level(void);
+/* s as a JSON string (quotes, escapes). */
+void e2e_cli_json_str(FILE *f, const char *s);
 
 /* Non-finite values of a float input (src/cli/nonfinite.c). Start with
    E2E_CLI_NONFINITE_INIT; count adds x[0..n) whose flat indices start at offset. */

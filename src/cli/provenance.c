@@ -1,0 +1,84 @@
+/* Where a timing result came from (cli.h): the library version, the CPU model, the SIMD level
+   and the settings, written into the JSONs of run, bench and compare so that a number can be
+   reproduced or at least explained (issue 16). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+void e2e_cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* /proc/cpuinfo's first "model name" (x86) or "Processor"/"cpu model" line; "unknown" else. */
+static void cpu_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) && strncmp(line, "Processor", 9) &&
+            strncmp(line, "cpu model", 9))
+            continue;
+        char *v = strchr(line, ':');
+        if (!v)
+            continue;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        v[strcspn(v, "\n")] = 0;
+        if (*v) {
+            snprintf(buf, n, "%s", v);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+const char *e2e_cli_simd_level(void)
+{
+    /* the level the kernels were compiled for (the build's -march) */
+#if defined(__AVX512F__)
+    return "avx512 (compile-time)";
+#elif defined(__AVX2__) && defined(__FMA__)
+    return "avx2 (compile-time)";
+#elif defined(__AVX__)
+    return "avx (compile-time)";
+#elif defined(__SSE2__)
+    return "sse2 (compile-time)";
+#elif defined(__ARM_NEON)
+    return "neon (compile-time)";
+#else
+    return "generic (compile-time)";
+#endif
+}
+
+void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optimize,
+                             const char *device)
+{
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    fprintf(f, "%s\"library_version\": \"%s\",\n", indent, E2E_VERSION);
+    if (threads > 0)
+        fprintf(f, "%s\"threads\": %d,\n%s\"optimize\": %d,\n%s\"device\": \"%s\",\n", indent,
+                threads, indent, optimize, indent, device ? device : "cpu");
+    fprintf(f, "%s\"cpu_model\": ", indent);
+    e2e_cli_json_str(f, cpu);
+    fprintf(f, ",\n%s\"logical_cpus\": %ld,\n%s\"simd\": \"%s\"", indent, ncpu > 0 ? ncpu : 0,
+            indent, e2e_cli_simd_level());
+}
