@@ -34,10 +34,11 @@ if command -v python3 > /dev/null 2>&1; then
     python3 - "$dir/c.json" "$dir/x.npy" <<'PY' || fail "compare JSON"
 import json, sys
 j = json.load(open(sys.argv[1]))
-for k in ('library_version', 'cpu_model', 'simd', 'logical_cpus', 'batch', 'runs', 'model'):
-    assert k in j, k
+p = j['provenance']
+for k in ('library_version', 'cpu_model', 'simd', 'logical_cpus'):
+    assert k in p, k
 assert j['batch'] == 3 and j['runs'] == 3 and j['warmup'] == 1, j
-assert j['cpu_model'] and j['simd'], j
+assert p['cpu_model'] and p['simd'] and p['logical_cpus'] >= 1, p
 assert j['inputs'] == [{'name': 'modelInput', 'dtype': 'float', 'shape': [3, 1, 32, 32],
                         'source': sys.argv[2]}], j['inputs']
 a, b = j['configs']
@@ -48,8 +49,8 @@ assert b['against'] == 'cpu@1/optimize=0' and b['median_ms'] > 0, b
 o, = b['outputs']
 assert o['name'] == 'modelOutput' and o['elements'] == 3 and o['within_tolerance'], o
 assert j['pass'] is True
-print('compare JSON: %s, %s, simd %s; %d configs' % (j['library_version'], j['cpu_model'],
-                                                     j['simd'], len(j['configs'])))
+print('compare JSON: %s, %s, simd %s; %d configs' % (p['library_version'], p['cpu_model'],
+                                                     p['simd'], len(j['configs'])))
 PY
 else
     echo "skipped: the compare JSON is not parsed (no python3)"

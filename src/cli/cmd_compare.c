@@ -437,8 +437,9 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
     fprintf(f, ",\n  \"batch\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"seed\": %llu,\n"
             "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup, o->seed,
             o->rtol, o->atol);
-    e2e_cli_json_provenance(f, "  ", 0, 0, NULL);
-    fprintf(f, ",\n  \"inputs\": [");
+    fprintf(f, "  \"provenance\": {\n");
+    e2e_cli_json_provenance(f, "    ", 0, 0, NULL);
+    fprintf(f, "},\n  \"inputs\": [");
     for (int i = 0; i < nin; i++) {
         fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
         e2e_cli_json_str(f, in[i].name);

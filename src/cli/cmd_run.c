@@ -640,7 +640,8 @@ static void json_str(FILE *f, const char *s)
 }
 
 static int write_json(const char *path, stage *const *st, int n, uint64_t events, double wall_ms,
-                      tagger_job *tj, int nt, const char *events_file)
+                      tagger_job *tj, int nt, const char *events_file, int threads,
+                      e2e_device device)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -674,7 +675,12 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                     stage_mean(&tj[t].graph), stage_mean(&tj[t].infer));
         fprintf(f, "}");
     }
-    fprintf(f, "\n  ]\n}\n");
+    /* the device asked for: auto falls back to the CPU without a GPU (said on stderr) */
+    fprintf(f, "\n  ],\n  \"provenance\": {\n");
+    e2e_cli_json_provenance(f, "    ", threads, e2e_cli_optimize,
+                            device == E2E_DEVICE_CUDA ? "cuda" : device == E2E_DEVICE_AUTO ? "auto"
+                                                                                          : "cpu");
+    fprintf(f, "}\n}\n");
     return fclose(f) ? -1 : 0;
 }
 
@@ -1088,7 +1094,7 @@ int e2e_cmd_run(int argc, char **argv)
         }
         print_table(info, rows, nr, n, wall, tj, nt);
     }
-    if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events)) {
+    if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events, threads, device)) {
         fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
         failed = 1;
     }
