@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// bench/run.js — e2e and ONNX Runtime side by side on the eight tagger models (what
+// bench/run.js — e2e and ONNX Runtime side by side on the 20 tagger models (what
 // `make bench` runs through bench/run.sh).
 //
 //   node bench/run.js [--e2e build/e2e] [--models build/models] [--model FILE ...]
@@ -23,7 +23,11 @@ const { spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 const MODELS = ['eg_simplenet', 'qg_simplenet', 'top_simplenet', 'tau_simplenet',
-                'eg_vit', 'qg_vit', 'top_vit', 'tau_vit'];
+                'eg_vit', 'qg_vit', 'top_vit', 'tau_vit',
+                // graph models (inputs points/features/mask[/seed], filled with random numbers)
+                'eg_pnet', 'qg_pnet', 'top_pnet', 'tau_pnet',
+                'eg_dgcnn', 'qg_dgcnn', 'top_dgcnn', 'tau_dgcnn',
+                'eg_part', 'qg_part', 'top_part', 'tau_part'];
 // Targets of issue 5: batch 1 latency <= 0.8x ORT; batch 32 throughput >= 1.2x ORT.
 const LAT_TARGET = 0.8, THR_TARGET = 1.2;
 
@@ -331,7 +335,7 @@ function markdown(res, o, svgName) {
   }
   L.push('');
   for (const p of res.profiles || []) {
-    L.push(`## Profile: ${p.model}, batch ${p.batch}, ${p.threads} thread(s) (the ${/vit/i.test(p.model) ? 'ViT' : 'SimpleNet'} furthest from its target)`, '');
+    L.push(`## Profile: ${p.model}, batch ${p.batch}, ${p.threads} thread(s) (the ${/_(pnet|dgcnn|part)/i.test(p.model) ? 'graph model' : /vit/i.test(p.model) ? 'ViT' : 'SimpleNet'} furthest from its target)`, '');
     L.push(`${p.ratio ? `e2e/ORT time ${fmtRatio(p.ratio)}. ` : ''}\`e2e bench --profile --sort\`: median per node over kernel-by-kernel runs (whole run ${fmt(p.median_ms)} ms); "sgemm share" is the node's GFLOP/s over cblas_sgemm's GFLOP/s on the same GEMM shape (M × N × K, count GEMMs), same thread count.`, '');
     L.push('| node | op | ms | % | GFLOP/s | GEMM M×N×K (count) | sgemm share |');
     L.push('|---|---|---:|---:|---:|---|---:|');
@@ -479,10 +483,11 @@ function main() {
     } else entry.accuracy = { skipped: 'ONNX Runtime not available' };
   }
 
-  // profile, per architecture (SimpleNet, ViT), the model/configuration furthest from its target
+  // profile, per architecture family (SimpleNet, ViT, graph models), the model/configuration
+  // furthest from its target
   res.profiles = [];
-  const family = (n) => (/vit/i.test(n) ? 'vit' : 'cnn');
-  for (const fam of ['cnn', 'vit']) {
+  const family = (n) => (/_(pnet|dgcnn|part)/i.test(n) ? 'gnn' : /vit/i.test(n) ? 'vit' : 'cnn');
+  for (const fam of ['cnn', 'vit', 'gnn']) {
     let worst = null;
     for (const m of res.models.filter((x) => family(x.name) === fam))
       for (const c of o.configs) {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/run.sh — what `make bench` runs: installs ONNX Runtime for Node when npm is there,
-# then bench/run.js (e2e and ORT alternately on the eight tagger models, results JSON,
+# then bench/run.js (e2e and ORT alternately on the 20 tagger models, results JSON,
 # docs/benchmarks.md). Without node it times e2e alone and says so.
 #   E2E=build/e2e MODELS=build/models sh bench/run.sh [run.js options]
 E2E=${E2E:-build/e2e}

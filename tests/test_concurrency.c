@@ -180,7 +180,9 @@ static void test_eg_simplenet_4_threads(void **state)
 
 static e2e_model *small_vit(void)
 {
-    e2e_model_config c = {E2E_ARCH_VIT, 2, 16, 16, 4, 32, 2, 2, 64, "conc_vit"};
+    e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
+                              .patch = 4, .embed = 32, .depth = 2, .heads = 2, .mlp = 64,
+                              .name = "conc_vit"};
     uint8_t *buf;
     size_t n;
     e2e_error err;

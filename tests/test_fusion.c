@@ -765,7 +765,9 @@ static void run_once(e2e_model *m, int64_t batch, float *out, int64_t *n_out)
 /* A small ViT from the model builder (2 x 24 x 24 input, 3 blocks), loaded from bytes. */
 static e2e_model *small_vit(const char *name, uint64_t seed)
 {
-    e2e_model_config c = {E2E_ARCH_VIT, 2, 24, 24, 4, 48, 3, 3, 96, name};
+    e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 24, .width = 24,
+                              .patch = 4, .embed = 48, .depth = 3, .heads = 3, .mlp = 96,
+                              .name = name};
     uint8_t *buf;
     size_t size;
     e2e_error err;

@@ -1,6 +1,7 @@
 /* The ONNX builder (src/onnx/onnx_build.c) and the benchmark models (src/models/): what is
-   built loads back as written, the eight models have the declared shapes and the parameter
-   counts of their architectures, and they run with a dynamic batch. */
+   built loads back as written, the 20 default models (and the full ParticleNet) have the
+   declared shapes and the parameter counts of their architectures, and they run with a
+   dynamic batch; graph models ignore what padded nodes hold. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -251,10 +252,46 @@ static void test_params(void **state)
     }
 }
 
+/* Graph models: PyTorch's state_dict sizes (models/torch/gnn.py, running statistics
+   included, num_batches_tracked left out), per tagger eg, qg, top, tau. */
+static void test_graph_params(void **state)
+{
+    static const int64_t want[4][4] = {
+        /* pnet, dgcnn, part, pnet_full */
+        {47461, 71681, 154677, 574661},
+        {47861, 72193, 154933, 575445},
+        {48161, 72577, 155125, 576033},
+        {48161, 72577, 155125, 576033},
+    };
+    static const e2e_arch archs[4] = {E2E_ARCH_PNET, E2E_ARCH_DGCNN, E2E_ARCH_PART,
+                                      E2E_ARCH_PNET_FULL};
+    for (int i = 0; i < 4; i++)
+        for (int a = 0; a < 4; a++) {
+            e2e_model_config c = e2e_model_config_for(&e2e_tagger_specs[i], archs[a]);
+            assert_int_equal(c.points, i == 0 ? 64 : 128);
+            assert_int_equal(e2e_model_config_params(&c), want[i][a]);
+        }
+    e2e_model_config c = e2e_model_config_for(&e2e_tagger_specs[2], E2E_ARCH_PNET);
+    assert_int_equal(c.k, 7);
+    assert_int_equal(c.edge[0][2], 32);
+    assert_int_equal(c.edge[1][2], 64);
+    assert_int_equal(c.edge[2][0], 0);
+    assert_int_equal(c.fc, 128);
+    c = e2e_model_config_for(&e2e_tagger_specs[2], E2E_ARCH_PNET_FULL);
+    assert_int_equal(c.k, 16);
+    assert_int_equal(c.edge[2][0], 256);
+    assert_int_equal(c.fc, 256);
+    for (int a = 0; a < E2E_ARCH_COUNT; a++)
+        assert_int_equal(e2e_arch_find(e2e_arch_name((e2e_arch)a)), a);
+    assert_int_equal(e2e_arch_find("gnn"), -1);
+}
+
 static void test_config_errors(void **state)
 {
     e2e_error err;
-    e2e_model_config c = {E2E_ARCH_VIT, 3, 30, 30, 4, 32, 2, 2, 64, NULL};
+    e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 3, .height = 30, .width = 30,
+                              .patch = 4, .embed = 32, .depth = 2, .heads = 2, .mlp = 64,
+                              .name = NULL};
     uint8_t *buf = (uint8_t *)1;
     size_t size = 1;
     assert_int_equal(e2e_model_build_buffer(&c, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
@@ -264,14 +301,40 @@ static void test_config_errors(void **state)
     c.heads = 3;
     assert_int_equal(e2e_model_build_buffer(&c, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
     assert_non_null(strstr(err.message, "heads"));
-    e2e_model_config s = {E2E_ARCH_SIMPLENET, 1, 2, 2, 0, 0, 0, 0, 0, NULL};
+    e2e_model_config s = {.arch = E2E_ARCH_SIMPLENET, .channels = 1, .height = 2, .width = 2,
+                              .patch = 0, .embed = 0, .depth = 0, .heads = 0, .mlp = 0,
+                              .name = NULL};
     assert_int_equal(e2e_model_build_buffer(&s, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
     assert_int_equal(e2e_model_write("/tmp", "xx", E2E_ARCH_VIT, 1, &err), E2E_ERR_ARGUMENT);
+
+    /* graph models */
+    e2e_model_config gc = e2e_model_config_for(&e2e_tagger_specs[0], E2E_ARCH_PNET);
+    gc.points = 7; /* k = 7 neighbours besides the node need 8 points */
+    assert_int_equal(e2e_model_build_buffer(&gc, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "k = 7"));
+    gc = e2e_model_config_for(&e2e_tagger_specs[0], E2E_ARCH_DGCNN);
+    gc.points = 7; /* DGCNN counts the node itself: 7 points are enough */
+    assert_int_equal(e2e_model_config_check(&gc, &err), E2E_OK);
+    gc.edge[1][0] = 0;
+    assert_int_equal(e2e_model_build_buffer(&gc, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "EdgeConv blocks"));
+    gc = e2e_model_config_for(&e2e_tagger_specs[0], E2E_ARCH_PART);
+    gc.heads = 5;
+    assert_int_equal(e2e_model_build_buffer(&gc, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "heads"));
+    gc = e2e_model_config_for(&e2e_tagger_specs[0], E2E_ARCH_PART);
+    gc.points = 0;
+    assert_int_equal(e2e_model_build_buffer(&gc, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
+    gc.arch = (e2e_arch)99;
+    assert_int_equal(e2e_model_build_buffer(&gc, 1, &buf, &size, &err), E2E_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "unknown architecture"));
 }
 
 static void test_deterministic(void **state)
 {
-    e2e_model_config c = {E2E_ARCH_VIT, 2, 16, 16, 4, 32, 2, 2, 64, "small_vit"};
+    e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
+                              .patch = 4, .embed = 32, .depth = 2, .heads = 2, .mlp = 64,
+                              .name = "small_vit"};
     uint8_t *a, *b, *d;
     size_t na, nb, nd;
     e2e_error err;
@@ -354,6 +417,168 @@ static void run_model(const e2e_model *m, const e2e_tagger_spec *t, const char *
     free(x);
 }
 
+/* Graph inputs for n graphs of P nodes and C channels: graph 0 has 3P/4 real nodes, graph 1
+   none, graph 2 four (fewer than k + 1), graph 3 and up P - 1; padded nodes hold `pad`. */
+typedef struct graph_batch {
+    float *points, *features, *mask, *seed;
+} graph_batch;
+
+static graph_batch graph_batch_make(int64_t n, int64_t c, int64_t p, float pad)
+{
+    graph_batch g = {calloc((size_t)(n * 2 * p), 4), calloc((size_t)(n * c * p), 4),
+                     calloc((size_t)(n * p), 4), calloc((size_t)(n * 3), 4)};
+    uint64_t r = 777;
+#define RND() (r = r * 6364136223846793005ull + 1442695040888963407ull, (float)((r >> 40) & 0xffff) / 65536.0f)
+    for (int64_t b = 0; b < n; b++) {
+        int64_t real = b == 0 ? 3 * p / 4 : b == 1 ? 0 : b == 2 ? 4 : p - 1;
+        for (int64_t j = 0; j < p; j++) {
+            int on = j < real;
+            g.mask[b * p + j] = (float)on;
+            for (int d = 0; d < 2; d++)
+                g.points[(b * 2 + d) * p + j] = on ? 0.8f * RND() - 0.4f : pad;
+            for (int64_t ch = 0; ch < c; ch++)
+                g.features[(b * c + ch) * p + j] = on ? (ch ? 2 * RND() - 1 : 30 * RND()) : pad;
+        }
+        g.seed[b * 3] = 35 + 500 * RND();
+        g.seed[b * 3 + 1] = 4.8f * RND() - 2.4f;
+        g.seed[b * 3 + 2] = 6.2f * RND() - 3.1f;
+    }
+#undef RND
+    return g;
+}
+
+static void graph_batch_free(graph_batch *g)
+{
+    free(g->points);
+    free(g->features);
+    free(g->mask);
+    free(g->seed);
+}
+
+/* Runs graphs [first, first + n) of `gb` (which holds `total` graphs); n_in: 3 or 4 (seed). */
+static void graph_run(e2e_session *s, const graph_batch *gb, int64_t first, int64_t n, int64_t c,
+                      int64_t p, int n_in, float *y, const char *what)
+{
+    e2e_error err;
+    int64_t dp[3] = {n, 2, p}, df[3] = {n, c, p}, dm[3] = {n, 1, p}, ds[2] = {n, 3};
+    e2e_shape_binding sb[4] = {{"points", 3, dp}, {"features", 3, df}, {"mask", 3, dm},
+                               {"seed", 2, ds}};
+    if (e2e_session_reshape(s, sb, n_in, &err))
+        fail_msg("%s: reshape to %lld graphs: %s", what, (long long)n, err.message);
+    e2e_tensor_view in[4] = {
+        e2e_tensor_view_f32("points", gb->points + first * 2 * p, 3, dp),
+        e2e_tensor_view_f32("features", gb->features + first * c * p, 3, df),
+        e2e_tensor_view_f32("mask", gb->mask + first * p, 3, dm),
+        e2e_tensor_view_f32("seed", gb->seed + first * 3, 2, ds),
+    };
+    if (e2e_session_run(s, in, n_in, &err))
+        fail_msg("%s: %s", what, err.message);
+    e2e_tensor_view out;
+    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
+    assert_int_equal(out.rank, 2);
+    assert_int_equal(out.dims[0], n);
+    assert_int_equal(out.dims[1], 1);
+    memcpy(y, out.data, sizeof(float) * (size_t)n);
+}
+
+/* A graph model: inputs and output declared as documented; scores in (0, 1); what padded
+   nodes hold does not matter; a graph alone scores as in a batch. */
+static void run_graph_model(const e2e_model *m, int64_t c, int64_t p, const char *what)
+{
+    int n_in = e2e_model_input_count(m);
+    assert_true(n_in == 3 || n_in == 4);
+    static const char *const names[4] = {"points", "features", "mask", "seed"};
+    const int64_t widths[4] = {2, c, 1, 3};
+    for (int i = 0; i < n_in; i++) {
+        e2e_tensor_view v;
+        assert_int_equal(e2e_model_input(m, i, &v), E2E_OK);
+        assert_string_equal(v.name, names[i]);
+        assert_int_equal(v.rank, i == 3 ? 2 : 3);
+        assert_int_equal(v.dims[0], -1);
+        assert_int_equal(v.dims[1], widths[i]);
+        if (i < 3)
+            assert_int_equal(v.dims[2], p);
+    }
+    e2e_tensor_view v;
+    assert_int_equal(e2e_model_output(m, 0, &v), E2E_OK);
+    assert_string_equal(v.name, "modelOutput");
+    e2e_error err;
+    e2e_session_options o = e2e_session_options_default();
+    o.default_batch = 4;
+    e2e_session *s = NULL;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s: %s", what, err.message);
+    enum { N = 4 };
+    graph_batch a = graph_batch_make(N, c, p, 0.0f), b = graph_batch_make(N, c, p, 3.5f);
+    float ya[N], yb[N], y1;
+    graph_run(s, &a, 0, N, c, p, n_in, ya, what);
+    graph_run(s, &b, 0, N, c, p, n_in, yb, what);
+    for (int i = 0; i < N; i++) {
+        if (!(ya[i] > 0.0f && ya[i] < 1.0f))
+            fail_msg("%s: output %d = %g, not in (0, 1)", what, i, ya[i]);
+        if (ya[i] != yb[i])
+            fail_msg("%s: graph %d scores %.8g with padding 0, %.8g with padding 3.5", what, i,
+                     ya[i], yb[i]);
+    }
+    if (ya[0] == ya[3])
+        fail_msg("%s: graphs 0 and 3 score the same (%g)", what, ya[0]);
+    for (int64_t g = 0; g < N; g++) {
+        graph_run(s, &b, g, 1, c, p, n_in, &y1, what);
+        if (fabsf(y1 - ya[g]) > 1e-5f)
+            fail_msg("%s: graph %lld gives %.7g in a batch of %d, %.7g alone", what, (long long)g,
+                     ya[g], N, y1);
+    }
+    graph_batch_free(&a);
+    graph_batch_free(&b);
+    e2e_session_free(s);
+}
+
+/* Small graph models of each architecture, built in memory. */
+static void test_graph_models_small(void **state)
+{
+    static const e2e_arch archs[3] = {E2E_ARCH_PNET, E2E_ARCH_DGCNN, E2E_ARCH_PART};
+    static const int64_t want[3] = {6421, 1169, 4887}; /* gnn.py's state_dict sizes */
+    for (int a = 0; a < 3; a++) {
+        e2e_model_config c = {.arch = archs[a], .channels = 3, .embed = 16, .depth = 2,
+                              .heads = 2, .mlp = 32, .name = "small", .points = 16, .k = 4,
+                              .edge = {{8, 8}, {archs[a] == E2E_ARCH_DGCNN ? 12 : 16}},
+                              .fc = 16, .pair = 4};
+        assert_int_equal(e2e_model_config_params(&c), want[a]);
+        uint8_t *buf;
+        size_t size;
+        e2e_error err;
+        if (e2e_model_build_buffer(&c, 5, &buf, &size, &err))
+            fail_msg("%s", err.message);
+        e2e_model *m = NULL;
+        if (e2e_model_load_buffer(buf, size, "small.onnx", &m, &err))
+            fail_msg("%s", err.message);
+        free(buf);
+        assert_int_equal(e2e_model_parameter_count(m), want[a]);
+        check_weights(m, e2e_arch_name(archs[a]));
+        run_graph_model(m, 3, 16, e2e_arch_name(archs[a]));
+        e2e_model_free(m);
+    }
+}
+
+/* The full-size ParticleNet of the top tagger (k 16, 64/128/256, P 128) loads and runs. */
+static void test_pnet_full(void **state)
+{
+    e2e_model_config c = e2e_model_config_for(&e2e_tagger_specs[2], E2E_ARCH_PNET_FULL);
+    c.name = "top_pnet_full";
+    uint8_t *buf;
+    size_t size;
+    e2e_error err;
+    if (e2e_model_build_buffer(&c, E2E_MODELS_DEFAULT_SEED, &buf, &size, &err))
+        fail_msg("%s", err.message);
+    e2e_model *m = NULL;
+    if (e2e_model_load_buffer(buf, size, "top_pnet_full.onnx", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    assert_int_equal(e2e_model_parameter_count(m), 576033);
+    run_graph_model(m, 8, 128, "top_pnet_full");
+    e2e_model_free(m);
+}
+
 static void test_eight_models(void **state)
 {
     char dir[] = "/tmp/e2e_models_XXXXXX", path[128];
@@ -377,13 +602,27 @@ static void test_eight_models(void **state)
     assert_int_equal(st.st_size, 1);
     assert_int_equal(e2e_model_write(dir, "eg", E2E_ARCH_VIT, E2E_MODELS_DEFAULT_SEED, &err), E2E_OK);
     for (int i = 0; i < 4; i++)
-        for (int a = 0; a < 2; a++) {
+        for (int a = 0; a < E2E_ARCH_COUNT; a++) {
             const e2e_tagger_spec *t = &e2e_tagger_specs[i];
-            snprintf(path, sizeof path, "%s/%s_%s.onnx", dir, t->name, a ? "vit" : "simplenet");
+            snprintf(path, sizeof path, "%s/%s_%s.onnx", dir, t->name, e2e_arch_name((e2e_arch)a));
             e2e_model *m = NULL;
+            if (a >= E2E_ARCH_DEFAULT_COUNT) { /* pnet_full: only on request */
+                struct stat sst;
+                assert_int_equal(stat(path, &sst), -1);
+                continue;
+            }
             if (e2e_model_load_file(path, &m, &err))
                 fail_msg("%s", err.message);
             assert_int_equal(e2e_model_opset(m), 17);
+            if (e2e_arch_is_graph((e2e_arch)a)) {
+                e2e_model_config c = e2e_model_config_for(t, (e2e_arch)a);
+                assert_int_equal(e2e_model_parameter_count(m), e2e_model_config_params(&c));
+                check_weights(m, path);
+                run_graph_model(m, t->channels, c.points, path);
+                e2e_model_free(m);
+                unlink(path);
+                continue;
+            }
             assert_int_equal(e2e_model_input_count(m), 1);
             assert_int_equal(e2e_model_output_count(m), 1);
             e2e_tensor_view v;
@@ -418,6 +657,9 @@ int main(void)
         cmocka_unit_test(test_builder_load),
         cmocka_unit_test(test_builder_file),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_graph_params),
+        cmocka_unit_test(test_graph_models_small),
+        cmocka_unit_test(test_pnet_full),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_eight_models),

@@ -5,8 +5,11 @@ ONNX backend-test layout.
 
     /usr/bin/python3 models/torch/make_fixtures.py [--out tests/fixtures/models]
 
-Plus einsum_op17: the einsum forms of attention and message passing; swin_op17_static: torchvision's SwinTransformer (python3-torchvision) in a small
-configuration, and gelu_op20: a transformer MLP with the opset-20 Gelu operator (exact and tanh), which
+Plus einsum_op17: the einsum forms of attention and message passing; swin_op17_static:
+torchvision's SwinTransformer (python3-torchvision) in a small configuration; small graph
+models (gnn.py): ParticleNet at opset 13 and 17, static and dynamic batch, and with a dynamic
+number of points; one DGCNN and one ParT export. Plus gelu_op20: a transformer MLP with the
+opset-20 Gelu operator (exact and tanh), which
 torch 1.13 cannot export, written with onnx.helper. Deterministic (torch.manual_seed, numpy
 default_rng). The static exports are traced and tested
 with batch 2; the dynamic ones are traced with batch 2 and tested with batch 3, so the batch
@@ -29,6 +32,8 @@ from simplenet import SimpleNet  # noqa: E402
 from vit import ViT  # noqa: E402
 from export import write_case  # noqa: E402
 from check_against_torch import fixed_inputs  # noqa: E402
+from check_graph_against_torch import export_graph  # noqa: E402
+from gnn import ParticleNet, DGCNN, ParT, INPUTS, graph_inputs  # noqa: E402
 
 
 def small_models():
@@ -40,6 +45,49 @@ def small_models():
             if "norm" in name:
                 p.add_(0.1 * torch.randn_like(p))
     return {"simplenet": simple, "vit": vit}
+
+
+def small_graph_models():
+    torch.manual_seed(11)
+    mods = {"pnet": ParticleNet(channels=3, points=16, k=4, conv=((8, 8, 8), (16, 16, 16)), fc=16),
+            "dgcnn": DGCNN(channels=3, points=16, k=4, conv1=(8, 8), conv2=(16,), fc=16),
+            "part": ParT(channels=3, points=16, embed=16, depth=2, heads=2, mlp=32, pair=4)}
+    with torch.no_grad():  # BatchNorm / LayerNorm away from the identity, so that they are tested
+        for m in mods.values():
+            for name, mod in m.named_modules():
+                if isinstance(mod, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                    mod.weight.add_(0.2 * torch.randn_like(mod.weight))
+                    mod.bias.add_(0.1 * torch.randn_like(mod.bias))
+                    mod.running_mean.add_(0.1 * torch.randn_like(mod.running_mean))
+                    mod.running_var.mul_(torch.exp(0.3 * torch.randn_like(mod.running_var)))
+                elif isinstance(mod, torch.nn.LayerNorm):
+                    mod.weight.add_(0.1 * torch.randn_like(mod.weight))
+                    mod.bias.add_(0.1 * torch.randn_like(mod.bias))
+            m.eval()
+    return mods
+
+
+def graph_case(module, case_dir, opset, dynamic, n_real, seed, dynamic_points=0):
+    """Export (traced with 2 graphs of 16 points; a static export with the test batch) plus
+    PyTorch's output on graphs with n_real real nodes each (padding holds noise).
+    dynamic_points: also the number of points is dynamic, tested with that many."""
+    arch = module.config["arch"]
+    names = INPUTS[arch]
+    os.makedirs(os.path.join(case_dir, "test_data_set_0"), exist_ok=True)
+    x = graph_inputs(module.config, len(n_real), seed=seed, n_real=n_real, pad=3.0,
+                     points=dynamic_points or None)
+    trace = graph_inputs(module.config, 2, seed=seed + 1, n_real=[10, 16]) if dynamic else x
+    path = os.path.join(case_dir, "model.onnx")
+    export_graph(module, path, opset, dynamic, trace, names, "modelOutput", bool(dynamic_points))
+    with torch.no_grad():
+        out = module(*[torch.from_numpy(a) for a in x]).numpy()
+    d = os.path.join(case_dir, "test_data_set_0")
+    for i, (name, arr) in enumerate(zip(names, x)):
+        with open(os.path.join(d, f"input_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(arr, name).SerializeToString())
+    with open(os.path.join(d, "output_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(out.astype(np.float32), "modelOutput").SerializeToString())
+    return out
 
 
 def gelu_op20_case(case_dir):
@@ -187,6 +235,20 @@ def main():
     shutil.rmtree(d, ignore_errors=True)
     einsum_case(d)
     print(f"{d}: written")
+    graphs = small_graph_models()
+    cases = [("pnet_op13_static", "pnet", 13, False, [12, 0, 3], 0),
+             ("pnet_op13_dynamic", "pnet", 13, True, [16, 3, 9], 0),
+             ("pnet_op17_static", "pnet", 17, False, [12, 0, 3], 0),
+             ("pnet_op17_dynamic", "pnet", 17, True, [16, 3, 9], 0),
+             ("pnet_op17_dynamic_points", "pnet", 17, True, [20, 3, 0, 24], 24),
+             ("dgcnn_op13_dynamic", "dgcnn", 13, True, [16, 3, 0], 0),
+             ("part_op17_dynamic", "part", 17, True, [16, 3, 0], 0)]
+    for i, (case, arch, opset, dynamic, n_real, points) in enumerate(cases):
+        d = os.path.join(a.out, case)
+        shutil.rmtree(d, ignore_errors=True)
+        out = graph_case(graphs[arch], d, opset, dynamic, n_real, 100 + i, points)
+        size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
+        print(f"{d}: {size / 1e3:.0f} kB, output {np.round(out.ravel(), 4).tolist()}")
     d = os.path.join(a.out, "gelu_op20")
     shutil.rmtree(d, ignore_errors=True)
     y = gelu_op20_case(d)

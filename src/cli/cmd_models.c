@@ -1,4 +1,5 @@
-/* e2e models: write the eight benchmark models (SimpleNet and ViT-Ti for each tagger). */
+/* e2e models: write the benchmark models (SimpleNet, ViT-Ti, ParticleNet-Lite, DGCNN and ParT
+   for each tagger; full-size ParticleNet on request). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +11,22 @@
 
 static void help(void)
 {
-    printf("usage: e2e models --out DIR [--seed S] [--only TAGGER_ARCH] [--missing]\n\n"
-           "Writes DIR/{eg,qg,top,tau}_{simplenet,vit}.onnx: ONNX opset 17, input modelInput\n"
-           "[batch, C, H, W] (dynamic batch), output modelOutput [batch, 1] (sigmoid score),\n"
-           "with deterministic random weights drawn from the seed (default %u) with PyTorch's\n"
-           "default initialisation bounds. Architectures and weight names: models/README.md.\n\n"
+    printf("usage: e2e models --out DIR [--seed S] [--only TAGGER_ARCH] [--arch ARCH] [--missing]\n\n"
+           "Writes DIR/{eg,qg,top,tau}_{simplenet,vit,pnet,dgcnn,part}.onnx: ONNX opset 17,\n"
+           "output modelOutput [batch, 1] (sigmoid score), dynamic batch, with deterministic\n"
+           "random weights drawn from the seed (default %u) with PyTorch's default\n"
+           "initialisation bounds. Image models (simplenet, vit) take modelInput [batch, C, H, W];\n"
+           "graph models (pnet: ParticleNet-Lite, dgcnn, part: a small particle transformer,\n"
+           "pnet_full: ParticleNet at full size, written only when asked for) take points\n"
+           "[batch, 2, P], features [batch, C, P], mask [batch, 1, P] and (dgcnn) seed [batch, 3].\n"
+           "Architectures and weight names: models/README.md.\n\n"
            "  --out DIR            folder to write to (created if missing)\n"
            "  --seed S             weight seed (unsigned 64-bit)\n"
-           "  --only TAGGER_ARCH   one model, e.g. qg_vit (may be repeated)\n"
+           "  --only TAGGER_ARCH   one model, e.g. qg_vit or top_pnet_full (may be repeated)\n"
+           "  --arch ARCH          this architecture for every tagger, e.g. pnet_full (may be\n"
+           "                       repeated; replaces the default set)\n"
            "  --missing            skip files that already exist\n\n"
-           "taggers: eg 1x32x32, qg 5x128x128, top 8x128x128, tau 8x128x128\n",
+           "taggers: eg 1x32x32 / 64 points, qg 5x128x128 / 128, top and tau 8x128x128 / 128\n",
            E2E_MODELS_DEFAULT_SEED);
 }
 
@@ -34,12 +41,10 @@ static int parse_only(const char *s, const e2e_tagger_spec **t, e2e_arch *a)
     *t = e2e_tagger_find(tag);
     if (!*t)
         return -1;
-    if (!strcmp(us + 1, "simplenet"))
-        *a = E2E_ARCH_SIMPLENET;
-    else if (!strcmp(us + 1, "vit"))
-        *a = E2E_ARCH_VIT;
-    else
+    int arch = e2e_arch_find(us + 1);
+    if (arch < 0)
         return -1;
+    *a = (e2e_arch)arch;
     return 0;
 }
 
@@ -48,7 +53,7 @@ int e2e_cmd_models(int argc, char **argv)
     const char *out = NULL;
     uint64_t seed = E2E_MODELS_DEFAULT_SEED;
     int missing = 0, n_only = 0;
-    int want[4][2] = {{0}};
+    int want[4][E2E_ARCH_COUNT] = {{0}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (e2e_cli_is_help(a)) {
@@ -70,11 +75,22 @@ int e2e_cmd_models(int argc, char **argv)
             e2e_arch arch;
             if (parse_only(argv[++i], &t, &arch)) {
                 fprintf(stderr, "e2e models: --only wants TAGGER_ARCH with TAGGER in eg, qg, top,"
-                                " tau and ARCH in simplenet, vit (e.g. qg_vit), got '%s'\n",
+                                " tau and ARCH in simplenet, vit, pnet, dgcnn, part, pnet_full"
+                                " (e.g. qg_vit), got '%s'\n",
                         argv[i]);
                 return E2E_EXIT_USAGE;
             }
             want[t - e2e_tagger_specs][arch] = 1;
+            n_only++;
+        } else if (!strcmp(a, "--arch") && i + 1 < argc) {
+            int arch = e2e_arch_find(argv[++i]);
+            if (arch < 0) {
+                fprintf(stderr, "e2e models: --arch wants simplenet, vit, pnet, dgcnn, part or"
+                                " pnet_full, got '%s'\n", argv[i]);
+                return E2E_EXIT_USAGE;
+            }
+            for (int t = 0; t < 4; t++)
+                want[t][arch] = 1;
             n_only++;
         } else if (!strcmp(a, "--missing")) {
             missing = 1;
@@ -94,8 +110,8 @@ int e2e_cmd_models(int argc, char **argv)
     double t0 = e2e_cli_now_ms();
     int written = 0, skipped = 0;
     for (int t = 0; t < 4; t++)
-        for (int a = 0; a < 2; a++) {
-            if (n_only && !want[t][a])
+        for (int a = 0; a < E2E_ARCH_COUNT; a++) {
+            if (n_only ? !want[t][a] : a >= E2E_ARCH_DEFAULT_COUNT)
                 continue;
             const e2e_tagger_spec *spec = &e2e_tagger_specs[t];
             char path[4096];
@@ -113,7 +129,11 @@ int e2e_cmd_models(int argc, char **argv)
             }
             e2e_model_config c = e2e_model_config_for(spec, (e2e_arch)a);
             long long size = stat(path, &st) ? -1 : (long long)st.st_size;
-            if (e2e_cli_verbose >= 0)
+            if (e2e_cli_verbose >= 0 && e2e_arch_is_graph((e2e_arch)a))
+                printf("%-32s %6.1f MB  %9lld parameters  input %d x %d points  (%.0f ms)\n",
+                       path, size / 1e6, (long long)e2e_model_config_params(&c), spec->channels,
+                       c.points, e2e_cli_now_ms() - t1);
+            else if (e2e_cli_verbose >= 0)
                 printf("%-32s %6.1f MB  %9lld parameters  input %dx%dx%d  (%.0f ms)\n", path,
                        size / 1e6, (long long)e2e_model_config_params(&c), spec->channels,
                        spec->height, spec->width, e2e_cli_now_ms() - t1);

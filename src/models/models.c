@@ -24,7 +24,23 @@ const e2e_tagger_spec *e2e_tagger_find(const char *name)
     return NULL;
 }
 
-const char *e2e_arch_name(e2e_arch a) { return a == E2E_ARCH_VIT ? "vit" : "simplenet"; }
+static const char *const arch_names[E2E_ARCH_COUNT] = {"simplenet", "vit", "pnet",
+                                                        "dgcnn", "part", "pnet_full"};
+
+const char *e2e_arch_name(e2e_arch a)
+{
+    return (unsigned)a < E2E_ARCH_COUNT ? arch_names[a] : "unknown";
+}
+
+int e2e_arch_find(const char *name)
+{
+    for (int i = 0; i < E2E_ARCH_COUNT; i++)
+        if (!strcmp(arch_names[i], name))
+            return i;
+    return -1;
+}
+
+int e2e_tagger_graph_points(const e2e_tagger_spec *t) { return t->height <= 32 ? 64 : 128; }
 
 /* ---- random numbers ---- */
 
@@ -153,11 +169,101 @@ e2e_model_config e2e_model_config_for(const e2e_tagger_spec *t, e2e_arch arch)
         c.heads = 3;
         c.mlp = 768;
     }
+    if (e2e_arch_is_graph(arch)) {
+        c.height = c.width = 0;
+        c.points = e2e_tagger_graph_points(t);
+    }
+    static const int lite[2][3] = {{32, 32, 32}, {64, 64, 64}};
+    static const int full[3][3] = {{64, 64, 64}, {128, 128, 128}, {256, 256, 256}};
+    switch (arch) {
+    case E2E_ARCH_PNET:
+        c.k = 7;
+        for (int b = 0; b < 2; b++)
+            for (int l = 0; l < 3; l++)
+                c.edge[b][l] = lite[b][l];
+        c.fc = 128;
+        break;
+    case E2E_ARCH_PNET_FULL:
+        c.k = 16;
+        for (int b = 0; b < 3; b++)
+            for (int l = 0; l < 3; l++)
+                c.edge[b][l] = full[b][l];
+        c.fc = 256;
+        break;
+    case E2E_ARCH_DGCNN:
+        c.k = 7;
+        c.edge[0][0] = c.edge[0][1] = 64;
+        c.edge[1][0] = 128;
+        c.fc = 128;
+        break;
+    case E2E_ARCH_PART:
+        c.embed = 64;
+        c.depth = 3;
+        c.heads = 4;
+        c.mlp = 256;
+        c.pair = 16;
+        break;
+    default:
+        break;
+    }
     return c;
+}
+
+static int edge_blocks(const e2e_model_config *c)
+{
+    int n = 0;
+    while (n < 4 && c->edge[n][0] > 0)
+        n++;
+    return n;
+}
+
+static int edge_layers(const e2e_model_config *c, int b)
+{
+    int n = 0;
+    while (n < 4 && c->edge[b][n] > 0)
+        n++;
+    return n;
+}
+
+static e2e_status graph_check(const e2e_model_config *c, e2e_error *err)
+{
+    const char *an = e2e_arch_name(c->arch);
+    if (c->channels < 1 || c->channels > 4096 || c->points < 1 || c->points > 8192)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: %d channels x %d points: out of range", an,
+                        c->channels, c->points);
+    if (c->arch == E2E_ARCH_PART) {
+        if (c->embed < 1 || c->heads < 1 || c->embed % c->heads)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "ParT: %d heads do not divide embedding %d",
+                            c->heads, c->embed);
+        if (c->depth < 0 || c->depth > 256 || c->mlp < 1 || c->pair < 1)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "ParT: depth %d / MLP %d / pair %d out of range",
+                            c->depth, c->mlp, c->pair);
+        return E2E_OK;
+    }
+    int skip = c->arch != E2E_ARCH_DGCNN; /* ParticleNet drops the node itself */
+    if (c->k < 1 || c->k + skip > c->points)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: k = %d neighbours%s need more than %d points",
+                        an, c->k, skip ? " besides the node" : "", c->points);
+    int nb = edge_blocks(c);
+    if (c->arch == E2E_ARCH_DGCNN ? nb != 2 : nb < 1)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: %d EdgeConv blocks (%s)", an, nb,
+                        c->arch == E2E_ARCH_DGCNN ? "2 wanted" : "1 to 4");
+    for (int b = 0; b < nb; b++)
+        for (int l = 0; l < 4 && c->edge[b][l]; l++)
+            if (c->edge[b][l] < 0 || c->edge[b][l] > 4096)
+                return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: EdgeConv width %d out of range", an,
+                                c->edge[b][l]);
+    if (c->fc < 1 || c->fc > 65536)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: FC width %d out of range", an, c->fc);
+    return E2E_OK;
 }
 
 e2e_status e2e_model_config_check(const e2e_model_config *c, e2e_error *err)
 {
+    if ((unsigned)c->arch >= E2E_ARCH_COUNT)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "unknown architecture %d", (int)c->arch);
+    if (e2e_arch_is_graph(c->arch))
+        return graph_check(c, err);
     if (c->channels < 1 || c->height < 1 || c->width < 1 || c->channels > 4096 ||
         c->height > 8192 || c->width > 8192)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "model input %dx%dx%d: out of range", c->channels,
@@ -183,8 +289,42 @@ e2e_status e2e_model_config_check(const e2e_model_config *c, e2e_error *err)
     return E2E_OK;
 }
 
+static int64_t graph_params(const e2e_model_config *c)
+{
+    int64_t C = c->channels;
+    if (c->arch == E2E_ARCH_PART) {
+        int64_t E = c->embed, M = c->mlp, Q = c->pair, H = c->heads;
+        int64_t embed = ((2 + C) * E + E) + (E * E + E), pair = (2 * Q + Q) + (Q * H + H);
+        int64_t block = 2 * E + (E * 3 * E + 3 * E) + (E * E + E) + 2 * E + (E * M + M) + (M * E + E);
+        return embed + pair + c->depth * block + 2 * E + (E + 1);
+    }
+    /* BatchNorm: weight, bias, running mean and variance */
+    int64_t n = 0, in = c->arch == E2E_ARCH_DGCNN ? 2 + C : C, cat = 0;
+    if (c->arch != E2E_ARCH_DGCNN)
+        n += 4 * C; /* bn_fts */
+    for (int b = 0; b < edge_blocks(c); b++) {
+        int64_t w = 2 * in;
+        for (int l = 0; l < edge_layers(c, b); l++) {
+            n += w * c->edge[b][l] + 4 * c->edge[b][l];
+            w = c->edge[b][l];
+        }
+        if (c->arch != E2E_ARCH_DGCNN && w != in)
+            n += in * w + 4 * w; /* shortcut */
+        in = w;
+        cat += w;
+    }
+    int64_t head_in = 2 * cat + 3;
+    if (c->arch != E2E_ARCH_DGCNN) {
+        head_in = e2e_pnet_fusion_width(c);
+        n += cat * head_in + 4 * head_in;
+    }
+    return n + (head_in * c->fc + c->fc) + (c->fc + 1);
+}
+
 int64_t e2e_model_config_params(const e2e_model_config *c)
 {
+    if (e2e_arch_is_graph(c->arch))
+        return graph_params(c);
     int64_t C = c->channels, H = c->height, W = c->width;
     if (c->arch == E2E_ARCH_SIMPLENET) {
         int64_t flat = 32 * (H / 2 / 2) * (W / 2 / 2);
@@ -210,11 +350,34 @@ static e2e_ob *build(const e2e_model_config *c, uint64_t seed, e2e_error *err)
     }
     mg g = {b, gname, seed, 0, NULL};
     int64_t in_dims[4] = {-1, c->channels, c->height, c->width}, out_dims[2] = {-1, 1};
-    e2e_ob_input(b, "modelInput", E2E_FLOAT, 4, in_dims);
-    if (c->arch == E2E_ARCH_VIT)
+    if (e2e_arch_is_graph(c->arch)) {
+        int64_t P = c->points;
+        e2e_ob_input(b, "points", E2E_FLOAT, 3, (int64_t[]){-1, 2, P});
+        e2e_ob_input(b, "features", E2E_FLOAT, 3, (int64_t[]){-1, c->channels, P});
+        e2e_ob_input(b, "mask", E2E_FLOAT, 3, (int64_t[]){-1, 1, P});
+        if (c->arch == E2E_ARCH_DGCNN)
+            e2e_ob_input(b, "seed", E2E_FLOAT, 2, (int64_t[]){-1, 3});
+    } else {
+        e2e_ob_input(b, "modelInput", E2E_FLOAT, 4, in_dims);
+    }
+    switch (c->arch) {
+    case E2E_ARCH_VIT:
         e2e_vit_graph(&g, c, "modelInput", "modelOutput");
-    else
+        break;
+    case E2E_ARCH_PNET:
+    case E2E_ARCH_PNET_FULL:
+        e2e_pnet_graph(&g, c, "modelOutput");
+        break;
+    case E2E_ARCH_DGCNN:
+        e2e_dgcnn_graph(&g, c, "modelOutput");
+        break;
+    case E2E_ARCH_PART:
+        e2e_part_graph(&g, c, "modelOutput");
+        break;
+    default:
         e2e_simplenet_graph(&g, c, "modelInput", "modelOutput");
+        break;
+    }
     e2e_ob_output(b, "modelOutput", E2E_FLOAT, 2, out_dims);
     return b;
 }
@@ -243,7 +406,7 @@ e2e_status e2e_model_build_buffer(const e2e_model_config *c, uint64_t seed, uint
     return st;
 }
 
-/* ---- the eight benchmark files ---- */
+/* ---- the benchmark files ---- */
 
 e2e_status e2e_model_write(const char *dir, const char *tagger, e2e_arch arch, uint64_t seed,
                            e2e_error *err)
@@ -276,7 +439,7 @@ e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_missing
     if (mkdir(dir, 0777) && errno != EEXIST)
         return e2e_fail(err, E2E_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     for (int i = 0; i < 4; i++)
-        for (int a = 0; a < 2; a++) {
+        for (int a = 0; a < E2E_ARCH_DEFAULT_COUNT; a++) {
             if (only_missing) {
                 char path[4096];
                 struct stat st;

@@ -276,7 +276,9 @@ static void models(void)
     e2e_error err;
     uint8_t *buf;
     size_t size;
-    e2e_model_config vit = {E2E_ARCH_VIT, 1, 4, 4, 2, 4, 1, 2, 8, "vit_tiny"};
+    e2e_model_config vit = {.arch = E2E_ARCH_VIT, .channels = 1, .height = 4, .width = 4,
+                              .patch = 2, .embed = 4, .depth = 1, .heads = 2, .mlp = 8,
+                              .name = "vit_tiny"};
     check(e2e_model_build_buffer(&vit, 7, &buf, &size, &err), &err, "vit");
     if (!failures) {
         write_bytes("model", "vit_tiny.onnx", buf, size);
