@@ -488,7 +488,9 @@ static int run_frames(int argc, char **argv)
     }
     if (roc_png) {
         e2e_roc *rocs[1] = {&roc};
-        const char *names[1] = {tname};
+        /* not the tagger's name: the curve is of the file's labels, whose meaning the
+           file defines (the public eg dataset: 0 photon, 1 electron) */
+        const char *names[1] = {"y"};
         if (!cnt[0] && !cnt[1]) {
             fprintf(stderr, "e2e run: --roc %s: the frames have no labels (/y or --labels)\n",
                     roc_png);
