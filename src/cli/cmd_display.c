@@ -451,14 +451,26 @@ static void strip(cairo_t *cr, const disp *d, int t, double W, double y)
                  e2e_channel_name(tc->channels[c]));
     text(cr, LEFT, y + 14, 12, 1, 0, BLACK, "%s", d->tnames[t]);
     double hx = LEFT + text_width(cr, 12, 1, d->tnames[t]) + 8;
-    if (d->has_model[t])
-        text(cr, hx, y + 14, 11, 0, 0, DARK, "%zu slot%s, frames %d x %d x %d (%s), scores of %s",
-             n, n == 1 ? "" : "s", tc->n_channels, tc->height, tc->width, chans,
-             d->model_path[t]);
-    else
-        text(cr, hx, y + 14, 11, 0, 0, DARK, "%zu slot%s, frames %d x %d x %d (%s), no model "
-             "(--model %s=FILE gives the scores)", n, n == 1 ? "" : "s", tc->n_channels,
-             tc->height, tc->width, chans, d->tnames[t]);
+    /* the header, shortened (model file name only, then no channel list) to fit the width */
+    const char *mp = d->model_path[t] ? d->model_path[t] : "";
+    const char *mbase = strrchr(mp, '/') ? strrchr(mp, '/') + 1 : mp;
+    char head[3][768];
+    for (int v = 0; v < 3; v++) {
+        const char *ch = v < 2 ? chans : "";
+        if (d->has_model[t])
+            snprintf(head[v], sizeof head[v], "%zu slot%s, frames %d x %d x %d%s%s%s, scores of %s",
+                     n, n == 1 ? "" : "s", tc->n_channels, tc->height, tc->width,
+                     *ch ? " (" : "", ch, *ch ? ")" : "", v ? mbase : mp);
+        else
+            snprintf(head[v], sizeof head[v], "%zu slot%s, frames %d x %d x %d%s%s%s, no model%s",
+                     n, n == 1 ? "" : "s", tc->n_channels, tc->height, tc->width,
+                     *ch ? " (" : "", ch, *ch ? ")" : "",
+                     v ? "" : " (--model TAGGER=FILE gives the scores)");
+    }
+    int v = 0;
+    while (v < 2 && hx + text_width(cr, 11, 0, head[v]) > W - RIGHT)
+        v++;
+    text(cr, hx, y + 14, 11, 0, 0, DARK, "%s", head[v]);
     double y0 = y + STRIP_HEAD;
     set_colour(cr, col);
     cairo_rectangle(cr, LEFT - 12, y0, 5, rows ? rows * (th + CAPTION + GAP) - GAP : 12);
