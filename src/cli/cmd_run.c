@@ -426,6 +426,8 @@ static int run_frames(int argc, char **argv)
             }
         }
         n += got;
+        if (failed) /* out of memory for the AUC's scores */
+            break;
         if (ferror(csv)) {
             fprintf(stderr, "e2e run: %s: write failed\n", out);
             failed = 1;
