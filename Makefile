@@ -33,9 +33,9 @@ CFLAGS  += $(if $(filter 1,$(WERROR)),-Werror,)
 CFLAGS  += $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
 CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen $(if $(OPENBLAS_INC),-I$(OPENBLAS_INC),)
 LDLIBS  += -lopenblas -lprotobuf-c -lpng -lm -lpthread
-# cairo draws e2e display's plots; only the command links it, not the library
+# cairo draws e2e display's plots (fontconfig: its fonts); only the command links them
 CAIRO_CFLAGS ?= -I/usr/include/cairo
-CLI_LDLIBS   ?= -lcairo
+CLI_LDLIBS   ?= -lcairo -lfontconfig
 LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE),)
 
 ifeq ($(HDF5),1)
