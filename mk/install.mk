@@ -6,7 +6,8 @@
 #
 # Installed: include/e2e.h (+ include/e2e_frames.h when present), lib/libe2e.a,
 # lib/libe2e.so.$(VERSION) with soname libe2e.so.$(VERSION_MAJOR) and the symlinks
-# libe2e.so.$(VERSION_MAJOR) and libe2e.so, bin/e2e, lib/pkgconfig/e2e.pc.
+# libe2e.so.$(VERSION_MAJOR) and libe2e.so, bin/e2e, lib/pkgconfig/e2e.pc, and the trained
+# taggers share/e2e/trained/{eg,qg,top,tau}.onnx + MANIFEST (e2e run's default models).
 # The .pc file names $(PREFIX), never $(DESTDIR): DESTDIR is only where files are staged.
 
 BINDIR     ?= $(PREFIX)/bin
@@ -14,6 +15,8 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL    ?= install
+SHAREDIR   ?= $(PREFIX)/share/e2e
+TRAINED    := $(wildcard models/trained/*.onnx models/trained/MANIFEST)
 
 INSTALL_HEADERS := $(wildcard include/e2e.h include/e2e_frames.h)
 # Dependencies for static links: the packages that have a .pc file on this system go to
@@ -45,6 +48,7 @@ install: $(BUILD)/libe2e.a $(BUILD)/libe2e.so $(BUILD)/e2e mk/e2e.pc.in
 	ln -sf libe2e.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libe2e.so
 	$(INSTALL) -m 755 $(BUILD)/e2e $(DESTDIR)$(BINDIR)/e2e
 	$(INSTALL) -m 644 $(BUILD)/e2e.pc $(DESTDIR)$(PKGCONFIGDIR)/e2e.pc
+	$(if $(TRAINED),$(INSTALL) -d $(DESTDIR)$(SHAREDIR)/trained && $(INSTALL) -m 644 $(TRAINED) $(DESTDIR)$(SHAREDIR)/trained/)
 	@echo "installed e2e $(VERSION) into $(DESTDIR)$(PREFIX)"
 
 uninstall:
@@ -52,3 +56,5 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libe2e.a $(DESTDIR)$(LIBDIR)/libe2e.so \
 	      $(DESTDIR)$(LIBDIR)/libe2e.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libe2e.so.$(VERSION)
 	rm -f $(DESTDIR)$(BINDIR)/e2e $(DESTDIR)$(PKGCONFIGDIR)/e2e.pc
+	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/trained/,$(notdir $(TRAINED)))
+	-rmdir $(DESTDIR)$(SHAREDIR)/trained $(DESTDIR)$(SHAREDIR) 2>/dev/null

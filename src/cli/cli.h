@@ -45,8 +45,6 @@ void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optim
                              const char *device);
 /* The SIMD level of the kernels, e.g. "avx2 (compile-time)". */
 const char *e2e_cli_simd_level(void);
-/* s as a JSON string (quotes, escapes). */
-void e2e_cli_json_str(FILE *f, const char *s);
 
 /* Non-finite values of a float input (src/cli/nonfinite.c). Start with
    E2E_CLI_NONFINITE_INIT; count adds x[0..n) whose flat indices start at offset. */
@@ -60,5 +58,13 @@ uint64_t e2e_cli_nonfinite_total(const e2e_cli_nonfinite *c);
 /* The first one's index as "[i, j, ...]" for a row-major shape. */
 void e2e_cli_nonfinite_index(const e2e_cli_nonfinite *c, int rank, const int64_t *dims,
                              char *buf, size_t n);
+
+/* The shipped trained models' folder (trained_dir.c): models/trained when it exists in the
+   working directory, else BIN/../models/trained or BIN/../share/e2e/trained beside the
+   running e2e binary, else "models/trained". Returns buf. */
+const char *e2e_cli_trained_dir(char *buf, size_t n);
+
+/* e2e frames --all-events (frames_dump.c). */
+int e2e_cmd_frames_dump(int argc, char **argv);
 
 #endif

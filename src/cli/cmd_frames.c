@@ -38,7 +38,8 @@ static void help(void)
            "Graph frames take P = the largest cloud of the event (at least 32, a multiple of\n"
            "16, at most 128 for jets and 64 for eg); --points T=P fixes P (truncating larger\n"
            "clouds); --node-threshold X sets the node threshold (default 0.001); --no-graph\n"
-           "skips them (as does a frame wider than the 360 columns).\n");
+           "skips them (as does a frame wider than the 360 columns).\n"
+           "e2e frames --all-events: every event's frames and truth (e2e frames --all-events -h).\n");
 }
 
 static int write_npy(const char *dir, const char *name, e2e_dtype dt, int rank,
@@ -129,6 +130,9 @@ int e2e_cmd_frames(int argc, char **argv)
     const char *pts_over[MAX_TAGGERS * 2];
     int nchan = 0, nsize = 0, npts = 0, graph = 1;
     double threshold = -1;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--all-events"))
+            return e2e_cmd_frames_dump(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (e2e_cli_is_help(a)) {

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/roc.h"
+#include "cli/run_shard.h"
+#include "cli/run_stats.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
 #include "util/roc.h"
@@ -27,7 +30,7 @@ extern e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_
 
 #define MAX_TAGGERS 4
 #define SAMPLE_EVENTS 200
-#define MODEL_SEED 1
+#define MODEL_SEED 2024 /* = e2e models' default (E2E_MODELS_DEFAULT_SEED): one seed everywhere */
 
 /* --arch: the default model of a tagger is DIR/<tagger>_<file>.onnx. The image models
    (simplenet, vit) and the graph models (ParticleNet-Lite "pnet", DGCNN "dgcnn", Particle
@@ -37,6 +40,7 @@ extern e2e_status e2e_models_write_all(const char *dir, uint64_t seed, int only_
 static const struct run_arch {
     const char *name, *file;
 } run_archs[] = {
+    {"trained", ""}, /* the shipped trained taggers: DIR/<tagger>.onnx */
     {"simplenet", "simplenet"}, {"vit", "vit"},
     {"gnn", "pnet"}, {"pnet", "pnet"},
     {"dgcnn", "dgcnn"},
@@ -50,58 +54,6 @@ static const char *arch_file(const char *name)
             return run_archs[i].file;
     return NULL;
 }
-
-/* ---- timing: fixed log-spaced histogram per stage (100 bins per decade, 1e-4..1e5 ms) ---- */
-
-#define HB_DECADES 9
-#define HB_PER_DEC 100
-#define HB_BINS (HB_DECADES * HB_PER_DEC)
-#define HB_MIN_LOG (-4.0)
-
-typedef struct stage {
-    const char *name;
-    double sum_ms, max_ms;
-    uint64_t n;
-    uint32_t bins[HB_BINS + 1]; /* last: zero / underflow */
-} stage;
-
-static void stage_add(stage *s, double ms)
-{
-    s->sum_ms += ms;
-    if (ms > s->max_ms)
-        s->max_ms = ms;
-    s->n++;
-    int b;
-    if (!(ms > 1e-4))
-        b = HB_BINS;
-    else {
-        b = (int)floor((log10(ms) - HB_MIN_LOG) * HB_PER_DEC);
-        if (b >= HB_BINS)
-            b = HB_BINS - 1;
-    }
-    s->bins[b]++;
-}
-
-static double stage_pct(const stage *s, double q)
-{
-    if (!s->n)
-        return 0;
-    uint64_t want = (uint64_t)ceil(q * s->n), acc = s->bins[HB_BINS];
-    if (want == 0)
-        want = 1;
-    if (acc >= want)
-        return 0;
-    for (int b = 0; b < HB_BINS; b++) {
-        acc += s->bins[b];
-        if (acc >= want) {
-            double v = pow(10, HB_MIN_LOG + (b + 0.5) / HB_PER_DEC);
-            return v > s->max_ms ? s->max_ms : v;
-        }
-    }
-    return s->max_ms;
-}
-
-static double stage_mean(const stage *s) { return s->n ? s->sum_ms / s->n : 0; }
 
 /* ---- per-tagger state ---- */
 
@@ -119,6 +71,7 @@ typedef struct tagger_job {
     double score_sum[8];
     uint64_t score_n[8];
     int preview;            /* rows shown so far */
+    e2e_roc roc;            /* scores by truth class, for the AUC (util/roc.h) */
 } tagger_job;
 
 static const char *frames_stage_name(const char *t)
@@ -138,28 +91,41 @@ static const char *tagger_stage_name(const char *t)
 static void help(void)
 {
     printf("usage: e2e run [--events FILE] [--taggers eg,qg,top,tau]\n"
-           "               [--arch simplenet|vit|gnn|dgcnn|transformer]\n"
+           "               [--arch trained|simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
-           "               [--max-events N] [--skip-events N] [--threads T] [--device cpu|cuda|auto]\n"
-           "               [-o predictions.csv] [--timing-json FILE] [--no-progress]\n\n"
+           "               [--max-events N] [--skip-events N] [--shard I/N] [--threads T]\n"
+           "               [--device cpu|cuda|auto]\n"
+           "               [-o predictions.csv] [--timing-json FILE] [--roc FILE.png] [--no-progress]\n\n"
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
            "tagger's model once per event. Models are loaded once per job.\n\n"
            "Defaults: events build/sample/events.e2e (%d toy events generated on first use);\n"
-           "models DIR/<tagger>_<arch>.onnx with DIR = build/models (written on first use by\n"
-           "the model builder; gnn = ParticleNet-Lite <tagger>_pnet.onnx, dgcnn =\n"
-           "<tagger>_dgcnn.onnx, transformer = Particle Transformer <tagger>_part.onnx);\n"
-           "a model whose inputs are points/features/mask gets graph frames (point clouds of\n"
-           "the same crops, docs/graph-frames.md), timed as GraphFrames.\nChannels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
+           "models: --arch trained (default) the shipped trained taggers DIR/<tagger>.onnx,\n"
+           "DIR = models/trained (docs/trained-models.md; looked up in the working directory,\n"
+           "then beside the e2e binary: BIN/../models/trained, BIN/../share/e2e/trained);\n"
+           "other --arch values the benchmark models DIR/<tagger>_<arch>.onnx with\n"
+           "DIR = build/models (written on first use by the model builder; gnn =\n"
+           "ParticleNet-Lite <tagger>_pnet.onnx, dgcnn = <tagger>_dgcnn.onnx, transformer =\n"
+           "Particle Transformer <tagger>_part.onnx); --model-dir DIR changes DIR.\n"
+           "A model whose inputs are points/features/mask gets graph frames (point clouds of\n"
+           "the same crops, docs/graph-frames.md), timed as GraphFrames.\n"
+           "Channels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
            "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
            "Output: CSV, one row per seed slot:\n"
            "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
            "(score -1 for a failed seed). Without -o the CSV goes to build/sample/predictions.csv\n"
            "and a preview is printed; -o - writes the CSV to stdout (the summary then goes to\n"
-           "stderr). At the end: per-stage ms per event (mean, p50, p99) and events/s, also as\n"
-           "JSON with --timing-json. A progress bar is drawn when stderr is a terminal.\n"
+           "stderr). At the end: per tagger the ROC AUC from the truth (signal vs background:\n"
+           "eg photon vs electron, qg quark vs gluon, top top vs QCD, tau tau vs QCD, QCD =\n"
+           "quark or gluon jets; other truths not counted; 8 bytes kept per counted object),\n"
+           "per-stage ms per event (mean, p50, p99) and events/s, also as JSON with\n"
+           "--timing-json; --roc FILE.png draws the ROC curves. A progress bar is drawn when\n"
+           "stderr is a terminal.\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
-           "the event and the section; the events before it are processed and written (exit 1).\n\n"
+           "the event and the section; the events before it are processed and written (exit 1).\n"
+           "--shard I/N processes the I-th of N contiguous event ranges (0 <= I < N); the\n"
+           "timing JSON then records the shard, the range, the input's and models' checksums\n"
+           "and whether the part finished, for e2e merge (docs/deploy.md).\n\n"
            "Pre-made frames (public E2E datasets, docs/datasets.md):\n"
            "  e2e run --frames FILE --model TAGGER=MODEL [--frames-channels 0,1]\n"
            "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--dataset NAME]\n"
@@ -644,20 +610,22 @@ static void json_str(FILE *f, const char *s)
 }
 
 static int write_json(const char *path, stage *const *st, int n, uint64_t events, double wall_ms,
-                      tagger_job *tj, int nt, const char *events_file, int threads,
-                      e2e_device device)
+                      tagger_job *tj, int nt, const char *events_file, const e2e_run_meta *meta,
+                      int threads, e2e_device device)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\n  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
+    fprintf(f, "{\n");
+    e2e_run_meta_json(f, meta, events);
+    fprintf(f, "  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
     json_str(f, events_file);
     fprintf(f, ",\n  \"wall_s\": %.6f,\n  \"events_per_s\": %.3f,\n  \"stages\": [",
             wall_ms / 1e3, wall_ms > 0 ? events / (wall_ms / 1e3) : 0.0);
-    for (int i = 0; i < n; i++)
-        fprintf(f, "%s\n    {\"stage\": \"%s\", \"mean_ms\": %.6f, \"p50_ms\": %.6f, "
-                "\"p99_ms\": %.6f, \"max_ms\": %.6f}", i ? "," : "", st[i]->name,
-                stage_mean(st[i]), stage_pct(st[i], 0.5), stage_pct(st[i], 0.99), st[i]->max_ms);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s\n    ", i ? "," : "");
+        stage_json(f, st[i]);
+    }
     fprintf(f, "\n  ],\n  \"taggers\": [");
     for (int t = 0; t < nt; t++) {
         double ms = stage_mean(&tj[t].frames) + stage_mean(&tj[t].graph) +
@@ -677,7 +645,14 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                     (unsigned long long)tj[t].clouds, (unsigned long long)tj[t].truncated,
                     (unsigned long long)tj[t].empty, c->graph.max_points,
                     stage_mean(&tj[t].graph), stage_mean(&tj[t].infer));
-        fprintf(f, "}");
+        double auc = e2e_roc_auc(&tj[t].roc);
+        fprintf(f, ", \"signal\": \"%s\", \"background\": \"%s\", \"n_signal\": %zu, "
+                "\"n_background\": %zu, \"auc\": ", e2e_roc_signal_name(tj[t].name),
+                e2e_roc_background_name(tj[t].name), tj[t].roc.ns, tj[t].roc.nb);
+        if (isnan(auc))
+            fprintf(f, "null}");
+        else
+            fprintf(f, "%.6f}", auc);
     }
     /* the device asked for: auto falls back to the CPU without a GPU (said on stderr) */
     fprintf(f, "\n  ],\n  \"provenance\": {\n");
@@ -688,14 +663,35 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
     return fclose(f) ? -1 : 0;
 }
 
+/* The part's identity for the timing JSON (input, models) and the event range. */
+static int run_part_begin(e2e_run_meta *m, const char *events, const char *arch, tagger_job *tj,
+                          int nt, uint64_t *skip, uint64_t *max_events)
+{
+    e2e_error err;
+    err.message[0] = 0;
+    e2e_run_stop_install(); /* from here on, Ctrl-C ends the job with an "interrupted" part */
+    int bad = e2e_run_meta_init(m, events, &err) != E2E_OK;
+    m->arch = arch;
+    for (int t = 0; t < nt && !bad; t++)
+        bad = e2e_run_meta_add_model(m, tj[t].name, tj[t].model_path, tj[t].channels, &err);
+    if (bad) {
+        fprintf(stderr, "e2e run: %s\n", err.message);
+        return -1;
+    }
+    return e2e_run_part_range(m, events, skip, max_events);
+}
+
 int e2e_cmd_run(int argc, char **argv)
 {
-    const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = "build/models";
-    const char *taggers = "eg,qg,top,tau", *arch = "simplenet";
+    const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = NULL, *roc = NULL;
+    const char *taggers = "eg,qg,top,tau", *arch = "trained";
+    char trained_dir[4096];
     const char *model_over[16], *chan_over[16];
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
     uint64_t max_events = UINT64_MAX, skip = 0;
     e2e_device device = E2E_DEVICE_CPU;
+    e2e_run_meta meta;
+    memset(&meta, 0, sizeof meta);
     for (int i = 1; i < argc; i++) {
         if (e2e_cli_is_help(argv[i]))
             break;
@@ -715,7 +711,7 @@ int e2e_cmd_run(int argc, char **argv)
         } else if (!strcmp(a, "--arch") && more) {
             arch = argv[++i];
             if (!arch_file(arch)) {
-                fprintf(stderr, "e2e run: --arch must be simplenet, vit, gnn (pnet), dgcnn or "
+                fprintf(stderr, "e2e run: --arch must be trained, simplenet, vit, gnn (pnet), dgcnn or "
                         "transformer (part)\n");
                 return E2E_EXIT_USAGE;
             }
@@ -735,6 +731,10 @@ int e2e_cmd_run(int argc, char **argv)
                 fprintf(stderr, "e2e run: --skip-events needs a count\n");
                 return E2E_EXIT_USAGE;
             }
+        } else if (!strcmp(a, "--shard") && more) {
+            if (e2e_run_shard_parse(argv[++i], &meta.shard_index, &meta.shard_count))
+                return E2E_EXIT_USAGE;
+            meta.have_shard = 1;
         } else if (!strcmp(a, "--threads") && more) {
             threads = atoi(argv[++i]);
             if (threads < 1 || threads > 256) {
@@ -748,12 +748,24 @@ int e2e_cmd_run(int argc, char **argv)
             out = argv[++i];
         } else if (!strcmp(a, "--timing-json") && more) {
             timing_json = argv[++i];
+        } else if (!strcmp(a, "--roc") && more) {
+            roc = argv[++i];
         } else if (!strcmp(a, "--no-progress")) {
             show_progress = 0;
         } else {
             fprintf(stderr, "e2e run: unknown or incomplete argument '%s' (e2e run --help)\n", a);
             return E2E_EXIT_USAGE;
         }
+    }
+
+    int trained = !strcmp(arch, "trained");
+    if (!model_dir)
+        model_dir = trained ? e2e_cli_trained_dir(trained_dir, sizeof trained_dir)
+                            : "build/models";
+    if (meta.have_shard && (skip || max_events != UINT64_MAX)) {
+        fprintf(stderr, "e2e run: --shard chooses the events itself; it cannot be combined "
+                "with --skip-events or --max-events\n");
+        return E2E_EXIT_USAGE;
     }
 
     /* taggers */
@@ -784,8 +796,8 @@ int e2e_cmd_run(int argc, char **argv)
             }
         char nm[sizeof tj[nt].name];
         memcpy(nm, tj[nt].name, sizeof nm);
-        snprintf(tj[nt].model_path, sizeof tj[nt].model_path, "%.3000s/%.15s_%.15s.onnx", model_dir,
-                 nm, arch_file(arch));
+        snprintf(tj[nt].model_path, sizeof tj[nt].model_path, "%.3000s/%.15s%s%.15s.onnx",
+                 model_dir, nm, trained ? "" : "_", trained ? "" : arch_file(arch));
         nt++;
         p += len;
         if (*p == ',')
@@ -844,7 +856,7 @@ int e2e_cmd_run(int argc, char **argv)
     for (int t = 0; t < nt; t++) {
         if (!file_exists(tj[t].model_path)) {
             int is_default = strncmp(tj[t].model_path, model_dir, strlen(model_dir)) == 0;
-            if (is_default && e2e_models_write_all) {
+            if (is_default && !trained && e2e_models_write_all) {
                 if (e2e_cli_verbose >= 0)
                     fprintf(stderr, "e2e run: writing the benchmark models into %s\n", model_dir);
                 if (mkdirs(model_dir) ||
@@ -856,7 +868,9 @@ int e2e_cmd_run(int argc, char **argv)
             }
             if (!file_exists(tj[t].model_path)) {
                 fprintf(stderr, "e2e run: tagger %s: model %s not found%s\n", tj[t].name,
-                        tj[t].model_path, !is_default ? ""
+                        tj[t].model_path, trained ? " (the shipped trained models, see "
+                        "docs/trained-models.md; --arch simplenet runs the benchmark models)"
+                        : !is_default ? ""
                         : e2e_models_write_all ? " (the model builder of this build does not "
                           "write it; pass --model TAGGER=FILE)"
                         : " (this build cannot write the benchmark models; pass --model "
@@ -887,6 +901,8 @@ int e2e_cmd_run(int argc, char **argv)
         tj[t].infer.name = tagger_stage_name(tj[t].name);
         tj[t].is_graph = e2e_tagger_get_kind(tj[t].t) == E2E_TAGGER_GRAPH;
     }
+    if (run_part_begin(&meta, events, arch, tj, nt, &skip, &max_events))
+        goto done;
 
     if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err)) {
         fprintf(stderr, "e2e run: %s\n", err.message);
@@ -919,6 +935,10 @@ int e2e_cmd_run(int argc, char **argv)
     }
     fprintf(csv, "run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n");
 
+    if (timing_json && e2e_run_json_running(timing_json, &meta)) {
+        fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
+        goto done;
+    }
     if (skip) {
         uint64_t s;
         if (e2e_event_reader_skip(rd, skip, &s, &err)) {
@@ -942,7 +962,7 @@ int e2e_cmd_run(int argc, char **argv)
     if (preview && e2e_cli_verbose >= 0)
         fprintf(info, "%-4s %8s %4s %8s %7s %7s %9s %9s %-10s %s\n", "tag", "event", "slot",
                 "pt", "eta", "phi", "seed", "score", "status", "truth");
-    while (n < max_events) {
+    while (n < max_events && !e2e_run_stop_requested()) {
         double t0 = e2e_cli_now_ms();
         int got;
         if (e2e_event_reader_next(rd, ev, &got, &err)) {
@@ -1017,6 +1037,11 @@ int e2e_cmd_run(int argc, char **argv)
                     tj[t].clouds++;
                 if (sl[i].seed.status == E2E_SEED_OK) {
                     tj[t].ok++;
+                    int cls = e2e_roc_class(tj[t].name, sl[i].truth);
+                    if (cls >= 0 && e2e_roc_add(&tj[t].roc, sl[i].score, cls)) {
+                        snprintf(err.message, sizeof err.message, "out of memory for the AUC");
+                        failed = 1;
+                    }
                     int k = sl[i].truth >= 0 && sl[i].truth < 7 ? sl[i].truth : 7;
                     tj[t].score_sum[k] += sl[i].score;
                     tj[t].score_n[k]++;
@@ -1055,6 +1080,9 @@ int e2e_cmd_run(int argc, char **argv)
         fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
         failed = 1;
     }
+    for (int t = 0; t < nt; t++)
+        meta.rows += tj[t].slots;
+    e2e_run_part_end(&meta, csv_stdout ? NULL : csv_path, csv, n, max_events, &failed);
 
     stage *rows[4 + 3 * MAX_TAGGERS];
     int nr = 0;
@@ -1096,9 +1124,34 @@ int e2e_cmd_run(int argc, char **argv)
                         c->graph.max_points, (unsigned long long)tj[t].empty);
             }
         }
+        for (int t = 0; t < nt; t++) {
+            double auc = e2e_roc_auc(&tj[t].roc);
+            fprintf(info, "  %-4s ROC AUC %s vs %s: ", tj[t].name,
+                    e2e_roc_signal_name(tj[t].name), e2e_roc_background_name(tj[t].name));
+            if (isnan(auc))
+                fprintf(info, "n/a");
+            else
+                fprintf(info, "%.4f", auc);
+            fprintf(info, " (%zu signal, %zu background)\n", tj[t].roc.ns, tj[t].roc.nb);
+        }
         print_table(info, rows, nr, n, wall, tj, nt);
     }
-    if (timing_json && write_json(timing_json, rows, nr, n, wall, tj, nt, events, threads, device)) {
+    if (roc) {
+        e2e_roc *rocs[MAX_TAGGERS];
+        const char *names[MAX_TAGGERS];
+        for (int t = 0; t < nt; t++) {
+            rocs[t] = &tj[t].roc;
+            names[t] = tj[t].name;
+        }
+        if (e2e_roc_png(roc, rocs, names, nt, &err)) {
+            fprintf(stderr, "e2e run: --roc: %s\n", err.message);
+            failed = 1;
+        } else if (e2e_cli_verbose >= 0) {
+            fprintf(info, "ROC curves -> %s\n", roc);
+        }
+    }
+    if (timing_json &&
+        write_json(timing_json, rows, nr, n, wall, tj, nt, events, &meta, threads, device)) {
         fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
         failed = 1;
     }
@@ -1109,6 +1162,7 @@ done:
     for (int t = 0; t < nt; t++) {
         e2e_tagger_free(tj[t].t);
         e2e_model_free(tj[t].model);
+        e2e_roc_free(&tj[t].roc);
     }
     e2e_detframes_free(df);
     e2e_event_free(ev);

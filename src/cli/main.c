@@ -14,7 +14,7 @@ int e2e_cli_optimize = 1;
 
 #define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
 CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
-CMD(compare) CMD(display)
+CMD(compare) CMD(display) CMD(merge)
 #undef CMD
 
 static const struct {
@@ -32,6 +32,7 @@ static const struct {
     ENTRY(bench, "time a model")
     ENTRY(compare, "compare devices on one model")
     ENTRY(display, "draw an event as a PNG")
+    ENTRY(merge, "put the parts of a sharded e2e run back together")
 #undef ENTRY
 };
 
@@ -39,7 +40,7 @@ static int (*lookup(const char *name))(int, char **)
 {
 #define L(n) if (!strcmp(name, #n)) return e2e_cmd_##n;
     L(check) L(info) L(infer) L(models) L(run) L(gen) L(frames) L(bench) L(compare)
-    L(display)
+    L(display) L(merge)
 #undef L
     return NULL;
 }

@@ -6,21 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-
-void e2e_cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
+#include "cli/run_shard.h"
 
 /* /proc/cpuinfo's first "model name" (x86) or "Processor"/"cpu model" line; "unknown" else. */
 static void cpu_model(char *buf, size_t n)
@@ -78,7 +64,7 @@ void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optim
         fprintf(f, "%s\"threads\": %d,\n%s\"optimize\": %d,\n%s\"device\": \"%s\",\n", indent,
                 threads, indent, optimize, indent, device ? device : "cpu");
     fprintf(f, "%s\"cpu_model\": ", indent);
-    e2e_cli_json_str(f, cpu);
+    e2e_run_json_str(f, cpu);
     fprintf(f, ",\n%s\"logical_cpus\": %ld,\n%s\"simd\": \"%s\"", indent, ncpu > 0 ? ncpu : 0,
             indent, e2e_cli_simd_level());
 }

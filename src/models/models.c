@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "models/model_graph.h"
 #include "runtime/ir.h"
@@ -420,15 +422,28 @@ e2e_status e2e_model_write(const char *dir, const char *tagger, e2e_arch arch, u
         return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: path too long", dir);
     e2e_model_config c = e2e_model_config_for(t, arch);
     c.name = name;
-    /* write to a temporary name and rename, so that a half-written file never looks done */
-    char tmp[4096 + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    /* write to a temporary name and rename, so that a half-written file never looks done;
+       the name is per process and per call (pid, clock, counter), so that many processes
+       starting at once in an empty folder (array jobs) never share one */
+    static _Atomic unsigned calls;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char tmp[4096 + 64];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx.%u", path, (long)getpid(),
+             (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec, calls++);
     e2e_status st = e2e_model_build_file(&c, seed, tmp, err);
-    if (st)
+    if (st) {
+        remove(tmp);
         return st;
+    }
+    /* rename replaces atomically: a concurrent writer's file (same seed, same bytes) is
+       complete whenever it exists, so either rename wins */
     if (rename(tmp, path)) {
         int e = errno;
         remove(tmp);
+        struct stat sb;
+        if (!stat(path, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0)
+            return E2E_OK; /* another process finished it */
         return e2e_fail(err, E2E_ERR_IO, "%s: cannot rename: %s", path, strerror(e));
     }
     return E2E_OK;
