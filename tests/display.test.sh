@@ -30,7 +30,14 @@ h=$(od -An -tu1 -j20 -N4 "$dir/ev.png" | awk '{print $1*16777216 + $2*65536 + $3
 grep -q "(808 x $h)" "$dir/out" || fail "summary line does not give the size"
 grep -q "^  eg .*model .*eg_simplenet_trained/model.onnx" "$dir/out" || fail "legend lacks eg's model"
 grep -q "^       slot 0: .*, score [0-9.e+-]*$" "$dir/out" || fail "legend lacks eg's score: $(cat "$dir/out")"
-grep -q "^  qg .*no model" "$dir/out" || fail "legend: qg has no model"
+# qg without --model: the shipped trained model when there is one
+if [ -f models/trained/qg.onnx ]; then
+    grep -q "^  qg .*model models/trained/qg.onnx" "$dir/out" || fail "legend: qg's trained model"
+fi
+"$E2E" display --events "$dir/ev.e2e" --event 2 -o "$dir/ns.png" --no-scores > "$dir/out2" 2>&1 \
+    || fail "display --no-scores"
+grep -q "^  qg .*no model" "$dir/out2" || fail "--no-scores: qg has a model"
+grep -q "score" "$dir/out2" && fail "--no-scores printed a score"
 # not blank (when Python is at hand; zlib is in its standard library): the image decodes, the
 # grid panel holds several colours, and the title, the axis labels and the strip captions
 # hold dark (text) pixels

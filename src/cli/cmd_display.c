@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "e2e_frames.h"
@@ -523,7 +524,8 @@ static void strip(cairo_t *cr, const disp *d, int t, double W, double y)
 static void help(void)
 {
     printf("usage: e2e display --events FILE --event K -o OUT.png [--channels a,b,...]\n"
-           "                   [--tagger T ...] [--model TAGGER=FILE ...] [--scale S]\n\n"
+           "                   [--tagger T ...] [--model TAGGER=FILE ...] [--no-scores]\n"
+           "                   [--scale S]\n\n"
            "Draws event K (0-based) of FILE into one PNG (cairo):\n"
            "  title   the file, run, lumi and event number\n"
            "  top     the 280 x 360 DetFrames grid (phi across, eta down; S pixels per cell,\n"
@@ -541,7 +543,9 @@ static void help(void)
            "          captioned TAGGER#SLOT and its score; the border is the tagger's colour,\n"
            "          grey for a failed seed (zero frame, the caption says why).\n"
            "Scores: --model TAGGER=FILE runs that tagger's model (an image model; its input\n"
-           "sets the frame size) on the event; without it the strip says \"no score\".\n"
+           "sets the frame size) on the event; a tagger without --model runs the shipped\n"
+           "trained model models/trained/TAGGER.onnx when there is one (looked up as e2e run\n"
+           "does), else its strip says \"no score\"; --no-scores runs no model.\n"
            "The legend (channel and tagger colours, value ranges, slots, scores in full) is\n"
            "also printed to stdout.\n"
            "An event index past the end of the file is an error (exit 1).\n", THUMB);
@@ -552,7 +556,7 @@ int e2e_cmd_display(int argc, char **argv)
     const char *events = NULL, *out = NULL, *chans = "ecal,hbhe,pt,bpix1,bpix2,bpix3,bpix4";
     const char *tnames[MAX_TAGGERS], *models[MAX_TAGGERS];
     long long k = -1;
-    int nt = 0, nm = 0, S = 2;
+    int nt = 0, nm = 0, S = 2, no_scores = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (e2e_cli_is_help(a)) {
@@ -579,6 +583,8 @@ int e2e_cmd_display(int argc, char **argv)
                 return E2E_EXIT_USAGE;
             }
             nm++;
+        } else if (!strcmp(a, "--no-scores")) {
+            no_scores = 1;
         } else if (!strcmp(a, "--scale") && i + 1 < argc) {
             S = atoi(argv[++i]);
             if (S < 1 || S > 8) {
@@ -593,6 +599,10 @@ int e2e_cmd_display(int argc, char **argv)
             return E2E_EXIT_USAGE;
         }
     }
+    if (no_scores && nm) {
+        fprintf(stderr, "e2e display: --no-scores and --model exclude each other\n");
+        return E2E_EXIT_USAGE;
+    }
     if (!events || k < 0 || !out) {
         fprintf(stderr, "e2e display: needs --events FILE, --event K and -o OUT.png\n");
         return E2E_EXIT_USAGE;
@@ -604,6 +614,7 @@ int e2e_cmd_display(int argc, char **argv)
     }
     /* each --model names one of the taggers drawn */
     const char *mpath[MAX_TAGGERS] = {0};
+    char trained[MAX_TAGGERS][4096];
     for (int j = 0; j < nm; j++) {
         const char *eq = strchr(models[j], '=');
         int t = 0;
@@ -616,6 +627,17 @@ int e2e_cmd_display(int argc, char **argv)
             return E2E_EXIT_USAGE;
         }
         mpath[t] = eq + 1;
+    }
+    /* the others: the shipped trained model of the tagger when there is one */
+    if (!no_scores) {
+        char dir[3000];
+        e2e_cli_trained_dir(dir, sizeof dir);
+        for (int t = 0; t < nt; t++) {
+            struct stat sb;
+            snprintf(trained[t], sizeof trained[t], "%s/%.64s.onnx", dir, tnames[t]);
+            if (!mpath[t] && !stat(trained[t], &sb) && S_ISREG(sb.st_mode))
+                mpath[t] = trained[t];
+        }
     }
     /* channels to draw, in draw order */
     int draw[E2E_CH_COUNT], nd = 0;
@@ -816,7 +838,7 @@ int e2e_cmd_display(int argc, char **argv)
                        i, (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
                        sl[i].seed.row, sl[i].seed.col, e2e_seed_status_name(sl[i].seed.status),
                        e2e_truth_name(sl[i].truth));
-                if (model[t])
+                if (model[t] && sl[i].seed.status == E2E_SEED_OK)
                     printf(", score %.9g", (double)sl[i].score);
                 printf("\n");
             }
