@@ -89,11 +89,11 @@ for t in eg qg top tau; do for a in simplenet vit; do
     [ -s $M/${t}_$a.onnx ] || fail "model ${t}_$a missing"; done; done
 for c in cc gcc make; do command -v $c > /dev/null && fail "$c is in the runtime image"; done
 e2e --quiet gen --events 24 --seed 3 -o ev.e2e
-e2e run --events ev.e2e --model-dir $M -o all.csv --timing-json all.json --no-progress > run.out \
+e2e run --events ev.e2e --arch simplenet --model-dir $M -o all.csv --timing-json all.json --no-progress > run.out \
     || { cat run.out; fail "e2e run"; }
 grep -q "predictions: 24 events" run.out || fail "e2e run: $(cat run.out)"
 for i in 0 1; do
-    e2e --quiet run --events ev.e2e --model-dir $M --shard $i/2 -o p$i.csv --timing-json p$i.json \
+    e2e --quiet run --events ev.e2e --arch simplenet --model-dir $M --shard $i/2 -o p$i.csv --timing-json p$i.json \
         --no-progress || fail "shard $i/2"
 done
 e2e --quiet merge -o merged.csv p0.csv p1.csv || fail "e2e merge"

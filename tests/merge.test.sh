@@ -12,7 +12,7 @@ N_EV=30
 TAG=eg,qg
 part() { # events-file shard out-stem [extra args]
     f=$1; s=$2; o=$3; shift 3
-    "$E2E" --quiet run --events "$f" --taggers $TAG --model-dir "$dir/models" --no-progress \
+    "$E2E" --quiet run --events "$f" --taggers $TAG --arch simplenet --model-dir "$dir/models" --no-progress \
         --shard "$s" -o "$o.csv" --timing-json "$o.json" "$@"
 }
 refused() { # what-to-find-in-the-message merge-args...
@@ -34,7 +34,7 @@ started() { # waits until a run has written its "running" timing JSON (at most 2
 }
 
 "$E2E" --quiet gen --events $N_EV --seed 12 -o "$dir/ev.e2e" || fail "gen"
-"$E2E" --quiet run --events "$dir/ev.e2e" --taggers $TAG --model-dir "$dir/models" --no-progress \
+"$E2E" --quiet run --events "$dir/ev.e2e" --taggers $TAG --arch simplenet --model-dir "$dir/models" --no-progress \
     -o "$dir/all.csv" --timing-json "$dir/all.json" || fail "single run"
 for i in 0 1 2 3; do part "$dir/ev.e2e" $i/4 "$dir/p$i" || fail "part $i"; done
 
@@ -96,7 +96,7 @@ refused "f3.csv (shard 3/4, events 23..[0-9]*): did not finish (status failed)" 
     "$dir"/p[012].csv "$dir/f3.csv"
 # an interrupted part (SIGINT, as Ctrl-C)
 "$E2E" --quiet gen --events 400 --seed 12 -o "$dir/big.e2e" || fail "gen 400"
-"$E2E" --quiet run --events "$dir/big.e2e" --model-dir "$dir/models" --no-progress \
+"$E2E" --quiet run --events "$dir/big.e2e" --arch simplenet --model-dir "$dir/models" --no-progress \
     --shard 0/1 -o "$dir/i0.csv" --timing-json "$dir/i0.json" 2> "$dir/err" &
 pid=$!
 started "$dir/i0.json"; kill -INT $pid; wait $pid && fail "an interrupted run exited 0"
@@ -104,7 +104,7 @@ grep -q "interrupted after" "$dir/err" || fail "no interruption message: $(cat "
 grep -q '"status": "interrupted"' "$dir/i0.json" || fail "interrupted part: $(grep status "$dir/i0.json")"
 refused "did not finish (status interrupted)" "$dir/i0.csv"
 # a killed part: its JSON still says running
-"$E2E" --quiet run --events "$dir/big.e2e" --model-dir "$dir/models" --no-progress \
+"$E2E" --quiet run --events "$dir/big.e2e" --arch simplenet --model-dir "$dir/models" --no-progress \
     --shard 0/1 -o "$dir/k0.csv" --timing-json "$dir/k0.json" 2> "$dir/err" &
 pid=$!
 started "$dir/k0.json"; kill -KILL $pid; wait $pid 2> /dev/null

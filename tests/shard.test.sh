@@ -10,7 +10,7 @@ dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 N_EV=23
-run() { "$E2E" --quiet run --events "$dir/ev.e2e" --taggers eg --model-dir "$dir/models" --no-progress "$@"; }
+run() { "$E2E" --quiet run --events "$dir/ev.e2e" --taggers eg --arch simplenet --model-dir "$dir/models" --no-progress "$@"; }
 
 "$E2E" --quiet gen --events $N_EV --seed 11 -o "$dir/ev.e2e" || fail "gen"
 
@@ -39,7 +39,7 @@ tail -n +2 "$dir/all.csv" > "$dir/all.rows"
 check_shards() { # file nshards
     f=$1; n=$2; : > "$dir/cat.rows"; next=0; i=0
     while [ $i -lt $n ]; do
-        "$E2E" --quiet run --events "$f" --taggers eg --model-dir "$dir/models" --no-progress \
+        "$E2E" --quiet run --events "$f" --taggers eg --arch simplenet --model-dir "$dir/models" --no-progress \
             --shard $i/$n -o "$dir/s.csv" --timing-json "$dir/s.json" || fail "shard $i/$n"
         grep -q '"status": "complete"' "$dir/s.json" || fail "shard $i/$n: status"
         grep -q "\"shard\": \\[$i, $n\\]" "$dir/s.json" || fail "shard $i/$n: shard field"
@@ -89,7 +89,7 @@ for s in $N_EV 24 1000; do
     [ $rc -eq 1 ] || fail "--skip-events $s gave status $rc"
     grep -q "has $N_EV events" "$dir/err" || fail "--skip-events $s: message $(cat "$dir/err")"
 done
-"$E2E" --quiet run --events "$dir/nocount.e2e" --taggers eg --model-dir "$dir/models" \
+"$E2E" --quiet run --events "$dir/nocount.e2e" --taggers eg --arch simplenet --model-dir "$dir/models" \
     --no-progress --skip-events 30 -o "$dir/x.csv" 2> "$dir/err" && fail "skip past the end (no count)"
 grep -q "has $N_EV events" "$dir/err" || fail "--skip-events without count: $(cat "$dir/err")"
 run --skip-events $((N_EV - 1)) -o "$dir/x.csv" || fail "--skip-events to the last event"

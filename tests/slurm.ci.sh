@@ -149,7 +149,7 @@ st=$(job_field "$merge" JobState)
 [ "$st" = COMPLETED ] || { cat "e2e-merge-$merge.out"; fail "merge job: $st"; }
 cat "e2e-merge-$merge.out"
 t1=$(date +%s)
-"$E2E" --quiet run --events "$EVENTS" --taggers "$TAGGERS" --model-dir "$W/models" --no-progress \
+"$E2E" --quiet run --events "$EVENTS" --taggers "$TAGGERS" --arch simplenet --model-dir "$W/models" --no-progress \
     -o "$W/single.csv"
 echo "== one run over the whole file: $(( $(date +%s) - t1 )) s"
 cmp "$W/out/all.csv" "$W/single.csv" || fail "the merged CSV differs from one run"
