@@ -10,6 +10,10 @@
 #       crash, leak, sanitizer report, out-of-memory or timeout fails the target and leaves
 #       the reproducer in $(FUZZ_BUILD)/artifacts/ (rerun: $(FUZZ_BUILD)/fuzz/fuzz_<t> FILE).
 #       Needs clang and libclang-rt-14-dev (Debian); `make fuzz` as root installs them.
+#       Then, or alone as `make fuzz-differential [DIFF_SEED=N] [DIFF_COUNT=2000]`, a fresh batch
+#       of random small graphs against ONNX Runtime (tests/differential/run.sh, docs/testing.md;
+#       skipped, saying why, without python3-onnx, node or bench/ort). The seed defaults to the
+#       time and is printed.
 #   make fuzz-build       only builds the targets
 #   make fuzz-seeds       regenerates the seed corpora (tests/fuzz/make_seeds.c)
 #   make tsan             builds with ThreadSanitizer in build-tsan/ and runs
@@ -28,11 +32,17 @@ FUZZ_FLAGS   := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
 FUZZ_PKGS    := clang libclang-rt-14-dev
 TSAN_BUILD   ?= build-tsan
 
-.PHONY: fuzz fuzz-build fuzz-bins fuzz-seeds tsan
+.PHONY: fuzz fuzz-build fuzz-bins fuzz-seeds tsan fuzz-differential
 
-fuzz: fuzz-build
+DIFF_SEED  ?= $(shell date +%s)
+DIFF_COUNT ?= 2000
+
+fuzz: fuzz-build fuzz-differential
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_OPTS="$(FUZZ_OPTS)" \
 	  sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+fuzz-differential: $(BUILD)/e2e
+	@sh tests/differential/run.sh $(BUILD)/e2e $(DIFF_SEED) $(DIFF_COUNT) $(BUILD)/differential-fuzz
 
 fuzz-build:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || [ "$$(id -u)" = 0 ] || \

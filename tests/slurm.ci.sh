@@ -130,7 +130,7 @@ job_field() { # job field -> value from scontrol (finished jobs are kept MinJobA
 }
 
 cd "$W/run"
-export E2E EVENTS="$W/events.e2e" RUN_ARGS="--taggers $TAGGERS"
+export E2E EVENTS="$W/events.e2e" RUN_ARGS="--taggers $TAGGERS" ARCH=simplenet
 "$E2E" --quiet gen --events "$N_EV" --seed 21 -o "$EVENTS"
 
 # 1. the array and the merge; then one run over the whole file

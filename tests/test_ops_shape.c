@@ -168,20 +168,21 @@ static void test_transpose_bad_perm(void **state)
 
 /* ------------------------------------------------------------------ Slice */
 
-/* Python's slice.indices(): the reference for one axis; returns the count. */
-static int64_t py_slice(int64_t start, int64_t stop, int64_t step, int64_t len, int64_t *first)
+/* The ONNX spec's Slice for one axis (as ONNX Runtime; Python's slice.indices() differs in one
+   place: with a negative step a start before the axis clamps to 0, not -1); returns the count. */
+static int64_t spec_slice(int64_t start, int64_t stop, int64_t step, int64_t len, int64_t *first)
 {
-    int64_t lower = step < 0 ? -1 : 0, upper = step < 0 ? len - 1 : len;
+    int64_t slower = 0, elower = step < 0 ? -1 : 0, upper = step < 0 ? len - 1 : len;
     if (start < 0) {
-        start = start < INT64_MIN + len ? lower : start + len;
-        if (start < lower)
-            start = lower;
+        start = start < INT64_MIN + len ? slower : start + len;
+        if (start < slower)
+            start = slower;
     } else if (start > upper)
         start = upper;
     if (stop < 0) {
-        stop = stop < INT64_MIN + len ? lower : stop + len;
-        if (stop < lower)
-            stop = lower;
+        stop = stop < INT64_MIN + len ? elower : stop + len;
+        if (stop < elower)
+            stop = elower;
     } else if (stop > upper)
         stop = upper;
     int64_t cnt = 0;
@@ -231,7 +232,7 @@ static void test_slice_random(void **state)
             ends[i] = pick(d[a]);
             steps[i] = rnd(0, 1) ? rnd(1, 3) : -rnd(1, 3);
             step[a] = steps[i];
-            cnt[a] = py_slice(starts[i], ends[i], steps[i], d[a], &first[a]);
+            cnt[a] = spec_slice(starts[i], ends[i], steps[i], d[a], &first[a]);
         }
         oh_node *node = oh_new("Slice", 13);
         int64_t nd = na;

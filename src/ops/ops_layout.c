@@ -337,18 +337,24 @@ e2e_status e2e_slice_prepare(e2e_kernel *k)
         const int64_t dim = x->shape.dims[a], sp = steps[i];
         if (sp == 0)
             return e2e_kfail(k, E2E_ERR_INVALID, "step of axis %d is 0", a);
+        /* The spec's clamping (as ONNX Runtime): negative values count from the end; then a
+           positive step clamps start and end to [0, dim], a negative step clamps start to
+           [0, dim - 1] and end to [-1, dim - 1]. So a start before the axis with a negative
+           step still reads element 0 (numpy, and onnx.reference, give nothing there). */
         int64_t s = starts[i], e = ends[i];
         if (s < 0)
-            s = s < -dim ? -1 : s + dim; /* below -dim: clamped below */
+            s = s < -dim ? -1 : s + dim; /* below -dim: clamped below (no overflow) */
         if (e < 0)
             e = e < -dim ? -1 : e + dim;
         int64_t cnt;
-        if (sp > 0) {
+        if (dim == 0) {
+            cnt = 0;
+        } else if (sp > 0) {
             s = clamp64(s, 0, dim);
             e = clamp64(e, 0, dim);
             cnt = e > s ? (e - s + sp - 1) / sp : 0;
         } else {
-            s = clamp64(s, -1, dim - 1);
+            s = clamp64(s, 0, dim - 1);
             e = clamp64(e, -1, dim - 1);
             cnt = s > e ? (s - e + (-sp) - 1) / (-sp) : 0;
         }

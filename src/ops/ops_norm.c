@@ -8,8 +8,11 @@
    LRN: across channels, window [c - floor((size-1)/2), c + ceil((size-1)/2)].
    LayerNormalization (opset 17): normalises over dims [axis, rank); Scale and B broadcast to
      those dims; optional Mean and InvStdDev outputs shaped like X with the normalised dims 1.
-   Statistics are accumulated in double (LayerNormalization rows of up to 8192 values with
-   Scale/B per element: in float over 16 lanes, rows spread over the session's threads).
+   Statistics are accumulated in double, two passes (LayerNormalization rows of up to 8192
+   values with Scale/B per element: the SIMD row kernel, rows spread over the session's
+   threads). The mean is subtracted before scaling, as the float pair mean = hi + lo
+   ((x - hi) - lo, x - hi exact near the mean), so a large common offset (|x| ~ 1e4, std ~ 1)
+   costs no precision: folding it into y = x * a + b would lose ulp(1e4) ~ 1e-3.
    BatchNormalization, InstanceNormalization and LayerNormalization may run in place (each
    output element depends on its own input element and on statistics read before the block
    is written). */
@@ -26,8 +29,8 @@ typedef struct bn_priv {
     int64_t N, C, sp;
     float eps, momentum;
     bool training;
-    bool folded;        /* a, b valid */
-    float *a, *b;       /* per channel, when folded */
+    bool folded;        /* a, m, b valid */
+    float *a, *m, *b;   /* per channel, when folded: y = (x - m) * a + b */
 } bn_priv;
 
 static void bn_release(void *v)
@@ -99,15 +102,17 @@ static e2e_status bn_prepare(e2e_kernel *k)
     k->priv = p;
     if (!p->training && k->in[1]->is_const && k->in[2]->is_const && k->in[3]->is_const &&
         k->in[4]->is_const) {
-        p->a = malloc(sizeof(float) * (size_t)(2 * C + 1));
+        p->a = malloc(sizeof(float) * (size_t)(3 * C + 1));
         if (!p->a)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-        p->b = p->a + C;
+        p->m = p->a + C;
+        p->b = p->m + C;
         const float *sc = k->in[1]->data, *bi = k->in[2]->data, *mu = k->in[3]->data,
                     *va = k->in[4]->data;
         for (int64_t c = 0; c < C; c++) {
             p->a[c] = sc[c] / sqrtf(va[c] + eps);
-            p->b[c] = bi[c] - mu[c] * p->a[c];
+            p->m[c] = mu[c];
+            p->b[c] = bi[c];
         }
         p->folded = true;
     }
@@ -122,13 +127,15 @@ static e2e_status bn_run(e2e_kernel *k)
     float *Y = k->out[0]->data;
     const int64_t C = p->C, sp = p->sp, N = p->N;
     for (int64_t c = 0; c < C; c++) {
-        float a, b;
+        float a, b, mh, ml = 0.f;
         if (p->folded) {
             a = p->a[c];
+            mh = p->m[c];
             b = p->b[c];
         } else if (!p->training) {
             a = sc[c] / sqrtf(va[c] + p->eps);
-            b = bi[c] - mu[c] * a;
+            mh = mu[c];
+            b = bi[c];
         } else {
             double s = 0, s2 = 0;
             int64_t cnt = N * sp;
@@ -145,7 +152,9 @@ static e2e_status bn_run(e2e_kernel *k)
             }
             double var = cnt ? s2 / (double)cnt : 0;
             a = (float)(sc[c] / sqrt(var + p->eps));
-            b = (float)(bi[c] - mean * a);
+            b = bi[c];
+            mh = (float)mean;
+            ml = (float)(mean - mh);
             if (k->n_out > 1 && k->out[1])
                 ((float *)k->out[1]->data)[c] =
                     (float)(mu[c] * p->momentum + mean * (1.0 - p->momentum));
@@ -157,7 +166,7 @@ static e2e_status bn_run(e2e_kernel *k)
             const float *x = X + (n * C + c) * sp;
             float *y = Y + (n * C + c) * sp;
             for (int64_t i = 0; i < sp; i++)
-                y[i] = x[i] * a + b;
+                y[i] = ((x[i] - mh) - ml) * a + b;
         }
     }
     return E2E_OK;
@@ -230,9 +239,10 @@ static e2e_status inorm_run(e2e_kernel *k)
             float *y = Y + (n * p->C + c) * p->sp;
             double mean, inv;
             moments(x, p->sp, p->eps, &mean, &inv);
-            float a = (float)(sc[c] * inv), b = (float)(bi[c] - mean * sc[c] * inv);
+            const float a = (float)(sc[c] * inv), b = bi[c];
+            const float mh = (float)mean, ml = (float)(mean - mh);
             for (int64_t i = 0; i < p->sp; i++)
-                y[i] = x[i] * a + b;
+                y[i] = ((x[i] - mh) - ml) * a + b;
         }
     return E2E_OK;
 }
@@ -557,7 +567,7 @@ static e2e_status ln_run(e2e_kernel *k)
         float *y = Y + o * inner;
         double mean, inv;
         moments(x, inner, p->eps, &mean, &inv);
-        const float m = (float)mean, iv = (float)inv;
+        const float m = (float)mean, ml = (float)(mean - m), iv = (float)inv;
         if (Mo)
             Mo[o] = m;
         if (Io)
@@ -565,16 +575,16 @@ static e2e_status ln_run(e2e_kernel *k)
         if (!p->smap && p->sn == inner && (!B || (!p->bmap && p->bn == inner))) {
             if (B)
                 for (int64_t j = 0; j < inner; j++)
-                    y[j] = (x[j] - m) * iv * S[j] + B[j];
+                    y[j] = ((x[j] - m) - ml) * iv * S[j] + B[j];
             else
                 for (int64_t j = 0; j < inner; j++)
-                    y[j] = (x[j] - m) * iv * S[j];
+                    y[j] = ((x[j] - m) - ml) * iv * S[j];
             continue;
         }
         for (int64_t j = 0; j < inner; j++) {
             float s = p->smap ? S[p->smap[j]] : p->sn == 1 ? S[0] : S[j];
             float b = !B ? 0.f : p->bmap ? B[p->bmap[j]] : p->bn == 1 ? B[0] : B[j];
-            y[j] = (x[j] - m) * iv * s + b;
+            y[j] = ((x[j] - m) - ml) * iv * s + b;
         }
     }
     return E2E_OK;

@@ -3,7 +3,8 @@
 
    Reduce*: the axes come from the attribute (before opset 18; ReduceSum before 13) or from
    the optional second input (constant at session creation). Empty axes reduce everything,
-   unless noop_with_empty_axes=1 makes the node a copy. At prepare the input shape is
+   unless noop_with_empty_axes=1 makes each output reduce its own element (a copy for Sum,
+   Mean, Max, Min, Prod). At prepare the input shape is
    simplified: dims of size 1 are dropped and neighbouring dims that are all reduced or all
    kept are merged. Three loops follow from the merged pattern:
      ROWS  [kept?][reduced]         each output reduces one contiguous row
@@ -90,11 +91,7 @@ static e2e_status reduce_prepare(e2e_kernel *k, rkind kind)
     int r = xs->rank;
     bool red[E2E_MAX_RANK] = {false};
     red_priv p = {.kind = kind, .dt = k->in[0]->dtype};
-    if (na == 0 && noop) {
-        p.path = PATH_COPY;
-        if ((st = e2e_out_set(k, 0, p.dt, xs)))
-            return st;
-    } else {
+    { /* (a block of its own: the variables below end with it) */
         for (int i = 0; i < na; i++) {
             int a;
             if ((st = e2e_axis(k, axes[i], r, &a)))
@@ -106,7 +103,11 @@ static e2e_status reduce_prepare(e2e_kernel *k, rkind kind)
                                  (long long)axes[i]);
             red[a] = true;
         }
-        if (na == 0)
+        /* no axes: all of them, unless noop_with_empty_axes=1 asks for a reduction over the
+           empty set of axes, each output of its own input element: Sum/Mean/Max/Min/Prod
+           copy (PATH_COPY below) while L1, L2, SumSquare, LogSum and LogSumExp still apply
+           their element function (|x|, x*x, log x), as ONNX Runtime and onnx.reference do */
+        if (na == 0 && !noop)
             for (int i = 0; i < r; i++)
                 red[i] = true;
         e2e_shape ys = {.rank = 0};

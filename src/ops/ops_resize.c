@@ -63,8 +63,7 @@ typedef struct axis_params {
     int mode, ct, nm;
     float cubic_a;
     bool exclude_outside, antialias;
-    double scale;       /* as the reference uses it: float scale, or out/in with sizes */
-    double out_w;       /* scale * in as the reference computes it */
+    float scale;        /* the given scale, or out / in (in float) with sizes */
     float roi0, roi1;
 } axis_params;
 
@@ -99,34 +98,38 @@ static void axis_fill(const axis_params *ap, rs_axis *ax, double *cbuf)
         int64_t *idx = ax->idx + x * ax->taps;
         double xo;
         bool outside = false;
+        /* float arithmetic, term by term as ONNX Runtime evaluates the spec's formulas, so
+           that nearest's floor/ceil/round see the same value on ties such as
+           (0 + 0.5) / (1/7.f) - 0.5 = 2.99999994 */
+        const float xf = (float)x, sc = ap->scale, lo = (float)in, lr = (float)ax->out;
         switch (ap->ct) {
         case CT_HALF_PIXEL:
-            xo = ((double)x + 0.5) / ap->scale - 0.5;
+            xo = (xf + 0.5f) / sc - 0.5f;
             break;
         case CT_HALF_PIXEL_SYM: {
-            double adj = (double)ax->out / ap->out_w;
-            double center = (double)in / 2.0;
-            xo = center * (1.0 - adj) + ((double)x + 0.5) / ap->scale - 0.5;
+            const float out_w = sc * lo, adj = lr / out_w, center = lo / 2.f;
+            const float offset = center * (1.f - adj);
+            xo = (float)((double)offset + ((double)xf + 0.5) / (double)sc - 0.5); /* as ORT */
             break;
         }
+        /* pytorch_half_pixel, align_corners and tf_crop_and_resize use length_resized, the
+           integer output length (spec text, ONNX Runtime, PyTorch), not the fractional
+           scale * length that onnx.reference uses: see docs/operator-notes.md. */
         case CT_PYTORCH:
-            xo = ap->out_w == 1.0 ? -0.5 : ((double)x + 0.5) / ap->scale - 0.5;
+            xo = ax->out > 1 ? (xf + 0.5f) / sc - 0.5f : 0.f;
             break;
         case CT_ALIGN:
-            xo = ap->out_w == 1.0 ? 0.0 : (double)(x * (in - 1)) / (ap->out_w - 1.0);
+            xo = ax->out > 1 ? xf * (lo - 1.f) / (lr - 1.f) : 0.f;
             break;
-        case CT_TF_CROP: {
-            float d = ap->roi1 - ap->roi0;
-            if (ap->out_w == 1.0)
-                xo = (double)d * (double)(in - 1) / 2.0;
+        case CT_TF_CROP:
+            if (ax->out > 1)
+                xo = ap->roi0 * (lo - 1.f) + xf * (ap->roi1 - ap->roi0) * (lo - 1.f) / (lr - 1.f);
             else
-                xo = (double)x * (double)d * (double)(in - 1) / (ap->out_w - 1.0);
-            xo += (double)(ap->roi0 * (float)(in - 1));
+                xo = (float)(0.5 * (double)(ap->roi0 + ap->roi1) * (double)(lo - 1.f));
             outside = xo < 0 || xo > (double)(in - 1);
             break;
-        }
         default:
-            xo = (double)x / ap->scale;
+            xo = xf / sc;
             break;
         }
         if (outside) {
@@ -143,13 +146,21 @@ static void axis_fill(const axis_params *ap, rs_axis *ax, double *cbuf)
                 i = ap->scale < 1.0 ? (int64_t)ceil(xo) : (int64_t)xo;
             } else {
                 double base = ceil(xo) - 1.0, r = xo - base; /* r in (0, 1] */
+                /* round_prefer_*: a fraction within 8 float ulps (of max(|x|, 1)) of .5 is a
+                   tie. The float coordinate of an exact tie lands near it (7 -> 2 columns,
+                   asymmetric: 1 / (2/7.f) = 3.4999998 for 3.5; half_pixel_symmetric 5 -> 3:
+                   0.50000003 for 0.5), and ONNX Runtime resolves those as ties: this rule
+                   matched its indices on all of ~20,000 scale / length / mode combinations
+                   tried (docs/operator-notes.md) */
+                const float m = fmaxf(fabsf((float)xo), 1.f);
+                const bool tie = fabs(r - 0.5) <= 8.0 * (double)(nextafterf(m, INFINITY) - m);
                 bool up;
                 if (r == 1.0)
                     up = true;
                 else if (ap->nm == NM_ROUND_FLOOR)
-                    up = r > 0.5;
+                    up = r > 0.5 && !tie;
                 else if (ap->nm == NM_ROUND_CEIL)
-                    up = r >= 0.5;
+                    up = r >= 0.5 || tie;
                 else
                     up = ap->nm == NM_CEIL;
                 i = (int64_t)base + (up ? 1 : 0);
@@ -343,7 +354,7 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
     for (int i = 0; i < r; i++) {
         ap[i] = (axis_params){.mode = mode, .ct = ct, .nm = nm, .cubic_a = cubic_a,
                               .exclude_outside = excl != 0, .antialias = antialias != 0,
-                              .scale = 1.0, .out_w = (double)xs->dims[i],
+                              .scale = 1.f,
                               .roi0 = roi[i], .roi1 = roi[r + i]};
     }
     if (has_scales) {
@@ -362,15 +373,17 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             if (!(sc[i] > 0.f) || !isfinite(sc[i]))
                 return e2e_kfail(k, E2E_ERR_INVALID, "scale %g for axis %d is not positive",
                                  (double)sc[i], a);
-            double in = (double)xs->dims[a];
-            double f = ct == CT_TF_CROP ? (double)(roi[r + a] - roi[a]) : 1.0;
-            double o = floor(in * f * (double)sc[i]);
+            /* floor(length * scale) with the product in float, as ONNX Runtime: 10 * 0.7f is
+               7 (PyTorch's scale_factor=0.7 gives 7 too), where the exact product 6.99999988
+               floors to 6. Also for tf_crop_and_resize: the spec text multiplies by
+               (roi_end - roi_start) too, but ONNX's shape inference, onnx.reference and ONNX
+               Runtime do not (docs/operator-notes.md) */
+            double o = floor((double)((float)xs->dims[a] * sc[i]));
             if (o > 1e12)
                 return e2e_kfail(k, E2E_ERR_SHAPE, "scale %g makes axis %d too large",
                                  (double)sc[i], a);
             ys.dims[a] = (int64_t)o;
-            ap[a].scale = (double)sc[i];
-            ap[a].out_w = (double)(sc[i] * (float)xs->dims[a]);
+            ap[a].scale = sc[i];
         }
     } else {
         int64_t sz[E2E_MAX_RANK];
@@ -391,8 +404,7 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             for (int i = 0; i < na; i++) {
                 int a = axes[i];
                 ys.dims[a] = sz[i];
-                ap[a].scale = xs->dims[a] ? (double)sz[i] / (double)xs->dims[a] : 1.0;
-                ap[a].out_w = ap[a].scale * (double)xs->dims[a];
+                ap[a].scale = xs->dims[a] ? (float)sz[i] / (float)xs->dims[a] : 1.f;
             }
         } else {
             double s = kar == 1 ? INFINITY : 0.0;
@@ -403,8 +415,7 @@ static e2e_status resize_prepare_common(e2e_kernel *k, bool upsample)
             for (int i = 0; i < na; i++) {
                 int a = axes[i];
                 ys.dims[a] = (int64_t)(s * (double)xs->dims[a] + 0.5);
-                ap[a].scale = s;
-                ap[a].out_w = s * (double)xs->dims[a];
+                ap[a].scale = (float)s;
             }
         }
     }

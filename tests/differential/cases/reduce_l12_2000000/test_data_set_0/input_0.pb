@@ -1,0 +1,1 @@
+J`òA8I-A_f1Aó}A­8AõuA€!AôÅ!AËB	Að=+A·w*AÛé(AÃ‰2AG--A„µA]1&A/ÐA!_+A¾vAÍjA~QAvÿA#GAd6A

@@ -1,0 +1,1 @@
+JðŸMBrSBBýÀGBÖrDB)_HB9íHB
