@@ -4,14 +4,12 @@
 #   SANITIZE=    address,undefined | thread  (make sanitize sets address,undefined)
 #   CUDA=0       1 builds the cuBLAS backend under src/ops/cuda (needs nvcc)
 #   HDF5=0       1 reads HDF5 frame files (libhdf5-dev)
-#   NATIVE=1     -march=native
 #   PREFIX=/usr/local  for make install
 WERROR   ?= 0
 DEBUG    ?= 0
 SANITIZE ?=
 CUDA     ?= 0
 HDF5     ?= 0
-NATIVE   ?= 1
 PREFIX   ?= /usr/local
 BUILD    ?= build
 SHARED   ?= ../shared
@@ -28,7 +26,6 @@ ONNX_PROTO   ?= /usr/include/onnx/onnx.proto
 
 CFLAGS  ?= $(if $(filter 1,$(DEBUG)),-O0 -g,-O2 -g)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC -pthread
-CFLAGS  += $(if $(filter 1,$(NATIVE)),-march=native,)
 CFLAGS  += $(if $(filter 1,$(WERROR)),-Werror,)
 CFLAGS  += $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
 CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen $(if $(OPENBLAS_INC),-I$(OPENBLAS_INC),)
@@ -52,8 +49,13 @@ CU_SRC   := $(wildcard src/ops/cuda/*.cu)
 CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 endif
 
-# Every .c under src/ except the command goes into the library.
-LIB_SRC := $(filter-out src/cli/%,$(shell find src -name '*.c' -not -path 'src/ops/cuda/*' | sort))
+# Every .c under src/ except the command goes into the library. The code is built for any
+# CPU of the target architecture (no -march); on x86 the SIMD kernels of src/ops/x86 are
+# compiled each with its instruction set's flags and chosen at run time (src/ops/cpu_isa.h).
+X86      := $(if $(filter x86_64% i386% i486% i586% i686% amd64%,$(shell $(CC) -dumpmachine)),1,)
+ISA_AVX2   := -mavx2 -mfma -mf16c
+ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512bw -mavx512dq -mavx512vl
+LIB_SRC := $(filter-out src/cli/% $(if $(X86),,src/ops/x86/%),$(shell find src -name '*.c' -not -path 'src/ops/cuda/*' | sort))
 CLI_SRC := $(wildcard src/cli/*.c)
 GEN_SRC := $(BUILD)/gen/onnx.pb-c.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o $(CU_OBJ)
@@ -102,7 +104,10 @@ $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(DEPS_STAMP) $(wildcard $(ON
 
 $(BUILD)/obj/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Werror -march=native,$(CFLAGS)) $(CPPFLAGS) -w -c $< -o $@
+	$(CC) $(filter-out -Werror,$(CFLAGS)) $(CPPFLAGS) -w -c $< -o $@
+
+$(BUILD)/obj/src/ops/x86/%_avx2.o: CFLAGS += $(ISA_AVX2)
+$(BUILD)/obj/src/ops/x86/%_avx512.o: CFLAGS += $(ISA_AVX512)
 
 $(BUILD)/obj/src/cli/%.o: CPPFLAGS += $(CAIRO_CFLAGS)
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/onnx.pb-c.h | $(DEPS_STAMP)
@@ -146,7 +151,7 @@ demo: all
 # UBSan reports stop the test that made them (a failure), as ASan's do.
 sanitize:
 	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 $(UBSAN_OPTIONS)" \
-	  $(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 NATIVE=0 check
+	  $(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 check
 
 clean:
 	rm -rf $(BUILD) build-san

@@ -122,6 +122,23 @@ typedef struct e2e_shape_binding {
     const int64_t *dims;
 } e2e_shape_binding;
 
+/* Instruction-set level of the CPU kernels: each level's SIMD kernels are in the one library
+   and chosen at run time (docs/instruction-sets.md). */
+typedef enum e2e_isa_level {
+    E2E_ISA_AUTO = 0,       /* the best the CPU supports (capped by the environment's E2E_ISA) */
+    E2E_ISA_GENERIC = 1,    /* plain C */
+    E2E_ISA_AVX2 = 2,       /* AVX2 + FMA + F16C */
+    E2E_ISA_AVX512 = 3      /* AVX-512 F, BW, DQ, VL */
+} e2e_isa_level;
+
+/* The level this CPU supports (cpuid and the OS's register state; thread-safe, read once). */
+e2e_isa_level e2e_cpu_isa(void);
+/* The level sessions use by default: the CPU's, capped by the environment variable E2E_ISA
+   (generic, avx2 or avx512) as it was at the first call of any of these functions. */
+e2e_isa_level e2e_isa_default(void);
+/* "generic", "avx2", "avx512" ("auto" for E2E_ISA_AUTO). */
+const char *e2e_isa_name(e2e_isa_level isa);
+
 typedef struct e2e_session_options {
     int threads;                 /* compute threads for this session (default 1) */
     size_t max_arena_bytes;      /* 0 = no limit; a plan needing more fails with E2E_ERR_LIMIT */
@@ -135,9 +152,14 @@ typedef struct e2e_session_options {
     int n_fixed_inputs;
     /* 1 (default): fusions and fast kernels that stay within float rounding of the plain
        graph; 0: run the graph as written; 2: also kernels that trade precision for speed
-       (AVX2 builds: 3x3 convolutions by Winograd F(4x4, 3x3), about 20% faster than F(2x2),
+       (AVX2 level: 3x3 convolutions by Winograd F(4x4, 3x3), about 20% faster than F(2x2),
        errors up to ~1e-5 of the layer's output scale instead of ~1e-6; docs/api.md) */
     int optimize;
+    /* E2E_ISA_AUTO (default): the best level the CPU supports; a lower level makes the
+       session's kernels use that one (a higher one than the CPU has is ignored). The
+       environment's E2E_ISA caps every session of the process the same way. The level used:
+       e2e_session_isa. */
+    e2e_isa_level isa;
 } e2e_session_options;
 
 e2e_session_options e2e_session_options_default(void);
@@ -166,6 +188,8 @@ int e2e_session_node_count(const e2e_session *s); /* nodes left to run after fol
    (empty string otherwise). */
 e2e_device e2e_session_device(const e2e_session *s);
 const char *e2e_session_device_note(const e2e_session *s);
+/* The instruction-set level the session's CPU kernels use (never E2E_ISA_AUTO). */
+e2e_isa_level e2e_session_isa(const e2e_session *s);
 /* Number of usable CUDA devices (0 in a CPU-only build or without a GPU); `why` receives
    the reason when 0. */
 int e2e_cuda_device_count(char *why, size_t n);

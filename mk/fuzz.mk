@@ -18,7 +18,7 @@
 #   make fuzz-seeds       regenerates the seed corpora (tests/fuzz/make_seeds.c)
 #   make tsan             builds with ThreadSanitizer in build-tsan/ and runs
 #                         test_concurrency (4 threads x 1,000 runs, one shared model);
-#                         same as: make BUILD=build-tsan SANITIZE=thread DEBUG=1 NATIVE=0 \
+#                         same as: make BUILD=build-tsan SANITIZE=thread DEBUG=1 \
 #                                  build-tsan/tests/test_concurrency && \
 #                                  build-tsan/tests/test_concurrency
 FUZZ_SECONDS ?= 60
@@ -47,7 +47,7 @@ fuzz-differential: $(BUILD)/e2e
 fuzz-build:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || [ "$$(id -u)" = 0 ] || \
 	  { echo "make fuzz: $(FUZZ_CC) not found; run: sudo apt-get install -y $(FUZZ_PKGS)"; exit 1; }
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SANITIZE=$(FUZZ_SAN) NATIVE=0 DEBUG=0 WERROR=0 \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SANITIZE=$(FUZZ_SAN) DEBUG=0 WERROR=0 \
 	  EXTRA_PKGS="$(FUZZ_PKGS)" fuzz-bins
 
 # Runs inside the sub-make above: BUILD is $(FUZZ_BUILD), CC is clang, the library is
@@ -68,7 +68,7 @@ fuzz-seeds: $(BUILD)/fuzz/make_seeds
 	@du -sb tests/fuzz/corpus
 
 tsan:
-	$(MAKE) BUILD=$(TSAN_BUILD) SANITIZE=thread DEBUG=1 NATIVE=0 $(TSAN_BUILD)/tests/test_concurrency
+	$(MAKE) BUILD=$(TSAN_BUILD) SANITIZE=thread DEBUG=1 $(TSAN_BUILD)/tests/test_concurrency
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" $(TSAN_BUILD)/tests/test_concurrency
 
 clean: fuzz-clean

@@ -382,7 +382,7 @@ static void test_gemm_nt_rows(void **state)
                 const int K = Ks[ki], ldw = K + pad, N = 19;
                 const float *W = buf + off;
                 for (int M = 1; M <= 5; M += 2) {
-                    e2e_gemm_nt_rows(NULL, M, N, K, 1.f, A, K, W, ldw, 0.f, C, N);
+                    e2e_gemm_nt_rows(E2E_ISA_AUTO, NULL, M, N, K, 1.f, A, K, W, ldw, 0.f, C, N);
                     for (int m = 0; m < M; m++)
                         for (int n = 0; n < N; n++) {
                             double want = 0, mag = 0;

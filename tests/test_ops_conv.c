@@ -24,12 +24,9 @@ extern const e2e_op_def e2e_op_conv_maxpool;
    |terms| (measured: up to ~2e-6; the default kernels stay below ~1e-7) */
 #define F4_TOL 2e-5
 
-/* builds with the SIMD convolution kernels (direct, Winograd, fused pooling) */
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-static const bool simd = true;
-#else
-static const bool simd = false;
-#endif
+/* the SIMD convolution kernels (direct, Winograd, fused pooling) run: AVX2 or AVX-512 level
+   (the CPU's, capped by E2E_ISA) */
+#define simd (e2e_isa_default() >= E2E_ISA_AVX2)
 
 static uint64_t rng = 12345;
 
@@ -576,8 +573,9 @@ static void test_conv_winograd_f4(void **state)
             if (!run_convpool(c, acts[(i + (size_t)t) % 5], 0.2f) && simd)
                 fail_msg("ConvMaxPool declined F4 case %zu", i);
         }
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
-    /* the option reaches the kernel: F(4x4) rounds differently from F(2x2) */
+    /* the option reaches the kernel (AVX2 level): F(4x4) rounds differently from F(2x2) */
+    if (e2e_isa_default() != E2E_ISA_AVX2)
+        return;
     conv_cfg c = cases[1];
     int64_t np = (int64_t)c.N * c.M * 32 * 32;
     float *a = malloc(sizeof(float) * (size_t)np), *b = malloc(sizeof(float) * (size_t)np);
@@ -591,7 +589,6 @@ static void test_conv_winograd_f4(void **state)
     assert_true(memcmp(a, b, sizeof(float) * (size_t)np) != 0);
     free(a);
     free(b);
-#endif
 #undef W4
 }
 
@@ -1188,6 +1185,43 @@ static void test_layernorm(void **state)
         fail_msg("%s", err.message);
     expect_close(&out[0], ref, 48, "LayerNormalization broadcast scale");
     oh_free(n);
+
+    /* rows with a large common offset (|x| ~ 1e3, std ~ 1; 300 values: a partial vector at
+       every level): a mean summed in float over x itself was off by ~1e-4, in every output.
+       The reference rounds the exact mean to float, as every path stores it (half an ulp at
+       1e3 is 3e-5, more than ATOL), and is exact otherwise. */
+    enum { LO = 3, LI = 300 };
+    float *xl = malloc(sizeof(float) * LO * LI), *sl = malloc(sizeof(float) * LI);
+    float *rl = malloc(sizeof(float) * LO * LI);
+    assert_non_null(xl);
+    assert_non_null(sl);
+    assert_non_null(rl);
+    oh_fill_random(xl, LO * LI, -1.7f, 1.7f, &rng);
+    for (int i = 0; i < LO * LI; i++)
+        xl[i] += 1000.f - 300.f * (float)(i / LI); /* offsets 1000, 700, 400 */
+    for (int j = 0; j < LI; j++)
+        sl[j] = 1.f;
+    for (int o = 0; o < LO; o++) {
+        double m = 0, v = 0;
+        for (int j = 0; j < LI; j++)
+            m += xl[o * LI + j];
+        m /= LI;
+        for (int j = 0; j < LI; j++)
+            v += (xl[o * LI + j] - m) * (xl[o * LI + j] - m);
+        double inv = 1.0 / sqrt(v / LI + 1e-5), mf = (float)m;
+        for (int j = 0; j < LI; j++)
+            rl[o * LI + j] = (float)((xl[o * LI + j] - mf) * inv);
+    }
+    n = oh_new("LayerNormalization", 17);
+    oh_input(n, E2E_FLOAT, 2, (int64_t[]){LO, LI}, xl, false);
+    oh_input(n, E2E_FLOAT, 1, (int64_t[]){LI}, sl, true);
+    if (oh_run(n, 1, out, &err))
+        fail_msg("%s", err.message);
+    expect_close(&out[0], rl, LO * LI, "LayerNormalization with a large common offset");
+    oh_free(n);
+    free(xl);
+    free(sl);
+    free(rl);
 }
 
 static void test_batchnorm_instancenorm(void **state)
@@ -1395,13 +1429,14 @@ static void test_fused_act_fast(void **state)
     }
 }
 
-/* e2e_mm_pack against the layout it documents (panel p holds B[k][p*NR + j] at
+/* Each instruction set's pack (the levels this machine runs) against the layout it documents (panel p holds B[k][p*NR + j] at
    P[(p*K + k)*NR + j], zeros past N), for row-major, transposed (sk == 1: attention's K^T,
    8 x 8 register transposes with AVX2) and generally strided operands, sizes off every block. */
 static void test_mm_pack(void **state)
 {
     (void)state;
     const int sizes[][2] = {{1, 1}, {7, 5}, {64, 65}, {65, 64}, {9, 16}, {16, 33}, {30, 17}, {192, 48}};
+    for (int isa = E2E_ISA_GENERIC; isa <= (int)e2e_isa_default(); isa++)
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
         for (int layout = 0; layout < 3; layout++) {
             const int K = sizes[si][0], N = sizes[si][1];
@@ -1411,22 +1446,25 @@ static void test_mm_pack(void **state)
                           sn = layout == 0 ? 1 : layout == 1 ? K + 5 : 2;
             const size_t nb = (size_t)((K - 1) * sk + (N - 1) * sn + 1);
             float *B = malloc(sizeof(float) * nb);
-            const size_t np = e2e_mm_packed_floats(K, N);
+            const e2e_mm_kernels *mk = e2e_mm_kernels_for((e2e_isa_level)isa);
+            const int NR = mk->nr;
+            const size_t np = e2e_mm_packed_floats(mk, K, N);
             float *P = malloc(sizeof(float) * np);
             assert_non_null(B);
             assert_non_null(P);
             oh_fill_random(B, nb, -1.f, 1.f, &rng);
             memset(P, 0xFF, sizeof(float) * np); /* NaN: every element must be written */
-            e2e_mm_pack(B, sk, sn, K, N, P);
-            for (int p = 0; p * E2E_MM_NR < N; p++)
+            mk->pack(B, sk, sn, K, N, P);
+            for (int p = 0; p * NR < N; p++)
                 for (int k = 0; k < K; k++)
-                    for (int j = 0; j < E2E_MM_NR; j++) {
-                        const int n = p * E2E_MM_NR + j;
+                    for (int j = 0; j < NR; j++) {
+                        const int n = p * NR + j;
                         const float want = n < N ? B[k * sk + n * sn] : 0.f;
-                        const float got = P[((size_t)p * K + k) * E2E_MM_NR + j];
+                        const float got = P[((size_t)p * K + k) * NR + j];
                         if (got != want)
-                            fail_msg("K %d N %d layout %d: panel %d k %d column %d: %g, want %g", K, N,
-                                     layout, p, k, j, got, want);
+                            fail_msg("%s: K %d N %d layout %d: panel %d k %d column %d: %g, want %g",
+                                     e2e_isa_name((e2e_isa_level)isa), K, N, layout, p, k, j, got,
+                                     want);
                     }
             free(B);
             free(P);

@@ -124,6 +124,8 @@ int e2e_cmd_info(int argc, char **argv)
     printf("FLOPs     %.4g per run (%.3f GFLOP)\n", flops, flops / 1e9);
     printf("kernels   %d to run (%d nodes folded, %d activations fused, %d reshapes aliased)\n",
            s->n_kernels, s->n_folded, s->n_fused, s->n_aliased);
+    printf("isa       %s (CPU: %s; E2E_ISA caps it)\n", e2e_isa_name(e2e_session_isa(s)),
+           e2e_isa_name(e2e_cpu_isa()));
     printf("arena     %zu bytes (%.2f MB), workspace %zu bytes\n", s->arena_bytes, s->arena_bytes / 1e6,
            s->ws_bytes);
     e2e_session_free(s);

@@ -616,7 +616,7 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\n");
+    fprintf(f, "{\n  \"isa\": \"%s\",\n", e2e_isa_name(e2e_isa_default()));
     e2e_run_meta_json(f, meta, events);
     fprintf(f, "  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
     json_str(f, events_file);

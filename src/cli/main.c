@@ -198,6 +198,13 @@ int main(int argc, char **argv)
 {
     if (take_globals(&argc, argv))
         return E2E_EXIT_USAGE;
+    /* the library ignores a value it does not know; the command says so */
+    const char *isa = getenv("E2E_ISA");
+    if (isa && *isa && strcmp(isa, "auto") && strcmp(isa, "generic") && strcmp(isa, "avx2") &&
+        strcmp(isa, "avx512")) {
+        fprintf(stderr, "e2e: E2E_ISA must be generic, avx2, avx512 or auto, not '%s'\n", isa);
+        return E2E_EXIT_USAGE;
+    }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
@@ -209,6 +216,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
             printf("e2e %s\n", E2E_VERSION);
+            /* the kernels' default level (tests/run_all.sh tests it and the lower ones) */
+            printf("isa %s (CPU: %s)\n", e2e_isa_name(e2e_isa_default()), e2e_isa_name(e2e_cpu_isa()));
             return 0;
         } else {
             fprintf(stderr, "e2e: unknown option %s\n", argv[i]);

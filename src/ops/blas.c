@@ -1,4 +1,6 @@
 #include "ops/blas.h"
+#include "ops/blas_nt.h"
+#include "ops/cpu_isa.h"
 
 #include <stdint.h>
 
@@ -57,125 +59,10 @@ void e2e_sgemm(e2e_pool *pool, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
 
 /* ---------------------------------------------------------------- A * W^T, few rows of A */
 
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
-
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* out[m][r] = dot(A row m, W row r) for m < MR, r < NR, over K. */
-#if defined(__AVX512F__)
-ALWAYS_INLINE void dots(int MR, int NR, int K, const float *A, int lda, const float *W, int ldw,
-                        float out[4][8])
-{
-    __m512 acc[4][8];
-#pragma GCC unroll 4
-    for (int m = 0; m < MR; m++)
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = _mm512_setzero_ps();
-    int k = 0;
-    /* Rows of W that share one alignment (ldw a multiple of 16) start with a masked step up
-       to the next 64-byte boundary, so that every later load of W is one cache line: from L2
-       (the E/Gamma fc1, 1 MB) split loads made the product ~1.5x slower, from L3 ~5%. */
-    const int head = (ldw & 15) == 0 ? (int)(((64 - ((uintptr_t)W & 63)) & 63) >> 2) : 0;
-    if (head > 0 && head < K) {
-        const __mmask16 mk = (__mmask16)((1u << head) - 1);
-        __m512 a[4];
-#pragma GCC unroll 4
-        for (int m = 0; m < MR; m++)
-            a[m] = _mm512_maskz_loadu_ps(mk, A + (long)m * lda);
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) {
-            __m512 w = _mm512_maskz_loadu_ps(mk, W + (long)r * ldw);
-#pragma GCC unroll 4
-            for (int m = 0; m < MR; m++)
-                acc[m][r] = _mm512_fmadd_ps(a[m], w, acc[m][r]);
-        }
-        k = head;
-    }
-    for (; k + 16 <= K; k += 16) {
-        __m512 a[4];
-#pragma GCC unroll 4
-        for (int m = 0; m < MR; m++)
-            a[m] = _mm512_loadu_ps(A + (long)m * lda + k);
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) {
-            __m512 w = _mm512_loadu_ps(W + (long)r * ldw + k);
-#pragma GCC unroll 4
-            for (int m = 0; m < MR; m++)
-                acc[m][r] = _mm512_fmadd_ps(a[m], w, acc[m][r]);
-        }
-    }
-    if (k < K) {
-        __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
-        __m512 a[4];
-#pragma GCC unroll 4
-        for (int m = 0; m < MR; m++)
-            a[m] = _mm512_maskz_loadu_ps(mk, A + (long)m * lda + k);
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) {
-            __m512 w = _mm512_maskz_loadu_ps(mk, W + (long)r * ldw + k);
-#pragma GCC unroll 4
-            for (int m = 0; m < MR; m++)
-                acc[m][r] = _mm512_fmadd_ps(a[m], w, acc[m][r]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int m = 0; m < MR; m++)
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++)
-            out[m][r] = _mm512_reduce_add_ps(acc[m][r]);
-}
-#elif defined(__AVX2__)
-static inline float hsum256(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-ALWAYS_INLINE void dots(int MR, int NR, int K, const float *A, int lda, const float *W, int ldw,
-                        float out[4][8])
-{
-    __m256 acc[4][8];
-#pragma GCC unroll 4
-    for (int m = 0; m < MR; m++)
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++)
-            acc[m][r] = _mm256_setzero_ps();
-    /* as the AVX-512 version: the first floats up to W's next 32-byte boundary one by one
-       (added at the end), then whole-line loads */
-    const int head0 = (ldw & 7) == 0 ? (int)(((32 - ((uintptr_t)W & 31)) & 31) >> 2) : 0;
-    const int head = head0 < K ? head0 : 0;
-    int k = head;
-    for (; k + 8 <= K; k += 8) {
-        __m256 a[4];
-#pragma GCC unroll 4
-        for (int m = 0; m < MR; m++)
-            a[m] = _mm256_loadu_ps(A + (long)m * lda + k);
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) {
-            __m256 w = _mm256_loadu_ps(W + (long)r * ldw + k);
-#pragma GCC unroll 4
-            for (int m = 0; m < MR; m++)
-                acc[m][r] = _mm256_fmadd_ps(a[m], w, acc[m][r]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int m = 0; m < MR; m++)
-#pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) {
-            float s = hsum256(acc[m][r]);
-            for (int kk = k; kk < K; kk++)
-                s += A[(long)m * lda + kk] * W[(long)r * ldw + kk];
-            for (int kk = 0; kk < head; kk++)
-                s += A[(long)m * lda + kk] * W[(long)r * ldw + kk];
-            out[m][r] = s;
-        }
-}
-#else
+/* out[m][r] = dot(A row m, W row r) for m < MR, r < NR, over K: plain C (the vector forms are
+   in x86/rows_avx2.c and rows_avx512.c). */
 ALWAYS_INLINE void dots(int MR, int NR, int K, const float *A, int lda, const float *W, int ldw,
                         float out[4][8])
 {
@@ -187,93 +74,46 @@ ALWAYS_INLINE void dots(int MR, int NR, int K, const float *A, int lda, const fl
             out[m][r] = s;
         }
 }
-#endif
 
-typedef struct nt_job {
-    int M, N, K, lda, ldw, ldc;
-    float alpha, beta;
-    const float *A, *W;
-    float *C;
-} nt_job;
+#define NT_ROWS e2e_nt_rows_generic
+#include "ops/blas_nt_rows.h"
 
-ALWAYS_INLINE void nt_store(const nt_job *j, int m0, int n0, int mr, int nr, float out[4][8])
-{
-    for (int m = 0; m < mr; m++) {
-        float *c = j->C + (long)(m0 + m) * j->ldc + n0;
-        for (int r = 0; r < nr; r++)
-            c[r] = j->alpha * out[m][r] + (j->beta != 0.f ? j->beta * c[r] : 0.f);
-    }
-}
-
-/* Rows [n0, n1) of W against all rows of A. */
-static void nt_rows(const nt_job *j, int n0, int n1)
-{
-    float out[4][8];
-    const int K = j->K;
-    for (int m0 = 0; m0 < j->M; m0 += 4) {
-        const float *A = j->A + (long)m0 * j->lda;
-        int mr = j->M - m0 < 4 ? j->M - m0 : 4;
-        int n = n0;
-        switch (mr) {
-        case 1:
-            for (; n + 8 <= n1; n += 8) {
-                dots(1, 8, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out);
-                nt_store(j, m0, n, 1, 8, out);
-            }
-            break;
-        case 2:
-            for (; n + 4 <= n1; n += 4) {
-                dots(2, 4, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out);
-                nt_store(j, m0, n, 2, 4, out);
-            }
-            break;
-        case 3:
-            for (; n + 4 <= n1; n += 4) {
-                dots(3, 4, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out);
-                nt_store(j, m0, n, 3, 4, out);
-            }
-            break;
-        default:
-            for (; n + 4 <= n1; n += 4) {
-                dots(4, 4, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out);
-                nt_store(j, m0, n, 4, 4, out);
-            }
-            break;
-        }
-        for (; n < n1; n++) { /* leftover rows of W, one at a time */
-            switch (mr) {
-            case 1: dots(1, 1, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out); break;
-            case 2: dots(2, 1, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out); break;
-            case 3: dots(3, 1, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out); break;
-            default: dots(4, 1, K, A, j->lda, j->W + (long)n * j->ldw, j->ldw, out); break;
-            }
-            nt_store(j, m0, n, mr, 1, out);
-        }
-    }
-}
+typedef struct nt_run {
+    e2e_nt_job j;
+    void (*rows)(const e2e_nt_job *j, int n0, int n1); /* the instruction set's */
+} nt_run;
 
 static void nt_task(void *ctx, int task, int n)
 {
-    const nt_job *j = ctx;
+    const nt_run *r = ctx;
     int lo, hi;
-    slice(j->N, task, n, 8, &lo, &hi);
+    slice(r->j.N, task, n, 8, &lo, &hi);
     if (hi > lo)
-        nt_rows(j, lo, hi);
+        r->rows(&r->j, lo, hi);
 }
 
-void e2e_gemm_nt_rows(e2e_pool *pool, int M, int N, int K, float alpha, const float *A, int lda,
-                      const float *W, int ldw, float beta, float *C, int ldc)
+void e2e_gemm_nt_rows(e2e_isa_level isa, e2e_pool *pool, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *W, int ldw, float beta, float *C,
+                      int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
-    nt_job j = {M, N, K, lda, ldw, ldc, alpha, beta, A, W, C};
+    nt_run r = {{M, N, K, lda, ldw, ldc, alpha, beta, A, W, C}, e2e_nt_rows_generic};
+#ifdef E2E_X86
+    switch (e2e_isa_select(isa)) {
+    case E2E_ISA_AVX512: r.rows = e2e_nt_rows_avx512; break;
+    case E2E_ISA_AVX2: r.rows = e2e_nt_rows_avx2; break;
+    default: break;
+    }
+#endif
+    (void)isa;
     int threads = e2e_pool_threads(pool);
     /* a second thread pays off from about 64K multiply-adds (256 KB of W) */
     if (threads <= 1 || (double)N * K * M < 65536.0 || N < 16) {
-        nt_rows(&j, 0, N);
+        r.rows(&r.j, 0, N);
         return;
     }
     if (threads > N / 8)
         threads = N / 8;
-    e2e_pool_run(pool, nt_task, &j, threads);
+    e2e_pool_run(pool, nt_task, &r, threads);
 }

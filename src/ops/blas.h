@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 
+#include "e2e.h"
 #include "runtime/pool.h"
 
 void e2e_sgemm(e2e_pool *pool, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
@@ -17,8 +18,10 @@ void e2e_sgemm(e2e_pool *pool, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
    layer): A is M x K (row stride lda), W is N x K with contiguous rows (row stride ldw), C is
    M x N (row stride ldc). The rows of W are streamed once for up to four rows of A, with
    SIMD dot products; the rows of W are split across the pool's threads when the product is
-   large enough to pay for it. beta = 0 ignores C's previous content. */
-void e2e_gemm_nt_rows(e2e_pool *pool, int M, int N, int K, float alpha, const float *A, int lda,
-                      const float *W, int ldw, float beta, float *C, int ldc);
+   large enough to pay for it. beta = 0 ignores C's previous content. The dot products are
+   those of level isa (E2E_ISA_AUTO: the process's). */
+void e2e_gemm_nt_rows(e2e_isa_level isa, e2e_pool *pool, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *W, int ldw, float beta, float *C,
+                      int ldc);
 
 #endif

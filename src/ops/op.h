@@ -63,6 +63,8 @@ typedef struct e2e_kernel {
                                kernels allowed) */
     int gate;               /* 1 + index into the graph's gates: the kernel belongs to an If
                                branch chosen at run and is skipped when not taken; 0: always runs */
+    e2e_isa_level isa;      /* the session's instruction-set level (ops/cpu_isa.h): prepare
+                               picks the kernels' entry points for it */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

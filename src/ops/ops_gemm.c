@@ -19,8 +19,10 @@
 #include <cblas.h>
 
 #include "ops/blas.h"
+#include "ops/cpu_isa.h"
 #include "ops/mm_packed.h"
 #include "ops/op.h"
+#include "runtime/pack_cache.h"
 
 /* ---------------------------------------------------------------- Gemm */
 
@@ -44,9 +46,8 @@ typedef struct gemm_priv {
 /* The layout of e2e_mm_pack (mm_packed.h: panel q holds op(B)[k][q*NR + j] at
    P[(q*K + k)*NR + j], zero past N) from B given as N x K rows (transB = 1), transposed in
    64 x NR blocks so reads and writes both stay in cache (a 16 MB weight packs in a few ms). */
-static void gemm_pack_bt(const float *B, int K, int N, float *P)
+static void gemm_pack_bt(int NR, const float *B, int K, int N, float *P)
 {
-    const int NR = E2E_MM_NR;
     for (int n0 = 0; n0 < N; n0 += NR) {
         float *panel = P + (size_t)(n0 / NR) * (size_t)K * NR;
         int nn = N - n0 < NR ? N - n0 : NR;
@@ -67,13 +68,42 @@ static void gemm_pack_bt(const float *B, int K, int N, float *P)
     }
 }
 
-/* e2e_pack_fn for Gemm: a transposed B (N x K rows) through the blocked transpose above. */
-static void gemm_pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
+/* Packing for Gemm: a transposed B (N x K rows) through the blocked transpose above. */
+static void gemm_pack_with(const e2e_mm_kernels *mk, const float *B, int64_t sk, int64_t sn,
+                           int K, int N, float *P)
 {
     if (sk == 1 && sn == K)
-        gemm_pack_bt(B, K, N, P);
+        gemm_pack_bt(mk->nr, B, K, N, P);
     else
-        e2e_mm_pack(B, sk, sn, K, N, P);
+        mk->pack(B, sk, sn, K, N, P);
+}
+
+/* The e2e_pack_fn of each instruction set's kernels (the pack cache keys on the function). */
+static void gemm_pack_generic(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
+{
+    gemm_pack_with(&e2e_mm_generic, B, sk, sn, K, N, P);
+}
+#ifdef E2E_X86
+static void gemm_pack_avx2(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
+{
+    gemm_pack_with(&e2e_mm_avx2, B, sk, sn, K, N, P);
+}
+static void gemm_pack_avx512(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
+{
+    gemm_pack_with(&e2e_mm_avx512, B, sk, sn, K, N, P);
+}
+#endif
+
+static e2e_pack_fn gemm_pack_for(const e2e_mm_kernels *mk)
+{
+#ifdef E2E_X86
+    if (mk == &e2e_mm_avx512)
+        return gemm_pack_avx512;
+    if (mk == &e2e_mm_avx2)
+        return gemm_pack_avx2;
+#endif
+    (void)mk;
+    return gemm_pack_generic;
 }
 
 static void gemm_release(void *priv)
@@ -149,7 +179,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     if (!p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
         /* pack op(B) once; sgemm would repack it at every run */
         p.packed = e2e_mm_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N,
-                                     gemm_pack, &p.shared);
+                                     gemm_pack_for(e2e_mm_kernels_for(k->isa)), &p.shared);
         if (!p.packed)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
         p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
@@ -175,7 +205,7 @@ static e2e_status gemm_run(e2e_kernel *k)
     if (p->packed && p->c_bias) {
         e2e_mm_epi e = {.scale = p->alpha, .bias = k->in[2]->data, .act = k->act,
                         .act_alpha = k->act_alpha, .act_beta = k->act_beta};
-        e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
         return E2E_OK;
     }
     if (p->has_c && p->beta != 0.f) {
@@ -194,14 +224,14 @@ static e2e_status gemm_run(e2e_kernel *k)
     }
     if (M > 0 && N > 0) {
         if (K > 0 && p->rows)
-            e2e_gemm_nt_rows(k->pool, M, N, K, p->alpha, A, K, p->tb ? B : p->bt, K, beta, Y, N);
+            e2e_gemm_nt_rows(k->isa, k->pool, M, N, K, p->alpha, A, K, p->tb ? B : p->bt, K, beta, Y, N);
         else if (p->packed && beta == 0.f) {
             e2e_mm_epi e = {.scale = p->alpha};
-            e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+            e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
         } else if (p->packed) {
             /* Y holds beta * C: add the product through the epilogue's residual */
             e2e_mm_epi e = {.scale = p->alpha, .res = Y, .ldr = N};
-            e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+            e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
         }
         else if (K > 0)
             e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans,
@@ -295,7 +325,8 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.nb = 0;
         /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
         if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
-            p.packed = e2e_mm_pack_const(k, k->in[1], N, 1, (int)K, (int)N, e2e_mm_pack, &p.shared);
+            p.packed = e2e_mm_pack_const(k, k->in[1], N, 1, (int)K, (int)N,
+                                         e2e_mm_kernels_for(k->isa)->pack, &p.shared);
             if (!p.packed)
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
         }
@@ -331,7 +362,7 @@ static e2e_status matmul_run(e2e_kernel *k)
     if (mn == 0 || p->batch == 0)
         return E2E_OK;
     if (p->packed) {
-        e2e_mm_run_pool(k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
         return E2E_OK;
     }
     if (K == 0) {

@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/cpu_isa.h"
 #include "ops/op.h"
-#include "ops/vmath.h"
+#include "ops/rows.h"
 
 /* ---------------------------------------------------------------- BatchNormalization */
 
@@ -327,6 +328,7 @@ typedef struct ln_priv {
        (numel == inner); a single value when numel == 1 */
     int64_t *smap, *bmap;
     int64_t sn, bn;
+    e2e_ln_row_fn row;      /* the instruction set's row kernel (rows.h); NULL: plain C */
 } ln_priv;
 
 static void ln_release(void *v)
@@ -413,6 +415,13 @@ static e2e_status ln_prepare(e2e_kernel *k)
     p->outer = outer;
     p->inner = inner;
     p->eps = eps;
+#ifdef E2E_X86
+    switch (e2e_isa_select(k->isa)) {
+    case E2E_ISA_AVX512: p->row = e2e_ln_row_avx512; break;
+    case E2E_ISA_AVX2: p->row = e2e_ln_row_avx2; break;
+    default: break;
+    }
+#endif
     p->sn = k->in[1]->numel;
     p->bn = k->n_in > 2 && k->in[2] ? k->in[2]->numel : 0;
     if ((st = ln_map(k, 1, &block, inner, &p->smap)))
@@ -423,8 +432,8 @@ static e2e_status ln_prepare(e2e_kernel *k)
 }
 
 /* The common case, Scale and B holding one value per element of a row of at most
-   LN_FAST_MAX floats: statistics in float over 16 lanes (AVX-512), rows spread over the
-   session's threads. */
+   LN_FAST_MAX floats: the instruction set's row kernel (statistics in float over 16 or 8
+   lanes) or plain C (in double), rows spread over the session's threads. */
 #define LN_FAST_MAX 8192
 
 typedef struct ln_job {
@@ -441,90 +450,17 @@ static void ln_rows_fast(const ln_job *j, int64_t o0, int64_t o1)
         const float *x = j->X + o * n;
         float *y = j->Y + o * n;
         float m, iv;
-#ifdef __AVX512F__
-        __m512 acc = _mm512_setzero_ps();
-        int64_t i = 0;
-        for (; i + 16 <= n; i += 16)
-            acc = _mm512_add_ps(acc, _mm512_loadu_ps(x + i));
-        __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
-        if (i < n)
-            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(tail, x + i));
-        m = _mm512_reduce_add_ps(acc) / (float)n;
-        const __m512 vm = _mm512_set1_ps(m);
-        acc = _mm512_setzero_ps();
-        for (i = 0; i + 16 <= n; i += 16) {
-            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
-            acc = _mm512_fmadd_ps(d, d, acc);
+        if (j->p->row) {
+            j->p->row(x, S, B, y, n, j->p->eps, &m, &iv);
+        } else {
+            double mean, inv;
+            moments(x, n, j->p->eps, &mean, &inv);
+            m = (float)mean;
+            const float ml = (float)(mean - m); /* the mean as a float pair, as below */
+            iv = (float)inv;
+            for (int64_t i = 0; i < n; i++)
+                y[i] = ((x[i] - m) - ml) * iv * S[i] + (B ? B[i] : 0.f);
         }
-        if (i < n) {
-            __m512 d = _mm512_maskz_sub_ps(tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
-            acc = _mm512_fmadd_ps(d, d, acc);
-        }
-        iv = 1.f / sqrtf(_mm512_reduce_add_ps(acc) / (float)n + j->p->eps);
-        const __m512 vi = _mm512_set1_ps(iv);
-        for (i = 0; i + 16 <= n; i += 16) {
-            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vi);
-            __m512 b = B ? _mm512_loadu_ps(B + i) : _mm512_setzero_ps();
-            _mm512_storeu_ps(y + i, _mm512_fmadd_ps(d, _mm512_loadu_ps(S + i), b));
-        }
-        if (i < n) {
-            __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), vm), vi);
-            __m512 b = B ? _mm512_maskz_loadu_ps(tail, B + i) : _mm512_setzero_ps();
-            _mm512_mask_storeu_ps(y + i, tail, _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(tail, S + i), b));
-        }
-#elif defined(__AVX2__) && defined(__FMA__)
-        /* the same in 8 lanes: whole vectors, then the masked tail (zeros past the row); two
-           accumulators, so the sums are not one chain of dependent adds */
-        const __m256i k = e2e_lane_mask8(n % 8);
-        const __m256 km = _mm256_castsi256_ps(k);
-        const int64_t nf = n - n % 8;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        int64_t i = 0;
-        for (; i + 16 <= nf; i += 16) {
-            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
-            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
-        }
-        if (i < nf)
-            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
-        if (nf < n)
-            a1 = _mm256_add_ps(a1, _mm256_maskload_ps(x + nf, k));
-        m = e2e_hsum8(_mm256_add_ps(a0, a1)) / (float)n;
-        const __m256 vm = _mm256_set1_ps(m);
-        a0 = a1 = _mm256_setzero_ps();
-        for (i = 0; i + 16 <= nf; i += 16) {
-            const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
-            const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
-            a0 = _mm256_fmadd_ps(d0, d0, a0);
-            a1 = _mm256_fmadd_ps(d1, d1, a1);
-        }
-        if (i < nf) {
-            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
-            a0 = _mm256_fmadd_ps(d, d, a0);
-        }
-        if (nf < n) {
-            const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vm), km);
-            a1 = _mm256_fmadd_ps(d, d, a1);
-        }
-        iv = 1.f / sqrtf(e2e_hsum8(_mm256_add_ps(a0, a1)) / (float)n + j->p->eps);
-        const __m256 vi = _mm256_set1_ps(iv);
-        for (i = 0; i < nf; i += 8) {
-            const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi);
-            const __m256 b = B ? _mm256_loadu_ps(B + i) : _mm256_setzero_ps();
-            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(d, _mm256_loadu_ps(S + i), b));
-        }
-        if (nf < n) {
-            const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vm), vi);
-            const __m256 b = B ? _mm256_maskload_ps(B + nf, k) : _mm256_setzero_ps();
-            _mm256_maskstore_ps(y + nf, k, _mm256_fmadd_ps(d, _mm256_maskload_ps(S + nf, k), b));
-        }
-#else
-        double mean, inv;
-        moments(x, n, j->p->eps, &mean, &inv);
-        m = (float)mean;
-        iv = (float)inv;
-        for (int64_t i = 0; i < n; i++)
-            y[i] = (x[i] - m) * iv * S[i] + (B ? B[i] : 0.f);
-#endif
         if (j->Mo)
             j->Mo[o] = m;
         if (j->Io)

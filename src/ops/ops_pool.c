@@ -17,11 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
-
+#include "ops/cpu_isa.h"
 #include "ops/op.h"
+#include "ops/rows.h"
 
 typedef struct pool_priv {
     bool is_max;
@@ -31,6 +29,7 @@ typedef struct pool_priv {
     int64_t id[3], od[3], kd[3], st[3], dl[3], pb[3], pe[3];
     int64_t isp, osp;
     bool fast2;                /* 2-D, 2x2 window, stride 2, no pads, no dilation, no Indices */
+    e2e_pool2_row_fn row2;     /* fast2: the instruction set's row kernel; NULL: plain C */
     int64_t full_h, full_w;    /* output rows / columns whose window lies inside the input */
 } pool_priv;
 
@@ -146,6 +145,13 @@ static e2e_status pool_prepare_common(e2e_kernel *k, bool is_max)
                   p.pe[i] == 0;
     p.full_h = p.id[1] / 2 < p.od[1] ? p.id[1] / 2 : p.od[1];
     p.full_w = p.id[2] / 2 < p.od[2] ? p.id[2] / 2 : p.od[2];
+#ifdef E2E_X86
+    switch (e2e_isa_select(k->isa)) {
+    case E2E_ISA_AVX512: p.row2 = e2e_pool2_row_avx512; break;
+    case E2E_ISA_AVX2: p.row2 = e2e_pool2_row_avx2; break;
+    default: break;
+    }
+#endif
     pool_priv *pp = malloc(sizeof *pp);
     if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
@@ -226,57 +232,12 @@ static void pool_one(const pool_priv *p, const float *x, int64_t nc, int64_t od,
     }
 }
 
-/* y[0..n) = max (or mean) of the 2x2 windows starting at r0[2i], r1[2i]. */
-static void pool2_row(bool is_max, const float *r0, const float *r1, float *y, int64_t n)
+/* y[0..n) = max (or mean) of the 2x2 windows starting at r0[2i], r1[2i]: the instruction
+   set's row kernel (rows.h) for a prefix, plain C for the rest. */
+static void pool2_row(const pool_priv *p, const float *r0, const float *r1, float *y, int64_t n)
 {
-    int64_t i = 0;
-#if defined(__AVX512F__)
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const __m512 q = _mm512_set1_ps(0.25f);
-    for (; i < n; i += 16) {
-        int64_t left = n - i;
-        __m512 a, b;
-        if (left >= 16) {
-            if (is_max) {
-                a = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
-                b = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
-            } else {
-                a = _mm512_add_ps(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
-                b = _mm512_add_ps(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
-            }
-        } else {
-            /* 2*left input columns: the first min(16, 2*left) in a, the rest in b */
-            __mmask16 ma = left >= 8 ? (__mmask16)0xFFFF : (__mmask16)((1u << (2 * left)) - 1);
-            __mmask16 mb = left > 8 ? (__mmask16)((1u << (2 * left - 16)) - 1) : 0;
-            __m512 a0 = _mm512_maskz_loadu_ps(ma, r0 + 2 * i), a1 = _mm512_maskz_loadu_ps(ma, r1 + 2 * i);
-            __m512 b0 = _mm512_maskz_loadu_ps(mb, r0 + 2 * i + 16);
-            __m512 b1 = _mm512_maskz_loadu_ps(mb, r1 + 2 * i + 16);
-            a = is_max ? _mm512_max_ps(a0, a1) : _mm512_add_ps(a0, a1);
-            b = is_max ? _mm512_max_ps(b0, b1) : _mm512_add_ps(b0, b1);
-        }
-        __m512 e = _mm512_permutex2var_ps(a, ev, b), o = _mm512_permutex2var_ps(a, od, b);
-        __m512 r = is_max ? _mm512_max_ps(e, o) : _mm512_mul_ps(_mm512_add_ps(e, o), q);
-        if (left >= 16)
-            _mm512_storeu_ps(y + i, r);
-        else
-            _mm512_mask_storeu_ps(y + i, (__mmask16)((1u << left) - 1), r);
-    }
-    return;
-#elif defined(__AVX2__)
-    const __m256 q = _mm256_set1_ps(0.25f);
-    for (; i + 8 <= n; i += 8) {
-        __m256 a0 = _mm256_loadu_ps(r0 + 2 * i), a1 = _mm256_loadu_ps(r1 + 2 * i);
-        __m256 b0 = _mm256_loadu_ps(r0 + 2 * i + 8), b1 = _mm256_loadu_ps(r1 + 2 * i + 8);
-        __m256 a = is_max ? _mm256_max_ps(a0, a1) : _mm256_add_ps(a0, a1);
-        __m256 b = is_max ? _mm256_max_ps(b0, b1) : _mm256_add_ps(b0, b1);
-        /* even / odd lanes of (a, b), within 128-bit halves, then fix the half order */
-        __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
-        __m256 r = is_max ? _mm256_max_ps(e, o) : _mm256_mul_ps(_mm256_add_ps(e, o), q);
-        r = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(r), 0xD8));
-        _mm256_storeu_ps(y + i, r);
-    }
-#endif
+    const bool is_max = p->is_max;
+    int64_t i = p->row2 ? p->row2(is_max, r0, r1, y, n) : 0;
     for (; i < n; i++) {
         float a = r0[2 * i], b = r0[2 * i + 1], c = r1[2 * i], d = r1[2 * i + 1];
         if (is_max) {
@@ -310,7 +271,7 @@ static void pool_rows(const pool_job *j, int64_t r0, int64_t r1)
         int64_t ow = 0;
         if (p->fast2 && oh < p->full_h) {
             const float *x0 = x + 2 * oh * p->id[2];
-            pool2_row(p->is_max, x0, x0 + p->id[2], y, p->full_w);
+            pool2_row(p, x0, x0 + p->id[2], y, p->full_w);
             ow = p->full_w;
         }
         for (; ow < OW; ow++)

@@ -542,8 +542,8 @@ static e2e_status softmax_prepare_common(e2e_kernel *k, bool log)
 static e2e_status softmax_prepare(e2e_kernel *k) { return softmax_prepare_common(k, false); }
 static e2e_status logsoftmax_prepare(e2e_kernel *k) { return softmax_prepare_common(k, true); }
 
-/* Eight floats at a time through the compiler's generic vectors (GCC/Clang extension; AVX
-   with the default -march=native, SSE or scalar code otherwise). Vectors never cross a
+/* Eight floats at a time through the compiler's generic vectors (GCC/Clang extension; SSE
+   in the portable build: docs/instruction-sets.md). Vectors never cross a
    function boundary by value, so the code does not depend on the vector ABI. */
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));

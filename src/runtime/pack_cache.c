@@ -10,6 +10,8 @@ typedef struct pack_entry {
     const float *src;
     int64_t sk, sn;
     int K, N;
+    e2e_pack_fn fn;         /* the layout: sessions at different instruction-set levels pack
+                               the same weight differently (panel widths) */
     float *packed;
 } pack_entry;
 
@@ -47,7 +49,7 @@ const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk,
     const float *out = NULL;
     for (int i = 0; i < c->n && !out; i++) {
         const pack_entry *e = &c->e[i];
-        if (e->src == src && e->sk == sk && e->sn == sn && e->K == K && e->N == N)
+        if (e->src == src && e->sk == sk && e->sn == sn && e->K == K && e->N == N && e->fn == fn)
             out = e->packed;
     }
     if (!out && c->n == c->cap) {
@@ -62,7 +64,7 @@ const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk,
         float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats); /* fn writes it all */
         if (p) {
             fn(src, sk, sn, K, N, p);
-            c->e[c->n++] = (pack_entry){src, sk, sn, K, N, p};
+            c->e[c->n++] = (pack_entry){src, sk, sn, K, N, fn, p};
             out = p;
         }
     }

@@ -17,8 +17,9 @@ typedef void (*e2e_pack_fn)(const float *src, int64_t sk, int64_t sn, int K, int
 
 e2e_pack_cache *e2e_pack_cache_create(void);
 void e2e_pack_cache_free(e2e_pack_cache *c);
-/* The packed form of (src, sk, sn, K, N), `floats` floats, made by fn on first request.
-   Owned by the cache (never freed by the caller); NULL when out of memory. */
+/* The packed form of (src, sk, sn, K, N) made by fn (the key includes fn: each instruction
+   set's kernels have their own layout), `floats` floats, made on first request. Owned by the
+   cache (never freed by the caller); NULL when out of memory. */
 const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk, int64_t sn, int K,
                                 int N, size_t floats, e2e_pack_fn fn);
 

@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "ops/cpu_isa.h"
 #include "runtime/fuse.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
@@ -253,6 +254,7 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     k->pool = s->pool;
     k->packs = m->packs;
     k->optimize = s->opt.optimize;
+    k->isa = e2e_isa_select(s->opt.isa);
     k->max_bytes = s->opt.max_arena_bytes;
     k->err = err;
     k->gate = gate;
@@ -699,3 +701,5 @@ e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v)
     value_view(s, s->model->graph.outputs[i], v);
     return E2E_OK;
 }
+
+e2e_isa_level e2e_session_isa(const e2e_session *s) { return e2e_isa_select(s->opt.isa); }

@@ -1,0 +1,109 @@
+/* Conv's driver (ops_conv.c) and its SIMD kernels (src/ops/x86/conv_avx2.c, conv_avx512.c):
+   the state they share and the table of kernel entry points per instruction set. The driver
+   chooses the algorithm and packs the weights at prepare, for the table of the session's level
+   (e2e_conv_kernels_for); the kernels compute chunks of output rows. Without a table (the
+   generic level, other CPUs) the direct and Winograd algorithms are not used. */
+#ifndef E2E_CONV_INTERNAL_H
+#define E2E_CONV_INTERNAL_H
+
+#include <string.h>
+
+#include "ops/op.h"
+
+enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD };
+
+/* floats per packed weight tap of the direct kernel (its output channels per group, G, are
+   the table's direct_g <= DIRECT_MB) */
+#define DIRECT_MB 8
+/* Winograd: vectors of tiles per register tile; the product buffer holds, per xi, wino_g
+   channels by WINO_TV vectors (wino_bs floats) */
+#define WINO_TV 3
+
+typedef struct conv_priv {
+    int algo;
+    const struct e2e_conv_kernels *ck; /* CONV_DIRECT, CONV_WINOGRAD: the ISA's kernels */
+    int64_t N, C, M, G, Cg, Mg;
+    int64_t id[3], od[3], kd[3], st[3], dl[3], pb[3]; /* D, H, W */
+    int64_t isp, osp, ksp;  /* spatial sizes: input, output, kernel */
+    int64_t kdim;           /* Cg * ksp: rows of the im2col matrix */
+    int64_t panel;          /* im2col columns per panel */
+    /* CONV_DIRECT */
+    int64_t pw;             /* padded row length: OW + (KW-1)*dw */
+    int64_t rows;           /* output rows per slab */
+    int64_t cs;             /* floats per channel in a slab */
+    int64_t slab;           /* floats per slab (one per thread: slots) */
+    int64_t pad_l, pad_t;   /* left and top padding */
+    int threads;
+    int slots;              /* workspace slots: one per thread */
+    float *wp;              /* packed weights [ceil(M/G)][kdim][8] (G = DIRECT_G) */
+    float *bias;            /* M biases, padded to the group (zeros when absent) */
+    int32_t *off;           /* per tap (c, ky, kx): offset into the slab (Winograd: per c, into V) */
+    /* CONV_WINOGRAD (rows = tile rows per chunk; wp = [ceil(M/WINO_G)][nx][C][WINO_G] transformed,
+       nx = 16 or 36 transformed values per filter) */
+    int64_t tw, th;         /* wf x wf output tiles per row, tile rows per image */
+    int64_t twp;            /* tile row stride in the flat tile list: AVX-512 8 when tw <= 8 (two
+                               tile rows per vector), else tw; AVX2 tw rounded up to 8 */
+    int64_t tpad;           /* tiles per chunk rounded up to 16: row stride of V */
+    int64_t vxs;            /* stride of V between the nx xi: C * tpad and one cache line more,
+                               so the planes do not all map to the same L1 sets */
+    int64_t v_at, buf_at;   /* offsets of V and of the tile buffer in a task's workspace */
+    int wf;                 /* output tile: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)) */
+    /* both */
+    int64_t units;          /* work units per image: output rows, tile rows or row pairs */
+    bool pool2;             /* ConvMaxPool: a 2x2 / stride 2 max pool of the activated output */
+    int64_t ysp;            /* floats per stored output plane */
+} conv_priv;
+
+typedef struct e2e_conv_kernels {
+    int vec;                /* lanes per vector */
+    int direct_g;           /* output channels per direct register tile (<= DIRECT_MB) */
+    int wino_g;             /* output channels per Winograd register tile */
+    /* The Winograd output tile for this 2-D 3x3 convolution: 0 (the direct kernel), 2 or 4;
+       pooled: a ConvMaxPool */
+    int (*wino_tile)(const e2e_kernel *k, const conv_priv *p, bool pooled);
+    /* output rows [oy0, oy1) of one image (x: its C planes, y: its M planes), slab: the
+       thread's workspace */
+    void (*direct_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                         float *slab, int64_t oy0, int64_t oy1);
+    /* ConvMaxPool: row pairs [q0, q1) */
+    void (*direct_chunk_pool)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                              float *slab, int64_t q0, int64_t q1);
+    /* tile rows [ty0, ty1) */
+    void (*wino_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                       float *ws, int64_t ty0, int64_t ty1);
+} e2e_conv_kernels;
+
+extern const e2e_conv_kernels e2e_conv_avx2, e2e_conv_avx512;
+
+#define CONV_INLINE static inline __attribute__((always_inline))
+
+/* Copies input rows [iy0, iy0 + n) of the C planes of x, with their zero padding (rows out of
+   the image, pad_l columns on the left, zeros up to pw on the right), into slab rows of pw
+   floats, cs floats per channel. row(d, s, nl, nm, pw) may copy one row of the image (nl
+   zeros, nm floats of s, zeros to pw) with vector code and return true; the rest take three
+   library calls. Inlined into each kernel file with its own row function. */
+CONV_INLINE void conv_pad_rows(const conv_priv *p, const float *x, float *slab, int64_t iy0,
+                               int64_t n, int64_t cs,
+                               bool (*row)(float *, const float *, int64_t, int64_t, int64_t))
+{
+    const int64_t IH = p->id[1], IW = p->id[2], PW = p->pw;
+    const int64_t nl = p->pad_l < PW ? p->pad_l : PW;
+    const int64_t nm = IW < PW - nl ? IW : PW - nl;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t sr = 0; sr < n; sr++) {
+            int64_t iy = iy0 + sr;
+            float *d = slab + c * cs + sr * PW;
+            if (iy < 0 || iy >= IH) {
+                memset(d, 0, sizeof(float) * (size_t)PW);
+                continue;
+            }
+            const float *s = x + c * p->isp + iy * IW;
+            if (row(d, s, nl, nm, PW))
+                continue;
+            memset(d, 0, sizeof(float) * (size_t)nl);
+            memcpy(d + nl, s, sizeof(float) * (size_t)nm);
+            memset(d + nl + nm, 0, sizeof(float) * (size_t)(PW - nl - nm));
+        }
+}
+
+#endif

@@ -1,0 +1,184 @@
+/* The packed GEMM's register tiles, B packing and the attention softmax in AVX-512
+   (mm_packed.h): 12 x 32 tiles (2 zmm accumulators per row), panels of 32 columns, K^T packed
+   in 16 x 16 register transposes. Compiled with the AVX-512 flags (Makefile). */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops/mm_packed.h"
+#include "ops/x86/simd_avx512.h"
+
+#define MR 12
+#define NR 32
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* o[c] = column c of the 16 x 16 block r[0..15] (rows): 32-bit then 64-bit interleaves
+   inside 128-bit lanes, then two rounds of lane shuffles. */
+static inline void transpose16(const __m512 *r, __m512 *o)
+{
+    __m512 a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
+        __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
+        b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2)); /* column 4L + 0 of rows 4i.. */
+        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 x = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44), y = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
+        __m512 x2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
+        __m512 y2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
+        o[c] = _mm512_shuffle_f32x4(x, x2, 0x88);
+        o[4 + c] = _mm512_shuffle_f32x4(x, x2, 0xDD);
+        o[8 + c] = _mm512_shuffle_f32x4(y, y2, 0x88);
+        o[12 + c] = _mm512_shuffle_f32x4(y, y2, 0xDD);
+    }
+}
+
+static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
+{
+    int np = (N + NR - 1) / NR;
+    for (int p = 0; p < np; p++) {
+        int n0 = p * NR, nn = imin(N - n0, NR);
+        float *dst = P + (size_t)p * (size_t)K * NR;
+        if (sn != 1 && sk == 1) {
+            /* a transposed operand (K^T of attention): 16 x 16 blocks transposed in registers */
+            for (int g = 0; g < 2; g++) {
+                const int nb = n0 + 16 * g, nv = imin(N - nb, 16); /* valid columns, may be <= 0 */
+                for (int kb = 0; kb < K; kb += 16) {
+                    const int kv = imin(K - kb, 16);
+                    const __mmask16 mk = (__mmask16)((1u << kv) - 1);
+                    __m512 r[16], o[16];
+                    for (int j = 0; j < 16; j++)
+                        r[j] = j < nv ? _mm512_maskz_loadu_ps(mk, B + (int64_t)(nb + j) * sn + kb)
+                                      : _mm512_setzero_ps();
+                    transpose16(r, o);
+                    for (int kk = 0; kk < kv; kk++)
+                        _mm512_storeu_ps(dst + (size_t)(kb + kk) * NR + 16 * g, o[kk]);
+                }
+            }
+            continue;
+        }
+        e2e_mm_pack_panel(NR, B, sk, sn, K, n0, nn, dst);
+    }
+}
+
+/* m x 32 outputs: 2 zmm accumulators per row, B rows from the panel, A broadcast. nv = 1
+   computes only the first 16 columns (a panel holding at most 16 valid columns). */
+static inline __attribute__((always_inline)) void tile(const int m, const int nv, int K, const float *A,
+                                                       int64_t lda, const float *P, float *C, int64_t ldc,
+                                                       int n, const e2e_mm_epi *e, int64_t row, int col)
+{
+    __m512 c0[MR], c1[MR];
+    const float *a[MR];
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+        a[i] = A + (i < m ? i : 0) * lda;
+    }
+    for (int k = 0; k < K; k++) {
+        __m512 b0 = _mm512_loadu_ps(P), b1 = nv > 1 ? _mm512_loadu_ps(P + 16) : b0;
+        /* B streams from L3 the first time a panel is used: fetch 8 KB ahead */
+        _mm_prefetch((const char *)(P + 64 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(P + 64 * NR + 16), _MM_HINT_T0);
+        P += NR;
+        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+        {
+            if (i < m) {
+                __m512 ai = _mm512_set1_ps(a[i][k]);
+                c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+                if (nv > 1)
+                    c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+            }
+        }
+    }
+    __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
+    const bool scaled = e->scale != 1.f;
+    const __m512 s = _mm512_set1_ps(e->scale), zero = _mm512_setzero_ps();
+    __m512 bb0 = zero, bb1 = zero;
+    if (e->bias) {
+        bb0 = _mm512_maskz_loadu_ps(k0, e->bias + col);
+        bb1 = _mm512_maskz_loadu_ps(k1, e->bias + col + 16);
+    }
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        if (i < m) {
+            __m512 x0 = c0[i], x1 = c1[i];
+            if (scaled) {
+                x0 = _mm512_mul_ps(x0, s);
+                x1 = _mm512_mul_ps(x1, s);
+            }
+            if (e->bias) {
+                x0 = _mm512_add_ps(x0, bb0);
+                x1 = _mm512_add_ps(x1, bb1);
+            }
+            if (e->res) {
+                const float *r = e->res + (row + i) * e->ldr + col;
+                x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(k0, r), x0);
+                if (nv > 1)
+                    x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(k1, r + 16), x1);
+            }
+            if (e->act == E2E_ACT_GELU) {
+                x0 = e2e_vgelu(x0);
+                if (nv > 1)
+                    x1 = e2e_vgelu(x1);
+            } else if (e->act == E2E_ACT_RELU) {
+                x0 = _mm512_max_ps(x0, zero);
+                x1 = _mm512_max_ps(x1, zero);
+            }
+            _mm512_mask_storeu_ps(C + i * ldc, k0, x0);
+            if (nv > 1)
+                _mm512_mask_storeu_ps(C + i * ldc + 16, k1, x1);
+        }
+    }
+    e2e_mm_act_rest(m, n, C, ldc, e);
+}
+
+#include "ops/mm_tiles.h"
+
+/* Row softmax in place over n values. */
+static void softmax_row(float *x, int n)
+{
+    float m = -INFINITY;
+    int j = 0;
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    for (; j + 16 <= n; j += 16)
+        vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + j));
+    if (j < n)
+        vm = _mm512_mask_max_ps(vm, (__mmask16)((1u << (n - j)) - 1), vm, _mm512_loadu_ps(x + j));
+    m = _mm512_reduce_max_ps(vm);
+    if (e2e_mm_softmax_masked(x, n, m))
+        return;
+    float sum;
+    __m512 vs = _mm512_setzero_ps(), mv = _mm512_set1_ps(m);
+    for (j = 0; j + 16 <= n; j += 16) {
+        __m512 v = e2e_vexp_neg(_mm512_sub_ps(_mm512_loadu_ps(x + j), mv));
+        _mm512_storeu_ps(x + j, v);
+        vs = _mm512_add_ps(vs, v);
+    }
+    if (j < n) {
+        __mmask16 k = (__mmask16)((1u << (n - j)) - 1);
+        __m512 v = e2e_vexp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), mv));
+        v = _mm512_maskz_mov_ps(k, v);
+        _mm512_mask_storeu_ps(x + j, k, v);
+        vs = _mm512_add_ps(vs, v);
+    }
+    sum = _mm512_reduce_add_ps(vs);
+    __m512 inv = _mm512_set1_ps(1.f / sum);
+    for (j = 0; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(x + j, _mm512_mul_ps(_mm512_loadu_ps(x + j), inv));
+    if (j < n) {
+        __mmask16 k = (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(x + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + j), inv));
+    }
+}
+
+const e2e_mm_kernels e2e_mm_avx512 = {MR, NR, pack, tiles, softmax_row};

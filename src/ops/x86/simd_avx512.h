@@ -1,0 +1,56 @@
+/* AVX-512 helpers for the kernel files compiled for AVX-512 (*_avx512.c): vector exp and GELU
+   (accuracy and method: ops/vmath.h). */
+#ifndef E2E_SIMD_AVX512_H
+#define E2E_SIMD_AVX512_H
+
+#include <immintrin.h>
+
+#include "ops/vmath.h"
+
+static inline __m512 e2e_vexp_neg(__m512 v)
+{
+    v = _mm512_max_ps(v, _mm512_set1_ps(-87.3f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+static inline __m512 e2e_vgelu(__m512 x)
+{
+    /* z = x / sqrt 2 clamped to +-3.92, erf(z) = z P(z^2) / Q(z^2); beyond the clamp the
+       result is x or 0 exactly, as erf rounds to +-1 there */
+    const __m512 lim = _mm512_set1_ps(3.92f), nlim = _mm512_set1_ps(-3.92f);
+    __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
+    __mmask16 hi = _mm512_cmp_ps_mask(z, lim, _CMP_GT_OQ), lo = _mm512_cmp_ps_mask(z, nlim, _CMP_LT_OQ);
+    z = _mm512_max_ps(_mm512_min_ps(z, lim), nlim);
+    __m512 w = _mm512_mul_ps(z, z);
+    __m512 p = _mm512_set1_ps(E2E_GELU_P5);
+    p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(E2E_GELU_P4));
+    p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(E2E_GELU_P3));
+    p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(E2E_GELU_P2));
+    p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(E2E_GELU_P1));
+    p = _mm512_fmadd_ps(p, w, _mm512_set1_ps(E2E_GELU_P0));
+    __m512 q = _mm512_set1_ps(E2E_GELU_Q5);
+    q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(E2E_GELU_Q4));
+    q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(E2E_GELU_Q3));
+    q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(E2E_GELU_Q2));
+    q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(E2E_GELU_Q1));
+    q = _mm512_fmadd_ps(q, w, _mm512_set1_ps(1.f));
+    __m512 r = _mm512_rcp14_ps(q);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, _mm512_set1_ps(2.f))); /* one Newton step */
+    __m512 erf = _mm512_mul_ps(_mm512_mul_ps(z, p), r);
+    __m512 hx = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+    __m512 y = _mm512_mask_mov_ps(_mm512_fmadd_ps(hx, erf, hx), hi, x);
+    return _mm512_mask_mov_ps(y, lo, _mm512_setzero_ps());
+}
+
+#endif
