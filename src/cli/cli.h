@@ -39,11 +39,12 @@ e2e_session_options e2e_cli_session_options(void);
 
 /* Provenance of a timing result (provenance.c), for the JSONs of run, bench and compare:
    writes the members "library_version", then (threads > 0) "threads", "optimize", "device",
-   then "cpu_model" (/proc/cpuinfo), "logical_cpus" and "simd", one per line starting with
-   indent, separated by commas, no comma after the last. */
+   then "cpu_model" (/proc/cpuinfo), "logical_cpus", "simd" (the kernels' instruction-set
+   level sessions use by default) and "simd_cpu" (the best the CPU has), one per line starting
+   with indent, separated by commas, no comma after the last. */
 void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optimize,
                              const char *device);
-/* The SIMD level of the kernels, e.g. "avx2 (compile-time)". */
+/* The instruction-set level of the kernels sessions use by default: "generic", "avx2", ... */
 const char *e2e_cli_simd_level(void);
 
 /* Non-finite values of a float input (src/cli/nonfinite.c). Start with

@@ -37,20 +37,8 @@ static void cpu_model(char *buf, size_t n)
 
 const char *e2e_cli_simd_level(void)
 {
-    /* the level the kernels were compiled for (the build's -march) */
-#if defined(__AVX512F__)
-    return "avx512 (compile-time)";
-#elif defined(__AVX2__) && defined(__FMA__)
-    return "avx2 (compile-time)";
-#elif defined(__AVX__)
-    return "avx (compile-time)";
-#elif defined(__SSE2__)
-    return "sse2 (compile-time)";
-#elif defined(__ARM_NEON)
-    return "neon (compile-time)";
-#else
-    return "generic (compile-time)";
-#endif
+    /* the level sessions use by default: the CPU's, capped by E2E_ISA (docs/instruction-sets.md) */
+    return e2e_isa_name(e2e_isa_default());
 }
 
 void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optimize,
@@ -65,6 +53,6 @@ void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optim
                 threads, indent, optimize, indent, device ? device : "cpu");
     fprintf(f, "%s\"cpu_model\": ", indent);
     e2e_run_json_str(f, cpu);
-    fprintf(f, ",\n%s\"logical_cpus\": %ld,\n%s\"simd\": \"%s\"", indent, ncpu > 0 ? ncpu : 0,
-            indent, e2e_cli_simd_level());
+    fprintf(f, ",\n%s\"logical_cpus\": %ld,\n%s\"simd\": \"%s\",\n%s\"simd_cpu\": \"%s\"", indent,
+            ncpu > 0 ? ncpu : 0, indent, e2e_cli_simd_level(), indent, e2e_isa_name(e2e_cpu_isa()));
 }
