@@ -145,12 +145,14 @@ check: $(TEST_DEPS_STAMP) all $(TEST_BIN) $(EXAMPLE_BIN)
 models: $(BUILD)/e2e
 	$(BUILD)/e2e models --out $(BUILD)/models --missing
 
+# the sample events and predictions in the build folder (e2e run's own default is the per-user
+# cache, $XDG_CACHE_HOME/e2e)
 demo: all
-	$(BUILD)/e2e run
+	XDG_CACHE_HOME=$(abspath $(BUILD))/cache $(BUILD)/e2e run
 
 # UBSan reports stop the test that made them (a failure), as ASan's do.
 sanitize:
-	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 $(UBSAN_OPTIONS)" \
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 $(UBSAN_OPTIONS)" E2E_CHECK_QUICK=1 \
 	  $(MAKE) BUILD=build-san SANITIZE=address,undefined DEBUG=1 check
 
 clean:

@@ -34,6 +34,7 @@ started() { # waits until a run has written its "running" timing JSON (at most 2
 }
 
 "$E2E" --quiet gen --events $N_EV --seed 12 -o "$dir/ev.e2e" || fail "gen"
+"$E2E" --quiet models --out "$dir/models" --arch simplenet > /dev/null || fail "models" # --model-dir is only read
 "$E2E" --quiet run --events "$dir/ev.e2e" --taggers $TAG --arch simplenet --model-dir "$dir/models" --no-progress \
     -o "$dir/all.csv" --timing-json "$dir/all.json" || fail "single run"
 for i in 0 1 2 3; do part "$dir/ev.e2e" $i/4 "$dir/p$i" || fail "part $i"; done
@@ -90,25 +91,33 @@ echo "ok: missing and duplicate parts refused, naming them"
 # a failed part: its input is truncated (the events of shard 3 are cut off)
 size=$(wc -c < "$dir/ev.e2e")
 head -c $((size - 5000)) "$dir/ev.e2e" > "$dir/trunc.e2e"
+# (an unfinished run's files are NAME.partial.csv and NAME.partial.json, recording each other)
 part "$dir/trunc.e2e" 3/4 "$dir/f3" 2> "$dir/err" && fail "a truncated input did not fail"
-grep -q '"status": "failed"' "$dir/f3.json" || fail "failed part: status $(grep status "$dir/f3.json")"
-refused "f3.csv (shard 3/4, events 23..[0-9]*): did not finish (status failed)" \
-    "$dir"/p[012].csv "$dir/f3.csv"
+[ -e "$dir/f3.csv" ] || [ -e "$dir/f3.json" ] && fail "a failed part made f3.csv or f3.json"
+grep -q '"status": "failed"' "$dir/f3.partial.json" || fail "failed part: status $(grep status "$dir/f3.partial.json")"
+grep -q '"output": ".*/f3.partial.csv"' "$dir/f3.partial.json" || fail "failed part: output $(grep output "$dir/f3.partial.json")"
+refused "f3.partial.csv (shard 3/4, events 23..[0-9]*): did not finish (status failed)" \
+    "$dir"/p[012].csv "$dir/f3.partial.csv"
 # an interrupted part (SIGINT, as Ctrl-C)
 "$E2E" --quiet gen --events 400 --seed 12 -o "$dir/big.e2e" || fail "gen 400"
 "$E2E" --quiet run --events "$dir/big.e2e" --arch simplenet --model-dir "$dir/models" --no-progress \
     --shard 0/1 -o "$dir/i0.csv" --timing-json "$dir/i0.json" 2> "$dir/err" &
 pid=$!
-started "$dir/i0.json"; kill -INT $pid; wait $pid && fail "an interrupted run exited 0"
+started "$dir/i0.partial.json"; kill -INT $pid; wait $pid && fail "an interrupted run exited 0"
 grep -q "interrupted after" "$dir/err" || fail "no interruption message: $(cat "$dir/err")"
-grep -q '"status": "interrupted"' "$dir/i0.json" || fail "interrupted part: $(grep status "$dir/i0.json")"
-refused "did not finish (status interrupted)" "$dir/i0.csv"
+grep -q '"status": "interrupted"' "$dir/i0.partial.json" || fail "interrupted part: $(grep status "$dir/i0.partial.json")"
+grep -q "\"output_bytes\": $(wc -c < "$dir/i0.partial.csv")," "$dir/i0.partial.json" ||
+    fail "interrupted part: output_bytes is not the size of i0.partial.csv"
+refused "did not finish (status interrupted)" "$dir/i0.partial.csv"
 # a killed part: its JSON still says running
 "$E2E" --quiet run --events "$dir/big.e2e" --arch simplenet --model-dir "$dir/models" --no-progress \
     --shard 0/1 -o "$dir/k0.csv" --timing-json "$dir/k0.json" 2> "$dir/err" &
 pid=$!
-started "$dir/k0.json"; kill -KILL $pid; wait $pid 2> /dev/null
-refused "did not finish (status running: killed, or still running)" "$dir/k0.csv"
+started "$dir/k0.partial.json"; kill -KILL $pid; wait $pid 2> /dev/null
+[ -e "$dir/k0.csv" ] && fail "a killed run made k0.csv"
+refused "k0.csv: cannot open" "$dir/k0.csv"
+cp "$dir"/k0.csv.tmp.* "$dir/k0.partial.csv" || fail "a killed run left no k0.csv.tmp.PID"
+refused "did not finish (status running: killed, or still running)" "$dir/k0.partial.csv"
 echo "ok: failed, interrupted and killed parts refused, naming them"
 
 # another input (same number of events, other seed), another model, a changed CSV

@@ -52,8 +52,9 @@ grep -q "warning: .*bad.npy.*2 NaN, 1 +Inf, 1 -Inf" "$dir/err" || fail "infer wa
 [ $? -eq 1 ] || fail "run --frames with NaN: exit status not 1"
 grep -q "bad.npy: 4 non-finite frame values in frames 0..2: 2 NaN, 1 +Inf, 1 -Inf; the first in frame 1, channel 0, row 2, column 3; refused" "$dir/err" \
     || fail "run --frames message: $(cat "$dir/err")"
-[ "$(tail -n +2 "$dir/s.csv" | cut -d, -f1 | tr '\n' ' ')" = "0 " ] \
-    || fail "run --frames wrote other than frame 0: $(cat "$dir/s.csv")"
+[ -e "$dir/s.csv" ] && fail "a refused run --frames made s.csv (its rows go to s.partial.csv)"
+[ "$(tail -n +2 "$dir/s.partial.csv" | cut -d, -f1 | tr '\n' ' ')" = "0 " ] \
+    || fail "run --frames wrote other than frame 0: $(cat "$dir/s.partial.csv")"
 "$E2E" run --frames "$dir/bad.npy" --model "eg=$MODEL" -o "$dir/s.csv" --allow-nonfinite \
     > "$dir/out" 2> "$dir/err" || fail "run --frames --allow-nonfinite: $(cat "$dir/err")"
 [ "$(tail -n +2 "$dir/s.csv" | wc -l)" -eq 3 ] || fail "--allow-nonfinite scored: $(cat "$dir/s.csv")"

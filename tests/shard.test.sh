@@ -2,8 +2,8 @@
 # e2e run --shard I/N and --skip-events (issue 21): the shards of several N (N > events
 # too) cover the file exactly once and their rows are those of one run; I >= N and bad
 # syntax are refused; --skip-events at or past the end is an error naming the count; a file
-# whose header has no count is counted; several runs started at once in an empty --model-dir
-# all succeed (the default models are written once, safely). Exit 0 pass, 77 skip, else fail.
+# whose header has no count is counted; several runs started at once with an empty model
+# cache (E2E_MODEL_DIR) all succeed (the cached models are written once, safely). Exit 0 pass, 77 skip, else fail.
 E2E=${E2E:-build/e2e}
 [ -x "$E2E" ] || { echo "no $E2E"; exit 77; }
 dir=$(mktemp -d) || exit 1
@@ -14,9 +14,11 @@ run() { "$E2E" --quiet run --events "$dir/ev.e2e" --taggers eg --arch simplenet 
 
 "$E2E" --quiet gen --events $N_EV --seed 11 -o "$dir/ev.e2e" || fail "gen"
 
-# four runs at once in an empty model folder: each writes the models if missing
+# four runs at once with an empty model cache: each writes the models if missing
 for k in 1 2 3 4; do
-    (run -o "$dir/c$k.csv" > "$dir/c$k.out" 2>&1; echo $? > "$dir/c$k.rc") &
+    (E2E_MODEL_DIR="$dir/models" "$E2E" --quiet run --events "$dir/ev.e2e" --taggers eg \
+        --arch simplenet --no-progress -o "$dir/c$k.csv" > "$dir/c$k.out" 2>&1
+     echo $? > "$dir/c$k.rc") &
 done
 wait
 for k in 1 2 3 4; do
@@ -30,7 +32,7 @@ ls "$dir/models" | grep -q tmp && fail "temporary model files left: $(ls "$dir/m
 for f in "$dir"/ref/*.onnx; do
     cmp -s "$f" "$dir/models/$(basename "$f")" || fail "$(basename "$f") differs from e2e models'"
 done
-echo "ok: 4 runs at once in an empty --model-dir ($(ls "$dir/ref" | wc -l) models, all complete)"
+echo "ok: 4 runs at once in an empty E2E_MODEL_DIR ($(ls "$dir/ref" | wc -l) models, all complete)"
 
 run -o "$dir/all.csv" || fail "single run"
 tail -n +2 "$dir/all.csv" > "$dir/all.rows"

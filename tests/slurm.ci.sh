@@ -175,7 +175,9 @@ reason=$(squeue -h -j "$strict" -o %r)
 scancel "$strict"
 st=$(job_field "$merge" JobState)
 [ "$st" = FAILED ] || { cat "e2e-merge-$merge.out"; fail "merge of a failed shard: $st"; }
-grep -q "part-3.csv (shard 3/4, events 300\.\.[0-9]*): did not finish (status failed)" \
+# (the failed shard's rows and JSON are part-3.partial.csv/.json, which part-*.csv matches)
+[ -e "$W/out2/part-3.csv" ] && fail "the failed shard made part-3.csv"
+grep -q "part-3.partial.csv (shard 3/4, events 300\.\.[0-9]*): did not finish (status failed)" \
     "e2e-merge-$merge.out" || { cat "e2e-merge-$merge.out"; fail "the merge does not name the failed shard"; }
 [ -e "$W/out2/all.csv" ] && fail "the failed merge wrote all.csv"
 sed 's/^/  merge: /' "e2e-merge-$merge.out"

@@ -1188,8 +1188,9 @@ static void test_layernorm(void **state)
 
     /* rows with a large common offset (|x| ~ 1e3, std ~ 1; 300 values: a partial vector at
        every level): a mean summed in float over x itself was off by ~1e-4, in every output.
-       The reference rounds the exact mean to float, as every path stores it (half an ulp at
-       1e3 is 3e-5, more than ATOL), and is exact otherwise. */
+       The reference is exact (double); every path centres as (x - x[0]) - ms or (x - hi) - lo,
+       so the float rounding of the mean (half an ulp at 1e3 is 3e-5, more than ATOL) does not
+       reach the outputs. */
     enum { LO = 3, LI = 300 };
     float *xl = malloc(sizeof(float) * LO * LI), *sl = malloc(sizeof(float) * LI);
     float *rl = malloc(sizeof(float) * LO * LI);
@@ -1208,9 +1209,9 @@ static void test_layernorm(void **state)
         m /= LI;
         for (int j = 0; j < LI; j++)
             v += (xl[o * LI + j] - m) * (xl[o * LI + j] - m);
-        double inv = 1.0 / sqrt(v / LI + 1e-5), mf = (float)m;
+        double inv = 1.0 / sqrt(v / LI + 1e-5);
         for (int j = 0; j < LI; j++)
-            rl[o * LI + j] = (float)((xl[o * LI + j] - mf) * inv);
+            rl[o * LI + j] = (float)((xl[o * LI + j] - m) * inv);
     }
     n = oh_new("LayerNormalization", 17);
     oh_input(n, E2E_FLOAT, 2, (int64_t[]){LO, LI}, xl, false);

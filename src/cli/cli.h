@@ -65,6 +65,12 @@ void e2e_cli_nonfinite_index(const e2e_cli_nonfinite *c, int rank, const int64_t
    running e2e binary, else "models/trained". Returns buf. */
 const char *e2e_cli_trained_dir(char *buf, size_t n);
 
+/* e2e's per-user cache folder SUB ("models", "sample"), written by e2e itself on first use:
+   ${XDG_CACHE_HOME:-$HOME/.cache}/e2e/SUB (XDG_CACHE_HOME only when absolute); for "models"
+   $E2E_MODEL_DIR when set. Returns buf, or NULL when neither HOME nor XDG_CACHE_HOME is set.
+   Creates nothing (cache_dir.c). */
+const char *e2e_cli_cache_dir(const char *sub, char *buf, size_t n);
+
 /* e2e frames --all-events (frames_dump.c). */
 int e2e_cmd_frames_dump(int argc, char **argv);
 

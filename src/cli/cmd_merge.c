@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/out_file.h"
 #include "cli/json_read.h"
 #include "cli/run_shard.h"
 #include "cli/run_stats.h"
@@ -495,6 +496,12 @@ int e2e_cmd_merge(int argc, char **argv)
         rc = E2E_EXIT_USAGE;
         goto done;
     }
+    /* the outputs are checked before the parts are read (out_file.h) */
+    if (e2e_out_check("merge", "-o", out) ||
+        (timing && e2e_out_check("merge", "--timing-json", timing))) {
+        rc = E2E_EXIT_USAGE;
+        goto done;
+    }
     for (int i = 0; i < ncsv; i++) {
         part *p = &parts[i];
         if (!realpath(p->csv, p->csv_real)) {
@@ -620,10 +627,19 @@ int e2e_cmd_merge(int argc, char **argv)
     char out_real[PATH_MAX];
     if (!realpath(out, out_real))
         snprintf(out_real, sizeof out_real, "%s", out);
-    if (timing && write_summary(timing, sorted, ncsv, total, out_real, (uint64_t)bytes, rows, st,
-                                nst, wall_sum, wall_max)) {
-        fprintf(stderr, "e2e merge: %s: cannot write: %s\n", timing, strerror(errno));
-        goto done;
+    if (timing) { /* TIMING.tmp.PID renamed, like the CSV */
+        e2e_out_file jo;
+        e2e_out_init(&jo, timing);
+        if (write_summary(jo.tmp, sorted, ncsv, total, out_real, (uint64_t)bytes, rows, st,
+                          nst, wall_sum, wall_max)) {
+            fprintf(stderr, "e2e merge: %s: cannot write: %s\n", jo.tmp, strerror(errno));
+            e2e_out_discard(&jo);
+            goto done;
+        }
+        if (e2e_out_commit(&jo, "merge")) {
+            e2e_out_discard(&jo); /* a merge writes all or nothing */
+            goto done;
+        }
     }
     if (e2e_cli_verbose >= 0) {
         printf("merged %d part%s: %llu events, %llu rows -> %s\n", ncsv, ncsv == 1 ? "" : "s",

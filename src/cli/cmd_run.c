@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/out_file.h"
 #include "util/roc.h"
 #include "cli/run_shard.h"
 #include "cli/run_stats.h"
@@ -99,30 +100,42 @@ static void help(void)
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
            "tagger's model once per event. Models are loaded once per job.\n\n"
-           "Defaults: events build/sample/events.e2e (%d toy events generated on first use);\n"
+           "Defaults: e2e writes nothing into the working folder on its own. Its per-user\n"
+           "cache CACHE = ${XDG_CACHE_HOME:-$HOME/.cache}/e2e holds what it makes itself:\n"
+           "events CACHE/sample/events.e2e (%d toy events generated on first use);\n"
            "models: --arch trained (default) the shipped trained taggers DIR/<tagger>.onnx,\n"
            "DIR = models/trained (docs/trained-models.md; looked up in the working directory,\n"
            "then beside the e2e binary: BIN/../models/trained, BIN/../share/e2e/trained);\n"
-           "other --arch values the benchmark models DIR/<tagger>_<arch>.onnx with\n"
-           "DIR = build/models (written on first use by the model builder; gnn =\n"
+           "other --arch values the benchmark models DIR/<tagger>_<arch>.onnx (gnn =\n"
            "ParticleNet-Lite <tagger>_pnet.onnx, dgcnn = <tagger>_dgcnn.onnx, transformer =\n"
-           "Particle Transformer <tagger>_part.onnx); --model-dir DIR changes DIR.\n"
+           "Particle Transformer <tagger>_part.onnx, seed 2024 as e2e models) with\n"
+           "DIR = ${E2E_MODEL_DIR:-CACHE/models}, written there on first use (about 140 MB).\n"
+           "--model-dir DIR reads the models from DIR and never creates or writes it: a missing\n"
+           "model is an error naming the file (write them with e2e models --out DIR).\n"
            "A model whose inputs are points/features/mask gets graph frames (point clouds of\n"
            "the same crops, docs/graph-frames.md), timed as GraphFrames.\n"
            "Channels eg = ecal (EB view), qg = pt,d0,dz,ecal,hbhe,\n"
            "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
            "Output: CSV, one row per seed slot:\n"
            "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
-           "(score -1 for a failed seed). Without -o the CSV goes to build/sample/predictions.csv\n"
+           "(score -1 for a failed seed). Without -o the CSV goes to CACHE/sample/predictions.csv\n"
            "and a preview is printed; -o - writes the CSV to stdout (the summary then goes to\n"
-           "stderr). At the end: per tagger the ROC AUC from the truth (signal vs background:\n"
+           "stderr). Output files (-o, --timing-json, --roc) are checked before any work (the\n"
+           "folder exists and is writable, the name is not a folder), written as NAME.tmp.PID\n"
+           "and renamed to NAME when the job succeeds. When it fails or is interrupted (Ctrl-C,\n"
+           "SIGTERM) an earlier NAME is left as it was; the rows of the events finished so far,\n"
+           "complete (whole events only), are in NAME.partial.csv (p.csv -> p.partial.csv), the\n"
+           "timing JSON (status failed or interrupted, recording that CSV) in NAME.partial.json,\n"
+           "and the message says after which event it stopped.\n"
+           "At the end: per tagger the ROC AUC from the truth (signal vs background:\n"
            "eg photon vs electron, qg quark vs gluon, top top vs QCD, tau tau vs QCD, QCD =\n"
            "quark or gluon jets; other truths not counted; 8 bytes kept per counted object),\n"
            "per-stage ms per event (mean, p50, p99) and events/s, also as JSON with\n"
            "--timing-json; --roc FILE.png draws the ROC curves. A progress bar is drawn when\n"
            "stderr is a terminal.\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
-           "the event and the section; the events before it are processed and written (exit 1).\n"
+           "the event and the section; the events before it are processed and written to the\n"
+           "partial CSV (exit 1).\n"
            "--shard I/N processes the I-th of N contiguous event ranges (0 <= I < N); the\n"
            "timing JSON then records the shard, the range, the input's and models' checksums\n"
            "and whether the part finished, for e2e merge (docs/deploy.md).\n\n"
@@ -140,7 +153,9 @@ static void help(void)
            "index (--frames-channels, default the first C the model wants). The frame size must\n"
            "equal the model's input H x W (no resize). CSV rows: index,label,score (label from\n"
            "/y or --labels, else empty; score = the last output column, printed %%.9g). Without\n"
-           "-o the CSV goes to stdout and the summary to stderr. With labels the summary gives\n"
+           "-o the CSV goes to stdout and the summary to stderr; -o FILE is written as the CSV\n"
+           "above (FILE.tmp.PID renamed on success; on a failure or Ctrl-C the whole batches so\n"
+           "far go to NAME.partial.csv and FILE is kept). With labels the summary gives\n"
            "the exact ROC AUC of label != 0 against label 0 (ties count one half; NaN scores\n"
            "rank lowest) and the accuracy at 0.5 (score >= 0.5 says label != 0); --roc writes\n"
            "the ROC curve as a PNG (the labelled frames' scores are kept: 8 bytes each).\n"
@@ -249,6 +264,10 @@ static int run_frames(int argc, char **argv)
     FILE *csv = NULL;
     int csv_stdout = !out || !strcmp(out, "-");
     FILE *info = csv_stdout ? stderr : stdout;
+    e2e_out_file csv_out; /* OUT.tmp.PID -> OUT on success, else NAME.partial.csv */
+    e2e_out_init(&csv_out, csv_stdout ? NULL : out);
+    if (!csv_stdout && e2e_out_check("run", "-o", out))
+        return E2E_EXIT_USAGE;
 
     if (e2e_cli_model_load(model_path, &model, &err)) {
         fprintf(stderr, "e2e run: tagger %s: %s\n", tname, err.message);
@@ -324,8 +343,7 @@ static int run_frames(int argc, char **argv)
     if (csv_stdout) {
         csv = stdout;
         out = "<stdout>";
-    } else if (!(csv = fopen(out, "w"))) {
-        fprintf(stderr, "e2e run: %s: cannot create: %s\n", out, strerror(errno));
+    } else if (!(csv = e2e_out_open(&csv_out, "run", "w"))) {
         goto done;
     }
     fprintf(csv, "index,label,score\n");
@@ -333,7 +351,8 @@ static int run_frames(int argc, char **argv)
     uint64_t n = 0, cnt[3] = {0};
     int failed = 0, refused = 0;
     e2e_cli_nonfinite nf = E2E_CLI_NONFINITE_INIT;
-    while (n < max_frames) {
+    e2e_run_stop_install(); /* Ctrl-C: stop after the batch, keep its rows (NAME.partial.csv) */
+    while (n < max_frames && !e2e_run_stop_requested()) {
         size_t want = max_frames - n < batch ? (size_t)(max_frames - n) : (size_t)batch, got;
         if (e2e_dataset_read(ds, sel, nsel, want, buf, lab, &got, &err)) {
             fprintf(stderr, "e2e run: %s\n", err.message);
@@ -394,7 +413,7 @@ static int run_frames(int argc, char **argv)
         n += got;
         if (failed) /* out of memory for the AUC's scores */
             break;
-        if (ferror(csv)) {
+        if (fflush(csv) || ferror(csv)) { /* whole batches on disk */
             fprintf(stderr, "e2e run: %s: write failed\n", out);
             failed = 1;
             break;
@@ -402,6 +421,10 @@ static int run_frames(int argc, char **argv)
     }
     if (fflush(csv)) {
         fprintf(stderr, "e2e run: %s: write failed\n", out);
+        failed = 1;
+    }
+    if (e2e_run_stop_requested()) {
+        fprintf(stderr, "e2e run: interrupted after %llu frames\n", (unsigned long long)n);
         failed = 1;
     }
     if (nf.first >= 0) {
@@ -420,6 +443,16 @@ static int run_frames(int argc, char **argv)
         if (refused) {
             n = fr - fr % batch; /* the frames scored and written */
             failed = 1;
+        }
+    }
+    if (!csv_stdout) {
+        csv = NULL;
+        if (!failed && e2e_out_commit(&csv_out, "run"))
+            failed = 1;
+        if (failed && !e2e_out_keep_partial(&csv_out, "run")) {
+            out = csv_out.partial;
+            fprintf(stderr, "e2e run: stopped after %llu frames; their rows are in %s, %s was "
+                    "left as it was\n", (unsigned long long)n, csv_out.partial, csv_out.path);
         }
     }
     double wall = e2e_cli_now_ms() - t0;
@@ -473,7 +506,7 @@ static int run_frames(int argc, char **argv)
     rc = failed ? E2E_EXIT_FAIL : 0;
 done:
     if (csv && csv != stdout)
-        fclose(csv);
+        e2e_out_discard(&csv_out); /* stopped before the first frame: nothing to keep */
     free(buf);
     free(lab);
     e2e_dataset_close(ds);
@@ -518,7 +551,7 @@ static int mkdirs(const char *path)
 static int generate_sample(const char *path, uint64_t n, e2e_error *err)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(dir, sizeof dir, "%.4000s", path);
     char *slash = strrchr(dir, '/');
     if (slash) {
         *slash = 0;
@@ -529,7 +562,7 @@ static int generate_sample(const char *path, uint64_t n, e2e_error *err)
         }
     }
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    snprintf(tmp, sizeof tmp, "%.4000s.tmp%d", path, (int)getpid());
     e2e_event *ev = NULL;
     e2e_event_writer *w = NULL;
     e2e_gen_options o = e2e_gen_options_default();
@@ -759,9 +792,18 @@ int e2e_cmd_run(int argc, char **argv)
     }
 
     int trained = !strcmp(arch, "trained");
-    if (!model_dir)
-        model_dir = trained ? e2e_cli_trained_dir(trained_dir, sizeof trained_dir)
-                            : "build/models";
+    /* --model-dir DIR is the user's folder: read only. Without it the benchmark models live
+       in e2e's own cache and are written there on first use. */
+    int cache_models = !model_dir && !trained;
+    char cache_dir[4096], sample_dir[4096], events_buf[4200], out_buf[4200];
+    if (!model_dir && trained)
+        model_dir = e2e_cli_trained_dir(trained_dir, sizeof trained_dir);
+    if (cache_models && !(model_dir = e2e_cli_cache_dir("models", cache_dir, sizeof cache_dir))) {
+        fprintf(stderr, "e2e run: neither E2E_MODEL_DIR, XDG_CACHE_HOME nor HOME is set: no "
+                "folder for the benchmark models (pass --model-dir DIR, made by e2e models "
+                "--out DIR)\n");
+        return E2E_EXIT_USAGE;
+    }
     if (meta.have_shard && (skip || max_events != UINT64_MAX)) {
         fprintf(stderr, "e2e run: --shard chooses the events itself; it cannot be combined "
                 "with --skip-events or --max-events\n");
@@ -837,11 +879,40 @@ int e2e_cmd_run(int argc, char **argv)
     FILE *csv = NULL;
     int csv_stdout = out && !strcmp(out, "-");
     FILE *info = csv_stdout ? stderr : stdout;
-    char csv_path[4096];
+    char csv_path[4300];
+    int running_json = 0; /* NAME.partial.json says "running": removed if no event is reached */
+    e2e_out_file csv_out, json_out, roc_out;
+    e2e_out_init(&csv_out, NULL);
+    e2e_out_init(&json_out, timing_json);
+    e2e_out_init(&roc_out, roc);
+
+    /* the sample events and the default CSV live in e2e's cache, not in the working folder */
+    if (!events || !out) {
+        if (!e2e_cli_cache_dir("sample", sample_dir, sizeof sample_dir)) {
+            fprintf(stderr, "e2e run: neither XDG_CACHE_HOME nor HOME is set: no folder for "
+                    "the sample events and predictions (pass --events FILE and -o FILE)\n");
+            return E2E_EXIT_USAGE;
+        }
+        if (mkdirs(sample_dir)) {
+            fprintf(stderr, "e2e run: %s: cannot create: %s\n", sample_dir, strerror(errno));
+            return E2E_EXIT_FAIL;
+        }
+        snprintf(events_buf, sizeof events_buf, "%.4000s/events.e2e", sample_dir);
+        snprintf(out_buf, sizeof out_buf, "%.4000s/predictions.csv", sample_dir);
+    }
+    if (!out)
+        out = out_buf;
+    /* every output is checked before any work, so that a bad path does not cost a job */
+    if ((!csv_stdout && e2e_out_check("run", "-o", out)) ||
+        (timing_json && e2e_out_check("run", "--timing-json", timing_json)) ||
+        (roc && e2e_out_check("run", "--roc", roc)))
+        return E2E_EXIT_USAGE;
+    if (!csv_stdout)
+        e2e_out_init(&csv_out, out);
 
     /* events: the default sample is generated on first use */
     if (!events) {
-        events = "build/sample/events.e2e";
+        events = events_buf;
         if (!file_exists(events)) {
             if (e2e_cli_verbose >= 0)
                 fprintf(stderr, "e2e run: generating %d toy events in %s\n", SAMPLE_EVENTS, events);
@@ -856,25 +927,34 @@ int e2e_cmd_run(int argc, char **argv)
     for (int t = 0; t < nt; t++) {
         if (!file_exists(tj[t].model_path)) {
             int is_default = strncmp(tj[t].model_path, model_dir, strlen(model_dir)) == 0;
-            if (is_default && !trained && e2e_models_write_all) {
+            if (is_default && cache_models && e2e_models_write_all) {
                 if (e2e_cli_verbose >= 0)
-                    fprintf(stderr, "e2e run: writing the benchmark models into %s\n", model_dir);
-                if (mkdirs(model_dir) ||
-                    e2e_models_write_all(model_dir, MODEL_SEED, 1, &err) != E2E_OK) {
+                    fprintf(stderr, "e2e run: writing the benchmark models into e2e's cache "
+                            "%s (once)\n", model_dir);
+                if (mkdirs(model_dir)) {
+                    fprintf(stderr, "e2e run: %s: cannot create: %s\n", model_dir,
+                            strerror(errno));
+                    goto done;
+                }
+                if (e2e_models_write_all(model_dir, MODEL_SEED, 1, &err) != E2E_OK) {
                     fprintf(stderr, "e2e run: %s\n", err.message[0] ? err.message
                                                                     : "cannot write the models");
                     goto done;
                 }
             }
             if (!file_exists(tj[t].model_path)) {
-                fprintf(stderr, "e2e run: tagger %s: model %s not found%s\n", tj[t].name,
-                        tj[t].model_path, trained ? " (the shipped trained models, see "
-                        "docs/trained-models.md; --arch simplenet runs the benchmark models)"
-                        : !is_default ? ""
-                        : e2e_models_write_all ? " (the model builder of this build does not "
-                          "write it; pass --model TAGGER=FILE)"
-                        : " (this build cannot write the benchmark models; pass --model "
-                          "TAGGER=FILE)");
+                const char *why = trained ? " (the shipped trained models, see "
+                    "docs/trained-models.md; --arch simplenet runs the benchmark models)"
+                    : !is_default ? ""
+                    : !cache_models ? " (--model-dir is only read, never written; write the "
+                      "benchmark models there first with: e2e models --out "
+                    : e2e_models_write_all ? " (the model builder of this build does not "
+                      "write it; pass --model TAGGER=FILE)"
+                    : " (this build cannot write the benchmark models; pass --model "
+                      "TAGGER=FILE)";
+                int name_cmd = !trained && is_default && !cache_models;
+                fprintf(stderr, "e2e run: tagger %s: model %s not found%s%s%s\n", tj[t].name,
+                        tj[t].model_path, why, name_cmd ? model_dir : "", name_cmd ? ")" : "");
                 goto done;
             }
         }
@@ -922,23 +1002,19 @@ int e2e_cmd_run(int argc, char **argv)
         csv = stdout;
         snprintf(csv_path, sizeof csv_path, "<stdout>");
     } else {
-        if (!out) {
-            mkdirs("build/sample");
-            out = "build/sample/predictions.csv";
-        }
+        /* rows go to OUT.tmp.PID, -> OUT when the job succeeds, else NAME.partial.csv */
         snprintf(csv_path, sizeof csv_path, "%s", out);
-        csv = fopen(out, "w");
-        if (!csv) {
-            fprintf(stderr, "e2e run: %s: cannot create: %s\n", out, strerror(errno));
+        if (!(csv = e2e_out_open(&csv_out, "run", "w")))
             goto done;
-        }
     }
     fprintf(csv, "run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n");
 
-    if (timing_json && e2e_run_json_running(timing_json, &meta)) {
-        fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
+    /* a killed job leaves NAME.partial.json saying "running"; an earlier TIMING is kept */
+    if (timing_json && e2e_run_json_running(json_out.partial, &meta)) {
+        fprintf(stderr, "e2e run: %s: cannot write: %s\n", json_out.partial, strerror(errno));
         goto done;
     }
+    running_json = timing_json != NULL;
     if (skip) {
         uint64_t s;
         if (e2e_event_reader_skip(rd, skip, &s, &err)) {
@@ -958,6 +1034,7 @@ int e2e_cmd_run(int argc, char **argv)
     double t_job = e2e_cli_now_ms(), t_prog = 0;
     uint64_t n = 0;
     int failed = 0;
+    uint64_t last_event = 0; /* the event number of the last event written */
     int preview = csv_stdout ? 0 : 3; /* rows per tagger shown on the terminal */
     if (preview && e2e_cli_verbose >= 0)
         fprintf(info, "%-4s %8s %4s %8s %7s %7s %9s %9s %-10s %s\n", "tag", "event", "slot",
@@ -1057,11 +1134,13 @@ int e2e_cmd_run(int argc, char **argv)
                 }
             }
         }
-        if (ferror(csv)) {
+        /* whole events only: what a stop leaves on disk ends with a complete row */
+        if (fflush(csv) || ferror(csv)) {
             fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
             failed = 1;
             break;
         }
+        last_event = d.event;
         double t4 = e2e_cli_now_ms();
         stage_add(&st_out, t4 - t3);
         stage_add(&st_total, t4 - t0);
@@ -1082,7 +1161,36 @@ int e2e_cmd_run(int argc, char **argv)
     }
     for (int t = 0; t < nt; t++)
         meta.rows += tj[t].slots;
-    e2e_run_part_end(&meta, csv_stdout ? NULL : csv_path, csv, n, max_events, &failed);
+    e2e_run_part_end(&meta, n, max_events, &failed);
+    running_json = 0; /* from here on the timing JSON is written, whatever happens */
+    if (!csv_stdout) {
+        /* the CSV the timing JSON records is the file that exists: OUT or NAME.partial.csv */
+        off_t bytes = ftello(csv);
+        csv = NULL;
+        if (!failed && e2e_out_commit(&csv_out, "run"))
+            failed = 1;
+        if (failed && !e2e_out_keep_partial(&csv_out, "run"))
+            snprintf(csv_path, sizeof csv_path, "%s", csv_out.partial);
+        else if (failed)
+            snprintf(csv_path, sizeof csv_path, "%s", csv_out.tmp);
+        e2e_run_meta_set_output(&meta, csv_path, bytes > 0 ? (uint64_t)bytes : 0);
+    }
+    if (failed) {
+        char where[160];
+        if (n)
+            snprintf(where, sizeof where, "after %llu event%s (the last: event %llu, number %llu "
+                     "in the file)", (unsigned long long)n, n == 1 ? "" : "s",
+                     (unsigned long long)last_event, (unsigned long long)(meta.first_event + n));
+        else
+            snprintf(where, sizeof where, "before the first event");
+        if (csv_stdout)
+            fprintf(stderr, "e2e run: %s: stopped %s; the rows of those events were written\n",
+                    meta.status, where);
+        else
+            fprintf(stderr, "e2e run: %s: stopped %s; %s %s, %s was left as it was\n",
+                    meta.status, where, n ? "their complete rows are in" : "the header only in",
+                    csv_path, out);
+    }
 
     stage *rows[4 + 3 * MAX_TAGGERS];
     int nr = 0;
@@ -1106,7 +1214,8 @@ int e2e_cmd_run(int argc, char **argv)
         tj[t].graph.name = gnames[t];
     }
     if (e2e_cli_verbose >= 0) {
-        fprintf(info, "\npredictions: %llu events -> %s\n", (unsigned long long)n, csv_path);
+        fprintf(info, "\npredictions: %llu events -> %s%s\n", (unsigned long long)n, csv_path,
+                failed ? " (the job did not finish: see above)" : "");
         for (int t = 0; t < nt; t++) {
             fprintf(info, "  %-4s %6llu slots, %6llu seeded; mean score:", tj[t].name,
                     (unsigned long long)tj[t].slots, (unsigned long long)tj[t].ok);
@@ -1143,22 +1252,42 @@ int e2e_cmd_run(int argc, char **argv)
             rocs[t] = &tj[t].roc;
             names[t] = tj[t].name;
         }
-        if (e2e_roc_png(roc, rocs, names, nt, &err)) {
+        /* drawn to ROC.tmp.PID (the PNG writer opens it), renamed like the CSV */
+        if (e2e_roc_png(roc_out.tmp, rocs, names, nt, &err)) {
             fprintf(stderr, "e2e run: --roc: %s\n", err.message);
             failed = 1;
+            e2e_out_discard(&roc_out);
+        } else if (failed ? e2e_out_keep_partial(&roc_out, "run")
+                          : e2e_out_commit(&roc_out, "run")) {
+            failed = 1;
+            e2e_out_discard(&roc_out);
         } else if (e2e_cli_verbose >= 0) {
-            fprintf(info, "ROC curves -> %s\n", roc);
+            fprintf(info, "ROC curves -> %s\n", failed ? roc_out.partial : roc);
         }
     }
-    if (timing_json &&
-        write_json(timing_json, rows, nr, n, wall, tj, nt, events, &meta, threads, device)) {
-        fprintf(stderr, "e2e run: %s: cannot write: %s\n", timing_json, strerror(errno));
-        failed = 1;
+    if (timing_json) {
+        /* TIMING when complete (the "running" partial removed), else NAME.partial.json */
+        if (failed && !strcmp(meta.status, "complete"))
+            meta.status = "failed"; /* a late failure (the ROC, the rename) */
+        int bad = write_json(json_out.tmp, rows, nr, n, wall, tj, nt, events, &meta, threads,
+                             device);
+        if (bad)
+            fprintf(stderr, "e2e run: %s: cannot write: %s\n", json_out.tmp, strerror(errno));
+        else if (failed)
+            bad = e2e_out_keep_partial(&json_out, "run");
+        else
+            bad = e2e_out_commit(&json_out, "run");
+        if (bad) {
+            e2e_out_discard(&json_out);
+            failed = 1;
+        }
     }
     rc = failed ? E2E_EXIT_FAIL : 0;
 done:
     if (csv && csv != stdout)
-        fclose(csv);
+        e2e_out_discard(&csv_out); /* a failure before the first event: nothing to keep */
+    if (csv && running_json && !json_out.direct)
+        remove(json_out.partial);
     for (int t = 0; t < nt; t++) {
         e2e_tagger_free(tj[t].t);
         e2e_model_free(tj[t].model);

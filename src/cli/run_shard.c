@@ -177,15 +177,15 @@ int e2e_run_part_range(e2e_run_meta *m, const char *events, uint64_t *skip, uint
     return 0;
 }
 
-void e2e_run_part_end(e2e_run_meta *m, const char *csv_path, FILE *csv, uint64_t n,
-                      uint64_t max_events, int *failed)
+void e2e_run_meta_set_output(e2e_run_meta *m, const char *csv_path, uint64_t bytes)
 {
     static char real[4096];
-    if (csv_path) {
-        m->output = realpath(csv_path, real) ? real : csv_path;
-        off_t end = csv ? ftello(csv) : -1;
-        m->output_bytes = end > 0 ? (uint64_t)end : 0;
-    }
+    m->output = realpath(csv_path, real) ? real : csv_path;
+    m->output_bytes = bytes;
+}
+
+void e2e_run_part_end(e2e_run_meta *m, uint64_t n, uint64_t max_events, int *failed)
+{
     if (stop_flag) {
         fprintf(stderr, "e2e run: interrupted after %llu events\n", (unsigned long long)n);
         *failed = 1;

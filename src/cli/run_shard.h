@@ -62,11 +62,13 @@ e2e_status e2e_run_meta_add_model(e2e_run_meta *m, const char *tagger, const cha
    max_events, and refuses a --skip-events at or past the end, naming the file's count.
    Prints "e2e run: ..." and returns -1 on an error. */
 int e2e_run_part_range(e2e_run_meta *m, const char *events, uint64_t *skip, uint64_t *max_events);
-/* After the last event: the status (complete, failed, interrupted), the CSV's size, and the
-   file's count when the job read to its end; a shard that got fewer events than its range
-   fails. Prints the reason and sets *failed when the part did not finish. */
-void e2e_run_part_end(e2e_run_meta *m, const char *csv_path, FILE *csv, uint64_t n,
-                      uint64_t max_events, int *failed);
+/* After the last event: the status (complete, failed, interrupted) and the file's count
+   when the job read to its end; a shard that got fewer events than its range fails. Prints
+   the reason and sets *failed when the part did not finish. */
+void e2e_run_part_end(e2e_run_meta *m, uint64_t n, uint64_t max_events, int *failed);
+/* The CSV the part wrote, as it exists after the job (the final name, or NAME.partial when
+   the job did not finish), and its size. */
+void e2e_run_meta_set_output(e2e_run_meta *m, const char *csv_path, uint64_t bytes);
 /* Writes the metadata as JSON members (each line starts with two spaces and ends with
    ",\n"), for inside the timing JSON's top-level object; events = events processed. */
 void e2e_run_meta_json(FILE *f, const e2e_run_meta *m, uint64_t events);

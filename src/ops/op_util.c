@@ -236,9 +236,9 @@ void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n)
     switch (act) {
     case E2E_ACT_NONE:
         break;
-    case E2E_ACT_RELU:
+    case E2E_ACT_RELU: /* as the Relu kernel (ops_unary.c): a NaN stays NaN */
         for (int64_t i = 0; i < n; i++)
-            x[i] = x[i] > 0.f ? x[i] : 0.f;
+            x[i] = x[i] < 0.f ? 0.f : x[i];
         break;
     case E2E_ACT_LEAKY_RELU:
         for (int64_t i = 0; i < n; i++)

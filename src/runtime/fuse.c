@@ -18,6 +18,12 @@
                 dilation 1, floor, no Indices  =>  ConvMaxPool (ops/ops_conv.c): the pooled
                 output is written straight from the convolution's registers (when the Conv
                 takes the direct or Winograd kernel; otherwise the pattern is left alone)
+   EdgeGather   Gather(rows [R, C], indices, axis 0) -> Reshape [M, K, C] -> Add [M, 1, C] ->
+                Relu | LeakyRelu [-> ReduceMax axis 1, keepdims 0]  =>  EdgeGatherAdd
+                (ops/ops_edgeconv.c; the pass is fuse_edge.c): an EdgeConv's neighbour
+                step, without the gathered rows or (with the maximum) the edge tensor
+   Pointwise    Conv 1x1 -> Relu -> Conv 1x1 on few channels  =>  PointwiseMLP
+                (ops/ops_pointwise.c; the pass is fuse_pointwise.c)
    Bias         MatMul(A, B) -> Add const [N] [-> Add residual of the same shape]
                 =>  MatMul with in[2] = bias, in[3] = residual (applied in its epilogue;
                 with a constant B the product runs on the packed kernels of mm_packed.c)
@@ -34,6 +40,7 @@
 
 #include "ops/mm_packed.h"
 #include "runtime/fuse.h"
+#include "runtime/fuse_internal.h"
 
 extern const e2e_op_def e2e_op_conv_maxpool; /* ops/ops_conv.c */
 
@@ -264,6 +271,23 @@ static void install(fctx *c, e2e_kernel *k, e2e_kernel *last, e2e_kernel **drop,
     *last = *k;
     c->s->n_fused++;
     index_build(c);
+}
+
+/* the helpers above for the passes in their own files (fuse_internal.h) */
+bool e2e_fuse_is_op(const e2e_kernel *k, const char *type) { return is_op(k, type); }
+e2e_kernel *e2e_fuse_producer(fctx *c, const e2e_value *v) { return producer(c, v); }
+e2e_kernel *e2e_fuse_sole_consumer(fctx *c, const e2e_value *v) { return sole_consumer(c, v); }
+
+bool e2e_fuse_make_kernel(fctx *c, const e2e_kernel *like, const e2e_op_def *op, const char *op_type,
+                          e2e_value *const *in, int n_in, e2e_value *const *out, int n_out,
+                          void *priv, e2e_kernel *k)
+{
+    return make_kernel(c, like, op, op_type, in, n_in, out, n_out, NULL, 0, priv, k);
+}
+
+void e2e_fuse_install(fctx *c, e2e_kernel *k, e2e_kernel *last, e2e_kernel **drop, int n_drop)
+{
+    install(c, k, last, drop, n_drop);
 }
 
 /* ---------------------------------------------------------------- LayerNorm */
@@ -1158,7 +1182,8 @@ e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err)
     }
     if (c.s) {
         bool (*const passes[])(fctx *, e2e_kernel *) = {fuse_patch_embed, fuse_layernorm, fuse_gelu,
-                                                         fuse_attention, fuse_bias, fuse_conv_pool};
+                                                         fuse_attention, fuse_bias, fuse_conv_pool,
+                                                         e2e_fuse_edge_gather, e2e_fuse_pointwise_mlp};
         for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++)
             for (int i = 0; i < s->n_kernels; i++)
                 if (s->kernels[i].op)
