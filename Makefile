@@ -30,6 +30,9 @@ CFLAGS  += $(if $(filter 1,$(WERROR)),-Werror,)
 CFLAGS  += $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
 CPPFLAGS += -Iinclude -Isrc -I$(BUILD)/gen $(if $(OPENBLAS_INC),-I$(OPENBLAS_INC),)
 LDLIBS  += -lopenblas -lprotobuf-c -lpng -lm -lpthread
+# cairo draws e2e display's plots (fontconfig: its fonts); only the command links them
+CAIRO_CFLAGS ?= -I/usr/include/cairo
+CLI_LDLIBS   ?= -lcairo -lfontconfig
 LDFLAGS += $(if $(SANITIZE),-fsanitize=$(SANITIZE),)
 
 ifeq ($(HDF5),1)
@@ -63,7 +66,8 @@ TEST_SUPPORT := $(filter-out tests/test_%,$(wildcard tests/*.c))
 EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-DEPS_PKGS := libopenblas-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev libpng-dev
+DEPS_PKGS := libopenblas-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcmocka-dev libpng-dev \
+             libcairo2-dev
 # what make check's tests need besides the build (C++ example, pkg-config of make install,
 # the HDF5 reader, the Python binding; libgfortran.a for the static link of the install test):
 # installed by make check, not by make demo
@@ -105,6 +109,7 @@ $(BUILD)/obj/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 $(BUILD)/obj/src/ops/x86/%_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/ops/x86/%_avx512.o: CFLAGS += $(ISA_AVX512)
 
+$(BUILD)/obj/src/cli/%.o: CPPFLAGS += $(CAIRO_CFLAGS)
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/onnx.pb-c.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
@@ -123,7 +128,7 @@ $(BUILD)/libe2e.so: $(LIB_OBJ)
 	ln -sf libe2e.so.$(VERSION) $@
 
 $(BUILD)/e2e: $(CLI_OBJ) $(BUILD)/libe2e.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libe2e.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libe2e.a $(LDLIBS) $(CLI_LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libe2e.a
 	@mkdir -p $(dir $@)

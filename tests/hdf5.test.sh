@@ -35,7 +35,7 @@ X[..., 0] = (10 + i) * np.exp(-((y - 15) ** 2 + (x - 15) ** 2) / (2.0 + i % 3))
 X[..., 1] = ((i * 7 + y * 3 + x) % 11) * 0.01
 Y = (np.arange(n) % 2).astype(np.float32)
 with h5py.File(d + '/eg.h5', 'w') as f:
-    f['X'] = X; f['y'] = Y
+    f['X'] = X; f['y'] = Y; f['X2'] = X[..., ::-1]
 with h5py.File(d + '/jets.h5', 'w') as f:
     f['X_jets'] = np.zeros((3, 2, 30, 30), np.float32); f['y'] = np.zeros(3, np.float32)
 np.save(d + '/eg.npy', X); np.save(d + '/y.npy', Y)
@@ -87,6 +87,12 @@ int main(int argc, char **argv)
     hsize_t dx[4] = {n, 32, 32, 2}, dy[1] = {n};
     put(f, "/X", 4, dx, X);
     put(f, "/y", 1, dy, Y);
+    float *X2 = malloc(sizeof(float) * n * 32 * 32 * 2); /* X with its two channels swapped */
+    for (size_t k = 0; k < (size_t)n * 32 * 32; k++) {
+        X2[2 * k] = X[2 * k + 1];
+        X2[2 * k + 1] = X[2 * k];
+    }
+    put(f, "/X2", 4, dx, X2);
     H5Fclose(f);
     snprintf(p, sizeof p, "%s/jets.h5", argv[1]);
     f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -117,7 +123,7 @@ cat "$dir/out"
 grep -q "hdf5 /X, NHWC 2 x 32 x 32, channels 0" "$dir/out" || fail "summary: $(cat "$dir/out")"
 head -1 "$dir/h5.csv" | grep -q '^index,label,score$' || fail "CSV header"
 [ "$(tail -n +2 "$dir/h5.csv" | wc -l)" -eq "$N" ] || fail "not $N rows"
-sed -n 2p "$dir/h5.csv" | grep -q '^0,0,[01]\.[0-9]*$' || fail "row 0: $(sed -n 2p "$dir/h5.csv")"
+sed -n 2p "$dir/h5.csv" | grep -q '^0,0,[0-9.e+-]*$' || fail "row 0: $(sed -n 2p "$dir/h5.csv")"
 sed -n 3p "$dir/h5.csv" | grep -q '^1,1,' || fail "row 1 label: $(sed -n 3p "$dir/h5.csv")"
 # the same frames as .npy (+ labels file) give the same CSV, also in other chunk sizes
 "$E5" --quiet run --frames "$dir/eg.npy" --labels "$dir/y.npy" --model "eg=$MODEL" --batch 7 \
@@ -127,6 +133,18 @@ cmp -s "$dir/h5.csv" "$dir/npy.csv" || { diff "$dir/h5.csv" "$dir/npy.csv" | hea
 "$E5" --quiet run --frames "$dir/eg.h5" --model "eg=$MODEL" --frames-channels 1 -o "$dir/c1.csv" \
     || fail "--frames-channels 1"
 cmp -s "$dir/h5.csv" "$dir/c1.csv" && fail "--frames-channels 1 changed nothing"
+# --dataset: X2 holds X's channels swapped, so its channel 1 is X's channel 0
+"$E5" --quiet run --frames "$dir/eg.h5" --dataset X2 --frames-channels 1 --model "eg=$MODEL" \
+    -o "$dir/x2.csv" || fail "--dataset X2"
+cmp -s "$dir/h5.csv" "$dir/x2.csv" || { diff "$dir/h5.csv" "$dir/x2.csv" | head; fail "--dataset X2 channel 1 differs from /X channel 0"; }
+"$E5" --quiet run --frames "$dir/eg.h5" --dataset /X --model "eg=$MODEL" -o "$dir/x1.csv" \
+    || fail "--dataset /X"
+cmp -s "$dir/h5.csv" "$dir/x1.csv" || fail "--dataset /X differs from the default"
+"$E5" run --frames "$dir/eg.h5" --dataset nope --model "eg=$MODEL" -o "$dir/n.csv" \
+    > /dev/null 2> "$dir/err"
+[ $? -eq 1 ] || fail "--dataset nope: exit status not 1"
+grep -q "eg.h5: no dataset /nope (the file has: /X, /X2, /y)" "$dir/err" \
+    || fail "--dataset nope message: $(cat "$dir/err")"
 # jet images of another size: a clear error, no resize
 "$E5" run --frames "$dir/jets.h5" --model "eg=$MODEL" -o "$dir/j.csv" > /dev/null 2> "$dir/err"
 [ $? -eq 1 ] || fail "size mismatch: exit status not 1"

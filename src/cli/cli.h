@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "e2e.h"
 
@@ -35,6 +36,16 @@ extern int e2e_cli_optimize;
 e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err);
 /* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */
 e2e_session_options e2e_cli_session_options(void);
+
+/* Provenance of a timing result (provenance.c), for the JSONs of run, bench and compare:
+   writes the members "library_version", then (threads > 0) "threads", "optimize", "device",
+   then "cpu_model" (/proc/cpuinfo), "logical_cpus", "simd" (the kernels' instruction-set
+   level sessions use by default) and "simd_cpu" (the best the CPU has), one per line starting
+   with indent, separated by commas, no comma after the last. */
+void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optimize,
+                             const char *device);
+/* The instruction-set level of the kernels sessions use by default: "generic", "avx2", ... */
+const char *e2e_cli_simd_level(void);
 
 /* Non-finite values of a float input (src/cli/nonfinite.c). Start with
    E2E_CLI_NONFINITE_INIT; count adds x[0..n) whose flat indices start at offset. */

@@ -483,6 +483,10 @@ int e2e_cmd_bench(int argc, char **argv)
                (long long)batch, o.threads, runs, o.warmup, med, p99, p999, mean, t[0], t[runs - 1],
                thr, gfl, flops, e2e_session_node_count(s), e2e_session_arena_bytes(s), load_ms,
                session_ms);
+        printf(",\n \"provenance\": {\n");
+        e2e_cli_json_provenance(stdout, "  ", o.threads, so.optimize,
+                                e2e_session_device(s) == E2E_DEVICE_CUDA ? "cuda" : "cpu");
+        printf("}");
         if (kp) {
             printf(",\n \"profile_runs\": %d, \"profile\": [", prof_runs);
             for (int i = 0; i < s->n_kernels; i++) {

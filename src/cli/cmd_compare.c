@@ -1,5 +1,8 @@
-/* e2e compare: one model, the same inputs, several devices — latency, throughput and the
-   largest output differences against the first device of the list. */
+/* e2e compare: one model, the same inputs, several configurations (a device, and for the CPU
+   its threads, each with an optimize level) — latency, throughput and the largest output
+   differences against the first configuration of the list; optionally as JSON with where the
+   numbers came from (library version, CPU model, SIMD level). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,38 +10,63 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/run_shard.h"
+#include "onnx/tensor_proto.h"
 #include "runtime/profile.h"
+#include "util/npy.h"
 
 #define MAX_IN 16
 #define MAX_OUT 16
-#define MAX_DEV 4
+#define MAX_CFG 8
 
 static void help(void)
 {
-    printf("usage: e2e compare MODEL [--devices cpu,cuda] [--batch N] [--runs R] [--warmup W]\n"
-           "                   [--threads T] [--seed S] [--rtol R] [--atol A]\n\n"
-           "Runs MODEL (a .onnx file or a folder holding model.onnx) on each device of the list\n"
-           "with the same inputs (seeded uniform random numbers in [0, 1); dynamic dimensions:\n"
-           "the first is the batch N, default 1, the others 1). Prints, per device, the median\n"
-           "latency of R timed runs (default 50, after W = 5 warm-up runs; a CUDA run includes\n"
-           "the input and output copies) and the throughput (N * 1000 / median, images/s), then\n"
-           "for every other device the largest absolute and relative difference of each output\n"
-           "against the first device, and whether every element is within\n"
+    printf("usage: e2e compare MODEL [--devices CONFIG,CONFIG,...] [--input [NAME=]FILE ...]\n"
+           "                   [--batch N] [--runs R] [--warmup W] [--threads T] [--seed S]\n"
+           "                   [--rtol R] [--atol A] [--json FILE]\n\n"
+           "Runs MODEL (a .onnx file or a folder holding model.onnx) in each configuration of\n"
+           "the list with the same inputs: read from --input files (.npy or .pb TensorProto;\n"
+           "NAME= binds by name, else by position), the others seeded uniform random numbers\n"
+           "in [0, 1) (dynamic dimensions: the first is the batch N, default 1 or the first\n"
+           "input file's, the others 1). Prints, per configuration, the median latency of R\n"
+           "timed runs (default 50, after W = 5 warm-up runs; a CUDA run includes the input and\n"
+           "output copies) and the throughput (N * 1000 / median, images/s), then for every\n"
+           "other configuration the largest absolute and relative difference of each output\n"
+           "against the first, and whether every element is within\n"
            "|diff| <= atol + rtol * |reference| (defaults rtol 1e-4, atol 1e-5; docs/gpu.md).\n\n"
-           "  --devices LIST  comma-separated cpu, cuda (default cpu,cuda)\n"
-           "  --threads T     compute threads of the CPU session (default 1)\n\n"
+           "  --devices LIST  comma-separated configurations (default cpu,cuda):\n"
+           "                    cpu[@THREADS][/optimize=N]   cuda[/optimize=N]\n"
+           "                  e.g. cpu@1/optimize=0,cpu@2 compares the plain graph on one\n"
+           "                  thread with the optimized one on two; THREADS defaults to\n"
+           "                  --threads, N to the global --optimize (default 1)\n"
+           "  --threads T     compute threads of a CPU configuration without @ (default 1)\n"
+           "  --json FILE     also write the results as JSON (- for stdout, the text report\n"
+           "                  then goes to stderr): each configuration's device, threads,\n"
+           "                  optimize level, median and throughput, each output's\n"
+           "                  differences, and the library version, CPU model and SIMD level\n\n"
            "A device that is not available is reported with the reason. Exit status 1 when a\n"
            "device named in --devices is not available or an output is outside the tolerance;\n"
            "without --devices a missing GPU is only reported.\n");
 }
 
+/* One configuration of the list. */
+typedef struct config {
+    char spec[48];         /* as printed: cpu@2/optimize=0 */
+    e2e_device dev;
+    int threads, optimize;
+} config;
+
 typedef struct opts {
-    const char *path;
-    int n_dev, explicit_devices;
-    e2e_device dev[MAX_DEV];
+    const char *path, *json;
+    int n_cfg, explicit_devices, batch_set;
+    const char *cfg_list;
+    config cfg[MAX_CFG];
     int batch, runs, warmup, threads;
     unsigned long long seed;
     double rtol, atol;
+    int n_in;
+    const char *in_name[MAX_IN], *in_file[MAX_IN]; /* in_name NULL: by position */
+    char in_buf[MAX_IN][256];
 } opts;
 
 static int int_arg(const char *opt, const char *v, int min, int *out)
@@ -67,34 +95,83 @@ static int double_arg(const char *opt, const char *v, double *out)
 
 static const char *dev_name(e2e_device d) { return d == E2E_DEVICE_CUDA ? "cuda" : "cpu"; }
 
+/* "cpu@2/optimize=0" -> c; -1 (printed) when malformed. */
+static int parse_config(const char *s, size_t n, const opts *o, config *c)
+{
+    char buf[64];
+    if (n >= sizeof buf) {
+        fprintf(stderr, "e2e compare: configuration '%.*s' is too long\n", (int)n, s);
+        return -1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    c->threads = o->threads;
+    c->optimize = e2e_cli_optimize;
+    char *slash = strchr(buf, '/'), *at = strchr(buf, '@');
+    if (slash) {
+        *slash = 0;
+        char *end;
+        long v = -1;
+        if (!strncmp(slash + 1, "optimize=", 9))
+            v = strtol(slash + 1 + 9, &end, 10);
+        if (v < 0 || v > 2 || *end || end == slash + 1 + 9) {
+            fprintf(stderr, "e2e compare: configuration '%.*s': after / comes optimize=0, 1 or 2\n",
+                    (int)n, s);
+            return -1;
+        }
+        c->optimize = (int)v;
+    }
+    if (at) {
+        *at = 0;
+        char *end;
+        long v = strtol(at + 1, &end, 10);
+        if (v < 1 || v > 1024 || *end || end == at + 1) {
+            fprintf(stderr, "e2e compare: configuration '%.*s': @ takes a thread count 1..1024\n",
+                    (int)n, s);
+            return -1;
+        }
+        c->threads = (int)v;
+    }
+    if (!strcmp(buf, "cpu"))
+        c->dev = E2E_DEVICE_CPU;
+    else if (!strcmp(buf, "cuda") && !at)
+        c->dev = E2E_DEVICE_CUDA;
+    else {
+        fprintf(stderr, "e2e compare: unknown configuration '%.*s' in --devices "
+                "(cpu[@THREADS][/optimize=N], cuda[/optimize=N])\n", (int)n, s);
+        return -1;
+    }
+    if (c->dev == E2E_DEVICE_CPU)
+        snprintf(c->spec, sizeof c->spec, "cpu@%d/optimize=%d", c->threads, c->optimize);
+    else
+        snprintf(c->spec, sizeof c->spec, "cuda/optimize=%d", c->optimize);
+    return 0;
+}
+
 static int parse_devices(const char *s, opts *o)
 {
-    o->n_dev = 0;
+    o->n_cfg = 0;
     while (*s) {
         const char *c = strchr(s, ',');
         size_t n = c ? (size_t)(c - s) : strlen(s);
-        e2e_device d;
-        if (n == 3 && !strncmp(s, "cpu", 3))
-            d = E2E_DEVICE_CPU;
-        else if (n == 4 && !strncmp(s, "cuda", 4))
-            d = E2E_DEVICE_CUDA;
-        else {
-            fprintf(stderr, "e2e compare: unknown device '%.*s' in --devices (cpu, cuda)\n", (int)n, s);
+        if (o->n_cfg == MAX_CFG) {
+            fprintf(stderr, "e2e compare: at most %d configurations\n", MAX_CFG);
             return -1;
         }
-        for (int i = 0; i < o->n_dev; i++)
-            if (o->dev[i] == d) {
-                fprintf(stderr, "e2e compare: device %s is listed twice\n", dev_name(d));
+        config *cf = &o->cfg[o->n_cfg];
+        if (parse_config(s, n, o, cf))
+            return -1;
+        for (int i = 0; i < o->n_cfg; i++)
+            if (!strcmp(o->cfg[i].spec, cf->spec)) {
+                fprintf(stderr, "e2e compare: configuration %s is listed twice\n", cf->spec);
                 return -1;
             }
-        if (o->n_dev == MAX_DEV)
-            return -1;
-        o->dev[o->n_dev++] = d;
+        o->n_cfg++;
         s += n;
         if (*s == ',')
             s++;
     }
-    if (!o->n_dev) {
+    if (!o->n_cfg) {
         fprintf(stderr, "e2e compare: --devices is empty\n");
         return -1;
     }
@@ -105,9 +182,6 @@ static int parse_devices(const char *s, opts *o)
 static int parse(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->dev[0] = E2E_DEVICE_CPU;
-    o->dev[1] = E2E_DEVICE_CUDA;
-    o->n_dev = 2;
     o->batch = 1;
     o->runs = 50;
     o->warmup = 5;
@@ -122,12 +196,28 @@ static int parse(int argc, char **argv, opts *o)
             help();
             return 1;
         } else if (!strcmp(a, "--devices") && has) {
-            if (parse_devices(argv[++i], o))
-                return -1;
+            o->cfg_list = argv[++i];
             o->explicit_devices = 1;
+        } else if (!strcmp(a, "--input") && has) {
+            if (o->n_in == MAX_IN) {
+                fprintf(stderr, "e2e compare: at most %d --input\n", MAX_IN);
+                return -1;
+            }
+            const char *v = argv[++i], *eq = strchr(v, '=');
+            if (eq) {
+                snprintf(o->in_buf[o->n_in], sizeof o->in_buf[o->n_in], "%.*s", (int)(eq - v), v);
+                o->in_name[o->n_in] = o->in_buf[o->n_in];
+                o->in_file[o->n_in++] = eq + 1;
+            } else {
+                o->in_name[o->n_in] = NULL;
+                o->in_file[o->n_in++] = v;
+            }
+        } else if (!strcmp(a, "--json") && has) {
+            o->json = argv[++i];
         } else if (!strcmp(a, "--batch") && has) {
             if (int_arg(a, argv[++i], 1, &o->batch))
                 return -1;
+            o->batch_set = 1;
         } else if (!strcmp(a, "--runs") && has) {
             if (int_arg(a, argv[++i], 1, &o->runs))
                 return -1;
@@ -146,7 +236,7 @@ static int parse(int argc, char **argv, opts *o)
             if (double_arg(a, argv[++i], &o->atol))
                 return -1;
         } else if (a[0] == '-') {
-            fprintf(stderr, "e2e compare: unknown option %s (e2e help compare)\n", a);
+            fprintf(stderr, "e2e compare: unknown or incomplete option %s (e2e help compare)\n", a);
             return -1;
         } else if (!o->path) {
             o->path = a;
@@ -159,33 +249,47 @@ static int parse(int argc, char **argv, opts *o)
         fprintf(stderr, "e2e compare: no model given (e2e help compare)\n");
         return -1;
     }
+    /* after the loop: --threads and --optimize may come after --devices */
+    if (parse_devices(o->cfg_list ? o->cfg_list : "cpu,cuda", o))
+        return -1;
     return 0;
 }
 
-/* What one device produced. */
-typedef struct dev_run {
-    e2e_device dev;
+/* The differences of one output against the reference configuration. */
+typedef struct out_diff {
+    char name[128];
+    int mismatch;          /* other dtype or size: nothing compared */
+    double max_abs, max_rel, ref_val, val;
+    int64_t n, outside, worst;
+} out_diff;
+
+/* What one configuration produced. */
+typedef struct cfg_run {
+    const config *cfg;
     int available, ran;
     char why[1024];
     double median_ms;
     int n_out;
     e2e_tensor_view out[MAX_OUT]; /* data: owned copies */
-} dev_run;
+    int n_diff;                   /* against the reference, when compared */
+    out_diff diff[MAX_OUT];
+} cfg_run;
 
-static void dev_run_clear(dev_run *r)
+static void cfg_run_clear(cfg_run *r)
 {
     for (int i = 0; i < r->n_out; i++)
         free(r->out[i].data);
     r->n_out = 0;
 }
 
-/* Runs the model on one device; 0 ran, 1 device unavailable, -1 error (printed). */
-static int run_device(const e2e_model *m, const opts *o, e2e_shape_binding *b, e2e_tensor_view *in,
-                      int nin, dev_run *r)
+/* Runs the model in one configuration; 0 ran, 1 device unavailable, -1 error (printed). */
+static int run_config(const e2e_model *m, const opts *o, e2e_shape_binding *b, e2e_tensor_view *in,
+                      int nin, cfg_run *r)
 {
     e2e_session_options so = e2e_cli_session_options();
-    so.device = r->dev;
-    so.threads = o->threads;
+    so.device = r->cfg->dev;
+    so.threads = r->cfg->threads;
+    so.optimize = r->cfg->optimize;
     so.shapes = b;
     so.n_shapes = nin;
     so.default_batch = o->batch;
@@ -197,7 +301,7 @@ static int run_device(const e2e_model *m, const opts *o, e2e_shape_binding *b, e
         return 1;
     }
     if (st) {
-        fprintf(stderr, "e2e compare: %s: %s\n", dev_name(r->dev), err.message);
+        fprintf(stderr, "e2e compare: %s: %s\n", r->cfg->spec, err.message);
         return -1;
     }
     r->available = 1;
@@ -209,7 +313,7 @@ static int run_device(const e2e_model *m, const opts *o, e2e_shape_binding *b, e
     }
     for (int w = 0; w < o->warmup; w++)
         if (e2e_session_run(s, in, nin, &err)) {
-            fprintf(stderr, "e2e compare: %s: %s\n", dev_name(r->dev), err.message);
+            fprintf(stderr, "e2e compare: %s: %s\n", r->cfg->spec, err.message);
             goto done;
         }
     for (int i = 0; i < o->runs; i++) {
@@ -217,7 +321,7 @@ static int run_device(const e2e_model *m, const opts *o, e2e_shape_binding *b, e
         st = e2e_session_run(s, in, nin, &err);
         t[i] = e2e_cli_now_ms() - a;
         if (st) {
-            fprintf(stderr, "e2e compare: %s: %s\n", dev_name(r->dev), err.message);
+            fprintf(stderr, "e2e compare: %s: %s\n", r->cfg->spec, err.message);
             goto done;
         }
     }
@@ -259,23 +363,27 @@ static double elem(const e2e_tensor_view *v, int64_t i)
     }
 }
 
-/* Prints the differences of r against ref; returns the number of outputs out of tolerance. */
-static int report_diff(const opts *o, const dev_run *ref, const dev_run *r)
+/* Fills r->diff against ref and prints it (to txt); returns the outputs out of tolerance. */
+static int report_diff(FILE *txt, const opts *o, const cfg_run *ref, cfg_run *r)
 {
     int bad = 0;
+    r->n_diff = 0;
     for (int i = 0; i < r->n_out && i < ref->n_out; i++) {
         const e2e_tensor_view *a = &ref->out[i], *b = &r->out[i];
+        out_diff *df = &r->diff[r->n_diff++];
+        memset(df, 0, sizeof *df);
         int64_t n = e2e_tensor_view_numel(a);
-        const char *name = a->name ? a->name : "output";
+        snprintf(df->name, sizeof df->name, "%s", a->name ? a->name : "output");
+        df->n = n;
+        df->worst = -1;
         if (a->dtype != b->dtype || n != e2e_tensor_view_numel(b)) {
-            printf("  %s: %s gives %s x %lld, %s gives %s x %lld\n", name, dev_name(ref->dev),
-                   e2e_dtype_name(a->dtype), (long long)n, dev_name(r->dev), e2e_dtype_name(b->dtype),
-                   (long long)e2e_tensor_view_numel(b));
+            fprintf(txt, "  %s: %s gives %s x %lld, %s gives %s x %lld\n", df->name,
+                    ref->cfg->spec, e2e_dtype_name(a->dtype), (long long)n, r->cfg->spec,
+                    e2e_dtype_name(b->dtype), (long long)e2e_tensor_view_numel(b));
+            df->mismatch = 1;
             bad++;
             continue;
         }
-        double max_abs = 0, max_rel = 0;
-        int64_t outside = 0, worst = -1;
         for (int64_t j = 0; j < n; j++) {
             double x = elem(a, j), y = elem(b, j), d = fabs(x - y);
             if (isnan(x) != isnan(y)) {
@@ -285,26 +393,115 @@ static int report_diff(const opts *o, const dev_run *ref, const dev_run *r)
             } else if (x == y) {
                 continue; /* also equal infinities */
             }
-            if (d > max_abs) {
-                max_abs = d;
-                worst = j;
+            if (d > df->max_abs) {
+                df->max_abs = d;
+                df->worst = j;
             }
-            if (x != 0 && d / fabs(x) > max_rel)
-                max_rel = d / fabs(x);
+            if (x != 0 && d / fabs(x) > df->max_rel)
+                df->max_rel = d / fabs(x);
             if (!(d <= o->atol + o->rtol * fabs(x)))
-                outside++;
+                df->outside++;
         }
-        printf("  %-16s max |diff| %.3g, max rel %.3g", name, max_abs, max_rel);
-        if (worst >= 0)
-            printf(" (at %lld: %s %.9g, %s %.9g)", (long long)worst, dev_name(ref->dev), elem(a, worst),
-                   dev_name(r->dev), elem(b, worst));
-        if (outside)
-            printf("; %lld of %lld outside the tolerance\n", (long long)outside, (long long)n);
+        fprintf(txt, "  %-16s max |diff| %.3g, max rel %.3g", df->name, df->max_abs, df->max_rel);
+        if (df->worst >= 0) {
+            df->ref_val = elem(a, df->worst);
+            df->val = elem(b, df->worst);
+            fprintf(txt, " (at %lld: %.9g vs %.9g)", (long long)df->worst, df->ref_val, df->val);
+        }
+        if (df->outside)
+            fprintf(txt, "; %lld of %lld outside the tolerance\n", (long long)df->outside,
+                    (long long)n);
         else
-            printf("; within the tolerance\n");
-        bad += outside > 0;
+            fprintf(txt, "; within the tolerance\n");
+        bad += df->outside > 0;
     }
     return bad;
+}
+
+/* JSON numbers: finite as %.9g, else null (JSON has no NaN or Infinity). */
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fprintf(f, "null");
+}
+
+static int write_json(const opts *o, const char *path, int64_t batch, const e2e_tensor_view *in,
+                      int nin, const int *from_file, const cfg_run *runs, int ref, int rc)
+{
+    FILE *f = strcmp(o->json, "-") ? fopen(o->json, "w") : stdout;
+    if (!f)
+        return -1;
+    fprintf(f, "{\n  \"command\": \"compare\",\n  \"model\": ");
+    e2e_run_json_str(f, path);
+    fprintf(f, ",\n  \"batch\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"seed\": %llu,\n"
+            "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup, o->seed,
+            o->rtol, o->atol);
+    fprintf(f, "  \"provenance\": {\n");
+    e2e_cli_json_provenance(f, "    ", 0, 0, NULL);
+    fprintf(f, "},\n  \"inputs\": [");
+    for (int i = 0; i < nin; i++) {
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        e2e_run_json_str(f, in[i].name);
+        fprintf(f, ", \"dtype\": \"%s\", \"shape\": [", e2e_dtype_name(in[i].dtype));
+        for (int k = 0; k < in[i].rank; k++)
+            fprintf(f, "%s%lld", k ? ", " : "", (long long)in[i].dims[k]);
+        fprintf(f, "], \"source\": ");
+        e2e_run_json_str(f, from_file[i] >= 0 ? o->in_file[from_file[i]] : "random");
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ],\n  \"configs\": [");
+    for (int d = 0; d < o->n_cfg; d++) {
+        const cfg_run *r = &runs[d];
+        fprintf(f, "%s\n    {\"config\": \"%s\", \"device\": \"%s\", \"threads\": %d, "
+                "\"optimize\": %d, \"available\": %s, \"ran\": %s", d ? "," : "", r->cfg->spec,
+                dev_name(r->cfg->dev), r->cfg->threads, r->cfg->optimize,
+                r->available ? "true" : "false", r->ran ? "true" : "false");
+        if (!r->available && r->why[0]) {
+            fprintf(f, ", \"why\": ");
+            e2e_run_json_str(f, r->why);
+        }
+        if (r->ran) {
+            fprintf(f, ", \"median_ms\": ");
+            json_num(f, r->median_ms);
+            fprintf(f, ", \"throughput_per_s\": ");
+            json_num(f, r->median_ms > 0 ? (double)batch * 1000.0 / r->median_ms : 0);
+        }
+        if (d == ref)
+            fprintf(f, ", \"reference\": true");
+        else if (r->ran && ref >= 0) {
+            fprintf(f, ", \"against\": \"%s\", \"outputs\": [", runs[ref].cfg->spec);
+            for (int i = 0; i < r->n_diff; i++) {
+                const out_diff *df = &r->diff[i];
+                fprintf(f, "%s\n      {\"name\": ", i ? "," : "");
+                e2e_run_json_str(f, df->name);
+                fprintf(f, ", \"elements\": %lld", (long long)df->n);
+                if (df->mismatch)
+                    fprintf(f, ", \"mismatch\": true, \"within_tolerance\": false}");
+                else {
+                    fprintf(f, ", \"max_abs_diff\": ");
+                    json_num(f, df->max_abs);
+                    fprintf(f, ", \"max_rel_diff\": ");
+                    json_num(f, df->max_rel);
+                    fprintf(f, ", \"outside\": %lld, \"within_tolerance\": %s}",
+                            (long long)df->outside, df->outside ? "false" : "true");
+                }
+            }
+            fprintf(f, "\n    ]");
+        }
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ],\n  \"pass\": %s\n}\n", rc == E2E_EXIT_OK ? "true" : "false");
+    if (f == stdout)
+        return fflush(f) ? -1 : 0;
+    return fclose(f) ? -1 : 0;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && !strcmp(s + n - m, suf);
 }
 
 int e2e_cmd_compare(int argc, char **argv)
@@ -316,12 +513,15 @@ int e2e_cmd_compare(int argc, char **argv)
 
     char path[4096];
     e2e_cli_model_path(o.path, path, sizeof path);
+    FILE *txt = o.json && !strcmp(o.json, "-") ? stderr : stdout;
 
     int rc = E2E_EXIT_FAIL;
     e2e_error err;
     e2e_model *m = NULL;
     void *in_data[MAX_IN] = {0};
-    dev_run runs[MAX_DEV];
+    e2e_tensor file_t[MAX_IN];
+    memset(file_t, 0, sizeof file_t);
+    cfg_run runs[MAX_CFG];
     memset(runs, 0, sizeof runs);
     if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e compare: %s\n", err.message);
@@ -331,6 +531,51 @@ int e2e_cmd_compare(int argc, char **argv)
     if (nin > MAX_IN) {
         fprintf(stderr, "e2e compare: %s: %d inputs, at most %d supported\n", path, nin, MAX_IN);
         goto done;
+    }
+    /* --input files: which model input each one feeds (by name, else by position) */
+    int from_file[MAX_IN];
+    for (int i = 0; i < MAX_IN; i++)
+        from_file[i] = -1;
+    for (int j = 0; j < o.n_in; j++) {
+        int at = -1;
+        if (o.in_name[j]) {
+            for (int i = 0; i < nin && at < 0; i++) {
+                e2e_tensor_view d;
+                if (!e2e_model_input(m, i, &d) && d.name && !strcmp(d.name, o.in_name[j]))
+                    at = i;
+            }
+            if (at < 0) {
+                fprintf(stderr, "e2e compare: --input %s=%s: the model %s has no input named "
+                        "'%s'; its inputs:", o.in_name[j], o.in_file[j], path, o.in_name[j]);
+                for (int i = 0; i < nin; i++) {
+                    e2e_tensor_view d;
+                    if (!e2e_model_input(m, i, &d))
+                        fprintf(stderr, "%s %s", i ? "," : "", d.name);
+                }
+                fprintf(stderr, "\n");
+                rc = E2E_EXIT_USAGE;
+                goto done;
+            }
+        } else if ((at = j) >= nin) {
+            fprintf(stderr, "e2e compare: --input %s: the model %s has only %d input%s\n",
+                    o.in_file[j], path, nin, nin == 1 ? "" : "s");
+            rc = E2E_EXIT_USAGE;
+            goto done;
+        }
+        if (from_file[at] >= 0) {
+            fprintf(stderr, "e2e compare: input %d is given twice (--input %s and %s)\n", at,
+                    o.in_file[from_file[at]], o.in_file[j]);
+            rc = E2E_EXIT_USAGE;
+            goto done;
+        }
+        from_file[at] = j;
+        if (ends_with(o.in_file[j], ".npy") ? e2e_npy_read(o.in_file[j], &file_t[at], &err)
+                                            : e2e_tensor_read_pb(o.in_file[j], &file_t[at], &err)) {
+            fprintf(stderr, "e2e compare: %s\n", err.message);
+            goto done;
+        }
+        if (!o.batch_set && j == 0 && file_t[at].shape.rank > 0)
+            o.batch = (int)file_t[at].shape.dims[0]; /* the random inputs follow the file */
     }
     e2e_shape_binding b[MAX_IN];
     int64_t dims[MAX_IN][E2E_MAX_RANK];
@@ -344,6 +589,22 @@ int e2e_cmd_compare(int argc, char **argv)
             goto done;
         }
         snprintf(names[i], sizeof names[i], "%s", d.name ? d.name : "");
+        if (from_file[i] >= 0) {
+            const e2e_tensor *t = &file_t[i];
+            if (d.dtype != E2E_UNDEFINED && t->dtype != d.dtype) {
+                fprintf(stderr, "e2e compare: %s: input \"%s\" is %s, the file holds %s\n",
+                        o.in_file[from_file[i]], names[i], e2e_dtype_name(d.dtype),
+                        e2e_dtype_name(t->dtype));
+                rc = E2E_EXIT_USAGE;
+                goto done;
+            }
+            memcpy(dims[i], t->shape.dims, sizeof(int64_t) * (size_t)t->shape.rank);
+            b[i] = (e2e_shape_binding){names[i], t->shape.rank, dims[i]};
+            in[i] = (e2e_tensor_view){.name = names[i], .dtype = t->dtype, .rank = t->shape.rank,
+                                      .data = t->data};
+            memcpy(in[i].dims, dims[i], sizeof(int64_t) * (size_t)t->shape.rank);
+            continue;
+        }
         for (int k = 0; k < d.rank; k++)
             dims[i][k] = d.dims[k] >= 0 ? d.dims[k] : k == 0 ? o.batch : 1;
         b[i] = (e2e_shape_binding){names[i], d.rank, dims[i]};
@@ -366,41 +627,40 @@ int e2e_cmd_compare(int argc, char **argv)
     }
     int64_t batch = nin && in[0].rank ? in[0].dims[0] : o.batch;
 
-    printf("e2e compare: %s, batch %lld, %d runs after %d warm-up; inputs uniform [0, 1), seed %llu\n",
-           path, (long long)batch, o.runs, o.warmup, o.seed);
-    printf("%-6s %12s %16s\n", "device", "median ms", "throughput /s");
+    fprintf(txt, "e2e compare: %s, batch %lld, %d runs after %d warm-up; inputs %s, seed %llu\n",
+            path, (long long)batch, o.runs, o.warmup,
+            o.n_in == nin ? "from files" : o.n_in ? "from files and uniform [0, 1)"
+                                                   : "uniform [0, 1)", o.seed);
+    fprintf(txt, "%-22s %12s %16s\n", "config", "median ms", "throughput /s");
     int missing = 0, ref = -1;
-    for (int d = 0; d < o.n_dev; d++) {
-        dev_run *r = &runs[d];
-        r->dev = o.dev[d];
-        int x = run_device(m, &o, b, in, nin, r);
+    for (int d = 0; d < o.n_cfg; d++) {
+        cfg_run *r = &runs[d];
+        r->cfg = &o.cfg[d];
+        int x = run_config(m, &o, b, in, nin, r);
         if (x < 0)
             goto done;
         if (x > 0) {
-            printf("%-6s %12s %16s   not available: %s\n", dev_name(r->dev), "-", "-", r->why);
+            fprintf(txt, "%-22s %12s %16s   not available: %s\n", r->cfg->spec, "-", "-", r->why);
             missing++;
             continue;
         }
         double thr = r->median_ms > 0 ? (double)batch * 1000.0 / r->median_ms : 0;
-        printf("%-6s %12.4f %16.1f", dev_name(r->dev), r->median_ms, thr);
-        if (r->dev == E2E_DEVICE_CPU)
-            printf("   %d thread%s", o.threads, o.threads == 1 ? "" : "s");
-        printf("\n");
+        fprintf(txt, "%-22s %12.4f %16.1f\n", r->cfg->spec, r->median_ms, thr);
         if (ref < 0)
             ref = d;
     }
     int bad = 0, compared = 0;
-    for (int d = 0; d < o.n_dev; d++) {
+    for (int d = 0; d < o.n_cfg; d++) {
         if (d == ref || !runs[d].ran || ref < 0)
             continue;
-        printf("%s vs %s (tolerance |diff| <= %g + %g * |%s|):\n", dev_name(runs[d].dev),
-               dev_name(runs[ref].dev), o.atol, o.rtol, dev_name(runs[ref].dev));
-        bad += report_diff(&o, &runs[ref], &runs[d]);
+        fprintf(txt, "%s vs %s (tolerance |diff| <= %g + %g * |reference|):\n", runs[d].cfg->spec,
+                runs[ref].cfg->spec, o.atol, o.rtol);
+        bad += report_diff(txt, &o, &runs[ref], &runs[d]);
         compared++;
     }
     if (!compared)
-        printf("no difference to report: %s\n",
-               ref < 0 ? "no device ran" : "only one device ran");
+        fprintf(txt, "no difference to report: %s\n",
+                ref < 0 ? "no configuration ran" : "only one configuration ran");
     rc = E2E_EXIT_OK;
     if (bad)
         rc = E2E_EXIT_FAIL;
@@ -408,11 +668,17 @@ int e2e_cmd_compare(int argc, char **argv)
         rc = E2E_EXIT_FAIL;
     if (ref < 0)
         rc = E2E_EXIT_FAIL;
+    if (o.json && write_json(&o, path, batch, in, nin, from_file, runs, ref, rc)) {
+        fprintf(stderr, "e2e compare: %s: cannot write: %s\n", o.json, strerror(errno));
+        rc = E2E_EXIT_FAIL;
+    }
 done:
-    for (int d = 0; d < MAX_DEV; d++)
-        dev_run_clear(&runs[d]);
-    for (int i = 0; i < MAX_IN; i++)
+    for (int d = 0; d < MAX_CFG; d++)
+        cfg_run_clear(&runs[d]);
+    for (int i = 0; i < MAX_IN; i++) {
         free(in_data[i]);
+        e2e_tensor_clear(&file_t[i]);
+    }
     e2e_model_free(m);
     return rc;
 }

@@ -1,26 +1,35 @@
-/* e2e display: one event drawn as a PNG. Top: the 280 x 360 DetFrames grid (phi across,
-   eta down) with the chosen channels composited in distinct colours (log intensity, zero
-   cells transparent), the EB/EE boundaries, and per tagger its seeds (crosses) and frame
-   boxes (wrapping in phi). Below: one strip per tagger with the frames of its slots, drawn
-   with the same colours and scales. A colour legend goes to stdout. */
+/* e2e display: one event drawn as a PNG with cairo. Top: a title (file, run, lumi, event) and
+   the 280 x 360 DetFrames grid (phi across, eta down) with eta and phi axes and ticks, the
+   chosen channels composited in distinct colours (log intensity, zero cells white), the EB/EE
+   boundaries, and per tagger its seeds (crosses) and frame boxes (wrapping in phi), each box
+   labelled with its tagger and slot. Below: a legend of the channel and tagger colours, then
+   one strip per tagger with the frames of its slots, each captioned with its slot and score
+   (--model TAGGER=FILE runs the tagger's model). The same legend, with every score in full,
+   goes to stdout. */
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "e2e_frames.h"
-#include "util/png.h"
 
 #define MAX_TAGGERS 8
-#define MARGIN 8
-#define THUMB 128   /* target thumbnail height in pixels */
-#define GAP 6
+#define THUMB 128      /* target thumbnail height in pixels */
+#define GAP 8
+#define LEFT 64        /* eta tick labels and axis title */
+#define RIGHT 24
+#define TOP 44         /* title */
+#define AXIS 46        /* below the grid: phi tick labels and axis title */
+#define CAPTION 16     /* below a thumbnail: slot and score */
+#define FONT "DejaVu Sans"
 
 typedef struct { uint8_t r, g, b; } rgb;
-
-static const rgb WHITE = {255, 255, 255};
 
 /* Colours per channel (the reference figures' convention: ECAL red, HCAL blue, tracks green,
    pixel layers purple-ish); the strip layers cycle through a muted palette. */
@@ -59,6 +68,17 @@ static int channel_priority(int c)
     return 3;
 }
 
+static void sort_by_priority(int *ch, int n, const e2e_channel *map)
+{
+    for (int a = 1; a < n; a++) /* stable insertion sort */
+        for (int b = a; b > 0 && channel_priority(map ? (int)map[ch[b]] : ch[b]) <
+                                     channel_priority(map ? (int)map[ch[b - 1]] : ch[b - 1]); b--) {
+            int t = ch[b];
+            ch[b] = ch[b - 1];
+            ch[b - 1] = t;
+        }
+}
+
 static rgb tagger_colour(const char *t, const char **name)
 {
     if (!strcmp(t, "eg")) { *name = "gold"; return (rgb){230, 170, 0}; }
@@ -69,28 +89,44 @@ static rgb tagger_colour(const char *t, const char **name)
     return (rgb){0, 100, 0};
 }
 
-typedef struct canvas {
-    int w, h;
-    uint8_t *p;
-} canvas;
+static const rgb GREY = {150, 150, 150}, BLACK = {0, 0, 0}, DARK = {60, 60, 60};
 
-static void put(canvas *cv, int x, int y, rgb c)
+static void set_colour(cairo_t *cr, rgb c)
 {
-    if (x < 0 || y < 0 || x >= cv->w || y >= cv->h)
-        return;
-    uint8_t *q = cv->p + ((size_t)y * cv->w + x) * 3;
-    q[0] = c.r, q[1] = c.g, q[2] = c.b;
+    cairo_set_source_rgb(cr, c.r / 255.0, c.g / 255.0, c.b / 255.0);
 }
 
-static void blend(canvas *cv, int x, int y, rgb c, float a)
+/* ---- text ---- */
+
+/* Width of s at size px. */
+static double text_width(cairo_t *cr, double size, int bold, const char *s)
 {
-    if (x < 0 || y < 0 || x >= cv->w || y >= cv->h)
-        return;
-    uint8_t *q = cv->p + ((size_t)y * cv->w + x) * 3;
-    q[0] = (uint8_t)lrintf(q[0] * (1 - a) + c.r * a);
-    q[1] = (uint8_t)lrintf(q[1] * (1 - a) + c.g * a);
-    q[2] = (uint8_t)lrintf(q[2] * (1 - a) + c.b * a);
+    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, size);
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    return e.x_advance;
 }
+
+/* Text with its baseline at y; align 0 left of x, 1 centred on x, 2 right of x. */
+static void text(cairo_t *cr, double x, double y, double size, int bold, int align, rgb c,
+                 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void text(cairo_t *cr, double x, double y, double size, int bold, int align, rgb c,
+                 const char *fmt, ...)
+{
+    char s[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s, sizeof s, fmt, ap);
+    va_end(ap);
+    double w = text_width(cr, size, bold, s);
+    set_colour(cr, c);
+    cairo_move_to(cr, x - (align == 1 ? w / 2 : align == 2 ? w : 0), y);
+    cairo_show_text(cr, s);
+}
+
+/* ---- images ---- */
 
 /* Opacity of a value: transparent at 0, log-scaled over three decades below the channel's
    largest |value| (d0/dz may be negative: |value|). */
@@ -104,100 +140,423 @@ static float opacity(float v, float vmax)
     return 0.2f + 0.8f * a;
 }
 
-/* Draws an h x w image at (x0, y0) with s x s pixels per cell. */
-static void draw_image(canvas *cv, int x0, int y0, int s, const float *img, int h, int w, rgb c,
-                       float vmax)
+/* An h x w RGB24 surface: white, then each image blended in its colour (in the order given). */
+static cairo_surface_t *compose(const float *const *img, const rgb *col, const float *vmax, int n,
+                                int h, int w)
 {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
+        return s;
+    cairo_surface_flush(s);
+    unsigned char *px = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
     for (int r = 0; r < h; r++)
         for (int q = 0; q < w; q++) {
-            float a = opacity(img[(size_t)r * w + q], vmax);
-            if (a > 0)
-                for (int dy = 0; dy < s; dy++)
-                    for (int dx = 0; dx < s; dx++)
-                        blend(cv, x0 + q * s + dx, y0 + r * s + dy, c, a);
-        }
-}
-
-static void rect(canvas *cv, int x0, int y0, int x1, int y1, rgb c, int thick)
-{
-    for (int t = 0; t < thick; t++) {
-        for (int x = x0; x <= x1; x++) {
-            put(cv, x, y0 + t, c);
-            put(cv, x, y1 - t, c);
-        }
-        for (int y = y0; y <= y1; y++) {
-            put(cv, x0 + t, y, c);
-            put(cv, x1 - t, y, c);
-        }
-    }
-}
-
-/* Frame box on the grid panel: rows r0..r0+h-1 (clipped to the grid: beyond it the frame is
-   zero padding), columns c0..c0+w-1 wrapped in phi. Two pixels wide, inside the box, inset by
-   `inset` pixels so that taggers sharing seeds (top and tau) stay visible. */
-static void grid_box(canvas *cv, int gx, int gy, int s, int r0, int c0, int h, int w, rgb col,
-                     int inset)
-{
-    int r1 = r0 + h - 1;
-    int top_in = r0 >= 0, bot_in = r1 < E2E_GRID_ROWS;
-    if (r0 < 0) r0 = 0;
-    if (r1 >= E2E_GRID_ROWS) r1 = E2E_GRID_ROWS - 1;
-    int ya = gy + r0 * s + (top_in ? inset : 0), yb = gy + (r1 + 1) * s - 1 - (bot_in ? inset : 0);
-    for (int k = 0; k < w; k++) {
-        int c = ((c0 + k) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
-        for (int dx = 0; dx < s; dx++)
-            for (int t = 0; t < 2; t++) {
-                if ((k == 0 && dx < inset) || (k == w - 1 && dx >= s - inset))
+            float c[3] = {255, 255, 255};
+            for (int k = 0; k < n; k++) {
+                if (!img[k])
                     continue;
-                if (top_in) put(cv, gx + c * s + dx, ya + t, col);
-                if (bot_in) put(cv, gx + c * s + dx, yb - t, col);
+                float a = opacity(img[k][(size_t)r * w + q], vmax[k]);
+                c[0] = c[0] * (1 - a) + col[k].r * a;
+                c[1] = c[1] * (1 - a) + col[k].g * a;
+                c[2] = c[2] * (1 - a) + col[k].b * a;
             }
-    }
-    int cl = ((c0 % E2E_GRID_COLS) + E2E_GRID_COLS) % E2E_GRID_COLS;
-    int cr = (((c0 + w - 1) % E2E_GRID_COLS) + E2E_GRID_COLS) % E2E_GRID_COLS;
-    for (int y = ya; y <= yb; y++)
-        for (int t = 0; t < 2; t++) {
-            put(cv, gx + cl * s + t + inset, y, col);
-            put(cv, gx + (cr + 1) * s - 1 - t - inset, y, col);
+            uint32_t v = 0xff000000u | (uint32_t)lrintf(c[0]) << 16 | (uint32_t)lrintf(c[1]) << 8 |
+                         (uint32_t)lrintf(c[2]);
+            memcpy(px + (size_t)r * stride + (size_t)q * 4, &v, 4);
         }
+    cairo_surface_mark_dirty(s);
+    return s;
 }
 
-static void cross(canvas *cv, int x, int y, int arm, rgb c)
+/* Paints s at (x, y), each pixel a scale x scale block (no smoothing: cells stay cells). */
+static void paint_scaled(cairo_t *cr, cairo_surface_t *s, double x, double y, double scale)
 {
-    for (int k = -arm; k <= arm; k++)
-        for (int t = -1; t <= 1; t++) {
-            put(cv, x + k, y + t, c);
-            put(cv, x + t, y + k, c);
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, scale, scale);
+    cairo_set_source_surface(cr, s, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle(cr, 0, 0, cairo_image_surface_get_width(s), cairo_image_surface_get_height(s));
+    cairo_fill(cr);
+    cairo_restore(cr);
+}
+
+/* ---- axes ---- */
+
+/* y of an eta on the grid panel (row centres interpolated; the outer edges are +-3). */
+static double eta_y(double eta, double gy, int S)
+{
+    double r;
+    if (eta <= e2e_geom_row_eta(0))
+        r = (eta + 3) / (e2e_geom_row_eta(0) + 3) * 0.5;
+    else if (eta >= e2e_geom_row_eta(E2E_GRID_ROWS - 1))
+        r = E2E_GRID_ROWS - 0.5 + (eta - e2e_geom_row_eta(E2E_GRID_ROWS - 1)) /
+                                      (3 - e2e_geom_row_eta(E2E_GRID_ROWS - 1)) * 0.5;
+    else {
+        int k = 0;
+        while (k + 1 < E2E_GRID_ROWS - 1 && e2e_geom_row_eta(k + 1) <= eta)
+            k++;
+        double a = e2e_geom_row_eta(k), b = e2e_geom_row_eta(k + 1);
+        r = k + 0.5 + (eta - a) / (b - a);
+    }
+    return gy + r * S;
+}
+
+/* x of a phi on the grid panel (columns are uniform in phi; wrapped into the panel). */
+static double phi_x(double phi, double gx, int S)
+{
+    double p0 = e2e_geom_col_phi(0), dp = e2e_geom_col_phi(1) - p0;
+    double c = fmod((phi - p0) / dp + 0.5, E2E_GRID_COLS);
+    if (c < 0)
+        c += E2E_GRID_COLS;
+    return gx + c * S;
+}
+
+static void axes(cairo_t *cr, double gx, double gy, int S)
+{
+    double GW = E2E_GRID_COLS * S, GH = E2E_GRID_ROWS * S;
+    cairo_set_line_width(cr, 1);
+    set_colour(cr, BLACK);
+    cairo_rectangle(cr, gx - 0.5, gy - 0.5, GW + 1, GH + 1);
+    cairo_stroke(cr);
+    /* eta: a labelled tick per unit, a short one per half unit */
+    for (int k = -6; k <= 6; k++) {
+        double eta = k * 0.5, y = eta_y(eta, gy, S);
+        int major = k % 2 == 0;
+        set_colour(cr, BLACK);
+        cairo_move_to(cr, gx - (major ? 6 : 3), y);
+        cairo_line_to(cr, gx, y);
+        cairo_stroke(cr);
+        if (major)
+            text(cr, gx - 9, y + 4, 11, 0, 2, BLACK, "%g", eta);
+    }
+    cairo_save(cr);
+    cairo_translate(cr, 16, gy + GH / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    text(cr, 0, 0, 13, 0, 1, BLACK, "\xce\xb7 (row %d..%d, EB rows %d..%d)", 0,
+         E2E_GRID_ROWS - 1, E2E_EB_ROW0, E2E_EB_ROW0 + E2E_EB_ROWS - 1);
+    cairo_restore(cr);
+    /* phi: a labelled tick per radian from -2 to 2 and at +-pi (where the columns wrap
+       the panel is not cut: column 0 is phi just above 0), a short one per half radian */
+    for (int k = -6; k <= 7; k++) {
+        double phi = k == 7 ? M_PI : k * 0.5, x = phi_x(phi, gx, S);
+        int major = k % 2 == 0 && k != 6 && k != -6;
+        set_colour(cr, BLACK);
+        cairo_move_to(cr, x, gy + GH);
+        cairo_line_to(cr, x, gy + GH + (major || k == 7 ? 6 : 3));
+        cairo_stroke(cr);
+        if (major)
+            text(cr, x, gy + GH + 18, 11, 0, 1, BLACK, "%d", k / 2);
+        else if (k == 7)
+            text(cr, x, gy + GH + 18, 11, 0, 1, BLACK, "\xc2\xb1\xcf\x80");
+    }
+    text(cr, gx + GW / 2, gy + GH + 36, 13, 0, 1, BLACK, "\xcf\x86 (rad; %d columns)",
+         E2E_GRID_COLS);
+    /* EB/EE boundaries */
+    double dash = 4;
+    cairo_set_dash(cr, &dash, 1, 0);
+    set_colour(cr, GREY);
+    for (int i = 0; i < 2; i++) {
+        double y = gy + (i ? E2E_EB_ROW0 + E2E_EB_ROWS : E2E_EB_ROW0) * S;
+        cairo_move_to(cr, gx, y);
+        cairo_line_to(cr, gx + GW, y);
+        cairo_stroke(cr);
+    }
+    cairo_set_dash(cr, NULL, 0, 0);
+}
+
+/* ---- legend: swatches in a flow that wraps at the panel's width ---- */
+
+typedef struct flow {
+    cairo_t *cr;
+    int draw;              /* 0: only measure */
+    double x0, x1, x, y;   /* y: baseline of the current line */
+} flow;
+
+#define FLOW_LINE 18
+
+static void flow_item(flow *f, rgb c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void flow_item(flow *f, rgb c, int line, const char *fmt, ...)
+{
+    char s[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s, sizeof s, fmt, ap);
+    va_end(ap);
+    double w = 16 + text_width(f->cr, 11, 0, s) + 14;
+    if (f->x > f->x0 && f->x + w > f->x1) {
+        f->x = f->x0;
+        f->y += FLOW_LINE;
+    }
+    if (f->draw) {
+        set_colour(f->cr, c);
+        if (line) {
+            cairo_set_line_width(f->cr, 3);
+            cairo_move_to(f->cr, f->x, f->y - 4);
+            cairo_line_to(f->cr, f->x + 12, f->y - 4);
+            cairo_stroke(f->cr);
+        } else {
+            cairo_rectangle(f->cr, f->x, f->y - 10, 12, 12);
+            cairo_fill(f->cr);
         }
+        text(f->cr, f->x + 16, f->y, 11, 0, 0, BLACK, "%s", s);
+    }
+    f->x += w;
+}
+
+static void flow_head(flow *f, const char *s)
+{
+    if (f->x > f->x0) {
+        f->x = f->x0;
+        f->y += FLOW_LINE;
+    }
+    double w = text_width(f->cr, 11, 1, s) + 10;
+    if (f->draw)
+        text(f->cr, f->x, f->y, 11, 1, 0, BLACK, "%s", s);
+    f->x += w;
+}
+
+/* ---- the event ---- */
+
+typedef struct disp {
+    int nt, nd, S;
+    const char *const *tnames;
+    const int *draw;       /* grid channels in draw order */
+    e2e_tagger **tg;
+    int has_model[MAX_TAGGERS];
+    const char *model_path[MAX_TAGGERS];
+    const e2e_detframes *df;
+    const float *vmax;
+} disp;
+
+/* The legend; returns the y below it. */
+static double legend(cairo_t *cr, int draw, const disp *d, double x0, double x1, double y)
+{
+    flow f = {cr, draw, x0, x1, x0, y + 12};
+    flow_head(&f, "channels");
+    for (int c = 0; c < E2E_CH_COUNT; c++) {
+        int used = 0;
+        for (int j = 0; j < d->nd; j++)
+            used |= d->draw[j] == c;
+        for (int t = 0; t < d->nt; t++)
+            used |= (e2e_tagger_channel_mask(d->tg[t]) & E2E_CHANNEL_BIT(c)) != 0;
+        if (!used)
+            continue;
+        const char *cn;
+        rgb col = channel_colour(c, &cn);
+        flow_item(&f, col, 0, "%s (max %.3g)", e2e_channel_name((e2e_channel)c),
+                  (double)d->vmax[c]);
+    }
+    flow_head(&f, "taggers");
+    for (int t = 0; t < d->nt; t++) {
+        const char *cn;
+        rgb col = tagger_colour(d->tnames[t], &cn);
+        size_t n;
+        e2e_tagger_slots(d->tg[t], &n);
+        flow_item(&f, col, 1, "%s: %zu slot%s", d->tnames[t], n, n == 1 ? "" : "s");
+    }
+    flow_item(&f, GREY, 1, "failed seed");
+    return f.y + 10;
+}
+
+/* Seeds (crosses) and frame boxes (wrapping in phi), labelled "tagger#slot". */
+static void grid_objects(cairo_t *cr, const disp *d, double gx, double gy)
+{
+    int S = d->S;
+    double GW = E2E_GRID_COLS * S, GH = E2E_GRID_ROWS * S;
+    cairo_save(cr);
+    cairo_rectangle(cr, gx, gy, GW, GH);
+    cairo_clip(cr);
+    for (int t = 0; t < d->nt; t++) {
+        const char *cn;
+        rgb col = tagger_colour(d->tnames[t], &cn);
+        const e2e_tagger_config *tc = e2e_tagger_get_config(d->tg[t]);
+        int h = tc->height, w = tc->width;
+        size_t n;
+        const e2e_tagger_slot *sl = e2e_tagger_slots(d->tg[t], &n);
+        int eb = tc->objects == E2E_OBJ_PHOTONS;
+        for (size_t i = 0; i < n; i++) {
+            if (sl[i].seed.status != E2E_SEED_OK || sl[i].seed.row < 0)
+                continue;
+            int r = sl[i].seed.row + (eb ? E2E_EB_ROW0 : 0), c = sl[i].seed.col;
+            double inset = 2.0 * t + 1;
+            double x = gx + (c - e2e_frame_centre(w)) * S + inset;
+            double y = gy + (r - e2e_frame_centre(h)) * S + inset;
+            double bw = w * S - 2 * inset, bh = h * S - 2 * inset;
+            /* labels: one line per tagger, side by side for slots sharing a seed */
+            int same = 0;
+            for (size_t j = 0; j < i; j++)
+                same += sl[j].seed.status == E2E_SEED_OK && sl[j].seed.row == sl[i].seed.row &&
+                        sl[j].seed.col == c;
+            set_colour(cr, col);
+            cairo_set_line_width(cr, 2);
+            for (int k = -1; k <= 1; k++) { /* the box and its copies one turn in phi away */
+                cairo_rectangle(cr, x + k * GW, y, bw, bh);
+                cairo_stroke(cr);
+                text(cr, x + k * GW + 3 + 40 * same, y + 12 + 11 * t, 10, 1, 0, col, "%s#%zu",
+                     d->tnames[t], i);
+            }
+            double cx = gx + (c + 0.5) * S, cy = gy + (r + 0.5) * S, arm = 3 * S + 2;
+            cairo_set_line_width(cr, 2);
+            set_colour(cr, col);
+            cairo_move_to(cr, cx - arm, cy);
+            cairo_line_to(cr, cx + arm, cy);
+            cairo_move_to(cr, cx, cy - arm);
+            cairo_line_to(cr, cx, cy + arm);
+            cairo_stroke(cr);
+        }
+    }
+    cairo_restore(cr);
+}
+
+/* Thumbnail geometry of tagger t's strip. */
+static void strip_geom(const disp *d, int t, double W, int *fs, int *tw, int *th, int *per_row,
+                       int *rows)
+{
+    const e2e_tagger_config *tc = e2e_tagger_get_config(d->tg[t]);
+    size_t n;
+    e2e_tagger_slots(d->tg[t], &n);
+    *fs = tc->height < THUMB ? THUMB / tc->height : 1;
+    *tw = tc->width * *fs + 4;
+    *th = tc->height * *fs + 4;
+    *per_row = (int)((W - LEFT - RIGHT - 8 + GAP) / (*tw + GAP));
+    if (*per_row < 1)
+        *per_row = 1;
+    *rows = n ? (int)((n + (size_t)*per_row - 1) / (size_t)*per_row) : 0;
+}
+
+#define STRIP_HEAD 22
+
+static double strip_height(const disp *d, int t, double W)
+{
+    int fs, tw, th, per_row, rows;
+    strip_geom(d, t, W, &fs, &tw, &th, &per_row, &rows);
+    return STRIP_HEAD + (rows ? rows * (th + CAPTION + GAP) : 16) + GAP;
+}
+
+static void strip(cairo_t *cr, const disp *d, int t, double W, double y)
+{
+    const char *cn;
+    rgb col = tagger_colour(d->tnames[t], &cn);
+    const e2e_tagger_config *tc = e2e_tagger_get_config(d->tg[t]);
+    size_t n;
+    int C, h, w;
+    const float *fr = e2e_tagger_frames(d->tg[t], &n, &C, &h, &w);
+    const e2e_tagger_slot *sl = e2e_tagger_slots(d->tg[t], &n);
+    int fs, tw, th, per_row, rows;
+    strip_geom(d, t, W, &fs, &tw, &th, &per_row, &rows);
+    char chans[256] = "";
+    for (int c = 0; c < tc->n_channels; c++)
+        snprintf(chans + strlen(chans), sizeof chans - strlen(chans), "%s%s", c ? "," : "",
+                 e2e_channel_name(tc->channels[c]));
+    text(cr, LEFT, y + 14, 12, 1, 0, BLACK, "%s", d->tnames[t]);
+    double hx = LEFT + text_width(cr, 12, 1, d->tnames[t]) + 8;
+    /* the header, shortened (model file name only, then no channel list) to fit the width */
+    const char *mp = d->model_path[t] ? d->model_path[t] : "";
+    const char *mbase = strrchr(mp, '/') ? strrchr(mp, '/') + 1 : mp;
+    char head[3][768];
+    for (int v = 0; v < 3; v++) {
+        const char *ch = v < 2 ? chans : "";
+        if (d->has_model[t])
+            snprintf(head[v], sizeof head[v], "%zu slot%s, frames %d x %d x %d%s%s%s, scores of %s",
+                     n, n == 1 ? "" : "s", tc->n_channels, tc->height, tc->width,
+                     *ch ? " (" : "", ch, *ch ? ")" : "", v ? mbase : mp);
+        else
+            snprintf(head[v], sizeof head[v], "%zu slot%s, frames %d x %d x %d%s%s%s, no model%s",
+                     n, n == 1 ? "" : "s", tc->n_channels, tc->height, tc->width,
+                     *ch ? " (" : "", ch, *ch ? ")" : "",
+                     v ? "" : " (--model TAGGER=FILE gives the scores)");
+    }
+    int v = 0;
+    while (v < 2 && hx + text_width(cr, 11, 0, head[v]) > W - RIGHT)
+        v++;
+    text(cr, hx, y + 14, 11, 0, 0, DARK, "%s", head[v]);
+    double y0 = y + STRIP_HEAD;
+    set_colour(cr, col);
+    cairo_rectangle(cr, LEFT - 12, y0, 5, rows ? rows * (th + CAPTION + GAP) - GAP : 12);
+    cairo_fill(cr);
+    if (!n) {
+        text(cr, LEFT, y0 + 11, 11, 0, 0, DARK, "no %s in this event",
+             tc->objects == E2E_OBJ_PHOTONS ? "photon" : "jet");
+        return;
+    }
+    int order[E2E_TAGGER_MAX_CHANNELS];
+    for (int c = 0; c < C; c++)
+        order[c] = c;
+    sort_by_priority(order, C, tc->channels);
+    for (size_t i = 0; i < n; i++) {
+        double x = LEFT + (double)(i % (size_t)per_row) * (tw + GAP);
+        double yy = y0 + (double)(i / (size_t)per_row) * (th + CAPTION + GAP);
+        int ok = sl[i].seed.status == E2E_SEED_OK;
+        if (fr) {
+            const float *img[E2E_TAGGER_MAX_CHANNELS];
+            rgb cc[E2E_TAGGER_MAX_CHANNELS];
+            float vm[E2E_TAGGER_MAX_CHANNELS];
+            for (int j = 0; j < C; j++) {
+                int c = order[j];
+                const char *chn;
+                img[j] = fr + ((size_t)i * C + c) * h * w;
+                cc[j] = channel_colour(tc->channels[c], &chn);
+                vm[j] = d->vmax[tc->channels[c]];
+            }
+            cairo_surface_t *s = compose(img, cc, vm, C, h, w);
+            if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS)
+                paint_scaled(cr, s, x + 2, yy + 2, fs);
+            cairo_surface_destroy(s);
+        }
+        set_colour(cr, ok ? col : GREY);
+        cairo_set_line_width(cr, 2);
+        cairo_rectangle(cr, x + 1, yy + 1, tw - 2, th - 2);
+        cairo_stroke(cr);
+        char sc[64];
+        if (!ok)
+            snprintf(sc, sizeof sc, "%s", e2e_seed_status_name(sl[i].seed.status));
+        else if (!d->has_model[t])
+            snprintf(sc, sizeof sc, "no score");
+        else
+            snprintf(sc, sizeof sc, "score %.4g", (double)sl[i].score);
+        text(cr, x + 1, yy + th + 12, 10, 0, 0, BLACK, "%s#%zu %s", d->tnames[t], i, sc);
+    }
 }
 
 static void help(void)
 {
     printf("usage: e2e display --events FILE --event K -o OUT.png [--channels a,b,...]\n"
-           "                   [--tagger T ...] [--scale S]\n\n"
-           "Draws event K (0-based) of FILE into one PNG:\n"
+           "                   [--tagger T ...] [--model TAGGER=FILE ...] [--no-scores]\n"
+           "                   [--scale S]\n\n"
+           "Draws event K (0-based) of FILE into one PNG (cairo):\n"
+           "  title   the file, run, lumi and event number\n"
            "  top     the 280 x 360 DetFrames grid (phi across, eta down; S pixels per cell,\n"
-           "          default 2), the chosen channels composited in distinct colours (default\n"
-           "          ecal,hbhe,pt,bpix1,bpix2,bpix3,bpix4): opacity grows with log10 of the\n"
-           "          value over three decades below the channel's maximum, zero cells are\n"
-           "          transparent (white). Thin grey lines mark the EB/EE boundaries (rows 55,\n"
-           "          225). Each tagger's seeds are crosses and its frame boxes rectangles in\n"
-           "          the tagger's colour (boxes wrap around in phi; photon seeds on the EB\n"
-           "          view are shifted to the grid).\n"
+           "          default 2) with eta and phi axes and ticks, the chosen channels\n"
+           "          composited in distinct colours (default ecal,hbhe,pt,bpix1,bpix2,bpix3,\n"
+           "          bpix4): opacity grows with log10 of the value over three decades below\n"
+           "          the channel's maximum, zero cells are white. Dashed grey lines mark the\n"
+           "          EB/EE boundaries (rows 55, 225). Each tagger's seeds are crosses and its\n"
+           "          frame boxes rectangles in the tagger's colour labelled TAGGER#SLOT (boxes\n"
+           "          wrap around in phi; photon seeds on the EB view are shifted to the grid).\n"
+           "  legend  the channel colours (with each channel's maximum) and tagger colours\n"
            "  below   one strip per tagger (default eg, qg, top, tau; --tagger picks) with the\n"
            "          frames of its slots left to right in slot order, all of the tagger's\n"
-           "          channels composited the same way, scaled to about %d pixels; the border\n"
-           "          is the tagger's colour, grey for a failed seed (zero frame).\n"
-           "The legend (channel and tagger colours, value ranges, slots) is printed to stdout.\n"
+           "          channels composited the same way, scaled to about %d pixels, each\n"
+           "          captioned TAGGER#SLOT and its score; the border is the tagger's colour,\n"
+           "          grey for a failed seed (zero frame, the caption says why).\n"
+           "Scores: --model TAGGER=FILE runs that tagger's model (an image model; its input\n"
+           "sets the frame size) on the event; a tagger without --model runs the shipped\n"
+           "trained model models/trained/TAGGER.onnx when there is one (looked up as e2e run\n"
+           "does), else its strip says \"no score\"; --no-scores runs no model.\n"
+           "The legend (channel and tagger colours, value ranges, slots, scores in full) is\n"
+           "also printed to stdout.\n"
            "An event index past the end of the file is an error (exit 1).\n", THUMB);
 }
 
 int e2e_cmd_display(int argc, char **argv)
 {
     const char *events = NULL, *out = NULL, *chans = "ecal,hbhe,pt,bpix1,bpix2,bpix3,bpix4";
-    const char *tnames[MAX_TAGGERS];
+    const char *tnames[MAX_TAGGERS], *models[MAX_TAGGERS];
     long long k = -1;
-    int nt = 0, S = 2;
+    int nt = 0, nm = 0, S = 2, no_scores = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (e2e_cli_is_help(a)) {
@@ -216,6 +575,16 @@ int e2e_cmd_display(int argc, char **argv)
             chans = argv[++i];
         } else if (!strcmp(a, "--tagger") && i + 1 < argc && nt < MAX_TAGGERS) {
             tnames[nt++] = argv[++i];
+        } else if (!strcmp(a, "--model") && i + 1 < argc && nm < MAX_TAGGERS) {
+            models[nm] = argv[++i];
+            const char *eq = strchr(models[nm], '=');
+            if (!eq || eq == models[nm] || !eq[1]) {
+                fprintf(stderr, "e2e display: --model needs TAGGER=FILE\n");
+                return E2E_EXIT_USAGE;
+            }
+            nm++;
+        } else if (!strcmp(a, "--no-scores")) {
+            no_scores = 1;
         } else if (!strcmp(a, "--scale") && i + 1 < argc) {
             S = atoi(argv[++i]);
             if (S < 1 || S > 8) {
@@ -230,6 +599,10 @@ int e2e_cmd_display(int argc, char **argv)
             return E2E_EXIT_USAGE;
         }
     }
+    if (no_scores && nm) {
+        fprintf(stderr, "e2e display: --no-scores and --model exclude each other\n");
+        return E2E_EXIT_USAGE;
+    }
     if (!events || k < 0 || !out) {
         fprintf(stderr, "e2e display: needs --events FILE, --event K and -o OUT.png\n");
         return E2E_EXIT_USAGE;
@@ -239,16 +612,43 @@ int e2e_cmd_display(int argc, char **argv)
         for (; nt < 4; nt++)
             tnames[nt] = def[nt];
     }
+    /* each --model names one of the taggers drawn */
+    const char *mpath[MAX_TAGGERS] = {0};
+    char trained[MAX_TAGGERS][4096];
+    for (int j = 0; j < nm; j++) {
+        const char *eq = strchr(models[j], '=');
+        int t = 0;
+        while (t < nt && (strlen(tnames[t]) != (size_t)(eq - models[j]) ||
+                          strncmp(tnames[t], models[j], (size_t)(eq - models[j]))))
+            t++;
+        if (t == nt) {
+            fprintf(stderr, "e2e display: --model %s: %.*s is not one of the taggers drawn\n",
+                    models[j], (int)(eq - models[j]), models[j]);
+            return E2E_EXIT_USAGE;
+        }
+        mpath[t] = eq + 1;
+    }
+    /* the others: the shipped trained model of the tagger when there is one */
+    if (!no_scores) {
+        char dir[3000];
+        e2e_cli_trained_dir(dir, sizeof dir);
+        for (int t = 0; t < nt; t++) {
+            struct stat sb;
+            snprintf(trained[t], sizeof trained[t], "%s/%.64s.onnx", dir, tnames[t]);
+            if (!mpath[t] && !stat(trained[t], &sb) && S_ISREG(sb.st_mode))
+                mpath[t] = trained[t];
+        }
+    }
     /* channels to draw, in draw order */
     int draw[E2E_CH_COUNT], nd = 0;
     for (const char *p = chans; *p;) {
         size_t len = strcspn(p, ",");
-        char nm[32];
-        snprintf(nm, sizeof nm, "%.*s", (int)(len < 31 ? len : 31), p);
-        int c = e2e_channel_from_name(nm);
+        char nmb[32];
+        snprintf(nmb, sizeof nmb, "%.*s", (int)(len < 31 ? len : 31), p);
+        int c = e2e_channel_from_name(nmb);
         if (c < 0) {
             fprintf(stderr, "e2e display: unknown channel '%s' (ecal, hbhe, pt, d0, dz, bpix1..4, "
-                    "tib1..4, tob1..6, tid1..3, tec1..9)\n", nm);
+                    "tib1..4, tob1..6, tid1..3, tec1..9)\n", nmb);
             return E2E_EXIT_USAGE;
         }
         int dup = 0;
@@ -260,31 +660,42 @@ int e2e_cmd_display(int argc, char **argv)
         if (*p == ',')
             p++;
     }
-    for (int a = 1; a < nd; a++) /* stable insertion sort by priority */
-        for (int b = a; b > 0 && channel_priority(draw[b]) < channel_priority(draw[b - 1]); b--) {
-            int t = draw[b];
-            draw[b] = draw[b - 1];
-            draw[b - 1] = t;
-        }
+    sort_by_priority(draw, nd, NULL);
 
     int rc = E2E_EXIT_FAIL;
     e2e_error err;
+    err.message[0] = 0;
     e2e_event_reader *rd = NULL;
     e2e_event *ev = NULL;
     e2e_detframes *df = NULL;
     e2e_tagger *tg[MAX_TAGGERS] = {0};
-    canvas cv = {0, 0, NULL};
+    e2e_model *model[MAX_TAGGERS] = {0};
+    cairo_surface_t *surf = NULL;
+    cairo_t *cr = NULL;
     uint64_t skipped;
     int got = 0;
     e2e_tagger_config cfg;
+    e2e_session_options so = e2e_cli_session_options();
     for (int t = 0; t < nt; t++) {
         if (e2e_tagger_config_default(tnames[t], &cfg, &err)) {
             fprintf(stderr, "e2e display: %s\n", err.message);
             rc = E2E_EXIT_USAGE;
             goto done;
         }
-        if (e2e_tagger_create(&cfg, NULL, NULL, &tg[t], &err))
-            goto fail;
+        if (mpath[t] && e2e_cli_model_load(mpath[t], &model[t], &err)) {
+            fprintf(stderr, "e2e display: tagger %s: %s\n", tnames[t], err.message);
+            goto done;
+        }
+        if (e2e_tagger_create(&cfg, model[t], &so, &tg[t], &err)) {
+            fprintf(stderr, "e2e display: tagger %s: %s\n", tnames[t], err.message);
+            goto done;
+        }
+        if (model[t] && e2e_tagger_get_kind(tg[t]) != E2E_TAGGER_IMAGE) {
+            fprintf(stderr, "e2e display: tagger %s: %s takes graph frames; display draws "
+                    "image frames (pass an image model)\n", tnames[t], mpath[t]);
+            rc = E2E_EXIT_USAGE;
+            goto done;
+        }
     }
     if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err) ||
         e2e_event_reader_skip(rd, (uint64_t)k, &skipped, &err))
@@ -305,9 +716,16 @@ int e2e_cmd_display(int argc, char **argv)
         dopt.channels |= e2e_tagger_channel_mask(tg[t]);
     if (e2e_detframes_create(&dopt, &df, &err) || e2e_detframes_build(df, ev, &err))
         goto fail;
-    for (int t = 0; t < nt; t++)
+    for (int t = 0; t < nt; t++) {
         if (e2e_tagger_prepare(tg[t], ev, df, &err))
             goto fail;
+        size_t n;
+        e2e_tagger_slots(tg[t], &n);
+        if (model[t] && n && e2e_tagger_infer(tg[t], &err)) {
+            fprintf(stderr, "e2e display: tagger %s: %s\n", tnames[t], err.message);
+            goto done; /* rc: E2E_EXIT_FAIL */
+        }
+    }
 
     /* per-channel maximum |value| on the grid: one scale for the grid and the frames */
     float vmax[E2E_CH_COUNT] = {0};
@@ -318,121 +736,76 @@ int e2e_cmd_display(int argc, char **argv)
                 if (fabsf(img[i]) > vmax[c])
                     vmax[c] = fabsf(img[i]);
     }
-
-    /* layout */
-    int GW = E2E_GRID_COLS * S, GH = E2E_GRID_ROWS * S;
-    int W = GW + 2 * MARGIN, y = MARGIN + GH + 2 * MARGIN;
-    int strip_y[MAX_TAGGERS], fscale[MAX_TAGGERS];
+    disp d = {nt, nd, S, tnames, draw, tg, {0}, {0}, df, vmax};
     for (int t = 0; t < nt; t++) {
-        size_t n;
-        int C, h, w;
-        e2e_tagger_frames(tg[t], &n, &C, &h, &w);
-        fscale[t] = h < THUMB ? THUMB / h : 1;
-        strip_y[t] = y;
-        if (n) {
-            int tw = w * fscale[t] + 4, th = h * fscale[t] + 4;
-            int per_row = (W - 2 * MARGIN - 8) / (tw + GAP);
-            if (per_row < 1)
-                per_row = 1;
-            int rows = (int)((n + per_row - 1) / per_row);
-            y += rows * (th + GAP) + MARGIN;
-        }
+        d.has_model[t] = model[t] != NULL;
+        d.model_path[t] = mpath[t];
     }
-    cv.w = W;
-    cv.h = y;
-    cv.p = malloc((size_t)cv.w * cv.h * 3);
-    if (!cv.p) {
-        snprintf(err.message, sizeof err.message, "out of memory for a %dx%d image", cv.w, cv.h);
+
+    /* layout: measured on a scratch surface, then drawn */
+    int GW = E2E_GRID_COLS * S, GH = E2E_GRID_ROWS * S;
+    int W = LEFT + GW + RIGHT;
+    double gx = LEFT, gy = TOP, ly = gy + GH + AXIS;
+    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+    cr = cairo_create(surf);
+    double y = legend(cr, 0, &d, LEFT, W - RIGHT, ly);
+    for (int t = 0; t < nt; t++)
+        y += strip_height(&d, t, W);
+    int H = (int)ceil(y) + GAP;
+    cairo_destroy(cr);
+    cairo_surface_destroy(surf);
+    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cr = cairo_create(surf);
+    if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+        snprintf(err.message, sizeof err.message, "cannot make a %d x %d image: %s", W, H,
+                 cairo_status_to_string(cairo_status(cr)));
         goto fail;
     }
-    for (size_t i = 0; i < (size_t)cv.w * cv.h; i++)
-        put(&cv, (int)(i % cv.w), (int)(i / cv.w), WHITE);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
 
-    /* grid panel */
-    int gx = MARGIN, gy = MARGIN;
-    const rgb frame_grey = {170, 170, 170}, line_grey = {215, 215, 215};
-    rect(&cv, gx - 1, gy - 1, gx + GW, gy + GH, frame_grey, 1);
-    for (int x = 0; x < GW; x += 2) {
-        put(&cv, gx + x, gy + E2E_EB_ROW0 * S, line_grey);
-        put(&cv, gx + x, gy + (E2E_EB_ROW0 + E2E_EB_ROWS) * S, line_grey);
-    }
+    e2e_event_data ed;
+    e2e_event_get(ev, &ed);
+    const char *base = strrchr(events, '/') ? strrchr(events, '/') + 1 : events;
+    text(cr, LEFT, 20, 15, 1, 0, BLACK, "run %u, lumi %u, event %llu", ed.run, ed.lumi,
+         (unsigned long long)ed.event);
+    text(cr, LEFT, 36, 11, 0, 0, DARK, "%s, event index %lld; DetFrames grid %d x %d", base, k,
+         E2E_GRID_ROWS, E2E_GRID_COLS);
+
+    const float *gimg[E2E_CH_COUNT];
+    rgb gcol[E2E_CH_COUNT];
+    float gmax[E2E_CH_COUNT];
     for (int j = 0; j < nd; j++) {
         const char *cn;
-        rgb col = channel_colour(draw[j], &cn);
-        draw_image(&cv, gx, gy, S, e2e_detframes_channel(df, (e2e_channel)draw[j]),
-                   E2E_GRID_ROWS, E2E_GRID_COLS, col, vmax[draw[j]]);
+        gimg[j] = e2e_detframes_channel(df, (e2e_channel)draw[j]);
+        gcol[j] = channel_colour(draw[j], &cn);
+        gmax[j] = vmax[draw[j]];
     }
+    cairo_surface_t *grid = compose(gimg, gcol, gmax, nd, E2E_GRID_ROWS, E2E_GRID_COLS);
+    if (cairo_surface_status(grid) == CAIRO_STATUS_SUCCESS)
+        paint_scaled(cr, grid, gx, gy, S);
+    cairo_surface_destroy(grid);
+    axes(cr, gx, gy, S);
+    grid_objects(cr, &d, gx, gy);
+    y = legend(cr, 1, &d, LEFT, W - RIGHT, ly);
     for (int t = 0; t < nt; t++) {
-        const char *cn;
-        rgb col = tagger_colour(tnames[t], &cn);
-        size_t n;
-        int C, h, w;
-        e2e_tagger_frames(tg[t], &n, &C, &h, &w);
-        const e2e_tagger_slot *sl = e2e_tagger_slots(tg[t], &n);
-        int eb = e2e_tagger_get_config(tg[t])->objects == E2E_OBJ_PHOTONS;
-        for (size_t i = 0; i < n; i++) {
-            if (sl[i].seed.status != E2E_SEED_OK || sl[i].seed.row < 0)
-                continue;
-            int r = sl[i].seed.row + (eb ? E2E_EB_ROW0 : 0), c = sl[i].seed.col;
-            grid_box(&cv, gx, gy, S, r - e2e_frame_centre(h), c - e2e_frame_centre(w), h, w, col,
-                     2 * t);
-            cross(&cv, gx + c * S + S / 2, gy + r * S + S / 2, 3 * S, col);
-        }
+        strip(cr, &d, t, W, y);
+        y += strip_height(&d, t, W);
     }
-
-    /* frame strips */
-    for (int t = 0; t < nt; t++) {
-        const char *cn;
-        rgb col = tagger_colour(tnames[t], &cn);
-        size_t n;
-        int C, h, w;
-        const float *fr = e2e_tagger_frames(tg[t], &n, &C, &h, &w);
-        const e2e_tagger_slot *sl = e2e_tagger_slots(tg[t], &n);
-        const e2e_tagger_config *tc = e2e_tagger_get_config(tg[t]);
-        if (!n)
-            continue;
-        int fs = fscale[t], tw = w * fs + 4, th = h * fs + 4;
-        int per_row = (W - 2 * MARGIN - 8) / (tw + GAP);
-        if (per_row < 1)
-            per_row = 1;
-        int rows = (int)((n + per_row - 1) / per_row);
-        for (int yy = strip_y[t]; yy < strip_y[t] + rows * (th + GAP) - GAP; yy++)
-            for (int xx = MARGIN; xx < MARGIN + 4; xx++)
-                put(&cv, xx, yy, col);
-        for (size_t i = 0; i < n; i++) {
-            int x0 = MARGIN + 8 + (int)(i % per_row) * (tw + GAP);
-            int y0 = strip_y[t] + (int)(i / per_row) * (th + GAP);
-            int ok = sl[i].seed.status == E2E_SEED_OK;
-            rect(&cv, x0, y0, x0 + tw - 1, y0 + th - 1, ok ? col : frame_grey, 2);
-            int order[E2E_TAGGER_MAX_CHANNELS];
-            for (int c = 0; c < C; c++)
-                order[c] = c;
-            for (int a = 1; a < C; a++)
-                for (int b = a; b > 0 && channel_priority(tc->channels[order[b]]) <
-                                             channel_priority(tc->channels[order[b - 1]]); b--) {
-                    int tmp = order[b];
-                    order[b] = order[b - 1];
-                    order[b - 1] = tmp;
-                }
-            for (int j = 0; j < C; j++) {
-                int c = order[j];
-                const char *chn;
-                rgb ccol = channel_colour(tc->channels[c], &chn);
-                draw_image(&cv, x0 + 2, y0 + 2, fs, fr + ((size_t)i * C + c) * h * w, h, w, ccol,
-                           vmax[tc->channels[c]]);
-            }
-        }
-    }
-
-    if (e2e_png_write_rgb(out, cv.w, cv.h, cv.p, &err))
+    cairo_surface_flush(surf);
+    cairo_status_t cs = cairo_status(cr);
+    if (cs == CAIRO_STATUS_SUCCESS)
+        cs = cairo_surface_write_to_png(surf, out);
+    if (cs != CAIRO_STATUS_SUCCESS) {
+        snprintf(err.message, sizeof err.message, "%.900s: cannot write the PNG: %s%s%s", out,
+                 cairo_status_to_string(cs), errno ? ": " : "", errno ? strerror(errno) : "");
         goto fail;
+    }
 
     if (e2e_cli_verbose >= 0) {
-        e2e_event_data d;
-        e2e_event_get(ev, &d);
-        printf("event %lld (run %u, lumi %u, event %llu) -> %s (%d x %d)\n", k, d.run, d.lumi,
-               (unsigned long long)d.event, out, cv.w, cv.h);
-        printf("grid: 280 x 360 cells at %d px (phi across, eta down; grey lines: EB/EE)\n", S);
+        printf("event %lld (run %u, lumi %u, event %llu) -> %s (%d x %d)\n", k, ed.run, ed.lumi,
+               (unsigned long long)ed.event, out, W, H);
+        printf("grid: 280 x 360 cells at %d px (phi across, eta down; dashed lines: EB/EE)\n", S);
         printf("channels (opacity ~ log10 value over 3 decades below the max):\n");
         for (int c = 0; c < E2E_CH_COUNT; c++) {
             int drawn = 0;
@@ -453,17 +826,22 @@ int e2e_cmd_display(int argc, char **argv)
         for (int t = 0; t < nt; t++) {
             const char *cn;
             rgb col = tagger_colour(tnames[t], &cn);
+            const e2e_tagger_config *tc = e2e_tagger_get_config(tg[t]);
             size_t n;
-            int C, h, w;
-            e2e_tagger_frames(tg[t], &n, &C, &h, &w);
             const e2e_tagger_slot *sl = e2e_tagger_slots(tg[t], &n);
-            printf("  %-4s %-10s #%02x%02x%02x  %zu slot%s, frames %d x %d x %d\n", tnames[t], cn,
-                   col.r, col.g, col.b, n, n == 1 ? "" : "s", C, h, w);
-            for (size_t i = 0; i < n; i++)
-                printf("       slot %zu: pt %.1f eta %.3f phi %.3f seed (%d, %d) %s, truth %s\n",
+            printf("  %-4s %-10s #%02x%02x%02x  %zu slot%s, frames %d x %d x %d, %s%s\n",
+                   tnames[t], cn, col.r, col.g, col.b, n, n == 1 ? "" : "s", tc->n_channels,
+                   tc->height, tc->width, model[t] ? "model " : "no model",
+                   model[t] ? mpath[t] : "");
+            for (size_t i = 0; i < n; i++) {
+                printf("       slot %zu: pt %.1f eta %.3f phi %.3f seed (%d, %d) %s, truth %s",
                        i, (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
                        sl[i].seed.row, sl[i].seed.col, e2e_seed_status_name(sl[i].seed.status),
                        e2e_truth_name(sl[i].truth));
+                if (model[t] && sl[i].seed.status == E2E_SEED_OK)
+                    printf(", score %.9g", (double)sl[i].score);
+                printf("\n");
+            }
         }
     }
     rc = 0;
@@ -472,9 +850,18 @@ fail:
     fprintf(stderr, "e2e display: %s\n", err.message);
     rc = E2E_EXIT_FAIL;
 done:
-    free(cv.p);
-    for (int t = 0; t < nt; t++)
+    if (cr)
+        cairo_destroy(cr);
+    if (surf)
+        cairo_surface_destroy(surf);
+    /* cairo's font caches, then fontconfig's: freed, so that a leak checker (make sanitize)
+       sees only this command's own memory */
+    cairo_debug_reset_static_data();
+    FcFini();
+    for (int t = 0; t < nt; t++) {
         e2e_tagger_free(tg[t]);
+        e2e_model_free(model[t]);
+    }
     e2e_detframes_free(df);
     e2e_event_free(ev);
     e2e_event_reader_close(rd);

@@ -126,6 +126,28 @@ int e2e_cmd_infer(int argc, char **argv)
     }
     e2e_shape_binding b[MAX_IN];
     e2e_tensor_view v[MAX_IN];
+    /* a name the model does not have: said here, by name, before any file is read */
+    for (int i = 0; i < nin; i++) {
+        if (!in_names[i])
+            continue;
+        int found = 0, ni = e2e_model_input_count(m);
+        for (int j = 0; j < ni && !found; j++) {
+            e2e_tensor_view d;
+            found = !e2e_model_input(m, j, &d) && !strcmp(d.name, in_names[i]);
+        }
+        if (!found) {
+            fprintf(stderr, "e2e infer: --input %s=%s: the model %s has no input named '%s'; "
+                    "its inputs:", in_names[i], in_files[i], path, in_names[i]);
+            for (int j = 0; j < ni; j++) {
+                e2e_tensor_view d;
+                if (!e2e_model_input(m, j, &d))
+                    fprintf(stderr, "%s %s", j ? "," : "", d.name);
+            }
+            fprintf(stderr, "\n");
+            rc = E2E_EXIT_USAGE;
+            goto done;
+        }
+    }
     for (int i = 0; i < nin; i++) {
         e2e_status st = ends_with(in_files[i], ".npy") ? e2e_npy_read(in_files[i], &t[i], &err)
                                                        : e2e_tensor_read_pb(in_files[i], &t[i], &err);

@@ -1,6 +1,7 @@
 /* e2e models: write the benchmark models (SimpleNet, ViT-Ti, ParticleNet-Lite, DGCNN and ParT
    for each tagger; full-size ParticleNet on request). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,80 @@ static void help(void)
            "  --only TAGGER_ARCH   one model, e.g. qg_vit or top_pnet_full (may be repeated)\n"
            "  --arch ARCH          this architecture for every tagger, e.g. pnet_full (may be\n"
            "                       repeated; replaces the default set)\n"
-           "  --missing            skip files that already exist\n\n"
+           "  --missing            skip files that already exist\n"
+           "  --input CxHxW        the image models (simplenet, vit) at another input size,\n"
+           "                       e.g. 3x125x125 (the public E2E jet datasets), written as\n"
+           "                       DIR/<tagger>_<arch>_CxHxW.onnx; ViT's patch is the common\n"
+           "                       divisor of H and W nearest the default one (16, or 4 up\n"
+           "                       to 32 pixels)\n\n"
            "taggers: eg 1x32x32 / 64 points, qg 5x128x128 / 128, top and tau 8x128x128 / 128\n",
            E2E_MODELS_DEFAULT_SEED);
+}
+
+/* ViT's patch at another size: the common divisor of h and w nearest (by ratio) the
+   default patch; 0 when every one leaves more than 1024 patches. */
+static int vit_patch(int h, int w, int def)
+{
+    int best = 0;
+    double best_d = 0;
+    for (int p = 1; p <= h && p <= w; p++) {
+        if (h % p || w % p || (int64_t)(h / p) * (w / p) > 1024)
+            continue;
+        double d = fabs(log((double)p / def));
+        if (!best || d < best_d) {
+            best = p;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* An image model of tagger t at input C x H x W: DIR/<tagger>_<arch>_CxHxW.onnx. */
+static int write_resized(const char *dir, const e2e_tagger_spec *t, e2e_arch arch, uint64_t seed,
+                         const int64_t *chw, int missing, int *written, int *skipped)
+{
+    char name[96], path[4096], tmp[4096 + 8];
+    snprintf(name, sizeof name, "%s_%s_%lldx%lldx%lld", t->name, e2e_arch_name(arch),
+             (long long)chw[0], (long long)chw[1], (long long)chw[2]);
+    snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+    struct stat st;
+    if (missing && !stat(path, &st)) {
+        (*skipped)++;
+        return 0;
+    }
+    e2e_model_config c = e2e_model_config_for(t, arch);
+    c.name = name;
+    c.channels = (int)chw[0];
+    c.height = (int)chw[1];
+    c.width = (int)chw[2];
+    if (arch == E2E_ARCH_VIT && !(c.patch = vit_patch(c.height, c.width, c.patch))) {
+        fprintf(stderr, "e2e models: %s: no patch size divides %dx%d into at most 1024 patches "
+                "(pick another size)\n", name, c.height, c.width);
+        return -1;
+    }
+    double t1 = e2e_cli_now_ms();
+    e2e_error err;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (e2e_model_config_check(&c, &err) || e2e_model_build_file(&c, seed, tmp, &err)) {
+        fprintf(stderr, "e2e models: %s: %s\n", name, err.message);
+        remove(tmp);
+        return -1;
+    }
+    if (rename(tmp, path)) {
+        fprintf(stderr, "e2e models: %s: cannot rename: %s\n", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    if (e2e_cli_verbose >= 0) {
+        long long size = stat(path, &st) ? -1 : (long long)st.st_size;
+        printf("%-32s %6.1f MB  %9lld parameters  input %dx%dx%d", path, size / 1e6,
+               (long long)e2e_model_config_params(&c), c.channels, c.height, c.width);
+        if (arch == E2E_ARCH_VIT)
+            printf(", patch %d", c.patch);
+        printf("  (%.0f ms)\n", e2e_cli_now_ms() - t1);
+    }
+    (*written)++;
+    return 0;
 }
 
 static int parse_only(const char *s, const e2e_tagger_spec **t, e2e_arch *a)
@@ -53,6 +125,7 @@ int e2e_cmd_models(int argc, char **argv)
     const char *out = NULL;
     uint64_t seed = E2E_MODELS_DEFAULT_SEED;
     int missing = 0, n_only = 0;
+    int64_t chw[3] = {0, 0, 0}; /* --input: C, H, W (0: the taggers' sizes) */
     int want[4][E2E_ARCH_COUNT] = {{0}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -92,6 +165,13 @@ int e2e_cmd_models(int argc, char **argv)
             for (int t = 0; t < 4; t++)
                 want[t][arch] = 1;
             n_only++;
+        } else if (!strcmp(a, "--input") && i + 1 < argc) {
+            if (e2e_cli_parse_dims(argv[++i], chw, 3) != 3 || chw[0] < 1 || chw[1] < 1 ||
+                chw[2] < 1 || chw[0] > 64 || chw[1] > 4096 || chw[2] > 4096) {
+                fprintf(stderr, "e2e models: --input wants CxHxW (C 1..64, H and W 1..4096), "
+                        "e.g. 3x125x125, got '%s'\n", argv[i]);
+                return E2E_EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--missing")) {
             missing = 1;
         } else {
@@ -114,6 +194,18 @@ int e2e_cmd_models(int argc, char **argv)
             if (n_only ? !want[t][a] : a >= E2E_ARCH_DEFAULT_COUNT)
                 continue;
             const e2e_tagger_spec *spec = &e2e_tagger_specs[t];
+            if (chw[0]) { /* --input: the image models only */
+                if (e2e_arch_is_graph((e2e_arch)a)) {
+                    if (!n_only)
+                        continue;
+                    fprintf(stderr, "e2e models: --input sets an image size; %s_%s is a graph "
+                            "model\n", spec->name, e2e_arch_name((e2e_arch)a));
+                    return E2E_EXIT_USAGE;
+                }
+                if (write_resized(out, spec, (e2e_arch)a, seed, chw, missing, &written, &skipped))
+                    return E2E_EXIT_FAIL;
+                continue;
+            }
             char path[4096];
             snprintf(path, sizeof path, "%s/%s_%s.onnx", out, spec->name, e2e_arch_name((e2e_arch)a));
             struct stat st;

@@ -22,6 +22,7 @@
 #include "cli/run_stats.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
+#include "util/roc.h"
 
 /* Provided by src/models when it is linked (e2e models); weak so that the run command
    builds without it and asks for --model instead. */
@@ -146,20 +147,25 @@ static void help(void)
            "and whether the part finished, for e2e merge (docs/deploy.md).\n\n"
            "Pre-made frames (public E2E datasets, docs/datasets.md):\n"
            "  e2e run --frames FILE --model TAGGER=MODEL [--frames-channels 0,1]\n"
-           "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--batch N]\n"
-           "          [--max-frames N] [--threads T] [--device cpu|cuda|auto] [-o scores.csv]\n"
-           "          [--allow-nonfinite]\n"
+           "          [--layout nchw|nhwc|auto] [--labels LABELS.npy] [--dataset NAME]\n"
+           "          [--batch N] [--max-frames N] [--threads T] [--device cpu|cuda|auto]\n"
+           "          [-o scores.csv] [--roc FILE.png] [--allow-nonfinite]\n"
            "runs one model on frames read from a .npy array (N,C,H,W), (N,H,W,C) or (N,H,W), or,\n"
            "in a build with HDF5=1, an HDF5 file with /X_jets or /X (electron/photon crops\n"
-           "(N,32,32,2), jet images (N,C,125,125) or channels-last) and labels /y. auto layout:\n"
-           "channels-last when the last dim is <= 16 and the 2nd is not. Frames are read --batch\n"
+           "(N,32,32,2), jet images (N,C,125,125) or channels-last; --dataset NAME reads another)\n"
+           "and labels /y. auto layout: channels-last when the last dim is <= 16 and the 2nd\n"
+           "is not. Frames are read --batch\n"
            "at a time (default 32; memory stays flat), converted to NCHW, channels picked by\n"
            "index (--frames-channels, default the first C the model wants). The frame size must\n"
            "equal the model's input H x W (no resize). CSV rows: index,label,score (label from\n"
-           "/y or --labels, else empty; score = the last output column). Without -o the CSV\n"
-           "goes to stdout and the summary to stderr; -o FILE is written as the CSV above\n"
-           "(FILE.tmp.PID renamed on success; on a failure or Ctrl-C the whole batches so far\n"
-           "go to NAME.partial.csv and FILE is kept). A frame value that is NaN or +-Inf stops\n"
+           "/y or --labels, else empty; score = the last output column, printed %%.9g). Without\n"
+           "-o the CSV goes to stdout and the summary to stderr; -o FILE is written as the CSV\n"
+           "above (FILE.tmp.PID renamed on success; on a failure or Ctrl-C the whole batches so\n"
+           "far go to NAME.partial.csv and FILE is kept). With labels the summary gives\n"
+           "the exact ROC AUC of label != 0 against label 0 (ties count one half; NaN scores\n"
+           "rank lowest) and the accuracy at 0.5 (score >= 0.5 says label != 0); --roc writes\n"
+           "the ROC curve as a PNG (the labelled frames' scores are kept: 8 bytes each).\n"
+           "A frame value that is NaN or +-Inf stops\n"
            "the job before that batch (exit 1; the earlier batches are written) with the counts\n"
            "of NaN, +Inf and -Inf in the frames read and the first one's place;\n"
            "--allow-nonfinite scores them anyway and reports the counts on stderr.\n",
@@ -173,7 +179,7 @@ static int parse_count(const char *s, uint64_t *v);
 static int run_frames(int argc, char **argv)
 {
     const char *frames = NULL, *model_arg = NULL, *chans = NULL, *labels_path = NULL;
-    const char *out = NULL;
+    const char *out = NULL, *dataset = NULL, *roc_png = NULL;
     e2e_frames_layout layout = E2E_LAYOUT_AUTO;
     uint64_t batch = 32, max_frames = UINT64_MAX;
     int threads = 1, allow_nonfinite = 0;
@@ -195,6 +201,10 @@ static int run_frames(int argc, char **argv)
             chans = argv[++i];
         } else if (!strcmp(a, "--labels") && more) {
             labels_path = argv[++i];
+        } else if (!strcmp(a, "--dataset") && more) {
+            dataset = argv[++i];
+        } else if (!strcmp(a, "--roc") && more) {
+            roc_png = argv[++i];
         } else if (!strcmp(a, "--layout") && more) {
             const char *l = argv[++i];
             if (!strcmp(l, "auto")) layout = E2E_LAYOUT_AUTO;
@@ -254,6 +264,8 @@ static int run_frames(int argc, char **argv)
     e2e_model *model = NULL;
     e2e_session *sess = NULL;
     e2e_dataset *ds = NULL;
+    e2e_roc roc = {0};      /* scores of the labelled frames: label != 0 is the signal */
+    uint64_t correct = 0;   /* labelled frames with (score >= 0.5) == (label != 0) */
     float *buf = NULL, *lab = NULL;
     FILE *csv = NULL;
     int csv_stdout = !out || !strcmp(out, "-");
@@ -274,7 +286,7 @@ static int run_frames(int argc, char **argv)
                 "fixed C\n", tname, model_path);
         goto done;
     }
-    if (e2e_dataset_open(frames, layout, labels_path, &ds, &err)) {
+    if (e2e_dataset_open_named(frames, dataset, layout, labels_path, &ds, &err)) {
         fprintf(stderr, "e2e run: %s\n", err.message);
         goto done;
     }
@@ -386,16 +398,27 @@ static int run_frames(int argc, char **argv)
         const float *sc = o.data;
         for (size_t i = 0; i < got; i++) {
             float s = sc[(int64_t)i * k + k - 1];
+            /* %.9g: every float score round-trips (1e-30 stays 1e-30, not 0.000000) */
             if (isnan(lab[i]))
-                fprintf(csv, "%llu,,%.6f\n", (unsigned long long)(n + i), (double)s);
+                fprintf(csv, "%llu,,%.9g\n", (unsigned long long)(n + i), (double)s);
             else
-                fprintf(csv, "%llu,%g,%.6f\n", (unsigned long long)(n + i), (double)lab[i],
+                fprintf(csv, "%llu,%g,%.9g\n", (unsigned long long)(n + i), (double)lab[i],
                         (double)s);
             int g = isnan(lab[i]) ? 2 : lab[i] == 0 ? 0 : 1;
             sum[g] += s;
             cnt[g]++;
+            if (g < 2) {
+                correct += (s >= 0.5f) == (g == 1);
+                if (e2e_roc_add(&roc, s, g)) {
+                    fprintf(stderr, "e2e run: out of memory for the scores of the AUC\n");
+                    failed = 1;
+                    break;
+                }
+            }
         }
         n += got;
+        if (failed) /* out of memory for the AUC's scores */
+            break;
         if (fflush(csv) || ferror(csv)) { /* whole batches on disk */
             fprintf(stderr, "e2e run: %s: write failed\n", out);
             failed = 1;
@@ -453,8 +476,38 @@ static int run_frames(int argc, char **argv)
             if (cnt[g])
                 fprintf(info, " %s %.4f (%llu)", gn[g], sum[g] / cnt[g],
                         (unsigned long long)cnt[g]);
-        fprintf(info, "\n  %.1f frames/s (inference %.3f ms per frame)\n",
+        fprintf(info, "\n");
+        uint64_t nl = cnt[0] + cnt[1];
+        if (nl) {
+            double auc = e2e_roc_auc(&roc);
+            fprintf(info, "  ROC AUC (label != 0 vs label 0): ");
+            if (isnan(auc))
+                fprintf(info, "n/a (no %s)", cnt[0] ? "label != 0" : "label 0");
+            else
+                fprintf(info, "%.6f", auc);
+            fprintf(info, " (%llu vs %llu frames); accuracy at 0.5 (score >= 0.5 is label != 0): "
+                    "%.6f (%llu of %llu)\n", (unsigned long long)cnt[1],
+                    (unsigned long long)cnt[0], (double)correct / nl,
+                    (unsigned long long)correct, (unsigned long long)nl);
+        }
+        fprintf(info, "  %.1f frames/s (inference %.3f ms per frame)\n",
                 wall > 0 ? n / (wall / 1e3) : 0.0, n ? infer_ms / n : 0.0);
+    }
+    if (roc_png) {
+        e2e_roc *rocs[1] = {&roc};
+        /* not the tagger's name: the curve is of the file's labels, whose meaning the
+           file defines (the public eg dataset: 0 photon, 1 electron) */
+        const char *names[1] = {"y"};
+        if (!cnt[0] && !cnt[1]) {
+            fprintf(stderr, "e2e run: --roc %s: the frames have no labels (/y or --labels)\n",
+                    roc_png);
+            failed = 1;
+        } else if (e2e_roc_png(roc_png, rocs, names, 1, &err)) {
+            fprintf(stderr, "e2e run: --roc: %s\n", err.message);
+            failed = 1;
+        } else if (e2e_cli_verbose >= 0) {
+            fprintf(info, "ROC curve -> %s\n", roc_png);
+        }
     }
     rc = failed ? E2E_EXIT_FAIL : 0;
 done:
@@ -463,6 +516,7 @@ done:
     free(buf);
     free(lab);
     e2e_dataset_close(ds);
+    e2e_roc_free(&roc);
     e2e_session_free(sess);
     e2e_model_free(model);
     return rc;
@@ -613,7 +667,8 @@ static void json_str(FILE *f, const char *s)
 }
 
 static int write_json(const char *path, stage *const *st, int n, uint64_t events, double wall_ms,
-                      tagger_job *tj, int nt, const char *events_file, const e2e_run_meta *meta)
+                      tagger_job *tj, int nt, const char *events_file, const e2e_run_meta *meta,
+                      int threads, e2e_device device)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -664,7 +719,12 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
         else
             fprintf(f, "%.6f}", auc);
     }
-    fprintf(f, "\n  ]\n}\n");
+    /* the device asked for: auto falls back to the CPU without a GPU (said on stderr) */
+    fprintf(f, "\n  ],\n  \"provenance\": {\n");
+    e2e_cli_json_provenance(f, "    ", threads, e2e_cli_optimize,
+                            device == E2E_DEVICE_CUDA ? "cuda" : device == E2E_DEVICE_AUTO ? "auto"
+                                                                                          : "cpu");
+    fprintf(f, "}\n}\n");
     return fclose(f) ? -1 : 0;
 }
 
@@ -1250,7 +1310,8 @@ int e2e_cmd_run(int argc, char **argv)
         /* TIMING when complete (the "running" partial removed), else NAME.partial.json */
         if (failed && !strcmp(meta.status, "complete"))
             meta.status = "failed"; /* a late failure (the ROC, the rename) */
-        int bad = write_json(json_out.tmp, rows, nr, n, wall, tj, nt, events, &meta);
+        int bad = write_json(json_out.tmp, rows, nr, n, wall, tj, nt, events, &meta, threads,
+                             device);
         if (bad)
             fprintf(stderr, "e2e run: %s: cannot write: %s\n", json_out.tmp, strerror(errno));
         else if (failed)

@@ -224,17 +224,48 @@ static int h5_has(hid_t f, const char *name)
     return H5Lexists(f, name, H5P_DEFAULT) > 0;
 }
 
-static e2e_status h5_open(e2e_dataset *d, int have_labels_file, int64_t *dims, int *rank,
-                          e2e_error *err)
+/* The names at the file's top level, comma-separated, for an error message. */
+typedef struct h5_names {
+    char buf[256];
+    size_t len;
+} h5_names;
+
+static herr_t h5_name_cb(hid_t g, const char *name, const H5L_info_t *info, void *op)
+{
+    (void)g, (void)info;
+    h5_names *n = op;
+    int w = snprintf(n->buf + n->len, sizeof n->buf - n->len, "%s/%s", n->len ? ", " : "", name);
+    if (w < 0 || (size_t)w >= sizeof n->buf - n->len)
+        return 1; /* full: stop */
+    n->len += (size_t)w;
+    return 0;
+}
+
+static e2e_status h5_open(e2e_dataset *d, int have_labels_file, const char *want,
+                          int64_t *dims, int *rank, e2e_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     d->h5 = H5Fopen(d->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (d->h5 < 0)
         return e2e_fail(err, E2E_ERR_PARSE, "%s: cannot open as HDF5", d->path);
-    const char *name = h5_has(d->h5, "/X_jets") ? "/X_jets" : h5_has(d->h5, "/X") ? "/X" : NULL;
-    if (!name)
+    char wanted[256];
+    const char *name;
+    if (want) { /* a chosen dataset: "X" and "/X" are the same */
+        snprintf(wanted, sizeof wanted, "%s%s", want[0] == '/' ? "" : "/", want);
+        name = wanted;
+    } else {
+        name = h5_has(d->h5, "/X_jets") ? "/X_jets" : h5_has(d->h5, "/X") ? "/X" : NULL;
+    }
+    if (!name || !h5_has(d->h5, name)) {
+        h5_names nm = {{0}, 0};
+        H5Literate(d->h5, H5_INDEX_NAME, H5_ITER_INC, NULL, h5_name_cb, &nm);
+        if (want)
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: no dataset %s (the file has: %s)",
+                            d->path, name, nm.len ? nm.buf : "nothing");
         return e2e_fail(err, E2E_ERR_PARSE, "%s: no dataset /X_jets or /X (the frames of the "
-                        "public E2E datasets)", d->path);
+                        "public E2E datasets; the file has: %s; --dataset NAME picks one)",
+                        d->path, nm.len ? nm.buf : "nothing");
+    }
     snprintf(d->info.dataset, sizeof d->info.dataset, "%s", name);
     d->dx = H5Dopen2(d->h5, name, H5P_DEFAULT);
     if (d->dx < 0)
@@ -300,6 +331,12 @@ static e2e_status h5_read(e2e_dataset *d, hid_t ds, int rank, const hsize_t *sta
 e2e_status e2e_dataset_open(const char *path, e2e_frames_layout layout, const char *labels_path,
                             e2e_dataset **out, e2e_error *err)
 {
+    return e2e_dataset_open_named(path, NULL, layout, labels_path, out, err);
+}
+
+e2e_status e2e_dataset_open_named(const char *path, const char *dataset, e2e_frames_layout layout,
+                                  const char *labels_path, e2e_dataset **out, e2e_error *err)
+{
     *out = NULL;
     e2e_dataset *d = calloc(1, sizeof *d);
     if (!d)
@@ -321,6 +358,11 @@ e2e_status e2e_dataset_open(const char *path, e2e_frames_layout layout, const ch
     if (got >= 6 && !memcmp(sig, "\x93NUMPY", 6)) {
         snprintf(d->info.format, sizeof d->info.format, "npy");
         rewind(d->f);
+        if (dataset) {
+            st = e2e_fail(err, E2E_ERR_ARGUMENT, "%s: a .npy file holds one array; a dataset "
+                          "name (%s) is for HDF5 files", path, dataset);
+            goto fail;
+        }
         if ((st = npy_open(d, dims, &rank, err)))
             goto fail;
     } else if (got == 8 && !memcmp(sig, "\x89HDF\r\n\x1a\n", 8)) {
@@ -328,7 +370,7 @@ e2e_status e2e_dataset_open(const char *path, e2e_frames_layout layout, const ch
         fclose(d->f);
         d->f = NULL;
 #ifdef E2E_HAVE_HDF5
-        if ((st = h5_open(d, labels_path != NULL, dims, &rank, err)))
+        if ((st = h5_open(d, labels_path != NULL, dataset, dims, &rank, err)))
             goto fail;
 #else
         st = e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: an HDF5 file, and this build has no HDF5 "

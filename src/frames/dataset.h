@@ -10,7 +10,8 @@
  *
  * Accepted arrays: rank 4 (N,C,H,W) or (N,H,W,C), rank 3 (N,H,W) = one channel; any of
  * float32/float64/int8/uint8/int32/int64 in .npy (converted to float). HDF5: the dataset
- * /X_jets, else /X (electron/photon crops, jet images); labels /y when present.
+ * /X_jets, else /X (electron/photon crops, jet images), or one chosen by name
+ * (e2e_dataset_open_named); labels /y when present.
  * Memory: one chunk of the file layout (max x C x H x W) plus the caller's buffers.
  */
 #ifndef E2E_FRAMES_DATASET_H
@@ -33,7 +34,7 @@ typedef struct e2e_dataset_info {
     e2e_frames_layout layout;  /* NCHW or NHWC (never AUTO) */
     int has_labels;            /* /y, or the labels file */
     char format[8];            /* "npy" or "hdf5" */
-    char dataset[64];          /* HDF5 dataset name ("/X", "/X_jets"), "" for .npy */
+    char dataset[256];         /* HDF5 dataset name ("/X", "/X_jets"), "" for .npy */
 } e2e_dataset_info;
 
 typedef struct e2e_dataset e2e_dataset;
@@ -42,6 +43,11 @@ typedef struct e2e_dataset e2e_dataset;
    .npy of shape (N,) or (N, 1) giving the label of each frame (overrides /y). */
 e2e_status e2e_dataset_open(const char *path, e2e_frames_layout layout, const char *labels_path,
                             e2e_dataset **out, e2e_error *err);
+/* The same with the HDF5 dataset to read chosen by name ("X" or "/X"; NULL: /X_jets, else
+   /X). A name the file lacks fails with E2E_ERR_ARGUMENT listing the file's top-level names;
+   a name with a .npy file is an E2E_ERR_ARGUMENT too. */
+e2e_status e2e_dataset_open_named(const char *path, const char *dataset, e2e_frames_layout layout,
+                                  const char *labels_path, e2e_dataset **out, e2e_error *err);
 void e2e_dataset_get_info(const e2e_dataset *d, e2e_dataset_info *out);
 /* Reads up to max frames from the current position: frames receives got x nsel x H x W
    floats (NCHW, channel k = file channel sel[k]); labels (may be NULL) got floats, NaN when

@@ -1,4 +1,5 @@
 /* TensorProto decoding: raw_data, the typed fields, scalars, empty tensors, external data. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,7 +19,13 @@ e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t
     *size = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return e2e_fail(err, E2E_ERR_IO, "%s: cannot open", path);
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* fopen opens a folder on Linux; its "size" from ftell is LONG_MAX */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return e2e_fail(err, E2E_ERR_IO, "%s: is a directory, not a file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return e2e_fail(err, E2E_ERR_IO, "%s: cannot seek (not a regular file?)", path);

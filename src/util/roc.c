@@ -26,15 +26,17 @@ int e2e_roc_class(const char *t, int truth)
     return -1;
 }
 
+/* Another name (e2e run --frames: labelled frames) is "label != 0" against "label 0". */
 const char *e2e_roc_signal_name(const char *t)
 {
     return !strcmp(t, "eg") ? "photon" : !strcmp(t, "qg") ? "quark" : !strcmp(t, "top") ? "top"
-                                                                                         : "tau";
+           : !strcmp(t, "tau") ? "tau" : "nonzero label";
 }
 
 const char *e2e_roc_background_name(const char *t)
 {
-    return !strcmp(t, "eg") ? "electron" : !strcmp(t, "qg") ? "gluon" : "QCD";
+    return !strcmp(t, "eg") ? "electron" : !strcmp(t, "qg") ? "gluon"
+           : !strcmp(t, "top") || !strcmp(t, "tau") ? "QCD" : "label 0";
 }
 
 int e2e_roc_add(e2e_roc *r, float score, int signal)

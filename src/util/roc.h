@@ -17,7 +17,8 @@ typedef struct e2e_roc {
 
 /* 1: the truth is the tagger's signal, 0: its background, -1: neither (not counted). */
 int e2e_roc_class(const char *tagger, int truth);
-/* "photon", "electron", "quark", "gluon", "top", "tau", "QCD" (quark or gluon). */
+/* "photon", "electron", "quark", "gluon", "top", "tau", "QCD" (quark or gluon); for a name
+   that is not a tagger, "nonzero label" and "label 0" (labelled frames). */
 const char *e2e_roc_signal_name(const char *tagger);
 const char *e2e_roc_background_name(const char *tagger);
 
