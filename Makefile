@@ -78,7 +78,8 @@ TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 .PHONY: all deps test-deps check demo bench sanitize fuzz install clean models conformance
 all: $(BUILD)/libe2e.a $(BUILD)/libe2e.so $(BUILD)/e2e
 
-# make deps: install what is missing (root) or print the apt-get line. A function, so that
+# make deps: install what is missing (root) or print the apt-get line (again whenever the
+# Makefile, and so a package list, changed). A function, so that
 # the build's packages (make deps, make demo) and the tests' (make check) share one recipe.
 define install_pkgs
 	@missing=""; for p in $(1); do \
@@ -90,10 +91,10 @@ define install_pkgs
 	@mkdir -p $(BUILD) && touch $@
 endef
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
+$(DEPS_STAMP): Makefile
 	$(call install_pkgs,$(DEPS_PKGS) $(EXTRA_PKGS))
 test-deps: $(TEST_DEPS_STAMP)
-$(TEST_DEPS_STAMP): | $(DEPS_STAMP)
+$(TEST_DEPS_STAMP): Makefile | $(DEPS_STAMP)
 	$(call install_pkgs,$(TEST_PKGS))
 
 # onnx.proto comes from libonnx-dev: on a bare machine it exists only after make deps, so it
