@@ -1,12 +1,10 @@
 # e2e in a container (docs/deploy.md). Build with one command, Docker or Podman:
 #   docker build -t e2e .        podman build -t e2e .
 # Run (the current folder as /work):
-#   docker run --rm -v "$PWD:/work" e2e e2e run --events events.e2e \
-#       --model-dir /opt/e2e/share/e2e/models -o predictions.csv
+#   docker run --rm -v "$PWD:/work" e2e e2e run --events events.e2e -o predictions.csv
 #
-# The binary is built with NATIVE=0 (no -march=native), so it runs on any x86-64 node.
-# (Runtime ISA selection, issue "architecture", is being added separately; until then
-# NATIVE=0 builds use the baseline x86-64 kernels.)
+# The build has no -march=native: one binary runs on any x86-64 node and picks its AVX2 or
+# AVX-512 kernels at run time (docs/instruction-sets.md).
 
 # ---- build stage: the toolchain and the -dev packages (make deps installs them) ----
 FROM debian:12-slim AS build
@@ -16,7 +14,7 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN make deps && make -j"$(nproc)" NATIVE=0 all && sh deploy/stage.sh /stage
+RUN make deps && make -j"$(nproc)" all && sh deploy/stage.sh /stage
 
 # ---- runtime stage: the runtime libraries, the e2e binary, the library, the header, the models ----
 FROM debian:12-slim
