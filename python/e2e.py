@@ -119,6 +119,13 @@ def _load_library():
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
+    # _SessionOptions must be the library's e2e_session_options field for field: a shorter
+    # copy left e2e_session_create reading isa from the bytes after it (random levels)
+    lib.e2e_session_options_size.restype, lib.e2e_session_options_size.argtypes = ctypes.c_size_t, []
+    if lib.e2e_session_options_size() != ctypes.sizeof(_SessionOptions):
+        raise ImportError("e2e: %s has a %d-byte e2e_session_options, python/e2e.py's copy is %d "
+                          "bytes: the binding and include/e2e.h disagree"
+                          % (path, lib.e2e_session_options_size(), ctypes.sizeof(_SessionOptions)))
     return lib
 
 

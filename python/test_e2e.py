@@ -2,6 +2,7 @@
 
     E2E_LIB=build/libe2e.so /usr/bin/python3 python/test_e2e.py -v
 """
+import ctypes
 import glob
 import os
 import struct
@@ -184,6 +185,7 @@ class Tiny(unittest.TestCase):
     def test_isa(self):
         """Session(isa=...) reaches e2e_session_options.isa: the session runs at that level
         (or the default one, if lower), never at one picked from bytes past the struct."""
+        self.assertEqual(e2e._lib.e2e_session_options_size(), ctypes.sizeof(e2e._SessionOptions))
         order = ["generic", "avx2", "avx512"]
         default = e2e.Session(self.model, default_batch=1).isa
         self.assertIn(default, order)

@@ -22,6 +22,8 @@ e2e_session_options e2e_session_options_default(void)
     return o;
 }
 
+size_t e2e_session_options_size(void) { return sizeof(e2e_session_options); }
+
 /* ---- teardown ---- */
 
 static void release_build(e2e_session *s)
