@@ -170,6 +170,10 @@ typedef struct e2e_session_options {
 } e2e_session_options;
 
 e2e_session_options e2e_session_options_default(void);
+/* sizeof(e2e_session_options) in this library: a binding that mirrors the struct (python/e2e.py)
+   checks its copy against it, since fields are added at the end and a short copy would make
+   e2e_session_create read the missing ones from whatever follows it. */
+size_t e2e_session_options_size(void);
 
 e2e_status e2e_session_create(const e2e_model *m, const e2e_session_options *opt,
                               e2e_session **out, e2e_error *err);

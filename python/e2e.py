@@ -2,7 +2,7 @@
 
     import numpy as np, e2e
     model = e2e.Model("model.onnx")                     # or e2e.Model(open(..., "rb").read())
-    sess = e2e.Session(model, shapes={"modelInput": (4, 1, 32, 32)}, threads=1)
+    sess = e2e.Session(model, shapes={"modelInput": (4, 1, 32, 32)}, threads=1)  # isa="avx2"...
     scores, = sess.run({"modelInput": frames})          # list of numpy arrays (copies)
     sess.run_dict(frames)                               # {"modelOutput": array}
 
@@ -31,6 +31,8 @@ _NP_OF = {k: np.dtype(v) for k, v in
           {1: np.float32, 2: np.uint8, 3: np.int8, 6: np.int32, 7: np.int64, 9: np.bool_}.items()}
 _DT_OF = {v: k for k, v in _NP_OF.items()}
 _DEVICES = {"cpu": 0, "cuda": 1, "auto": 2}
+# e2e_isa_level; a level above the CPU's (or the environment's E2E_ISA) runs at that cap
+ISA_LEVELS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3}
 
 
 class Error(RuntimeError):
@@ -60,7 +62,7 @@ class _SessionOptions(ctypes.Structure):
                 ("device", ctypes.c_int), ("shapes", ctypes.POINTER(_Binding)),
                 ("n_shapes", ctypes.c_int), ("default_batch", ctypes.c_int64),
                 ("fixed_inputs", ctypes.POINTER(_View)), ("n_fixed_inputs", ctypes.c_int),
-                ("optimize", ctypes.c_int)]
+                ("optimize", ctypes.c_int), ("isa", ctypes.c_int)]
 
 
 class _ModelOptions(ctypes.Structure):
@@ -112,10 +114,18 @@ def _load_library():
         "e2e_session_input": (st, [P, c_int, ctypes.POINTER(_View)]),
         "e2e_session_output": (st, [P, c_int, ctypes.POINTER(_View)]),
         "e2e_session_arena_bytes": (ctypes.c_size_t, [P]),
+        "e2e_session_isa": (c_int, [P]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
+    # _SessionOptions must be the library's e2e_session_options field for field: a shorter
+    # copy left e2e_session_create reading isa from the bytes after it (random levels)
+    lib.e2e_session_options_size.restype, lib.e2e_session_options_size.argtypes = ctypes.c_size_t, []
+    if lib.e2e_session_options_size() != ctypes.sizeof(_SessionOptions):
+        raise ImportError("e2e: %s has a %d-byte e2e_session_options, python/e2e.py's copy is %d "
+                          "bytes: the binding and include/e2e.h disagree"
+                          % (path, lib.e2e_session_options_size(), ctypes.sizeof(_SessionOptions)))
     return lib
 
 
@@ -222,7 +232,7 @@ class Session:
     """
 
     def __init__(self, model, shapes=None, threads=1, default_batch=1, fixed_inputs=None,
-                 optimize=True, max_arena_bytes=0, device="cpu"):
+                 optimize=True, max_arena_bytes=0, device="cpu", isa="auto"):
         self._h = None
         if not model._h or model._closing:
             raise Error("e2e: the model is closed")
@@ -233,6 +243,9 @@ class Session:
         opt.optimize = 1 if optimize else 0
         opt.max_arena_bytes = max_arena_bytes
         opt.device = _DEVICES[device]
+        if isa not in ISA_LEVELS:
+            raise Error("e2e: isa %r is not one of %s" % (isa, ", ".join(ISA_LEVELS)))
+        opt.isa = ISA_LEVELS[isa]
         keep = []
         if shapes:
             binds = (_Binding * len(shapes))()
@@ -263,6 +276,12 @@ class Session:
     @property
     def arena_bytes(self):
         return _lib.e2e_session_arena_bytes(self._h)
+
+    @property
+    def isa(self):
+        """The instruction-set level the session's kernels run at ("generic", "avx2", "avx512")."""
+        level = _lib.e2e_session_isa(self._h)
+        return next(k for k, v in ISA_LEVELS.items() if v == level)
 
     def run(self, inputs):
         """Runs once. inputs: {name: array}, a list in input order, or one array.

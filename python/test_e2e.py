@@ -2,6 +2,7 @@
 
     E2E_LIB=build/libe2e.so /usr/bin/python3 python/test_e2e.py -v
 """
+import ctypes
 import glob
 import os
 import struct
@@ -181,6 +182,20 @@ class Tiny(unittest.TestCase):
             s.run({"X": np.zeros((4, 3), np.float32)})
         self.assertEqual(cm.exception.status, "ARGUMENT")
 
+    def test_isa(self):
+        """Session(isa=...) reaches e2e_session_options.isa: the session runs at that level
+        (or the default one, if lower), never at one picked from bytes past the struct."""
+        self.assertEqual(e2e._lib.e2e_session_options_size(), ctypes.sizeof(e2e._SessionOptions))
+        order = ["generic", "avx2", "avx512"]
+        default = e2e.Session(self.model, default_batch=1).isa
+        self.assertIn(default, order)
+        for level in order:
+            for _ in range(4):
+                with e2e.Session(self.model, default_batch=1, isa=level) as s:
+                    self.assertEqual(s.isa, order[min(order.index(level), order.index(default))])
+        with self.assertRaises(e2e.Error):
+            e2e.Session(self.model, isa="sse9")
+
     def test_close_order(self):
         s = e2e.Session(self.model, default_batch=2)
         self.model.close()                 # deferred: the session still uses it
@@ -231,6 +246,19 @@ class Trained(unittest.TestCase):
             t.join()
         for g in got:
             np.testing.assert_array_equal(g, want)
+
+    def test_two_sessions(self):
+        """Two sessions at each level the machine has, alive together: the same bits."""
+        _, x = read_tensor(os.path.join(TRAINED, "test_data_set_0", "input_0.pb"))
+        default = e2e.Session(self.model, shapes={"modelInput": x.shape}).isa
+        for level in ["generic", "avx2", "avx512"][:["generic", "avx2", "avx512"].index(default) + 1]:
+            for _ in range(4):
+                a = e2e.Session(self.model, shapes={"modelInput": x.shape}, isa=level)
+                b = e2e.Session(self.model, shapes={"modelInput": x.shape}, isa=level)
+                self.assertEqual((a.isa, b.isa), (level, level))
+                np.testing.assert_array_equal(a.run(x)[0], b.run(x)[0])
+                a.close()
+                b.close()
 
 
 if __name__ == "__main__":

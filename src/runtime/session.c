@@ -22,6 +22,8 @@ e2e_session_options e2e_session_options_default(void)
     return o;
 }
 
+size_t e2e_session_options_size(void) { return sizeof(e2e_session_options); }
+
 /* ---- teardown ---- */
 
 static void release_build(e2e_session *s)
@@ -623,6 +625,12 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
     e2e_session_options def = e2e_session_options_default();
     if (!opt)
         opt = &def;
+    /* an unknown level is refused, not clamped: a caller whose options struct lacks the field
+       (a binding built against an older header) would otherwise run at whatever level the
+       bytes past its struct happened to name, different from session to session */
+    if ((int)opt->isa < E2E_ISA_AUTO || (int)opt->isa > E2E_ISA_AVX512)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: e2e_session_options.isa is %d, not an e2e_isa_level",
+                        m->name, (int)opt->isa);
     e2e_device dev = E2E_DEVICE_CPU;
     char why[200] = "";
     if (opt->device == E2E_DEVICE_CUDA || opt->device == E2E_DEVICE_AUTO) {
