@@ -62,7 +62,8 @@ class _SessionOptions(ctypes.Structure):
                 ("device", ctypes.c_int), ("shapes", ctypes.POINTER(_Binding)),
                 ("n_shapes", ctypes.c_int), ("default_batch", ctypes.c_int64),
                 ("fixed_inputs", ctypes.POINTER(_View)), ("n_fixed_inputs", ctypes.c_int),
-                ("optimize", ctypes.c_int), ("isa", ctypes.c_int)]
+                ("optimize", ctypes.c_int), ("isa", ctypes.c_int),
+                ("any_batch", ctypes.c_int)]
 
 
 class _ModelOptions(ctypes.Structure):
