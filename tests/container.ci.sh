@@ -2,8 +2,8 @@
 # CI (issue 21): the container image's contents without a container engine or registry.
 # Given a minimal Debian 12 root in which the project's source tree is (ROOTDIR/SRC, e.g.
 # the root the bare-machine CI builds with mmdebstrap), it does what the Dockerfile does:
-#   build stage:   in ROOTDIR (chroot): make deps, make NATIVE=0 into a separate build
-#                  folder (build-image: a NATIVE=1 build/ there is left alone), then
+#   build stage:   in ROOTDIR (chroot): make deps, make into a separate build
+#                  folder (build-image: a build/ there is left alone), then
 #                  deploy/stage.sh (make install + e2e models) into a staging folder;
 #   runtime stage: a fresh minimal root (mmdebstrap --variant=minbase) with only the
 #                  packages of deploy/runtime-packages.txt, /opt/e2e copied from the
@@ -56,7 +56,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 echo "== build stage in $ROOTDIR (source $SRC)"
 [ "$ROOTDIR" = / ] || mount_proc "$ROOTDIR"
 t0=$(date +%s)
-in_root "cd '$SRC' && make deps > /dev/null && make -j\$(nproc) NATIVE=0 BUILD=build-image all > /dev/null \
+in_root "cd '$SRC' && make deps > /dev/null && make -j\$(nproc) BUILD=build-image all > /dev/null \
          && BUILD=build-image sh deploy/stage.sh '$STAGE_IN' > /dev/null"
 echo "   built and staged in $(( $(date +%s) - t0 )) s: $(cd "${ROOTDIR%/}$STAGE_IN/opt/e2e" && find . -type f | sort | tr '\n' ' ')"
 
