@@ -121,7 +121,7 @@ static void help(void)
            "top/tau = pt,d0,dz,ecal,hbhe,bpix1,bpix2,bpix3; the frame size follows the model.\n\n"
            "Output: CSV, one row per seed slot:\n"
            "  run,lumi,event,tagger,slot,pt,eta,phi,seed_row,seed_col,score,status,truth\n"
-           "(score -1 for a failed seed). Without -o the CSV goes to CACHE/sample/predictions.csv\n"
+           "(score printed with %%.9g, every digit of the float; -1 for a failed seed). Without -o the CSV goes to CACHE/sample/predictions.csv\n"
            "and a preview is printed; -o - writes the CSV to stdout (the summary then goes to\n"
            "stderr). Output files (-o, --timing-json, --roc) are checked before any work (the\n"
            "folder exists and is writable, the name is not a folder), written as NAME.tmp.PID\n"
@@ -1144,7 +1144,7 @@ int e2e_cmd_run(int argc, char **argv)
             size_t ns;
             const e2e_tagger_slot *sl = e2e_tagger_slots(tj[t].t, &ns);
             for (size_t i = 0; i < ns; i++) {
-                fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.6f,%s,%s\n", d.run, d.lumi,
+                fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n", d.run, d.lumi,
                         (unsigned long long)d.event, tj[t].name, i, (double)sl[i].pt,
                         (double)sl[i].eta, (double)sl[i].phi, sl[i].seed.row, sl[i].seed.col,
                         (double)sl[i].score, e2e_seed_status_name(sl[i].seed.status),

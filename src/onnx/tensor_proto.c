@@ -183,8 +183,9 @@ e2e_status e2e_tensor_take_proto(Onnx__TensorProto *tp, const char *base_dir, co
 {
     /* protobuf-c allocates each bytes field on its own with malloc (the default allocator) and
        tensor data is released with free: a large float/int block moves into the tensor instead
-       of being copied, and the message no longer frees it. The kernels need no alignment
-       beyond malloc's. */
+       of being copied, and the message no longer frees it. The model loader's allocator
+       (onnx_load.c, pb_alloc) makes such blocks 64-byte aligned, so that kernels whose
+       summation order follows a row's alignment give the same bits in every process. */
     e2e_dtype dt = map_dtype(tp->data_type);
     int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (!tp->has_raw_data || external || tp->data_type == 11 || dt == E2E_UNDEFINED ||
