@@ -167,7 +167,8 @@ int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, 
     const size_t m = n < cap ? n : cap;
     if (m < n)
         select_first(v, n, m);
-    qsort(v, m, sizeof *v, cmp_cand);
+    if (m > 1) /* v is NULL when the crop had no candidate */
+        qsort(v, m, sizeof *v, cmp_cand);
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {

@@ -78,10 +78,14 @@ static void ssum_init(ssum *s, int nk, const int64_t *kd, const int64_t *ks, int
     memset(s, 0, sizeof *s);
     s->nk = nk;
     s->nr = nr;
-    memcpy(s->kd, kd, sizeof(int64_t) * (size_t)nk);
-    memcpy(s->ks, ks, sizeof(int64_t) * (size_t)nk);
-    memcpy(s->rd, rd, sizeof(int64_t) * (size_t)nr);
-    memcpy(s->rs, rs, sizeof(int64_t) * (size_t)nr);
+    if (nk) { /* the lists may be NULL when empty */
+        memcpy(s->kd, kd, sizeof(int64_t) * (size_t)nk);
+        memcpy(s->ks, ks, sizeof(int64_t) * (size_t)nk);
+    }
+    if (nr) {
+        memcpy(s->rd, rd, sizeof(int64_t) * (size_t)nr);
+        memcpy(s->rs, rs, sizeof(int64_t) * (size_t)nr);
+    }
     s->nkeep = list_numel(nk, kd);
     s->nred = list_numel(nr, rd);
     s->copy = nr == 0 || s->nred == 1;
