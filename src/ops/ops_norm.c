@@ -455,11 +455,10 @@ static void ln_rows_fast(const ln_job *j, int64_t o0, int64_t o1)
         } else {
             double mean, inv;
             moments(x, n, j->p->eps, &mean, &inv);
-            m = (float)mean;
-            const float ml = (float)(mean - m); /* the mean as a float pair, as below */
+            m = (float)mean; /* the spec's float32 Mean, as below */
             iv = (float)inv;
             for (int64_t i = 0; i < n; i++)
-                y[i] = ((x[i] - m) - ml) * iv * S[i] + (B ? B[i] : 0.f);
+                y[i] = (x[i] - m) * iv * S[i] + (B ? B[i] : 0.f);
         }
         if (j->Mo)
             j->Mo[o] = m;
@@ -503,7 +502,9 @@ static e2e_status ln_run(e2e_kernel *k)
         float *y = Y + o * inner;
         double mean, inv;
         moments(x, inner, p->eps, &mean, &inv);
-        const float m = (float)mean, ml = (float)(mean - m), iv = (float)inv;
+        /* the mean in double, rounded once to float: the spec's function body makes Mean a
+           float32 tensor (stash_type 1) and centres with it, as ONNX Runtime and PyTorch do */
+        const float m = (float)mean, iv = (float)inv;
         if (Mo)
             Mo[o] = m;
         if (Io)
@@ -511,16 +512,16 @@ static e2e_status ln_run(e2e_kernel *k)
         if (!p->smap && p->sn == inner && (!B || (!p->bmap && p->bn == inner))) {
             if (B)
                 for (int64_t j = 0; j < inner; j++)
-                    y[j] = ((x[j] - m) - ml) * iv * S[j] + B[j];
+                    y[j] = (x[j] - m) * iv * S[j] + B[j];
             else
                 for (int64_t j = 0; j < inner; j++)
-                    y[j] = ((x[j] - m) - ml) * iv * S[j];
+                    y[j] = (x[j] - m) * iv * S[j];
             continue;
         }
         for (int64_t j = 0; j < inner; j++) {
             float s = p->smap ? S[p->smap[j]] : p->sn == 1 ? S[0] : S[j];
             float b = !B ? 0.f : p->bmap ? B[p->bmap[j]] : p->bn == 1 ? B[0] : B[j];
-            y[j] = ((x[j] - m) - ml) * iv * s + b;
+            y[j] = (x[j] - m) * iv * s + b;
         }
     }
     return E2E_OK;

@@ -281,9 +281,12 @@ def fam_norm(r, rng):
             ins.append(g.const(bi))
         y = g.node(kind, ins, axis=axis, epsilon=eps)
         ax = tuple(range(a, rank))
-        g.ref64 = lambda f: [(f[0] - f[0].mean(ax, keepdims=True)) /
-                             np.sqrt(f[0].var(ax, keepdims=True) + np.float64(np.float32(eps)))
-                             * sc.astype(np.float64) + bi]
+        # the spec's function body: Mean is a float32 tensor (stash_type 1), X - Mean centres
+        def ln64(f):
+            d = f[0] - f[0].mean(ax, keepdims=True).astype(np.float32).astype(np.float64)
+            return [d / np.sqrt((d * d).mean(ax, keepdims=True) + np.float64(np.float32(eps)))
+                    * sc.astype(np.float64) + bi]
+        g.ref64 = ln64
     elif kind == "InstanceNormalization":
         C = shape[1]
         sc, bi = randn(rng, [C]), randn(rng, [C])

@@ -43,35 +43,36 @@ void e2e_ln_row_avx2(const float *x, const float *S, const float *B, float *y, i
         a0 = _mm256_add_ps(a0, _mm256_sub_ps(_mm256_loadu_ps(x + i), vc));
     if (nf < n)
         a1 = _mm256_add_ps(a1, _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vc), km));
-    /* centred values as (x - x[0]) - ms: both steps exact or nearly so, where x - m with m
-       rounded to float would be off by ulp(m) in every output (rows of 2 at offset -10) */
+    /* centred values as x - m with the mean m rounded to float, as the spec's function body
+       does (stash_type 1: Mean is a float32 tensor) and ONNX Runtime and PyTorch do
+       (docs/operator-notes.md) */
     const float ms = e2e_hsum8(_mm256_add_ps(a0, a1)) / (float)n;
     m = c + ms;
-    const __m256 vm = _mm256_set1_ps(ms);
+    const __m256 vm = _mm256_set1_ps(m);
     a0 = a1 = _mm256_setzero_ps();
     for (i = 0; i + 16 <= nf; i += 16) {
-        const __m256 d0 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vc), vm);
-        const __m256 d1 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vc), vm);
+        const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+        const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
         a0 = _mm256_fmadd_ps(d0, d0, a0);
         a1 = _mm256_fmadd_ps(d1, d1, a1);
     }
     if (i < nf) {
-        const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vc), vm);
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
         a0 = _mm256_fmadd_ps(d, d, a0);
     }
     if (nf < n) {
-        const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vc), vm), km);
+        const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vm), km);
         a1 = _mm256_fmadd_ps(d, d, a1);
     }
     iv = 1.f / sqrtf(e2e_hsum8(_mm256_add_ps(a0, a1)) / (float)n + eps);
     const __m256 vi = _mm256_set1_ps(iv);
     for (i = 0; i < nf; i += 8) {
-        const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vc), vm), vi);
+        const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi);
         const __m256 b = B ? _mm256_loadu_ps(B + i) : _mm256_setzero_ps();
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(d, _mm256_loadu_ps(S + i), b));
     }
     if (nf < n) {
-        const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vc), vm), vi);
+        const __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nf, k), vm), vi);
         const __m256 b = B ? _mm256_maskload_ps(B + nf, k) : _mm256_setzero_ps();
         _mm256_maskstore_ps(y + nf, k, _mm256_fmadd_ps(d, _mm256_maskload_ps(S + nf, k), b));
     }

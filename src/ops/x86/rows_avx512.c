@@ -39,29 +39,30 @@ void e2e_ln_row_avx512(const float *x, const float *S, const float *B, float *y,
     __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
     if (i < n)
         acc = _mm512_add_ps(acc, _mm512_maskz_sub_ps(tail, _mm512_maskz_loadu_ps(tail, x + i), vc));
-    /* centred values as (x - x[0]) - ms: both steps exact or nearly so, where x - m with m
-       rounded to float would be off by ulp(m) in every output (rows of 2 at offset -10) */
+    /* centred values as x - m with the mean m rounded to float, as the spec's function body
+       does (stash_type 1: Mean is a float32 tensor) and ONNX Runtime and PyTorch do
+       (docs/operator-notes.md) */
     const float ms = _mm512_reduce_add_ps(acc) / (float)n;
     m = c + ms;
-    const __m512 vm = _mm512_set1_ps(ms);
+    const __m512 vm = _mm512_set1_ps(m);
     acc = _mm512_setzero_ps();
     for (i = 0; i + 16 <= n; i += 16) {
-        __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vc), vm);
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
         acc = _mm512_fmadd_ps(d, d, acc);
     }
     if (i < n) {
-        __m512 d = _mm512_maskz_sub_ps(tail, _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), vc), vm);
+        __m512 d = _mm512_maskz_sub_ps(tail, _mm512_maskz_loadu_ps(tail, x + i), vm);
         acc = _mm512_fmadd_ps(d, d, acc);
     }
     iv = 1.f / sqrtf(_mm512_reduce_add_ps(acc) / (float)n + eps);
     const __m512 vi = _mm512_set1_ps(iv);
     for (i = 0; i + 16 <= n; i += 16) {
-        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vc), vm), vi);
+        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vi);
         __m512 b = B ? _mm512_loadu_ps(B + i) : _mm512_setzero_ps();
         _mm512_storeu_ps(y + i, _mm512_fmadd_ps(d, _mm512_loadu_ps(S + i), b));
     }
     if (i < n) {
-        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), vc), vm), vi);
+        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), vm), vi);
         __m512 b = B ? _mm512_maskz_loadu_ps(tail, B + i) : _mm512_setzero_ps();
         _mm512_mask_storeu_ps(y + i, tail, _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(tail, S + i), b));
     }
