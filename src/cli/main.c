@@ -46,11 +46,6 @@ static int (*lookup(const char *name))(int, char **)
     return NULL;
 }
 
-bool e2e_cli_is_help(const char *a)
-{
-    return !strcmp(a, "-h") || !strcmp(a, "--help");
-}
-
 int e2e_cli_parse_dims(const char *s, int64_t *dims, int max)
 {
     int r = 0;
@@ -98,6 +93,11 @@ e2e_session_options e2e_cli_session_options(void)
     o.max_arena_bytes = e2e_cli_max_arena_bytes;
     o.optimize = e2e_cli_optimize;
     return o;
+}
+
+const char *e2e_cli_in_path(const char *arg)
+{
+    return arg && !strcmp(arg, "-") ? "/dev/stdin" : arg;
 }
 
 void e2e_cli_model_path(const char *arg, char *out, size_t n)
