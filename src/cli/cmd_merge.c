@@ -668,7 +668,7 @@ int e2e_cmd_merge(int argc, char **argv)
                 fprintf(report, "  %-22s %10.3f %10.3f %10.3f\n", st[k].name, stage_mean(&st[k]),
                        stage_pct(&st[k], 0.5), stage_pct(&st[k], 0.99));
             fprintf(report, "  parts' wall time: %.3f s in all, %.3f s the slowest -> %s\n", wall_sum,
-                   wall_max, timing);
+                   wall_max, json_stdout ? "stdout" : timing);
         }
     }
     rc = 0;

@@ -28,7 +28,7 @@ static const struct {
     {"run", e2e_cmd_run, "the main job: events -> DetFrames -> seeds -> frames -> taggers"},
     {"gen", e2e_cmd_gen, "write a toy event file"},
     {"frames", e2e_cmd_frames, "write one event's images, seeds and frames as .npy"},
-    {"models", e2e_cmd_models, "write the eight benchmark models"},
+    {"models", e2e_cmd_models, "write the benchmark models (5 architectures x 4 taggers)"},
     {"info", e2e_cmd_info, "describe a model: inputs, outputs, ops, parameters, FLOPs, arena"},
     {"infer", e2e_cmd_infer, "run a model on .npy/.pb inputs"},
     {"check", e2e_cmd_check, "run ONNX backend-test cases and compare outputs"},
@@ -163,12 +163,12 @@ static void usage(FILE *f)
 /* "no command 'x'", with the nearest command's name when one is close. */
 static void no_command(const char *name)
 {
-    const char *best = NULL;
-    size_t n = strlen(name);
+    const char *names[sizeof commands / sizeof commands[0]];
+    int n = 0;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (commands[i].fn && (!strncmp(commands[i].name, name, n > 2 ? 2 : n) ||
-                               strstr(commands[i].name, name)))
-            best = best ? best : commands[i].name;
+        if (commands[i].fn)
+            names[n++] = commands[i].name;
+    const char *best = e2e_opts_nearest(name, names, n);
     if (best)
         fprintf(stderr, "e2e: no command '%s' (did you mean %s?)\n", name, best);
     else

@@ -3,6 +3,7 @@
 #include "cli/opts.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -52,7 +53,10 @@ int e2e_opts_int(const char *cmd, const char *opt, const char *s, long long lo, 
         return -1;
     }
     if (errno == ERANGE || x < lo || x > hi) {
-        say(cmd, "%s: %s is out of range (%lld..%lld)\n", opt, s, lo, hi);
+        if (hi == LLONG_MAX || hi == INT32_MAX || hi == INT64_MAX)
+            say(cmd, "%s: %s is out of range (it must be %lld or more)\n", opt, s, lo);
+        else
+            say(cmd, "%s: %s is out of range (%lld..%lld)\n", opt, s, lo, hi);
         return -1;
     }
     *out = x;
@@ -88,7 +92,10 @@ int e2e_opts_double(const char *cmd, const char *opt, const char *s, double lo, 
         return -1;
     }
     if (!(x >= lo && x <= hi)) {
-        say(cmd, "%s: %s is out of range (%g..%g)\n", opt, s, lo, hi);
+        if (hi >= 1e30)
+            say(cmd, "%s: %s is out of range (it must be %g or more)\n", opt, s, lo);
+        else
+            say(cmd, "%s: %s is out of range (%g..%g)\n", opt, s, lo, hi);
         return -1;
     }
     *out = x;
@@ -166,6 +173,20 @@ static size_t edit_distance(const char *a, size_t na, const char *b)
         }
     }
     return row[nb];
+}
+
+const char *e2e_opts_nearest(const char *name, const char *const *names, int n)
+{
+    const char *best = NULL;
+    size_t len = strlen(name), best_d = len / 3 + 2;
+    for (int i = 0; i < n; i++) {
+        size_t d = names[i] ? edit_distance(name, len, names[i]) : 99;
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
 }
 
 /* The known long option nearest to name[0..n) (a prefix counts as near), or NULL. */

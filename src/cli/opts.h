@@ -83,6 +83,9 @@ int e2e_opts_int(const char *cmd, const char *opt, const char *s, long long lo, 
 int e2e_opts_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
                     double *out);
 
+/* The name of names[0..n) nearest to name (edit distance), NULL when none is close. */
+const char *e2e_opts_nearest(const char *name, const char *const *names, int n);
+
 /* --device VALUE as an E2E_OPT_CALL (dst: e2e_device *). */
 int e2e_opts_device(const char *cmd, const char *opt, const char *value, void *dst);
 
