@@ -77,8 +77,10 @@ static int parse(int argc, char **argv, opts *o)
     o->warmup = 10;
     o->seed = 42;
     const e2e_opt table[] = {
-        E2E_OPT_I("batch", &o->batch, 1, 1000000000, "N", "the dynamic dimensions' value (default 1)"),
-        E2E_OPT_I("threads", &o->threads, 1, E2E_CLI_MAX_THREADS, "T", "compute threads (default 1)"),
+        E2E_OPT_I("batch", &o->batch, 1, 1000000000, "N",
+                  "the dynamic dimensions' value (default 1)"),
+        E2E_OPT_I("threads", &o->threads, 1, E2E_CLI_MAX_THREADS, "T",
+                  "compute threads (default 1)"),
         E2E_OPT_C("device", e2e_opts_device, &o->device, "D", "cpu (default), cuda or auto"),
         E2E_OPT_I("runs", &o->runs, 1, 1000000000, "R", "timed runs (default: about 2 s worth)"),
         E2E_OPT_I("warmup", &o->warmup, 0, 1000000000, "W", "warm-up runs (default 10)"),

@@ -258,7 +258,8 @@ int e2e_cmd_check(int argc, char **argv)
     const e2e_opt opts[] = {
         E2E_OPT_D("rtol", &o.rtol, 0, 1e30, "R", "relative tolerance (default 1e-3)"),
         E2E_OPT_D("atol", &o.atol, 0, 1e30, "A", "absolute tolerance (default 1e-7)"),
-        E2E_OPT_I("threads", &o.threads, 1, E2E_CLI_MAX_THREADS, "T", "compute threads (default 1)"),
+        E2E_OPT_I("threads", &o.threads, 1, E2E_CLI_MAX_THREADS, "T",
+                  "compute threads (default 1)"),
         E2E_OPT_C("device", e2e_opts_device, &o.device, "D", "cpu (default), cuda or auto"),
         E2E_OPT_S("list", 0, &list, "FILE", "more case folders, one a line (- for stdin)"),
         E2E_OPT_END,

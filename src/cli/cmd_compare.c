@@ -168,7 +168,8 @@ static int parse(int argc, char **argv, opts *o)
     o->atol = 1e-5;
     const char *inputs[MAX_IN];
     const e2e_opt table[] = {
-        E2E_OPT_S("devices", 0, &o->cfg_list, "LIST", "configurations, e.g. cpu@1/optimize=0,cpu@2"),
+        E2E_OPT_S("devices", 0, &o->cfg_list, "LIST",
+                  "configurations, e.g. cpu@1/optimize=0,cpu@2"),
         E2E_OPT_LIST_("input", inputs, &o->n_in, MAX_IN, "[NAME=]FILE", "an input (.npy or .pb)"),
         E2E_OPT_S("json", 0, &o->json, "FILE", "also write JSON (- for stdout)"),
         E2E_OPT_I("batch", &o->batch, 1, 100000000, "N", "the batch dimension (default 1)"),
@@ -396,7 +397,8 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
     fprintf(f, "{\n  \"command\": \"compare\",\n  \"model\": ");
     e2e_run_json_str(f, path);
     fprintf(f, ",\n  \"batch\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"seed\": %llu,\n"
-            "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup, (unsigned long long)o->seed,
+            "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup,
+            (unsigned long long)o->seed,
             o->rtol, o->atol);
     fprintf(f, "  \"provenance\": {\n");
     e2e_cli_json_provenance(f, "    ", 0, 0, NULL);

@@ -141,14 +141,16 @@ int e2e_cmd_frames(int argc, char **argv)
         E2E_OPT_S("events", 0, &events, "FILE", "the event file (- for stdin)"),
         E2E_OPT_L("event", &k, 0, INT64_MAX, "K", "the event's index, 0-based"),
         E2E_OPT_S("output", 'o', &outdir, "DIR", "the folder to write"),
-        E2E_OPT_LIST_("tagger", tnames, &nt, MAX_TAGGERS, "T", "a tagger (default eg, qg, top, tau)"),
+        E2E_OPT_LIST_("tagger", tnames, &nt, MAX_TAGGERS, "T",
+                      "a tagger (default eg, qg, top, tau)"),
         E2E_OPT_LIST_("channels", chan_over, &nchan, MAX_TAGGERS * 2, "T=a,b,...", "T's channels"),
         E2E_OPT_LIST_("size", size_over, &nsize, MAX_TAGGERS * 2, "T=HxW", "T's frame size"),
         E2E_OPT_LIST_("points", pts_over, &npts, MAX_TAGGERS * 2, "T=P", "T's graph nodes"),
         E2E_OPT_D("node-threshold", &threshold, 0, 1e30, "X", "graph nodes' threshold"),
         E2E_OPT_F("no-graph", 0, &no_graph, "no graph frames"),
         E2E_OPT_F("all-channels", 0, &all, "write every DetFrames channel"),
-        E2E_OPT_F("all-events", 0, &all_events, "every event's frames (e2e frames --all-events --help)"),
+        E2E_OPT_F("all-events", 0, &all_events,
+                  "every event's frames (e2e frames --all-events --help)"),
         E2E_OPT_END,
     };
     const e2e_cmd_spec spec = {"frames", help, opts};

@@ -34,7 +34,8 @@ int e2e_cmd_info(int argc, char **argv)
     const char *shapes[16];
     int nshape = 0;
     const e2e_opt opts[] = {
-        E2E_OPT_LIST_("shape", shapes, &nshape, 16, "NAME=D0xD1x...", "bind input NAME to these dimensions"),
+        E2E_OPT_LIST_("shape", shapes, &nshape, 16, "NAME=D0xD1x...",
+                      "bind input NAME to these dimensions"),
         E2E_OPT_L("batch", &batch, 1, INT32_MAX, "N", "the dynamic dimensions' value (default 1)"),
         E2E_OPT_END,
     };

@@ -647,7 +647,8 @@ int e2e_cmd_merge(int argc, char **argv)
     } else if (timing) { /* TIMING.tmp.PID renamed, like the CSV */
         e2e_out_file jo;
         e2e_out_init(&jo, timing);
-        if (write_summary(jo.tmp, sorted, ncsv, total, csv_stdout ? NULL : out_real, (uint64_t)bytes, rows, st,
+        if (write_summary(jo.tmp, sorted, ncsv, total, csv_stdout ? NULL : out_real,
+                          (uint64_t)bytes, rows, st,
                           nst, wall_sum, wall_max)) {
             fprintf(stderr, "e2e merge: %s: cannot write: %s\n", jo.tmp, strerror(errno));
             e2e_out_discard(&jo);
@@ -659,16 +660,17 @@ int e2e_cmd_merge(int argc, char **argv)
         }
     }
     if (e2e_cli_verbose >= 0) {
-        fprintf(report, "merged %d part%s: %llu events, %llu rows -> %s\n", ncsv, ncsv == 1 ? "" : "s",
-               (unsigned long long)total, (unsigned long long)rows, csv_stdout ? "stdout" : out);
+        fprintf(report, "merged %d part%s: %llu events, %llu rows -> %s\n", ncsv,
+                ncsv == 1 ? "" : "s", (unsigned long long)total, (unsigned long long)rows,
+                csv_stdout ? "stdout" : out);
         if (timing) {
-            fprintf(report, "per-stage time, ms per event (all parts)\n  %-22s %10s %10s %10s\n", "stage",
-                   "mean", "p50", "p99");
+            fprintf(report, "per-stage time, ms per event (all parts)\n  %-22s %10s %10s %10s\n",
+                    "stage", "mean", "p50", "p99");
             for (int k = 0; k < nst; k++)
-                fprintf(report, "  %-22s %10.3f %10.3f %10.3f\n", st[k].name, stage_mean(&st[k]),
-                       stage_pct(&st[k], 0.5), stage_pct(&st[k], 0.99));
-            fprintf(report, "  parts' wall time: %.3f s in all, %.3f s the slowest -> %s\n", wall_sum,
-                   wall_max, json_stdout ? "stdout" : timing);
+                fprintf(report, "  %-22s %10.3f %10.3f %10.3f\n", st[k].name,
+                        stage_mean(&st[k]), stage_pct(&st[k], 0.5), stage_pct(&st[k], 0.99));
+            fprintf(report, "  parts' wall time: %.3f s in all, %.3f s the slowest -> %s\n",
+                    wall_sum, wall_max, json_stdout ? "stdout" : timing);
         }
     }
     rc = 0;

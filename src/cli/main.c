@@ -146,7 +146,8 @@ double e2e_cli_now_ms(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: e2e [GLOBAL OPTIONS] COMMAND [ARGS]   (e2e help COMMAND, e2e COMMAND --help)\n"
+    fprintf(f, "usage: e2e [GLOBAL OPTIONS] COMMAND [ARGS]   (e2e help COMMAND,"
+               " e2e COMMAND --help)\n"
                "\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (commands[i].fn)

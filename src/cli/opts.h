@@ -39,18 +39,22 @@ typedef struct e2e_opt {
     int (*fn)(const char *cmd, const char *opt, const char *value, void *dst);
 } e2e_opt;
 
-#define E2E_OPT_F(n, s, d, h) {.name = n, .short_name = s, .kind = E2E_OPT_FLAG, .dst = d, .help = h}
+#define E2E_OPT_F(n, s, d, h) \
+    {.name = n, .short_name = s, .kind = E2E_OPT_FLAG, .dst = d, .help = h}
 #define E2E_OPT_I(n, d, l, u, a, h) \
     {.name = n, .kind = E2E_OPT_INT, .dst = d, .lo = l, .hi = u, .arg = a, .help = h}
 #define E2E_OPT_L(n, d, l, u, a, h) \
     {.name = n, .kind = E2E_OPT_I64, .dst = d, .lo = l, .hi = u, .arg = a, .help = h}
-#define E2E_OPT_U(n, d, m, a, h) {.name = n, .kind = E2E_OPT_U64, .dst = d, .umax = m, .arg = a, .help = h}
+#define E2E_OPT_U(n, d, m, a, h) \
+    {.name = n, .kind = E2E_OPT_U64, .dst = d, .umax = m, .arg = a, .help = h}
 #define E2E_OPT_D(n, d, l, u, a, h) \
     {.name = n, .kind = E2E_OPT_DOUBLE, .dst = d, .dlo = l, .dhi = u, .arg = a, .help = h}
-#define E2E_OPT_S(n, s, d, a, h) {.name = n, .short_name = s, .kind = E2E_OPT_STR, .dst = d, .arg = a, .help = h}
+#define E2E_OPT_S(n, s, d, a, h) \
+    {.name = n, .short_name = s, .kind = E2E_OPT_STR, .dst = d, .arg = a, .help = h}
 #define E2E_OPT_LIST_(n, d, c, m, a, h) \
     {.name = n, .kind = E2E_OPT_LIST, .dst = d, .count = c, .max = m, .arg = a, .help = h}
-#define E2E_OPT_C(n, f, d, a, h) {.name = n, .kind = E2E_OPT_CALL, .fn = f, .dst = d, .arg = a, .help = h}
+#define E2E_OPT_C(n, f, d, a, h) \
+    {.name = n, .kind = E2E_OPT_CALL, .fn = f, .dst = d, .arg = a, .help = h}
 #define E2E_OPT_END {0}
 
 typedef struct e2e_cmd_spec {
