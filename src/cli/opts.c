@@ -127,7 +127,7 @@ static int store(const char *cmd, const e2e_opt *o, const char *shown, const cha
     case E2E_OPT_I64:
         if (e2e_opts_int(cmd, shown, value, o->lo, o->hi, &i))
             return -1;
-        *(int64_t *)o->dst = i;
+        memcpy(o->dst, &(int64_t){i}, sizeof(int64_t)); /* int64_t or long long */
         return 0;
     case E2E_OPT_U64:
         return parse_u64(cmd, shown, value, o->umax, o->dst);

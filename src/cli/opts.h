@@ -17,7 +17,7 @@
 typedef enum e2e_opt_kind {
     E2E_OPT_FLAG,   /* no value: *(int *)dst = 1 */
     E2E_OPT_INT,    /* int, in [lo, hi] */
-    E2E_OPT_I64,    /* int64_t, in [lo, hi] */
+    E2E_OPT_I64,    /* int64_t (or long long), in [lo, hi] */
     E2E_OPT_U64,    /* uint64_t, no sign, in [0, umax] (umax 0: any) */
     E2E_OPT_DOUBLE, /* double, finite, in [dlo, dhi] */
     E2E_OPT_STR,    /* const char *: the text as given */
