@@ -12,14 +12,18 @@
 enum { E2E_EXIT_OK = 0, E2E_EXIT_FAIL = 1, E2E_EXIT_USAGE = 2 };
 
 extern int e2e_cli_verbose;  /* -1 quiet, 0 normal, 1 verbose */
+/* The most --threads any command takes. */
+#define E2E_CLI_MAX_THREADS 256
 
 /* "1x3x32x32" -> dims; returns rank or -1. */
 int e2e_cli_parse_dims(const char *s, int64_t *dims, int max);
-/* true when argv[i] is -h/--help. */
-bool e2e_cli_is_help(const char *a);
 double e2e_cli_now_ms(void);
 /* --device VALUE: "cpu", "cuda" or "auto"; prints "e2e CMD: ..." and returns -1 otherwise. */
 int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out);
+
+/* An input file named on the command line: "-" is stdin ("/dev/stdin"; read in order, so
+   options that seek, like skipping events, need a pipe-less file). */
+const char *e2e_cli_in_path(const char *arg);
 
 /* MODEL as given on the command line: a folder means FOLDER/model.onnx. */
 void e2e_cli_model_path(const char *arg, char *out, size_t n);

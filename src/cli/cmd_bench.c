@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "runtime/profile.h"
 #include "runtime/session.h"
 #include "util/npy.h"
@@ -46,18 +47,28 @@ typedef struct opts {
     int shape_rank[MAX_IN];
 } opts;
 
-static int int_arg(const char *opt, const char *v, int min, int *out)
+/* --shape NAME=DIMS (dst: opts *). */
+static int shape_arg(const char *cmd, const char *opt, const char *v, void *dst)
 {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*end || end == v || x < min || x > 1000000000L) {
-        fprintf(stderr, "e2e bench: %s wants an integer >= %d, got '%s'\n", opt, min, v);
+    opts *o = dst;
+    const char *eq = strchr(v, '=');
+    if (!eq || o->n_shapes == MAX_IN || eq - v >= 128) {
+        fprintf(stderr, "e2e %s: %s wants NAME=DIMS (e.g. modelInput=4x1x32x32), at most %d\n",
+                cmd, opt, MAX_IN);
         return -1;
     }
-    *out = (int)x;
+    int n = o->n_shapes;
+    snprintf(o->shape_name[n], sizeof o->shape_name[n], "%.*s", (int)(eq - v), v);
+    o->shape_rank[n] = e2e_cli_parse_dims(eq + 1, o->shape_dims[n], E2E_MAX_RANK);
+    if (o->shape_rank[n] < 0) {
+        fprintf(stderr, "e2e %s: bad dimensions in %s %s\n", cmd, opt, v);
+        return -1;
+    }
+    o->n_shapes++;
     return 0;
 }
 
+/* 1: help printed; -1: usage error; 0: go */
 static int parse(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -65,65 +76,38 @@ static int parse(int argc, char **argv, opts *o)
     o->threads = 1;
     o->warmup = 10;
     o->seed = 42;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 1;
-        } else if (!strcmp(a, "--batch") && has) {
-            if (int_arg(a, argv[++i], 1, &o->batch))
-                return -1;
-        } else if (!strcmp(a, "--threads") && has) {
-            if (int_arg(a, argv[++i], 1, &o->threads))
-                return -1;
-        } else if (!strcmp(a, "--device") && has) {
-            if (e2e_cli_parse_device("bench", argv[++i], &o->device))
-                return -1;
-        } else if (!strcmp(a, "--runs") && has) {
-            if (int_arg(a, argv[++i], 1, &o->runs))
-                return -1;
-        } else if (!strcmp(a, "--warmup") && has) {
-            if (int_arg(a, argv[++i], 0, &o->warmup))
-                return -1;
-        } else if (!strcmp(a, "--seed") && has)
-            o->seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--json"))
-            o->json = 1;
-        else if (!strcmp(a, "--profile"))
-            o->profile = 1;
-        else if (!strcmp(a, "--sort"))
-            o->sort = 1;
-        else if (!strcmp(a, "--save-inputs") && has)
-            o->save_in = argv[++i];
-        else if (!strcmp(a, "--save-outputs") && has)
-            o->save_out = argv[++i];
-        else if (!strcmp(a, "--shape") && has) {
-            const char *v = argv[++i], *eq = strchr(v, '=');
-            if (!eq || o->n_shapes == MAX_IN || eq - v >= 128) {
-                fprintf(stderr, "e2e bench: --shape wants NAME=DIMS (e.g. modelInput=4x1x32x32)\n");
-                return -1;
-            }
-            int n = o->n_shapes;
-            snprintf(o->shape_name[n], sizeof o->shape_name[n], "%.*s", (int)(eq - v), v);
-            o->shape_rank[n] = e2e_cli_parse_dims(eq + 1, o->shape_dims[n], E2E_MAX_RANK);
-            if (o->shape_rank[n] < 0) {
-                fprintf(stderr, "e2e bench: bad dimensions in --shape %s\n", v);
-                return -1;
-            }
-            o->n_shapes++;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "e2e bench: unknown option %s (e2e help bench)\n", a);
-            return -1;
-        } else if (!o->path)
-            o->path = a;
-        else {
-            fprintf(stderr, "e2e bench: unexpected argument %s\n", a);
-            return -1;
-        }
+    const e2e_opt table[] = {
+        E2E_OPT_I("batch", &o->batch, 1, 1000000000, "N",
+                  "the dynamic dimensions' value (default 1)"),
+        E2E_OPT_I("threads", &o->threads, 1, E2E_CLI_MAX_THREADS, "T",
+                  "compute threads (default 1)"),
+        E2E_OPT_C("device", e2e_opts_device, &o->device, "D", "cpu (default), cuda or auto"),
+        E2E_OPT_I("runs", &o->runs, 1, 1000000000, "R", "timed runs (default: about 2 s worth)"),
+        E2E_OPT_I("warmup", &o->warmup, 0, 1000000000, "W", "warm-up runs (default 10)"),
+        E2E_OPT_U("seed", &o->seed, 0, "S", "seed of the random inputs (default 42)"),
+        E2E_OPT_F("json", 0, &o->json, "one JSON object on stdout instead of the text report"),
+        E2E_OPT_F("profile", 0, &o->profile, "also time every kernel"),
+        E2E_OPT_F("sort", 0, &o->sort, "list the profiled nodes slowest first"),
+        E2E_OPT_S("save-inputs", 0, &o->save_in, "DIR", "write DIR/<name>.npy of the inputs"),
+        E2E_OPT_S("save-outputs", 0, &o->save_out, "DIR", "write DIR/<name>.npy of the outputs"),
+        E2E_OPT_C("shape", shape_arg, o, "NAME=DIMS", "bind input NAME to DIMS (repeatable)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"bench", help, table};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr;
+    if (npos != 1) {
+        if (npos)
+            fprintf(stderr, "e2e bench: one MODEL, not also '%s'\n", argv[2]);
+        else
+            fprintf(stderr, "e2e bench: no model given (e2e help bench)\n");
+        return -1;
     }
-    if (!o->path) {
-        fprintf(stderr, "e2e bench: no model given (e2e help bench)\n");
+    o->path = argv[1];
+    if ((o->save_in && !strcmp(o->save_in, "-")) || (o->save_out && !strcmp(o->save_out, "-"))) {
+        fprintf(stderr, "e2e bench: --save-inputs/--save-outputs name a folder of .npy files; "
+                "'-' (stdout) cannot hold them\n");
         return -1;
     }
     return 0;

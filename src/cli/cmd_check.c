@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "onnx/tensor_proto.h"
 #include "runtime/ir.h"
 
@@ -242,7 +243,8 @@ static void help(void)
            "output_K.pb) and compares |got - expected| <= atol + rtol*|expected|\n"
            "(defaults rtol 1e-3, atol 1e-7). Prints PASS, FAIL (with the largest errors) or ERROR\n"
            "per case and ends with 'N passed, M failed'. --list FILE reads more case folders, one\n"
-           "per line, relative to the file's folder or absolute (# comments allowed).\n"
+           "per line, relative to the file's folder or absolute (# comments allowed; --list -\n"
+           "reads stdin, relative to the working folder).\n"
            "When an input decides a shape (Reshape's shape, Range's limits) the inputs are fixed at\n"
            "session creation and folded. Exit status 0 only when every case passes.\n");
 }
@@ -253,32 +255,23 @@ int e2e_cmd_check(int argc, char **argv)
     char **cases = calloc((size_t)argc + 1, sizeof(char *));
     int nc = 0, passed = 0, failed = 0;
     const char *list = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            free(cases);
-            return 0;
-        } else if (!strcmp(a, "--rtol") && i + 1 < argc)
-            o.rtol = atof(argv[++i]);
-        else if (!strcmp(a, "--atol") && i + 1 < argc)
-            o.atol = atof(argv[++i]);
-        else if (!strcmp(a, "--threads") && i + 1 < argc)
-            o.threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--list") && i + 1 < argc)
-            list = argv[++i];
-        else if (!strcmp(a, "--device") && i + 1 < argc) {
-            if (e2e_cli_parse_device("check", argv[++i], &o.device)) {
-                free(cases);
-                return E2E_EXIT_USAGE;
-            }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "e2e check: unknown option %s (see e2e check --help)\n", a);
-            free(cases);
-            return E2E_EXIT_USAGE;
-        } else
-            cases[nc++] = argv[i];
+    const e2e_opt opts[] = {
+        E2E_OPT_D("rtol", &o.rtol, 0, 1e30, "R", "relative tolerance (default 1e-3)"),
+        E2E_OPT_D("atol", &o.atol, 0, 1e30, "A", "absolute tolerance (default 1e-7)"),
+        E2E_OPT_I("threads", &o.threads, 1, E2E_CLI_MAX_THREADS, "T",
+                  "compute threads (default 1)"),
+        E2E_OPT_C("device", e2e_opts_device, &o.device, "D", "cpu (default), cuda or auto"),
+        E2E_OPT_S("list", 0, &list, "FILE", "more case folders, one a line (- for stdin)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"check", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr) {
+        free(cases);
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
     }
+    for (int i = 1; i <= npos; i++)
+        cases[nc++] = argv[i];
     if (!nc && !list) {
         help();
         free(cases);
@@ -295,14 +288,15 @@ int e2e_cmd_check(int argc, char **argv)
         fflush(stdout);
     }
     if (list) {
-        FILE *f = fopen(list, "r");
+        int from_stdin = !strcmp(list, "-");
+        FILE *f = from_stdin ? stdin : fopen(list, "r");
         if (!f) {
             fprintf(stderr, "e2e check: cannot open list %s\n", list);
             free(cases);
             return E2E_EXIT_FAIL;
         }
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", list);
+        snprintf(dir, sizeof dir, "%s", from_stdin ? "./x" : list);
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = 0;
@@ -333,7 +327,8 @@ int e2e_cmd_check(int argc, char **argv)
                 failed++;
             fflush(stdout);
         }
-        fclose(f);
+        if (!from_stdin)
+            fclose(f);
     }
     printf("%d passed, %d failed\n", passed, failed);
     free(cases);

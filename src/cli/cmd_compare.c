@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/run_shard.h"
 #include "onnx/tensor_proto.h"
 #include "runtime/profile.h"
@@ -62,36 +63,12 @@ typedef struct opts {
     const char *cfg_list;
     config cfg[MAX_CFG];
     int batch, runs, warmup, threads;
-    unsigned long long seed;
+    uint64_t seed;
     double rtol, atol;
     int n_in;
     const char *in_name[MAX_IN], *in_file[MAX_IN]; /* in_name NULL: by position */
     char in_buf[MAX_IN][256];
 } opts;
-
-static int int_arg(const char *opt, const char *v, int min, int *out)
-{
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*end || end == v || x < min || x > 100000000L) {
-        fprintf(stderr, "e2e compare: %s wants an integer >= %d, got '%s'\n", opt, min, v);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
-static int double_arg(const char *opt, const char *v, double *out)
-{
-    char *end;
-    double x = strtod(v, &end);
-    if (*end || end == v || !(x >= 0)) {
-        fprintf(stderr, "e2e compare: %s wants a number >= 0, got '%s'\n", opt, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
 
 static const char *dev_name(e2e_device d) { return d == E2E_DEVICE_CUDA ? "cuda" : "cpu"; }
 
@@ -189,66 +166,50 @@ static int parse(int argc, char **argv, opts *o)
     o->seed = 42;
     o->rtol = 1e-4;
     o->atol = 1e-5;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 1;
-        } else if (!strcmp(a, "--devices") && has) {
-            o->cfg_list = argv[++i];
-            o->explicit_devices = 1;
-        } else if (!strcmp(a, "--input") && has) {
-            if (o->n_in == MAX_IN) {
-                fprintf(stderr, "e2e compare: at most %d --input\n", MAX_IN);
-                return -1;
-            }
-            const char *v = argv[++i], *eq = strchr(v, '=');
-            if (eq) {
-                snprintf(o->in_buf[o->n_in], sizeof o->in_buf[o->n_in], "%.*s", (int)(eq - v), v);
-                o->in_name[o->n_in] = o->in_buf[o->n_in];
-                o->in_file[o->n_in++] = eq + 1;
-            } else {
-                o->in_name[o->n_in] = NULL;
-                o->in_file[o->n_in++] = v;
-            }
-        } else if (!strcmp(a, "--json") && has) {
-            o->json = argv[++i];
-        } else if (!strcmp(a, "--batch") && has) {
-            if (int_arg(a, argv[++i], 1, &o->batch))
-                return -1;
-            o->batch_set = 1;
-        } else if (!strcmp(a, "--runs") && has) {
-            if (int_arg(a, argv[++i], 1, &o->runs))
-                return -1;
-        } else if (!strcmp(a, "--warmup") && has) {
-            if (int_arg(a, argv[++i], 0, &o->warmup))
-                return -1;
-        } else if (!strcmp(a, "--threads") && has) {
-            if (int_arg(a, argv[++i], 1, &o->threads))
-                return -1;
-        } else if (!strcmp(a, "--seed") && has) {
-            o->seed = strtoull(argv[++i], NULL, 10);
-        } else if (!strcmp(a, "--rtol") && has) {
-            if (double_arg(a, argv[++i], &o->rtol))
-                return -1;
-        } else if (!strcmp(a, "--atol") && has) {
-            if (double_arg(a, argv[++i], &o->atol))
-                return -1;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "e2e compare: unknown or incomplete option %s (e2e help compare)\n", a);
-            return -1;
-        } else if (!o->path) {
-            o->path = a;
-        } else {
-            fprintf(stderr, "e2e compare: unexpected argument %s\n", a);
-            return -1;
+    const char *inputs[MAX_IN];
+    const e2e_opt table[] = {
+        E2E_OPT_S("devices", 0, &o->cfg_list, "LIST",
+                  "configurations, e.g. cpu@1/optimize=0,cpu@2"),
+        E2E_OPT_LIST_("input", inputs, &o->n_in, MAX_IN, "[NAME=]FILE", "an input (.npy or .pb)"),
+        E2E_OPT_S("json", 0, &o->json, "FILE", "also write JSON (- for stdout)"),
+        E2E_OPT_I("batch", &o->batch, 1, 100000000, "N", "the batch dimension (default 1)"),
+        E2E_OPT_I("runs", &o->runs, 1, 100000000, "R", "timed runs (default 50)"),
+        E2E_OPT_I("warmup", &o->warmup, 0, 100000000, "W", "warm-up runs (default 5)"),
+        E2E_OPT_I("threads", &o->threads, 1, E2E_CLI_MAX_THREADS, "T",
+                  "threads of a CPU configuration without @ (default 1)"),
+        E2E_OPT_U("seed", &o->seed, 0, "S", "seed of the random inputs (default 42)"),
+        E2E_OPT_D("rtol", &o->rtol, 0, 1e30, "R", "relative tolerance (default 1e-4)"),
+        E2E_OPT_D("atol", &o->atol, 0, 1e30, "A", "absolute tolerance (default 1e-5)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"compare", help, table};
+    o->batch = 0;
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr;
+    o->batch_set = o->batch > 0;
+    if (!o->batch)
+        o->batch = 1;
+    o->explicit_devices = o->cfg_list != NULL;
+    for (int i = 0; i < o->n_in; i++) {
+        const char *v = inputs[i], *eq = strchr(v, '=');
+        o->in_name[i] = NULL;
+        o->in_file[i] = v;
+        if (eq) {
+            snprintf(o->in_buf[i], sizeof o->in_buf[i], "%.*s", (int)(eq - v), v);
+            o->in_name[i] = o->in_buf[i];
+            o->in_file[i] = eq + 1;
         }
     }
-    if (!o->path) {
+    if (npos > 1) {
+        fprintf(stderr, "e2e compare: unexpected argument %s\n", argv[2]);
+        return -1;
+    }
+    if (!npos) {
         fprintf(stderr, "e2e compare: no model given (e2e help compare)\n");
         return -1;
     }
+    o->path = argv[1];
     /* after the loop: --threads and --optimize may come after --devices */
     if (parse_devices(o->cfg_list ? o->cfg_list : "cpu,cuda", o))
         return -1;
@@ -436,7 +397,8 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
     fprintf(f, "{\n  \"command\": \"compare\",\n  \"model\": ");
     e2e_run_json_str(f, path);
     fprintf(f, ",\n  \"batch\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"seed\": %llu,\n"
-            "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup, o->seed,
+            "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup,
+            (unsigned long long)o->seed,
             o->rtol, o->atol);
     fprintf(f, "  \"provenance\": {\n");
     e2e_cli_json_provenance(f, "    ", 0, 0, NULL);
@@ -630,7 +592,7 @@ int e2e_cmd_compare(int argc, char **argv)
     fprintf(txt, "e2e compare: %s, batch %lld, %d runs after %d warm-up; inputs %s, seed %llu\n",
             path, (long long)batch, o.runs, o.warmup,
             o.n_in == nin ? "from files" : o.n_in ? "from files and uniform [0, 1)"
-                                                   : "uniform [0, 1)", o.seed);
+                                                   : "uniform [0, 1)", (unsigned long long)o.seed);
     fprintf(txt, "%-22s %12s %16s\n", "config", "median ms", "throughput /s");
     int missing = 0, ref = -1;
     for (int d = 0; d < o.n_cfg; d++) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "e2e_frames.h"
 
 #define MAX_TAGGERS 8
@@ -557,47 +558,37 @@ int e2e_cmd_display(int argc, char **argv)
     const char *tnames[MAX_TAGGERS], *models[MAX_TAGGERS];
     long long k = -1;
     int nt = 0, nm = 0, S = 2, no_scores = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 0;
-        } else if (!strcmp(a, "--events") && i + 1 < argc) {
-            events = argv[++i];
-        } else if (!strcmp(a, "--event") && i + 1 < argc) {
-            char *end;
-            k = strtoll(argv[++i], &end, 10);
-            if (*end || k < 0 || end == argv[i]) {
-                fprintf(stderr, "e2e display: --event needs an index >= 0\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--channels") && i + 1 < argc) {
-            chans = argv[++i];
-        } else if (!strcmp(a, "--tagger") && i + 1 < argc && nt < MAX_TAGGERS) {
-            tnames[nt++] = argv[++i];
-        } else if (!strcmp(a, "--model") && i + 1 < argc && nm < MAX_TAGGERS) {
-            models[nm] = argv[++i];
-            const char *eq = strchr(models[nm], '=');
-            if (!eq || eq == models[nm] || !eq[1]) {
-                fprintf(stderr, "e2e display: --model needs TAGGER=FILE\n");
-                return E2E_EXIT_USAGE;
-            }
-            nm++;
-        } else if (!strcmp(a, "--no-scores")) {
-            no_scores = 1;
-        } else if (!strcmp(a, "--scale") && i + 1 < argc) {
-            S = atoi(argv[++i]);
-            if (S < 1 || S > 8) {
-                fprintf(stderr, "e2e display: --scale must be in 1..8\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            out = argv[++i];
-        } else {
-            fprintf(stderr, "e2e display: unknown or incomplete argument '%s' (e2e display "
-                    "--help)\n", a);
+    const e2e_opt opts[] = {
+        E2E_OPT_S("events", 0, &events, "FILE", "the event file (- for stdin)"),
+        E2E_OPT_L("event", &k, 0, INT64_MAX, "K", "the event's index, 0-based"),
+        E2E_OPT_S("output", 'o', &out, "OUT.png", "the PNG to write"),
+        E2E_OPT_S("channels", 0, &chans, "a,b,...", "the channels drawn on the grid"),
+        E2E_OPT_LIST_("tagger", tnames, &nt, MAX_TAGGERS, "T",
+                      "a tagger's strip (eg, qg, top, tau)"),
+        E2E_OPT_LIST_("model", models, &nm, MAX_TAGGERS, "TAGGER=FILE", "the model scoring TAGGER"),
+        E2E_OPT_F("no-scores", 0, &no_scores, "run no model"),
+        E2E_OPT_I("scale", &S, 1, 8, "S", "pixels per grid cell (default 2)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"display", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e display: unexpected argument '%s' (e2e display --help)\n", argv[1]);
+        return E2E_EXIT_USAGE;
+    }
+    for (int i = 0; i < nm; i++) {
+        const char *eq = strchr(models[i], '=');
+        if (!eq || eq == models[i] || !eq[1]) {
+            fprintf(stderr, "e2e display: --model needs TAGGER=FILE\n");
             return E2E_EXIT_USAGE;
         }
+    }
+    if (out && !strcmp(out, "-")) {
+        fprintf(stderr, "e2e display: -o names the PNG file; '-' (stdout) carries the legend "
+                "text, so the PNG cannot go there\n");
+        return E2E_EXIT_USAGE;
     }
     if (no_scores && nm) {
         fprintf(stderr, "e2e display: --no-scores and --model exclude each other\n");
@@ -697,7 +688,7 @@ int e2e_cmd_display(int argc, char **argv)
             goto done;
         }
     }
-    if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err) ||
+    if (e2e_event_reader_open(e2e_cli_in_path(events), &rd, &err) || e2e_event_create(&ev, &err) ||
         e2e_event_reader_skip(rd, (uint64_t)k, &skipped, &err))
         goto fail;
     if (skipped == (uint64_t)k && e2e_event_reader_next(rd, ev, &got, &err))

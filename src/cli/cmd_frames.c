@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "e2e_frames.h"
 #include "util/npy.h"
 
@@ -130,48 +131,41 @@ int e2e_cmd_frames(int argc, char **argv)
     const char *pts_over[MAX_TAGGERS * 2];
     int nchan = 0, nsize = 0, npts = 0, graph = 1;
     double threshold = -1;
-    for (int i = 1; i < argc; i++)
+    int no_graph = 0;
+    /* --all-events is another job with its own options (frames_dump.c) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--all-events"))
             return e2e_cmd_frames_dump(argc, argv);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 0;
-        } else if (!strcmp(a, "--events") && i + 1 < argc) {
-            events = argv[++i];
-        } else if (!strcmp(a, "--event") && i + 1 < argc) {
-            char *end;
-            k = strtoll(argv[++i], &end, 10);
-            if (*end || k < 0) {
-                fprintf(stderr, "e2e frames: --event needs an index >= 0\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--tagger") && i + 1 < argc && nt < MAX_TAGGERS) {
-            tnames[nt++] = argv[++i];
-        } else if (!strcmp(a, "--channels") && i + 1 < argc && nchan < MAX_TAGGERS * 2) {
-            chan_over[nchan++] = argv[++i];
-        } else if (!strcmp(a, "--size") && i + 1 < argc && nsize < MAX_TAGGERS * 2) {
-            size_over[nsize++] = argv[++i];
-        } else if (!strcmp(a, "--points") && i + 1 < argc && npts < MAX_TAGGERS * 2) {
-            pts_over[npts++] = argv[++i];
-        } else if (!strcmp(a, "--node-threshold") && i + 1 < argc) {
-            char *end;
-            threshold = strtod(argv[++i], &end);
-            if (*end || !(threshold >= 0)) {
-                fprintf(stderr, "e2e frames: --node-threshold needs a number >= 0\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--no-graph")) {
-            graph = 0;
-        } else if (!strcmp(a, "--all-channels")) {
-            all = 1;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            outdir = argv[++i];
-        } else {
-            fprintf(stderr, "e2e frames: unknown or incomplete argument '%s' (e2e frames --help)\n", a);
-            return E2E_EXIT_USAGE;
-        }
+    int all_events = 0;
+    const e2e_opt opts[] = {
+        E2E_OPT_S("events", 0, &events, "FILE", "the event file (- for stdin)"),
+        E2E_OPT_L("event", &k, 0, INT64_MAX, "K", "the event's index, 0-based"),
+        E2E_OPT_S("output", 'o', &outdir, "DIR", "the folder to write"),
+        E2E_OPT_LIST_("tagger", tnames, &nt, MAX_TAGGERS, "T",
+                      "a tagger (default eg, qg, top, tau)"),
+        E2E_OPT_LIST_("channels", chan_over, &nchan, MAX_TAGGERS * 2, "T=a,b,...", "T's channels"),
+        E2E_OPT_LIST_("size", size_over, &nsize, MAX_TAGGERS * 2, "T=HxW", "T's frame size"),
+        E2E_OPT_LIST_("points", pts_over, &npts, MAX_TAGGERS * 2, "T=P", "T's graph nodes"),
+        E2E_OPT_D("node-threshold", &threshold, 0, 1e30, "X", "graph nodes' threshold"),
+        E2E_OPT_F("no-graph", 0, &no_graph, "no graph frames"),
+        E2E_OPT_F("all-channels", 0, &all, "write every DetFrames channel"),
+        E2E_OPT_F("all-events", 0, &all_events,
+                  "every event's frames (e2e frames --all-events --help)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"frames", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e frames: unexpected argument '%s' (e2e frames --help)\n", argv[1]);
+        return E2E_EXIT_USAGE;
+    }
+    graph = !no_graph;
+    if (!strcmp(outdir ? outdir : "", "-")) {
+        fprintf(stderr, "e2e frames: -o names a folder of .npy files; '-' (stdout) cannot hold "
+                "them\n");
+        return E2E_EXIT_USAGE;
     }
     if (!events || k < 0 || !outdir) {
         fprintf(stderr, "e2e frames: needs --events FILE, --event K and -o DIR\n");
@@ -240,7 +234,7 @@ int e2e_cmd_frames(int argc, char **argv)
     FILE *js = NULL;
     uint64_t skipped;
     int got = 0;
-    if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err) ||
+    if (e2e_event_reader_open(e2e_cli_in_path(events), &rd, &err) || e2e_event_create(&ev, &err) ||
         e2e_event_reader_skip(rd, (uint64_t)k, &skipped, &err))
         goto fail;
     if (skipped == (uint64_t)k && e2e_event_reader_next(rd, ev, &got, &err))

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "e2e_frames.h"
 
 static void help(void)
@@ -18,61 +19,37 @@ static void help(void)
            "--noise 1.\n");
 }
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-    char *end;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (end == s || *end || s[0] == '-')
-        return -1;
-    *v = x;
-    return 0;
-}
-
 int e2e_cmd_gen(int argc, char **argv)
 {
-    uint64_t n = 0;
-    int have_n = 0;
+    uint64_t n = UINT64_MAX;
     const char *out = NULL;
     e2e_gen_options o = e2e_gen_options_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 0;
-        } else if (!strcmp(a, "--events") && i + 1 < argc) {
-            if (parse_u64(argv[++i], &n) || n > UINT32_MAX) {
-                fprintf(stderr, "e2e gen: --events needs a count (0..4294967295)\n");
-                return E2E_EXIT_USAGE;
-            }
-            have_n = 1;
-        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            if (parse_u64(argv[++i], &o.seed)) {
-                fprintf(stderr, "e2e gen: --seed needs a non-negative integer\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--pileup") && i + 1 < argc) {
-            o.pileup = atof(argv[++i]);
-            if (!(o.pileup >= 0 && o.pileup <= 1000)) {
-                fprintf(stderr, "e2e gen: --pileup must be in 0..1000\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--noise") && i + 1 < argc) {
-            o.noise = atof(argv[++i]);
-            if (!(o.noise >= 0 && o.noise <= 100)) {
-                fprintf(stderr, "e2e gen: --noise must be in 0..100\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            out = argv[++i];
-        } else {
-            fprintf(stderr, "e2e gen: unknown or incomplete argument '%s' (e2e gen --help)\n", a);
-            return E2E_EXIT_USAGE;
-        }
+    const e2e_opt opts[] = {
+        E2E_OPT_U("events", &n, UINT32_MAX, "N", "how many events (required)"),
+        E2E_OPT_U("seed", &o.seed, 0, "S", "the sample's seed (default 1)"),
+        E2E_OPT_D("pileup", &o.pileup, 0, 1000, "MEAN", "mean pileup particles (default 40)"),
+        E2E_OPT_D("noise", &o.noise, 0, 100, "SCALE", "calorimeter noise scale (default 1)"),
+        E2E_OPT_S("output", 'o', &out, "FILE", "the event file (required; - for stdout)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"gen", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e gen: unexpected argument '%s' (e2e gen --help)\n", argv[1]);
+        return E2E_EXIT_USAGE;
     }
+    int have_n = n != UINT64_MAX;
     if (!have_n || !out) {
         fprintf(stderr, "e2e gen: needs --events N and -o FILE (e2e gen --help)\n");
         return E2E_EXIT_USAGE;
     }
+    /* "-": the event file goes to stdout (its header's event count stays 0, "unknown", when
+       stdout cannot seek back; readers then read to the end) */
+    int to_stdout = !strcmp(out, "-");
+    if (to_stdout)
+        out = "/dev/stdout";
     e2e_error err;
     e2e_event *ev = NULL;
     e2e_event_writer *w = NULL;
@@ -100,10 +77,10 @@ int e2e_cmd_gen(int argc, char **argv)
         return E2E_EXIT_FAIL;
     }
     struct stat sb;
-    double mb = stat(out, &sb) ? 0 : sb.st_size / 1e6;
+    double mb = to_stdout || stat(out, &sb) ? 0 : sb.st_size / 1e6;
     if (e2e_cli_verbose >= 0)
         fprintf(stderr, "e2e gen: wrote %llu events to %s (%.1f MB, %.0f hits per event, %.0f ms)\n",
-                (unsigned long long)n, out, mb, n ? (double)hits / n : 0.0,
+                (unsigned long long)n, to_stdout ? "stdout" : out, mb, n ? (double)hits / n : 0.0,
                 e2e_cli_now_ms() - t0);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "onnx/tensor_proto.h"
 #include "util/npy.h"
 
@@ -77,38 +78,39 @@ int e2e_cmd_infer(int argc, char **argv)
     int nin = 0, threads = 1, rc = E2E_EXIT_FAIL, allow_nonfinite = 0, nonfinite = 0;
     e2e_device device = E2E_DEVICE_CPU;
     char namebuf[MAX_IN][256];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 0;
-        } else if (!strcmp(a, "--input") && i + 1 < argc && nin < MAX_IN) {
-            const char *v = argv[++i], *eq = strchr(v, '=');
-            if (eq) {
-                snprintf(namebuf[nin], sizeof namebuf[nin], "%.*s", (int)(eq - v), v);
-                in_names[nin] = namebuf[nin];
-                in_files[nin++] = eq + 1;
-            } else {
-                in_names[nin] = NULL;
-                in_files[nin++] = v;
-            }
-        } else if (!strcmp(a, "--allow-nonfinite")) {
-            allow_nonfinite = 1;
-        } else if (!strcmp(a, "--output") && i + 1 < argc)
-            outdir = argv[++i];
-        else if (!strcmp(a, "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--device") && i + 1 < argc) {
-            if (e2e_cli_parse_device("infer", argv[++i], &device))
-                return E2E_EXIT_USAGE;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "e2e infer: unknown option %s\n", a);
-            return E2E_EXIT_USAGE;
-        } else if (!path)
-            path = a;
-        else {
-            fprintf(stderr, "e2e infer: unexpected argument %s\n", a);
-            return E2E_EXIT_USAGE;
+    const char *inputs[MAX_IN];
+    int ninput = 0;
+    const e2e_opt opts[] = {
+        E2E_OPT_LIST_("input", inputs, &ninput, MAX_IN, "[NAME=]FILE", "an input (.npy or .pb)"),
+        E2E_OPT_S("output", 0, &outdir, "DIR", "write DIR/<output name>.npy"),
+        E2E_OPT_I("threads", &threads, 1, E2E_CLI_MAX_THREADS, "T", "compute threads (default 1)"),
+        E2E_OPT_C("device", e2e_opts_device, &device, "D", "cpu (default), cuda or auto"),
+        E2E_OPT_F("allow-nonfinite", 0, &allow_nonfinite, "run inputs holding NaN or Inf"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"infer", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos > 1) {
+        fprintf(stderr, "e2e infer: unexpected argument %s\n", argv[2]);
+        return E2E_EXIT_USAGE;
+    }
+    if (outdir && !strcmp(outdir, "-")) {
+        fprintf(stderr, "e2e infer: --output is a folder of .npy files; '-' (stdout) cannot hold "
+                "them (the values are printed on stdout anyway)\n");
+        return E2E_EXIT_USAGE;
+    }
+    path = npos ? argv[1] : NULL;
+    for (int i = 0; i < ninput; i++) {
+        const char *v = inputs[i], *eq = strchr(v, '=');
+        if (eq) {
+            snprintf(namebuf[nin], sizeof namebuf[nin], "%.*s", (int)(eq - v), v);
+            in_names[nin] = namebuf[nin];
+            in_files[nin++] = eq + 1;
+        } else {
+            in_names[nin] = NULL;
+            in_files[nin++] = v;
         }
     }
     if (!path || !nin) {

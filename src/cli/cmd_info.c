@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "runtime/session.h"
 
 static void help(void)
@@ -30,31 +31,37 @@ int e2e_cmd_info(int argc, char **argv)
     char names[16][256];
     int nb = 0;
     int64_t batch = 1;
-    for (int i = 1; i < argc; i++) {
-        if (e2e_cli_is_help(argv[i])) {
-            help();
-            return 0;
-        } else if (!strcmp(argv[i], "--shape") && i + 1 < argc && nb < 16) {
-            const char *a = argv[++i], *eq = strchr(a, '=');
-            if (!eq || eq == a) {
-                fprintf(stderr, "e2e info: --shape wants NAME=D0xD1x..., got %s\n", a);
-                return E2E_EXIT_USAGE;
-            }
-            snprintf(names[nb], sizeof names[nb], "%.*s", (int)(eq - a), a);
-            int r = e2e_cli_parse_dims(eq + 1, dims[nb], E2E_MAX_RANK);
-            if (r < 0) {
-                fprintf(stderr, "e2e info: bad dimensions in %s\n", a);
-                return E2E_EXIT_USAGE;
-            }
-            b[nb] = (e2e_shape_binding){names[nb], r, dims[nb]};
-            nb++;
-        } else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
-            batch = atoll(argv[++i]);
-        else if (argv[i][0] == '-') {
-            fprintf(stderr, "e2e info: unknown option %s\n", argv[i]);
+    const char *shapes[16];
+    int nshape = 0;
+    const e2e_opt opts[] = {
+        E2E_OPT_LIST_("shape", shapes, &nshape, 16, "NAME=D0xD1x...",
+                      "bind input NAME to these dimensions"),
+        E2E_OPT_L("batch", &batch, 1, INT32_MAX, "N", "the dynamic dimensions' value (default 1)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"info", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos > 1) {
+        fprintf(stderr, "e2e info: one MODEL, not also '%s'\n", argv[2]);
+        return E2E_EXIT_USAGE;
+    }
+    path = npos ? argv[1] : NULL;
+    for (int i = 0; i < nshape; i++) {
+        const char *a = shapes[i], *eq = strchr(a, '=');
+        if (!eq || eq == a) {
+            fprintf(stderr, "e2e info: --shape wants NAME=D0xD1x..., got %s\n", a);
             return E2E_EXIT_USAGE;
-        } else
-            path = argv[i];
+        }
+        snprintf(names[nb], sizeof names[nb], "%.*s", (int)(eq - a), a);
+        int r = e2e_cli_parse_dims(eq + 1, dims[nb], E2E_MAX_RANK);
+        if (r < 0) {
+            fprintf(stderr, "e2e info: bad dimensions in %s\n", a);
+            return E2E_EXIT_USAGE;
+        }
+        b[nb] = (e2e_shape_binding){names[nb], r, dims[nb]};
+        nb++;
     }
     if (!path) {
         help();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/out_file.h"
 #include "cli/json_read.h"
 #include "cli/run_shard.h"
@@ -469,26 +470,22 @@ int e2e_cmd_merge(int argc, char **argv)
         fprintf(stderr, "e2e merge: out of memory\n");
         goto done;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            rc = 0;
-            goto done;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--timing-json") && i + 1 < argc) {
-            timing = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "e2e merge: unknown or incomplete argument '%s' (e2e merge --help)\n",
-                    a);
-            rc = E2E_EXIT_USAGE;
-            goto done;
-        } else if (ends_with(a, ".json")) {
-            jsons[njson++] = a;
-        } else {
-            parts[ncsv++].csv = a;
-        }
+    const e2e_opt opts[] = {
+        E2E_OPT_S("output", 'o', &out, "OUT.csv", "the merged CSV (- for stdout)"),
+        E2E_OPT_S("timing-json", 0, &timing, "FILE", "the combined timing JSON (- for stdout)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"merge", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr) {
+        rc = pr > 0 ? 0 : E2E_EXIT_USAGE;
+        goto done;
+    }
+    for (int i = 1; i <= npos; i++) {
+        if (ends_with(argv[i], ".json"))
+            jsons[njson++] = argv[i];
+        else
+            parts[ncsv++].csv = argv[i];
     }
     if (!out || !ncsv) {
         fprintf(stderr, "e2e merge: needs -o OUT.csv and at least one part CSV (e2e merge "
@@ -496,9 +493,18 @@ int e2e_cmd_merge(int argc, char **argv)
         rc = E2E_EXIT_USAGE;
         goto done;
     }
+    /* "-": stdout (written at the end, all or nothing as with a file; the report then goes
+       to stderr) */
+    int csv_stdout = !strcmp(out, "-"), json_stdout = timing && !strcmp(timing, "-");
+    if (csv_stdout && json_stdout) {
+        fprintf(stderr, "e2e merge: -o - and --timing-json - cannot both go to stdout\n");
+        rc = E2E_EXIT_USAGE;
+        goto done;
+    }
+    FILE *report = csv_stdout || json_stdout ? stderr : stdout;
     /* the outputs are checked before the parts are read (out_file.h) */
-    if (e2e_out_check("merge", "-o", out) ||
-        (timing && e2e_out_check("merge", "--timing-json", timing))) {
+    if ((!csv_stdout && e2e_out_check("merge", "-o", out)) ||
+        (timing && !json_stdout && e2e_out_check("merge", "--timing-json", timing))) {
         rc = E2E_EXIT_USAGE;
         goto done;
     }
@@ -593,8 +599,11 @@ int e2e_cmd_merge(int argc, char **argv)
         goto done;
 
     /* the CSV: one header, the parts' rows in event order; written whole or not at all */
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", out, (long)getpid());
-    if (!(o = fopen(tmp, "wb"))) {
+    if (csv_stdout)
+        o = stdout;
+    else
+        snprintf(tmp, sizeof tmp, "%s.tmp%ld", out, (long)getpid());
+    if (!csv_stdout && !(o = fopen(tmp, "wb"))) {
         fprintf(stderr, "e2e merge: %s: cannot create: %s\n", tmp, strerror(errno));
         tmp[0] = 0;
         goto done;
@@ -612,14 +621,16 @@ int e2e_cmd_merge(int argc, char **argv)
             wall_max = w;
     }
     off_t bytes = ftello(o);
+    if (bytes < 0) /* a pipe */
+        bytes = 0;
     int werr = ferror(o);
-    if (fclose(o) || werr) {
+    if ((csv_stdout ? fflush(o) : fclose(o)) || werr) {
         o = NULL;
-        fprintf(stderr, "e2e merge: %s: write failed\n", tmp);
+        fprintf(stderr, "e2e merge: %s: write failed\n", csv_stdout ? "stdout" : tmp);
         goto done;
     }
     o = NULL;
-    if (rename(tmp, out)) {
+    if (!csv_stdout && rename(tmp, out)) {
         fprintf(stderr, "e2e merge: %s: cannot rename to %s: %s\n", tmp, out, strerror(errno));
         goto done;
     }
@@ -627,10 +638,17 @@ int e2e_cmd_merge(int argc, char **argv)
     char out_real[PATH_MAX];
     if (!realpath(out, out_real))
         snprintf(out_real, sizeof out_real, "%s", out);
-    if (timing) { /* TIMING.tmp.PID renamed, like the CSV */
+    if (json_stdout) {
+        if (write_summary("/dev/stdout", sorted, ncsv, total, out_real, (uint64_t)bytes, rows,
+                          st, nst, wall_sum, wall_max)) {
+            fprintf(stderr, "e2e merge: stdout: cannot write: %s\n", strerror(errno));
+            goto done;
+        }
+    } else if (timing) { /* TIMING.tmp.PID renamed, like the CSV */
         e2e_out_file jo;
         e2e_out_init(&jo, timing);
-        if (write_summary(jo.tmp, sorted, ncsv, total, out_real, (uint64_t)bytes, rows, st,
+        if (write_summary(jo.tmp, sorted, ncsv, total, csv_stdout ? NULL : out_real,
+                          (uint64_t)bytes, rows, st,
                           nst, wall_sum, wall_max)) {
             fprintf(stderr, "e2e merge: %s: cannot write: %s\n", jo.tmp, strerror(errno));
             e2e_out_discard(&jo);
@@ -642,16 +660,17 @@ int e2e_cmd_merge(int argc, char **argv)
         }
     }
     if (e2e_cli_verbose >= 0) {
-        printf("merged %d part%s: %llu events, %llu rows -> %s\n", ncsv, ncsv == 1 ? "" : "s",
-               (unsigned long long)total, (unsigned long long)rows, out);
+        fprintf(report, "merged %d part%s: %llu events, %llu rows -> %s\n", ncsv,
+                ncsv == 1 ? "" : "s", (unsigned long long)total, (unsigned long long)rows,
+                csv_stdout ? "stdout" : out);
         if (timing) {
-            printf("per-stage time, ms per event (all parts)\n  %-22s %10s %10s %10s\n", "stage",
-                   "mean", "p50", "p99");
+            fprintf(report, "per-stage time, ms per event (all parts)\n  %-22s %10s %10s %10s\n",
+                    "stage", "mean", "p50", "p99");
             for (int k = 0; k < nst; k++)
-                printf("  %-22s %10.3f %10.3f %10.3f\n", st[k].name, stage_mean(&st[k]),
-                       stage_pct(&st[k], 0.5), stage_pct(&st[k], 0.99));
-            printf("  parts' wall time: %.3f s in all, %.3f s the slowest -> %s\n", wall_sum,
-                   wall_max, timing);
+                fprintf(report, "  %-22s %10.3f %10.3f %10.3f\n", st[k].name,
+                        stage_mean(&st[k]), stage_pct(&st[k], 0.5), stage_pct(&st[k], 0.99));
+            fprintf(report, "  parts' wall time: %.3f s in all, %.3f s the slowest -> %s\n",
+                    wall_sum, wall_max, json_stdout ? "stdout" : timing);
         }
     }
     rc = 0;
@@ -659,7 +678,7 @@ done:
     if (problems)
         fprintf(stderr, "e2e merge: %d problem%s; nothing written\n", problems,
                 problems == 1 ? "" : "s");
-    if (o)
+    if (o && o != stdout)
         fclose(o);
     if (tmp[0])
         remove(tmp);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "models/models.h"
 
 static void help(void)
@@ -120,64 +121,85 @@ static int parse_only(const char *s, const e2e_tagger_spec **t, e2e_arch *a)
     return 0;
 }
 
+typedef struct models_sel {
+    int want[4][E2E_ARCH_COUNT];
+    int n_only;
+} models_sel;
+
+static int only_arg(const char *cmd, const char *opt, const char *v, void *dst)
+{
+    models_sel *m = dst;
+    const e2e_tagger_spec *t;
+    e2e_arch arch;
+    if (parse_only(v, &t, &arch)) {
+        fprintf(stderr, "e2e %s: %s wants TAGGER_ARCH with TAGGER in eg, qg, top, tau and ARCH"
+                " in simplenet, vit, pnet, dgcnn, part, pnet_full (e.g. qg_vit), got '%s'\n",
+                cmd, opt, v);
+        return -1;
+    }
+    m->want[t - e2e_tagger_specs][arch] = 1;
+    m->n_only++;
+    return 0;
+}
+
+static int arch_arg(const char *cmd, const char *opt, const char *v, void *dst)
+{
+    models_sel *m = dst;
+    int arch = e2e_arch_find(v);
+    if (arch < 0) {
+        fprintf(stderr, "e2e %s: %s wants simplenet, vit, pnet, dgcnn, part or pnet_full, got"
+                " '%s'\n", cmd, opt, v);
+        return -1;
+    }
+    for (int t = 0; t < 4; t++)
+        m->want[t][arch] = 1;
+    m->n_only++;
+    return 0;
+}
+
+static int input_arg(const char *cmd, const char *opt, const char *v, void *dst)
+{
+    int64_t *chw = dst;
+    if (e2e_cli_parse_dims(v, chw, 3) != 3 || chw[0] < 1 || chw[1] < 1 || chw[2] < 1 ||
+        chw[0] > 64 || chw[1] > 4096 || chw[2] > 4096) {
+        fprintf(stderr, "e2e %s: %s wants CxHxW (C 1..64, H and W 1..4096), e.g. 3x125x125, got"
+                " '%s'\n", cmd, opt, v);
+        return -1;
+    }
+    return 0;
+}
+
 int e2e_cmd_models(int argc, char **argv)
 {
     const char *out = NULL;
     uint64_t seed = E2E_MODELS_DEFAULT_SEED;
     int missing = 0, n_only = 0;
     int64_t chw[3] = {0, 0, 0}; /* --input: C, H, W (0: the taggers' sizes) */
-    int want[4][E2E_ARCH_COUNT] = {{0}};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (e2e_cli_is_help(a)) {
-            help();
-            return E2E_EXIT_OK;
-        } else if (!strcmp(a, "--out") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(argv[++i], &end, 0);
-            if (errno || end == argv[i] || *end || argv[i][0] == '-') {
-                fprintf(stderr, "e2e models: --seed wants an unsigned integer, got '%s'\n", argv[i]);
-                return E2E_EXIT_USAGE;
-            }
-            seed = v;
-        } else if (!strcmp(a, "--only") && i + 1 < argc) {
-            const e2e_tagger_spec *t;
-            e2e_arch arch;
-            if (parse_only(argv[++i], &t, &arch)) {
-                fprintf(stderr, "e2e models: --only wants TAGGER_ARCH with TAGGER in eg, qg, top,"
-                                " tau and ARCH in simplenet, vit, pnet, dgcnn, part, pnet_full"
-                                " (e.g. qg_vit), got '%s'\n",
-                        argv[i]);
-                return E2E_EXIT_USAGE;
-            }
-            want[t - e2e_tagger_specs][arch] = 1;
-            n_only++;
-        } else if (!strcmp(a, "--arch") && i + 1 < argc) {
-            int arch = e2e_arch_find(argv[++i]);
-            if (arch < 0) {
-                fprintf(stderr, "e2e models: --arch wants simplenet, vit, pnet, dgcnn, part or"
-                                " pnet_full, got '%s'\n", argv[i]);
-                return E2E_EXIT_USAGE;
-            }
-            for (int t = 0; t < 4; t++)
-                want[t][arch] = 1;
-            n_only++;
-        } else if (!strcmp(a, "--input") && i + 1 < argc) {
-            if (e2e_cli_parse_dims(argv[++i], chw, 3) != 3 || chw[0] < 1 || chw[1] < 1 ||
-                chw[2] < 1 || chw[0] > 64 || chw[1] > 4096 || chw[2] > 4096) {
-                fprintf(stderr, "e2e models: --input wants CxHxW (C 1..64, H and W 1..4096), "
-                        "e.g. 3x125x125, got '%s'\n", argv[i]);
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--missing")) {
-            missing = 1;
-        } else {
-            fprintf(stderr, "e2e models: unknown or incomplete argument '%s' (e2e models --help)\n", a);
-            return E2E_EXIT_USAGE;
-        }
+    models_sel sel;
+    memset(&sel, 0, sizeof sel);
+    const e2e_opt opts[] = {
+        E2E_OPT_S("out", 0, &out, "DIR", "the folder to write (required)"),
+        E2E_OPT_U("seed", &seed, 0, "S", "the weights' seed"),
+        E2E_OPT_C("only", only_arg, &sel, "TAGGER_ARCH", "only this model (repeatable)"),
+        E2E_OPT_C("arch", arch_arg, &sel, "ARCH", "only this architecture (repeatable)"),
+        E2E_OPT_C("input", input_arg, chw, "CxHxW", "the image models' input size"),
+        E2E_OPT_F("missing", 0, &missing, "write only the models not there yet"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"models", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e models: unexpected argument '%s' (e2e models --help)\n", argv[1]);
+        return E2E_EXIT_USAGE;
+    }
+    n_only = sel.n_only;
+    int (*want)[E2E_ARCH_COUNT] = sel.want;
+    if (out && !strcmp(out, "-")) {
+        fprintf(stderr, "e2e models: --out names a folder of .onnx models; '-' (stdout) cannot"
+                " hold them\n");
+        return E2E_EXIT_USAGE;
     }
     if (!out) {
         fprintf(stderr, "e2e models: --out DIR is required (e2e models --help)\n");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/out_file.h"
 #include "util/roc.h"
 #include "cli/run_shard.h"
@@ -174,7 +175,20 @@ static void help(void)
 
 /* ---- e2e run --frames: a tagger on pre-made frames ---- */
 
-static int parse_count(const char *s, uint64_t *v);
+
+/* --layout (dst: e2e_frames_layout *). */
+static int layout_arg(const char *cmd, const char *opt, const char *l, void *dst)
+{
+    e2e_frames_layout *layout = dst;
+    if (!strcmp(l, "auto")) *layout = E2E_LAYOUT_AUTO;
+    else if (!strcmp(l, "nchw")) *layout = E2E_LAYOUT_NCHW;
+    else if (!strcmp(l, "nhwc")) *layout = E2E_LAYOUT_NHWC;
+    else {
+        fprintf(stderr, "e2e %s: %s must be nchw, nhwc or auto, not '%s'\n", cmd, opt, l);
+        return -1;
+    }
+    return 0;
+}
 
 static int run_frames(int argc, char **argv)
 {
@@ -184,64 +198,48 @@ static int run_frames(int argc, char **argv)
     uint64_t batch = 32, max_frames = UINT64_MAX;
     int threads = 1, allow_nonfinite = 0;
     e2e_device device = E2E_DEVICE_CPU;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--allow-nonfinite")) {
-            allow_nonfinite = 1;
-        } else if (!strcmp(a, "--frames") && more) {
-            frames = argv[++i];
-        } else if (!strcmp(a, "--model") && more) {
-            if (model_arg) {
-                fprintf(stderr, "e2e run: --frames runs one model (one --model TAGGER=FILE)\n");
-                return E2E_EXIT_USAGE;
-            }
-            model_arg = argv[++i];
-        } else if (!strcmp(a, "--frames-channels") && more) {
-            chans = argv[++i];
-        } else if (!strcmp(a, "--labels") && more) {
-            labels_path = argv[++i];
-        } else if (!strcmp(a, "--dataset") && more) {
-            dataset = argv[++i];
-        } else if (!strcmp(a, "--roc") && more) {
-            roc_png = argv[++i];
-        } else if (!strcmp(a, "--layout") && more) {
-            const char *l = argv[++i];
-            if (!strcmp(l, "auto")) layout = E2E_LAYOUT_AUTO;
-            else if (!strcmp(l, "nchw")) layout = E2E_LAYOUT_NCHW;
-            else if (!strcmp(l, "nhwc")) layout = E2E_LAYOUT_NHWC;
-            else {
-                fprintf(stderr, "e2e run: --layout must be nchw, nhwc or auto\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--batch") && more) {
-            if (parse_count(argv[++i], &batch) || batch < 1 || batch > 65536) {
-                fprintf(stderr, "e2e run: --batch must be in 1..65536\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if ((!strcmp(a, "--max-frames") || !strcmp(a, "--max-events")) && more) {
-            if (parse_count(argv[++i], &max_frames)) {
-                fprintf(stderr, "e2e run: %s needs a count\n", a);
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--threads") && more) {
-            threads = atoi(argv[++i]);
-            if (threads < 1 || threads > 256) {
-                fprintf(stderr, "e2e run: --threads must be in 1..256\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--device") && more) {
-            if (e2e_cli_parse_device("run", argv[++i], &device))
-                return E2E_EXIT_USAGE;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--no-progress")) {
-        } else {
-            fprintf(stderr, "e2e run: '%s' is unknown, incomplete or not used with --frames "
-                    "(e2e run --help)\n", a);
-            return E2E_EXIT_USAGE;
-        }
+    const char *models[2];
+    int nmodels = 0, no_progress = 0;
+    const e2e_opt opts[] = {
+        E2E_OPT_S("frames", 0, &frames, "FILE", "frames to score (.npy or HDF5; this job)"),
+        E2E_OPT_LIST_("model", models, &nmodels, 1, "TAGGER=MODEL", "the model (one)"),
+        E2E_OPT_S("frames-channels", 0, &chans, "0,1,...", "the channels given to the model"),
+        E2E_OPT_S("labels", 0, &labels_path, "FILE", "the frames' labels (.npy)"),
+        E2E_OPT_S("dataset", 0, &dataset, "NAME", "the HDF5 dataset of the frames"),
+        E2E_OPT_S("roc", 0, &roc_png, "OUT.png", "draw the ROC curve of the labelled frames"),
+        E2E_OPT_C("layout", layout_arg, &layout, "L", "nchw, nhwc or auto (default)"),
+        E2E_OPT_U("batch", &batch, 65536, "N", "frames per model run (1..65536, default 32)"),
+        E2E_OPT_U("max-frames", &max_frames, 0, "N", "at most N frames"),
+        E2E_OPT_U("max-events", &max_frames, 0, "N", "the same as --max-frames"),
+        E2E_OPT_I("threads", &threads, 1, E2E_CLI_MAX_THREADS, "T", "compute threads (default 1)"),
+        E2E_OPT_C("device", e2e_opts_device, &device, "D", "cpu (default), cuda or auto"),
+        E2E_OPT_S("output", 'o', &out, "FILE", "the scores' CSV (default and - : stdout)"),
+        E2E_OPT_F("allow-nonfinite", 0, &allow_nonfinite, "score frames holding NaN or Inf"),
+        E2E_OPT_F("no-progress", 0, &no_progress, "(accepted; --frames prints no progress)"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"run", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e run: unexpected argument '%s' (e2e run --help)\n", argv[1]);
+        return E2E_EXIT_USAGE;
     }
+    if (batch < 1) {
+        fprintf(stderr, "e2e run: --batch must be in 1..65536\n");
+        return E2E_EXIT_USAGE;
+    }
+    if (roc_png && !strcmp(roc_png, "-")) {
+        fprintf(stderr, "e2e run: --roc names a PNG file; '-' (stdout) carries the CSV\n");
+        return E2E_EXIT_USAGE;
+    }
+    if ((frames && !strcmp(frames, "-")) || (labels_path && !strcmp(labels_path, "-"))) {
+        fprintf(stderr, "e2e run: --frames and --labels need files (the frames are read by"
+                " offset); '-' (stdin) cannot be used\n");
+        return E2E_EXIT_USAGE;
+    }
+    model_arg = nmodels ? models[0] : NULL;
     const char *eq = model_arg ? strchr(model_arg, '=') : NULL;
     if (!frames || !eq || eq == model_arg || !eq[1]) {
         fprintf(stderr, "e2e run: --frames FILE needs --model TAGGER=MODEL\n");
@@ -522,18 +520,6 @@ done:
     return rc;
 }
 
-static int parse_count(const char *s, uint64_t *v)
-{
-    char *end;
-    if (s[0] == '-')
-        return -1;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (end == s || *end)
-        return -1;
-    *v = x;
-    return 0;
-}
-
 static int file_exists(const char *p)
 {
     struct stat sb;
@@ -746,6 +732,30 @@ static int run_part_begin(e2e_run_meta *m, const char *events, const char *arch,
     return e2e_run_part_range(m, events, skip, max_events);
 }
 
+/* --arch (dst: const char **). */
+static int arch_arg(const char *cmd, const char *opt, const char *v, void *dst)
+{
+    if (!arch_file(v)) {
+        fprintf(stderr, "e2e %s: %s must be trained, simplenet, vit, gnn (pnet), dgcnn or "
+                "transformer (part), not '%s'\n", cmd, opt, v);
+        return -1;
+    }
+    *(const char **)dst = v;
+    return 0;
+}
+
+/* --shard I/N (dst: e2e_run_meta *). */
+static int shard_arg(const char *cmd, const char *opt, const char *v, void *dst)
+{
+    (void)cmd;
+    (void)opt;
+    e2e_run_meta *m = dst;
+    if (e2e_run_shard_parse(v, &m->shard_index, &m->shard_count))
+        return -1;
+    m->have_shard = 1;
+    return 0;
+}
+
 int e2e_cmd_run(int argc, char **argv)
 {
     const char *events = NULL, *out = NULL, *timing_json = NULL, *model_dir = NULL, *roc = NULL;
@@ -757,77 +767,50 @@ int e2e_cmd_run(int argc, char **argv)
     e2e_device device = E2E_DEVICE_CPU;
     e2e_run_meta meta;
     memset(&meta, 0, sizeof meta);
-    for (int i = 1; i < argc; i++) {
-        if (e2e_cli_is_help(argv[i]))
-            break;
-        if (!strcmp(argv[i], "--frames"))
+    /* --frames FILE is another job with its own options (run_frames) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--frames") || !strncmp(argv[i], "--frames=", 9))
             return run_frames(argc, argv);
+    int no_progress = 0;
+    const e2e_opt opts[] = {
+        E2E_OPT_S("events", 0, &events, "FILE", "the event file (default: the cached sample)"),
+        E2E_OPT_S("taggers", 0, &taggers, "LIST", "taggers to run (default eg,qg,top,tau)"),
+        E2E_OPT_C("arch", arch_arg, &arch, "ARCH",
+                  "trained (default), simplenet, vit, gnn (pnet), dgcnn or transformer (part)"),
+        E2E_OPT_LIST_("model", model_over, &nmodel, 16, "TAGGER=FILE", "TAGGER's model"),
+        E2E_OPT_LIST_("channels", chan_over, &nchan, 16, "TAGGER=a,b,...", "TAGGER's channels"),
+        E2E_OPT_S("model-dir", 0, &model_dir, "DIR", "where the models are"),
+        E2E_OPT_U("max-events", &max_events, 0, "N", "at most N events"),
+        E2E_OPT_U("skip-events", &skip, 0, "N", "skip the file's first N events"),
+        E2E_OPT_C("shard", shard_arg, &meta, "I/N", "the I-th of N parts of the file"),
+        E2E_OPT_I("threads", &threads, 1, E2E_CLI_MAX_THREADS, "T", "compute threads (default 1)"),
+        E2E_OPT_C("device", e2e_opts_device, &device, "D", "cpu (default), cuda or auto"),
+        E2E_OPT_S("output", 'o', &out, "FILE", "the scores' CSV (- for stdout)"),
+        E2E_OPT_S("timing-json", 0, &timing_json, "FILE", "timing and provenance JSON"),
+        E2E_OPT_S("roc", 0, &roc, "OUT.png", "draw the taggers' ROC curves"),
+        E2E_OPT_U("warmup", &warmup, 100000, "N", "untimed runs first (default 0)"),
+        E2E_OPT_F("no-progress", 0, &no_progress, "no progress line on stderr"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"run", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e run: unexpected argument '%s' (e2e run --help)\n", argv[1]);
+        return E2E_EXIT_USAGE;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 0;
-        } else if (!strcmp(a, "--events") && more) {
-            events = argv[++i];
-        } else if (!strcmp(a, "--taggers") && more) {
-            taggers = argv[++i];
-        } else if (!strcmp(a, "--arch") && more) {
-            arch = argv[++i];
-            if (!arch_file(arch)) {
-                fprintf(stderr, "e2e run: --arch must be trained, simplenet, vit, gnn (pnet), dgcnn or "
-                        "transformer (part)\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--model") && more && nmodel < 16) {
-            model_over[nmodel++] = argv[++i];
-        } else if (!strcmp(a, "--channels") && more && nchan < 16) {
-            chan_over[nchan++] = argv[++i];
-        } else if (!strcmp(a, "--model-dir") && more) {
-            model_dir = argv[++i];
-        } else if (!strcmp(a, "--max-events") && more) {
-            if (parse_count(argv[++i], &max_events)) {
-                fprintf(stderr, "e2e run: --max-events needs a count\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--skip-events") && more) {
-            if (parse_count(argv[++i], &skip)) {
-                fprintf(stderr, "e2e run: --skip-events needs a count\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--shard") && more) {
-            if (e2e_run_shard_parse(argv[++i], &meta.shard_index, &meta.shard_count))
-                return E2E_EXIT_USAGE;
-            meta.have_shard = 1;
-        } else if (!strcmp(a, "--threads") && more) {
-            threads = atoi(argv[++i]);
-            if (threads < 1 || threads > 256) {
-                fprintf(stderr, "e2e run: --threads must be in 1..256\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--device") && more) {
-            if (e2e_cli_parse_device("run", argv[++i], &device))
-                return E2E_EXIT_USAGE;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--timing-json") && more) {
-            timing_json = argv[++i];
-        } else if (!strcmp(a, "--roc") && more) {
-            roc = argv[++i];
-        } else if (!strcmp(a, "--warmup") && more) {
-            if (parse_count(argv[++i], &warmup) || warmup > 100000) {
-                fprintf(stderr, "e2e run: --warmup needs a count (0..100000)\n");
-                return E2E_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--no-progress")) {
-            show_progress = 0;
-        } else {
-            fprintf(stderr, "e2e run: unknown or incomplete argument '%s' (e2e run --help)\n", a);
-            return E2E_EXIT_USAGE;
-        }
+    show_progress = !no_progress;
+    if (events && !strcmp(events, "-")) {
+        fprintf(stderr, "e2e run: --events - (stdin) cannot be used: run reads the file's first"
+                " and last bytes for its provenance and needs a file it can seek in\n");
+        return E2E_EXIT_USAGE;
     }
-
+    if ((timing_json && !strcmp(timing_json, "-")) || (roc && !strcmp(roc, "-"))) {
+        fprintf(stderr, "e2e run: --timing-json and --roc need a file (the JSON is rewritten as"
+                " the job goes; the PNG is binary); '-' (stdout) is only for -o\n");
+        return E2E_EXIT_USAGE;
+    }
     int trained = !strcmp(arch, "trained");
     /* --model-dir DIR is the user's folder: read only. Without it the benchmark models live
        in e2e's own cache and are written there on first use. */

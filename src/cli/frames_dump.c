@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "e2e_frames.h"
 
 #define DUMP_TAGGERS 4
@@ -58,48 +59,35 @@ static void help(void)
            "recipe models/torch/train_taggers.py.\n");
 }
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-    char *end;
-    if (s[0] == '-')
-        return -1;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (end == s || *end)
-        return -1;
-    *v = x;
-    return 0;
-}
-
 int e2e_cmd_frames_dump(int argc, char **argv)
 {
     const char *events = NULL, *outdir = NULL, *tnames[DUMP_TAGGERS], *chans[DUMP_TAGGERS];
-    int nt = 0, nchan = 0;
+    int nt = 0, nchan = 0, all_events = 0;
     uint64_t skip = 0, max_events = UINT64_MAX;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (e2e_cli_is_help(a)) {
-            help();
-            return 0;
-        } else if (!strcmp(a, "--all-events")) {
-        } else if (!strcmp(a, "--events") && more) {
-            events = argv[++i];
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more) {
-            outdir = argv[++i];
-        } else if (!strcmp(a, "--tagger") && more && nt < DUMP_TAGGERS) {
-            tnames[nt++] = argv[++i];
-        } else if (!strcmp(a, "--channels") && more && nchan < DUMP_TAGGERS) {
-            chans[nchan++] = argv[++i];
-        } else if ((!strcmp(a, "--skip-events") || !strcmp(a, "--max-events")) && more) {
-            if (parse_u64(argv[++i], a[2] == 's' ? &skip : &max_events)) {
-                fprintf(stderr, "e2e frames: %s needs a count\n", a);
-                return E2E_EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "e2e frames: '%s' is unknown, incomplete or not used with "
-                    "--all-events (e2e frames --help)\n", a);
-            return E2E_EXIT_USAGE;
-        }
+    const e2e_opt opts[] = {
+        E2E_OPT_F("all-events", 0, &all_events, "this job: every event's frames"),
+        E2E_OPT_S("events", 0, &events, "FILE", "the event file (- for stdin)"),
+        E2E_OPT_S("output", 'o', &outdir, "DIR", "the folder to write"),
+        E2E_OPT_LIST_("tagger", tnames, &nt, DUMP_TAGGERS, "T",
+                      "a tagger (default eg, qg, top, tau)"),
+        E2E_OPT_LIST_("channels", chans, &nchan, DUMP_TAGGERS, "T=a,b,...", "T's channels"),
+        E2E_OPT_U("skip-events", &skip, 0, "N", "skip the file's first N events"),
+        E2E_OPT_U("max-events", &max_events, 0, "N", "at most N events"),
+        E2E_OPT_END,
+    };
+    const e2e_cmd_spec spec = {"frames", help, opts};
+    int npos, pr = e2e_opts_parse(&spec, argc, argv, &npos);
+    if (pr)
+        return pr > 0 ? 0 : E2E_EXIT_USAGE;
+    if (npos) {
+        fprintf(stderr, "e2e frames: unexpected argument '%s' (e2e frames --all-events --help)\n",
+                argv[1]);
+        return E2E_EXIT_USAGE;
+    }
+    if (!strcmp(outdir ? outdir : "", "-")) {
+        fprintf(stderr, "e2e frames: -o names a folder of .npy files; '-' (stdout) cannot hold "
+                "them\n");
+        return E2E_EXIT_USAGE;
     }
     if (!events || !outdir) {
         fprintf(stderr, "e2e frames: --all-events needs --events FILE and -o DIR\n");
@@ -139,7 +127,7 @@ int e2e_cmd_frames_dump(int argc, char **argv)
     dump_out out[DUMP_TAGGERS];
     memset(out, 0, sizeof out);
     uint64_t skipped, n = 0, mask = 0;
-    if (e2e_event_reader_open(events, &rd, &err) || e2e_event_create(&ev, &err) ||
+    if (e2e_event_reader_open(e2e_cli_in_path(events), &rd, &err) || e2e_event_create(&ev, &err) ||
         e2e_event_reader_skip(rd, skip, &skipped, &err))
         goto fail;
     for (int t = 0; t < nt; t++) {

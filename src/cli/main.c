@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
@@ -17,37 +18,32 @@ CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(be
 CMD(compare) CMD(display) CMD(merge)
 #undef CMD
 
+/* The command table: `e2e help`, `e2e help CMD`, the dispatch and README.md's table
+   (tests/cli_errors.test.sh checks that README lists every command printed here). */
 static const struct {
     const char *name;
+    int (*fn)(int, char **);
     const char *summary;
 } commands[] = {
-#define ENTRY(n, s) {#n, s},
-    ENTRY(run, "the main job: events -> DetFrames -> seeds -> frames -> taggers")
-    ENTRY(gen, "write a toy event file")
-    ENTRY(frames, "write one event's images, seeds and frames as .npy")
-    ENTRY(models, "write the eight benchmark models")
-    ENTRY(info, "describe a model: inputs, outputs, ops, parameters, FLOPs, arena")
-    ENTRY(infer, "run a model on .npy/.pb inputs")
-    ENTRY(check, "run ONNX backend-test cases and compare outputs")
-    ENTRY(bench, "time a model")
-    ENTRY(compare, "compare devices on one model")
-    ENTRY(display, "draw an event as a PNG")
-    ENTRY(merge, "put the parts of a sharded e2e run back together")
-#undef ENTRY
+    {"run", e2e_cmd_run, "the main job: events -> DetFrames -> seeds -> frames -> taggers"},
+    {"gen", e2e_cmd_gen, "write a toy event file"},
+    {"frames", e2e_cmd_frames, "write one event's images, seeds and frames as .npy"},
+    {"models", e2e_cmd_models, "write the benchmark models (5 architectures x 4 taggers)"},
+    {"info", e2e_cmd_info, "describe a model: inputs, outputs, ops, parameters, FLOPs, arena"},
+    {"infer", e2e_cmd_infer, "run a model on .npy/.pb inputs"},
+    {"check", e2e_cmd_check, "run ONNX backend-test cases and compare outputs"},
+    {"bench", e2e_cmd_bench, "time a model"},
+    {"compare", e2e_cmd_compare, "compare devices on one model"},
+    {"display", e2e_cmd_display, "draw an event as a PNG"},
+    {"merge", e2e_cmd_merge, "put the parts of a sharded e2e run back together"},
 };
 
 static int (*lookup(const char *name))(int, char **)
 {
-#define L(n) if (!strcmp(name, #n)) return e2e_cmd_##n;
-    L(check) L(info) L(infer) L(models) L(run) L(gen) L(frames) L(bench) L(compare)
-    L(display) L(merge)
-#undef L
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].fn;
     return NULL;
-}
-
-bool e2e_cli_is_help(const char *a)
-{
-    return !strcmp(a, "-h") || !strcmp(a, "--help");
 }
 
 int e2e_cli_parse_dims(const char *s, int64_t *dims, int max)
@@ -99,40 +95,9 @@ e2e_session_options e2e_cli_session_options(void)
     return o;
 }
 
-/* Removes --max-model-mb N / --max-arena-mb N / --optimize N from argv (any position); -1 on
-   a bad value. */
-static int take_globals(int *argc, char **argv)
+const char *e2e_cli_in_path(const char *arg)
 {
-    int n = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (!strcmp(argv[i], "--optimize")) {
-            const char *v = i + 1 < *argc ? argv[i + 1] : "";
-            if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2")) {
-                fprintf(stderr, "e2e: --optimize needs 0, 1 or 2\n");
-                return -1;
-            }
-            e2e_cli_optimize = v[0] - '0';
-            i++;
-            continue;
-        }
-        size_t *dst = !strcmp(argv[i], "--max-model-mb") ? &e2e_cli_max_model_bytes
-                      : !strcmp(argv[i], "--max-arena-mb") ? &e2e_cli_max_arena_bytes : NULL;
-        if (!dst) {
-            argv[n++] = argv[i];
-            continue;
-        }
-        char *end = NULL;
-        double mb = i + 1 < *argc ? strtod(argv[i + 1], &end) : 0;
-        if (!end || end == argv[i + 1] || *end || !(mb > 0) || mb > 1e9) {
-            fprintf(stderr, "e2e: %s needs a size in MB greater than 0\n", argv[i]);
-            return -1;
-        }
-        *dst = (size_t)(mb * 1048576.0);
-        i++;
-    }
-    argv[n] = NULL;
-    *argc = n;
-    return 0;
+    return arg && !strcmp(arg, "-") ? "/dev/stdin" : arg;
 }
 
 void e2e_cli_model_path(const char *arg, char *out, size_t n)
@@ -181,23 +146,38 @@ double e2e_cli_now_ms(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: e2e [--quiet|--verbose] COMMAND [ARGS]   (e2e help COMMAND)\n\ncommands:\n");
+    fprintf(f, "usage: e2e [GLOBAL OPTIONS] COMMAND [ARGS]   (e2e help COMMAND,"
+               " e2e COMMAND --help)\n"
+               "\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (lookup(commands[i].name))
+        if (commands[i].fn)
             fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nlimits (any command, anywhere on the line): --max-model-mb N refuses larger model"
-               " files,\n  --max-arena-mb N refuses sessions whose plan needs more memory\n");
-    fprintf(f, "optimisation (any command): --optimize 1 (default: fusions, results within float"
-               " rounding),\n  0 (the graph as written), 2 (also faster kernels that round more:"
-               " Winograd F(4x4) convolutions)\n");
+    if (f == stdout)
+        e2e_opts_print_globals();
+    else
+        fprintf(f, "\nglobal options (--quiet, --verbose, --optimize N, --max-model-mb MB,"
+                   " --max-arena-mb MB)\ngo anywhere on the line; e2e --help lists them.\n");
     fprintf(f, "\nexit status: 0 success, 1 the work failed (bad model, bad input, failed check),"
                " 2 usage error\n");
 }
 
+/* "no command 'x'", with the nearest command's name when one is close. */
+static void no_command(const char *name)
+{
+    const char *names[sizeof commands / sizeof commands[0]];
+    int n = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (commands[i].fn)
+            names[n++] = commands[i].name;
+    const char *best = e2e_opts_nearest(name, names, n);
+    if (best)
+        fprintf(stderr, "e2e: no command '%s' (did you mean %s?)\n", name, best);
+    else
+        fprintf(stderr, "e2e: no command '%s'\n", name);
+}
+
 int main(int argc, char **argv)
 {
-    if (take_globals(&argc, argv))
-        return E2E_EXIT_USAGE;
     /* the library ignores a value it does not know; the command says so */
     const char *isa = getenv("E2E_ISA");
     if (isa && *isa && strcmp(isa, "auto") && strcmp(isa, "generic") && strcmp(isa, "avx2") &&
@@ -205,25 +185,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "e2e: E2E_ISA must be generic, avx2, avx512 or auto, not '%s'\n", isa);
         return E2E_EXIT_USAGE;
     }
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
-            e2e_cli_verbose = -1;
-        else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
-            e2e_cli_verbose = 1;
-        else if (e2e_cli_is_help(argv[i])) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--version")) {
-            printf("e2e %s\n", E2E_VERSION);
-            /* the kernels' default level (tests/run_all.sh tests it and the lower ones) */
-            printf("isa %s (CPU: %s)\n", e2e_isa_name(e2e_isa_default()), e2e_isa_name(e2e_cpu_isa()));
-            return 0;
-        } else {
-            fprintf(stderr, "e2e: unknown option %s\n", argv[i]);
-            return E2E_EXIT_USAGE;
-        }
+    /* global options before the command (the command's parser takes those after it) */
+    int i = e2e_opts_parse_global(argc, argv);
+    if (i == -3) {
+        usage(stdout);
+        return 0;
     }
+    if (i == -1) {
+        e2e_opts_version();
+        return 0;
+    }
+    if (i < 0)
+        return E2E_EXIT_USAGE;
     if (i >= argc) {
         usage(stderr);
         return E2E_EXIT_USAGE;
@@ -236,7 +209,7 @@ int main(int argc, char **argv)
         }
         int (*fn)(int, char **) = lookup(argv[i + 1]);
         if (!fn) {
-            fprintf(stderr, "e2e: no command '%s'\n", argv[i + 1]);
+            no_command(argv[i + 1]);
             return E2E_EXIT_USAGE;
         }
         char *hargv[] = {argv[i + 1], "--help", NULL};
@@ -244,7 +217,7 @@ int main(int argc, char **argv)
     }
     int (*fn)(int, char **) = lookup(name);
     if (!fn) {
-        fprintf(stderr, "e2e: no command '%s'\n", name);
+        no_command(name);
         usage(stderr);
         return E2E_EXIT_USAGE;
     }

@@ -228,6 +228,21 @@ static e2e_status read_head(e2e_event_reader *r, uint32_t *len, uint32_t *crc, i
     return E2E_OK;
 }
 
+/* A pipe (e2e gen -o - | e2e frames --events -) cannot seek: the bytes are read instead. */
+static int skip_by_reading(FILE *f, uint32_t len)
+{
+    char buf[4096];
+    if (errno != ESPIPE)
+        return -1;
+    while (len) {
+        size_t k = len < sizeof buf ? len : sizeof buf;
+        if (fread(buf, 1, k, f) != k)
+            return -1;
+        len -= (uint32_t)k;
+    }
+    return 0;
+}
+
 e2e_status e2e_event_reader_skip(e2e_event_reader *r, uint64_t n, uint64_t *skipped,
                                  e2e_error *err)
 {
@@ -245,7 +260,7 @@ e2e_status e2e_event_reader_skip(e2e_event_reader *r, uint64_t n, uint64_t *skip
                                "event %" PRIu64 " (byte offset %" PRIu64 "): truncated: the "
                                "record has %" PRIu32 " bytes, the file ends after %" PRIu64,
                                r->index, r->offset, len, r->size - r->offset - RECORD_HEAD);
-        if (fseek(r->f, len, SEEK_CUR))
+        if (fseek(r->f, len, SEEK_CUR) && skip_by_reading(r->f, len))
             return reader_fail(r, err, E2E_ERR_IO, "event %" PRIu64 ": cannot skip", r->index);
         r->offset += RECORD_HEAD + (uint64_t)len;
         r->index++;
