@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "runtime/profile.h"
-#include "runtime/session.h"
+#include "engine/profile.h"
+#include "engine/session.h"
 #include "util/npy.h"
 
 #define MAX_IN 16

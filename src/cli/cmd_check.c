@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "onnx/tensor_proto.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 typedef struct check_opts {
     double rtol, atol;

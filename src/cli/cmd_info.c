@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 static void help(void)
 {

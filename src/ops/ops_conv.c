@@ -653,7 +653,7 @@ static e2e_status conv_run(e2e_kernel *k)
 /* Conv (attributes and inputs of the Conv node) whose activated output goes through a MaxPool
    with a 2x2 window, stride 2, no padding, dilation 1 and floor rounding: out[0] is the pooled
    tensor [N, M, OH/2, OW/2]; the full-size convolution is never stored. Made by the session's
-   pattern fusions (runtime/fuse.c) for 2-D convolutions that take the direct or Winograd
+   pattern fusions (engine/passes/fuse.c) for 2-D convolutions that take the direct or Winograd
    kernel (prepare fails otherwise and the graph is left as written). k->act is applied to each
    element before the maximum, so any activation gives the unfused result. */
 static e2e_status convpool_prepare(e2e_kernel *k)

@@ -38,7 +38,7 @@
 extern "C" {
 #include "ops/op.h"
 #include "ops/shape_internal.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 }
 
 struct cu_state;

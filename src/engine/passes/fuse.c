@@ -39,8 +39,8 @@
 #include <string.h>
 
 #include "ops/mm_packed.h"
-#include "runtime/fuse.h"
-#include "runtime/fuse_internal.h"
+#include "engine/passes/fuse.h"
+#include "engine/passes/fuse_internal.h"
 
 extern const e2e_op_def e2e_op_conv_maxpool; /* ops/ops_conv.c */
 

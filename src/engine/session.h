@@ -60,6 +60,10 @@ void e2e_cuda_session_free(e2e_session *s);
 int e2e_cuda_count_devices(char *why, size_t n);
 #endif
 
+/* E2E_ERR_UNSUPPORTED naming every operator type without a kernel (once each, with its
+   first node) unless the registry has them all (support.c). e2e_session_create asks it first. */
+e2e_status e2e_model_check_support(const e2e_model *m, e2e_error *err);
+
 /* FLOPs of one prepared kernel (multiply-add = 2); 0 for data movement. */
 double e2e_kernel_flops(const e2e_kernel *k);
 

@@ -7,9 +7,9 @@
 #include <cblas.h>
 
 #include "ops/cpu_isa.h"
-#include "runtime/fuse.h"
-#include "runtime/plan.h"
-#include "runtime/session.h"
+#include "engine/passes/fuse.h"
+#include "engine/plan.h"
+#include "engine/session.h"
 
 e2e_session_options e2e_session_options_default(void)
 {
@@ -622,6 +622,9 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
     if (!m || !out)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_session_create: NULL argument");
     *out = NULL;
+    e2e_status st0 = parent ? E2E_OK : e2e_model_check_support(m, err);
+    if (st0)
+        return st0;
     e2e_session_options def = e2e_session_options_default();
     if (!opt)
         opt = &def;

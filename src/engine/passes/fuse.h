@@ -6,7 +6,7 @@
 #ifndef E2E_FUSE_H
 #define E2E_FUSE_H
 
-#include "runtime/session.h"
+#include "engine/session.h"
 
 e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err);
 /* After the activation fusion: a LayerNorm -> MLP -> LayerNorm head whose result is read at one

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/plan.h"
+#include "engine/plan.h"
 
 typedef struct block {
     int root;

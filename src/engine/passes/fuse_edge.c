@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ops/ops_edgeconv.h"
-#include "runtime/fuse_internal.h"
+#include "engine/passes/fuse_internal.h"
 
 /* A ReduceMax over axis 1 of a rank-3 input without keepdims. */
 static bool is_max_over_neighbours(e2e_kernel *r)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ops/ops_pointwise.h"
-#include "runtime/fuse_internal.h"
+#include "engine/passes/fuse_internal.h"
 
 /* An ints attribute absent or all equal to v (n values expected). */
 static bool ints_all(e2e_kernel *k, const char *name, int n, int64_t v)

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "runtime/session.h"
+#include "engine/session.h"
 
 typedef struct fctx e2e_fuse_ctx;
 
