@@ -39,6 +39,8 @@ struct e2e_session {
        they borrow this session's pool, arena and workspace. */
     int64_t batch;                  /* dim 0 bound for any_batch, 0 otherwise */
     e2e_session **sub;
+    bool gated;                     /* kernels of If branches decided at run: the optimizing
+                                       passes are skipped (passes.c) */
     const e2e_session *last;        /* the plan of the last run (this one or a sub) */
     bool borrowed;                  /* a sub: arena and workspace are the parent's */
     bool pool_borrowed;             /* a sub: the pool is the parent's */
@@ -59,6 +61,10 @@ e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err);
 void e2e_cuda_session_free(e2e_session *s);
 int e2e_cuda_count_devices(char *why, size_t n);
 #endif
+
+/* Removes a kernel from the list: releases its state, op = NULL (the compaction drops the
+   slot). The one way a pass takes a kernel out. */
+void e2e_kernel_remove(e2e_kernel *k);
 
 /* E2E_ERR_UNSUPPORTED naming every operator type without a kernel (once each, with its
    first node) unless the registry has them all (support.c). e2e_session_create asks it first. */
