@@ -32,7 +32,10 @@ check src/engine core/ ops/ engine/
 out=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/' src/ops --include='*.c' --include='*.h' |
       grep -v '^src/ops/cuda/' | grep -vE '#[[:space:]]*include[[:space:]]*"(core|ops)/')
 [ -z "$out" ] || { printf 'layering: src/ops may include only core/ ops/:\n%s\n' "$out"; bad=1; }
-check src/ops/cuda core/ ops/ engine/backend.h engine/session.h # session.h: until the backend interface lands
+check src/ops/cuda core/ ops/ engine/backend.h
+# the CUDA backend reads no CPU kernel's private state (shared decoders instead, backend.h)
+out=$(grep -rn -- '->priv' src/ops/cuda)
+[ -z "$out" ] || { printf 'layering: src/ops/cuda reads a CPU kernel'"'"'s priv:\n%s\n' "$out"; bad=1; }
 # the loader does not look operators up: support is the engine's question (e2e_session_check)
 out=$(grep -rn 'e2e_op_find' src/onnx src/core src/models src/util src/frames)
 [ -z "$out" ] || { printf 'layering: the operator registry used below the engine:\n%s\n' "$out"; bad=1; }

@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "ops/cpu_isa.h"
+#include "engine/backend.h"
 #include "engine/passes/passes.h"
 #include "engine/plan.h"
 #include "engine/session.h"
@@ -23,6 +24,32 @@ e2e_session_options e2e_session_options_default(void)
 }
 
 size_t e2e_session_options_size(void) { return sizeof(e2e_session_options); }
+
+/* ---- the device backend (engine/backend.h) ---- */
+
+static void device_free(e2e_session *s)
+{
+#ifdef E2E_HAVE_CUDA
+    e2e_cuda_free(s->cuda);
+#endif
+    s->cuda = NULL;
+}
+
+/* The backend mirrors the CPU plan just built (a session is CUDA only in a CUDA build). */
+static e2e_status device_init(e2e_session *s, e2e_error *err)
+{
+    device_free(s);
+#ifdef E2E_HAVE_CUDA
+    const e2e_plan_view plan = {
+        .model_name = s->model->name, .graph = &s->model->graph, .n_values = s->n_values,
+        .values = s->values, .root = s->root, .offset = s->offset, .n_kernels = s->n_kernels,
+        .kernels = s->kernels, .arena = s->arena, .arena_bytes = s->arena_bytes,
+        .max_bytes = s->opt.max_arena_bytes};
+    return e2e_cuda_init(&plan, &s->cuda, err);
+#else
+    return e2e_fail(err, E2E_ERR_DEVICE, "%s: this build has no CUDA backend", s->model->name);
+#endif
+}
 
 /* ---- teardown ---- */
 
@@ -69,10 +96,7 @@ void e2e_session_free(e2e_session *s)
 {
     if (!s)
         return;
-#ifdef E2E_HAVE_CUDA
-    if (s->cuda)
-        e2e_cuda_session_free(s);
-#endif
+    device_free(s);
     release_build(s);
     if (!s->pool_borrowed)
         e2e_pool_free(s->pool);
@@ -612,10 +636,8 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
         st = e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot start %d threads", m->name, s->opt.threads);
     if (!st)
         st = build(s, err);
-#ifdef E2E_HAVE_CUDA
     if (!st && s->device == E2E_DEVICE_CUDA)
-        st = e2e_cuda_session_init(s, err);
-#endif
+        st = device_init(s, err);
     if (!st)
         st = build_subs(s, err);
     if (st) {
@@ -657,16 +679,11 @@ e2e_status e2e_session_reshape(e2e_session *s, const e2e_shape_binding *shapes, 
     s->binding_dims = dims;
     s->opt.shapes = b;
     s->opt.n_shapes = n;
-#ifdef E2E_HAVE_CUDA
-    if (s->cuda)
-        e2e_cuda_session_free(s);
-#endif
+    device_free(s);
     release_build(s);
     e2e_status st = build(s, err);
-#ifdef E2E_HAVE_CUDA
     if (!st && s->device == E2E_DEVICE_CUDA)
-        st = e2e_cuda_session_init(s, err);
-#endif
+        st = device_init(s, err);
     return st ? st : build_subs(s, err);
 }
 
@@ -751,7 +768,7 @@ static e2e_status run_plan(e2e_session *s, const e2e_tensor_view *inputs, int n_
     }
 #ifdef E2E_HAVE_CUDA
     if (s->device == E2E_DEVICE_CUDA)
-        return e2e_cuda_session_run(s, err);
+        return e2e_cuda_run(s->cuda, err);
 #endif
     /* OpenBLAS stays single-threaded: the session's pool splits the products (blas.c) */
     if (openblas_get_num_threads() != 1)

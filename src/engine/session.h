@@ -34,7 +34,7 @@ struct e2e_session {
     e2e_pool *pool;                 /* compute threads beyond the caller's */
     e2e_device device;              /* CPU or CUDA, never AUTO */
     char device_note[256];
-    void *cuda;                     /* the CUDA backend's state (src/ops/cuda), NULL on CPU */
+    void *cuda;                     /* the device backend's state (engine/backend.h), NULL on CPU */
     /* any_batch: sub[b - 1] is the plan for batch b < batch (NULL for b = batch: this one);
        they borrow this session's pool, arena and workspace. */
     int64_t batch;                  /* dim 0 bound for any_batch, 0 otherwise */
@@ -51,16 +51,6 @@ struct e2e_session {
    is never read. Kernels with a gate that is not open are skipped. (The CUDA backend has no
    If: such sessions fail at its init, naming the node.) */
 bool e2e_session_gate_open(const e2e_session *s, int gate);
-
-/* The CUDA backend (src/ops/cuda, built with CUDA=1). init runs after the CPU plan: it
-   uploads weights and mirrors the arena on the device; run executes the kernels on the
-   session's stream and copies the outputs into the host arena. */
-#ifdef E2E_HAVE_CUDA
-e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err);
-e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err);
-void e2e_cuda_session_free(e2e_session *s);
-int e2e_cuda_count_devices(char *why, size_t n);
-#endif
 
 /* Removes a kernel from the list: releases its state, op = NULL (the compaction drops the
    slot). The one way a pass takes a kernel out. */

@@ -1,4 +1,4 @@
-/* EdgeGather fusion (listed in fuse.c): the neighbour step of an EdgeConv written per node
+/* EdgeGather fusion (listed in passes.c): the neighbour step of an EdgeConv written per node
    (src/models/graph_layers.c mg_edge_mlp, as ParticleNet and DGCNN are built):
 
      Gather(rows [R, C], indices, axis 0) -> Reshape [M, K, C] -> Add(., a [M, 1, C])
