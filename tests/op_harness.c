@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "op_harness.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 #define OH_MAX 16
 

@@ -21,7 +21,7 @@
 
 #include "e2e.h"
 #include "models/models.h"
-#include "runtime/pool.h"
+#include "core/pool.h"
 
 #define EG "../shared/models/eg_simplenet_trained/model.onnx"
 #define N_THREADS 4

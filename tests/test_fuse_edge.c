@@ -1,4 +1,4 @@
-/* The EdgeGather fusion (src/runtime/fuse_edge.c, kernel src/ops/ops_edgeconv.c): applied to
+/* The EdgeGather fusion (src/engine/passes/fuse_edge.c, kernel src/ops/ops_edgeconv.c): applied to
    Gather -> Reshape -> Add -> Relu | LeakyRelu [-> ReduceMax] with outputs bit-equal to
    optimize 0 (NaN, Inf, negative indices included), at 1 and 2 threads; not applied when
    the pattern differs; an index out of range fails naming the node; and the builder's
@@ -17,7 +17,7 @@
 #include "e2e.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 static int count_op(const e2e_session *s, const char *op)
 {

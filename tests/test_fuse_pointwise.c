@@ -1,4 +1,4 @@
-/* The Pointwise fusion (src/runtime/fuse_pointwise.c, kernel src/ops/ops_pointwise.c):
+/* The Pointwise fusion (src/engine/passes/fuse_pointwise.c, kernel src/ops/ops_pointwise.c):
    Conv 1x1 -> Relu -> Conv 1x1 on few channels becomes one PointwiseMLP kernel whose outputs
    equal optimize 0 within 1e-5 (relative to the sum of the magnitudes; sums are reordered),
    NaN and Inf where optimize 0 has them, at 1 and 2 threads, for ParT's 2 -> 16 -> 4 and a
@@ -18,7 +18,7 @@
 #include "e2e.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 static int count_op(const e2e_session *s, const char *op)
 {

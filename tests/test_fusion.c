@@ -1,4 +1,4 @@
-/* Pattern fusions (src/runtime/fuse.c) and the kernels behind them: for transformer graphs
+/* Pattern fusions (src/engine/passes/fuse.c) and the kernels behind them: for transformer graphs
    written in the shapes exporters produce (LayerNorm decomposed or not, the erf GELU in its
    operand orders, attention with its Reshape/Transpose/Gather views, MatMul + bias +
    residual), a session with optimize=1 must give the outputs of optimize=0 within 1e-4
@@ -21,8 +21,8 @@
 #include "models/models.h"
 #include "onnx/onnx_build.h"
 #include "ops/blas.h"
-#include "runtime/pack_cache.h"
-#include "runtime/session.h"
+#include "core/pack_cache.h"
+#include "engine/session.h"
 
 /* ---- allocation counting (run must not allocate) ---- */
 

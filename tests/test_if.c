@@ -13,7 +13,7 @@
 
 #include "e2e.h"
 #include "onnx/onnx_build.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 static const int64_t XD[2] = {2, 3};
 

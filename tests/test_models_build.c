@@ -19,7 +19,7 @@
 #include "e2e.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 /* ---- builder ---- */
 

@@ -7,8 +7,8 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
-#include "runtime/profile.h"
-#include "runtime/session.h"
+#include "engine/profile.h"
+#include "engine/session.h"
 #include "util/npy.h"
 
 #define MAX_IN 16

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "onnx/tensor_proto.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 typedef struct check_opts {
     double rtol, atol;

@@ -13,7 +13,7 @@
 #include "cli/opts.h"
 #include "cli/run_shard.h"
 #include "onnx/tensor_proto.h"
-#include "runtime/profile.h"
+#include "engine/profile.h"
 #include "util/npy.h"
 
 #define MAX_IN 16

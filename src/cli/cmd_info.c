@@ -5,7 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 static void help(void)
 {

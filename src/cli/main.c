@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "engine/session.h"
 
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
@@ -84,7 +85,12 @@ int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out)
 e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err)
 {
     e2e_model_options o = {.max_model_bytes = e2e_cli_max_model_bytes};
-    return e2e_model_load_file_ex(path, &o, out, err);
+    e2e_status st = e2e_model_load_file_ex(path, &o, out, err);
+    if (!st && (st = e2e_model_check_support(*out, err))) { /* every missing operator at once */
+        e2e_model_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 e2e_session_options e2e_cli_session_options(void)

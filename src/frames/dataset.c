@@ -13,7 +13,7 @@
 #endif
 
 #include "frames/dataset.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 #include "util/npy.h"
 
 typedef enum { DT_F32, DT_F64, DT_I8, DT_U8, DT_I32, DT_I64 } src_type;

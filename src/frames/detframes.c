@@ -52,15 +52,15 @@ e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes 
     *out = NULL;
     e2e_detframes_options o = opt ? *opt : e2e_detframes_options_default();
     if (o.channels >> E2E_CH_COUNT)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "DetFrames: channel mask has unknown bits");
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "DetFrames: channel mask has unknown bits");
     if (!(o.z0_pv_cut > 0))
-        return fr_fail(err, E2E_ERR_ARGUMENT, "DetFrames: z0PVCut %g must be > 0",
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "DetFrames: z0PVCut %g must be > 0",
                        (double)o.z0_pv_cut);
     if (o.tracker_proj != 0 && o.tracker_proj != 1)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "DetFrames: tracker projection must be 0 or 1");
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "DetFrames: tracker projection must be 0 or 1");
     e2e_detframes *df = calloc(1, sizeof *df);
     if (!df)
-        return fr_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
+        return e2e_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
     df->opt = o;
     for (int c = 0; c < E2E_CH_COUNT; c++) {
         fr_vec_init(&df->touched[c], sizeof(uint32_t));
@@ -68,7 +68,7 @@ e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes 
             df->img[c] = calloc(NCELL, sizeof(float));
             if (!df->img[c]) {
                 e2e_detframes_free(df);
-                return fr_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
+                return e2e_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
             }
         }
     }
@@ -78,7 +78,7 @@ e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes 
         df->towers = calloc(NTOWER, sizeof(float));
         if (!df->towers) {
             e2e_detframes_free(df);
-            return fr_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
+            return e2e_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
         }
     }
     *out = df;

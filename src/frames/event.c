@@ -6,38 +6,6 @@
 
 #include "frames/frames_internal.h"
 
-e2e_status fr_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->status = st;
-    }
-    return st;
-}
-
-void fr_prefix(e2e_error *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    char head[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int h = vsnprintf(head, sizeof head, fmt, ap);
-    va_end(ap);
-    if (h <= 0)
-        return;
-    size_t hl = (size_t)h < sizeof head ? (size_t)h : sizeof head - 1;
-    size_t cap = sizeof err->message, ol = strnlen(err->message, cap - 1);
-    if (hl + ol > cap - 1)
-        ol = cap - 1 - hl;
-    memmove(err->message + hl, err->message, ol);
-    memcpy(err->message, head, hl);
-    err->message[hl + ol] = 0;
-}
-
 void fr_vec_init(fr_vec *v, size_t elem)
 {
     v->data = NULL;
@@ -85,7 +53,7 @@ e2e_status e2e_event_create(e2e_event **out, e2e_error *err)
     *out = NULL;
     e2e_event *ev = calloc(1, sizeof *ev);
     if (!ev)
-        return fr_fail(err, E2E_ERR_NOMEM, "event: out of memory");
+        return e2e_fail(err, E2E_ERR_NOMEM, "event: out of memory");
     fr_vec_init(&ev->eb, sizeof(e2e_eb_hit));
     fr_vec_init(&ev->ee, sizeof(e2e_ee_hit));
     fr_vec_init(&ev->hbhe, sizeof(e2e_hbhe_hit));
@@ -253,7 +221,7 @@ int fr_check_jet(const e2e_jet *j, char *msg, size_t n)
 static e2e_status push(fr_vec *v, const void *rec, const char *what, e2e_error *err)
 {
     if (!fr_vec_push(v, rec))
-        return fr_fail(err, E2E_ERR_NOMEM, "event: out of memory adding %s", what);
+        return e2e_fail(err, E2E_ERR_NOMEM, "event: out of memory adding %s", what);
     return E2E_OK;
 }
 
@@ -262,7 +230,7 @@ static e2e_status push(fr_vec *v, const void *rec, const char *what, e2e_error *
     {                                                                                   \
         char msg[200];                                                                  \
         if (check(h, msg, sizeof msg))                                                  \
-            return fr_fail(err, E2E_ERR_ARGUMENT, "event: %s: %s", what, msg);          \
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "event: %s: %s", what, msg);          \
         return push(&ev->vec, h, what, err);                                            \
     }
 
@@ -275,7 +243,7 @@ e2e_status e2e_event_add_tracker_hit(e2e_event *ev, const e2e_tracker_hit *h, e2
 {
     char msg[200];
     if (fr_check_tracker_hit(h, -1, msg, sizeof msg))
-        return fr_fail(err, E2E_ERR_ARGUMENT, "event: tracker hit: %s", msg);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "event: tracker hit: %s", msg);
     return push(h->subdet <= 2 ? &ev->pixel : &ev->strip, h, "tracker hit", err);
 }
 
@@ -284,15 +252,15 @@ e2e_status e2e_event_add_photon(e2e_event *ev, const e2e_photon *p, const e2e_cr
 {
     char msg[200];
     if (fr_check_photon(p, msg, sizeof msg))
-        return fr_fail(err, E2E_ERR_ARGUMENT, "event: photon: %s", msg);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "event: photon: %s", msg);
     if (n_xtals > UINT16_MAX)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "event: photon: %zu crystals (at most 65535)",
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "event: photon: %zu crystals (at most 65535)",
                        n_xtals);
     for (size_t i = 0; i < n_xtals; i++)
         if (fr_check_crystal(&xtals[i], msg, sizeof msg))
-            return fr_fail(err, E2E_ERR_ARGUMENT, "event: photon crystal %zu: %s", i, msg);
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "event: photon crystal %zu: %s", i, msg);
     if (fr_vec_reserve(&ev->crystals, n_xtals) || fr_vec_reserve(&ev->photons, 1))
-        return fr_fail(err, E2E_ERR_NOMEM, "event: out of memory adding a photon");
+        return e2e_fail(err, E2E_ERR_NOMEM, "event: out of memory adding a photon");
     e2e_photon q = *p;
     q.first_crystal = (uint32_t)ev->crystals.n;
     q.n_crystals = (uint16_t)n_xtals;
@@ -308,9 +276,9 @@ e2e_status e2e_event_add_jet(e2e_event *ev, e2e_jet_collection c, const e2e_jet 
 {
     char msg[200];
     if (c != E2E_AK4 && c != E2E_AK8)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "event: jet collection %d is not ak4 or ak8", c);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "event: jet collection %d is not ak4 or ak8", c);
     if (fr_check_jet(j, msg, sizeof msg))
-        return fr_fail(err, E2E_ERR_ARGUMENT, "event: %s jet: %s", c ? "ak8" : "ak4", msg);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "event: %s jet: %s", c ? "ak8" : "ak4", msg);
     return push(&ev->jets[c], j, "jet", err);
 }
 

@@ -68,7 +68,7 @@ static e2e_status reader_fail(e2e_event_reader *r, e2e_error *err, e2e_status st
     va_end(ap);
     snprintf(r->sticky_msg, sizeof r->sticky_msg, "%s: %s", r->name, msg);
     r->sticky = st;
-    return fr_fail(err, st, "%s", r->sticky_msg);
+    return e2e_fail(err, st, "%s", r->sticky_msg);
 }
 
 static e2e_status read_header(e2e_event_reader *r, e2e_error *err)
@@ -118,7 +118,7 @@ static e2e_status reader_init(e2e_event_reader *r, const char *name, e2e_event_r
         if (r->f) fclose(r->f);
         free(r->mem);
         free(r);
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
     }
     strcpy(r->name, name);
     fr_vec_init(&r->body, 1);
@@ -141,12 +141,12 @@ e2e_status e2e_event_reader_open(const char *path, e2e_event_reader **out, e2e_e
     *out = NULL;
     e2e_event_reader *r = calloc(1, sizeof *r);
     if (!r)
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", path);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", path);
     r->f = fopen(path, "rb");
     if (!r->f) {
         int e = errno;
         free(r);
-        return fr_fail(err, E2E_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot open: %s", path, strerror(e));
     }
     return reader_init(r, path, out, err);
 }
@@ -159,11 +159,11 @@ e2e_status e2e_event_reader_open_buffer(const void *data, size_t size, const cha
         name = "<buffer>";
     e2e_event_reader *r = calloc(1, sizeof *r);
     if (!r)
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
     r->mem = malloc(size ? size : 1);
     if (!r->mem) {
         free(r);
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
     }
     if (size)
         memcpy(r->mem, data, size);
@@ -172,7 +172,7 @@ e2e_status e2e_event_reader_open_buffer(const void *data, size_t size, const cha
     if (!r->f) {
         free(r->mem);
         free(r);
-        return fr_fail(err, E2E_ERR_IO, "%s: cannot open the buffer", name);
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot open the buffer", name);
     }
     return reader_init(r, name, out, err);
 }
@@ -248,7 +248,7 @@ e2e_status e2e_event_reader_skip(e2e_event_reader *r, uint64_t n, uint64_t *skip
 {
     *skipped = 0;
     if (r->sticky)
-        return fr_fail(err, r->sticky, "%s", r->sticky_msg);
+        return e2e_fail(err, r->sticky, "%s", r->sticky_msg);
     while (*skipped < n) {
         uint32_t len, crc;
         int got;
@@ -537,7 +537,7 @@ e2e_status e2e_event_reader_next(e2e_event_reader *r, e2e_event *ev, int *got, e
 {
     *got = 0;
     if (r->sticky)
-        return fr_fail(err, r->sticky, "%s", r->sticky_msg);
+        return e2e_fail(err, r->sticky, "%s", r->sticky_msg);
     uint32_t len, crc;
     int have;
     e2e_status st = read_head(r, &len, &crc, &have, err);
@@ -585,11 +585,11 @@ e2e_status e2e_event_writer_open(const char *path, e2e_event_writer **out, e2e_e
     *out = NULL;
     e2e_event_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", path);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", path);
     w->path = malloc(strlen(path) + 1);
     if (!w->path) {
         free(w);
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", path);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", path);
     }
     strcpy(w->path, path);
     fr_vec_init(&w->buf, 1);
@@ -598,7 +598,7 @@ e2e_status e2e_event_writer_open(const char *path, e2e_event_writer **out, e2e_e
         int e = errno;
         free(w->path);
         free(w);
-        return fr_fail(err, E2E_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+        return e2e_fail(err, E2E_ERR_IO, "%s: cannot create: %s", path, strerror(e));
     }
     setvbuf(w->f, NULL, _IOFBF, 1 << 20);
     uint8_t h[HEADER_BYTES] = {0};
@@ -616,7 +616,7 @@ e2e_status e2e_event_writer_open(const char *path, e2e_event_writer **out, e2e_e
         fclose(w->f);
         free(w->path);
         free(w);
-        return fr_fail(err, E2E_ERR_IO, "%s: write failed: %s", path, strerror(e));
+        return e2e_fail(err, E2E_ERR_IO, "%s: write failed: %s", path, strerror(e));
     }
     *out = w;
     return E2E_OK;
@@ -633,7 +633,7 @@ static uint8_t *section(uint8_t *p, uint32_t tag, size_t count, size_t bytes)
 e2e_status e2e_event_writer_write(e2e_event_writer *w, const e2e_event *ev, e2e_error *err)
 {
     if (w->failed)
-        return fr_fail(err, w->failed, "%s: an earlier write failed", w->path);
+        return e2e_fail(err, w->failed, "%s: an earlier write failed", w->path);
     const size_t n_eb = ev->eb.n, n_ee = ev->ee.n, n_hb = ev->hbhe.n, n_tr = ev->tracks.n,
                  n_px = ev->pixel.n, n_st = ev->strip.n, n_ph = ev->photons.n,
                  n_j4 = ev->jets[0].n, n_j8 = ev->jets[1].n;
@@ -644,11 +644,11 @@ e2e_status e2e_event_writer_write(e2e_event_writer *w, const e2e_event *ev, e2e_
     size_t len = BODY_HEAD + 9 * SECTION_HEAD + n_eb * SZ_EB + n_ee * SZ_EE + n_hb * SZ_HBHE +
                  n_tr * SZ_TRK + (n_px + n_st) * SZ_TKH + pho_bytes + (n_j4 + n_j8) * SZ_JET;
     if (len > MAX_EVENT_BYTES)
-        return fr_fail(err, E2E_ERR_LIMIT, "%s: event %" PRIu64 " needs %zu bytes (limit %u)",
+        return e2e_fail(err, E2E_ERR_LIMIT, "%s: event %" PRIu64 " needs %zu bytes (limit %u)",
                        w->path, ev->event, len, MAX_EVENT_BYTES);
     w->buf.n = 0;
     if (fr_vec_reserve(&w->buf, RECORD_HEAD + len))
-        return fr_fail(err, E2E_ERR_NOMEM, "%s: out of memory", w->path);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", w->path);
     uint8_t *base = w->buf.data, *b = base + RECORD_HEAD, *p = b;
     memset(b, 0, len);
     fr_wr32(p, ev->run);
@@ -738,7 +738,7 @@ e2e_status e2e_event_writer_write(e2e_event_writer *w, const e2e_event *ev, e2e_
         }
     }
     if ((size_t)(p - b) != len)
-        return fr_fail(err, E2E_ERR_INVALID, "%s: internal error: encoded %zu of %zu bytes",
+        return e2e_fail(err, E2E_ERR_INVALID, "%s: internal error: encoded %zu of %zu bytes",
                        w->path, (size_t)(p - b), len);
     fr_wr32(base, EVENT_MARKER);
     fr_wr32(base + 4, (uint32_t)len);
@@ -746,7 +746,7 @@ e2e_status e2e_event_writer_write(e2e_event_writer *w, const e2e_event *ev, e2e_
     if (fwrite(base, 1, RECORD_HEAD + len, w->f) != RECORD_HEAD + len) {
         int e = errno;
         w->failed = E2E_ERR_IO;
-        return fr_fail(err, E2E_ERR_IO, "%s: write failed: %s", w->path, strerror(e));
+        return e2e_fail(err, E2E_ERR_IO, "%s: write failed: %s", w->path, strerror(e));
     }
     w->count++;
     return E2E_OK;
@@ -766,7 +766,7 @@ e2e_status e2e_event_writer_close(e2e_event_writer *w, e2e_error *err)
     if (fclose(w->f) && !st)
         st = E2E_ERR_IO;
     if (st)
-        fr_fail(err, st, "%s: write failed", w->path);
+        e2e_fail(err, st, "%s: write failed", w->path);
     free(w->path);
     fr_vec_free(&w->buf);
     free(w);

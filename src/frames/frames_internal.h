@@ -1,5 +1,5 @@
 /* Shared internals of the front end (src/frames): the event container, growable arrays,
-   little-endian helpers, error formatting. Not part of the public API. */
+   little-endian helpers. Not part of the public API. */
 #ifndef E2E_FRAMES_INTERNAL_H
 #define E2E_FRAMES_INTERNAL_H
 
@@ -9,12 +9,8 @@
 #include <string.h>
 
 #include "e2e_frames.h"
+#include "core/error.h" /* e2e_fail, e2e_error_prefix */
 
-/* Sets err (if not NULL) and returns st. */
-e2e_status fr_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Prefixes err->message with the given text (for context such as the event and section). */
-void fr_prefix(e2e_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A growable array of fixed-size records. Capacity only grows (memory follows the largest
    event), count is reset per event. */

@@ -594,8 +594,8 @@ e2e_status e2e_gen_event(const e2e_gen_options *opt, uint64_t index, e2e_event *
     fr_vec_free(&g.jets[0]);
     fr_vec_free(&g.jets[1]);
     if (g.oom)
-        return fr_fail(err, E2E_ERR_NOMEM, "generator: out of memory");
+        return e2e_fail(err, E2E_ERR_NOMEM, "generator: out of memory");
     if (g.st)
-        fr_prefix(err, "generator, event %llu: ", (unsigned long long)index);
+        e2e_error_prefix(err, "generator, event %llu: ", (unsigned long long)index);
     return g.st;
 }

@@ -31,9 +31,9 @@ e2e_status e2e_seeds_photons(const e2e_event *ev, const e2e_detframes *df, float
     const float *eb = e2e_detframes_eb(df);
     *n = ev->photons.n;
     if (!eb)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "photon seeds need the ecal channel in DetFrames");
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "photon seeds need the ecal channel in DetFrames");
     if (ev->photons.n > cap)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "photon seeds: %zu photons, room for %zu",
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "photon seeds: %zu photons, room for %zu",
                        ev->photons.n, cap);
     const e2e_photon *ph = ev->photons.data;
     const e2e_crystal *xt = ev->crystals.data;
@@ -70,11 +70,11 @@ e2e_status e2e_seeds_jets(const e2e_event *ev, const e2e_detframes *df, e2e_jet_
 {
     enum { WINDOW = 7, PADDING = 12, IETA_MAX = 28 };
     if (c != E2E_AK4 && c != E2E_AK8)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "jet seeds: collection %d is not ak4 or ak8", c);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "jet seeds: collection %d is not ak4 or ak8", c);
     const fr_vec *v = &ev->jets[c];
     *n = v->n;
     if (v->n > cap)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "jet seeds: %zu jets, room for %zu", v->n, cap);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "jet seeds: %zu jets, room for %zu", v->n, cap);
     const e2e_jet *j = v->data;
     for (size_t i = 0; i < v->n; i++) {
         if (j[i].pt < min_pt) {

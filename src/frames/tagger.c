@@ -86,17 +86,17 @@ e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *li
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char name[32];
         if (len == 0 || len >= sizeof name)
-            return fr_fail(err, E2E_ERR_ARGUMENT, "channel list \"%s\": empty or overlong name",
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "channel list \"%s\": empty or overlong name",
                            list);
         memcpy(name, p, len);
         name[len] = 0;
         int c = e2e_channel_from_name(name);
         if (c < 0)
-            return fr_fail(err, E2E_ERR_ARGUMENT,
+            return e2e_fail(err, E2E_ERR_ARGUMENT,
                            "channel list \"%s\": unknown channel \"%s\" (known: ecal, hbhe, pt, "
                            "d0, dz, bpix1-4, tib1-4, tob1-6, tid1-3, tec1-9)", list, name);
         if (n == E2E_TAGGER_MAX_CHANNELS)
-            return fr_fail(err, E2E_ERR_ARGUMENT, "channel list \"%s\": more than %d channels",
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "channel list \"%s\": more than %d channels",
                            list, E2E_TAGGER_MAX_CHANNELS);
         ch[n++] = (e2e_channel)c;
         p += len;
@@ -104,7 +104,7 @@ e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *li
             p++;
     }
     if (n == 0)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "channel list is empty");
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "channel list is empty");
     cfg->n_channels = n;
     memcpy(cfg->channels, ch, n * sizeof ch[0]);
     return E2E_OK;
@@ -133,7 +133,7 @@ e2e_status e2e_tagger_config_default(const char *name, e2e_tagger_config *cfg, e
         cfg->max_eta = 2.4f;
         cfg->height = cfg->width = 128;
     } else {
-        return fr_fail(err, E2E_ERR_ARGUMENT, "unknown tagger \"%s\" (eg, qg, top, tau)", name);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "unknown tagger \"%s\" (eg, qg, top, tau)", name);
     }
     snprintf(cfg->name, sizeof cfg->name, "%s", name);
     cfg->graph.threshold = 1e-3f;
@@ -268,7 +268,7 @@ static e2e_status match_image(e2e_tagger *t, const e2e_model *m, const e2e_tenso
 {
     const e2e_tagger_config *cfg = &t->cfg;
     if (d->dims[1] > 0 && d->dims[1] != cfg->n_channels)
-        return fr_fail(err, E2E_ERR_ARGUMENT,
+        return e2e_fail(err, E2E_ERR_ARGUMENT,
                        "tagger %s: model %s expects %lld channels, the channel list has %d "
                        "(set it with --channels %s=a,b,...)", cfg->name, e2e_model_name(m),
                        (long long)d->dims[1], cfg->n_channels, cfg->name);
@@ -289,24 +289,24 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
 {
     *out = NULL;
     if (cfg->n_channels < 1 || cfg->n_channels > E2E_TAGGER_MAX_CHANNELS)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: %d channels (1..%d)", cfg->name,
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: %d channels (1..%d)", cfg->name,
                        cfg->n_channels, E2E_TAGGER_MAX_CHANNELS);
     for (int i = 0; i < cfg->n_channels; i++)
         if ((unsigned)cfg->channels[i] >= E2E_CH_COUNT)
-            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: channel %d is unknown", cfg->name,
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: channel %d is unknown", cfg->name,
                            (int)cfg->channels[i]);
     if ((unsigned)cfg->objects > E2E_OBJ_AK8)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: unknown object kind", cfg->name);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: unknown object kind", cfg->name);
     const e2e_graph_options *go = &cfg->graph;
     if (!(go->threshold >= 0) || go->max_points < 0 || go->max_points > 1 << 20 ||
         go->min_points < 0 || go->quantum < 0 || go->quantum > 1 << 20)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph options: threshold %g must be "
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph options: threshold %g must be "
                        ">= 0; max_points %d, min_points %d, quantum %d in 0 (default) .. 2^20",
                        cfg->name, (double)go->threshold, go->max_points, go->min_points,
                        go->quantum);
     e2e_tagger *t = calloc(1, sizeof *t);
     if (!t)
-        return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory", cfg->name);
+        return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory", cfg->name);
     t->cfg = *cfg;
     e2e_graph_options *g = &t->cfg.graph; /* 0: the defaults */
     if (!g->max_points)
@@ -345,9 +345,9 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
             char ins[512];
             describe_inputs(model, ins, sizeof ins);
             st = why[0]
-                ? fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: model %s: inputs %s: %s", cfg->name,
+                ? e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: model %s: inputs %s: %s", cfg->name,
                           mname, ins, why)
-                : fr_fail(err, E2E_ERR_ARGUMENT,
+                : e2e_fail(err, E2E_ERR_ARGUMENT,
                           "tagger %s: model %s: inputs %s match no frame layout (image: one "
                           "float input [N, C, H, W]; graph: float points [N, 2, P], features "
                           "[N, %d, P], mask [N, 1, P], optional seed [N, 3] and int64 "
@@ -364,7 +364,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
         t->sopt.any_batch = 0;
         if (cfg->max_batch < 0 || cfg->max_batch > 4096) {
             e2e_tagger_free(t);
-            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: max_batch %d (0: 16, 1..4096)",
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: max_batch %d (0: 16, 1..4096)",
                            cfg->name, cfg->max_batch);
         }
         int dyn_n = t->kind == E2E_TAGGER_GRAPH ? !t->fixed_n : d.dims[0] <= 0;
@@ -375,7 +375,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     if (t->H < 1 || t->W < 1 || t->H > 4096 || t->W > 4096) {
         int h = t->H, w = t->W;
         e2e_tagger_free(t);
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: frame size %d x %d", cfg->name, h, w);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: frame size %d x %d", cfg->name, h, w);
     }
     t->cfg.height = t->H;
     t->cfg.width = t->W;
@@ -383,7 +383,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     if (t->graph && t->W > E2E_GRID_COLS) { /* a wider crop repeats cells; a cloud cannot */
         int w = t->W;
         e2e_tagger_free(t);
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames need a crop at most %d "
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames need a crop at most %d "
                        "wide (the frame is %d)", cfg->name, E2E_GRID_COLS, w);
     }
     t->cfg.graph.enabled = t->graph;
@@ -395,7 +395,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
         e2e_session *s;
         e2e_status st = session_for(t, t->bmax, t->fixed_p, &s, err);
         if (st) {
-            fr_prefix(err, "tagger %s: ", cfg->name);
+            e2e_error_prefix(err, "tagger %s: ", cfg->name);
             e2e_tagger_free(t);
             return st;
         }
@@ -424,7 +424,7 @@ static e2e_status channel_images(const e2e_tagger *t, const e2e_detframes *df,
     for (int c = 0; c < t->C; c++) {
         img[c] = e2e_detframes_channel(df, t->cfg.channels[c]);
         if (!img[c])
-            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: DetFrames lacks the %s channel",
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: DetFrames lacks the %s channel",
                            t->cfg.name, e2e_channel_name(t->cfg.channels[c]));
         if (t->cfg.objects == E2E_OBJ_PHOTONS)
             img[c] += E2E_EB_ROW0 * E2E_GRID_COLS; /* EB view */
@@ -447,7 +447,7 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
     t->truncated = t->empty = 0;
     if (nobj > SIZE_MAX / sizeof(float) / per || fr_vec_reserve(&t->seeds, nobj) ||
         fr_vec_reserve(&t->slots, nobj) || (images && fr_vec_reserve(&t->frames, nobj * per)))
-        return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
+        return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
                        nobj);
     const float *img[E2E_TAGGER_MAX_CHANNELS];
     e2e_status st = channel_images(t, df, img, err);
@@ -460,7 +460,7 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
         : e2e_seeds_jets(ev, df, (e2e_jet_collection)(cfg->objects - 1), cfg->min_pt,
                          cfg->max_eta, seeds, nobj, &n, err);
     if (st) {
-        fr_prefix(err, "tagger %s: ", cfg->name);
+        e2e_error_prefix(err, "tagger %s: ", cfg->name);
         return st;
     }
     const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
@@ -637,7 +637,7 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     fill_batch(t, 0, n, n, t->P, &b);
     return E2E_OK;
 nomem:
-    return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the graph frames of %zu "
+    return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the graph frames of %zu "
                    "slots", cfg->name, n);
 }
 
@@ -729,7 +729,7 @@ static e2e_status take_scores(e2e_tagger *t, e2e_session *s, size_t a, size_t cn
     e2e_status st = e2e_session_output(s, 0, &o);
     int64_t numel = st ? -1 : e2e_tensor_view_numel(&o);
     if (st || o.dtype != E2E_FLOAT || numel < (int64_t)B || numel % (int64_t)B)
-        return fr_fail(err, E2E_ERR_SHAPE,
+        return e2e_fail(err, E2E_ERR_SHAPE,
                        "model output must be float [N, k] with N = %zu slots", B);
     int64_t k = numel / (int64_t)B;
     const float *y = o.data;
@@ -803,7 +803,7 @@ static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
             t->rbuf.n = t->rknn.n = 0;
             if (fr_vec_reserve(&t->rbuf, batch_floats(R, C, P)) ||
                 fr_vec_reserve(&t->rknn, R * (size_t)P * k))
-                return fr_fail(err, E2E_ERR_NOMEM, "out of memory for a batch of %zu", R);
+                return e2e_fail(err, E2E_ERR_NOMEM, "out of memory for a batch of %zu", R);
             b = batch_at(t->rbuf.data, t->rknn.data, R, C, P, k);
             fill_batch(t, a, cnt, R, P, &b);
         }
@@ -817,13 +817,13 @@ static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
 {
     if (!t->model)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: no model", t->cfg.name);
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: no model", t->cfg.name);
     if (t->n == 0)
         return E2E_OK;
     e2e_status st;
     if (t->kind == E2E_TAGGER_GRAPH) {
         if (t->first.n != t->n + 1)
-            return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames not prepared "
+            return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: graph frames not prepared "
                            "(e2e_tagger_prepare_graphs)", t->cfg.name);
         st = infer_graph(t, err);
     } else {
@@ -846,7 +846,7 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
         }
     }
     if (st)
-        fr_prefix(err, "tagger %s: ", t->cfg.name);
+        e2e_error_prefix(err, "tagger %s: ", t->cfg.name);
     return st;
 }
 
@@ -863,7 +863,7 @@ e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
         t->rbuf.n = t->rknn.n = 0;
         if (fr_vec_reserve(&t->rbuf, batch_floats(B, C, P)) ||
             fr_vec_reserve(&t->rknn, B * (size_t)P * k))
-            return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+            return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
                            t->cfg.name);
         memset(t->rbuf.data, 0, batch_floats(B, C, P) * sizeof(float));
         if (k)
@@ -871,7 +871,7 @@ e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
     } else {
         t->frames.n = 0;
         if (fr_vec_reserve(&t->frames, B * per))
-            return fr_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+            return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
                            t->cfg.name);
         memset(t->frames.data, 0, B * per * sizeof(float));
     }
@@ -889,7 +889,7 @@ e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
         }
     }
     if (st)
-        fr_prefix(err, "tagger %s: warm-up: ", t->cfg.name);
+        e2e_error_prefix(err, "tagger %s: warm-up: ", t->cfg.name);
     return st;
 }
 
@@ -912,7 +912,7 @@ e2e_status e2e_tagger_graph_frames(const e2e_tagger *t, e2e_graph_frames *out, e
 {
     memset(out, 0, sizeof *out);
     if (!t->graph)
-        return fr_fail(err, E2E_ERR_ARGUMENT, "tagger %s builds no graph frames (an image "
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s builds no graph frames (an image "
                        "model, or graph.enabled is 0)", t->cfg.name);
     out->n = t->n;
     out->C = t->C;

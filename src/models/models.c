@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "models/model_graph.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 const e2e_tagger_spec e2e_tagger_specs[4] = {
     {"eg", 1, 32, 32},

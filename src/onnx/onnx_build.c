@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "onnx/onnx_build.h"
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 struct e2e_ob {
     Onnx__ModelProto *m;

@@ -7,9 +7,8 @@
 
 #include "onnx.pb-c.h"
 #include "onnx/tensor_proto.h"
-#include "runtime/pack_cache.h"
-#include "ops/op.h"
-#include "runtime/ir.h"
+#include "core/pack_cache.h"
+#include "core/ir.h"
 
 /* ---- name table: open addressing over value names ---- */
 
@@ -275,35 +274,6 @@ done:
     return st;
 }
 
-/* Lists every operator type with no kernel, once each. */
-static e2e_status check_supported(loader *L)
-{
-    e2e_graph *g = &L->m->graph;
-    char list[700] = "";
-    size_t len = 0;
-    int missing = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const e2e_node *n = &g->nodes[i];
-        if (e2e_op_find(n->domain, n->op_type))
-            continue;
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = !strcmp(g->nodes[j].op_type, n->op_type) && !strcmp(g->nodes[j].domain, n->domain) &&
-                   !e2e_op_find(g->nodes[j].domain, g->nodes[j].op_type);
-        if (seen)
-            continue;
-        missing++;
-        if (len < sizeof list - 1)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (node \"%s\")",
-                                    missing > 1 ? ", " : "", n->domain[0] ? n->domain : "",
-                                    n->domain[0] ? "." : "", n->op_type, n->name);
-    }
-    if (missing)
-        return e2e_fail(L->err, E2E_ERR_UNSUPPORTED, "%s: %d unsupported operator%s: %s", L->name,
-                        missing, missing > 1 ? "s" : "", list);
-    return E2E_OK;
-}
-
 /* Node fields from its proto, except the value ids of inputs and outputs (arrays allocated). */
 static e2e_status node_from_proto(loader *L, const Onnx__NodeProto *np, const char *name, e2e_node *n)
 {
@@ -333,7 +303,7 @@ static e2e_status node_from_proto(loader *L, const Onnx__NodeProto *np, const ch
     return E2E_OK;
 }
 
-/* ---- If branches, inlined into the graph (e2e_gate in runtime/ir.h) ---- */
+/* ---- If branches, inlined into the graph (e2e_gate in core/ir.h) ---- */
 
 /* The then_branch/else_branch graph of an If node, or NULL (not an If, or no such graph). */
 static const Onnx__GraphProto *if_branch(const Onnx__NodeProto *np, const char *which)
@@ -712,9 +682,8 @@ static e2e_status convert(loader *L, const Onnx__ModelProto *mp)
             read_type(vi, &g->values[id]);
         g->outputs[g->n_outputs++] = id;
     }
-    if ((st = topo_sort(L)))
-        return st;
-    return check_supported(L);
+    /* whether every node has a kernel is the engine's question (e2e_model_check_support) */
+    return topo_sort(L);
 }
 
 void e2e_model_free(e2e_model *m)

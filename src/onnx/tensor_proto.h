@@ -2,7 +2,7 @@
 #ifndef E2E_TENSOR_PROTO_H
 #define E2E_TENSOR_PROTO_H
 
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 struct Onnx__TensorProto;
 

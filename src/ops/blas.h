@@ -8,7 +8,7 @@
 #include <cblas.h>
 
 #include "e2e.h"
-#include "runtime/pool.h"
+#include "core/pool.h"
 
 void e2e_sgemm(e2e_pool *pool, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,

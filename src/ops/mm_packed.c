@@ -6,7 +6,7 @@
 #include "ops/cpu_isa.h"
 #include "ops/mm_packed.h"
 #include "ops/vmath.h"
-#include "runtime/pack_cache.h"
+#include "core/pack_cache.h"
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 

@@ -9,7 +9,7 @@
    the work is cut. The epilogue scales, adds a per-column bias and a residual tensor and
    applies the fused activation while the tile is in cache.
 
-   The fused attention kernel (op "Attention", made by runtime/fuse.c; never in an ONNX
+   The fused attention kernel (op "Attention", made by engine/passes/fuse_attention.c; never in an ONNX
    file) computes softmax(scale * Q K^T) V for every batch/head, reading Q, K^T and V and
    writing the output through strided views of the tensors the graph materialised, so the
    Reshape/Transpose/Gather nodes around attention disappear. Nothing allocates at run.
@@ -124,7 +124,7 @@ typedef struct e2e_attn_cfg {
 
 extern const e2e_op_def e2e_op_attention;
 
-/* Configuration of a fused patch embedding (op "PatchEmbed", made by runtime/fuse.c from a
+/* Configuration of a fused patch embedding (op "PatchEmbed", made by engine/passes/fuse_patch_embed.c from a
    ViT's Conv(kernel = stride, no padding) -> Reshape -> Transpose(0, 2, 1)): in[0] = X
    [B, C, H, W], in[1] = the constant weight [E, C, Ph, Pw], in[2] = the bias [E] or NULL;
    out[0] = tokens [B, Hp * Wp, E]. Rows of patches are gathered into the workspace a chunk

@@ -15,8 +15,8 @@
 #ifndef E2E_OP_H
 #define E2E_OP_H
 
-#include "runtime/ir.h"
-#include "runtime/pool.h"
+#include "core/ir.h"
+#include "core/pool.h"
 
 /* A tensor slot inside a session. */
 typedef struct e2e_value {
@@ -53,7 +53,7 @@ typedef struct e2e_kernel {
     size_t ws_size;         /* bytes of shared workspace wanted by run() */
     void *ws;
     int threads;
-    e2e_pool *pool;         /* the session's threads (NULL = one); see runtime/pool.h */
+    e2e_pool *pool;         /* the session's threads (NULL = one); see core/pool.h */
     size_t max_bytes;       /* session's arena limit (0 = none): e2e_out_set refuses larger outputs */
     e2e_act act;            /* fused epilogue, set by passes before prepare */
     float act_alpha, act_beta;

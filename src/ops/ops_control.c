@@ -1,5 +1,5 @@
 /* If whose condition is known only at run time. The loader inlined both branches into the
-   graph (runtime/ir.h, e2e_gate): the node's inputs are [cond, then outputs..., else
+   graph (core/ir.h, e2e_gate): the node's inputs are [cond, then outputs..., else
    outputs...], the session prepares both branches and runs only the taken one's kernels, and
    this kernel copies the taken branch's outputs: out[j] = cond ? in[1 + j] : in[1 + n + j].
    Each output must have one type and shape in both branches (the arena is planned at session

@@ -49,6 +49,7 @@
 
 #include "ops/blas.h"
 #include "ops/conv_internal.h"
+#include "ops/op_geom.h"
 #include "ops/cpu_isa.h"
 
 /* direct kernel: bytes of padded input aimed for per slab */
@@ -653,7 +654,7 @@ static e2e_status conv_run(e2e_kernel *k)
 /* Conv (attributes and inputs of the Conv node) whose activated output goes through a MaxPool
    with a 2x2 window, stride 2, no padding, dilation 1 and floor rounding: out[0] is the pooled
    tensor [N, M, OH/2, OW/2]; the full-size convolution is never stored. Made by the session's
-   pattern fusions (runtime/fuse.c) for 2-D convolutions that take the direct or Winograd
+   pattern fusions (engine/passes/fuse_conv_pool.c) for 2-D convolutions that take the direct or Winograd
    kernel (prepare fails otherwise and the graph is left as written). k->act is applied to each
    element before the maximum, so any activation gives the unfused result. */
 static e2e_status convpool_prepare(e2e_kernel *k)
@@ -688,3 +689,21 @@ const e2e_op_def e2e_ops_conv[] = {
     {"Conv", conv_prepare, conv_run, conv_release, E2E_OP_FUSES_ACT},
     {0},
 };
+
+bool e2e_conv_geom_of(const e2e_kernel *k, e2e_window_geom *g)
+{
+    const conv_priv *p = k->priv;
+    if (!k->op || k->op->prepare != conv_prepare || !p)
+        return false;
+    *g = (e2e_window_geom){.N = p->N, .C = p->C, .M = p->M, .G = p->G, .isp = p->isp, .osp = p->osp,
+                           .ksp = p->ksp};
+    for (int i = 0; i < 3; i++) {
+        g->id[i] = p->id[i];
+        g->od[i] = p->od[i];
+        g->kd[i] = p->kd[i];
+        g->st[i] = p->st[i];
+        g->dl[i] = p->dl[i];
+        g->pb[i] = p->pb[i];
+    }
+    return true;
+}

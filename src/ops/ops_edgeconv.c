@@ -1,4 +1,4 @@
-/* EdgeGatherAdd: the neighbour step of an EdgeConv written per node (runtime/fuse_edge.c
+/* EdgeGatherAdd: the neighbour step of an EdgeConv written per node (engine/passes/fuse_edge.c
    makes it from Gather(rows, indices, axis 0) -> Reshape [M, K, C] -> Add [M, 1, C] ->
    Relu | LeakyRelu [-> ReduceMax(axis 1, keepdims 0)]):
 
@@ -18,7 +18,7 @@
 
 #include "ops/op.h"
 #include "ops/ops_edgeconv.h"
-#include "runtime/pool.h"
+#include "core/pool.h"
 
 static e2e_status edge_prepare(e2e_kernel *k)
 {

@@ -1,5 +1,5 @@
 /* EdgeGatherAdd (ops_edgeconv.c), the kernel behind the EdgeConv fusion of
-   runtime/fuse_edge.c. The pass fills the sizes and passes them as the kernel's priv
+   engine/passes/fuse_edge.c. The pass fills the sizes and passes them as the kernel's priv
    (malloc'd; released with free). */
 #ifndef E2E_OPS_EDGECONV_H
 #define E2E_OPS_EDGECONV_H

@@ -22,7 +22,7 @@
 #include "ops/cpu_isa.h"
 #include "ops/mm_packed.h"
 #include "ops/op.h"
-#include "runtime/pack_cache.h"
+#include "core/pack_cache.h"
 
 /* ---------------------------------------------------------------- Gemm */
 
@@ -248,7 +248,7 @@ static e2e_status gemm_run(e2e_kernel *k)
 
 /* MatMul by a constant B without batch (the Linear layers of a transformer): B is packed once
    at prepare and the product runs on the packed-B kernels of mm_packed.c, which also apply
-   the epilogue fused by runtime/fuse.c: in[2] = bias [N] (MatMul + Add), in[3] = residual
+   the epilogue fused by engine/passes/fuse_bias.c: in[2] = bias [N] (MatMul + Add), in[3] = residual
    shaped like the output (+ Add), and the activation k->act. Other MatMuls use sgemm and
    apply the same epilogue afterwards. */
 

@@ -207,6 +207,11 @@ e2e_status e2e_xcopy_kernel_run(e2e_kernel *k)
     return E2E_OK;
 }
 
+const e2e_xcopy *e2e_xcopy_of(const e2e_kernel *k)
+{
+    return k->op && k->op->run == e2e_xcopy_kernel_run ? k->priv : NULL;
+}
+
 /* ---------------------------------------------------------------- Transpose */
 
 e2e_status e2e_transpose_prepare(e2e_kernel *k)

@@ -1,5 +1,5 @@
 /* PointwiseMLP: two 1x1 convolutions with a Relu between, on few channels (made by
-   runtime/fuse_pointwise.c from Conv 1x1 -> Relu -> Conv 1x1; ParT's pair embedding, 2 -> 16
+   engine/passes/fuse_pointwise.c from Conv 1x1 -> Relu -> Conv 1x1; ParT's pair embedding, 2 -> 16
    -> 4 channels over N P² pairs):
 
      y[n, o, s] = b2[o] + Σ_j w2[o, j] relu(b1[j] + Σ_i w1[j, i] x[n, i, s])
@@ -16,7 +16,7 @@
 
 #include "ops/op.h"
 #include "ops/ops_pointwise.h"
-#include "runtime/pool.h"
+#include "core/pool.h"
 
 enum { PW_LANES = 8 };
 

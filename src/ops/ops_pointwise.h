@@ -1,4 +1,4 @@
-/* PointwiseMLP (ops_pointwise.c), the kernel behind the fusion of runtime/fuse_pointwise.c:
+/* PointwiseMLP (ops_pointwise.c), the kernel behind the fusion of engine/passes/fuse_pointwise.c:
    Conv 1x1 -> Relu -> Conv 1x1 on few channels. Inputs x, w1, b1, w2, b2 (b1, b2 may be
    NULL); the channel counts must be within the limits below. */
 #ifndef E2E_OPS_POINTWISE_H

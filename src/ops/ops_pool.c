@@ -19,6 +19,7 @@
 
 #include "ops/cpu_isa.h"
 #include "ops/op.h"
+#include "ops/op_geom.h"
 #include "ops/rows.h"
 
 typedef struct pool_priv {
@@ -373,3 +374,24 @@ const e2e_op_def e2e_ops_pool[] = {
     {"GlobalMaxPool", gpool_prepare, gmax_run, free, 0},
     {0},
 };
+
+bool e2e_pool_geom_of(const e2e_kernel *k, e2e_window_geom *g)
+{
+    const pool_priv *p = k->priv;
+    if (!k->op || (k->op->prepare != maxpool_prepare && k->op->prepare != avgpool_prepare) || !p)
+        return false;
+    *g = (e2e_window_geom){.N = k->in[0]->shape.dims[0], .C = k->in[0]->shape.dims[1],
+                           .M = k->in[0]->shape.dims[1], .G = 1, .isp = p->isp, .osp = p->osp,
+                           .ksp = p->kd[0] * p->kd[1] * p->kd[2], .include_pad = p->include_pad,
+                           .col_major = p->col_major};
+    for (int i = 0; i < 3; i++) {
+        g->id[i] = p->id[i];
+        g->od[i] = p->od[i];
+        g->kd[i] = p->kd[i];
+        g->st[i] = p->st[i];
+        g->dl[i] = p->dl[i];
+        g->pb[i] = p->pb[i];
+        g->pe[i] = p->pe[i];
+    }
+    return true;
+}

@@ -38,6 +38,9 @@ e2e_status e2e_depth_to_space_prepare(e2e_kernel *k);
 e2e_status e2e_space_to_depth_prepare(e2e_kernel *k);
 /* Transpose, Slice, Expand, Tile, DepthToSpace, SpaceToDepth: one e2e_xcopy in priv. */
 e2e_status e2e_xcopy_kernel_run(e2e_kernel *k);
+/* The decoded copy of a prepared kernel of those operators, shared with other backends
+   (src/ops/cuda) so they need not re-derive it nor read priv; NULL for any other kernel. */
+const e2e_xcopy *e2e_xcopy_of(const e2e_kernel *k);
 
 e2e_status e2e_pad_prepare(e2e_kernel *k);
 e2e_status e2e_pad_run(e2e_kernel *k);

@@ -3,7 +3,7 @@
 #ifndef E2E_NPY_H
 #define E2E_NPY_H
 
-#include "runtime/ir.h"
+#include "core/ir.h"
 
 e2e_status e2e_npy_read(const char *path, e2e_tensor *out, e2e_error *err);
 /* name is used in messages. */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/ir.h"
+#include "core/ir.h"
 #include "util/png.h"
 
 static void png_err(png_structp p, png_const_charp msg)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "e2e.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 #define MAX_MODEL_BYTES (1u << 20)     /* the "small max size" of the loader */
 #define MAX_ARENA_BYTES (64u << 20)

@@ -1,11 +1,11 @@
 /* The CUDA backend's internals, shared by the .cu files of src/ops/cuda (C++, nvcc only).
 
    A CUDA session is the CPU session's plan run on the device:
-     - the device arena mirrors the host arena byte for byte (same offsets, s->offset[root]),
+     - the device arena mirrors the host arena byte for byte (same offsets, plan offset[root]),
        so aliasing and in-place decisions carry over unchanged;
      - constants read by a kernel (initializers, folded values, Shape outputs) are uploaded
        once at init into one device block; graph inputs get one device block each;
-     - every kernel of s->kernels becomes a cu_node: its device in/out pointers and an
+     - every kernel of the plan becomes a cu_node: its device in/out pointers and an
        op-specific parameter block are resolved at init, and `run` is a function pointer
        chosen at init (no string compares at run time);
      - one cudaStream_t and one cuBLAS handle per session; run copies the inputs in, launches
@@ -32,13 +32,14 @@
 #include <cuda_runtime.h>
 
 #ifndef E2E_HAVE_CUDA
-#define E2E_HAVE_CUDA 1 /* the hook prototypes in session.h */
+#define E2E_HAVE_CUDA 1 /* the hook prototypes in engine/backend.h */
 #endif
 
 extern "C" {
 #include "ops/op.h"
+#include "ops/op_geom.h"
 #include "ops/shape_internal.h"
-#include "runtime/session.h"
+#include "engine/backend.h"
 }
 
 struct cu_state;
@@ -63,7 +64,8 @@ struct cu_node {
 };
 
 struct cu_state {
-    e2e_session *s;
+    e2e_plan_view plan;     /* the engine's CPU plan (engine/backend.h) */
+    const e2e_plan_view *s; /* = &plan */
     int device;
     cudaStream_t stream;
     cublasHandle_t blas;

@@ -185,56 +185,30 @@ e2e_status cu_prep_conv(cu_state *S, cu_node *n)
     const int nsp = xs->rank - 2;
     if (nsp < 1 || nsp > 3 || ws->rank != xs->rank || ys->rank != xs->rank)
         return cu_unsupported(n, "Conv with %d spatial dims", nsp);
-    int64_t group;
-    const char *auto_pad;
-    const int64_t *pads, *strides, *dils;
-    int np, ns, nd;
-    e2e_status st;
-    if ((st = e2e_attr_int(k, "group", 1, &group)) ||
-        (st = e2e_attr_string(k, "auto_pad", "NOTSET", &auto_pad)) ||
-        (st = e2e_attr_ints(k, "pads", &pads, &np)) || (st = e2e_attr_ints(k, "strides", &strides, &ns)) ||
-        (st = e2e_attr_ints(k, "dilations", &dils, &nd)))
-        return st;
+    e2e_window_geom wg; /* decoded once by the CPU operator's prepare (ops/op_geom.h) */
+    if (!e2e_conv_geom_of(k, &wg))
+        return cu_unsupported(n, "a Conv without its decoded geometry");
     conv_params *p = (conv_params *)cu_params(n, sizeof(conv_params));
     if (!p)
         return E2E_ERR_NOMEM;
     conv_geo &g = p->g;
-    g.N = xs->dims[0];
-    g.C = xs->dims[1];
-    g.M = ws->dims[0];
-    g.G = group;
-    if (group < 1 || g.C % group || g.M % group)
-        return cu_fail(n, E2E_ERR_INVALID, "group=%lld does not divide the channels", (long long)group);
-    g.Cg = g.C / group;
-    g.Mg = g.M / group;
-    const bool same = !strcmp(auto_pad, "SAME_UPPER") || !strcmp(auto_pad, "SAME_LOWER");
-    const bool valid = !strcmp(auto_pad, "VALID");
-    const int off = 3 - nsp;
+    g.N = wg.N;
+    g.C = wg.C;
+    g.M = wg.M;
+    g.G = wg.G;
+    g.Cg = g.C / g.G;
+    g.Mg = g.M / g.G;
     for (int i = 0; i < 3; i++) {
-        g.id[i] = g.od[i] = g.kd[i] = g.st[i] = g.dl[i] = 1;
-        g.pb[i] = 0;
+        g.id[i] = wg.id[i];
+        g.od[i] = wg.od[i];
+        g.kd[i] = wg.kd[i];
+        g.st[i] = wg.st[i];
+        g.dl[i] = wg.dl[i];
+        g.pb[i] = wg.pb[i];
     }
-    for (int i = 0; i < nsp; i++) {
-        int64_t in = xs->dims[2 + i], kern = ws->dims[2 + i];
-        int64_t s = ns > i ? strides[i] : 1, d = nd > i ? dils[i] : 1, pb = np > i ? pads[i] : 0;
-        if (same) {
-            int64_t o = (in + s - 1) / s, tot = (o - 1) * s + d * (kern - 1) + 1 - in;
-            if (tot < 0)
-                tot = 0;
-            pb = auto_pad[5] == 'U' ? tot / 2 : tot - tot / 2;
-        } else if (valid) {
-            pb = 0;
-        }
-        g.id[off + i] = in;
-        g.od[off + i] = ys->dims[2 + i];
-        g.kd[off + i] = kern;
-        g.st[off + i] = s;
-        g.dl[off + i] = d;
-        g.pb[off + i] = pb;
-    }
-    g.isp = g.id[0] * g.id[1] * g.id[2];
-    g.osp = g.od[0] * g.od[1] * g.od[2];
-    g.ksp = g.kd[0] * g.kd[1] * g.kd[2];
+    g.isp = wg.isp;
+    g.osp = wg.osp;
+    g.ksp = wg.ksp;
     g.kdim = g.Cg * g.ksp;
     if (ys->dims[0] != g.N || ys->dims[1] != g.M || ws->dims[1] != g.Cg)
         return cu_fail(n, E2E_ERR_SHAPE, "the weight and output shapes do not match the input");

@@ -1,7 +1,7 @@
 /* Data movement on the GPU: Transpose, Slice, Expand, Tile, Concat, Split, Gather.
 
    Transpose, Slice, Expand and Tile reuse the strided copy that the CPU kernel planned at
-   prepare (e2e_xcopy in k->priv, src/ops/shape_internal.h): out[ooff + sum idx*os] =
+   prepare (e2e_xcopy_of, src/ops/shape_internal.h): out[ooff + sum idx*os] =
    in[ioff + sum idx*is], so slicing, negative steps and broadcasting follow the CPU rules
    exactly. Concat and Split build the same descriptors with e2e_xcopy_init. One thread per
    copied element, any element size of 1, 2, 4 or 8 bytes. */
@@ -85,7 +85,7 @@ e2e_status cu_prep_xcopy(cu_state *S, cu_node *n)
 {
     (void)S;
     e2e_kernel *k = n->k;
-    const e2e_xcopy *x = (const e2e_xcopy *)k->priv;
+    const e2e_xcopy *x = e2e_xcopy_of(k); /* the CPU operator's decoded copy (shape_internal.h) */
     if (!x || !k->in[0] || k->n_out < 1 || !k->out[0])
         return cu_unsupported(n, "this form of %s", k->node->op_type);
     size_t esz = cu_esize(k->out[0]);

@@ -117,57 +117,27 @@ e2e_status cu_prep_pool(cu_state *S, cu_node *n)
     const int nsp = xs->rank - 2;
     if (nsp < 1 || nsp > 3 || ys->rank != xs->rank)
         return cu_unsupported(n, "%s with %d spatial dims", k->node->op_type, nsp);
-    const char *auto_pad;
-    const int64_t *kshape, *pads, *strides, *dils;
-    int nk, np, ns, nd;
-    int64_t cip = 0, order = 0;
-    e2e_status st;
-    if ((st = e2e_attr_string(k, "auto_pad", "NOTSET", &auto_pad)) ||
-        (st = e2e_attr_ints(k, "kernel_shape", &kshape, &nk)) || (st = e2e_attr_ints(k, "pads", &pads, &np)) ||
-        (st = e2e_attr_ints(k, "strides", &strides, &ns)) || (st = e2e_attr_ints(k, "dilations", &dils, &nd)))
-        return st;
-    if (!is_max && (st = e2e_attr_int(k, "count_include_pad", 0, &cip)))
-        return st;
-    if (is_max && (st = e2e_attr_int(k, "storage_order", 0, &order)))
-        return st;
-    if (nk != nsp)
-        return cu_fail(n, E2E_ERR_INVALID, "kernel_shape has %d entries for %d spatial dims", nk, nsp);
+    e2e_window_geom wg; /* decoded once by the CPU operator's prepare (ops/op_geom.h) */
+    if (!e2e_pool_geom_of(k, &wg))
+        return cu_unsupported(n, "a %s without its decoded geometry", k->node->op_type);
     pool_geo *g = (pool_geo *)cu_params(n, sizeof(pool_geo));
     if (!g)
         return E2E_ERR_NOMEM;
     g->is_max = is_max;
-    g->include_pad = cip != 0;
-    g->col_major = order != 0;
-    g->NC = xs->dims[0] * xs->dims[1];
-    const bool same = !strcmp(auto_pad, "SAME_UPPER") || !strcmp(auto_pad, "SAME_LOWER");
-    const bool valid = !strcmp(auto_pad, "VALID");
-    const int off = 3 - nsp;
+    g->include_pad = wg.include_pad;
+    g->col_major = wg.col_major;
+    g->NC = wg.N * wg.C;
     for (int i = 0; i < 3; i++) {
-        g->id[i] = g->od[i] = g->kd[i] = g->st[i] = g->dl[i] = 1;
-        g->pb[i] = g->pe[i] = 0;
+        g->id[i] = wg.id[i];
+        g->od[i] = wg.od[i];
+        g->kd[i] = wg.kd[i];
+        g->st[i] = wg.st[i];
+        g->dl[i] = wg.dl[i];
+        g->pb[i] = wg.pb[i];
+        g->pe[i] = wg.pe[i];
     }
-    for (int i = 0; i < nsp; i++) {
-        int64_t in = xs->dims[2 + i], kern = kshape[i], s = ns > i ? strides[i] : 1;
-        int64_t d = nd > i ? dils[i] : 1, pb = np > i ? pads[i] : 0, pe = np > i + nsp ? pads[i + nsp] : 0;
-        if (same) {
-            int64_t o = (in + s - 1) / s, tot = (o - 1) * s + d * (kern - 1) + 1 - in;
-            if (tot < 0)
-                tot = 0;
-            pb = auto_pad[5] == 'U' ? tot / 2 : tot - tot / 2;
-            pe = tot - pb;
-        } else if (valid) {
-            pb = pe = 0;
-        }
-        g->id[off + i] = in;
-        g->od[off + i] = ys->dims[2 + i];
-        g->kd[off + i] = kern;
-        g->st[off + i] = s;
-        g->dl[off + i] = d;
-        g->pb[off + i] = pb;
-        g->pe[off + i] = pe;
-    }
-    g->isp = g->id[0] * g->id[1] * g->id[2];
-    g->osp = g->od[0] * g->od[1] * g->od[2];
+    g->isp = wg.isp;
+    g->osp = wg.osp;
     if (k->n_out > 1 && k->out[1] && (!is_max || k->out[1]->dtype != E2E_INT64))
         return cu_unsupported(n, "this second output of %s", k->node->op_type);
     n->run = pool_run;

@@ -210,21 +210,21 @@ static cu_prepare_fn find_prepare(const char *op)
 
 /* ---------------------------------------------------------------- init */
 
-static int find_root(const e2e_session *s, int v)
+static int find_root(const e2e_plan_view *s, int v)
 {
     while (s->root[v] != v)
         v = s->root[v];
     return v;
 }
 
-static int value_id(const e2e_session *s, const e2e_value *v) { return (int)(v - s->values); }
+static int value_id(const e2e_plan_view *s, const e2e_value *v) { return (int)(v - s->values); }
 
 static bool is_temp(const e2e_value *v) { return !v->is_const && !v->is_input; }
 
 /* The device address of a value; NULL (with *ok false) when it has none. */
 static void *dptr(cu_state *S, const e2e_value *v, bool *ok)
 {
-    const e2e_session *s = S->s;
+    const e2e_plan_view *s = S->s;
     int id = value_id(s, v);
     if (v->is_const) {
         if (S->const_off[id] != SIZE_MAX)
@@ -241,19 +241,19 @@ static void *dptr(cu_state *S, const e2e_value *v, bool *ok)
     return NULL;
 }
 
-static e2e_status init_fail(e2e_error *err, const e2e_session *s, e2e_status st, const char *what,
+static e2e_status init_fail(e2e_error *err, const e2e_plan_view *s, e2e_status st, const char *what,
                             cudaError_t e)
 {
     (void)cudaGetLastError();
     return e2e_fail(err, e == cudaErrorMemoryAllocation ? E2E_ERR_NOMEM : st,
-                    "%s: device cuda: %s: %s (%s)", s->model->name, what, cudaGetErrorString(e),
+                    "%s: device cuda: %s: %s (%s)", s->model_name, what, cudaGetErrorString(e),
                     cudaGetErrorName(e));
 }
 
 /* Uploads every constant a kernel reads, in one device block. */
 static e2e_status upload_consts(cu_state *S, e2e_error *err)
 {
-    e2e_session *s = S->s;
+    const e2e_plan_view *s = S->s;
     size_t total = 0;
     for (int i = 0; i < s->n_kernels; i++) {
         const e2e_kernel *k = &s->kernels[i];
@@ -292,8 +292,8 @@ static e2e_status upload_consts(cu_state *S, e2e_error *err)
 
 static e2e_status alloc_inputs(cu_state *S, e2e_error *err)
 {
-    e2e_session *s = S->s;
-    const e2e_graph *g = &s->model->graph;
+    const e2e_plan_view *s = S->s;
+    const e2e_graph *g = s->graph;
     size_t total = 0;
     int n = 0;
     for (int i = 0; i < g->n_inputs; i++) {
@@ -328,8 +328,8 @@ static e2e_status alloc_inputs(cu_state *S, e2e_error *err)
 
 static e2e_status plan_outputs(cu_state *S, e2e_error *err)
 {
-    e2e_session *s = S->s;
-    const e2e_graph *g = &s->model->graph;
+    const e2e_plan_view *s = S->s;
+    const e2e_graph *g = s->graph;
     S->down = (cu_state::cu_copy *)calloc((size_t)g->n_outputs + 1, sizeof *S->down);
     if (!S->down)
         return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
@@ -342,7 +342,7 @@ static e2e_status plan_outputs(cu_state *S, e2e_error *err)
         void *d = dptr(S, v, &ok);
         if (!ok || !v->data)
             return e2e_fail(err, E2E_ERR_INVALID, "%s: device cuda: graph output \"%s\" has no arena slot",
-                            s->model->name, g->values[g->outputs[i]].name);
+                            s->model_name, g->values[g->outputs[i]].name);
         bool dup = false;
         for (int j = 0; j < S->n_down; j++)
             dup |= S->down[j].dev == d && S->down[j].bytes >= nb;
@@ -354,7 +354,7 @@ static e2e_status plan_outputs(cu_state *S, e2e_error *err)
 
 static e2e_status build_nodes(cu_state *S, e2e_error *err)
 {
-    e2e_session *s = S->s;
+    const e2e_plan_view *s = S->s;
     size_t np = 0;
     for (int i = 0; i < s->n_kernels; i++)
         np += (size_t)s->kernels[i].n_in + (size_t)s->kernels[i].n_out;
@@ -407,15 +407,16 @@ static e2e_status build_nodes(cu_state *S, e2e_error *err)
     return E2E_OK;
 }
 
-extern "C" e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err)
+extern "C" e2e_status e2e_cuda_init(const e2e_plan_view *plan, void **state, e2e_error *err)
 {
-    if (s->cuda)
-        e2e_cuda_session_free(s);
+    *state = NULL;
     cu_state *S = (cu_state *)calloc(1, sizeof *S);
     if (!S)
         return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
-    s->cuda = S; /* from here on, a failure is cleaned up by e2e_cuda_session_free */
-    S->s = s;
+    *state = S; /* from here on, a failure is cleaned up by e2e_cuda_free */
+    S->plan = *plan;
+    S->s = &S->plan;
+    const e2e_plan_view *s = S->s;
     S->const_off = (size_t *)malloc(sizeof(size_t) * ((size_t)s->n_values + 1));
     S->input_off = (size_t *)malloc(sizeof(size_t) * ((size_t)s->n_values + 1));
     if (!S->const_off || !S->input_off)
@@ -438,7 +439,7 @@ extern "C" e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err)
         return e2e_fail(err, E2E_ERR_DEVICE,
                         "%s: device cuda: this build has no code for the GPU (compute capability "
                         "%d.%d): %s; rebuild the CUDA backend for it with nvcc -arch",
-                        s->model->name, major, minor, cudaGetErrorString(e));
+                        s->model_name, major, minor, cudaGetErrorString(e));
     }
     if ((e = cudaStreamCreateWithFlags(&S->stream, cudaStreamNonBlocking)) != cudaSuccess) {
         S->stream = NULL;
@@ -448,7 +449,7 @@ extern "C" e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err)
     if (bs != CUBLAS_STATUS_SUCCESS) {
         S->blas = NULL;
         return e2e_fail(err, bs == CUBLAS_STATUS_ALLOC_FAILED ? E2E_ERR_NOMEM : E2E_ERR_DEVICE,
-                        "%s: device cuda: cannot create a cuBLAS handle: %s", s->model->name,
+                        "%s: device cuda: cannot create a cuBLAS handle: %s", s->model_name,
                         cublasGetStatusString(bs));
     }
     /* plain FP32 products (no TF32), so the CPU comparison stays meaningful */
@@ -456,7 +457,7 @@ extern "C" e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err)
         (bs = cublasSetMathMode(S->blas, CUBLAS_DEFAULT_MATH)) != CUBLAS_STATUS_SUCCESS ||
         (bs = cublasSetPointerMode(S->blas, CUBLAS_POINTER_MODE_HOST)) != CUBLAS_STATUS_SUCCESS)
         return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: cuBLAS setup failed: %s",
-                        s->model->name, cublasGetStatusString(bs));
+                        s->model_name, cublasGetStatusString(bs));
 
     e2e_status st;
     if ((st = upload_consts(S, err)) || (st = alloc_inputs(S, err)))
@@ -469,11 +470,11 @@ extern "C" e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err)
     }
     if ((st = build_nodes(S, err)))
         return st;
-    if (s->opt.max_arena_bytes && s->arena_bytes + S->ws_bytes > s->opt.max_arena_bytes)
+    if (s->max_bytes && s->arena_bytes + S->ws_bytes > s->max_bytes)
         return e2e_fail(err, E2E_ERR_LIMIT,
                         "%s: device cuda: the plan needs %zu bytes (arena %zu + GPU workspace %zu), "
-                        "above the limit of %zu", s->model->name, s->arena_bytes + S->ws_bytes,
-                        s->arena_bytes, S->ws_bytes, s->opt.max_arena_bytes);
+                        "above the limit of %zu", s->model_name, s->arena_bytes + S->ws_bytes,
+                        s->arena_bytes, S->ws_bytes, s->max_bytes);
     if (S->ws_bytes && (e = cudaMalloc(&S->d_ws, S->ws_bytes)) != cudaSuccess) {
         S->d_ws = NULL;
         return init_fail(err, s, E2E_ERR_DEVICE, "cannot allocate the GPU workspace", e);
@@ -503,12 +504,12 @@ extern "C" e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err)
 
 /* ---------------------------------------------------------------- run */
 
-extern "C" e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err)
+extern "C" e2e_status e2e_cuda_run(void *state, e2e_error *err)
 {
-    cu_state *S = (cu_state *)s->cuda;
+    cu_state *S = (cu_state *)state;
     if (!S)
-        return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: the session has no GPU state",
-                        s->model->name);
+        return e2e_fail(err, E2E_ERR_DEVICE, "device cuda: the session has no GPU state");
+    const e2e_plan_view *s = S->s;
     cudaError_t e;
     if ((e = cudaSetDevice(S->device)) != cudaSuccess)
         return init_fail(err, s, E2E_ERR_DEVICE, "cannot select the GPU", e);
@@ -518,7 +519,7 @@ extern "C" e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err)
         e = cudaMemcpyAsync(S->up[i].dev, v->data, S->up[i].bytes, cudaMemcpyHostToDevice, S->stream);
         if (e != cudaSuccess)
             return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: copying input \"%s\" to the GPU: %s",
-                            s->model->name, s->model->graph.values[id].name, cudaGetErrorString(e));
+                            s->model_name, s->graph->values[id].name, cudaGetErrorString(e));
     }
     if (S->flag_used && (e = cudaMemsetAsync(S->d_flag, 0, sizeof(int), S->stream)) != cudaSuccess)
         return init_fail(err, s, E2E_ERR_DEVICE, "cannot reset the error word", e);
@@ -547,7 +548,7 @@ extern "C" e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err)
     if ((e = cudaStreamSynchronize(S->stream)) != cudaSuccess)
         return e2e_fail(err, E2E_ERR_DEVICE,
                         "%s: device cuda: a kernel failed during the run: %s (%s); run with "
-                        "CUDA_LAUNCH_BLOCKING=1 to find the node", s->model->name,
+                        "CUDA_LAUNCH_BLOCKING=1 to find the node", s->model_name,
                         cudaGetErrorString(e), cudaGetErrorName(e));
     if (S->flag_used && *S->h_flag > 0 && *S->h_flag <= S->n_nodes) {
         cu_node *n = &S->nodes[*S->h_flag - 1];
@@ -559,11 +560,12 @@ extern "C" e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err)
 
 /* ---------------------------------------------------------------- free */
 
-extern "C" void e2e_cuda_session_free(e2e_session *s)
+extern "C" void e2e_cuda_free(void *state)
 {
-    cu_state *S = (cu_state *)s->cuda;
+    cu_state *S = (cu_state *)state;
     if (!S)
         return;
+    const e2e_plan_view *s = S->s;
     cudaSetDevice(S->device);
     if (S->stream)
         cudaStreamSynchronize(S->stream);
@@ -593,5 +595,4 @@ extern "C" void e2e_cuda_session_free(e2e_session *s)
         cudaStreamDestroy(S->stream);
     (void)cudaGetLastError();
     free(S);
-    s->cuda = NULL;
 }

@@ -34,11 +34,13 @@ struct e2e_session {
     e2e_pool *pool;                 /* compute threads beyond the caller's */
     e2e_device device;              /* CPU or CUDA, never AUTO */
     char device_note[256];
-    void *cuda;                     /* the CUDA backend's state (src/ops/cuda), NULL on CPU */
+    void *cuda;                     /* the device backend's state (engine/backend.h), NULL on CPU */
     /* any_batch: sub[b - 1] is the plan for batch b < batch (NULL for b = batch: this one);
        they borrow this session's pool, arena and workspace. */
     int64_t batch;                  /* dim 0 bound for any_batch, 0 otherwise */
     e2e_session **sub;
+    bool gated;                     /* kernels of If branches decided at run: the optimizing
+                                       passes are skipped (passes.c) */
     const e2e_session *last;        /* the plan of the last run (this one or a sub) */
     bool borrowed;                  /* a sub: arena and workspace are the parent's */
     bool pool_borrowed;             /* a sub: the pool is the parent's */
@@ -50,15 +52,13 @@ struct e2e_session {
    If: such sessions fail at its init, naming the node.) */
 bool e2e_session_gate_open(const e2e_session *s, int gate);
 
-/* The CUDA backend (src/ops/cuda, built with CUDA=1). init runs after the CPU plan: it
-   uploads weights and mirrors the arena on the device; run executes the kernels on the
-   session's stream and copies the outputs into the host arena. */
-#ifdef E2E_HAVE_CUDA
-e2e_status e2e_cuda_session_init(e2e_session *s, e2e_error *err);
-e2e_status e2e_cuda_session_run(e2e_session *s, e2e_error *err);
-void e2e_cuda_session_free(e2e_session *s);
-int e2e_cuda_count_devices(char *why, size_t n);
-#endif
+/* Removes a kernel from the list: releases its state, op = NULL (the compaction drops the
+   slot). The one way a pass takes a kernel out. */
+void e2e_kernel_remove(e2e_kernel *k);
+
+/* E2E_ERR_UNSUPPORTED naming every operator type without a kernel (once each, with its
+   first node) unless the registry has them all (support.c). e2e_session_create asks it first. */
+e2e_status e2e_model_check_support(const e2e_model *m, e2e_error *err);
 
 /* FLOPs of one prepared kernel (multiply-add = 2); 0 for data movement. */
 double e2e_kernel_flops(const e2e_kernel *k);

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "ops/mm_packed.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 double e2e_kernel_flops(const e2e_kernel *k)
 {

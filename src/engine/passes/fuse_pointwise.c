@@ -1,4 +1,4 @@
-/* Pointwise fusion (listed in fuse.c): Conv 1x1 -> Relu -> Conv 1x1 on few channels (at most
+/* Pointwise fusion (listed in passes.c): Conv 1x1 -> Relu -> Conv 1x1 on few channels (at most
    E2E_POINTWISE_MAX_IN in, _HIDDEN between, _OUT out; ParT's pair embedding) becomes one
    PointwiseMLP kernel (ops/ops_pointwise.c) that keeps the hidden channels in registers
    instead of writing and reading them through memory. Both Convs: group 1, kernel 1 in
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ops/ops_pointwise.h"
-#include "runtime/fuse_internal.h"
+#include "engine/passes/fuse_internal.h"
 
 /* An ints attribute absent or all equal to v (n values expected). */
 static bool ints_all(e2e_kernel *k, const char *name, int n, int64_t v)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/plan.h"
+#include "engine/plan.h"
 
 typedef struct block {
     int root;
@@ -86,8 +86,7 @@ e2e_status e2e_plan_memory(e2e_session *s, e2e_error *err)
             for (int j = 1; j < k->n_out; j++)
                 other_outputs |= k->out[j] != NULL;
             if (!other_outputs) {
-                if (k->op->release && k->priv)
-                    k->op->release(k->priv);
+                e2e_kernel_remove(k); /* its output is its input's bytes */
                 s->n_aliased++;
                 continue;
             }

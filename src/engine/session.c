@@ -7,9 +7,10 @@
 #include <cblas.h>
 
 #include "ops/cpu_isa.h"
-#include "runtime/fuse.h"
-#include "runtime/plan.h"
-#include "runtime/session.h"
+#include "engine/backend.h"
+#include "engine/passes/passes.h"
+#include "engine/plan.h"
+#include "engine/session.h"
 
 e2e_session_options e2e_session_options_default(void)
 {
@@ -23,6 +24,32 @@ e2e_session_options e2e_session_options_default(void)
 }
 
 size_t e2e_session_options_size(void) { return sizeof(e2e_session_options); }
+
+/* ---- the device backend (engine/backend.h) ---- */
+
+static void device_free(e2e_session *s)
+{
+#ifdef E2E_HAVE_CUDA
+    e2e_cuda_free(s->cuda);
+#endif
+    s->cuda = NULL;
+}
+
+/* The backend mirrors the CPU plan just built (a session is CUDA only in a CUDA build). */
+static e2e_status device_init(e2e_session *s, e2e_error *err)
+{
+    device_free(s);
+#ifdef E2E_HAVE_CUDA
+    const e2e_plan_view plan = {
+        .model_name = s->model->name, .graph = &s->model->graph, .n_values = s->n_values,
+        .values = s->values, .root = s->root, .offset = s->offset, .n_kernels = s->n_kernels,
+        .kernels = s->kernels, .arena = s->arena, .arena_bytes = s->arena_bytes,
+        .max_bytes = s->opt.max_arena_bytes};
+    return e2e_cuda_init(&plan, &s->cuda, err);
+#else
+    return e2e_fail(err, E2E_ERR_DEVICE, "%s: this build has no CUDA backend", s->model->name);
+#endif
+}
 
 /* ---- teardown ---- */
 
@@ -69,10 +96,7 @@ void e2e_session_free(e2e_session *s)
 {
     if (!s)
         return;
-#ifdef E2E_HAVE_CUDA
-    if (s->cuda)
-        e2e_cuda_session_free(s);
-#endif
+    device_free(s);
     release_build(s);
     if (!s->pool_borrowed)
         e2e_pool_free(s->pool);
@@ -155,71 +179,12 @@ static e2e_status bind_inputs(e2e_session *s, e2e_error *err)
 
 /* ---- build: prepare, fold, fuse, alias, plan ---- */
 
-static int count_consumers(const e2e_session *s, int value, int *only)
+void e2e_kernel_remove(e2e_kernel *k)
 {
-    int n = 0;
-    for (int i = 0; i < s->n_kernels; i++) {
-        const e2e_kernel *k = &s->kernels[i];
-        if (!k->op)
-            continue;
-        for (int j = 0; j < k->n_in; j++)
-            if (k->in[j] == &s->values[value]) {
-                n++;
-                *only = i;
-            }
-    }
-    return n;
-}
-
-static bool is_graph_output(const e2e_session *s, int value)
-{
-    for (int i = 0; i < s->model->graph.n_outputs; i++)
-        if (s->model->graph.outputs[i] == value)
-            return true;
-    return false;
-}
-
-static int value_id(const e2e_session *s, const e2e_value *v) { return (int)(v - s->values); }
-
-/* Conv/Gemm/MatMul followed by an activation that is the only consumer: fuse the epilogue. */
-static void fuse_activations(e2e_session *s)
-{
-    for (int i = 0; i < s->n_kernels; i++) {
-        e2e_kernel *k = &s->kernels[i];
-        if (!k->op || !(k->op->flags & E2E_OP_FUSES_ACT) || k->act != E2E_ACT_NONE || !k->out[0])
-            continue;
-        int out = value_id(s, k->out[0]), c = -1;
-        if (is_graph_output(s, out) || count_consumers(s, out, &c) != 1)
-            continue;
-        e2e_kernel *a = &s->kernels[c];
-        const char *t = a->node->op_type;
-        e2e_act act = E2E_ACT_NONE;
-        float alpha = 0, beta = 0;
-        if (!strcmp(t, "Relu"))
-            act = E2E_ACT_RELU;
-        else if (!strcmp(t, "Sigmoid"))
-            act = E2E_ACT_SIGMOID;
-        else if (!strcmp(t, "LeakyRelu")) {
-            const e2e_attr *at = e2e_node_attr(a->node, "alpha");
-            act = E2E_ACT_LEAKY_RELU;
-            alpha = at && at->type == E2E_ATTR_FLOAT ? at->f : 0.01f;
-        } else if (!strcmp(t, "Gelu")) {
-            const e2e_attr *ap = e2e_node_attr(a->node, "approximate");
-            if (!ap || (ap->type == E2E_ATTR_STRING && !strcmp(ap->s, "none")))
-                act = E2E_ACT_GELU;
-        }
-        if (act == E2E_ACT_NONE || a->in[0] != k->out[0] || a->out[0]->dtype != E2E_FLOAT)
-            continue;
-        k->act = act;
-        k->act_alpha = alpha;
-        k->act_beta = beta;
-        k->out[0] = a->out[0];
-        if (a->op->release && a->priv)
-            a->op->release(a->priv);
-        a->priv = NULL;
-        a->op = NULL; /* removed */
-        s->n_fused++;
-    }
+    if (k->op && k->op->release && k->priv)
+        k->op->release(k->priv);
+    k->priv = NULL;
+    k->op = NULL;
 }
 
 /* Whether the If branch holding a node runs: 1 always (no gate, or every condition on its
@@ -364,6 +329,70 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     return E2E_OK;
 }
 
+/* The first pass (passes.c): prepares one kernel per live node in topological order; nodes
+   whose inputs are all constant are run now (folded). The nodes of an If branch that a
+   constant condition rules out are dropped; an If whose condition is constant becomes one
+   Identity per output on the chosen branch's value (aliased or folded later), so no If
+   kernel remains. Sets s->gated when a branch is decided at run. */
+e2e_status e2e_session_prepare_kernels(e2e_session *s, e2e_error *err)
+{
+    const e2e_graph *g = &s->model->graph;
+    e2e_status st = E2E_OK;
+    const e2e_op_def *identity = e2e_op_find("", "Identity");
+    e2e_value **p = s->ptrs;
+    int nk = 0;
+    bool gated = false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const e2e_node *n = &g->nodes[i];
+        int gs = gate_state(s, n->gate);
+        if (gs == 0)
+            continue;
+        const e2e_op_def *op = e2e_op_find(n->domain, n->op_type);
+        if (op && !strcmp(n->op_type, "If") && n->n_in == 1 + 2 * n->n_out && n->in[0] >= 0) {
+            const e2e_value *c = &s->values[n->in[0]];
+            if (c->is_const && c->dtype == E2E_BOOL && c->numel == 1) {
+                int base = *(const uint8_t *)c->data ? 1 : 1 + n->n_out;
+                gated |= gs < 0;
+                for (int j = 0; j < n->n_out && !st; j++)
+                    st = add_kernel(s, n, identity, &n->in[base + j], 1, &n->out[j], 1,
+                                    gs < 0 ? n->gate : 0, &p, &nk, err);
+                if (st)
+                    return st;
+                continue;
+            }
+        }
+        if ((st = add_kernel(s, n, op, n->in, n->n_in, n->out, n->n_out, gs < 0 ? n->gate : 0,
+                             &p, &nk, err)))
+            return st;
+        gated |= gs < 0;
+    }
+    s->n_kernels = nk;
+    s->gated = gated;
+    return E2E_OK;
+}
+
+/* Drops the removed kernels (op NULL) from the list (passes.c, after the optimizing passes). */
+e2e_status e2e_session_compact(e2e_session *s, e2e_error *err)
+{
+    int w = 0;
+    for (int i = 0; i < s->n_kernels; i++) {
+        if (s->kernels[i].op)
+            s->kernels[w++] = s->kernels[i];
+    }
+    s->n_kernels = w;
+    const e2e_graph *g = &s->model->graph;
+    for (int i = 0; i < g->n_outputs; i++) {
+        const e2e_value *v = &s->values[g->outputs[i]];
+        if (v->dtype == E2E_UNDEFINED)
+            return e2e_fail(err, E2E_ERR_INVALID, "%s: graph output \"%s\" is never computed",
+                            s->model->name, g->values[g->outputs[i]].name);
+    }
+    return E2E_OK;
+}
+
+/* The session's values (initializers bound, inputs bound), the kernel array, then the
+   pipeline of passes.c in its order: prepare + fold, the optimizing passes, compaction, the
+   memory plan. */
 static e2e_status build(e2e_session *s, e2e_error *err)
 {
     const e2e_model *m = s->model;
@@ -400,63 +429,13 @@ static e2e_status build(e2e_session *s, e2e_error *err)
     }
     if ((st = bind_inputs(s, err)))
         return st;
-
-    /* prepare in topological order; nodes whose inputs are all constant are run now. The
-       nodes of an If branch that a constant condition rules out are dropped; an If whose
-       condition is constant becomes one Identity per output on the chosen branch's value
-       (aliased or folded later), so no If kernel remains. */
-    const e2e_op_def *identity = e2e_op_find("", "Identity");
-    e2e_value **p = s->ptrs;
-    int nk = 0;
-    bool gated = false;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const e2e_node *n = &g->nodes[i];
-        int gs = gate_state(s, n->gate);
-        if (gs == 0)
-            continue;
-        const e2e_op_def *op = e2e_op_find(n->domain, n->op_type);
-        if (op && !strcmp(n->op_type, "If") && n->n_in == 1 + 2 * n->n_out && n->in[0] >= 0) {
-            const e2e_value *c = &s->values[n->in[0]];
-            if (c->is_const && c->dtype == E2E_BOOL && c->numel == 1) {
-                int base = *(const uint8_t *)c->data ? 1 : 1 + n->n_out;
-                gated |= gs < 0;
-                for (int j = 0; j < n->n_out && !st; j++)
-                    st = add_kernel(s, n, identity, &n->in[base + j], 1, &n->out[j], 1,
-                                    gs < 0 ? n->gate : 0, &p, &nk, err);
-                if (st)
-                    return st;
-                continue;
-            }
-        }
-        if ((st = add_kernel(s, n, op, n->in, n->n_in, n->out, n->n_out, gs < 0 ? n->gate : 0,
-                             &p, &nk, err)))
-            return st;
-        gated |= gs < 0;
-    }
-    s->n_kernels = nk;
-    /* the fusion passes do not know gates: a session that decides branches at run keeps the
-       plain kernels */
-    if (s->opt.optimize && !gated) {
-        if ((st = e2e_fuse_patterns(s, err)))
-            return st;
-        fuse_activations(s);
-        if ((st = e2e_fuse_token_select(s, err)))
+    for (const e2e_pass *p = e2e_passes; p->name; p++) {
+        if (p->optimizing && (!s->opt.optimize || s->gated))
+            continue; /* the optimizing passes do not know gates: such sessions keep the plain kernels */
+        if ((st = p->run(s, err)))
             return st;
     }
-    /* compact away removed kernels */
-    int w = 0;
-    for (int i = 0; i < s->n_kernels; i++) {
-        if (s->kernels[i].op)
-            s->kernels[w++] = s->kernels[i];
-    }
-    s->n_kernels = w;
-    for (int i = 0; i < g->n_outputs; i++) {
-        const e2e_value *v = &s->values[g->outputs[i]];
-        if (v->dtype == E2E_UNDEFINED)
-            return e2e_fail(err, E2E_ERR_INVALID, "%s: graph output \"%s\" is never computed", m->name,
-                            g->values[g->outputs[i]].name);
-    }
-    return e2e_plan_memory(s, err);
+    return E2E_OK;
 }
 
 static e2e_status copy_options(e2e_session *s, const e2e_session_options *o, e2e_error *err)
@@ -622,6 +601,9 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
     if (!m || !out)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_session_create: NULL argument");
     *out = NULL;
+    e2e_status st0 = parent ? E2E_OK : e2e_model_check_support(m, err);
+    if (st0)
+        return st0;
     e2e_session_options def = e2e_session_options_default();
     if (!opt)
         opt = &def;
@@ -654,10 +636,8 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
         st = e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot start %d threads", m->name, s->opt.threads);
     if (!st)
         st = build(s, err);
-#ifdef E2E_HAVE_CUDA
     if (!st && s->device == E2E_DEVICE_CUDA)
-        st = e2e_cuda_session_init(s, err);
-#endif
+        st = device_init(s, err);
     if (!st)
         st = build_subs(s, err);
     if (st) {
@@ -699,16 +679,11 @@ e2e_status e2e_session_reshape(e2e_session *s, const e2e_shape_binding *shapes, 
     s->binding_dims = dims;
     s->opt.shapes = b;
     s->opt.n_shapes = n;
-#ifdef E2E_HAVE_CUDA
-    if (s->cuda)
-        e2e_cuda_session_free(s);
-#endif
+    device_free(s);
     release_build(s);
     e2e_status st = build(s, err);
-#ifdef E2E_HAVE_CUDA
     if (!st && s->device == E2E_DEVICE_CUDA)
-        st = e2e_cuda_session_init(s, err);
-#endif
+        st = device_init(s, err);
     return st ? st : build_subs(s, err);
 }
 
@@ -793,7 +768,7 @@ static e2e_status run_plan(e2e_session *s, const e2e_tensor_view *inputs, int n_
     }
 #ifdef E2E_HAVE_CUDA
     if (s->device == E2E_DEVICE_CUDA)
-        return e2e_cuda_session_run(s, err);
+        return e2e_cuda_run(s->cuda, err);
 #endif
     /* OpenBLAS stays single-threaded: the session's pool splits the products (blas.c) */
     if (openblas_get_num_threads() != 1)

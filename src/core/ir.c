@@ -1,17 +1,10 @@
-/* Small helpers over the IR: dtypes, shapes, tensors, errors, lookup. */
+/* Small helpers over the IR: dtypes, shapes, tensors, lookup. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/ir.h"
-
-const char *e2e_status_name(e2e_status s)
-{
-    static const char *names[] = {"ok", "io", "parse", "unsupported", "invalid", "shape",
-                                  "argument", "nomem", "limit", "dynamic", "device"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
-}
+#include "core/ir.h"
 
 const char *e2e_dtype_name(e2e_dtype t)
 {
@@ -156,18 +149,6 @@ e2e_status e2e_tensor_alloc(e2e_tensor *t, e2e_error *err)
         return e2e_fail(err, E2E_ERR_NOMEM, "tensor \"%s\": cannot allocate %zu bytes",
                         t->name ? t->name : "", t->nbytes);
     return E2E_OK;
-}
-
-e2e_status e2e_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->status = st;
-    }
-    return st;
 }
 
 const e2e_attr *e2e_node_attr(const e2e_node *n, const char *name)

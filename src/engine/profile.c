@@ -5,7 +5,7 @@
 
 #include <cblas.h>
 
-#include "runtime/profile.h"
+#include "engine/profile.h"
 
 static double now_ms(void)
 {

@@ -2,7 +2,7 @@
 #ifndef E2E_PLAN_H
 #define E2E_PLAN_H
 
-#include "runtime/session.h"
+#include "engine/session.h"
 
 /* Gives every non-constant value produced by a kernel its place in one arena, allocates the
    arena and the shared workspace, and sets the values' data pointers. */

@@ -4,7 +4,7 @@
 #ifndef E2E_PROFILE_H
 #define E2E_PROFILE_H
 
-#include "runtime/session.h"
+#include "engine/session.h"
 
 /* The matrix product a kernel performs: `count` GEMMs of C[m x n] = A[m x k] * B[k x n].
    Conv: m = out channels / group, n = batch * output pixels (an im2col over the whole

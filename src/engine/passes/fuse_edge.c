@@ -1,4 +1,4 @@
-/* EdgeGather fusion (listed in fuse.c): the neighbour step of an EdgeConv written per node
+/* EdgeGather fusion (listed in passes.c): the neighbour step of an EdgeConv written per node
    (src/models/graph_layers.c mg_edge_mlp, as ParticleNet and DGCNN are built):
 
      Gather(rows [R, C], indices, axis 0) -> Reshape [M, K, C] -> Add(., a [M, 1, C])
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ops/ops_edgeconv.h"
-#include "runtime/fuse_internal.h"
+#include "engine/passes/fuse_internal.h"
 
 /* A ReduceMax over axis 1 of a rank-3 input without keepdims. */
 static bool is_max_over_neighbours(e2e_kernel *r)

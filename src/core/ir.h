@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "e2e.h"
+#include "core/error.h" /* e2e_fail: most users of the IR report errors */
 
 typedef struct e2e_shape {
     int rank;
@@ -125,9 +126,6 @@ void e2e_tensor_clear(e2e_tensor *t);     /* frees name and data */
 /* Allocates data for t->shape/t->dtype; E2E_ERR_SHAPE/NOMEM on failure. */
 e2e_status e2e_tensor_alloc(e2e_tensor *t, e2e_error *err);
 
-/* Sets err (if not NULL) and returns status. */
-e2e_status e2e_fail(e2e_error *err, e2e_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 const e2e_attr *e2e_node_attr(const e2e_node *n, const char *name);
 int e2e_graph_find_value(const e2e_graph *g, const char *name);

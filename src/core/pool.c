@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "runtime/pool.h"
+#include "core/pool.h"
 
 #define SPIN_ITERS 20000 /* ~ tens of microseconds: covers the gap between two kernels */
 

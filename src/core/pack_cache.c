@@ -3,8 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "runtime/ir.h"
-#include "runtime/pack_cache.h"
+#include "core/ir.h"
+#include "core/pack_cache.h"
 
 typedef struct pack_entry {
     const float *src;
