@@ -222,6 +222,7 @@ static bool make_kernel(fctx *c, const e2e_kernel *like, const e2e_op_def *op, c
     k->packs = like->packs;
     k->optimize = like->optimize;
     k->isa = like->isa;
+    k->any_batch = like->any_batch;
     k->max_bytes = like->max_bytes;
     k->err = like->err;
     k->n_in = n_in;

@@ -267,6 +267,7 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     k->packs = m->packs;
     k->optimize = s->opt.optimize;
     k->isa = e2e_isa_select(s->opt.isa);
+    k->any_batch = s->opt.any_batch || s->borrowed;
     k->max_bytes = s->opt.max_arena_bytes;
     k->err = err;
     k->gate = gate;
