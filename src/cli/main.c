@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "ops/blas.h"
 
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
@@ -196,6 +197,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    e2e_blas_single_thread(); /* before the model loads: OpenBLAS's idle workers spin */
     if (take_globals(&argc, argv))
         return E2E_EXIT_USAGE;
     /* the library ignores a value it does not know; the command says so */

@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "ops/blas.h"
 #include "ops/cpu_isa.h"
 #include "runtime/fuse.h"
 #include "runtime/plan.h"
@@ -640,6 +641,7 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
         else if (opt->device == E2E_DEVICE_CUDA)
             return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: %s", m->name, why);
     }
+    e2e_blas_single_thread(); /* OpenBLAS's idle workers spin otherwise */
     e2e_session *s = calloc(1, sizeof *s);
     if (!s)
         return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");
