@@ -384,7 +384,12 @@ function writeDocs(o, res) {
   const svg = doc.replace(/\.md$/, '') + '.svg';
   fs.mkdirSync(path.dirname(doc), { recursive: true });
   fs.writeFileSync(svg, svgPlot(res, res.configs));
-  fs.writeFileSync(doc, markdown(res, { ...o, rounds: res.rounds, budget: res.budget_ms, configs: res.configs, accBatch: res.acc_batch || o.accBatch }, path.basename(svg)));
+  // the sections measured by other scripts (bench/startup.sh, bench/batch_events.sh) follow
+  // this marker in the old file and are kept
+  const KEPT = '<!-- measured by hand (bench/startup.sh, bench/batch_events.sh): kept by bench/run.js -->';
+  const old = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : '';
+  const tail = old.includes(KEPT) ? '\n' + old.slice(old.indexOf(KEPT)) : '';
+  fs.writeFileSync(doc, markdown(res, { ...o, rounds: res.rounds, budget: res.budget_ms, configs: res.configs, accBatch: res.acc_batch || o.accBatch }, path.basename(svg)) + tail);
   log(`bench: wrote ${path.relative(process.cwd(), doc)} and ${path.relative(process.cwd(), svg)}`);
 }
 
