@@ -148,7 +148,13 @@ async function main() {
     executionProviders: ['cpu'], intraOpNumThreads: o.threads, interOpNumThreads: 1,
     graphOptimizationLevel: 'all', executionMode: 'sequential',
   };
+  // session_ms: the first InferenceSession.create of the process (reads the file, builds and
+  // optimises the graph, the first one also makes ORT's environment); compare with e2e's
+  // load_ms + session_ms. session2_ms: a second creation (the native binding's, below).
+  const tc = process.hrtime.bigint();
   const session = await ort.InferenceSession.create(o.model, sessOpt);
+  const sessionMs = Number(process.hrtime.bigint() - tc) / 1e6;
+  let session2Ms = null;
 
   // inputs: files, else seeded random in the declared shapes with dynamic dims -> batch
   const feeds = {};
@@ -186,8 +192,10 @@ async function main() {
   if (api === 'sync' && binding && binding.binding && binding.binding.InferenceSession) {
     try {
       if (binding.initOrt) binding.initOrt();
+      const t2 = process.hrtime.bigint();
       const native = new binding.binding.InferenceSession();
       native.loadModel(o.model, sessOpt);
+      session2Ms = Number(process.hrtime.bigint() - t2) / 1e6;
       const fetches = {};
       for (const n of session.outputNames) fetches[n] = null;
       const runOpt = {};
@@ -231,6 +239,7 @@ async function main() {
     median_ms: med, p99_ms: percentile(t, 99), p999_ms: percentile(t, 99.9), mean_ms: mean,
     min_ms: t[0], max_ms: t[runs - 1], throughput_per_s: med > 0 ? batch * 1000 / med : 0,
     gflops: o.flops && med > 0 ? o.flops / (med * 1e6) : null,
+    session_ms: sessionMs, session2_ms: session2Ms,
   };
   if (o.json) console.log(JSON.stringify(res));
   else {
@@ -239,6 +248,8 @@ async function main() {
     console.log(`latency     median ${med.toFixed(4)} ms   p99 ${res.p99_ms.toFixed(4)} ms   p99.9 ${res.p999_ms.toFixed(4)} ms   (min ${t[0].toFixed(4)}, mean ${mean.toFixed(4)})`);
     console.log(`throughput  ${res.throughput_per_s.toFixed(1)} images/s`);
     if (res.gflops !== null) console.log(`compute     ${res.gflops.toFixed(2)} GFLOP/s`);
+    console.log(`session     created in ${sessionMs.toFixed(1)} ms (first in the process)` +
+                (session2Ms !== null ? `, a second in ${session2Ms.toFixed(1)} ms` : ''));
   }
 }
 

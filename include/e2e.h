@@ -165,7 +165,8 @@ typedef struct e2e_session_options {
        with dim 0 = B must then have the same b) and its outputs have dim 0 = b. Each b has its
        own plan, made here (creation costs about B sessions' preparation), and all plans share
        one arena and workspace sized for the largest; run makes no allocation, and the
-       outputs are those of a session bound at b (docs/api.md). CPU only. Default 0. */
+       outputs are row by row those of the session at B: a sample's result does not depend on
+       the batch it runs in (no kernel chooses by dim 0; docs/api.md). CPU only. Default 0. */
     int any_batch;
 } e2e_session_options;
 

@@ -418,6 +418,13 @@ e2e_status e2e_tagger_prepare(e2e_tagger *t, const e2e_event *ev, const e2e_detf
    (EGFrames / JetFrames). */
 e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
                                     const e2e_detframes *df, e2e_error *err);
+/* Cross-event batches: the seeds, slots and image frames of another event after those
+   already prepared (slots n0.. of e2e_tagger_slots, n0 = the count before the call), so
+   that one e2e_tagger_infer scores several events' slots in batches of up to max_batch.
+   A slot's score does not depend on the batch it runs in. Image models only
+   (E2E_ERR_ARGUMENT for a graph model); e2e_tagger_prepare_seeds starts a new batch. */
+e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
+                                   const e2e_detframes *df, e2e_error *err);
 /* Graph frames of the slots just prepared (GraphFrames); nothing when the tagger builds
    none. Seeded slots without a node get status E2E_SEED_NO_NODES. */
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err);

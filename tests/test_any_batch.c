@@ -1,6 +1,8 @@
-/* Sessions with any_batch: one session bound at batch B runs every batch b in 1..B with
-   outputs bit-identical to a session bound at b, without heap allocation, on a SimpleNet,
-   a ViT and a ParticleNet built in memory. */
+/* Sessions with any_batch: one session bound at batch B runs every batch b in 1..B,
+   without heap allocation, with outputs bit-identical row by row to a session bound at B
+   (a sample's result does not depend on the batch it runs in: what lets e2e run gather
+   several events' frames into one batch), on a SimpleNet, a ViT and a ParticleNet built
+   in memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -112,10 +114,9 @@ static void check_model(const e2e_model_config *c)
         fail_msg("%s", err.message);
     inputs in;
     make_inputs(s, m, &in);
-    float *ref[B + 1];
-    int64_t ref_n[B + 1];
-    for (int64_t b = 1; b <= B; b++)
-        ref[b] = reference(m, &in, b, &ref_n[b]);
+    int64_t ref_n;
+    float *ref = reference(m, &in, B, &ref_n); /* its first b rows: batch b's output */
+    assert_int_equal(ref_n % B, 0);
     /* every order: large after small and small after large must not see leftovers */
     static const int64_t order[] = {B, 1, 3, 2, B, 4, 1, 5, 2};
     e2e_tensor_view v[8];
@@ -133,10 +134,10 @@ static void check_model(const e2e_model_config *c)
             e2e_tensor_view y;
             assert_int_equal(e2e_session_output(s, 0, &y), E2E_OK);
             assert_int_equal(y.dims[0], b);
-            assert_int_equal(e2e_tensor_view_numel(&y), ref_n[b]);
-            if (memcmp(y.data, ref[b], sizeof(float) * (size_t)ref_n[b]))
-                fail_msg("%s: batch %lld differs from a session bound at %lld", c->name,
-                         (long long)b, (long long)b);
+            assert_int_equal(e2e_tensor_view_numel(&y), ref_n / B * b);
+            if (memcmp(y.data, ref, sizeof(float) * (size_t)(ref_n / B * b)))
+                fail_msg("%s: batch %lld differs from the first %lld rows of a session bound "
+                         "at %d", c->name, (long long)b, (long long)b, B);
             counting = r;
         }
         counting = 0;
@@ -148,8 +149,7 @@ static void check_model(const e2e_model_config *c)
     slice(&in, B + 1, v);
     assert_int_equal(e2e_session_run(s, v, in.n, &err), E2E_ERR_ARGUMENT);
     assert_non_null(strstr(err.message, "bound"));
-    for (int64_t b = 1; b <= B; b++)
-        free(ref[b]);
+    free(ref);
     for (int i = 0; i < in.n; i++)
         free(in.data[i]);
     e2e_session_free(s);
@@ -189,8 +189,8 @@ static void test_pnet(void **state)
     check_model(&c);
 }
 
-/* Reshape re-plans every batch: bound at 3, batches 1..3 run as sessions bound at them, 4
-   is refused. */
+/* Reshape re-plans every batch: bound at 3, batches 1..3 give the first rows of a session
+   bound at B, 4 is refused. */
 static void test_reshape(void **state)
 {
     e2e_model_config c = e2e_model_config_for(e2e_tagger_find("eg"), E2E_ARCH_SIMPLENET);
@@ -209,17 +209,17 @@ static void test_reshape(void **state)
     e2e_shape_binding bind = {v[0].name, v[0].rank, v[0].dims};
     if (e2e_session_reshape(s, &bind, 1, &err))
         fail_msg("%s", err.message);
+    int64_t n;
+    float *r = reference(m, &in, B, &n);
     for (int64_t b = 3; b >= 1; b--) {
-        int64_t n;
-        float *r = reference(m, &in, b, &n);
         slice(&in, b, v);
         assert_int_equal(e2e_session_run(s, v, 1, &err), E2E_OK);
         e2e_tensor_view y;
         e2e_session_output(s, 0, &y);
         assert_int_equal(y.dims[0], b);
-        assert_memory_equal(y.data, r, sizeof(float) * (size_t)n);
-        free(r);
+        assert_memory_equal(y.data, r, sizeof(float) * (size_t)(n / B * b));
     }
+    free(r);
     slice(&in, 4, v);
     assert_int_equal(e2e_session_run(s, v, 1, &err), E2E_ERR_ARGUMENT);
     for (int i = 0; i < in.n; i++)

@@ -60,6 +60,16 @@ static const char *arch_file(const char *name)
 /* ---- per-tagger state ---- */
 
 #define BY_SLOTS 17
+#define RUN_BATCH_EVENTS_MAX 1024
+
+/* An event of the batch being gathered (--batch-events): what its rows need once the
+   batch is scored. */
+typedef struct run_pending {
+    uint32_t run, lumi;
+    uint64_t event;
+    double own_ms;                  /* its read, DetFrames and frames */
+    size_t first[MAX_TAGGERS], count[MAX_TAGGERS]; /* its slots in the tagger's batch */
+} run_pending;
 
 typedef struct tagger_job {
     char name[16];
@@ -77,7 +87,27 @@ typedef struct tagger_job {
     uint64_t score_n[8];
     int preview;            /* rows shown so far */
     e2e_roc roc;            /* scores by truth class, for the AUC (util/roc.h) */
+    e2e_tagger_slot *held;  /* a graph tagger's slots of the batch's events (scored per
+                               event); image taggers append to the tagger's own batch */
+    size_t n_held, cap_held;
 } tagger_job;
+
+/* The slots of a graph tagger's event kept until its batch is written. */
+static int hold_slots(tagger_job *j, const e2e_tagger_slot *sl, size_t n)
+{
+    if (j->n_held + n > j->cap_held) {
+        size_t cap = (j->n_held + n) * 2;
+        e2e_tagger_slot *h = realloc(j->held, cap * sizeof *h);
+        if (!h)
+            return -1;
+        j->held = h;
+        j->cap_held = cap;
+    }
+    if (n)
+        memcpy(j->held + j->n_held, sl, n * sizeof *sl);
+    j->n_held += n;
+    return 0;
+}
 
 static const char *frames_stage_name(const char *t)
 {
@@ -99,7 +129,7 @@ static void help(void)
            "               [--arch trained|simplenet|vit|gnn|dgcnn|transformer]\n"
            "               [--model TAGGER=FILE] [--channels TAGGER=a,b,...] [--model-dir DIR]\n"
            "               [--max-events N] [--skip-events N] [--shard I/N] [--threads T]\n"
-           "               [--device cpu|cuda|auto] [--warmup N]\n"
+           "               [--device cpu|cuda|auto] [--warmup N] [--batch-events K]\n"
            "               [-o predictions.csv] [--timing-json FILE] [--roc FILE.png] [--no-progress]\n\n"
            "The main job: reads events, builds DetFrames (only the channels the taggers use),\n"
            "finds the seeds, cuts one NCHW batch of frames per tagger per event and runs each\n"
@@ -139,7 +169,11 @@ static void help(void)
            "stderr is a terminal. --warmup N runs each tagger's session N times on zero frames\n"
            "(batches max..1, so N >= 16 touches every batch size) before the first event, not\n"
            "timed (for trigger-like latency; each tagger holds one session created before the\n"
-           "first event either way).\n"
+           "first event either way). --batch-events K (1..%d, default 1) gathers the frames\n"
+           "of K events into one batch per image tagger (runs of up to 16 slots; graph\n"
+           "models still run per event): the same CSV rows in the same order, written when\n"
+           "the batch is scored; the tagger rows of the timing table are then a batch's time\n"
+           "over its events.\n"
            "A bad event (truncated, corrupted, out-of-range) stops the job with an error naming\n"
            "the event and the section; the events before it are processed and written to the\n"
            "partial CSV (exit 1).\n"
@@ -170,7 +204,7 @@ static void help(void)
            "the job before that batch (exit 1; the earlier batches are written) with the counts\n"
            "of NaN, +Inf and -Inf in the frames read and the first one's place;\n"
            "--allow-nonfinite scores them anyway and reports the counts on stderr.\n",
-           SAMPLE_EVENTS);
+           SAMPLE_EVENTS, RUN_BATCH_EVENTS_MAX);
 }
 
 /* ---- e2e run --frames: a tagger on pre-made frames ---- */
@@ -763,7 +797,7 @@ int e2e_cmd_run(int argc, char **argv)
     char trained_dir[4096];
     const char *model_over[16], *chan_over[16];
     int nmodel = 0, nchan = 0, threads = 1, show_progress = 1;
-    uint64_t max_events = UINT64_MAX, skip = 0, warmup = 0;
+    uint64_t max_events = UINT64_MAX, skip = 0, warmup = 0, batch_events = 1;
     e2e_device device = E2E_DEVICE_CPU;
     e2e_run_meta meta;
     memset(&meta, 0, sizeof meta);
@@ -789,6 +823,8 @@ int e2e_cmd_run(int argc, char **argv)
         E2E_OPT_S("timing-json", 0, &timing_json, "FILE", "timing and provenance JSON"),
         E2E_OPT_S("roc", 0, &roc, "OUT.png", "draw the taggers' ROC curves"),
         E2E_OPT_U("warmup", &warmup, 100000, "N", "untimed runs first (default 0)"),
+        E2E_OPT_U("batch-events", &batch_events, RUN_BATCH_EVENTS_MAX, "K",
+                  "score the frames of K events in one batch per image tagger (default 1)"),
         E2E_OPT_F("no-progress", 0, &no_progress, "no progress line on stderr"),
         E2E_OPT_END,
     };
@@ -801,6 +837,10 @@ int e2e_cmd_run(int argc, char **argv)
         return E2E_EXIT_USAGE;
     }
     show_progress = !no_progress;
+    if (batch_events < 1) {
+        fprintf(stderr, "e2e run: --batch-events: 0 is out of range (1..%d)\n", RUN_BATCH_EVENTS_MAX);
+        return E2E_EXIT_USAGE;
+    }
     if (events && !strcmp(events, "-")) {
         fprintf(stderr, "e2e run: --events - (stdin) cannot be used: run reads the file's first"
                 " and last bytes for its provenance and needs a file it can seek in\n");
@@ -1060,120 +1100,210 @@ int e2e_cmd_run(int argc, char **argv)
     if (preview && e2e_cli_verbose >= 0)
         fprintf(info, "%-4s %8s %4s %8s %7s %7s %9s %9s %-10s %s\n", "tag", "event", "slot",
                 "pt", "eta", "phi", "seed", "score", "status", "truth");
-    while (n < max_events && !e2e_run_stop_requested()) {
-        double t0 = e2e_cli_now_ms();
-        int got;
-        if (e2e_event_reader_next(rd, ev, &got, &err)) {
-            if (tty)
-                fputc('\n', stderr);
-            fprintf(stderr, "e2e run: %s\n", err.message);
-            fprintf(stderr, "e2e run: stopped; the %llu events before it were processed and "
-                    "written\n", (unsigned long long)n);
-            failed = 1;
-            break;
-        }
-        if (!got)
-            break;
-        double t1 = e2e_cli_now_ms();
-        stage_add(&st_read, t1 - t0);
-        if (e2e_detframes_build(df, ev, &err)) {
-            fprintf(stderr, "e2e run: %s\n", err.message);
-            failed = 1;
-            break;
-        }
-        double t2 = e2e_cli_now_ms();
-        stage_add(&st_det, t2 - t1);
-        for (int t = 0; t < nt && !failed; t++) {
-            double a = e2e_cli_now_ms();
-            if (e2e_tagger_prepare_seeds(tj[t].t, ev, df, &err)) {
-                failed = 1;
-                break;
-            }
-            double g = e2e_cli_now_ms();
-            if (e2e_tagger_prepare_graphs(tj[t].t, df, &err)) {
-                failed = 1;
-                break;
-            }
-            double b = e2e_cli_now_ms();
-            if (e2e_tagger_infer(tj[t].t, &err)) {
-                failed = 1;
-                break;
-            }
-            double c = e2e_cli_now_ms();
-            stage_add(&tj[t].frames, g - a);
-            if (tj[t].is_graph) {
-                stage_add(&tj[t].graph, b - g);
-                e2e_graph_frames gf;
-                if (e2e_tagger_graph_frames(tj[t].t, &gf, NULL) == E2E_OK) {
-                    tj[t].truncated += gf.truncated;
-                    tj[t].empty += gf.empty;
-                }
-            }
-            stage_add(&tj[t].infer, c - b);
-            size_t ns;
-            e2e_tagger_slots(tj[t].t, &ns);
-            stage_add(&tj[t].by_slots[ns < BY_SLOTS ? ns : BY_SLOTS - 1], c - b);
-        }
-        if (failed) {
-            if (tty)
-                fputc('\n', stderr);
-            fprintf(stderr, "e2e run: %s\n", err.message);
-            break;
-        }
-        double t3 = e2e_cli_now_ms();
-        e2e_event_data d;
-        e2e_event_get(ev, &d);
-        for (int t = 0; t < nt; t++) {
-            size_t ns;
-            const e2e_tagger_slot *sl = e2e_tagger_slots(tj[t].t, &ns);
-            for (size_t i = 0; i < ns; i++) {
-                fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n", d.run, d.lumi,
-                        (unsigned long long)d.event, tj[t].name, i, (double)sl[i].pt,
-                        (double)sl[i].eta, (double)sl[i].phi, sl[i].seed.row, sl[i].seed.col,
-                        (double)sl[i].score, e2e_seed_status_name(sl[i].seed.status),
-                        e2e_truth_name(sl[i].truth));
-                tj[t].slots++;
-                if (tj[t].is_graph &&
-                    (sl[i].seed.status == E2E_SEED_OK || sl[i].seed.status == E2E_SEED_NO_NODES))
-                    tj[t].clouds++;
-                if (sl[i].seed.status == E2E_SEED_OK) {
-                    tj[t].ok++;
-                    int cls = e2e_roc_class(tj[t].name, sl[i].truth);
-                    if (cls >= 0 && e2e_roc_add(&tj[t].roc, sl[i].score, cls)) {
-                        snprintf(err.message, sizeof err.message, "out of memory for the AUC");
-                        failed = 1;
-                    }
-                    int k = sl[i].truth >= 0 && sl[i].truth < 7 ? sl[i].truth : 7;
-                    tj[t].score_sum[k] += sl[i].score;
-                    tj[t].score_n[k]++;
-                }
-                if (preview && tj[t].preview < preview && e2e_cli_verbose >= 0) {
-                    char seed[24];
-                    snprintf(seed, sizeof seed, "%d,%d", sl[i].seed.row, sl[i].seed.col);
-                    fprintf(info, "%-4s %8llu %4zu %8.2f %7.3f %7.3f %9s %9.5f %-10s %s\n",
-                            tj[t].name, (unsigned long long)d.event, i, (double)sl[i].pt,
-                            (double)sl[i].eta, (double)sl[i].phi, seed, (double)sl[i].score,
-                            e2e_seed_status_name(sl[i].seed.status), e2e_truth_name(sl[i].truth));
-                    tj[t].preview++;
-                }
-            }
-        }
-        /* whole events only: what a stop leaves on disk ends with a complete row */
-        if (fflush(csv) || ferror(csv)) {
-            fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
-            failed = 1;
-            break;
-        }
-        last_event = d.event;
-        double t4 = e2e_cli_now_ms();
-        stage_add(&st_out, t4 - t3);
-        stage_add(&st_total, t4 - t0);
-        n++;
-        if (tty && t4 - t_prog > 100) {
-            progress(n, total, t_job);
-            t_prog = t4;
-        }
+    /* Events are gathered into batches of --batch-events (default 1): the image taggers
+       append each event's slots and score the batch with one e2e_tagger_infer (runs of up
+       to max_batch slots), the graph taggers score each event and their slots are held;
+       the rows are written per event, in order, once the batch is scored, so the CSV is
+       the same for every batch size. A bad event, a failed tagger or a stop ends the job
+       after the events before it are scored and written (whole events only). */
+    run_pending *pend = calloc(batch_events, sizeof *pend);
+    if (!pend) {
+        fprintf(stderr, "e2e run: out of memory\n");
+        goto done;
     }
+    size_t np = 0; /* events in the batch */
+    for (;;) {
+        int end = n + np >= max_events || e2e_run_stop_requested();
+        int got = 0, stop_after = 0; /* stop_after: an error, the batch so far is written */
+        double t0 = e2e_cli_now_ms();
+        if (!end) {
+            if (e2e_event_reader_next(rd, ev, &got, &err)) {
+                if (tty)
+                    fputc('\n', stderr);
+                fprintf(stderr, "e2e run: %s\n", err.message);
+                fprintf(stderr, "e2e run: stopped; the %llu events before it were processed and "
+                        "written\n", (unsigned long long)(n + np));
+                stop_after = 1;
+            } else if (!got) {
+                end = 1;
+            }
+        }
+        if (got) {
+            double t1 = e2e_cli_now_ms();
+            stage_add(&st_read, t1 - t0);
+            if (e2e_detframes_build(df, ev, &err))
+                stop_after = 1;
+            double t2 = e2e_cli_now_ms();
+            if (!stop_after)
+                stage_add(&st_det, t2 - t1);
+            run_pending *pe = &pend[np];
+            for (int t = 0; t < nt && !stop_after; t++) {
+                double a = e2e_cli_now_ms();
+                size_t n0 = 0, n1;
+                if (tj[t].is_graph) {
+                    if (np == 0)
+                        tj[t].n_held = 0;
+                    n0 = tj[t].n_held;
+                    if (e2e_tagger_prepare_seeds(tj[t].t, ev, df, &err)) {
+                        stop_after = 1;
+                        break;
+                    }
+                } else {
+                    if (np)
+                        e2e_tagger_slots(tj[t].t, &n0);
+                    if ((np ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(tj[t].t, ev, df,
+                                                                                    &err)) {
+                        stop_after = 1;
+                        break;
+                    }
+                }
+                double g = e2e_cli_now_ms();
+                stage_add(&tj[t].frames, g - a);
+                const e2e_tagger_slot *sl = e2e_tagger_slots(tj[t].t, &n1);
+                if (tj[t].is_graph) {
+                    if (e2e_tagger_prepare_graphs(tj[t].t, df, &err)) {
+                        stop_after = 1;
+                        break;
+                    }
+                    double b = e2e_cli_now_ms();
+                    if (e2e_tagger_infer(tj[t].t, &err)) {
+                        stop_after = 1;
+                        break;
+                    }
+                    double c = e2e_cli_now_ms();
+                    stage_add(&tj[t].graph, b - g);
+                    e2e_graph_frames gf;
+                    if (e2e_tagger_graph_frames(tj[t].t, &gf, NULL) == E2E_OK) {
+                        tj[t].truncated += gf.truncated;
+                        tj[t].empty += gf.empty;
+                    }
+                    stage_add(&tj[t].infer, c - b);
+                    stage_add(&tj[t].by_slots[n1 < BY_SLOTS ? n1 : BY_SLOTS - 1], c - b);
+                    sl = e2e_tagger_slots(tj[t].t, &n1);
+                    if (hold_slots(&tj[t], sl, n1)) {
+                        snprintf(err.message, sizeof err.message, "out of memory");
+                        stop_after = 1;
+                        break;
+                    }
+                    n1 += n0;
+                }
+                pe->first[t] = n0;
+                pe->count[t] = n1 - n0;
+            }
+            if (!stop_after) {
+                e2e_event_data d;
+                e2e_event_get(ev, &d);
+                pe->run = d.run;
+                pe->lumi = d.lumi;
+                pe->event = d.event;
+                pe->own_ms = e2e_cli_now_ms() - t0;
+                np++;
+            } else if (err.message[0]) {
+                if (tty)
+                    fputc('\n', stderr);
+                fprintf(stderr, "e2e run: %s\n", err.message);
+            }
+        }
+        if (stop_after) {
+            failed = 1;
+            end = 1;
+        }
+        if (np && (np == batch_events || end)) {
+            /* score the batch: the image taggers' runs over the gathered slots */
+            double tb = e2e_cli_now_ms();
+            int bad = 0;
+            for (int t = 0; t < nt && !bad; t++) {
+                if (tj[t].is_graph)
+                    continue;
+                double b = e2e_cli_now_ms();
+                if (e2e_tagger_infer(tj[t].t, &err)) {
+                    if (tty)
+                        fputc('\n', stderr);
+                    fprintf(stderr, "e2e run: %s\n", err.message);
+                    bad = 1;
+                    break;
+                }
+                double c = e2e_cli_now_ms();
+                for (size_t e = 0; e < np; e++)
+                    stage_add(&tj[t].infer, (c - b) / (double)np);
+                if (np == 1) /* per event: its time at its slot count */
+                    stage_add(&tj[t].by_slots[pend[0].count[t] < BY_SLOTS ? pend[0].count[t]
+                                                                           : BY_SLOTS - 1],
+                              c - b);
+            }
+            if (bad) { /* the batch's rows are not written: the events before it are */
+                failed = 1;
+                break;
+            }
+            double t3 = e2e_cli_now_ms();
+            for (size_t e = 0; e < np; e++) {
+                const run_pending *pe = &pend[e];
+                for (int t = 0; t < nt; t++) {
+                    size_t ns;
+                    const e2e_tagger_slot *sl = tj[t].is_graph ? tj[t].held
+                                                               : e2e_tagger_slots(tj[t].t, &ns);
+                    sl += pe->first[t];
+                    ns = pe->count[t];
+                    for (size_t i = 0; i < ns; i++) {
+                        fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n",
+                                pe->run, pe->lumi, (unsigned long long)pe->event, tj[t].name, i,
+                                (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
+                                sl[i].seed.row, sl[i].seed.col, (double)sl[i].score,
+                                e2e_seed_status_name(sl[i].seed.status),
+                                e2e_truth_name(sl[i].truth));
+                        tj[t].slots++;
+                        if (tj[t].is_graph && (sl[i].seed.status == E2E_SEED_OK ||
+                                               sl[i].seed.status == E2E_SEED_NO_NODES))
+                            tj[t].clouds++;
+                        if (sl[i].seed.status == E2E_SEED_OK) {
+                            tj[t].ok++;
+                            int cls = e2e_roc_class(tj[t].name, sl[i].truth);
+                            if (cls >= 0 && e2e_roc_add(&tj[t].roc, sl[i].score, cls)) {
+                                fprintf(stderr, "e2e run: out of memory for the AUC\n");
+                                failed = 1;
+                            }
+                            int k = sl[i].truth >= 0 && sl[i].truth < 7 ? sl[i].truth : 7;
+                            tj[t].score_sum[k] += sl[i].score;
+                            tj[t].score_n[k]++;
+                        }
+                        if (preview && tj[t].preview < preview && e2e_cli_verbose >= 0) {
+                            char seed[24];
+                            snprintf(seed, sizeof seed, "%d,%d", sl[i].seed.row, sl[i].seed.col);
+                            fprintf(info, "%-4s %8llu %4zu %8.2f %7.3f %7.3f %9s %9.5f %-10s %s\n",
+                                    tj[t].name, (unsigned long long)pe->event, i, (double)sl[i].pt,
+                                    (double)sl[i].eta, (double)sl[i].phi, seed,
+                                    (double)sl[i].score, e2e_seed_status_name(sl[i].seed.status),
+                                    e2e_truth_name(sl[i].truth));
+                            tj[t].preview++;
+                        }
+                    }
+                }
+                /* whole events only: what a stop leaves on disk ends with a complete row */
+                if (fflush(csv) || ferror(csv)) {
+                    fprintf(stderr, "e2e run: %s: write failed\n", csv_path);
+                    failed = 1;
+                    break;
+                }
+                last_event = pe->event;
+                n++;
+            }
+            double t4 = e2e_cli_now_ms();
+            for (size_t e = 0; e < np; e++) {
+                stage_add(&st_out, (t4 - t3) / (double)np);
+                stage_add(&st_total, pend[e].own_ms + (t4 - tb) / (double)np);
+            }
+            np = 0;
+            if (failed)
+                break;
+            if (tty && t4 - t_prog > 100) {
+                progress(n, total, t_job);
+                t_prog = t4;
+            }
+        }
+        if (end)
+            break;
+    }
+    free(pend);
     double wall = e2e_cli_now_ms() - t_job;
     if (tty) {
         progress(n, total, t_job);
@@ -1316,6 +1446,7 @@ done:
         e2e_tagger_free(tj[t].t);
         e2e_model_free(tj[t].model);
         e2e_roc_free(&tj[t].roc);
+        free(tj[t].held);
     }
     e2e_detframes_free(df);
     e2e_event_free(ev);

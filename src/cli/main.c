@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "engine/session.h"
+#include "ops/blas.h"
 
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
@@ -184,6 +185,7 @@ static void no_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    e2e_blas_single_thread(); /* before the model loads: OpenBLAS's idle workers spin */
     /* the library ignores a value it does not know; the command says so */
     const char *isa = getenv("E2E_ISA");
     if (isa && *isa && strcmp(isa, "auto") && strcmp(isa, "generic") && strcmp(isa, "avx2") &&

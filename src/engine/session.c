@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "ops/blas.h"
 #include "ops/cpu_isa.h"
 #include "engine/backend.h"
 #include "engine/passes/passes.h"
@@ -232,6 +233,7 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     k->packs = m->packs;
     k->optimize = s->opt.optimize;
     k->isa = e2e_isa_select(s->opt.isa);
+    k->any_batch = s->opt.any_batch || s->borrowed;
     k->max_bytes = s->opt.max_arena_bytes;
     k->err = err;
     k->gate = gate;
@@ -621,6 +623,7 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
         else if (opt->device == E2E_DEVICE_CUDA)
             return e2e_fail(err, E2E_ERR_DEVICE, "%s: device cuda: %s", m->name, why);
     }
+    e2e_blas_single_thread(); /* OpenBLAS's idle workers spin otherwise */
     e2e_session *s = calloc(1, sizeof *s);
     if (!s)
         return e2e_fail(err, E2E_ERR_NOMEM, "out of memory");

@@ -432,20 +432,24 @@ static e2e_status channel_images(const e2e_tagger *t, const e2e_detframes *df,
     return E2E_OK;
 }
 
-e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
-                                    const e2e_detframes *df, e2e_error *err)
+/* The seeds, slots and image frames of an event after the slots already prepared (keep:
+   e2e_tagger_append_seeds) or in place of them. */
+static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
+                           int keep, e2e_error *err)
 {
     const e2e_tagger_config *cfg = &t->cfg;
     const int photons = cfg->objects == E2E_OBJ_PHOTONS;
     const int images = t->kind != E2E_TAGGER_GRAPH;
     size_t nobj = photons ? ev->photons.n : ev->jets[cfg->objects - 1].n;
     size_t per = (size_t)t->C * t->H * t->W;
-    t->n = 0;
-    t->seeds.n = t->slots.n = t->frames.n = 0;
+    const size_t n0 = keep ? t->n : 0; /* slots kept */
+    t->n = n0;
+    t->seeds.n = t->slots.n = n0;
+    t->frames.n = images ? n0 * per : 0;
     t->nodes.n = t->first.n = 0;
     t->P = 0;
     t->truncated = t->empty = 0;
-    if (nobj > SIZE_MAX / sizeof(float) / per || fr_vec_reserve(&t->seeds, nobj) ||
+    if (nobj > SIZE_MAX / sizeof(float) / per - n0 || fr_vec_reserve(&t->seeds, nobj) ||
         fr_vec_reserve(&t->slots, nobj) || (images && fr_vec_reserve(&t->frames, nobj * per)))
         return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
                        nobj);
@@ -453,7 +457,7 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
     e2e_status st = channel_images(t, df, img, err);
     if (st)
         return st;
-    e2e_seed *seeds = t->seeds.data;
+    e2e_seed *seeds = (e2e_seed *)t->seeds.data + n0;
     size_t n;
     st = photons
         ? e2e_seeds_photons(ev, df, cfg->min_pt, cfg->max_eta, seeds, nobj, &n, err)
@@ -464,8 +468,8 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
         return st;
     }
     const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
-    float *fr = t->frames.data;
-    e2e_tagger_slot *sl = t->slots.data;
+    float *fr = images ? (float *)t->frames.data + n0 * per : NULL;
+    e2e_tagger_slot *sl = (e2e_tagger_slot *)t->slots.data + n0;
     for (size_t i = 0; i < n; i++) {
         if (images) {
             float *slot = fr + i * per;
@@ -493,9 +497,24 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
         sl[i].score = -1.0f;
         sl[i].n_nodes = 0;
     }
-    t->n = t->seeds.n = t->slots.n = n;
-    t->frames.n = images ? n * per : 0;
+    t->n = t->seeds.n = t->slots.n = n0 + n;
+    t->frames.n = images ? (n0 + n) * per : 0;
     return E2E_OK;
+}
+
+e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
+                                    const e2e_detframes *df, e2e_error *err)
+{
+    return seeds_of(t, ev, df, 0, err);
+}
+
+e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
+                                   const e2e_detframes *df, e2e_error *err)
+{
+    if (t->kind == E2E_TAGGER_GRAPH)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: a graph model's slots are prepared "
+                       "one event at a time (e2e_tagger_prepare)", t->cfg.name);
+    return seeds_of(t, ev, df, 1, err);
 }
 
 /* Dynamic P for clouds of up to m kept nodes: at least min_points, a multiple of quantum,

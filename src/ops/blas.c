@@ -3,6 +3,20 @@
 #include "ops/cpu_isa.h"
 
 #include <stdint.h>
+#include <stdatomic.h>
+
+/* OpenBLAS's pthread build (weak: absent from a serial build or another BLAS) */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void e2e_blas_single_thread(void)
+{
+    static atomic_int done;
+    if (atomic_exchange(&done, 1))
+        return;
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) /* its workers exit; a later threaded call starts them again */
+        blas_thread_shutdown_();
+}
 
 typedef struct gemm_job {
     enum CBLAS_TRANSPOSE ta, tb;

@@ -10,6 +10,13 @@
 #include "e2e.h"
 #include "core/pool.h"
 
+/* OpenBLAS single-threaded, its thread pool stopped: the pthread build starts one worker
+   per core when it is loaded, and they spin (~0.1 s after start and after each threaded
+   call) while e2e calls it from one thread (the session's pool splits the products), taking
+   a core from the process on a small machine. Once per process (later calls return at once);
+   a build against a serial OpenBLAS or another BLAS only sets nothing. Thread-safe. */
+void e2e_blas_single_thread(void);
+
 void e2e_sgemm(e2e_pool *pool, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
                float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
                int ldc);

@@ -65,6 +65,9 @@ typedef struct e2e_kernel {
                                branch chosen at run and is skipped when not taken; 0: always runs */
     e2e_isa_level isa;      /* the session's instruction-set level (ops/cpu_isa.h): prepare
                                picks the kernels' entry points for it */
+    int any_batch;          /* a plan of an any_batch session (the bound batch's or a smaller
+                               one's): prepare makes no choice on dim 0, so that a row's
+                               result does not depend on the batch it runs in */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

@@ -165,7 +165,10 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
-    p.rows = !p.ta && (p.M <= GEMM_ROWS_MAX || p.N < 16) && (p.tb || k->in[1]->is_const);
+    /* few rows: not in an any_batch session, where M is the batch and each batch size would
+       otherwise sum in its own order (a tagger's score would depend on its event's slots) */
+    p.rows = !p.ta && ((p.M <= GEMM_ROWS_MAX && !k->any_batch) || p.N < 16) &&
+             (p.tb || k->in[1]->is_const);
     if (p.rows && !p.tb && (int64_t)p.N * p.K > 0) {
         /* B is K x N: keep its transpose so each output is one contiguous dot product */
         p.bt = malloc(sizeof(float) * (size_t)p.N * (size_t)p.K);

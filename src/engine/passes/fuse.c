@@ -169,6 +169,7 @@ bool e2e_fuse_make_kernel_attrs(e2e_fuse_ctx *c, const e2e_kernel *like, const e
     k->packs = like->packs;
     k->optimize = like->optimize;
     k->isa = like->isa;
+    k->any_batch = like->any_batch;
     k->max_bytes = like->max_bytes;
     k->err = like->err;
     k->n_in = n_in;
