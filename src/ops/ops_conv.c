@@ -431,7 +431,7 @@ static void bias_act(const e2e_kernel *k, float *y, int64_t n, float b)
     if (k->act == E2E_ACT_RELU) {
         for (int64_t i = 0; i < n; i++) {
             float v = y[i] + b;
-            y[i] = v > 0.f ? v : 0.f;
+            y[i] = v < 0.f ? 0.f : v; /* the Relu kernel's form: a NaN stays NaN */
         }
         return;
     }

@@ -204,7 +204,7 @@ static void pool_one(const pool_priv *p, const float *x, int64_t nc, int64_t od,
                 const float *xr = x + (iz * IH + iy) * IW;
                 for (int64_t c = w0; c < w1; c++) {
                     int64_t iw = xs + c * p->dl[2];
-                    if (xr[iw] > m || at < 0) {
+                    if (xr[iw] > m || at < 0 || isnan(xr[iw])) { /* a NaN wins */
                         m = xr[iw];
                         at = p->col_major ? (iw * IH + iy) * ID + iz : (iz * IH + iy) * IW + iw;
                     }
@@ -232,6 +232,9 @@ static void pool_one(const pool_priv *p, const float *x, int64_t nc, int64_t od,
     }
 }
 
+/* The larger of a and b, or a NaN when either is one (the SIMD forms: e2e_vmax_nan). */
+static inline float max_nan(float a, float b) { return isnan(a) || a > b ? a : b; }
+
 /* y[0..n) = max (or mean) of the 2x2 windows starting at r0[2i], r1[2i]: the instruction
    set's row kernel (rows.h) for a prefix, plain C for the rest. */
 static void pool2_row(const pool_priv *p, const float *r0, const float *r1, float *y, int64_t n)
@@ -241,10 +244,7 @@ static void pool2_row(const pool_priv *p, const float *r0, const float *r1, floa
     for (; i < n; i++) {
         float a = r0[2 * i], b = r0[2 * i + 1], c = r1[2 * i], d = r1[2 * i + 1];
         if (is_max) {
-            float m = a;
-            m = b > m ? b : m;
-            m = c > m ? c : m;
-            y[i] = d > m ? d : m;
+            y[i] = max_nan(max_nan(a, b), max_nan(c, d));
         } else {
             y[i] = (a + b + c + d) * 0.25f;
         }
@@ -360,7 +360,7 @@ static e2e_status gmax_run(e2e_kernel *k)
         const float *x = X + i * p->sp;
         float m = x[0];
         for (int64_t j = 1; j < p->sp; j++)
-            m = x[j] > m ? x[j] : m;
+            m = max_nan(m, x[j]);
         Y[i] = m;
     }
     return E2E_OK;

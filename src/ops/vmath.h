@@ -39,7 +39,7 @@ static inline float e2e_gelu1(float x)
     if (z > 3.92f)
         return x;
     if (z < -3.92f)
-        return 0.f;
+        return x * 0.f; /* -0, or NaN for -Inf as the unfused graph (-Inf * (1 + erf) = -Inf * 0) */
     float w = z * z;
     float p = ((((E2E_GELU_P5 * w + E2E_GELU_P4) * w + E2E_GELU_P3) * w + E2E_GELU_P2) * w + E2E_GELU_P1) * w +
               E2E_GELU_P0;

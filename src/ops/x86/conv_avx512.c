@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "ops/conv_internal.h"
+#include "ops/x86/simd_avx512.h"
 
 #define ALWAYS_INLINE CONV_INLINE
 /* the product buffer: DIRECT_MB channels by WINO_TV vectors of 16 tiles per xi */
@@ -72,11 +73,11 @@ ALWAYS_INLINE __m512 act_vec(e2e_act act, __m512 r, __m512 zero, __m512 lo, __m5
 {
     switch (act) {
     case E2E_ACT_RELU:
-        return _mm512_max_ps(r, zero);
+        return _mm512_max_ps(zero, r); /* this order keeps a NaN in r */
     case E2E_ACT_LEAKY_RELU:
         return _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(r, zero, _CMP_LT_OQ), r, lo);
     case E2E_ACT_CLIP:
-        return _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+        return _mm512_min_ps(hi, _mm512_max_ps(lo, r)); /* = the Clip kernel's x < lo ? lo : x, then v > hi ? hi : v */
     default:
         return r;
     }
@@ -244,7 +245,7 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
             y10 = _mm512_loadu_ps(t[2]);
             y11 = _mm512_loadu_ps(t[3]);
         }
-        const __m512 mx = _mm512_max_ps(_mm512_max_ps(y00, y01), _mm512_max_ps(y10, y11));
+        const __m512 mx = e2e_vmax_nan(e2e_vmax_nan(y00, y01), e2e_vmax_nan(y10, y11));
         const int64_t PWo = OW / 2, PHo = OH / 2;
         float *yp = y + m * p->ysp;
         for (int64_t l = 0; l < 16 && f0 + l < nt;) {
@@ -381,8 +382,8 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                         r0 = _mm512_loadu_ps(t[0]);
                         r1 = _mm512_loadu_ps(t[1]);
                     }
-                    const __m512 v = _mm512_max_ps(r0, r1);
-                    const __m512 h = _mm512_max_ps(_mm512_permutexvar_ps(pe, v), _mm512_permutexvar_ps(po, v));
+                    const __m512 v = e2e_vmax_nan(r0, r1);
+                    const __m512 h = e2e_vmax_nan(_mm512_permutexvar_ps(pe, v), _mm512_permutexvar_ps(po, v));
                     _mm512_mask_storeu_ps(y + (m0 + i) * p->ysp + (q0 + q) * PWo + x0 / 2, sm, h);
                 }
             }
