@@ -3,11 +3,12 @@
    optimize 0, 1 and 2, at every instruction-set level the machine has (capped by E2E_ISA), at
    1 and 2 threads, against the plain graph (optimize 0, generic level, 1 thread): the same
    output positions are NaN, the same are +Inf and -Inf, the finite values are close.
-   Families: Conv with a fused activation (direct kernel), Conv on the Winograd kernel, Conv ->
-   MaxPool (ConvMaxPool), MaxPool/GlobalMaxPool on their SIMD rows, MatMul epilogues (bias,
-   Relu, GELU), the GELU fusion, the LayerNorm fusion, the Attention fusion, the PointwiseMLP
-   fusion. (EdgeGatherAdd: tests/test_fuse_edge.c compares it bit for bit with NaN and Inf.)
-   The semantics asserted are written in docs/operator-notes.md ("NaN and Inf"). */
+   Families: Conv with a fused activation (direct kernel), Conv on the Winograd kernel (NaN
+   only), Conv -> MaxPool (ConvMaxPool), PatchEmbed, MaxPool/GlobalMaxPool on their SIMD rows,
+   ReduceMax/ReduceMin (plain only; EdgeGatherAdd's maximum follows them), MatMul epilogues
+   (bias, Relu, GELU), the GELU fusion, the LayerNorm fusion, the Attention fusion, the
+   PointwiseMLP fusion. (EdgeGatherAdd: tests/test_fuse_edge.c compares it bit for bit with
+   NaN and Inf.) The semantics are written in docs/operator-notes.md ("NaN and Inf"). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -247,6 +248,39 @@ static void test_conv_maxpool(void **state)
     conv_case("ConvMaxPool Winograd 16->32", 16, 32, 8, 24, 3, NULL, true, true, "ConvMaxPool");
 }
 
+/* PatchEmbed: Conv (kernel = stride 4) -> Reshape -> Transpose(0, 2, 1) on the packed
+   product: a NaN or Inf pixel makes its patch's tokens non-finite, as the plain Conv. */
+static void test_patch_embed(void **state)
+{
+    (void)state;
+    enum { C = 3, H = 8, W = 16, E = 20, P = 4 };
+    e2e_ob *b = e2e_ob_new(17, "patch");
+    e2e_ob_input(b, "x", E2E_FLOAT, 4, (int64_t[]){2, C, H, W});
+    float *w = random_floats(E * C * P * P, 41, -0.3f, 0.3f), *bias = random_floats(E, 42, -0.1f, 0.1f);
+    e2e_ob_init_f32(b, "w", 4, (int64_t[]){E, C, P, P}, w);
+    e2e_ob_init_f32(b, "b", 1, (int64_t[]){E}, bias);
+    free(w);
+    free(bias);
+    e2e_ob_init_i64(b, "shape", 1, (int64_t[]){3}, (int64_t[]){2, E, (H / P) * (W / P)});
+    Onnx__NodeProto *n = e2e_ob_node(b, "Conv", "conv", 3, (const char *[]){"x", "w", "b"}, 1,
+                                     (const char *[]){"c"});
+    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){P, P});
+    e2e_ob_attr_ints(b, n, "strides", 2, (int64_t[]){P, P});
+    e2e_ob_node(b, "Reshape", "reshape", 2, (const char *[]){"c", "shape"}, 1, (const char *[]){"r"});
+    n = e2e_ob_node(b, "Transpose", "t", 1, (const char *[]){"r"}, 1, (const char *[]){"y"});
+    e2e_ob_attr_ints(b, n, "perm", 3, (int64_t[]){0, 2, 1});
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    e2e_model *m = load(b);
+    const int64_t nx = 2 * C * H * W;
+    float *x = random_floats(nx, 43, -1.f, 1.f);
+    poke(x, nx, 7, 97, false);
+    nf_case c = {"PatchEmbed", m, 1, {e2e_tensor_view_f32("x", x, 4, (int64_t[]){2, C, H, W})},
+                 "PatchEmbed", NULL, 1e-4};
+    run_case(&c);
+    free(x);
+    e2e_model_free(m);
+}
+
 /* ---------------------------------------------------------------- pools */
 
 /* MaxPool 2x2 / 2 (the SIMD rows), MaxPool 3x3 / 1 padded (the general loop), GlobalMaxPool:
@@ -292,6 +326,55 @@ static void test_maxpool(void **state)
     assert_true(isnan(p2[0]) && isnan(p2[1]) && isnan(p2[W / 2 + 2]) && isnan(p2[W / 2 + 3]));
     assert_true(p2[10] == INFINITY && p2[3 * W / 2 + 5] == -INFINITY);
     assert_true(isnan(pg[0]) && pg[1] == pg[1]);
+    e2e_session_free(s);
+    free(x);
+    e2e_model_free(m);
+}
+
+/* ReduceMax / ReduceMin over the last axis (rows), the first (columns) and both of a
+   transposed pair (the general loop): a NaN anywhere in the reduced values gives NaN, as the
+   elementwise Max/Min and numpy's max (and so EdgeGatherAdd's maximum: test_fuse_edge.c). */
+static void test_reduce_max(void **state)
+{
+    (void)state;
+    enum { A = 4, B = 6, C = 5 };
+    e2e_ob *b = e2e_ob_new(17, "reduce");
+    e2e_ob_input(b, "x", E2E_FLOAT, 3, (int64_t[]){A, B, C});
+    const char *ops[2] = {"ReduceMax", "ReduceMin"};
+    const int64_t axes[3][2] = {{2, 0}, {0, 0}, {0, 2}};
+    const int nax[3] = {1, 1, 2};
+    char outs[6][8];
+    for (int o = 0; o < 2; o++)
+        for (int a = 0; a < 3; a++) {
+            snprintf(outs[o * 3 + a], sizeof outs[0], "y%d%d", o, a);
+            Onnx__NodeProto *n = e2e_ob_node(b, ops[o], NULL, 1, (const char *[]){"x"}, 1,
+                                             (const char *[]){outs[o * 3 + a]});
+            e2e_ob_attr_ints(b, n, "axes", nax[a], axes[a]);
+            e2e_ob_attr_int(b, n, "keepdims", 0);
+            e2e_ob_output(b, outs[o * 3 + a], E2E_FLOAT, -1, NULL);
+        }
+    e2e_model *m = load(b);
+    float *x = random_floats(A * B * C, 13, -1.f, 1.f);
+    x[(1 * B + 2) * C + 0] = NAN; /* first of its row */
+    x[(2 * B + 3) * C + 4] = NAN; /* last of its row */
+    x[(3 * B + 1) * C + 2] = INFINITY;
+    x[(0 * B + 5) * C + 1] = -INFINITY;
+    nf_case c = {"ReduceMax/ReduceMin", m, 1, {e2e_tensor_view_f32("x", x, 3, (int64_t[]){A, B, C})},
+                 NULL, NULL, 0};
+    run_case(&c);
+    e2e_session *s = open_session(m, 1, E2E_ISA_AUTO, 1);
+    e2e_error err;
+    assert_int_equal(e2e_session_run(s, c.in, 1, &err), E2E_OK);
+    for (int o = 0; o < 2; o++) {
+        e2e_tensor_view rows, cols, gen;
+        assert_int_equal(e2e_session_output(s, o * 3, &rows), E2E_OK);
+        assert_int_equal(e2e_session_output(s, o * 3 + 1, &cols), E2E_OK);
+        assert_int_equal(e2e_session_output(s, o * 3 + 2, &gen), E2E_OK);
+        const float *r = rows.data, *cl = cols.data, *g = gen.data;
+        assert_true(isnan(r[1 * B + 2]) && isnan(r[2 * B + 3]) && !isnan(r[0]));
+        assert_true(isnan(cl[2 * C + 0]) && isnan(cl[3 * C + 4]) && !isnan(cl[0]));
+        assert_true(isnan(g[2]) && isnan(g[3]) && !isnan(g[0]));
+    }
     e2e_session_free(s);
     free(x);
     e2e_model_free(m);
@@ -483,6 +566,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_act),      cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_conv_maxpool),  cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_reduce_max),    cmocka_unit_test(test_patch_embed),
         cmocka_unit_test(test_matmul_epilogue), cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_layernorm),     cmocka_unit_test(test_attention),
         cmocka_unit_test(test_pointwise),

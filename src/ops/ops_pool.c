@@ -8,6 +8,8 @@
    number of window positions inside the explicitly padded input (count_include_pad=1).
    MaxPool's optional Indices output (int64) holds the flat index of the maximum in the whole
    input tensor, row-major (storage_order=0) or column-major within each image plane (1).
+   A NaN in a max window wins (its Indices: the window's last NaN), in every form (the SIMD
+   rows, ConvMaxPool): docs/operator-notes.md, "NaN and Inf".
 
    The common 2x2 window with stride 2 and no padding (SimpleNet's pools) takes a SIMD path:
    two input rows are combined, then adjacent pairs; windows cut by ceil_mode at the right

@@ -402,7 +402,8 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
         __m256 mx;
         if (k->act == E2E_ACT_NONE || k->act == E2E_ACT_RELU) {
             /* x -> x + b and ReLU never reverse an order (rounding included), so the bias
-               and the activation go after the maximum: the same bits for finite values */
+               and the activation go after the maximum: the same bits for finite values,
+               and a NaN wins the maximum and stays NaN through both */
             mx = e2e_vmax_nan8(e2e_vmax_nan8(y00, y01), e2e_vmax_nan8(y10, y11));
             mx = act_vec(k->act, _mm256_add_ps(mx, b), zero, lo, hi);
         } else {
