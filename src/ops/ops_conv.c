@@ -546,6 +546,88 @@ static void conv_depthwise(const e2e_kernel *k, const conv_priv *p, const float 
 }
 
 
+/* The Winograd transforms mix a tile's inputs with +-1 before the products, so an Inf input
+   gives Inf - Inf = NaN where the direct sum is +-Inf (and after Relu NaN where the plain
+   graph has 0). Chunks whose input rows hold a non-finite value (rare: a scan as cheap as the
+   padding copy) are computed by wino_exact_chunk instead, a plain direct loop: the same
+   non-finite outputs as the plain graph (docs/operator-notes.md, "NaN and Inf"). */
+static bool rows_finite(const conv_priv *p, const float *x, int64_t iy0, int64_t iy1)
+{
+    iy0 = iy0 < 0 ? 0 : iy0;
+    iy1 = iy1 > p->id[1] ? p->id[1] : iy1;
+    if (iy0 >= iy1)
+        return true;
+    const int64_t n = (iy1 - iy0) * p->id[2];
+    uint32_t m[8] = {0}; /* the largest |bits|: 0x7f800000 and above is Inf or NaN */
+    for (int64_t c = 0; c < p->C; c++) {
+        const float *s = x + c * p->isp + iy0 * p->id[2];
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int l = 0; l < 8; l++) {
+                uint32_t b;
+                memcpy(&b, s + i + l, sizeof b);
+                b &= 0x7fffffffu;
+                m[l] = b > m[l] ? b : m[l];
+            }
+        for (; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, s + i, sizeof b);
+            b &= 0x7fffffffu;
+            m[0] = b > m[0] ? b : m[0];
+        }
+    }
+    for (int l = 1; l < 8; l++)
+        m[0] = m[l] > m[0] ? m[l] : m[0];
+    return m[0] < 0x7f800000u;
+}
+
+/* Output (oy, ox) of channel m, activated: the direct sum (group 1, stride 1, 2-D). */
+static float conv_at(const e2e_kernel *k, const conv_priv *p, const float *x, int64_t m, int64_t oy,
+                     int64_t ox)
+{
+    const float *w = (const float *)k->in[1]->data + m * p->kdim;
+    const int64_t KH = p->kd[1], KW = p->kd[2], IH = p->id[1], IW = p->id[2];
+    float s = 0.f;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t ky = 0; ky < KH; ky++) {
+            const int64_t iy = oy + ky - p->pb[1];
+            if (iy < 0 || iy >= IH)
+                continue;
+            for (int64_t kx = 0; kx < KW; kx++) {
+                const int64_t ix = ox + kx - p->pb[2];
+                if (ix >= 0 && ix < IW)
+                    s += w[(c * KH + ky) * KW + kx] * x[c * p->isp + iy * IW + ix];
+            }
+        }
+    s += p->bias[m];
+    e2e_act_apply(k->act, k->act_alpha, k->act_beta, &s, 1);
+    return s;
+}
+
+/* What wino_chunk writes for tile rows [ty0, ty1), by the direct sums. */
+static void wino_exact_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                             int64_t ty0, int64_t ty1)
+{
+    const int64_t OH = p->od[1], OW = p->od[2], wf = p->wf;
+    if (p->pool2) {
+        const int64_t PHo = OH / 2, PWo = OW / 2, py1 = ty1 * wf / 2 < PHo ? ty1 * wf / 2 : PHo;
+        for (int64_t m = 0; m < p->M; m++)
+            for (int64_t py = ty0 * wf / 2; py < py1; py++)
+                for (int64_t px = 0; px < PWo; px++) {
+                    const float a = conv_at(k, p, x, m, 2 * py, 2 * px), b = conv_at(k, p, x, m, 2 * py, 2 * px + 1),
+                                c = conv_at(k, p, x, m, 2 * py + 1, 2 * px),
+                                d = conv_at(k, p, x, m, 2 * py + 1, 2 * px + 1);
+                    y[m * p->ysp + py * PWo + px] = e2e_fmax_nan(e2e_fmax_nan(a, b), e2e_fmax_nan(c, d));
+                }
+        return;
+    }
+    const int64_t oy1 = ty1 * wf < OH ? ty1 * wf : OH;
+    for (int64_t m = 0; m < p->M; m++)
+        for (int64_t oy = ty0 * wf; oy < oy1; oy++)
+            for (int64_t ox = 0; ox < OW; ox++)
+                y[m * p->ysp + oy * OW + ox] = conv_at(k, p, x, m, oy, ox);
+}
+
 typedef struct direct_job {
     const e2e_kernel *k;
     const float *X;
@@ -571,7 +653,9 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
-        if (wino)
+        if (wino && !rows_finite(p, x, oy0 * p->wf - p->pad_t, oy1 * p->wf + 2 - p->pad_t))
+            wino_exact_chunk(j->k, p, x, y, oy0, oy1);
+        else if (wino)
             p->ck->wino_chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (p->pool2)
             p->ck->direct_chunk_pool(j->k, p, x, y, slab, oy0, oy1);

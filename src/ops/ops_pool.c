@@ -234,9 +234,6 @@ static void pool_one(const pool_priv *p, const float *x, int64_t nc, int64_t od,
     }
 }
 
-/* The larger of a and b, or a NaN when either is one (the SIMD forms: e2e_vmax_nan). */
-static inline float max_nan(float a, float b) { return isnan(a) || a > b ? a : b; }
-
 /* y[0..n) = max (or mean) of the 2x2 windows starting at r0[2i], r1[2i]: the instruction
    set's row kernel (rows.h) for a prefix, plain C for the rest. */
 static void pool2_row(const pool_priv *p, const float *r0, const float *r1, float *y, int64_t n)
@@ -246,7 +243,7 @@ static void pool2_row(const pool_priv *p, const float *r0, const float *r1, floa
     for (; i < n; i++) {
         float a = r0[2 * i], b = r0[2 * i + 1], c = r1[2 * i], d = r1[2 * i + 1];
         if (is_max) {
-            y[i] = max_nan(max_nan(a, b), max_nan(c, d));
+            y[i] = e2e_fmax_nan(e2e_fmax_nan(a, b), e2e_fmax_nan(c, d));
         } else {
             y[i] = (a + b + c + d) * 0.25f;
         }
@@ -362,7 +359,7 @@ static e2e_status gmax_run(e2e_kernel *k)
         const float *x = X + i * p->sp;
         float m = x[0];
         for (int64_t j = 1; j < p->sp; j++)
-            m = max_nan(m, x[j]);
+            m = e2e_fmax_nan(m, x[j]);
         Y[i] = m;
     }
     return E2E_OK;
