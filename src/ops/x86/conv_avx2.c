@@ -223,8 +223,8 @@ static void pool_c1(const e2e_kernel *k, const conv_priv *p, const float *slab, 
                     act_late8(k, v[0], 4);
                 /* rows, then even columns against odd ones; the lanes come out as pooled
                    outputs 0 1 4 5 2 3 6 7, and one 64-bit permute puts them in order */
-                const __m256 m0 = e2e_vmax_nan8(v[0][0], v[1][0]), m1 = e2e_vmax_nan8(v[0][1], v[1][1]);
-                const __m256 h = e2e_vmax_nan8(_mm256_shuffle_ps(m0, m1, 0x88), _mm256_shuffle_ps(m0, m1, 0xDD));
+                const __m256 m0 = _mm256_max_ps(v[0][0], v[1][0]), m1 = _mm256_max_ps(v[0][1], v[1][1]);
+                const __m256 h = _mm256_max_ps(_mm256_shuffle_ps(m0, m1, 0x88), _mm256_shuffle_ps(m0, m1, 0xDD));
                 _mm256_storeu_ps(ym + q * PWo + x0 / 2,
                                  _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(h), 0xD8)));
             }
@@ -270,8 +270,8 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                     if (late)
                         act_late8(k, r, 2);
                     /* rows, then the column pairs: even lanes against odd lanes */
-                    const __m256 v = _mm256_permutevar8x32_ps(e2e_vmax_nan8(r[0], r[1]), eo);
-                    const __m128 h = e2e_vmax_nan4(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+                    const __m256 v = _mm256_permutevar8x32_ps(_mm256_max_ps(r[0], r[1]), eo);
+                    const __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
                     float *d = d0 + i * p->ysp;
                     if (n == 4)
                         _mm_storeu_ps(d, h);
@@ -402,9 +402,8 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
         __m256 mx;
         if (k->act == E2E_ACT_NONE || k->act == E2E_ACT_RELU) {
             /* x -> x + b and ReLU never reverse an order (rounding included), so the bias
-               and the activation go after the maximum: the same bits for finite values,
-               and a NaN wins the maximum and stays NaN through both */
-            mx = e2e_vmax_nan8(e2e_vmax_nan8(y00, y01), e2e_vmax_nan8(y10, y11));
+               and the activation go after the maximum: the same bits for finite values */
+            mx = _mm256_max_ps(_mm256_max_ps(y00, y01), _mm256_max_ps(y10, y11));
             mx = act_vec(k->act, _mm256_add_ps(mx, b), zero, lo, hi);
         } else {
             __m256 yv[4] = {y00, y01, y10, y11};
@@ -412,7 +411,7 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
                 yv[i] = act_vec(k->act, _mm256_add_ps(yv[i], b), zero, lo, hi);
             if (late)
                 act_late8(k, yv, 4);
-            mx = e2e_vmax_nan8(e2e_vmax_nan8(yv[0], yv[1]), e2e_vmax_nan8(yv[2], yv[3]));
+            mx = _mm256_max_ps(_mm256_max_ps(yv[0], yv[1]), _mm256_max_ps(yv[2], yv[3]));
         }
         /* tiles 0 1 4 5 2 3 6 7 -> 0 .. 7 */
         mx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mx), 0xD8));
@@ -563,10 +562,10 @@ static void wino4_output(const e2e_kernel *k, const conv_priv *p, const float *b
         if (late)
             act_late8(k, yv[0], 16);
         for (int r = 0; r < 2 && 2 * ty + r < PHo; r++) {
-            const __m256 p0 = e2e_vmax_nan8(e2e_vmax_nan8(yv[2 * r][0], yv[2 * r][1]),
-                                            e2e_vmax_nan8(yv[2 * r + 1][0], yv[2 * r + 1][1]));
-            const __m256 p1 = e2e_vmax_nan8(e2e_vmax_nan8(yv[2 * r][2], yv[2 * r][3]),
-                                            e2e_vmax_nan8(yv[2 * r + 1][2], yv[2 * r + 1][3]));
+            const __m256 p0 = _mm256_max_ps(_mm256_max_ps(yv[2 * r][0], yv[2 * r][1]),
+                                            _mm256_max_ps(yv[2 * r + 1][0], yv[2 * r + 1][1]));
+            const __m256 p1 = _mm256_max_ps(_mm256_max_ps(yv[2 * r][2], yv[2 * r][3]),
+                                            _mm256_max_ps(yv[2 * r + 1][2], yv[2 * r + 1][3]));
             /* pairs of pooled columns per tile, tiles 0 2 1 3 and 4 6 5 7 -> in order */
             const __m256 a = _mm256_castpd_ps(
                 _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_unpacklo_ps(p0, p1)), 0xD8));
@@ -658,5 +657,23 @@ static int wino_tile(const e2e_kernel *k, const conv_priv *p, bool pooled)
     return t2 * 10 >= ((t2 + 7) & ~(int64_t)7) * 6 ? 2 : 0;
 }
 
+/* No NaN or Inf in x[0..n): x - x is 0 for finite x, NaN otherwise. */
+static bool all_finite(const float *x, int64_t n)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+        a0 = _mm256_add_ps(a0, _mm256_sub_ps(v0, v0));
+        a1 = _mm256_add_ps(a1, _mm256_sub_ps(v1, v1));
+    }
+    for (; i < n; i += 8) {
+        const __m256 v = _mm256_maskload_ps(x + i, e2e_lane_mask8(n - i));
+        a0 = _mm256_add_ps(a0, _mm256_sub_ps(v, v));
+    }
+    a0 = _mm256_add_ps(a0, a1);
+    return _mm256_movemask_ps(_mm256_cmp_ps(a0, a0, _CMP_UNORD_Q)) == 0;
+}
+
 const e2e_conv_kernels e2e_conv_avx2 = {8, DIRECT_G, WINO_G, wino_tile, direct_chunk,
-                                        direct_chunk_pool, wino_chunk};
+                                        direct_chunk_pool, wino_chunk, all_finite};

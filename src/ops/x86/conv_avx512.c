@@ -5,7 +5,6 @@
 #include <immintrin.h>
 
 #include "ops/conv_internal.h"
-#include "ops/x86/simd_avx512.h"
 
 #define ALWAYS_INLINE CONV_INLINE
 /* the product buffer: DIRECT_MB channels by WINO_TV vectors of 16 tiles per xi */
@@ -245,7 +244,7 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
             y10 = _mm512_loadu_ps(t[2]);
             y11 = _mm512_loadu_ps(t[3]);
         }
-        const __m512 mx = e2e_vmax_nan(e2e_vmax_nan(y00, y01), e2e_vmax_nan(y10, y11));
+        const __m512 mx = _mm512_max_ps(_mm512_max_ps(y00, y01), _mm512_max_ps(y10, y11));
         const int64_t PWo = OW / 2, PHo = OH / 2;
         float *yp = y + m * p->ysp;
         for (int64_t l = 0; l < 16 && f0 + l < nt;) {
@@ -382,8 +381,8 @@ static void direct_chunk_pool(const e2e_kernel *k, const conv_priv *p, const flo
                         r0 = _mm512_loadu_ps(t[0]);
                         r1 = _mm512_loadu_ps(t[1]);
                     }
-                    const __m512 v = e2e_vmax_nan(r0, r1);
-                    const __m512 h = e2e_vmax_nan(_mm512_permutexvar_ps(pe, v), _mm512_permutexvar_ps(po, v));
+                    const __m512 v = _mm512_max_ps(r0, r1);
+                    const __m512 h = _mm512_max_ps(_mm512_permutexvar_ps(pe, v), _mm512_permutexvar_ps(po, v));
                     _mm512_mask_storeu_ps(y + (m0 + i) * p->ysp + (q0 + q) * PWo + x0 / 2, sm, h);
                 }
             }
@@ -403,5 +402,23 @@ static int wino_tile(const e2e_kernel *k, const conv_priv *p, bool pooled)
     return C >= 8 && M >= 8 && p->od[2] >= 4 && 10 * C * M > 76 * C + out_cost * M ? 2 : 0;
 }
 
+/* No NaN or Inf in x[0..n): x - x is 0 for finite x, NaN otherwise. */
+static bool all_finite(const float *x, int64_t n)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+        a0 = _mm512_add_ps(a0, _mm512_sub_ps(v0, v0));
+        a1 = _mm512_add_ps(a1, _mm512_sub_ps(v1, v1));
+    }
+    for (; i < n; i += 16) {
+        const __m512 v = _mm512_maskz_loadu_ps(n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1), x + i);
+        a0 = _mm512_add_ps(a0, _mm512_sub_ps(v, v));
+    }
+    a0 = _mm512_add_ps(a0, a1);
+    return _mm512_cmp_ps_mask(a0, a0, _CMP_UNORD_Q) == 0;
+}
+
 const e2e_conv_kernels e2e_conv_avx512 = {16, DIRECT_MB, DIRECT_MB, wino_tile, direct_chunk,
-                                          direct_chunk_pool, wino_chunk};
+                                          direct_chunk_pool, wino_chunk, all_finite};

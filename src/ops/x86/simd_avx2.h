@@ -83,14 +83,14 @@ static inline __m256 e2e_vgelu8(__m256 x)
 }
 
 /* max(a, b) where a NaN in either wins (as the plain MaxPool): vmaxps alone returns b when
-   either is NaN, so a's NaN is put back. */
+   either is NaN, so the lanes where the pair is unordered are set to all ones (a NaN). */
 static inline __m256 e2e_vmax_nan8(__m256 a, __m256 b)
 {
-    return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+    return _mm256_or_ps(_mm256_max_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
 }
 static inline __m128 e2e_vmax_nan4(__m128 a, __m128 b)
 {
-    return _mm_blendv_ps(_mm_max_ps(a, b), a, _mm_cmpunord_ps(a, a));
+    return _mm_or_ps(_mm_max_ps(a, b), _mm_cmpunord_ps(a, b));
 }
 
 #endif
