@@ -71,6 +71,8 @@ typedef struct e2e_conv_kernels {
     /* tile rows [ty0, ty1) */
     void (*wino_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t ty0, int64_t ty1);
+    /* whether x[0..n) holds no NaN or Inf (ops_conv.c: chunks with them take direct sums) */
+    bool (*finite)(const float *x, int64_t n);
 } e2e_conv_kernels;
 
 extern const e2e_conv_kernels e2e_conv_avx2, e2e_conv_avx512;

@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
             if (r)
                 x = r[j] + x;
             if (e->act == E2E_ACT_RELU)
-                x = x > 0.f ? x : 0.f;
+                x = x < 0.f ? 0.f : x; /* the Relu kernel's form: a NaN stays NaN */
             y[j] = x;
         }
         if (e->act == E2E_ACT_GELU)

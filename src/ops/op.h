@@ -128,4 +128,8 @@ void e2e_broadcast_strides(const e2e_shape *in, const e2e_shape *out, int64_t *s
 /* Applies a fused activation to n floats in place. */
 void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n);
 
+/* max(a, b) where a NaN in either wins: MaxPool's rule (docs/operator-notes.md, "NaN and
+   Inf"); the SIMD forms are e2e_vmax_nan in src/ops/x86/simd_*.h. */
+static inline float e2e_fmax_nan(float a, float b) { return a != a || a > b ? a : b; }
+
 #endif

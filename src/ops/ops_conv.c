@@ -120,6 +120,8 @@ static const e2e_conv_kernels *conv_kernels_for(e2e_isa_level isa)
     return NULL;
 }
 
+static bool floats_finite(const float *x, int64_t n);
+
 static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
 {
     if (!p->ck)
@@ -128,6 +130,10 @@ static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
     if (p->G != 1 || p->id[0] != 1 || p->kd[0] != 1 || p->st[1] != 1 || p->st[2] != 1)
         return false;
     if (!k->in[1]->is_const || (k->n_in > 2 && k->in[2] && !k->in[2]->is_const))
+        return false;
+    /* non-finite weights: the plain path (the non-finite check looks at the inputs only) */
+    if (!floats_finite(k->in[1]->data, k->in[1]->numel) ||
+        (k->n_in > 2 && k->in[2] && !floats_finite(k->in[2]->data, k->in[2]->numel)))
         return false;
     int64_t OW = p->od[2], vecs = (OW + vec - 1) / vec;
     /* at least 60% of the vector lanes hold outputs; taps whose packed weights fit in L2 */
@@ -432,7 +438,7 @@ static void bias_act(const e2e_kernel *k, float *y, int64_t n, float b)
     if (k->act == E2E_ACT_RELU) {
         for (int64_t i = 0; i < n; i++) {
             float v = y[i] + b;
-            y[i] = v > 0.f ? v : 0.f;
+            y[i] = v < 0.f ? 0.f : v; /* the Relu kernel's form: a NaN stays NaN */
         }
         return;
     }
@@ -547,6 +553,101 @@ static void conv_depthwise(const e2e_kernel *k, const conv_priv *p, const float 
 }
 
 
+/* Non-finite inputs. The Winograd transforms mix a tile's inputs with +-1 before the
+   products, so an Inf input gives Inf - Inf = NaN where the direct sum is +-Inf (after Relu:
+   NaN where the plain graph has 0); and the pooled kernels take vmaxps, which drops a NaN in
+   one of its operands (MaxPool lets a NaN win). Rather than paying for NaN-aware maxima in
+   every register tile, a chunk whose input rows hold a NaN or Inf (one vector pass over
+   them, the instruction set's ck->finite) is computed by exact_chunk, plain direct sums and e2e_fmax_nan:
+   the plain graph's non-finite outputs (docs/operator-notes.md, "NaN and Inf"). The weights
+   and biases of these kernels are finite (direct_fits). */
+static bool floats_finite(const float *x, int64_t n)
+{
+    /* x - x is 0, or NaN for Inf and NaN; 16 independent sums (vectorised at -O2). For the
+       weights at prepare; chunks of inputs go through the vector form (ck->finite). */
+    float a[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            a[l] += x[i + l] - x[i + l];
+    for (; i < n; i++)
+        a[0] += x[i] - x[i];
+    float t = 0.f;
+    for (int l = 0; l < 16; l++)
+        t += a[l];
+    return t == 0.f;
+}
+
+/* Output rows [*oy0, *oy1) behind work units [u0, u1) (output rows, row pairs or tile rows). */
+static void unit_rows(const conv_priv *p, int64_t u0, int64_t u1, int64_t *oy0, int64_t *oy1)
+{
+    const int64_t step = p->algo == CONV_WINOGRAD ? p->wf : p->pool2 ? 2 : 1;
+    *oy0 = u0 * step;
+    *oy1 = u1 * step < p->od[1] ? u1 * step : p->od[1];
+}
+
+static bool rows_finite(const conv_priv *p, const float *x, int64_t u0, int64_t u1)
+{
+    int64_t oy0, oy1;
+    unit_rows(p, u0, u1, &oy0, &oy1);
+    int64_t iy0 = oy0 * p->st[1] - p->pb[1], iy1 = (oy1 - 1) * p->st[1] + (p->kd[1] - 1) * p->dl[1] + 1 - p->pb[1];
+    iy0 = iy0 < 0 ? 0 : iy0;
+    iy1 = iy1 > p->id[1] ? p->id[1] : iy1;
+    for (int64_t c = 0; c < p->C && iy0 < iy1; c++)
+        if (!p->ck->finite(x + c * p->isp + iy0 * p->id[2], (iy1 - iy0) * p->id[2]))
+            return false;
+    return true;
+}
+
+/* Output (oy, ox) of channel m, activated: the direct sum (group 1, 2-D). */
+static float conv_at(const e2e_kernel *k, const conv_priv *p, const float *x, int64_t m, int64_t oy,
+                     int64_t ox)
+{
+    const float *w = (const float *)k->in[1]->data + m * p->kdim;
+    const int64_t KH = p->kd[1], KW = p->kd[2], IH = p->id[1], IW = p->id[2];
+    float s = 0.f;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t ky = 0; ky < KH; ky++) {
+            const int64_t iy = oy * p->st[1] + ky * p->dl[1] - p->pb[1];
+            if (iy < 0 || iy >= IH)
+                continue;
+            for (int64_t kx = 0; kx < KW; kx++) {
+                const int64_t ix = ox * p->st[2] + kx * p->dl[2] - p->pb[2];
+                if (ix >= 0 && ix < IW)
+                    s += w[(c * KH + ky) * KW + kx] * x[c * p->isp + iy * IW + ix];
+            }
+        }
+    s += p->bias[m];
+    e2e_act_apply(k->act, k->act_alpha, k->act_beta, &s, 1);
+    return s;
+}
+
+/* What the kernel writes for work units [u0, u1), by direct sums. */
+static void exact_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                        int64_t u0, int64_t u1)
+{
+    const int64_t OW = p->od[2];
+    int64_t oy0, oy1;
+    unit_rows(p, u0, u1, &oy0, &oy1);
+    if (p->pool2) {
+        const int64_t PWo = OW / 2, py1 = oy1 / 2 < p->od[1] / 2 ? oy1 / 2 : p->od[1] / 2;
+        for (int64_t m = 0; m < p->M; m++)
+            for (int64_t py = oy0 / 2; py < py1; py++)
+                for (int64_t px = 0; px < PWo; px++) {
+                    const float a = conv_at(k, p, x, m, 2 * py, 2 * px),
+                                b = conv_at(k, p, x, m, 2 * py, 2 * px + 1),
+                                c = conv_at(k, p, x, m, 2 * py + 1, 2 * px),
+                                d = conv_at(k, p, x, m, 2 * py + 1, 2 * px + 1);
+                    y[m * p->ysp + py * PWo + px] = e2e_fmax_nan(e2e_fmax_nan(a, b), e2e_fmax_nan(c, d));
+                }
+        return;
+    }
+    for (int64_t m = 0; m < p->M; m++)
+        for (int64_t oy = oy0; oy < oy1; oy++)
+            for (int64_t ox = 0; ox < OW; ox++)
+                y[m * p->ysp + oy * OW + ox] = conv_at(k, p, x, m, oy, ox);
+}
+
 typedef struct direct_job {
     const e2e_kernel *k;
     const float *X;
@@ -572,7 +673,9 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
-        if (wino)
+        if ((wino || p->pool2) && !rows_finite(p, x, oy0, oy1))
+            exact_chunk(j->k, p, x, y, oy0, oy1);
+        else if (wino)
             p->ck->wino_chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (p->pool2)
             p->ck->direct_chunk_pool(j->k, p, x, y, slab, oy0, oy1);

@@ -9,8 +9,7 @@
    the end as Gather's), a (float, M C values). The [M, K, C] edge tensor is never written
    when the maximum is taken. Semantics are the plain graph's: the sum is one float add, the
    activation the Relu/LeakyRelu kernels' (ops_unary.c: a NaN stays NaN), the maximum starts
-   at -Inf and takes v when v > max (as ReduceMax: a NaN is skipped; a row of NaNs gives
-   -Inf).
+   at -Inf and takes v when v > max or v is NaN (as ReduceMax: a NaN wins).
    An index out of range is an error naming the node, as Gather's. Rows of m are spread over
    the session's threads. */
 #include <math.h>
@@ -88,11 +87,11 @@ row_add_act_max(float *restrict y, const float *restrict r, const float *restric
     for (; c + 8 <= n; c += 8)
         for (int l = 0; l < 8; l++) {
             float v = edge_act(r[c + l] + a[c + l], act, alpha);
-            y[c + l] = v > y[c + l] ? v : y[c + l];
+            y[c + l] = v > y[c + l] || isnan(v) ? v : y[c + l];
         }
     for (; c < n; c++) {
         float v = edge_act(r[c] + a[c], act, alpha);
-        y[c] = v > y[c] ? v : y[c];
+        y[c] = v > y[c] || isnan(v) ? v : y[c];
     }
 }
 

@@ -8,6 +8,8 @@
    number of window positions inside the explicitly padded input (count_include_pad=1).
    MaxPool's optional Indices output (int64) holds the flat index of the maximum in the whole
    input tensor, row-major (storage_order=0) or column-major within each image plane (1).
+   A NaN in a max window wins (its Indices: the window's last NaN), in every form (the SIMD
+   rows, ConvMaxPool): docs/operator-notes.md, "NaN and Inf".
 
    The common 2x2 window with stride 2 and no padding (SimpleNet's pools) takes a SIMD path:
    two input rows are combined, then adjacent pairs; windows cut by ceil_mode at the right
@@ -205,7 +207,7 @@ static void pool_one(const pool_priv *p, const float *x, int64_t nc, int64_t od,
                 const float *xr = x + (iz * IH + iy) * IW;
                 for (int64_t c = w0; c < w1; c++) {
                     int64_t iw = xs + c * p->dl[2];
-                    if (xr[iw] > m || at < 0) {
+                    if (xr[iw] > m || at < 0 || isnan(xr[iw])) { /* a NaN wins */
                         m = xr[iw];
                         at = p->col_major ? (iw * IH + iy) * ID + iz : (iz * IH + iy) * IW + iw;
                     }
@@ -242,10 +244,7 @@ static void pool2_row(const pool_priv *p, const float *r0, const float *r1, floa
     for (; i < n; i++) {
         float a = r0[2 * i], b = r0[2 * i + 1], c = r1[2 * i], d = r1[2 * i + 1];
         if (is_max) {
-            float m = a;
-            m = b > m ? b : m;
-            m = c > m ? c : m;
-            y[i] = d > m ? d : m;
+            y[i] = e2e_fmax_nan(e2e_fmax_nan(a, b), e2e_fmax_nan(c, d));
         } else {
             y[i] = (a + b + c + d) * 0.25f;
         }
@@ -361,7 +360,7 @@ static e2e_status gmax_run(e2e_kernel *k)
         const float *x = X + i * p->sp;
         float m = x[0];
         for (int64_t j = 1; j < p->sp; j++)
-            m = x[j] > m ? x[j] : m;
+            m = e2e_fmax_nan(m, x[j]);
         Y[i] = m;
     }
     return E2E_OK;

@@ -13,6 +13,8 @@
    float accumulates in double; int32/int64/int8/uint8 in int64 (bool: Max/Min only).
    A reduction over an empty set gives the identity: 0 for sums, 1 for Prod, -inf/+inf for
    Max/Min (the type's limits for integers), -inf for LogSum/LogSumExp, NaN for Mean.
+   A NaN among the reduced values makes Max and Min NaN (numpy's max, PyTorch's amax; the
+   elementwise Max/Min do the same).
 
    Softmax/LogSoftmax: opset < 13 views the input as 2-D [prod(dims[:axis]), prod(dims[axis:])]
    (axis default 1) and normalises each row; opset >= 13 normalises along one axis (default
@@ -207,8 +209,8 @@ static inline double f_step(rkind kind, double a, double x, double m)
 {
     switch (kind) {
     case RK_SUM: case RK_MEAN: case RK_LOGSUM: return a + x;
-    case RK_MAX: return x > a ? x : a;
-    case RK_MIN: return x < a ? x : a;
+    case RK_MAX: return x > a || isnan(x) ? x : a; /* a NaN wins (numpy, PyTorch) */
+    case RK_MIN: return x < a || isnan(x) ? x : a;
     case RK_PROD: return a * x;
     case RK_L1: return a + fabs(x);
     case RK_L2: case RK_SUMSQ: return a + x * x;
@@ -246,10 +248,10 @@ static float f_row(rkind kind, const float *x, int64_t n)
         float m = kind == RK_MAX ? -INFINITY : INFINITY;
         if (kind == RK_MAX)
             for (int64_t j = 0; j < n; j++)
-                m = x[j] > m ? x[j] : m;
+                m = x[j] > m || isnan(x[j]) ? x[j] : m;
         else
             for (int64_t j = 0; j < n; j++)
-                m = x[j] < m ? x[j] : m;
+                m = x[j] < m || isnan(x[j]) ? x[j] : m;
         return m;
     }
     double m = 0;
@@ -323,11 +325,11 @@ static void f_cols(const red_priv *p, const float *x, float *y, double *acc)
                 break;
             case RK_MAX:
                 for (int64_t i = 0; i < inner; i++)
-                    acc[i] = xr[i] > acc[i] ? xr[i] : acc[i];
+                    acc[i] = xr[i] > acc[i] || isnan(xr[i]) ? xr[i] : acc[i];
                 break;
             case RK_MIN:
                 for (int64_t i = 0; i < inner; i++)
-                    acc[i] = xr[i] < acc[i] ? xr[i] : acc[i];
+                    acc[i] = xr[i] < acc[i] || isnan(xr[i]) ? xr[i] : acc[i];
                 break;
             case RK_L2: case RK_SUMSQ:
                 for (int64_t i = 0; i < inner; i++)

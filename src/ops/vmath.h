@@ -9,7 +9,8 @@
      which gives ~1e-38 instead of a denormal). Relative error ~2e-7.
    e2e_vgelu: GELU 0.5 x (1 + erf(x / sqrt 2)) with erf(z) = z P(z^2) / Q(z^2), a (5, 5)
      rational fitted here (Lawson-weighted Sanathanan-Koerner iterations in double) to the
-     minimax error 1.6e-8 on |z| <= 3.92, and GELU = x or 0 beyond (1 - erf(3.92) = 3e-8).
+     minimax error 1.6e-8 on |z| <= 3.92, and GELU = x or x * 0 beyond (1 - erf(3.92) = 3e-8;
+     x * 0 is -0, or NaN for -Inf as in the unfused graph: docs/operator-notes.md).
      Evaluated in float the absolute error of erf is below 4e-7, so GELU is within
      2e-7 |x| + 1 ulp: the accuracy of the unfused graph (Div, Erf, Add 1, Mul, Mul), whose
      1 + erf already rounds to 1.2e-7. About 24 vector operations per 16 values. */
@@ -39,7 +40,7 @@ static inline float e2e_gelu1(float x)
     if (z > 3.92f)
         return x;
     if (z < -3.92f)
-        return 0.f;
+        return x * 0.f; /* -0, or NaN for -Inf as the unfused graph (-Inf * (1 + erf) = -Inf * 0) */
     float w = z * z;
     float p = ((((E2E_GELU_P5 * w + E2E_GELU_P4) * w + E2E_GELU_P3) * w + E2E_GELU_P2) * w + E2E_GELU_P1) * w +
               E2E_GELU_P0;

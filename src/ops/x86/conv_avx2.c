@@ -83,11 +83,11 @@ ALWAYS_INLINE __m256 act_vec(e2e_act act, __m256 r, __m256 zero, __m256 lo, __m2
 {
     switch (act) {
     case E2E_ACT_RELU:
-        return _mm256_max_ps(r, zero);
+        return _mm256_max_ps(zero, r); /* this order keeps a NaN in r */
     case E2E_ACT_LEAKY_RELU:
         return _mm256_blendv_ps(r, _mm256_mul_ps(r, lo), _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
     case E2E_ACT_CLIP:
-        return _mm256_min_ps(_mm256_max_ps(r, lo), hi);
+        return _mm256_min_ps(hi, _mm256_max_ps(lo, r)); /* = the Clip kernel's x < lo ? lo : x, then v > hi ? hi : v */
     default:
         return r;
     }
@@ -657,5 +657,23 @@ static int wino_tile(const e2e_kernel *k, const conv_priv *p, bool pooled)
     return t2 * 10 >= ((t2 + 7) & ~(int64_t)7) * 6 ? 2 : 0;
 }
 
+/* No NaN or Inf in x[0..n): x - x is 0 for finite x, NaN otherwise. */
+static bool all_finite(const float *x, int64_t n)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+        a0 = _mm256_add_ps(a0, _mm256_sub_ps(v0, v0));
+        a1 = _mm256_add_ps(a1, _mm256_sub_ps(v1, v1));
+    }
+    for (; i < n; i += 8) {
+        const __m256 v = _mm256_maskload_ps(x + i, e2e_lane_mask8(n - i));
+        a0 = _mm256_add_ps(a0, _mm256_sub_ps(v, v));
+    }
+    a0 = _mm256_add_ps(a0, a1);
+    return _mm256_movemask_ps(_mm256_cmp_ps(a0, a0, _CMP_UNORD_Q)) == 0;
+}
+
 const e2e_conv_kernels e2e_conv_avx2 = {8, DIRECT_G, WINO_G, wino_tile, direct_chunk,
-                                        direct_chunk_pool, wino_chunk};
+                                        direct_chunk_pool, wino_chunk, all_finite};

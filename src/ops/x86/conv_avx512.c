@@ -72,11 +72,11 @@ ALWAYS_INLINE __m512 act_vec(e2e_act act, __m512 r, __m512 zero, __m512 lo, __m5
 {
     switch (act) {
     case E2E_ACT_RELU:
-        return _mm512_max_ps(r, zero);
+        return _mm512_max_ps(zero, r); /* this order keeps a NaN in r */
     case E2E_ACT_LEAKY_RELU:
         return _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(r, zero, _CMP_LT_OQ), r, lo);
     case E2E_ACT_CLIP:
-        return _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+        return _mm512_min_ps(hi, _mm512_max_ps(lo, r)); /* = the Clip kernel's x < lo ? lo : x, then v > hi ? hi : v */
     default:
         return r;
     }
@@ -402,5 +402,23 @@ static int wino_tile(const e2e_kernel *k, const conv_priv *p, bool pooled)
     return C >= 8 && M >= 8 && p->od[2] >= 4 && 10 * C * M > 76 * C + out_cost * M ? 2 : 0;
 }
 
+/* No NaN or Inf in x[0..n): x - x is 0 for finite x, NaN otherwise. */
+static bool all_finite(const float *x, int64_t n)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+        a0 = _mm512_add_ps(a0, _mm512_sub_ps(v0, v0));
+        a1 = _mm512_add_ps(a1, _mm512_sub_ps(v1, v1));
+    }
+    for (; i < n; i += 16) {
+        const __m512 v = _mm512_maskz_loadu_ps(n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1), x + i);
+        a0 = _mm512_add_ps(a0, _mm512_sub_ps(v, v));
+    }
+    a0 = _mm512_add_ps(a0, a1);
+    return _mm512_cmp_ps_mask(a0, a0, _CMP_UNORD_Q) == 0;
+}
+
 const e2e_conv_kernels e2e_conv_avx512 = {16, DIRECT_MB, DIRECT_MB, wino_tile, direct_chunk,
-                                          direct_chunk_pool, wino_chunk};
+                                          direct_chunk_pool, wino_chunk, all_finite};

@@ -129,7 +129,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
                 if (r)
                     x = _mm256_add_ps(nv >= 8 ? _mm256_loadu_ps(r + 8 * v) : _mm256_maskload_ps(r + 8 * v, mk), x);
                 if (e->act == E2E_ACT_RELU)
-                    x = _mm256_max_ps(x, zero);
+                    x = _mm256_max_ps(zero, x);
                 else if (e->act == E2E_ACT_GELU)
                     x = e2e_vgelu8(x);
                 if (nv >= 8)

@@ -131,8 +131,8 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
                 if (nv > 1)
                     x1 = e2e_vgelu(x1);
             } else if (e->act == E2E_ACT_RELU) {
-                x0 = _mm512_max_ps(x0, zero);
-                x1 = _mm512_max_ps(x1, zero);
+                x0 = _mm512_max_ps(zero, x0);
+                x1 = _mm512_max_ps(zero, x1);
             }
             _mm512_mask_storeu_ps(C + i * ldc, k0, x0);
             if (nv > 1)

@@ -88,11 +88,11 @@ int64_t e2e_pool2_row_avx2(bool is_max, const float *r0, const float *r1, float 
     for (; i + 8 <= n; i += 8) {
         __m256 a0 = _mm256_loadu_ps(r0 + 2 * i), a1 = _mm256_loadu_ps(r1 + 2 * i);
         __m256 b0 = _mm256_loadu_ps(r0 + 2 * i + 8), b1 = _mm256_loadu_ps(r1 + 2 * i + 8);
-        __m256 a = is_max ? _mm256_max_ps(a0, a1) : _mm256_add_ps(a0, a1);
-        __m256 b = is_max ? _mm256_max_ps(b0, b1) : _mm256_add_ps(b0, b1);
+        __m256 a = is_max ? e2e_vmax_nan8(a0, a1) : _mm256_add_ps(a0, a1);
+        __m256 b = is_max ? e2e_vmax_nan8(b0, b1) : _mm256_add_ps(b0, b1);
         /* even / odd lanes of (a, b), within 128-bit halves, then fix the half order */
         __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
-        __m256 r = is_max ? _mm256_max_ps(e, o) : _mm256_mul_ps(_mm256_add_ps(e, o), q);
+        __m256 r = is_max ? e2e_vmax_nan8(e, o) : _mm256_mul_ps(_mm256_add_ps(e, o), q);
         r = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(r), 0xD8));
         _mm256_storeu_ps(y + i, r);
     }

@@ -81,8 +81,8 @@ int64_t e2e_pool2_row_avx512(bool is_max, const float *r0, const float *r1, floa
         __m512 a, b;
         if (left >= 16) {
             if (is_max) {
-                a = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
-                b = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
+                a = e2e_vmax_nan(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
+                b = e2e_vmax_nan(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
             } else {
                 a = _mm512_add_ps(_mm512_loadu_ps(r0 + 2 * i), _mm512_loadu_ps(r1 + 2 * i));
                 b = _mm512_add_ps(_mm512_loadu_ps(r0 + 2 * i + 16), _mm512_loadu_ps(r1 + 2 * i + 16));
@@ -94,11 +94,11 @@ int64_t e2e_pool2_row_avx512(bool is_max, const float *r0, const float *r1, floa
             __m512 a0 = _mm512_maskz_loadu_ps(ma, r0 + 2 * i), a1 = _mm512_maskz_loadu_ps(ma, r1 + 2 * i);
             __m512 b0 = _mm512_maskz_loadu_ps(mb, r0 + 2 * i + 16);
             __m512 b1 = _mm512_maskz_loadu_ps(mb, r1 + 2 * i + 16);
-            a = is_max ? _mm512_max_ps(a0, a1) : _mm512_add_ps(a0, a1);
-            b = is_max ? _mm512_max_ps(b0, b1) : _mm512_add_ps(b0, b1);
+            a = is_max ? e2e_vmax_nan(a0, a1) : _mm512_add_ps(a0, a1);
+            b = is_max ? e2e_vmax_nan(b0, b1) : _mm512_add_ps(b0, b1);
         }
         __m512 e = _mm512_permutex2var_ps(a, ev, b), o = _mm512_permutex2var_ps(a, od, b);
-        __m512 r = is_max ? _mm512_max_ps(e, o) : _mm512_mul_ps(_mm512_add_ps(e, o), q);
+        __m512 r = is_max ? e2e_vmax_nan(e, o) : _mm512_mul_ps(_mm512_add_ps(e, o), q);
         if (left >= 16)
             _mm512_storeu_ps(y + i, r);
         else

@@ -36,7 +36,7 @@ static inline float e2e_hmax8(__m256 v)
 /* e2e_vexp_neg on 8 floats: 2^n is built in the exponent field (n >= -126 after the clamp). */
 static inline __m256 e2e_vexp_neg8(__m256 v)
 {
-    v = _mm256_max_ps(v, _mm256_set1_ps(-87.3f));
+    v = _mm256_max_ps(_mm256_set1_ps(-87.3f), v); /* this order keeps a NaN in v */
     __m256 n = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), v);
@@ -78,7 +78,19 @@ static inline __m256 e2e_vgelu8(__m256 x)
     __m256 erf = _mm256_mul_ps(_mm256_mul_ps(z, p), r);
     __m256 hx = _mm256_mul_ps(x, _mm256_set1_ps(0.5f));
     __m256 y = _mm256_blendv_ps(_mm256_fmadd_ps(hx, erf, hx), x, hi);
-    return _mm256_blendv_ps(y, _mm256_setzero_ps(), lo);
+    /* x * 0 there: -0, or NaN for -Inf as the unfused graph's -Inf * (1 + erf) = -Inf * 0 */
+    return _mm256_blendv_ps(y, _mm256_mul_ps(x, _mm256_setzero_ps()), lo);
+}
+
+/* max(a, b) where a NaN in either wins (as the plain MaxPool): vmaxps alone returns b when
+   either is NaN, so the lanes where the pair is unordered are set to all ones (a NaN). */
+static inline __m256 e2e_vmax_nan8(__m256 a, __m256 b)
+{
+    return _mm256_or_ps(_mm256_max_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+}
+static inline __m128 e2e_vmax_nan4(__m128 a, __m128 b)
+{
+    return _mm_or_ps(_mm_max_ps(a, b), _mm_cmpunord_ps(a, b));
 }
 
 #endif

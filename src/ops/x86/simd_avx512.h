@@ -9,7 +9,7 @@
 
 static inline __m512 e2e_vexp_neg(__m512 v)
 {
-    v = _mm512_max_ps(v, _mm512_set1_ps(-87.3f));
+    v = _mm512_max_ps(_mm512_set1_ps(-87.3f), v); /* this order keeps a NaN in v */
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
@@ -50,7 +50,15 @@ static inline __m512 e2e_vgelu(__m512 x)
     __m512 erf = _mm512_mul_ps(_mm512_mul_ps(z, p), r);
     __m512 hx = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
     __m512 y = _mm512_mask_mov_ps(_mm512_fmadd_ps(hx, erf, hx), hi, x);
-    return _mm512_mask_mov_ps(y, lo, _mm512_setzero_ps());
+    /* x * 0 there: -0, or NaN for -Inf as the unfused graph's -Inf * (1 + erf) = -Inf * 0 */
+    return _mm512_mask_mul_ps(y, lo, x, _mm512_setzero_ps());
+}
+
+/* max(a, b) where a NaN in either wins (as the plain MaxPool): vmaxps alone returns b when
+   either is NaN, so a's NaN is put back. */
+static inline __m512 e2e_vmax_nan(__m512 a, __m512 b)
+{
+    return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
 }
 
 #endif
