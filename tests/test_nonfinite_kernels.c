@@ -23,7 +23,7 @@
 #include "e2e.h"
 #include "onnx/onnx_build.h"
 #include "op_harness.h"
-#include "runtime/session.h"
+#include "engine/session.h"
 
 /* ---------------------------------------------------------------- helpers */
 
