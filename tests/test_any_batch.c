@@ -16,6 +16,7 @@
 #include "models/models.h"
 
 #include "alloc_count.h"
+#include "op_harness.h"
 
 #define B 5
 
@@ -23,16 +24,7 @@ static int threads = 1; /* of every session, the references' too */
 
 static e2e_model *build(const e2e_model_config *c)
 {
-    uint8_t *buf = NULL;
-    size_t size = 0;
-    e2e_error err;
-    if (e2e_model_build_buffer(c, 7, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, size, c->name, &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_build(c, 7, c->name);
 }
 
 static uint64_t rng = 99;

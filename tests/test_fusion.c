@@ -27,34 +27,17 @@
 /* ---- allocation counting (run must not allocate) ---- */
 
 #include "alloc_count.h"
+#include "op_harness.h"
 
 /* ---- helpers ---- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
-static float frand(float lo, float hi)
-{
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((rng >> 40) / 16777216.0);
-}
+#define frand(lo, hi) oh_lcg_float(&rng, lo, hi)
 
-static int64_t numel(int rank, const int64_t *d)
-{
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= d[i];
-    return n;
-}
+#define numel oh_numel
 
-/* Number of kernels of a session running op_type. */
-static int count_op(const e2e_session *s, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < s->n_kernels; i++)
-        if (!strcmp(s->kernels[i].node->op_type, op))
-            n++;
-    return n;
-}
+#define count_op oh_count_op
 
 typedef struct pair {
     e2e_model *m;
@@ -129,16 +112,7 @@ static double pair_run(pair *p, float lo, float hi)
 
 static e2e_model *load_ob(e2e_ob *b)
 {
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    if (e2e_ob_pack(b, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, size, "fusion-test", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_pack(b, "fusion-test");
 }
 
 /* ---- a transformer block written out node by node ---- */
@@ -768,16 +742,7 @@ static e2e_model *small_vit(const char *name, uint64_t seed)
     e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 24, .width = 24,
                               .patch = 4, .embed = 48, .depth = 3, .heads = 3, .mlp = 96,
                               .name = name};
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    if (e2e_model_build_buffer(&c, seed, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m;
-    if (e2e_model_load_buffer(buf, size, name, &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_build(&c, seed, name);
 }
 
 static void test_shared_packs(void **state)

@@ -22,13 +22,8 @@
 
 static uint64_t rng = 4242;
 
-static int rnd(int lo, int hi) /* inclusive */
-{
-    float f;
-    oh_fill_random(&f, 1, 0.f, 1.f, &rng);
-    int v = lo + (int)(f * (float)(hi - lo + 1));
-    return v > hi ? hi : v;
-}
+/* op_harness.h\'s helpers on this file\'s random stream and tolerances */
+#define rnd(lo, hi) oh_rand_int(lo, hi, &rng)
 
 static void expect_dims(const e2e_tensor_view *v, int r, const int64_t *d)
 {
