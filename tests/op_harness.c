@@ -311,3 +311,61 @@ int oh_count_op(const e2e_session *s, const char *op_type)
             n++;
     return n;
 }
+
+/* ---- allocation counting (op_harness.h) ---- */
+
+volatile int oh_counting;
+volatile long oh_allocations;
+
+#ifdef OH_NO_COUNTING
+void *oh_raw_malloc(size_t n) { return malloc(n); }
+void oh_raw_free(void *p) { free(p); }
+#else
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+void *oh_raw_malloc(size_t n) { return __libc_malloc(n); }
+void oh_raw_free(void *p) { __libc_free(p); }
+
+void *malloc(size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_realloc(p, n);
+}
+void *aligned_alloc(size_t al, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_memalign(al, n);
+}
+void *memalign(size_t al, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_memalign(al, n);
+}
+int posix_memalign(void **p, size_t al, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    *p = __libc_memalign(al, n);
+    return *p ? 0 : 12;
+}
+void free(void *p) { __libc_free(p); }
+#endif

@@ -14,6 +14,7 @@
 #define OP_HARNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "e2e.h"
@@ -66,5 +67,22 @@ e2e_model *oh_model_build(const struct e2e_model_config *c, uint64_t seed, const
 e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads);
 /* Kernels of a session running op_type (after fusion). */
 int oh_count_op(const e2e_session *s, const char *op_type);
+
+/* ---- heap-allocation counting (kernels' run must not allocate) ----
+   op_harness.c defines malloc and friends for every test binary: they count their calls
+   while oh_counting is set and pass them on to glibc. Not under AddressSanitizer, whose
+   allocator must own every block: there OH_NO_COUNTING is defined, nothing is interposed,
+   and the tests that count say they skip. oh_raw_malloc/oh_raw_free are glibc's own. */
+#if defined(__SANITIZE_ADDRESS__)
+#define OH_NO_COUNTING 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OH_NO_COUNTING 1
+#endif
+#endif
+extern volatile int oh_counting;
+extern volatile long oh_allocations;
+void *oh_raw_malloc(size_t n);
+void oh_raw_free(void *p);
 
 #endif

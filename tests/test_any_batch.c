@@ -15,7 +15,6 @@
 #include "e2e.h"
 #include "models/models.h"
 
-#include "alloc_count.h"
 #include "op_harness.h"
 
 #define B 5
@@ -112,13 +111,13 @@ static void check_model(const e2e_model_config *c)
     static const int64_t order[] = {B, 1, 3, 2, B, 4, 1, 5, 2};
     e2e_tensor_view v[8];
     for (int r = 0; r < 2; r++) {
-        allocations = 0;
-        counting = r; /* the first pass warms the BLAS buffers */
+        oh_allocations = 0;
+        oh_counting = r; /* the first pass warms the BLAS buffers */
         for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
             int64_t b = order[i];
             slice(&in, b, v);
             e2e_status st = e2e_session_run(s, v, in.n, &err);
-            counting = 0;
+            oh_counting = 0;
             if (st)
                 fail_msg("%s: batch %lld: %s", c->name, (long long)b, err.message);
             assert_int_equal(e2e_session_batch(s), b);
@@ -129,11 +128,11 @@ static void check_model(const e2e_model_config *c)
             if (memcmp(y.data, ref[b], sizeof(float) * (size_t)ref_n[b]))
                 fail_msg("%s: batch %lld differs from a session bound at %lld", c->name,
                          (long long)b, (long long)b);
-            counting = r;
+            oh_counting = r;
         }
-        counting = 0;
-#ifndef NO_COUNTING
-        assert_int_equal(allocations, 0);
+        oh_counting = 0;
+#ifndef OH_NO_COUNTING
+        assert_int_equal(oh_allocations, 0);
 #endif
     }
     /* a batch above B or of 0 is refused, naming the bound shape */

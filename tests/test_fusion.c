@@ -24,9 +24,6 @@
 #include "runtime/pack_cache.h"
 #include "runtime/session.h"
 
-/* ---- allocation counting (run must not allocate) ---- */
-
-#include "alloc_count.h"
 #include "op_harness.h"
 
 /* ---- helpers ---- */
@@ -76,7 +73,7 @@ static double pair_run(pair *p, float lo, float hi)
     e2e_tensor_view in;
     assert_int_equal(e2e_session_input(p->s[0], 0, &in), E2E_OK);
     int64_t n = e2e_tensor_view_numel(&in);
-    float *x = __libc_malloc(sizeof(float) * (size_t)(n + 1));
+    float *x = oh_raw_malloc(sizeof(float) * (size_t)(n + 1));
     for (int64_t i = 0; i < n; i++)
         x[i] = frand(lo, hi);
     in.data = x;
@@ -84,13 +81,13 @@ static double pair_run(pair *p, float lo, float hi)
     for (int o = 0; o < 2; o++)
         if (e2e_session_run(p->s[o], &in, 1, &err))
             fail_msg("optimize=%d: %s", o, err.message);
-    allocations = 0;
-    counting = 1;
+    oh_allocations = 0;
+    oh_counting = 1;
     e2e_status st = e2e_session_run(p->s[1], &in, 1, &err);
-    counting = 0;
+    oh_counting = 0;
     assert_int_equal(st, E2E_OK);
-#ifndef NO_COUNTING
-    assert_int_equal(allocations, 0);
+#ifndef OH_NO_COUNTING
+    assert_int_equal(oh_allocations, 0);
 #endif
     double worst = 0;
     for (int k = 0; k < e2e_session_output_count(p->s[0]); k++) {
@@ -106,7 +103,7 @@ static double pair_run(pair *p, float lo, float hi)
                 worst = r; /* NaN sticks */
         }
     }
-    __libc_free(x);
+    oh_raw_free(x);
     return worst;
 }
 
