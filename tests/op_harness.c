@@ -291,6 +291,17 @@ e2e_model *oh_model_build(const struct e2e_model_config *c, uint64_t seed, const
     return load_bytes(buf, size, name);
 }
 
+void oh_graph_views(e2e_tensor_view in[4], int n, int c, int p, float *points, float *features,
+                    float *mask, float *seed)
+{
+    for (int i = 0; i < n * 3; i++)
+        seed[i] = 1.0f + (float)i;
+    in[0] = e2e_tensor_view_f32("points", points, 3, (int64_t[]){n, 2, p});
+    in[1] = e2e_tensor_view_f32("features", features, 3, (int64_t[]){n, c, p});
+    in[2] = e2e_tensor_view_f32("mask", mask, 3, (int64_t[]){n, 1, p});
+    in[3] = e2e_tensor_view_f32("seed", seed, 2, (int64_t[]){n, 3});
+}
+
 e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads)
 {
     e2e_session_options o = e2e_session_options_default();

@@ -63,6 +63,10 @@ struct e2e_ob;
 struct e2e_model_config;
 e2e_model *oh_model_pack(struct e2e_ob *b, const char *name);
 e2e_model *oh_model_build(const struct e2e_model_config *c, uint64_t seed, const char *name);
+/* The graph models' inputs (models/models.h) over the caller's arrays: in[0..3] = points
+   [n, 2, p], features [n, c, p], mask [n, 1, p], seed [n, 3]; seed is filled with 1, 2, ... */
+void oh_graph_views(e2e_tensor_view in[4], int n, int c, int p, float *points, float *features,
+                    float *mask, float *seed);
 /* A session at optimize / threads (other options default); fails the test on error. */
 e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads);
 /* Kernels of a session running op_type (after fusion). */

@@ -248,13 +248,8 @@ static void test_models(void **state)
             fts[i] = (float)(((r = r * 6364136223846793005ull + 1442695040888963407ull) >> 40) & 0xffff) / 32768.0f - 1.0f;
         for (int i = 0; i < N * P; i++)
             mask[i] = (i % P) < P - 3 * (i / P) ? 1.0f : 0.0f;
-        for (int i = 0; i < N * 3; i++)
-            seed[i] = 1.0f + (float)i;
-        const int64_t dp[3] = {N, 2, P}, df[3] = {N, CH, P}, dm[3] = {N, 1, P}, ds[2] = {N, 3};
-        e2e_tensor_view in[4] = {e2e_tensor_view_f32("points", pts, 3, dp),
-                                 e2e_tensor_view_f32("features", fts, 3, df),
-                                 e2e_tensor_view_f32("mask", mask, 3, dm),
-                                 e2e_tensor_view_f32("seed", seed, 2, ds)};
+        e2e_tensor_view in[4];
+        oh_graph_views(in, N, CH, P, pts, fts, mask, seed);
         const int n_in = e2e_model_input_count(m);
         for (int threads = 1; threads <= 2; threads++) {
             e2e_session_options o = e2e_session_options_default();

@@ -175,13 +175,8 @@ static void test_part(void **state)
         fts[i] = i % (CH * P) < P ? 10.0f + 9.0f * frand(&r) : frand(&r);
     for (int i = 0; i < N * P; i++)
         mask[i] = (i % P) < P - 5 * (i / P) ? 1.0f : 0.0f;
-    for (int i = 0; i < N * 3; i++)
-        seed[i] = 1.0f + (float)i;
-    const int64_t dp[3] = {N, 2, P}, df[3] = {N, CH, P}, dm[3] = {N, 1, P}, ds[2] = {N, 3};
-    e2e_tensor_view in[4] = {e2e_tensor_view_f32("points", pts, 3, dp),
-                             e2e_tensor_view_f32("features", fts, 3, df),
-                             e2e_tensor_view_f32("mask", mask, 3, dm),
-                             e2e_tensor_view_f32("seed", seed, 2, ds)};
+    e2e_tensor_view in[4];
+    oh_graph_views(in, N, CH, P, pts, fts, mask, seed);
     const int n_in = e2e_model_input_count(m);
     e2e_session *s[2];
     for (int o = 0; o < 2; o++) {
