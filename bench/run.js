@@ -382,7 +382,11 @@ function writeDocs(o, res) {
   const svg = doc.replace(/\.md$/, '') + '.svg';
   fs.mkdirSync(path.dirname(doc), { recursive: true });
   fs.writeFileSync(svg, svgPlot(res, res.configs));
-  fs.writeFileSync(doc, markdown(res, { ...o, rounds: res.rounds, budget: res.budget_ms, configs: res.configs, accBatch: res.acc_batch || o.accBatch }, path.basename(svg)));
+  // what follows KEEP_MARK in the old file (sections measured by other means) is kept
+  const KEEP_MARK = '<!-- sections below: kept by bench/run.js -->';
+  const old = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : '';
+  const kept = old.includes(KEEP_MARK) ? '\n' + old.slice(old.indexOf(KEEP_MARK)) : '';
+  fs.writeFileSync(doc, markdown(res, { ...o, rounds: res.rounds, budget: res.budget_ms, configs: res.configs, accBatch: res.acc_batch || o.accBatch }, path.basename(svg)) + kept);
   log(`bench: wrote ${path.relative(process.cwd(), doc)} and ${path.relative(process.cwd(), svg)}`);
 }
 
