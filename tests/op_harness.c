@@ -1,10 +1,18 @@
 /* One-operator models built directly in IR form, run through the public session API. */
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cmocka.h>
+
 #include "op_harness.h"
 #include "core/ir.h"
+#include "engine/session.h"
+#include "models/models.h"
+#include "onnx/onnx_build.h"
 
 #define OH_MAX 16
 
@@ -205,3 +213,170 @@ double oh_max_err_ratio(const float *a, const float *b, int64_t n, double rtol, 
     }
     return worst;
 }
+
+int oh_rand_int(int lo, int hi, uint64_t *state)
+{
+    float f;
+    oh_fill_random(&f, 1, 0.f, 1.f, state);
+    int v = lo + (int)(f * (float)(hi - lo + 1));
+    return v > hi ? hi : v;
+}
+
+float *oh_rand_buf(int64_t n, uint64_t *state)
+{
+    float *x = malloc(sizeof(float) * (size_t)(n + 1));
+    oh_fill_random(x, n, -1.f, 1.f, state);
+    return x;
+}
+
+float oh_lcg_float(uint64_t *state, float lo, float hi)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * (float)((*state >> 40) / 16777216.0);
+}
+
+int64_t oh_numel(int rank, const int64_t *dims)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    return n;
+}
+
+void oh_expect_close(const e2e_tensor_view *got, const float *ref, int64_t n, double rtol,
+                     double atol, const char *what)
+{
+    assert_int_equal(got->dtype, E2E_FLOAT);
+    assert_int_equal(e2e_tensor_view_numel(got), n);
+    double r = oh_max_err_ratio(got->data, ref, n, rtol, atol);
+    if (r > 1.0)
+        fail_msg("%s: error ratio %g", what, r);
+}
+
+void oh_expect_shape(const e2e_tensor_view *v, int rank, const int64_t *dims)
+{
+    assert_int_equal(v->rank, rank);
+    for (int i = 0; i < rank; i++)
+        assert_int_equal(v->dims[i], dims[i]);
+}
+
+static e2e_model *load_bytes(uint8_t *buf, size_t size, const char *name)
+{
+    e2e_error err;
+    e2e_model *m = NULL;
+    e2e_status st = e2e_model_load_buffer(buf, size, name, &m, &err);
+    free(buf);
+    if (st)
+        fail_msg("%s: %s", name, err.message);
+    return m;
+}
+
+e2e_model *oh_model_pack(struct e2e_ob *b, const char *name)
+{
+    uint8_t *buf;
+    size_t size;
+    e2e_error err;
+    if (e2e_ob_pack(b, &buf, &size, &err))
+        fail_msg("%s: %s", name, err.message);
+    return load_bytes(buf, size, name);
+}
+
+e2e_model *oh_model_build(const struct e2e_model_config *c, uint64_t seed, const char *name)
+{
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    e2e_error err;
+    if (e2e_model_build_buffer(c, seed, &buf, &size, &err))
+        fail_msg("%s: %s", name, err.message);
+    return load_bytes(buf, size, name);
+}
+
+void oh_graph_views(e2e_tensor_view in[4], int n, int c, int p, float *points, float *features,
+                    float *mask, float *seed)
+{
+    for (int i = 0; i < n * 3; i++)
+        seed[i] = 1.0f + (float)i;
+    in[0] = e2e_tensor_view_f32("points", points, 3, (int64_t[]){n, 2, p});
+    in[1] = e2e_tensor_view_f32("features", features, 3, (int64_t[]){n, c, p});
+    in[2] = e2e_tensor_view_f32("mask", mask, 3, (int64_t[]){n, 1, p});
+    in[3] = e2e_tensor_view_f32("seed", seed, 2, (int64_t[]){n, 3});
+}
+
+e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads)
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.optimize = optimize;
+    o.threads = threads;
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("optimize %d, %d threads: %s", optimize, threads, err.message);
+    return s;
+}
+
+int oh_count_op(const e2e_session *s, const char *op_type)
+{
+    int n = 0;
+    for (int i = 0; i < s->n_kernels; i++)
+        if (!strcmp(s->kernels[i].node->op_type, op_type))
+            n++;
+    return n;
+}
+
+/* ---- allocation counting (op_harness.h) ---- */
+
+volatile int oh_counting;
+volatile long oh_allocations;
+
+#ifdef OH_NO_COUNTING
+void *oh_raw_malloc(size_t n) { return malloc(n); }
+void oh_raw_free(void *p) { free(p); }
+#else
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+void *oh_raw_malloc(size_t n) { return __libc_malloc(n); }
+void oh_raw_free(void *p) { __libc_free(p); }
+
+void *malloc(size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_realloc(p, n);
+}
+void *aligned_alloc(size_t al, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_memalign(al, n);
+}
+void *memalign(size_t al, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    return __libc_memalign(al, n);
+}
+int posix_memalign(void **p, size_t al, size_t n)
+{
+    if (oh_counting)
+        oh_allocations++;
+    *p = __libc_memalign(al, n);
+    return *p ? 0 : 12;
+}
+void free(void *p) { __libc_free(p); }
+#endif

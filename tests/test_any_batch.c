@@ -17,7 +17,7 @@
 #include "e2e.h"
 #include "models/models.h"
 
-#include "alloc_count.h"
+#include "op_harness.h"
 
 #define B 5
 
@@ -25,16 +25,7 @@ static int threads = 1; /* of every session, the references' too */
 
 static e2e_model *build(const e2e_model_config *c)
 {
-    uint8_t *buf = NULL;
-    size_t size = 0;
-    e2e_error err;
-    if (e2e_model_build_buffer(c, 7, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, size, c->name, &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_build(c, 7, c->name);
 }
 
 static uint64_t rng = 99;
@@ -121,13 +112,13 @@ static void check_model(const e2e_model_config *c)
     static const int64_t order[] = {B, 1, 3, 2, B, 4, 1, 5, 2};
     e2e_tensor_view v[8];
     for (int r = 0; r < 2; r++) {
-        allocations = 0;
-        counting = r; /* the first pass warms the BLAS buffers */
+        oh_allocations = 0;
+        oh_counting = r; /* the first pass warms the BLAS buffers */
         for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
             int64_t b = order[i];
             slice(&in, b, v);
             e2e_status st = e2e_session_run(s, v, in.n, &err);
-            counting = 0;
+            oh_counting = 0;
             if (st)
                 fail_msg("%s: batch %lld: %s", c->name, (long long)b, err.message);
             assert_int_equal(e2e_session_batch(s), b);
@@ -138,11 +129,11 @@ static void check_model(const e2e_model_config *c)
             if (memcmp(y.data, ref, sizeof(float) * (size_t)(ref_n / B * b)))
                 fail_msg("%s: batch %lld differs from the first %lld rows of a session bound "
                          "at %d", c->name, (long long)b, (long long)b, B);
-            counting = r;
+            oh_counting = r;
         }
-        counting = 0;
-#ifndef NO_COUNTING
-        assert_int_equal(allocations, 0);
+        oh_counting = 0;
+#ifndef OH_NO_COUNTING
+        assert_int_equal(oh_allocations, 0);
 #endif
     }
     /* a batch above B or of 0 is refused, naming the bound shape */

@@ -23,6 +23,8 @@
 #include "models/models.h"
 #include "core/pool.h"
 
+#include "op_harness.h"
+
 #define EG "../shared/models/eg_simplenet_trained/model.onnx"
 #define N_THREADS 4
 #define N_INPUTS 8
@@ -183,16 +185,7 @@ static e2e_model *small_vit(void)
     e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
                               .patch = 4, .embed = 32, .depth = 2, .heads = 2, .mlp = 64,
                               .name = "conc_vit"};
-    uint8_t *buf;
-    size_t n;
-    e2e_error err;
-    if (e2e_model_build_buffer(&c, 11, &buf, &n, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, n, "conc_vit", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_build(&c, 11, "conc_vit");
 }
 
 static void test_vit_4_threads(void **state)

@@ -19,6 +19,8 @@
 #include "onnx/onnx_build.h"
 #include "util/npy.h"
 
+#include "op_harness.h"
+
 enum { N = 5, C = 3, H = 4, W = 3 };
 
 static char dir[64];
@@ -260,15 +262,9 @@ static void test_model_on_frames(void **state)
                                      (const char *[]){"y"});
     e2e_ob_attr_int(b, n, "axis", 1);
     e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
-    uint8_t *buf;
-    size_t size;
     e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "flat.onnx");
     e2e_ob_free(b);
-    e2e_model *m;
-    if (e2e_model_load_buffer(buf, size, "flat.onnx", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
     const int B = 2;
     int64_t dims[4] = {B, 2, H, W};
     e2e_shape_binding sb = {"frames", 4, dims};

@@ -19,14 +19,9 @@
 #include "onnx/onnx_build.h"
 #include "engine/session.h"
 
-static int count_op(const e2e_session *s, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < s->n_kernels; i++)
-        if (!strcmp(s->kernels[i].node->op_type, op))
-            n++;
-    return n;
-}
+#include "op_harness.h"
+
+#define count_op oh_count_op
 
 enum { R = 10, C = 9, M = 3, K = 4 };
 
@@ -80,30 +75,12 @@ static e2e_model *edge_graph(variant v)
         if (v == V_SHARED)
             e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
     }
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "edge.onnx");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    e2e_status st = e2e_model_load_buffer(buf, size, "edge.onnx", &m, &err);
-    free(buf);
-    if (st)
-        fail_msg("%s", err.message);
     return m;
 }
 
-static e2e_session *open_session(const e2e_model *m, int optimize, int threads)
-{
-    e2e_session_options o = e2e_session_options_default();
-    o.optimize = optimize;
-    o.threads = threads;
-    e2e_session *s = NULL;
-    e2e_error err;
-    if (e2e_session_create(m, &o, &s, &err))
-        fail_msg("optimize %d: %s", optimize, err.message);
-    return s;
-}
+#define open_session oh_session_open
 
 /* rows with NaN, +-Inf, -0 and a row of NaNs; indices with negative ones */
 static void fill(float *rows, int64_t *idx, float *a, int na, int bad_index)
@@ -262,15 +239,8 @@ static void test_models(void **state)
     for (int ai = 0; ai < 2; ai++) {
         e2e_model_config c = {.arch = archs[ai], .channels = CH, .name = "small", .points = P,
                               .k = 4, .edge = {{8, 8}, {12}}, .fc = 16};
-        uint8_t *buf;
-        size_t size;
         e2e_error err;
-        if (e2e_model_build_buffer(&c, 5, &buf, &size, &err))
-            fail_msg("%s", err.message);
-        e2e_model *m = NULL;
-        if (e2e_model_load_buffer(buf, size, "small.onnx", &m, &err))
-            fail_msg("%s", err.message);
-        free(buf);
+        e2e_model *m = oh_model_build(&c, 5, "small.onnx");
         float pts[N * 2 * P], fts[N * CH * P], mask[N * P], seed[N * 3];
         uint64_t r = 7;
         for (int i = 0; i < N * 2 * P; i++)
@@ -279,13 +249,8 @@ static void test_models(void **state)
             fts[i] = (float)(((r = r * 6364136223846793005ull + 1442695040888963407ull) >> 40) & 0xffff) / 32768.0f - 1.0f;
         for (int i = 0; i < N * P; i++)
             mask[i] = (i % P) < P - 3 * (i / P) ? 1.0f : 0.0f;
-        for (int i = 0; i < N * 3; i++)
-            seed[i] = 1.0f + (float)i;
-        const int64_t dp[3] = {N, 2, P}, df[3] = {N, CH, P}, dm[3] = {N, 1, P}, ds[2] = {N, 3};
-        e2e_tensor_view in[4] = {e2e_tensor_view_f32("points", pts, 3, dp),
-                                 e2e_tensor_view_f32("features", fts, 3, df),
-                                 e2e_tensor_view_f32("mask", mask, 3, dm),
-                                 e2e_tensor_view_f32("seed", seed, 2, ds)};
+        e2e_tensor_view in[4];
+        oh_graph_views(in, N, CH, P, pts, fts, mask, seed);
         const int n_in = e2e_model_input_count(m);
         for (int threads = 1; threads <= 2; threads++) {
             e2e_session_options o = e2e_session_options_default();

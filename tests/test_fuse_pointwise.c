@@ -20,14 +20,9 @@
 #include "onnx/onnx_build.h"
 #include "engine/session.h"
 
-static int count_op(const e2e_session *s, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < s->n_kernels; i++)
-        if (!strcmp(s->kernels[i].node->op_type, op))
-            n++;
-    return n;
-}
+#include "op_harness.h"
+
+#define count_op oh_count_op
 
 static float frand(uint64_t *r)
 {
@@ -76,16 +71,8 @@ static e2e_model *build(const net *d, const int64_t *xdims)
     e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
     if (d->shared)
         e2e_ob_output(b, "a", E2E_FLOAT, -1, NULL);
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "pw.onnx");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    e2e_status st = e2e_model_load_buffer(buf, size, "pw.onnx", &m, &err);
-    free(buf);
-    if (st)
-        fail_msg("%s", err.message);
     return m;
 }
 
@@ -178,15 +165,8 @@ static void test_part(void **state)
     e2e_model_config c = {.arch = E2E_ARCH_PART, .channels = CH, .embed = 16, .depth = 2,
                           .heads = 4, .mlp = 32, .name = "small", .points = P, .k = 4,
                           .fc = 16, .pair = 16};
-    uint8_t *buf;
-    size_t size;
     e2e_error err;
-    if (e2e_model_build_buffer(&c, 5, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, size, "small.onnx", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
+    e2e_model *m = oh_model_build(&c, 5, "small.onnx");
     float pts[N * 2 * P], fts[N * CH * P], mask[N * P], seed[N * 3];
     uint64_t r = 3;
     for (int i = 0; i < N * 2 * P; i++)
@@ -195,13 +175,8 @@ static void test_part(void **state)
         fts[i] = i % (CH * P) < P ? 10.0f + 9.0f * frand(&r) : frand(&r);
     for (int i = 0; i < N * P; i++)
         mask[i] = (i % P) < P - 5 * (i / P) ? 1.0f : 0.0f;
-    for (int i = 0; i < N * 3; i++)
-        seed[i] = 1.0f + (float)i;
-    const int64_t dp[3] = {N, 2, P}, df[3] = {N, CH, P}, dm[3] = {N, 1, P}, ds[2] = {N, 3};
-    e2e_tensor_view in[4] = {e2e_tensor_view_f32("points", pts, 3, dp),
-                             e2e_tensor_view_f32("features", fts, 3, df),
-                             e2e_tensor_view_f32("mask", mask, 3, dm),
-                             e2e_tensor_view_f32("seed", seed, 2, ds)};
+    e2e_tensor_view in[4];
+    oh_graph_views(in, N, CH, P, pts, fts, mask, seed);
     const int n_in = e2e_model_input_count(m);
     e2e_session *s[2];
     for (int o = 0; o < 2; o++) {

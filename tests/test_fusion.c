@@ -24,37 +24,17 @@
 #include "core/pack_cache.h"
 #include "engine/session.h"
 
-/* ---- allocation counting (run must not allocate) ---- */
-
-#include "alloc_count.h"
+#include "op_harness.h"
 
 /* ---- helpers ---- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
-static float frand(float lo, float hi)
-{
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (hi - lo) * (float)((rng >> 40) / 16777216.0);
-}
+#define frand(lo, hi) oh_lcg_float(&rng, lo, hi)
 
-static int64_t numel(int rank, const int64_t *d)
-{
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= d[i];
-    return n;
-}
+#define numel oh_numel
 
-/* Number of kernels of a session running op_type. */
-static int count_op(const e2e_session *s, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < s->n_kernels; i++)
-        if (!strcmp(s->kernels[i].node->op_type, op))
-            n++;
-    return n;
-}
+#define count_op oh_count_op
 
 typedef struct pair {
     e2e_model *m;
@@ -93,7 +73,7 @@ static double pair_run(pair *p, float lo, float hi)
     e2e_tensor_view in;
     assert_int_equal(e2e_session_input(p->s[0], 0, &in), E2E_OK);
     int64_t n = e2e_tensor_view_numel(&in);
-    float *x = __libc_malloc(sizeof(float) * (size_t)(n + 1));
+    float *x = oh_raw_malloc(sizeof(float) * (size_t)(n + 1));
     for (int64_t i = 0; i < n; i++)
         x[i] = frand(lo, hi);
     in.data = x;
@@ -101,13 +81,13 @@ static double pair_run(pair *p, float lo, float hi)
     for (int o = 0; o < 2; o++)
         if (e2e_session_run(p->s[o], &in, 1, &err))
             fail_msg("optimize=%d: %s", o, err.message);
-    allocations = 0;
-    counting = 1;
+    oh_allocations = 0;
+    oh_counting = 1;
     e2e_status st = e2e_session_run(p->s[1], &in, 1, &err);
-    counting = 0;
+    oh_counting = 0;
     assert_int_equal(st, E2E_OK);
-#ifndef NO_COUNTING
-    assert_int_equal(allocations, 0);
+#ifndef OH_NO_COUNTING
+    assert_int_equal(oh_allocations, 0);
 #endif
     double worst = 0;
     for (int k = 0; k < e2e_session_output_count(p->s[0]); k++) {
@@ -123,22 +103,13 @@ static double pair_run(pair *p, float lo, float hi)
                 worst = r; /* NaN sticks */
         }
     }
-    __libc_free(x);
+    oh_raw_free(x);
     return worst;
 }
 
 static e2e_model *load_ob(e2e_ob *b)
 {
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    if (e2e_ob_pack(b, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, size, "fusion-test", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_pack(b, "fusion-test");
 }
 
 /* ---- a transformer block written out node by node ---- */
@@ -768,16 +739,7 @@ static e2e_model *small_vit(const char *name, uint64_t seed)
     e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 24, .width = 24,
                               .patch = 4, .embed = 48, .depth = 3, .heads = 3, .mlp = 96,
                               .name = name};
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    if (e2e_model_build_buffer(&c, seed, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m;
-    if (e2e_model_load_buffer(buf, size, name, &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
-    return m;
+    return oh_model_build(&c, seed, name);
 }
 
 static void test_shared_packs(void **state)

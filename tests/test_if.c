@@ -15,6 +15,8 @@
 #include "onnx/onnx_build.h"
 #include "engine/session.h"
 
+#include "op_harness.h"
+
 static const int64_t XD[2] = {2, 3};
 
 /* A branch graph computing `out` from the outer x. kind 0: Relu(x); 1: Neg(x) then a Reshape
@@ -49,15 +51,8 @@ static e2e_ob *branch(int kind, const char *out)
 
 static e2e_model *load(e2e_ob *b)
 {
-    uint8_t *buf;
-    size_t n;
-    e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &n, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "if_model");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, n, "if_model", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
     return m;
 }
 

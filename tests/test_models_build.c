@@ -21,6 +21,8 @@
 #include "onnx/onnx_build.h"
 #include "core/ir.h"
 
+#include "op_harness.h"
+
 /* ---- builder ---- */
 
 static const e2e_attr *attr(const e2e_model *m, const char *node, const char *name)
@@ -136,16 +138,9 @@ static void test_builder_protobuf(void **state)
 static void test_builder_load(void **state)
 {
     e2e_ob *b = roundtrip_model(0);
-    uint8_t *buf;
-    size_t size;
     e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "roundtrip.onnx");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    e2e_status st = e2e_model_load_buffer(buf, size, "roundtrip.onnx", &m, &err);
-    free(buf);
-    if (st)
-        fail_msg("%s", err.message);
     assert_int_equal(e2e_model_opset(m), 13);
     assert_int_equal(m->ir_version, 8);
     assert_string_equal(m->producer, "e2e");
@@ -544,15 +539,7 @@ static void test_graph_models_small(void **state)
                               .edge = {{8, 8}, {archs[a] == E2E_ARCH_DGCNN ? 12 : 16}},
                               .fc = 16, .pair = 4};
         assert_int_equal(e2e_model_config_params(&c), want[a]);
-        uint8_t *buf;
-        size_t size;
-        e2e_error err;
-        if (e2e_model_build_buffer(&c, 5, &buf, &size, &err))
-            fail_msg("%s", err.message);
-        e2e_model *m = NULL;
-        if (e2e_model_load_buffer(buf, size, "small.onnx", &m, &err))
-            fail_msg("%s", err.message);
-        free(buf);
+        e2e_model *m = oh_model_build(&c, 5, "small.onnx");
         assert_int_equal(e2e_model_parameter_count(m), want[a]);
         check_weights(m, e2e_arch_name(archs[a]));
         run_graph_model(m, 3, 16, e2e_arch_name(archs[a]));
@@ -565,15 +552,7 @@ static void test_pnet_full(void **state)
 {
     e2e_model_config c = e2e_model_config_for(&e2e_tagger_specs[2], E2E_ARCH_PNET_FULL);
     c.name = "top_pnet_full";
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    if (e2e_model_build_buffer(&c, E2E_MODELS_DEFAULT_SEED, &buf, &size, &err))
-        fail_msg("%s", err.message);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, size, "top_pnet_full.onnx", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
+    e2e_model *m = oh_model_build(&c, E2E_MODELS_DEFAULT_SEED, "top_pnet_full.onnx");
     assert_int_equal(e2e_model_parameter_count(m), 576033);
     run_graph_model(m, 8, 128, "top_pnet_full");
     e2e_model_free(m);

@@ -13,7 +13,7 @@
 
 #include "e2e.h"
 
-#include "alloc_count.h"
+#include "op_harness.h"
 
 #define EG "../shared/models/eg_simplenet_trained/model.onnx"
 
@@ -31,28 +31,28 @@ static void run_counted(const char *path, int threads, int64_t batch)
     e2e_tensor_view in;
     e2e_session_input(s, 0, &in);
     int64_t n = e2e_tensor_view_numel(&in);
-    float *x = __libc_malloc(sizeof(float) * (size_t)n);
+    float *x = oh_raw_malloc(sizeof(float) * (size_t)n);
     for (int64_t i = 0; i < n; i++)
         x[i] = (float)((i * 7919) % 101) / 10.f;
     in.data = x;
     assert_int_equal(e2e_session_run(s, &in, 1, &err), E2E_OK); /* warm-up (BLAS buffers) */
-    allocations = 0;
-    counting = 1;
+    oh_allocations = 0;
+    oh_counting = 1;
     for (int r = 0; r < 20; r++)
         e2e_session_run(s, &in, 1, &err);
-    counting = 0;
-    assert_int_equal(allocations, 0);
+    oh_counting = 0;
+    assert_int_equal(oh_allocations, 0);
     e2e_tensor_view out;
     e2e_session_output(s, 0, &out);
     assert_true(((float *)out.data)[0] >= 0.f && ((float *)out.data)[0] <= 1.f);
-    __libc_free(x);
+    oh_raw_free(x);
     e2e_session_free(s);
     e2e_model_free(m);
 }
 
 static void test_eg_simplenet(void **state)
 {
-#ifdef NO_COUNTING
+#ifdef OH_NO_COUNTING
     printf("skipped: allocation counting needs malloc interposition, which AddressSanitizer owns\n");
     skip();
 #endif

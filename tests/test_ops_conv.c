@@ -30,29 +30,10 @@ extern const e2e_op_def e2e_op_conv_maxpool;
 
 static uint64_t rng = 12345;
 
-static int rnd(int lo, int hi) /* inclusive */
-{
-    float f;
-    oh_fill_random(&f, 1, 0.f, 1.f, &rng);
-    int v = lo + (int)(f * (float)(hi - lo + 1));
-    return v > hi ? hi : v;
-}
-
-static float *rand_buf(int64_t n)
-{
-    float *x = malloc(sizeof(float) * (size_t)(n + 1));
-    oh_fill_random(x, n, -1.f, 1.f, &rng);
-    return x;
-}
-
-static void expect_close(const e2e_tensor_view *got, const float *ref, int64_t n, const char *what)
-{
-    assert_int_equal(got->dtype, E2E_FLOAT);
-    assert_int_equal(e2e_tensor_view_numel(got), n);
-    double r = oh_max_err_ratio(got->data, ref, n, RTOL, ATOL);
-    if (r > 1.0)
-        fail_msg("%s: error ratio %g", what, r);
-}
+/* op_harness.h\'s helpers on this file\'s random stream and tolerances */
+#define rnd(lo, hi) oh_rand_int(lo, hi, &rng)
+#define rand_buf(n) oh_rand_buf(n, &rng)
+#define expect_close(got, ref, n, what) oh_expect_close(got, ref, n, RTOL, ATOL, what)
 
 /* For the kernels allowed to round more (optimize = 2): each error within tol times the sum
    of the absolute values of the terms of that output (the scale of a dot product's rounding),

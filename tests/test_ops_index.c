@@ -17,18 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc_count.h"
 #include "op_harness.h"
 
 static uint64_t rng = 4242;
 
-static int rnd(int lo, int hi) /* inclusive */
-{
-    float f;
-    oh_fill_random(&f, 1, 0.f, 1.f, &rng);
-    int v = lo + (int)(f * (float)(hi - lo + 1));
-    return v > hi ? hi : v;
-}
+/* op_harness.h\'s helpers on this file\'s random stream and tolerances */
+#define rnd(lo, hi) oh_rand_int(lo, hi, &rng)
 
 static void expect_dims(const e2e_tensor_view *v, int r, const int64_t *d)
 {
@@ -603,7 +597,7 @@ static void test_trilu_large_k(void **state)
 static void test_knn_block_no_alloc(void **state)
 {
     (void)state;
-#ifdef NO_COUNTING
+#ifdef OH_NO_COUNTING
     printf("skipped: allocation counting needs malloc interposition, which AddressSanitizer owns\n");
     skip();
 #endif
@@ -622,19 +616,19 @@ static void test_knn_block_no_alloc(void **state)
     for (int i = 0; i < 2; i++) {
         e2e_session_input(s, i, &in[i]);
         int64_t n = e2e_tensor_view_numel(&in[i]);
-        buf[i] = __libc_malloc(sizeof(float) * (size_t)n);
+        buf[i] = oh_raw_malloc(sizeof(float) * (size_t)n);
         oh_fill_random(buf[i], n, -1.f, 1.f, &rng);
         in[i].data = buf[i];
     }
     assert_int_equal(e2e_session_run(s, in, 2, &err), E2E_OK);
-    allocations = 0;
-    counting = 1;
+    oh_allocations = 0;
+    oh_counting = 1;
     for (int r = 0; r < 10; r++)
         e2e_session_run(s, in, 2, &err);
-    counting = 0;
-    assert_int_equal(allocations, 0);
+    oh_counting = 0;
+    assert_int_equal(oh_allocations, 0);
     for (int i = 0; i < 2; i++)
-        __libc_free(buf[i]);
+        oh_raw_free(buf[i]);
     e2e_session_free(s);
     e2e_model_free(m);
 }

@@ -17,30 +17,10 @@
 
 static uint64_t rng = 4242;
 
-static int rnd(int lo, int hi) /* inclusive */
-{
-    float f;
-    oh_fill_random(&f, 1, 0.f, 1.f, &rng);
-    int v = lo + (int)(f * (float)(hi - lo + 1));
-    return v > hi ? hi : v;
-}
-
-static int64_t numel(int rank, const int64_t *d)
-{
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= d[i];
-    return n;
-}
-
-static void expect_close(const e2e_tensor_view *got, const float *ref, int64_t n, const char *what)
-{
-    assert_int_equal(got->dtype, E2E_FLOAT);
-    assert_int_equal(e2e_tensor_view_numel(got), n);
-    double r = oh_max_err_ratio(got->data, ref, n, RTOL, ATOL);
-    if (r > 1.0)
-        fail_msg("%s: error ratio %g", what, r);
-}
+/* op_harness.h\'s helpers on this file\'s random stream and tolerances */
+#define rnd(lo, hi) oh_rand_int(lo, hi, &rng)
+#define numel oh_numel
+#define expect_close(got, ref, n, what) oh_expect_close(got, ref, n, RTOL, ATOL, what)
 
 /* ------------------------------------------------------------------ Reduce* */
 

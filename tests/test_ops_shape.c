@@ -14,21 +14,9 @@
 
 static uint64_t rng = 777;
 
-static int rnd(int lo, int hi) /* inclusive */
-{
-    float f;
-    oh_fill_random(&f, 1, 0.f, 1.f, &rng);
-    int v = lo + (int)(f * (float)(hi - lo + 1));
-    return v > hi ? hi : v;
-}
-
-static int64_t numel(int r, const int64_t *d)
-{
-    int64_t n = 1;
-    for (int i = 0; i < r; i++)
-        n *= d[i];
-    return n;
-}
+/* op_harness.h\'s helpers on this file\'s random stream and tolerances */
+#define rnd(lo, hi) oh_rand_int(lo, hi, &rng)
+#define numel oh_numel
 
 static void strides_of(int r, const int64_t *d, int64_t *s)
 {
@@ -70,12 +58,7 @@ static int64_t elem(const void *p, size_t esz, int64_t i)
 
 static e2e_dtype dtype_of(size_t esz) { return esz == 1 ? E2E_UINT8 : esz == 4 ? E2E_INT32 : E2E_INT64; }
 
-static void expect_shape(const e2e_tensor_view *v, int r, const int64_t *d)
-{
-    assert_int_equal(v->rank, r);
-    for (int i = 0; i < r; i++)
-        assert_int_equal(v->dims[i], d[i]);
-}
+#define expect_shape oh_expect_shape
 
 /* ------------------------------------------------------------------ Transpose */
 

@@ -10,13 +10,12 @@
 #define MR 6
 #define NR 16
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
 {
     int np = (N + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
-        int n0 = p * NR, nn = imin(N - n0, NR);
+        int n0 = p * NR, nn = e2e_mm_imin(N - n0, NR);
         float *dst = P + (size_t)p * (size_t)K * NR;
         e2e_mm_pack_panel(NR, B, sk, sn, K, n0, nn, dst);
     }

@@ -8,7 +8,6 @@
 #include "ops/vmath.h"
 #include "core/pack_cache.h"
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 const e2e_mm_kernels *e2e_mm_kernels_for(e2e_isa_level isa)
 {
@@ -103,7 +102,7 @@ static void mm_block(const e2e_mm_kernels *mk, int m0, int m1, int p0, int p1, i
     for (int mb = m0; mb < m1; mb += (int)mc) {
         int me = (int)(mb + mc < m1 ? mb + mc : m1);
         for (int k0 = 0; k0 < K || k0 == 0; k0 += kc) {
-            const int kk = imin(kc, K - k0);
+            const int kk = e2e_mm_imin(kc, K - k0);
             e2e_mm_epi eb = *e;
             if (k0 > 0) { /* accumulate */
                 eb.bias = NULL;
@@ -113,10 +112,10 @@ static void mm_block(const e2e_mm_kernels *mk, int m0, int m1, int p0, int p1, i
             if (k0 + kk < K)
                 eb.act = E2E_ACT_NONE;
             for (int p = p0; p < p1; p++) {
-                int col = p * nr, n = imin(N - col, nr);
+                int col = p * nr, n = e2e_mm_imin(N - col, nr);
                 const float *Pp = P + ((size_t)p * (size_t)K + (size_t)k0) * nr;
                 for (int i = mb; i < me; i += mr) {
-                    int m = imin(me - i, mr);
+                    int m = e2e_mm_imin(me - i, mr);
                     mk->tiles[m](kk, A + i * lda + k0, lda, Pp, C + i * ldc + col, ldc, n, &eb, i, col);
                 }
             }
@@ -172,7 +171,7 @@ static void mm_task(void *ctx, int t, int nt)
         return;
     const int mr = j->mk->mr, nr = j->mk->nr;
     if (j->by_rows)
-        mm_block(j->mk, u0 * mr, imin(u1 * mr, j->M), 0, (j->N + nr - 1) / nr, j->N, j->K, j->A,
+        mm_block(j->mk, u0 * mr, e2e_mm_imin(u1 * mr, j->M), 0, (j->N + nr - 1) / nr, j->N, j->K, j->A,
                  j->lda, j->P, j->C, j->ldc, j->e);
     else
         mm_block(j->mk, 0, j->M, u0, u1, j->N, j->K, j->A, j->lda, j->P, j->C, j->ldc, j->e);
@@ -194,7 +193,7 @@ void e2e_mm_run_pool(const e2e_mm_kernels *mk, e2e_pool *pool, int M, int N, int
     /* cut the larger operand: rows of A (each thread reads all of B) or panels of B */
     bool by_rows = (M > N && mt >= threads) || np < threads;
     mm_job j = {mk, M, N, K, by_rows ? mt : np, by_rows, A, P, lda, ldc, C, e};
-    e2e_pool_run(pool, mm_task, &j, imin(j.units, max_tasks(pool)));
+    e2e_pool_run(pool, mm_task, &j, e2e_mm_imin(j.units, max_tasks(pool)));
 }
 
 /* ---------------------------------------------------------------- fused attention */
@@ -353,7 +352,7 @@ static void attn_task(void *ctx, int t, int nt)
         }
         int rs = (int)((int64_t)g->T * ch / c->qchunks), re = (int)((int64_t)g->T * (ch + 1) / c->qchunks);
         for (int r0 = rs; r0 < re; r0 += ATT_RB) {
-            int rb = imin(ATT_RB, re - r0);
+            int rb = e2e_mm_imin(ATT_RB, re - r0);
             const float *A = Q + oq + r0 * qt;
             int64_t lda = qt;
             if (qd != 1) {

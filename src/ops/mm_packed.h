@@ -53,6 +53,9 @@ const e2e_mm_kernels *e2e_mm_kernels_for(e2e_isa_level isa);
 
 /* Activations other than ReLU and GELU (which the tiles apply in registers), on a stored
    m x n tile. */
+/* The smaller of two ints (the panels' and tiles' edges). */
+static inline int e2e_mm_imin(int a, int b) { return a < b ? a : b; }
+
 static inline void e2e_mm_act_rest(int m, int n, float *C, int64_t ldc, const e2e_mm_epi *e)
 {
     if (e->act == E2E_ACT_NONE || e->act == E2E_ACT_RELU || e->act == E2E_ACT_GELU)

@@ -11,7 +11,6 @@
 #define MR 6
 #define NR 16 /* one 6 x 16 tile covers a panel: K x 64 bytes, streamed in order */
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* o[c] = column c of the 8 x 8 block r[0..7] (rows): 32-bit and 64-bit interleaves inside
    128-bit lanes, then one lane exchange. */
@@ -38,7 +37,7 @@ static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
 {
     int np = (N + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
-        int n0 = p * NR, nn = imin(N - n0, NR);
+        int n0 = p * NR, nn = e2e_mm_imin(N - n0, NR);
         float *dst = P + (size_t)p * (size_t)K * NR;
         /* attention packs K^T and V per head at run: no library call per 64-byte row, and
            K^T (sk == 1) in 8 x 8 blocks transposed in registers, not column by column */
@@ -55,9 +54,9 @@ static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
         }
         if (sk == 1) {
             for (int g = 0; g < 2; g++) {
-                const int nb = n0 + 8 * g, nv = imin(N - nb, 8); /* valid columns, may be <= 0 */
+                const int nb = n0 + 8 * g, nv = e2e_mm_imin(N - nb, 8); /* valid columns, may be <= 0 */
                 for (int kb = 0; kb < K; kb += 8) {
-                    const int kv = imin(K - kb, 8);
+                    const int kv = e2e_mm_imin(K - kb, 8);
                     const __m256i mk = e2e_lane_mask8(kv);
                     __m256 r[8], o[8];
                     for (int j = 0; j < 8; j++)
@@ -106,7 +105,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
             }
         }
         /* epilogue of columns [16h, 16h + nh), in the scalar path's order of operations */
-        const int c0 = 16 * h, nh = imin(n - c0, 16);
+        const int c0 = 16 * h, nh = e2e_mm_imin(n - c0, 16);
         const __m256 sc = _mm256_set1_ps(e->scale), zero = _mm256_setzero_ps();
         _Pragma("GCC unroll 6") for (int i = 0; i < MR; i++)
         {

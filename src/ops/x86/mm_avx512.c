@@ -11,7 +11,6 @@
 #define MR 12
 #define NR 32
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* o[c] = column c of the 16 x 16 block r[0..15] (rows): 32-bit then 64-bit interleaves
    inside 128-bit lanes, then two rounds of lane shuffles. */
@@ -45,14 +44,14 @@ static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
 {
     int np = (N + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
-        int n0 = p * NR, nn = imin(N - n0, NR);
+        int n0 = p * NR, nn = e2e_mm_imin(N - n0, NR);
         float *dst = P + (size_t)p * (size_t)K * NR;
         if (sn != 1 && sk == 1) {
             /* a transposed operand (K^T of attention): 16 x 16 blocks transposed in registers */
             for (int g = 0; g < 2; g++) {
-                const int nb = n0 + 16 * g, nv = imin(N - nb, 16); /* valid columns, may be <= 0 */
+                const int nb = n0 + 16 * g, nv = e2e_mm_imin(N - nb, 16); /* valid columns, may be <= 0 */
                 for (int kb = 0; kb < K; kb += 16) {
-                    const int kv = imin(K - kb, 16);
+                    const int kv = e2e_mm_imin(K - kb, 16);
                     const __mmask16 mk = (__mmask16)((1u << kv) - 1);
                     __m512 r[16], o[16];
                     for (int j = 0; j < 16; j++)
