@@ -1,0 +1,640 @@
+/* Quantized operators: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
+   MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv (int8 / uint8 data, int32 sums).
+
+   Semantics (ONNX spec; ONNX Runtime does the same):
+     quantize    y = saturate(round(x / scale) + zero_point), round half to even (nearbyintf in
+                 the default rounding mode), saturate to the output type's range; NaN gives the
+                 type's lowest value (as ONNX Runtime's x86 kernels do).
+     dequantize  y = (x - zero_point) * scale, in float.
+     integer products  sum (a - a_zero_point) * (b - b_zero_point), exact in int32.
+     requantize (QLinear*)  y = saturate(round(float(sum + bias) * m) + y_zero_point) with
+                 m = (a_scale * b_scale) / y_scale computed in float, per output channel when
+                 the weight's scale is per channel.
+   Scales and zero points are per tensor (a scalar or one value) or, where the spec allows,
+   per axis (a 1-D tensor along `axis`, opset 13; QLinearConv/ConvInteger per output channel;
+   MatMulInteger a_zero_point per row of A and b_zero_point per column of B). They are read at
+   run, so they may be graph inputs. A missing zero point is 0 (QuantizeLinear: uint8 output).
+
+   The generic products subtract the zero points into int16 copies (workspace) and multiply
+   with e2e_qgemm_s16; the convolutions unfold the input (im2col) first, the padding being the
+   zero point (0 after the subtraction). Faster integer kernels run the folded QDQ patterns
+   (runtime/fuse_qdq.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/conv_internal.h"
+#include "ops/qgemm.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static inline int32_t q_load(const void *p, e2e_dtype dt, int64_t i)
+{
+    switch (dt) {
+    case E2E_INT8: return ((const int8_t *)p)[i];
+    case E2E_UINT8: return ((const uint8_t *)p)[i];
+    default: return ((const int32_t *)p)[i];
+    }
+}
+
+static inline float q_lo(e2e_dtype dt) { return dt == E2E_INT8 ? -128.f : 0.f; }
+static inline float q_hi(e2e_dtype dt) { return dt == E2E_INT8 ? 127.f : 255.f; }
+
+/* round half to even, add the zero point, saturate; NaN -> lo */
+static inline int32_t q_round(float v, int32_t zp, float lo, float hi)
+{
+    float r = nearbyintf(v) + (float)zp;
+    r = fmaxf(r, lo);
+    return (int32_t)fminf(r, hi);
+}
+
+static inline void q_store(void *p, e2e_dtype dt, int64_t i, int32_t v)
+{
+    if (dt == E2E_INT8)
+        ((int8_t *)p)[i] = (int8_t)v;
+    else
+        ((uint8_t *)p)[i] = (uint8_t)v;
+}
+
+void e2e_qgemm_s16(int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t lda,
+                   const int16_t *B, int64_t ldb, int32_t *C, int64_t ldc)
+{
+    for (int64_t m = 0; m < M; m++) {
+        int32_t *c = C + m * ldc;
+        memset(c, 0, sizeof(int32_t) * (size_t)N);
+        for (int64_t kk = 0; kk < K; kk++) {
+            const int32_t a = A[m * lda + kk];
+            const int16_t *b = B + kk * ldb;
+            if (a)
+                for (int64_t n = 0; n < N; n++)
+                    c[n] += a * (int32_t)b[n];
+        }
+    }
+}
+
+/* Checks a scale (float) or zero point (int8/uint8/int32) input: a scalar or one value (per
+   tensor, *nc = 1), or a 1-D tensor of `want` values when want > 0 (per axis, *nc = want). */
+static e2e_status q_param(e2e_kernel *k, int i, const char *what, bool scale, int64_t want,
+                          int64_t *nc)
+{
+    const e2e_value *v = i < k->n_in ? k->in[i] : NULL;
+    if (!v) {
+        *nc = 1;
+        return E2E_OK;
+    }
+    if (scale ? v->dtype != E2E_FLOAT
+              : v->dtype != E2E_INT8 && v->dtype != E2E_UINT8 && v->dtype != E2E_INT32)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "%s (input %d) has unsupported type %s", what, i,
+                         e2e_dtype_name(v->dtype));
+    if (v->numel == 1 && v->shape.rank <= 1) {
+        *nc = 1;
+        return E2E_OK;
+    }
+    if (want > 0 && v->shape.rank == 1 && v->shape.dims[0] == want) {
+        *nc = want;
+        return E2E_OK;
+    }
+    char b[160];
+    if (want > 0)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "%s (input %d) is %s: a scalar or [%lld] is wanted", what,
+                         i, e2e_shape_str(&v->shape, b, sizeof b), (long long)want);
+    return e2e_kfail(k, E2E_ERR_SHAPE, "%s (input %d) is %s: a scalar is wanted", what, i,
+                     e2e_shape_str(&v->shape, b, sizeof b));
+}
+
+/* zero point c of an optional input (0 when absent) */
+static inline int32_t q_zp(const e2e_kernel *k, int i, int64_t c)
+{
+    const e2e_value *v = i < k->n_in ? k->in[i] : NULL;
+    return v ? q_load(v->data, v->dtype, v->numel == 1 ? 0 : c) : 0;
+}
+
+static inline float q_scale(const e2e_kernel *k, int i, int64_t c)
+{
+    const e2e_value *v = k->in[i];
+    return ((const float *)v->data)[v->numel == 1 ? 0 : c];
+}
+
+static void *q_alloc_priv(e2e_kernel *k, const void *p, size_t n)
+{
+    void *pp = malloc(n);
+    if (pp)
+        memcpy(pp, p, n);
+    k->priv = pp;
+    return pp;
+}
+
+/* bytes rounded up to a cache line, for workspace pieces */
+static size_t q_ws(int64_t bytes) { return ((size_t)bytes + 63) & ~(size_t)63; }
+
+/* ------------------------------------------------- QuantizeLinear, DequantizeLinear */
+
+typedef struct qdq_priv {
+    int64_t outer, C, inner; /* the input seen as [outer][C][inner], C the quantized axis (1:
+                                per tensor) */
+} qdq_priv;
+
+/* shared prepare: input 0 x, scale in[1], zero point in[2] */
+static e2e_status qdq_prepare(e2e_kernel *k, bool quantize)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 2, 3)))
+        return st;
+    if (quantize ? (st = e2e_check_dtype(k, 0, E2E_FLOAT, E2E_INT32, E2E_UNDEFINED))
+                 : (st = e2e_check_dtype(k, 0, E2E_INT8, E2E_UINT8, E2E_INT32, E2E_UNDEFINED)))
+        return st;
+    const e2e_shape *xs = &k->in[0]->shape;
+    int64_t axis_attr;
+    int axis = 0;
+    if ((st = e2e_attr_int(k, "axis", 1, &axis_attr)))
+        return st;
+    int64_t nch = 0; /* per-axis length allowed (opset 13) */
+    const e2e_value *sv = k->in[1];
+    if (k->opset >= 13 && xs->rank > 0 && !(sv->numel == 1 && sv->shape.rank <= 1)) {
+        if ((st = e2e_axis(k, axis_attr, xs->rank, &axis)))
+            return st;
+        nch = xs->dims[axis];
+    }
+    int64_t nc, nz;
+    if ((st = q_param(k, 1, quantize ? "y_scale" : "x_scale", true, nch, &nc)) ||
+        (st = q_param(k, 2, quantize ? "y_zero_point" : "x_zero_point", false, nch, &nz)))
+        return st;
+    const e2e_value *zp = k->n_in > 2 ? k->in[2] : NULL;
+    if (zp && nz != nc && nz != 1)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "scale and zero point have different lengths");
+    if (zp && k->in[2]->numel != k->in[1]->numel)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "scale has %lld values, zero point %lld",
+                         (long long)k->in[1]->numel, (long long)k->in[2]->numel);
+    if (!quantize && zp && zp->dtype != k->in[0]->dtype)
+        return e2e_kfail(k, E2E_ERR_INVALID, "x is %s but x_zero_point is %s",
+                         e2e_dtype_name(k->in[0]->dtype), e2e_dtype_name(zp->dtype));
+    if (quantize && zp && zp->dtype == E2E_INT32)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "y_zero_point must be int8 or uint8, not int32");
+    qdq_priv p = {.outer = 1, .C = 1, .inner = k->in[0]->numel};
+    if (nc > 1) {
+        p.C = nc;
+        p.inner = 1;
+        for (int d = 0; d < axis; d++)
+            p.outer *= xs->dims[d];
+        for (int d = axis + 1; d < xs->rank; d++)
+            p.inner *= xs->dims[d];
+    }
+    e2e_dtype ot = !quantize ? E2E_FLOAT : zp ? zp->dtype : E2E_UINT8;
+    if ((st = e2e_out_set(k, 0, ot, xs)))
+        return st;
+    if (!q_alloc_priv(k, &p, sizeof p))
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    return E2E_OK;
+}
+
+static e2e_status quantize_prepare(e2e_kernel *k) { return qdq_prepare(k, true); }
+static e2e_status dequantize_prepare(e2e_kernel *k) { return qdq_prepare(k, false); }
+
+static e2e_status quantize_run(e2e_kernel *k)
+{
+    const qdq_priv *p = k->priv;
+    const e2e_value *x = k->in[0];
+    const e2e_dtype ot = k->out[0]->dtype;
+    const float lo = q_lo(ot), hi = q_hi(ot);
+    void *y = k->out[0]->data;
+    int64_t i = 0;
+    for (int64_t o = 0; o < p->outer; o++)
+        for (int64_t c = 0; c < p->C; c++) {
+            const float s = q_scale(k, 1, c);
+            const int32_t zp = q_zp(k, 2, c);
+            if (x->dtype == E2E_FLOAT) {
+                const float *xf = (const float *)x->data + i;
+                for (int64_t j = 0; j < p->inner; j++)
+                    q_store(y, ot, i + j, q_round(xf[j] / s, zp, lo, hi));
+            } else {
+                const int32_t *xi = (const int32_t *)x->data + i;
+                for (int64_t j = 0; j < p->inner; j++)
+                    q_store(y, ot, i + j, q_round((float)xi[j] / s, zp, lo, hi));
+            }
+            i += p->inner;
+        }
+    return E2E_OK;
+}
+
+static e2e_status dequantize_run(e2e_kernel *k)
+{
+    const qdq_priv *p = k->priv;
+    const e2e_value *x = k->in[0];
+    float *y = k->out[0]->data;
+    int64_t i = 0;
+    for (int64_t o = 0; o < p->outer; o++)
+        for (int64_t c = 0; c < p->C; c++) {
+            const float s = q_scale(k, 1, c);
+            const int64_t zp = q_zp(k, 2, c);
+            for (int64_t j = 0; j < p->inner; j++, i++)
+                y[i] = (float)((int64_t)q_load(x->data, x->dtype, i) - zp) * s;
+        }
+    return E2E_OK;
+}
+
+/* ---------------------------------------------------------------- DynamicQuantizeLinear */
+
+static e2e_status dynq_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_check_dtype(k, 0, E2E_FLOAT, E2E_UNDEFINED)))
+        return st;
+    e2e_shape scalar = {.rank = 0};
+    if ((st = e2e_out_set(k, 0, E2E_UINT8, &k->in[0]->shape)) ||
+        (st = e2e_out_set(k, 1, E2E_FLOAT, &scalar)) ||
+        (st = e2e_out_set(k, 2, E2E_UINT8, &scalar)))
+        return st;
+    return E2E_OK;
+}
+
+/* The spec's formula in float32: range [min(0, min x), max(0, max x)] over 255 steps, zero
+   point round(-min / scale) saturated to [0, 255]. All zeros: scale 0, zero point 0, y 0. */
+static e2e_status dynq_run(e2e_kernel *k)
+{
+    const float *x = k->in[0]->data;
+    const int64_t n = k->in[0]->numel;
+    float mn = 0.f, mx = 0.f;
+    for (int64_t i = 0; i < n; i++) {
+        mn = fminf(mn, x[i]);
+        mx = fmaxf(mx, x[i]);
+    }
+    const float s = (mx - mn) / 255.f;
+    uint8_t *y = k->out[0]->data;
+    int32_t zp = 0;
+    if (s > 0.f)
+        zp = q_round(-mn / s, 0, 0.f, 255.f);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = s > 0.f ? (uint8_t)q_round(x[i] / s, zp, 0.f, 255.f) : 0;
+    if (k->n_out > 1 && k->out[1])
+        *(float *)k->out[1]->data = s;
+    if (k->n_out > 2 && k->out[2])
+        *(uint8_t *)k->out[2]->data = (uint8_t)zp;
+    return E2E_OK;
+}
+
+/* ---------------------------------------------------------------- MatMulInteger, QLinearMatMul */
+
+typedef struct qmm_priv {
+    bool qlinear;
+    int ia, ib;             /* input indices of A and B */
+    int iaz, ibz;           /* their zero points (-1: none) */
+    int64_t M, N, K;
+    int64_t batch;          /* output matrices */
+    int nb;                 /* broadcast batch rank */
+    int64_t bdims[E2E_MAX_RANK], sa[E2E_MAX_RANK], sb[E2E_MAX_RANK]; /* in matrices */
+    int64_t nza, nzb;       /* zero point lengths: 1, or M (per row of A) / N (per column of B) */
+    int64_t nsb;            /* QLinearMatMul: b_scale values (1 or N) */
+    size_t ws_a, ws_b;      /* workspace offsets: A16, B16; acc after */
+    size_t ws_acc;
+} qmm_priv;
+
+static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
+{
+    e2e_status st;
+    const e2e_shape *as = &k->in[p->ia]->shape, *bs = &k->in[p->ib]->shape;
+    char s1[160], s2[160];
+    if ((st = e2e_check_dtype(k, p->ia, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
+        (st = e2e_check_dtype(k, p->ib, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
+        return st;
+    if (as->rank < 1 || bs->rank < 1)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "operands must have rank >= 1 (A is %s, B is %s)",
+                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
+    e2e_shape a = *as, b = *bs;
+    bool a1 = a.rank == 1, b1 = b.rank == 1;
+    if (a1) {
+        a.rank = 2;
+        a.dims[1] = a.dims[0];
+        a.dims[0] = 1;
+    }
+    if (b1) {
+        b.rank = 2;
+        b.dims[1] = 1;
+    }
+    p->M = a.dims[a.rank - 2];
+    p->K = a.dims[a.rank - 1];
+    p->N = b.dims[b.rank - 1];
+    if (b.dims[b.rank - 2] != p->K)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "inner dimensions differ: A is %s, B is %s",
+                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
+    e2e_shape ab = {.rank = a.rank - 2}, bb = {.rank = b.rank - 2}, ob;
+    memcpy(ab.dims, a.dims, sizeof(int64_t) * (size_t)ab.rank);
+    memcpy(bb.dims, b.dims, sizeof(int64_t) * (size_t)bb.rank);
+    if ((st = e2e_broadcast(k, &ab, &bb, &ob)))
+        return st;
+    e2e_shape ys = ob;
+    if (!a1)
+        ys.dims[ys.rank++] = p->M;
+    if (!b1)
+        ys.dims[ys.rank++] = p->N;
+    p->nb = ob.rank;
+    p->batch = e2e_shape_numel(&ob);
+    memcpy(p->bdims, ob.dims, sizeof(int64_t) * (size_t)ob.rank);
+    e2e_broadcast_strides(&ab, &ob, p->sa);
+    e2e_broadcast_strides(&bb, &ob, p->sb);
+    if ((st = q_param(k, p->iaz, "a_zero_point", false, p->qlinear ? 0 : p->M, &p->nza)) ||
+        (st = q_param(k, p->ibz, "b_zero_point", false, p->N, &p->nzb)))
+        return st;
+    for (int z = 0; z < 2; z++) {
+        int zi = z ? p->ibz : p->iaz, oi = z ? p->ib : p->ia;
+        if (zi < k->n_in && k->in[zi] && k->in[zi]->dtype != k->in[oi]->dtype)
+            return e2e_kfail(k, E2E_ERR_INVALID, "input %d is %s but its zero point is %s", oi,
+                             e2e_dtype_name(k->in[oi]->dtype), e2e_dtype_name(k->in[zi]->dtype));
+    }
+    e2e_dtype ot = E2E_INT32;
+    if (p->qlinear) {
+        int64_t n1;
+        if ((st = q_param(k, 1, "a_scale", true, 0, &n1)) ||
+            (st = q_param(k, 4, "b_scale", true, p->N, &p->nsb)) ||
+            (st = q_param(k, 6, "y_scale", true, 0, &n1)) ||
+            (st = q_param(k, 7, "y_zero_point", false, 0, &n1)))
+            return st;
+        ot = k->n_in > 7 && k->in[7] ? k->in[7]->dtype : E2E_UINT8;
+        if (ot == E2E_INT32)
+            return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "y_zero_point must be int8 or uint8");
+    }
+    if ((st = e2e_out_set(k, 0, ot, &ys)))
+        return st;
+    p->ws_a = 0;
+    p->ws_b = q_ws(p->M * p->K * 2);
+    p->ws_acc = p->ws_b + q_ws(p->K * p->N * 2);
+    k->ws_size = p->ws_acc + (p->qlinear ? q_ws(p->M * p->N * 4) : 0);
+    if (!q_alloc_priv(k, p, sizeof *p))
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    return E2E_OK;
+}
+
+static e2e_status matmulint_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 2, 4)))
+        return st;
+    qmm_priv p = {.ia = 0, .ib = 1, .iaz = 2, .ibz = 3};
+    return qmm_prepare_common(k, &p);
+}
+
+static e2e_status qlinearmm_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 8, 8)))
+        return st;
+    qmm_priv p = {.qlinear = true, .ia = 0, .ib = 3, .iaz = 2, .ibz = 5};
+    return qmm_prepare_common(k, &p);
+}
+
+/* n values of src (dtype dt) minus zero points into int16: zp per element block of `per`
+   values (per = 0: one zero point z0) */
+static void to_s16(const void *src, e2e_dtype dt, int64_t off, int64_t n, int32_t z0,
+                   int16_t *dst)
+{
+    if (dt == E2E_INT8) {
+        const int8_t *s = (const int8_t *)src + off;
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = (int16_t)(s[i] - z0);
+    } else {
+        const uint8_t *s = (const uint8_t *)src + off;
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = (int16_t)(s[i] - z0);
+    }
+}
+
+static e2e_status qmm_run(e2e_kernel *k)
+{
+    const qmm_priv *p = k->priv;
+    const e2e_value *A = k->in[p->ia], *B = k->in[p->ib];
+    const int64_t M = p->M, N = p->N, K = p->K, mk = M * K, kn = K * N, mn = M * N;
+    int16_t *a16 = (int16_t *)((char *)k->ws + p->ws_a);
+    int16_t *b16 = (int16_t *)((char *)k->ws + p->ws_b);
+    int32_t *acc = p->qlinear ? (int32_t *)((char *)k->ws + p->ws_acc) : NULL;
+    float ysc = 0.f, asc = 0.f, ylo = 0.f, yhi = 0.f;
+    int32_t yzp = 0;
+    e2e_dtype ot = k->out[0]->dtype;
+    if (p->qlinear) {
+        asc = q_scale(k, 1, 0);
+        ysc = q_scale(k, 6, 0);
+        yzp = q_zp(k, 7, 0);
+        ylo = q_lo(ot);
+        yhi = q_hi(ot);
+    }
+    int64_t idx[E2E_MAX_RANK] = {0};
+    int64_t oa = 0, ob = 0;
+    for (int64_t t = 0; t < p->batch; t++) {
+        for (int64_t m = 0; m < M; m++)
+            to_s16(A->data, A->dtype, oa * mk + m * K, K, q_zp(k, p->iaz, m), a16 + m * K);
+        for (int64_t kk = 0; kk < K; kk++)
+            if (p->nzb == 1)
+                to_s16(B->data, B->dtype, ob * kn + kk * N, N, q_zp(k, p->ibz, 0), b16 + kk * N);
+            else
+                for (int64_t n = 0; n < N; n++)
+                    b16[kk * N + n] =
+                        (int16_t)(q_load(B->data, B->dtype, ob * kn + kk * N + n) - q_zp(k, p->ibz, n));
+        if (!p->qlinear) {
+            e2e_qgemm_s16(M, N, K, a16, K, b16, N, (int32_t *)k->out[0]->data + t * mn, N);
+        } else {
+            e2e_qgemm_s16(M, N, K, a16, K, b16, N, acc, N);
+            void *y = k->out[0]->data;
+            for (int64_t n = 0; n < N; n++) {
+                const float mlt = asc * q_scale(k, 4, n) / ysc;
+                for (int64_t m = 0; m < M; m++)
+                    q_store(y, ot, t * mn + m * N + n,
+                            q_round((float)acc[m * N + n] * mlt, yzp, ylo, yhi));
+            }
+        }
+        for (int d = p->nb - 1; d >= 0; d--) {
+            if (++idx[d] < p->bdims[d]) {
+                oa += p->sa[d];
+                ob += p->sb[d];
+                break;
+            }
+            oa -= p->sa[d] * (p->bdims[d] - 1);
+            ob -= p->sb[d] * (p->bdims[d] - 1);
+            idx[d] = 0;
+        }
+    }
+    return E2E_OK;
+}
+
+/* ---------------------------------------------------------------- ConvInteger, QLinearConv */
+
+typedef struct qconv_priv {
+    conv_priv g;            /* geometry (e2e_conv_geometry) */
+    bool qlinear;
+    int ix, iw, ixz, iwz;   /* inputs: x, w, their zero points */
+    int ib;                 /* QLinearConv's bias (-1: none) */
+    int64_t nzw, nsw;       /* weight zero points / scales: 1 or M */
+    int16_t *w16;           /* constant weights minus zero points [M][kdim], or NULL */
+    size_t ws_col, ws_w, ws_acc;
+} qconv_priv;
+
+static void qconv_release(void *v)
+{
+    qconv_priv *p = v;
+    if (p)
+        free(p->w16);
+    free(p);
+}
+
+static void qconv_weights(const e2e_kernel *k, const qconv_priv *p, int16_t *w16)
+{
+    const e2e_value *W = k->in[p->iw];
+    const int64_t kd = p->g.kdim;
+    for (int64_t m = 0; m < p->g.M; m++)
+        to_s16(W->data, W->dtype, m * kd, kd, q_zp(k, p->iwz, m), w16 + m * kd);
+}
+
+static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
+{
+    e2e_status st;
+    if ((st = e2e_check_dtype(k, p->ix, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
+        (st = e2e_check_dtype(k, p->iw, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
+        return st;
+    e2e_shape ys;
+    if ((st = e2e_conv_geometry(k, p->ix, p->iw, p->ib, &p->g, &ys)))
+        return st;
+    int64_t n1;
+    if ((st = q_param(k, p->ixz, "x_zero_point", false, 0, &n1)) ||
+        (st = q_param(k, p->iwz, "w_zero_point", false, p->g.M, &p->nzw)))
+        return st;
+    for (int z = 0; z < 2; z++) {
+        int zi = z ? p->iwz : p->ixz, oi = z ? p->iw : p->ix;
+        if (zi < k->n_in && k->in[zi] && k->in[zi]->dtype != k->in[oi]->dtype)
+            return e2e_kfail(k, E2E_ERR_INVALID, "input %d is %s but its zero point is %s", oi,
+                             e2e_dtype_name(k->in[oi]->dtype), e2e_dtype_name(k->in[zi]->dtype));
+    }
+    e2e_dtype ot = E2E_INT32;
+    if (p->qlinear) {
+        if ((st = q_param(k, 1, "x_scale", true, 0, &n1)) ||
+            (st = q_param(k, 4, "w_scale", true, p->g.M, &p->nsw)) ||
+            (st = q_param(k, 6, "y_scale", true, 0, &n1)) ||
+            (st = q_param(k, 7, "y_zero_point", false, 0, &n1)) ||
+            (st = e2e_check_dtype(k, 8, E2E_INT32, E2E_UNDEFINED)))
+            return st;
+        ot = k->in[7] ? k->in[7]->dtype : k->in[0]->dtype;
+        if (ot == E2E_INT32)
+            return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "y_zero_point must be int8 or uint8");
+    }
+    if ((st = e2e_out_set(k, 0, ot, &ys)))
+        return st;
+    const conv_priv *g = &p->g;
+    p->ws_col = 0;
+    p->ws_w = q_ws(g->kdim * g->osp * 2);
+    p->ws_acc = p->ws_w;
+    bool wconst = k->in[p->iw]->is_const && (p->iwz >= k->n_in || !k->in[p->iwz] ||
+                                              k->in[p->iwz]->is_const);
+    if (!wconst)
+        p->ws_acc += q_ws(g->M * g->kdim * 2);
+    k->ws_size = p->ws_acc + (p->qlinear ? q_ws(g->Mg * g->osp * 4) : 0);
+    qconv_priv *pp = q_alloc_priv(k, p, sizeof *p);
+    if (!pp)
+        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    if (wconst) {
+        pp->w16 = malloc(sizeof(int16_t) * (size_t)(g->M * g->kdim) + 1);
+        if (!pp->w16)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        qconv_weights(k, pp, pp->w16);
+    }
+    return E2E_OK;
+}
+
+static e2e_status convint_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 2, 4)))
+        return st;
+    qconv_priv p = {.ix = 0, .iw = 1, .ixz = 2, .iwz = 3, .ib = -1};
+    return qconv_prepare_common(k, &p);
+}
+
+static e2e_status qlinearconv_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 8, 9)))
+        return st;
+    qconv_priv p = {.qlinear = true, .ix = 0, .iw = 3, .ixz = 2, .iwz = 5, .ib = 8};
+    return qconv_prepare_common(k, &p);
+}
+
+/* The unfolded input of one image group, minus its zero point: col[kdim][osp], padding 0. */
+static void qconv_im2col(const conv_priv *p, const void *x, e2e_dtype dt, int64_t xoff,
+                         int32_t zp, int16_t *col)
+{
+    const int64_t ID = p->id[0], IH = p->id[1], IW = p->id[2];
+    const int64_t OD = p->od[0], OH = p->od[1], OW = p->od[2];
+    int16_t *d = col;
+    for (int64_t c = 0; c < p->Cg; c++)
+        for (int64_t a = 0; a < p->kd[0]; a++)
+            for (int64_t b = 0; b < p->kd[1]; b++)
+                for (int64_t e = 0; e < p->kd[2]; e++)
+                    for (int64_t oz = 0; oz < OD; oz++) {
+                        const int64_t iz = oz * p->st[0] + a * p->dl[0] - p->pb[0];
+                        for (int64_t oy = 0; oy < OH; oy++) {
+                            const int64_t iy = oy * p->st[1] + b * p->dl[1] - p->pb[1];
+                            const bool rowin = iz >= 0 && iz < ID && iy >= 0 && iy < IH;
+                            const int64_t base = xoff + c * p->isp + (iz * IH + iy) * IW;
+                            for (int64_t ox = 0; ox < OW; ox++) {
+                                const int64_t ix = ox * p->st[2] + e * p->dl[2] - p->pb[2];
+                                *d++ = rowin && ix >= 0 && ix < IW
+                                           ? (int16_t)(q_load(x, dt, base + ix) - zp)
+                                           : 0;
+                            }
+                        }
+                    }
+}
+
+static e2e_status qconv_run(e2e_kernel *k)
+{
+    const qconv_priv *p = k->priv;
+    const conv_priv *g = &p->g;
+    const e2e_value *X = k->in[p->ix];
+    int16_t *col = (int16_t *)((char *)k->ws + p->ws_col);
+    int16_t *w16 = p->w16;
+    if (!w16) {
+        w16 = (int16_t *)((char *)k->ws + p->ws_w);
+        qconv_weights(k, p, w16);
+    }
+    int32_t *acc = (int32_t *)((char *)k->ws + p->ws_acc);
+    const int32_t xzp = q_zp(k, p->ixz, 0);
+    const e2e_dtype ot = k->out[0]->dtype;
+    float xs = 0.f, ys = 0.f, lo = 0.f, hi = 0.f;
+    int32_t yzp = 0;
+    const int32_t *bias = NULL;
+    if (p->qlinear) {
+        xs = q_scale(k, 1, 0);
+        ys = q_scale(k, 6, 0);
+        yzp = q_zp(k, 7, 0);
+        lo = q_lo(ot);
+        hi = q_hi(ot);
+        if (k->n_in > 8 && k->in[8])
+            bias = k->in[8]->data;
+    }
+    const int64_t osp = g->osp;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t gi = 0; gi < g->G; gi++) {
+            qconv_im2col(g, X->data, X->dtype, (n * g->C + gi * g->Cg) * g->isp, xzp, col);
+            const int64_t m0 = gi * g->Mg, yoff = (n * g->M + m0) * osp;
+            if (!p->qlinear) {
+                e2e_qgemm_s16(g->Mg, osp, g->kdim, w16 + m0 * g->kdim, g->kdim, col, osp,
+                              (int32_t *)k->out[0]->data + yoff, osp);
+                continue;
+            }
+            e2e_qgemm_s16(g->Mg, osp, g->kdim, w16 + m0 * g->kdim, g->kdim, col, osp, acc, osp);
+            for (int64_t m = 0; m < g->Mg; m++) {
+                const float mlt = xs * q_scale(k, 4, m0 + m) / ys;
+                const int32_t b = bias ? bias[m0 + m] : 0;
+                for (int64_t i = 0; i < osp; i++)
+                    q_store(k->out[0]->data, ot, yoff + m * osp + i,
+                            q_round((float)(acc[m * osp + i] + b) * mlt, yzp, lo, hi));
+            }
+        }
+    return E2E_OK;
+}
+
+const e2e_op_def e2e_ops_quant[] = {
+    {"QuantizeLinear", quantize_prepare, quantize_run, free, 0},
+    {"DequantizeLinear", dequantize_prepare, dequantize_run, free, 0},
+    {"DynamicQuantizeLinear", dynq_prepare, dynq_run, NULL, 0},
+    {"MatMulInteger", matmulint_prepare, qmm_run, free, 0},
+    {"QLinearMatMul", qlinearmm_prepare, qmm_run, free, 0},
+    {"ConvInteger", convint_prepare, qconv_run, qconv_release, 0},
+    {"QLinearConv", qlinearconv_prepare, qconv_run, qconv_release, 0},
+    {NULL, NULL, NULL, NULL, 0},
+};
