@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ops/conv_internal.h"
+#include "ops/ops_quant.h"
 #include "ops/qgemm.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -286,12 +287,30 @@ typedef struct qmm_priv {
     int64_t nsb;            /* QLinearMatMul: b_scale values (1 or N) */
     size_t ws_a, ws_b;      /* workspace offsets: A16, B16; acc after */
     size_t ws_acc;
+    /* folded QDQ pattern (runtime/fuse_qdq.c): B is constant, stored [N][K] when transb (a
+       Gemm's transB = 1), in[8] an int32 bias [N], relu clamps at y_zero_point */
+    bool fused, transb, relu;
+    int16_t *b16;           /* constant B minus its zero points, [K][N] */
 } qmm_priv;
+
+static void qmm_release(void *v)
+{
+    qmm_priv *p = v;
+    if (p)
+        free(p->b16);
+    free(p);
+}
 
 static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
 {
     e2e_status st;
-    const e2e_shape *as = &k->in[p->ia]->shape, *bs = &k->in[p->ib]->shape;
+    const e2e_shape *as = &k->in[p->ia]->shape;
+    e2e_shape bt = k->in[p->ib]->shape;
+    if (p->transb && bt.rank == 2) {
+        bt.dims[0] = bt.dims[1];
+        bt.dims[1] = k->in[p->ib]->shape.dims[0];
+    }
+    const e2e_shape *bs = &bt;
     char s1[160], s2[160];
     if ((st = e2e_check_dtype(k, p->ia, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
         (st = e2e_check_dtype(k, p->ib, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
@@ -352,14 +371,31 @@ static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
         if (ot == E2E_INT32)
             return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "y_zero_point must be int8 or uint8");
     }
+    if (p->fused) {
+        const e2e_value *b = k->n_in > 8 ? k->in[8] : NULL;
+        if (!k->in[p->ib]->is_const || (k->in[p->ibz] && !k->in[p->ibz]->is_const) || p->batch != 1 ||
+            (b && (b->dtype != E2E_INT32 || b->numel != p->N || !b->is_const)))
+            return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "not a foldable QDQ product");
+    }
     if ((st = e2e_out_set(k, 0, ot, &ys)))
         return st;
     p->ws_a = 0;
     p->ws_b = q_ws(p->M * p->K * 2);
     p->ws_acc = p->ws_b + q_ws(p->K * p->N * 2);
     k->ws_size = p->ws_acc + (p->qlinear ? q_ws(p->M * p->N * 4) : 0);
-    if (!q_alloc_priv(k, p, sizeof *p))
+    qmm_priv *pp = q_alloc_priv(k, p, sizeof *p);
+    if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    if (p->fused) {
+        const e2e_value *B = k->in[p->ib];
+        const int64_t K = p->K, N = p->N;
+        if (!(pp->b16 = malloc(sizeof(int16_t) * (size_t)(K * N) + 1)))
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        for (int64_t kk = 0; kk < K; kk++)
+            for (int64_t n = 0; n < N; n++)
+                pp->b16[kk * N + n] = (int16_t)(q_load(B->data, B->dtype, p->transb ? n * K + kk : kk * N + n) -
+                                                q_zp(k, p->ibz, n));
+    }
     return E2E_OK;
 }
 
@@ -375,9 +411,17 @@ static e2e_status matmulint_prepare(e2e_kernel *k)
 static e2e_status qlinearmm_prepare(e2e_kernel *k)
 {
     e2e_status st;
-    if ((st = e2e_check_inputs(k, 8, 8)))
-        return st;
     qmm_priv p = {.qlinear = true, .ia = 0, .ib = 3, .iaz = 2, .ibz = 5};
+    if (k->priv) { /* handed over by runtime/fuse_qdq.c */
+        const qmm_priv *h = k->priv;
+        p.fused = true;
+        p.transb = h->transb;
+        p.relu = h->relu;
+        qmm_release(k->priv);
+        k->priv = NULL;
+    }
+    if ((st = e2e_check_inputs(k, 8, p.fused ? 9 : 8)))
+        return st;
     return qmm_prepare_common(k, &p);
 }
 
@@ -414,13 +458,16 @@ static e2e_status qmm_run(e2e_kernel *k)
         yzp = q_zp(k, 7, 0);
         ylo = q_lo(ot);
         yhi = q_hi(ot);
+        if (p->relu)
+            ylo = fmaxf(ylo, (float)yzp);
     }
+    const int32_t *bias = p->fused && k->n_in > 8 && k->in[8] ? k->in[8]->data : NULL;
     int64_t idx[E2E_MAX_RANK] = {0};
     int64_t oa = 0, ob = 0;
     for (int64_t t = 0; t < p->batch; t++) {
         for (int64_t m = 0; m < M; m++)
             to_s16(A->data, A->dtype, oa * mk + m * K, K, q_zp(k, p->iaz, m), a16 + m * K);
-        for (int64_t kk = 0; kk < K; kk++)
+        for (int64_t kk = 0; kk < K && !p->b16; kk++)
             if (p->nzb == 1)
                 to_s16(B->data, B->dtype, ob * kn + kk * N, N, q_zp(k, p->ibz, 0), b16 + kk * N);
             else
@@ -430,13 +477,14 @@ static e2e_status qmm_run(e2e_kernel *k)
         if (!p->qlinear) {
             e2e_qgemm_s16(M, N, K, a16, K, b16, N, (int32_t *)k->out[0]->data + t * mn, N);
         } else {
-            e2e_qgemm_s16(M, N, K, a16, K, b16, N, acc, N);
+            e2e_qgemm_s16(M, N, K, a16, K, p->b16 ? p->b16 : b16, N, acc, N);
             void *y = k->out[0]->data;
             for (int64_t n = 0; n < N; n++) {
                 const float mlt = asc * q_scale(k, 4, n) / ysc;
+                const int32_t b = bias ? bias[n] : 0;
                 for (int64_t m = 0; m < M; m++)
                     q_store(y, ot, t * mn + m * N + n,
-                            q_round((float)acc[m * N + n] * mlt, yzp, ylo, yhi));
+                            q_round((float)(acc[m * N + n] + b) * mlt, yzp, ylo, yhi));
             }
         }
         for (int d = p->nb - 1; d >= 0; d--) {
@@ -462,6 +510,8 @@ typedef struct qconv_priv {
     int ib;                 /* QLinearConv's bias (-1: none) */
     int64_t nzw, nsw;       /* weight zero points / scales: 1 or M */
     int16_t *w16;           /* constant weights minus zero points [M][kdim], or NULL */
+    bool fused, relu;       /* folded QDQ pattern (runtime/fuse_qdq.c): geometry handed over
+                               (the node has no attributes), relu clamps at y_zero_point */
     size_t ws_col, ws_w, ws_acc;
 } qconv_priv;
 
@@ -487,9 +537,12 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
     if ((st = e2e_check_dtype(k, p->ix, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
         (st = e2e_check_dtype(k, p->iw, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
         return st;
-    e2e_shape ys;
-    if ((st = e2e_conv_geometry(k, p->ix, p->iw, p->ib, &p->g, &ys)))
+    e2e_shape ys = k->out[0]->shape;
+    if (!p->fused && (st = e2e_conv_geometry(k, p->ix, p->iw, p->ib, &p->g, &ys)))
         return st;
+    if (p->fused && (!k->in[p->iw]->is_const || k->in[p->iw]->numel != p->g.M * p->g.kdim ||
+                     (k->n_in > 8 && k->in[8] && (k->in[8]->numel != p->g.M || !k->in[8]->is_const))))
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "not a foldable QDQ convolution");
     int64_t n1;
     if ((st = q_param(k, p->ixz, "x_zero_point", false, 0, &n1)) ||
         (st = q_param(k, p->iwz, "w_zero_point", false, p->g.M, &p->nzw)))
@@ -550,6 +603,14 @@ static e2e_status qlinearconv_prepare(e2e_kernel *k)
     if ((st = e2e_check_inputs(k, 8, 9)))
         return st;
     qconv_priv p = {.qlinear = true, .ix = 0, .iw = 3, .ixz = 2, .iwz = 5, .ib = 8};
+    if (k->priv) { /* handed over by runtime/fuse_qdq.c */
+        const qconv_priv *h = k->priv;
+        p.g = h->g;
+        p.fused = true;
+        p.relu = h->relu;
+        qconv_release(k->priv);
+        k->priv = NULL;
+    }
     return qconv_prepare_common(k, &p);
 }
 
@@ -603,6 +664,8 @@ static e2e_status qconv_run(e2e_kernel *k)
         yzp = q_zp(k, 7, 0);
         lo = q_lo(ot);
         hi = q_hi(ot);
+        if (p->relu)
+            lo = fmaxf(lo, (float)yzp);
         if (k->n_in > 8 && k->in[8])
             bias = k->in[8]->data;
     }
@@ -628,12 +691,35 @@ static e2e_status qconv_run(e2e_kernel *k)
     return E2E_OK;
 }
 
+void *e2e_qlinearconv_handover(const conv_priv *g, bool relu)
+{
+    qconv_priv *p = calloc(1, sizeof *p);
+    if (p) {
+        p->g = *g;
+        p->g.ck = NULL; /* the Conv's own buffers stay the Conv's */
+        p->g.wp = p->g.bias = NULL;
+        p->g.off = NULL;
+        p->relu = relu;
+    }
+    return p;
+}
+
+void *e2e_qlinearmatmul_handover(bool transb, bool relu)
+{
+    qmm_priv *p = calloc(1, sizeof *p);
+    if (p) {
+        p->transb = transb;
+        p->relu = relu;
+    }
+    return p;
+}
+
 const e2e_op_def e2e_ops_quant[] = {
     {"QuantizeLinear", quantize_prepare, quantize_run, free, 0},
     {"DequantizeLinear", dequantize_prepare, dequantize_run, free, 0},
     {"DynamicQuantizeLinear", dynq_prepare, dynq_run, NULL, 0},
-    {"MatMulInteger", matmulint_prepare, qmm_run, free, 0},
-    {"QLinearMatMul", qlinearmm_prepare, qmm_run, free, 0},
+    {"MatMulInteger", matmulint_prepare, qmm_run, qmm_release, 0},
+    {"QLinearMatMul", qlinearmm_prepare, qmm_run, qmm_release, 0},
     {"ConvInteger", convint_prepare, qconv_run, qconv_release, 0},
     {"QLinearConv", qlinearconv_prepare, qconv_run, qconv_release, 0},
     {NULL, NULL, NULL, NULL, 0},

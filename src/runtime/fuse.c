@@ -24,6 +24,8 @@
                 step, without the gathered rows or (with the maximum) the edge tensor
    Pointwise    Conv 1x1 -> Relu -> Conv 1x1 on few channels  =>  PointwiseMLP
                 (ops/ops_pointwise.c; the pass is fuse_pointwise.c)
+   QDQ          DequantizeLinear -> Conv | MatMul | Gemm [-> Relu] -> QuantizeLinear
+                =>  QLinearConv | QLinearMatMul on the integers (fuse_qdq.c)
    Bias         MatMul(A, B) -> Add const [N] [-> Add residual of the same shape]
                 =>  MatMul with in[2] = bias, in[3] = residual (applied in its epilogue;
                 with a constant B the product runs on the packed kernels of mm_packed.c)
@@ -275,6 +277,7 @@ static void install(fctx *c, e2e_kernel *k, e2e_kernel *last, e2e_kernel **drop,
 
 /* the helpers above for the passes in their own files (fuse_internal.h) */
 bool e2e_fuse_is_op(const e2e_kernel *k, const char *type) { return is_op(k, type); }
+e2e_session *e2e_fuse_session(fctx *c) { return c->s; }
 e2e_kernel *e2e_fuse_producer(fctx *c, const e2e_value *v) { return producer(c, v); }
 e2e_kernel *e2e_fuse_sole_consumer(fctx *c, const e2e_value *v) { return sole_consumer(c, v); }
 
@@ -1181,7 +1184,7 @@ e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err)
         return err->status;
     }
     if (c.s) {
-        bool (*const passes[])(fctx *, e2e_kernel *) = {fuse_patch_embed, fuse_layernorm, fuse_gelu,
+        bool (*const passes[])(fctx *, e2e_kernel *) = {e2e_fuse_qdq, fuse_patch_embed, fuse_layernorm, fuse_gelu,
                                                          fuse_attention, fuse_bias, fuse_conv_pool,
                                                          e2e_fuse_edge_gather, e2e_fuse_pointwise_mlp};
         for (size_t p = 0; p < sizeof passes / sizeof passes[0]; p++)

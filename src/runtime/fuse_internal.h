@@ -25,8 +25,12 @@ bool e2e_fuse_make_kernel(e2e_fuse_ctx *c, const e2e_kernel *like, const e2e_op_
 void e2e_fuse_install(e2e_fuse_ctx *c, e2e_kernel *k, e2e_kernel *last, e2e_kernel **drop,
                       int n_drop);
 
+/* The session the pass works on. */
+e2e_session *e2e_fuse_session(e2e_fuse_ctx *c);
+
 /* passes in their own files */
 bool e2e_fuse_edge_gather(e2e_fuse_ctx *c, e2e_kernel *k);   /* fuse_edge.c */
 bool e2e_fuse_pointwise_mlp(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_pointwise.c */
+bool e2e_fuse_qdq(e2e_fuse_ctx *c, e2e_kernel *k);           /* fuse_qdq.c */
 
 #endif
