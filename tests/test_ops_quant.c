@@ -158,9 +158,12 @@ static void test_dynamic_quantize(void **state)
 static void test_conv_random(void **state)
 {
     (void)state;
-    for (int it = 0; it < 24; it++) {
+    /* from it = 24 on x is uint8, w int8 with zero points 0 (symmetric weights): with group 1 QLinearConv takes the AVX512-VNNI kernel where the CPU has it */
+    for (int it = 0; it < 48; it++) {
         const bool ql = it & 1;
-        const e2e_dtype xt = it & 2 ? E2E_INT8 : E2E_UINT8, wt = it & 4 ? E2E_UINT8 : E2E_INT8;
+        const bool sym = it >= 24; /* uint8 x, int8 w with zero points 0 */
+        const e2e_dtype xt = !sym && (it & 2) ? E2E_INT8 : E2E_UINT8;
+        const e2e_dtype wt = !sym && (it & 4) ? E2E_UINT8 : E2E_INT8;
         const e2e_dtype yt = it & 8 ? E2E_INT8 : E2E_UINT8;
         const int G = rnd(1, 2), Cg = rnd(1, 3), Mg = rnd(1, 3), C = G * Cg, M = G * Mg, N = rnd(1, 2);
         const int KH = rnd(1, 3), KW = rnd(1, 3), sh = rnd(1, 2), sw = rnd(1, 2), dh = rnd(1, 2),
@@ -175,6 +178,8 @@ static void test_conv_random(void **state)
         fill_q(&xz, xt, 1);
         const bool per_ch = it % 3 == 0;
         fill_q(wz, wt, per_ch ? M : 1);
+        if (sym)
+            memset(wz, 0, sizeof wz);
         uint8_t yz;
         fill_q(&yz, yt, 1);
         for (int m = 0; m < M; m++) {
@@ -246,9 +251,13 @@ static void test_conv_random(void **state)
 static void test_matmul_random(void **state)
 {
     (void)state;
-    for (int it = 0; it < 16; it++) {
+    /* from it = 16 on A is uint8, B int8 with zero points 0: QLinearMatMul takes the
+       AVX512-VNNI kernel where the CPU has it */
+    for (int it = 0; it < 32; it++) {
         const bool ql = it & 1;
-        const e2e_dtype at = it & 2 ? E2E_INT8 : E2E_UINT8, bt = it & 4 ? E2E_UINT8 : E2E_INT8;
+        const bool sym = it >= 16; /* uint8 A, int8 B with zero points 0 */
+        const e2e_dtype at = !sym && (it & 2) ? E2E_INT8 : E2E_UINT8;
+        const e2e_dtype bt = !sym && (it & 4) ? E2E_UINT8 : E2E_INT8;
         const e2e_dtype yt = it & 8 ? E2E_INT8 : E2E_UINT8;
         const int Bt = rnd(1, 3), M = rnd(1, 5), K = rnd(1, 40), N = rnd(1, 7);
         const bool bbatch = it % 3 == 0;
@@ -259,6 +268,8 @@ static void test_matmul_random(void **state)
         const bool per = !ql && (it & 4);
         fill_q(az, at, per ? M : 1);
         fill_q(bz, bt, per || ql ? N : 1);
+        if (sym)
+            memset(bz, 0, sizeof bz);
         fill_q(&yz, yt, 1);
         for (int j = 0; j < N; j++)
             bs[j] = 0.01f * (float)rnd(1, 9);

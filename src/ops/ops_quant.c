@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ops/conv_internal.h"
+#include "ops/cpu_isa.h"
 #include "ops/ops_quant.h"
 #include "ops/qgemm.h"
 
@@ -71,6 +72,30 @@ void e2e_qgemm_s16(int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t ld
                     c[n] += a * (int32_t)b[n];
         }
     }
+}
+
+bool e2e_qgemm_vnni_ok(e2e_isa_level isa)
+{
+#ifdef E2E_X86
+    return e2e_isa_select(isa) == E2E_ISA_AVX512 && __builtin_cpu_supports("avx512vnni");
+#else
+    (void)isa;
+    return false;
+#endif
+}
+
+/* all values of an optional constant zero point are 0 */
+static bool zp_all_zero(const e2e_kernel *k, int i)
+{
+    const e2e_value *v = i < k->n_in ? k->in[i] : NULL;
+    if (!v)
+        return true;
+    if (!v->is_const)
+        return false;
+    for (int64_t j = 0; j < v->numel; j++)
+        if (q_load(v->data, v->dtype, j))
+            return false;
+    return true;
 }
 
 /* Checks a scale (float) or zero point (int8/uint8/int32) input: a scalar or one value (per
@@ -291,13 +316,23 @@ typedef struct qmm_priv {
        Gemm's transB = 1), in[8] an int32 bias [N], relu clamps at y_zero_point */
     bool fused, transb, relu;
     int16_t *b16;           /* constant B minus its zero points, [K][N] */
+    /* AVX512-VNNI (u8 A, constant s8 B with zero points 0, QLinearMatMul): rows = all rows of
+       A (B has no batch), B packed [N16/16][K4][16][4] with its column sums */
+    bool vnni;
+    int64_t K4, N16, rows;
+    int8_t *bq;
+    int32_t *colsum;
+    size_t ws_apad, ws_vacc, ws_corr, ws_mult;
 } qmm_priv;
 
 static void qmm_release(void *v)
 {
     qmm_priv *p = v;
-    if (p)
+    if (p) {
         free(p->b16);
+        free(p->bq);
+        free(p->colsum);
+    }
     free(p);
 }
 
@@ -386,6 +421,33 @@ static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
     qmm_priv *pp = q_alloc_priv(k, p, sizeof *p);
     if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+    if (p->qlinear && e2e_qgemm_vnni_ok(k->isa) && k->in[p->ia]->dtype == E2E_UINT8 &&
+        k->in[p->ib]->dtype == E2E_INT8 && k->in[p->ib]->is_const && k->in[p->ib]->shape.rank == 2 &&
+        zp_all_zero(k, p->ibz) && p->K > 0 && p->N > 0) {
+        const e2e_value *B = k->in[p->ib];
+        const int64_t K = p->K, N = p->N, K4 = (K + 3) / 4, N16 = (N + 15) / 16 * 16;
+        pp->vnni = true;
+        pp->K4 = K4;
+        pp->N16 = N16;
+        pp->rows = k->in[p->ia]->numel / K;
+        pp->ws_apad = 0;
+        pp->ws_vacc = K % 4 ? q_ws(pp->rows * 4 * K4) : 0;
+        pp->ws_corr = pp->ws_vacc + q_ws(pp->rows * N16 * 4);
+        pp->ws_mult = pp->ws_corr + q_ws(N * 4);
+        k->ws_size = pp->ws_mult + q_ws(N * 4);
+        pp->bq = calloc((size_t)(N16 * K4 * 4), 1);
+        pp->colsum = calloc((size_t)N, sizeof(int32_t));
+        if (!pp->bq || !pp->colsum)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        const int8_t *b = B->data;
+        for (int64_t kk = 0; kk < K; kk++)
+            for (int64_t n = 0; n < N; n++) {
+                int8_t v = b[p->transb ? n * K + kk : kk * N + n];
+                pp->bq[((n / 16) * K4 + kk / 4) * 64 + (n % 16) * 4 + kk % 4] = v;
+                pp->colsum[n] += v;
+            }
+        return E2E_OK;
+    }
     if (p->fused) {
         const e2e_value *B = k->in[p->ib];
         const int64_t K = p->K, N = p->N;
@@ -441,9 +503,50 @@ static void to_s16(const void *src, e2e_dtype dt, int64_t off, int64_t n, int32_
     }
 }
 
+#ifdef E2E_X86
+static e2e_status qmm_run_vnni(e2e_kernel *k, const qmm_priv *p)
+{
+    const int64_t K = p->K, N = p->N, K4 = p->K4, N16 = p->N16, R = p->rows;
+    const uint8_t *a = k->in[p->ia]->data;
+    int64_t lda = K;
+    if (K % 4) { /* rows padded to whole blocks of 4 */
+        uint8_t *ap = (uint8_t *)k->ws + p->ws_apad;
+        for (int64_t r = 0; r < R; r++) {
+            memcpy(ap + r * 4 * K4, a + r * K, (size_t)K);
+            memset(ap + r * 4 * K4 + K, 0, (size_t)(4 * K4 - K));
+        }
+        a = ap;
+        lda = 4 * K4;
+    }
+    int32_t *acc = (int32_t *)((char *)k->ws + p->ws_vacc);
+    int32_t *corr = (int32_t *)((char *)k->ws + p->ws_corr);
+    float *mult = (float *)((char *)k->ws + p->ws_mult);
+    const int32_t azp = q_zp(k, p->iaz, 0), yzp = q_zp(k, 7, 0);
+    const float asc = q_scale(k, 1, 0), ysc = q_scale(k, 6, 0);
+    const int32_t *bias = p->fused && k->n_in > 8 && k->in[8] ? k->in[8]->data : NULL;
+    for (int64_t n = 0; n < N; n++) {
+        corr[n] = (bias ? bias[n] : 0) - azp * p->colsum[n];
+        mult[n] = asc * q_scale(k, 4, n) / ysc;
+    }
+    const e2e_dtype ot = k->out[0]->dtype;
+    int32_t lo = (int32_t)q_lo(ot), hi = (int32_t)q_hi(ot);
+    if (p->relu && yzp > lo)
+        lo = yzp;
+    e2e_qgemm_vnni_rows(R, N16, K4, a, lda, p->bq, acc, N16);
+    for (int64_t r = 0; r < R; r++)
+        e2e_qgemm_vnni_requant(N, acc + r * N16, corr, 1, mult, 1, yzp, lo, hi, ot == E2E_INT8,
+                               (uint8_t *)k->out[0]->data + r * N);
+    return E2E_OK;
+}
+#endif
+
 static e2e_status qmm_run(e2e_kernel *k)
 {
     const qmm_priv *p = k->priv;
+#ifdef E2E_X86
+    if (p->vnni)
+        return qmm_run_vnni(k, p);
+#endif
     const e2e_value *A = k->in[p->ia], *B = k->in[p->ib];
     const int64_t M = p->M, N = p->N, K = p->K, mk = M * K, kn = K * N, mn = M * N;
     int16_t *a16 = (int16_t *)((char *)k->ws + p->ws_a);
@@ -510,16 +613,27 @@ typedef struct qconv_priv {
     int ib;                 /* QLinearConv's bias (-1: none) */
     int64_t nzw, nsw;       /* weight zero points / scales: 1 or M */
     int16_t *w16;           /* constant weights minus zero points [M][kdim], or NULL */
+    size_t ws_col, ws_w, ws_acc;
     bool fused, relu;       /* folded QDQ pattern (runtime/fuse_qdq.c): geometry handed over
                                (the node has no attributes), relu clamps at y_zero_point */
-    size_t ws_col, ws_w, ws_acc;
+    /* AVX512-VNNI (QLinearConv, u8 x, constant s8 w with zero points 0, group 1): w8 [M4][4 K4]
+       zero padded and its row sums; per image the unfolded input as u8 rows [4 K4][P64]
+       (padding = x_zero_point), packed, multiplied, requantized per channel */
+    bool vnni;
+    int64_t K4, M4, P64;
+    int8_t *w8;
+    int32_t *wsum;
+    size_t ws_rows, ws_colq, ws_vacc, ws_corr, ws_mult;
 } qconv_priv;
 
 static void qconv_release(void *v)
 {
     qconv_priv *p = v;
-    if (p)
+    if (p) {
         free(p->w16);
+        free(p->w8);
+        free(p->wsum);
+    }
     free(p);
 }
 
@@ -576,6 +690,35 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
     if (!wconst)
         p->ws_acc += q_ws(g->M * g->kdim * 2);
     k->ws_size = p->ws_acc + (p->qlinear ? q_ws(g->Mg * g->osp * 4) : 0);
+    if (p->qlinear && wconst && e2e_qgemm_vnni_ok(k->isa) && g->G == 1 &&
+        k->in[p->ix]->dtype == E2E_UINT8 && k->in[p->iw]->dtype == E2E_INT8 &&
+        zp_all_zero(k, p->iwz) && g->kdim > 0 && g->osp > 0 && g->M > 0) {
+        const int64_t K4 = (g->kdim + 3) / 4, M4 = (g->M + 3) / 4 * 4, P64 = (g->osp + 63) / 64 * 64;
+        qconv_priv *pp = q_alloc_priv(k, p, sizeof *p);
+        if (!pp)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        pp->vnni = true;
+        pp->K4 = K4;
+        pp->M4 = M4;
+        pp->P64 = P64;
+        pp->ws_rows = 0;
+        pp->ws_colq = q_ws(4 * K4 * P64);
+        pp->ws_vacc = pp->ws_colq + q_ws(4 * K4 * P64);
+        pp->ws_corr = pp->ws_vacc + q_ws(M4 * P64 * 4);
+        pp->ws_mult = pp->ws_corr + q_ws(g->M * 4);
+        k->ws_size = pp->ws_mult + q_ws(g->M * 4);
+        pp->w8 = calloc((size_t)(M4 * 4 * K4), 1);
+        pp->wsum = calloc((size_t)g->M, sizeof(int32_t));
+        if (!pp->w8 || !pp->wsum)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        const int8_t *w = k->in[p->iw]->data;
+        for (int64_t m = 0; m < g->M; m++)
+            for (int64_t kk = 0; kk < g->kdim; kk++) {
+                pp->w8[m * 4 * K4 + kk] = w[m * g->kdim + kk];
+                pp->wsum[m] += w[m * g->kdim + kk];
+            }
+        return E2E_OK;
+    }
     qconv_priv *pp = q_alloc_priv(k, p, sizeof *p);
     if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
@@ -641,9 +784,90 @@ static void qconv_im2col(const conv_priv *p, const void *x, e2e_dtype dt, int64_
                     }
 }
 
+#ifdef E2E_X86
+/* The unfolded input of one image as u8 rows [4 K4][P64]: padding and the pixels past osp are
+   the zero point, the rows past kdim zeros (their weights are 0). */
+static void qconv_rows_u8(const qconv_priv *q, const uint8_t *x, uint8_t zp, uint8_t *rows)
+{
+    const conv_priv *p = &q->g;
+    const int64_t ID = p->id[0], IH = p->id[1], IW = p->id[2];
+    const int64_t OD = p->od[0], OH = p->od[1], OW = p->od[2], P64 = q->P64;
+    int64_t k = 0;
+    for (int64_t c = 0; c < p->Cg; c++)
+        for (int64_t a = 0; a < p->kd[0]; a++)
+            for (int64_t b = 0; b < p->kd[1]; b++)
+                for (int64_t e = 0; e < p->kd[2]; e++, k++) {
+                    uint8_t *d = rows + k * P64;
+                    const int64_t ix0 = e * p->dl[2] - p->pb[2], sx = p->st[2];
+                    /* outputs ox with 0 <= ox*sx + ix0 < IW: [lo, hi) */
+                    int64_t lo = ix0 >= 0 ? 0 : (-ix0 + sx - 1) / sx;
+                    int64_t hi = IW - ix0 <= 0 ? 0 : (IW - ix0 - 1) / sx + 1;
+                    if (hi > OW)
+                        hi = OW;
+                    if (lo > hi)
+                        lo = hi;
+                    for (int64_t oz = 0; oz < OD; oz++) {
+                        const int64_t iz = oz * p->st[0] + a * p->dl[0] - p->pb[0];
+                        for (int64_t oy = 0; oy < OH; oy++, d += OW) {
+                            const int64_t iy = oy * p->st[1] + b * p->dl[1] - p->pb[1];
+                            if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
+                                memset(d, zp, (size_t)OW);
+                                continue;
+                            }
+                            const uint8_t *s = x + c * p->isp + (iz * IH + iy) * IW + ix0;
+                            memset(d, zp, (size_t)lo);
+                            if (sx == 1)
+                                memcpy(d + lo, s + lo, (size_t)(hi - lo));
+                            else
+                                for (int64_t ox = lo; ox < hi; ox++)
+                                    d[ox] = s[ox * sx];
+                            memset(d + hi, zp, (size_t)(OW - hi));
+                        }
+                    }
+                    memset(rows + k * P64 + p->osp, zp, (size_t)(P64 - p->osp));
+                }
+    memset(rows + k * P64, 0, (size_t)((4 * q->K4 - k) * P64));
+}
+
+static e2e_status qconv_run_vnni(e2e_kernel *k, const qconv_priv *p)
+{
+    const conv_priv *g = &p->g;
+    uint8_t *rows = (uint8_t *)k->ws + p->ws_rows, *colq = (uint8_t *)k->ws + p->ws_colq;
+    int32_t *acc = (int32_t *)((char *)k->ws + p->ws_vacc);
+    int32_t *corr = (int32_t *)((char *)k->ws + p->ws_corr);
+    float *mult = (float *)((char *)k->ws + p->ws_mult);
+    const int32_t xzp = q_zp(k, p->ixz, 0), yzp = q_zp(k, 7, 0);
+    const float xs = q_scale(k, 1, 0), ys = q_scale(k, 6, 0);
+    const int32_t *bias = k->n_in > 8 && k->in[8] ? k->in[8]->data : NULL;
+    for (int64_t m = 0; m < g->M; m++) {
+        corr[m] = (bias ? bias[m] : 0) - xzp * p->wsum[m];
+        mult[m] = xs * q_scale(k, 4, m) / ys;
+    }
+    const e2e_dtype ot = k->out[0]->dtype;
+    int32_t lo = (int32_t)q_lo(ot), hi = (int32_t)q_hi(ot);
+    if (p->relu && yzp > lo)
+        lo = yzp;
+    const uint8_t *x = k->in[p->ix]->data;
+    uint8_t *y = k->out[0]->data;
+    for (int64_t n = 0; n < g->N; n++) {
+        qconv_rows_u8(p, x + n * g->C * g->isp, (uint8_t)xzp, rows);
+        e2e_qgemm_vnni_pack_cols(p->K4, p->P64, rows, colq);
+        e2e_qgemm_vnni_conv(p->M4, p->P64, p->K4, p->w8, colq, acc);
+        for (int64_t m = 0; m < g->M; m++)
+            e2e_qgemm_vnni_requant(g->osp, acc + m * p->P64, corr + m, 0, mult + m, 0, yzp, lo, hi,
+                                   ot == E2E_INT8, y + (n * g->M + m) * g->osp);
+    }
+    return E2E_OK;
+}
+#endif
+
 static e2e_status qconv_run(e2e_kernel *k)
 {
     const qconv_priv *p = k->priv;
+#ifdef E2E_X86
+    if (p->vnni)
+        return qconv_run_vnni(k, p);
+#endif
     const conv_priv *g = &p->g;
     const e2e_value *X = k->in[p->ix];
     int16_t *col = (int16_t *)((char *)k->ws + p->ws_col);

@@ -7,10 +7,32 @@
 #ifndef E2E_QGEMM_H
 #define E2E_QGEMM_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "e2e.h"
 
 /* C[m][n] = sum_k A[m][k] * B[k][n], row-major with leading dimensions lda, ldb, ldc. */
 void e2e_qgemm_s16(int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t lda,
                    const int16_t *B, int64_t ldb, int32_t *C, int64_t ldc);
+
+/* ---- AVX512-VNNI (x86/qgemm_avx512.c): u8 x s8 -> s32 with vpdpbusd ----
+   Operands in blocks of 4 along k (K4 = ceil(K / 4), zero padded). */
+
+/* True when the session's level is AVX-512 and the CPU has AVX512-VNNI. */
+bool e2e_qgemm_vnni_ok(e2e_isa_level isa);
+/* rows: 4*K4 rows of P64 bytes (P64 a multiple of 64) -> colq [P64/16][K4][16 pixels][4 k] */
+void e2e_qgemm_vnni_pack_cols(int64_t K4, int64_t P64, const uint8_t *rows, uint8_t *colq);
+/* acc[M4][P64] = w[M4][4*K4] (s8) x packed columns (u8); M4 a multiple of 4 */
+void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
+                         const uint8_t *colq, int32_t *acc);
+/* c[m][0..N16) = a[m][0..4*K4) (u8, rows lda apart) x bq (s8 [N16/16][K4][16][4]) */
+void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, int64_t lda,
+                         const int8_t *bq, int32_t *c, int64_t ldc);
+/* dst[i] = saturate(round((acc[i] + corr[i*cs]) * mult[i*ms]) + zp) into [lo, hi], int8 (s8)
+   or uint8 */
+void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, int cs,
+                            const float *mult, int ms, int32_t zp, int32_t lo, int32_t hi,
+                            bool s8, void *dst);
 
 #endif
