@@ -165,12 +165,15 @@ static void test_conv_random(void **state)
         const e2e_dtype xt = !sym && (it & 2) ? E2E_INT8 : E2E_UINT8;
         const e2e_dtype wt = !sym && (it & 4) ? E2E_UINT8 : E2E_INT8;
         const e2e_dtype yt = it & 8 ? E2E_INT8 : E2E_UINT8;
-        const int G = rnd(1, 2), Cg = rnd(1, 3), Mg = rnd(1, 3), C = G * Cg, M = G * Mg, N = rnd(1, 2);
-        const int KH = rnd(1, 3), KW = rnd(1, 3), sh = rnd(1, 2), sw = rnd(1, 2), dh = rnd(1, 2),
-                  dw = 1, pt = rnd(0, 2), pl = rnd(0, 1), pbm = rnd(0, 2), pr = rnd(0, 1);
-        const int H = rnd((KH - 1) * dh + 1, 9), W = rnd(KW, 9);
+        /* from it = 40 on: group 1, stride 1 and 16 outputs per row (the VNNI kernel's one-step
+           unfold) */
+        const bool wide = it >= 40;
+        const int G = wide ? 1 : rnd(1, 2), Cg = rnd(1, 3), Mg = rnd(1, 3), C = G * Cg, M = G * Mg, N = rnd(1, 2);
+        const int KH = rnd(1, 3), KW = rnd(1, 3), sh = wide ? 1 : rnd(1, 2), sw = wide ? 1 : rnd(1, 2),
+                  dh = rnd(1, 2), dw = 1, pt = rnd(0, 2), pl = rnd(0, 1), pbm = rnd(0, 2), pr = rnd(0, 1);
+        const int H = rnd((KH - 1) * dh + 1, 9), W = wide ? 16 - pl - pr + (KW - 1) * dw : rnd(KW, 9);
         const int OH = (H + pt + pbm - (KH - 1) * dh - 1) / sh + 1, OW = (W + pl + pr - (KW - 1) * dw - 1) / sw + 1;
-        uint8_t x[2 * 6 * 81], w[6 * 3 * 9], xz, wz[6];
+        uint8_t x[2 * 6 * 9 * 18], w[6 * 3 * 9], xz, wz[6];
         int32_t bias[6];
         float ws[6], xs = 0.02f, ys = 0.5f + 0.1f * (float)it;
         fill_q(x, xt, N * C * H * W);

@@ -158,6 +158,7 @@ static size_t q_ws(int64_t bytes) { return ((size_t)bytes + 63) & ~(size_t)63; }
 typedef struct qdq_priv {
     int64_t outer, C, inner; /* the input seen as [outer][C][inner], C the quantized axis (1:
                                 per tensor) */
+    bool simd;               /* AVX-512 loops for float <-> int8/uint8 */
 } qdq_priv;
 
 /* shared prepare: input 0 x, scale in[1], zero point in[2] */
@@ -206,6 +207,9 @@ static e2e_status qdq_prepare(e2e_kernel *k, bool quantize)
             p.inner *= xs->dims[d];
     }
     e2e_dtype ot = !quantize ? E2E_FLOAT : zp ? zp->dtype : E2E_UINT8;
+#ifdef E2E_X86
+    p.simd = e2e_isa_select(k->isa) == E2E_ISA_AVX512 && k->in[0]->dtype != E2E_INT32;
+#endif
     if ((st = e2e_out_set(k, 0, ot, xs)))
         return st;
     if (!q_alloc_priv(k, &p, sizeof p))
@@ -228,6 +232,14 @@ static e2e_status quantize_run(e2e_kernel *k)
         for (int64_t c = 0; c < p->C; c++) {
             const float s = q_scale(k, 1, c);
             const int32_t zp = q_zp(k, 2, c);
+#ifdef E2E_X86
+            if (p->simd) {
+                e2e_quant_f32_avx512(p->inner, (const float *)x->data + i, s, zp, ot == E2E_INT8,
+                                     (uint8_t *)y + i);
+                i += p->inner;
+                continue;
+            }
+#endif
             if (x->dtype == E2E_FLOAT) {
                 const float *xf = (const float *)x->data + i;
                 for (int64_t j = 0; j < p->inner; j++)
@@ -252,6 +264,14 @@ static e2e_status dequantize_run(e2e_kernel *k)
         for (int64_t c = 0; c < p->C; c++) {
             const float s = q_scale(k, 1, c);
             const int64_t zp = q_zp(k, 2, c);
+#ifdef E2E_X86
+            if (p->simd) {
+                e2e_dequant_avx512(p->inner, (const uint8_t *)x->data + i, x->dtype == E2E_INT8,
+                                   (int32_t)zp, s, y + i);
+                i += p->inner;
+                continue;
+            }
+#endif
             for (int64_t j = 0; j < p->inner; j++, i++)
                 y[i] = (float)((int64_t)q_load(x->data, x->dtype, i) - zp) * s;
         }
@@ -624,6 +644,10 @@ typedef struct qconv_priv {
     int8_t *w8;
     int32_t *wsum;
     size_t ws_rows, ws_colq, ws_vacc, ws_corr, ws_mult;
+    /* stride 1, 2-D, OW % 16 == 0: the image padded with its zero point (ws_rows, [C][PH][PW])
+       is unfolded and packed in one step; off: tap offsets in it */
+    int32_t *off;
+    int64_t PH, PW;
 } qconv_priv;
 
 static void qconv_release(void *v)
@@ -633,6 +657,7 @@ static void qconv_release(void *v)
         free(p->w16);
         free(p->w8);
         free(p->wsum);
+        free(p->off);
     }
     free(p);
 }
@@ -703,6 +728,21 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
         pp->P64 = P64;
         pp->ws_rows = 0;
         pp->ws_colq = q_ws(4 * K4 * P64);
+        if (g->id[0] == 1 && g->kd[0] == 1 && g->st[1] == 1 && g->st[2] == 1 && g->od[2] % 16 == 0) {
+            pp->PH = g->od[1] + (g->kd[1] - 1) * g->dl[1];
+            pp->PW = g->od[2] + (g->kd[2] - 1) * g->dl[2];
+            if (q_ws(g->C * pp->PH * pp->PW) > pp->ws_colq)
+                pp->ws_colq = q_ws(g->C * pp->PH * pp->PW);
+            if (!(pp->off = malloc(sizeof(int32_t) * (size_t)(4 * K4))))
+                return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+            int64_t t = 0;
+            for (int64_t c = 0; c < g->C; c++)
+                for (int64_t ky = 0; ky < g->kd[1]; ky++)
+                    for (int64_t kx = 0; kx < g->kd[2]; kx++)
+                        pp->off[t++] = (int32_t)((c * pp->PH + ky * g->dl[1]) * pp->PW + kx * g->dl[2]);
+            for (; t < 4 * K4; t++)
+                pp->off[t] = -1;
+        }
         pp->ws_vacc = pp->ws_colq + q_ws(4 * K4 * P64);
         pp->ws_corr = pp->ws_vacc + q_ws(M4 * P64 * 4);
         pp->ws_mult = pp->ws_corr + q_ws(g->M * 4);
@@ -850,8 +890,27 @@ static e2e_status qconv_run_vnni(e2e_kernel *k, const qconv_priv *p)
     const uint8_t *x = k->in[p->ix]->data;
     uint8_t *y = k->out[0]->data;
     for (int64_t n = 0; n < g->N; n++) {
-        qconv_rows_u8(p, x + n * g->C * g->isp, (uint8_t)xzp, rows);
-        e2e_qgemm_vnni_pack_cols(p->K4, p->P64, rows, colq);
+        if (p->off) { /* pad with the zero point, then unfold and pack together */
+            const int64_t IH = g->id[1], IW = g->id[2], PH = p->PH, PW = p->PW;
+            const int64_t pt = g->pb[1], pl = g->pb[2];
+            const int64_t c0 = pl < PW ? pl : PW, nc = IW < PW - c0 ? IW : PW - c0;
+            for (int64_t c = 0; c < g->C; c++)
+                for (int64_t r = 0; r < PH; r++) {
+                    uint8_t *d = rows + (c * PH + r) * PW;
+                    const int64_t iy = r - pt;
+                    if (iy < 0 || iy >= IH) {
+                        memset(d, xzp, (size_t)PW);
+                        continue;
+                    }
+                    memset(d, xzp, (size_t)c0);
+                    memcpy(d + c0, x + (n * g->C + c) * g->isp + iy * IW, (size_t)nc);
+                    memset(d + c0 + nc, xzp, (size_t)(PW - c0 - nc));
+                }
+            e2e_qgemm_vnni_pack_conv(p->K4, p->P64, g->osp, g->od[2], PW, p->off, rows, colq);
+        } else {
+            qconv_rows_u8(p, x + n * g->C * g->isp, (uint8_t)xzp, rows);
+            e2e_qgemm_vnni_pack_cols(p->K4, p->P64, rows, colq);
+        }
         e2e_qgemm_vnni_conv(p->M4, p->P64, p->K4, p->w8, colq, acc);
         for (int64_t m = 0; m < g->M; m++)
             e2e_qgemm_vnni_requant(g->osp, acc + m * p->P64, corr + m, 0, mult + m, 0, yzp, lo, hi,

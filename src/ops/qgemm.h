@@ -23,6 +23,10 @@ void e2e_qgemm_s16(int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t ld
 bool e2e_qgemm_vnni_ok(e2e_isa_level isa);
 /* rows: 4*K4 rows of P64 bytes (P64 a multiple of 64) -> colq [P64/16][K4][16 pixels][4 k] */
 void e2e_qgemm_vnni_pack_cols(int64_t K4, int64_t P64, const uint8_t *rows, uint8_t *colq);
+/* unfold + pack of a stride-1 2-D convolution with OW % 16 == 0 from the zero-point-padded
+   image xp [C][PH][PW]; off[k]: offset of tap k in xp (-1: past kdim) */
+void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t P64, int64_t osp, int64_t OW, int64_t PW,
+                              const int32_t *off, const uint8_t *xp, uint8_t *colq);
 /* acc[M4][P64] = w[M4][4*K4] (s8) x packed columns (u8); M4 a multiple of 4 */
 void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
                          const uint8_t *colq, int32_t *acc);
@@ -34,5 +38,10 @@ void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, i
 void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, int cs,
                             const float *mult, int ms, int32_t zp, int32_t lo, int32_t hi,
                             bool s8, void *dst);
+
+/* ---- AVX-512 (x86/quant_avx512.c): QuantizeLinear / DequantizeLinear of n values with one
+   scale and zero point, the same results as the plain loops ---- */
+void e2e_quant_f32_avx512(int64_t n, const float *x, float s, int32_t zp, bool s8, void *y);
+void e2e_dequant_avx512(int64_t n, const void *x, bool s8, int32_t zp, float s, float *y);
 
 #endif

@@ -131,3 +131,33 @@ void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, 
             _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)dst + i, mk, r);
     }
 }
+
+/* Unfold and pack in one step for a stride-1 2-D convolution whose output rows are whole
+   blocks of 16 pixels (OW a multiple of 16): xp is the image padded with its zero point ([C][PH][PW], every tap of
+   every output inside), off[k] the offset of tap k (c, ky, kx) in it, -1 past kdim. */
+void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t P64, int64_t osp, int64_t OW, int64_t PW,
+                              const int32_t *off, const uint8_t *xp, uint8_t *colq)
+{
+    const __m128i z = _mm_setzero_si128();
+    for (int64_t pb = 0; pb < P64 / 16; pb++) {
+        const int64_t p0 = 16 * pb, base = (p0 / OW) * PW + p0 % OW;
+        if (p0 >= osp) { /* blocks past the output: computed and dropped */
+            memset(colq + pb * K4 * 64, 0, (size_t)(K4 * 64));
+            continue;
+        }
+        for (int64_t kq = 0; kq < K4; kq++) {
+            const int32_t *o = off + 4 * kq;
+            __m128i a0 = o[0] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[0] + base)) : z;
+            __m128i a1 = o[1] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[1] + base)) : z;
+            __m128i a2 = o[2] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[2] + base)) : z;
+            __m128i a3 = o[3] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[3] + base)) : z;
+            __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
+            __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
+            uint8_t *d = colq + (pb * K4 + kq) * 64;
+            _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(lo01, lo23));
+            _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(lo01, lo23));
+            _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(hi01, hi23));
+            _mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(hi01, hi23));
+        }
+    }
+}
