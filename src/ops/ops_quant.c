@@ -825,6 +825,9 @@ static void qconv_im2col(const conv_priv *p, const void *x, e2e_dtype dt, int64_
 }
 
 #ifdef E2E_X86
+/* pixels per chunk of the one-step unfold (a multiple of 64) */
+#define QCONV_CHUNK 256
+
 /* The unfolded input of one image as u8 rows [4 K4][P64]: padding and the pixels past osp are
    the zero point, the rows past kdim zeros (their weights are 0). */
 static void qconv_rows_u8(const qconv_priv *q, const uint8_t *x, uint8_t zp, uint8_t *rows)
@@ -906,12 +909,23 @@ static e2e_status qconv_run_vnni(e2e_kernel *k, const qconv_priv *p)
                     memcpy(d + c0, x + (n * g->C + c) * g->isp + iy * IW, (size_t)nc);
                     memset(d + c0 + nc, xzp, (size_t)(PW - c0 - nc));
                 }
-            e2e_qgemm_vnni_pack_conv(p->K4, p->P64, g->osp, g->od[2], PW, p->off, rows, colq);
-        } else {
-            qconv_rows_u8(p, x + n * g->C * g->isp, (uint8_t)xzp, rows);
-            e2e_qgemm_vnni_pack_cols(p->K4, p->P64, rows, colq);
+            /* chunks of QCONV_CHUNK pixels: packed columns and sums stay in L1/L2 */
+            const int64_t ch = p->P64 < QCONV_CHUNK ? p->P64 : QCONV_CHUNK; /* fits the workspace */
+            for (int64_t p0 = 0; p0 < p->P64; p0 += ch) {
+                const int64_t np = p->P64 - p0 < ch ? p->P64 - p0 : ch;
+                e2e_qgemm_vnni_pack_conv(p->K4, p0 / 16, (p0 + np) / 16, g->osp, g->od[2], PW, p->off,
+                                         rows, colq);
+                e2e_qgemm_vnni_conv(p->M4, np, p->K4, p->w8, colq, acc, ch);
+                const int64_t cnt = g->osp - p0 < np ? g->osp - p0 : np;
+                for (int64_t m = 0; m < g->M && cnt > 0; m++)
+                    e2e_qgemm_vnni_requant(cnt, acc + m * ch, corr + m, 0, mult + m, 0, yzp,
+                                           lo, hi, ot == E2E_INT8, y + (n * g->M + m) * g->osp + p0);
+            }
+            continue;
         }
-        e2e_qgemm_vnni_conv(p->M4, p->P64, p->K4, p->w8, colq, acc);
+        qconv_rows_u8(p, x + n * g->C * g->isp, (uint8_t)xzp, rows);
+        e2e_qgemm_vnni_pack_cols(p->K4, p->P64, rows, colq);
+        e2e_qgemm_vnni_conv(p->M4, p->P64, p->K4, p->w8, colq, acc, p->P64);
         for (int64_t m = 0; m < g->M; m++)
             e2e_qgemm_vnni_requant(g->osp, acc + m * p->P64, corr + m, 0, mult + m, 0, yzp, lo, hi,
                                    ot == E2E_INT8, y + (n * g->M + m) * g->osp);

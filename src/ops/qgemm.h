@@ -23,13 +23,15 @@ void e2e_qgemm_s16(int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t ld
 bool e2e_qgemm_vnni_ok(e2e_isa_level isa);
 /* rows: 4*K4 rows of P64 bytes (P64 a multiple of 64) -> colq [P64/16][K4][16 pixels][4 k] */
 void e2e_qgemm_vnni_pack_cols(int64_t K4, int64_t P64, const uint8_t *rows, uint8_t *colq);
-/* unfold + pack of a stride-1 2-D convolution with OW % 16 == 0 from the zero-point-padded
-   image xp [C][PH][PW]; off[k]: offset of tap k in xp (-1: past kdim) */
-void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t P64, int64_t osp, int64_t OW, int64_t PW,
-                              const int32_t *off, const uint8_t *xp, uint8_t *colq);
-/* acc[M4][P64] = w[M4][4*K4] (s8) x packed columns (u8); M4 a multiple of 4 */
+/* unfold + pack of pixel blocks [pb0, pb1) (16 pixels each) of a stride-1 2-D convolution
+   with OW % 16 == 0 from the zero-point-padded image xp [C][PH][PW]; off[k]: offset of tap k
+   in xp (-1: past kdim); block pb goes to colq + (pb - pb0) * K4 * 64 */
+void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t pb0, int64_t pb1, int64_t osp, int64_t OW,
+                              int64_t PW, const int32_t *off, const uint8_t *xp, uint8_t *colq);
+/* acc[M4][P64] (rows ldacc apart) = w[M4][4*K4] (s8) x packed columns (u8); M4 a multiple
+   of 4, P64 of 64 */
 void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
-                         const uint8_t *colq, int32_t *acc);
+                         const uint8_t *colq, int32_t *acc, int64_t ldacc);
 /* c[m][0..N16) = a[m][0..4*K4) (u8, rows lda apart) x bq (s8 [N16/16][K4][16][4]) */
 void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, int64_t lda,
                          const int8_t *bq, int32_t *c, int64_t ldc);

@@ -27,13 +27,14 @@ void e2e_qgemm_vnni_pack_cols(int64_t K4, int64_t P64, const uint8_t *rows, uint
     }
 }
 
-/* 4 channels x 4 vectors of 16 pixels per register tile */
+/* 4 channels x 4 vectors of 16 pixels per register tile; pixel blocks outside, so one block
+   of packed columns (K4 * 256 bytes) stays in L1 while every channel passes over it */
 void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
-                         const uint8_t *colq, int32_t *acc)
+                         const uint8_t *colq, int32_t *acc, int64_t ldacc)
 {
     const int64_t ldw = 4 * K4;
-    for (int64_t m = 0; m < M4; m += 4)
-        for (int64_t p = 0; p < P64; p += 64) {
+    for (int64_t p = 0; p < P64; p += 64)
+        for (int64_t m = 0; m < M4; m += 4) {
             __m512i c[4][4];
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++)
@@ -57,15 +58,52 @@ void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
             }
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++)
-                    _mm512_storeu_si512(acc + (m + i) * P64 + p + 16 * j, c[i][j]);
+                    _mm512_storeu_si512(acc + (m + i) * ldacc + p + 16 * j, c[i][j]);
         }
 }
 
-/* one row of A at a time, up to 8 vectors (128 columns) per register tile */
+/* 4 rows of A by 4 vectors (64 columns) per register tile: B streams once per 4 rows. Rows
+   past M repeat the last one (their sums are dropped). */
+static void rows4(int64_t M, int64_t m, int64_t N16, int64_t K4, const uint8_t *a, int64_t lda,
+                  const int8_t *bq, int32_t *c, int64_t ldc)
+{
+    const uint8_t *ar[4];
+    for (int r = 0; r < 4; r++)
+        ar[r] = a + (m + r < M ? m + r : M - 1) * lda;
+    for (int64_t n = 0; n < N16; n += 64) {
+        const int nv = (int)((N16 - n) / 16 < 4 ? (N16 - n) / 16 : 4);
+        __m512i s[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int j = 0; j < 4; j++)
+                s[r][j] = _mm512_setzero_si512();
+        const int8_t *b = bq + (n / 16) * K4 * 64;
+        for (int64_t kq = 0; kq < K4; kq++) {
+            __m512i bv[4];
+            for (int j = 0; j < 4; j++)
+                bv[j] = j < nv ? _mm512_loadu_si512(b + (j * K4 + kq) * 64) : _mm512_setzero_si512();
+            for (int r = 0; r < 4; r++) {
+                int32_t q;
+                memcpy(&q, ar[r] + 4 * kq, 4);
+                __m512i ab = _mm512_set1_epi32(q);
+                for (int j = 0; j < 4; j++)
+                    s[r][j] = _mm512_dpbusd_epi32(s[r][j], ab, bv[j]);
+            }
+        }
+        for (int r = 0; r < 4 && m + r < M; r++)
+            for (int j = 0; j < nv; j++)
+                _mm512_storeu_si512(c + (m + r) * ldc + n + 16 * j, s[r][j]);
+    }
+}
+
+/* up to 8 vectors (128 columns) of one row of A per register tile (batch 1); more rows go
+   4 at a time through rows4 */
 void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, int64_t lda,
                          const int8_t *bq, int32_t *c, int64_t ldc)
 {
-    for (int64_t m = 0; m < M; m++) {
+    int64_t m0 = 0;
+    for (; M - m0 >= 2; m0 += 4)
+        rows4(M, m0, N16, K4, a, lda, bq, c, ldc);
+    for (int64_t m = m0; m < M; m++) {
         const uint8_t *am = a + m * lda;
         for (int64_t n = 0; n < N16; n += 128) {
             const int nv = (int)((N16 - n) / 16 < 8 ? (N16 - n) / 16 : 8);
@@ -135,14 +173,15 @@ void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, 
 /* Unfold and pack in one step for a stride-1 2-D convolution whose output rows are whole
    blocks of 16 pixels (OW a multiple of 16): xp is the image padded with its zero point ([C][PH][PW], every tap of
    every output inside), off[k] the offset of tap k (c, ky, kx) in it, -1 past kdim. */
-void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t P64, int64_t osp, int64_t OW, int64_t PW,
-                              const int32_t *off, const uint8_t *xp, uint8_t *colq)
+void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t pb0, int64_t pb1, int64_t osp, int64_t OW,
+                              int64_t PW, const int32_t *off, const uint8_t *xp, uint8_t *colq)
 {
     const __m128i z = _mm_setzero_si128();
-    for (int64_t pb = 0; pb < P64 / 16; pb++) {
+    for (int64_t pb = pb0; pb < pb1; pb++) {
         const int64_t p0 = 16 * pb, base = (p0 / OW) * PW + p0 % OW;
+        uint8_t *dq = colq + (pb - pb0) * K4 * 64;
         if (p0 >= osp) { /* blocks past the output: computed and dropped */
-            memset(colq + pb * K4 * 64, 0, (size_t)(K4 * 64));
+            memset(dq, 0, (size_t)(K4 * 64));
             continue;
         }
         for (int64_t kq = 0; kq < K4; kq++) {
@@ -153,7 +192,7 @@ void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t P64, int64_t osp, int64_t OW, 
             __m128i a3 = o[3] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[3] + base)) : z;
             __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
             __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
-            uint8_t *d = colq + (pb * K4 + kq) * 64;
+            uint8_t *d = dq + kq * 64;
             _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(lo01, lo23));
             _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(lo01, lo23));
             _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(hi01, hi23));
