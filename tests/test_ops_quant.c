@@ -159,7 +159,7 @@ static void test_conv_random(void **state)
 {
     (void)state;
     /* from it = 24 on x is uint8, w int8 with zero points 0 (symmetric weights): with group 1 QLinearConv takes the AVX512-VNNI kernel where the CPU has it */
-    for (int it = 0; it < 48; it++) {
+    for (int it = 0; it < 64; it++) {
         const bool ql = it & 1;
         const bool sym = it >= 24; /* uint8 x, int8 w with zero points 0 */
         const e2e_dtype xt = !sym && (it & 2) ? E2E_INT8 : E2E_UINT8;
@@ -168,7 +168,8 @@ static void test_conv_random(void **state)
         /* from it = 40 on: group 1, stride 1 and 16 outputs per row (the VNNI kernel's one-step
            unfold) */
         const bool wide = it >= 40;
-        const int G = wide ? 1 : rnd(1, 2), Cg = rnd(1, 3), Mg = rnd(1, 3), C = G * Cg, M = G * Mg, N = rnd(1, 2);
+        /* from it = 48 on: 4 to 6 input channels (the kernel on channel quads) */
+        const int G = wide ? 1 : rnd(1, 2), Cg = it >= 48 ? rnd(4, 6) : rnd(1, 3), Mg = rnd(1, 3), C = G * Cg, M = G * Mg, N = rnd(1, 2);
         const int KH = rnd(1, 3), KW = rnd(1, 3), sh = wide ? 1 : rnd(1, 2), sw = wide ? 1 : rnd(1, 2),
                   dh = rnd(1, 2), dw = 1, pt = rnd(0, 2), pl = rnd(0, 1), pbm = rnd(0, 2), pr = rnd(0, 1);
         const int H = rnd((KH - 1) * dh + 1, 9), W = wide ? 16 - pl - pr + (KW - 1) * dw : rnd(KW, 9);

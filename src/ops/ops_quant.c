@@ -648,6 +648,10 @@ typedef struct qconv_priv {
        is unfolded and packed in one step; off: tap offsets in it */
     int32_t *off;
     int64_t PH, PW;
+    /* ... and with 4 or more input channels, direct: the padded image as channel quads
+       (ws_colq), each tap a contiguous 64-byte load (e2e_qgemm_vnni_conv_direct); off: the
+       taps' byte offsets, K4 = ceil(C/4) KH KW */
+    bool direct;
 } qconv_priv;
 
 static void qconv_release(void *v)
@@ -718,32 +722,47 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
     if (p->qlinear && wconst && e2e_qgemm_vnni_ok(k->isa) && g->G == 1 &&
         k->in[p->ix]->dtype == E2E_UINT8 && k->in[p->iw]->dtype == E2E_INT8 &&
         zp_all_zero(k, p->iwz) && g->kdim > 0 && g->osp > 0 && g->M > 0) {
-        const int64_t K4 = (g->kdim + 3) / 4, M4 = (g->M + 3) / 4 * 4, P64 = (g->osp + 63) / 64 * 64;
+        const bool s1 = g->id[0] == 1 && g->kd[0] == 1 && g->st[1] == 1 && g->st[2] == 1 &&
+                        g->od[2] % 16 == 0;
+        const bool direct = s1 && g->C >= 4;
+        const int64_t C4 = (g->C + 3) / 4, KHW = g->kd[1] * g->kd[2];
+        const int64_t K4 = direct ? C4 * KHW : (g->kdim + 3) / 4, M4 = (g->M + 3) / 4 * 4,
+                      P64 = (g->osp + 63) / 64 * 64;
         qconv_priv *pp = q_alloc_priv(k, p, sizeof *p);
         if (!pp)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
         pp->vnni = true;
+        pp->direct = direct;
         pp->K4 = K4;
         pp->M4 = M4;
         pp->P64 = P64;
         pp->ws_rows = 0;
-        pp->ws_colq = q_ws(4 * K4 * P64);
-        if (g->id[0] == 1 && g->kd[0] == 1 && g->st[1] == 1 && g->st[2] == 1 && g->od[2] % 16 == 0) {
+        int64_t colq = 4 * K4 * P64, rows = 4 * K4 * P64;
+        if (s1) {
             pp->PH = g->od[1] + (g->kd[1] - 1) * g->dl[1];
             pp->PW = g->od[2] + (g->kd[2] - 1) * g->dl[2];
-            if (q_ws(g->C * pp->PH * pp->PW) > pp->ws_colq)
-                pp->ws_colq = q_ws(g->C * pp->PH * pp->PW);
+            rows = g->C * pp->PH * pp->PW;
+            if (direct)
+                colq = C4 * pp->PH * pp->PW * 4;
             if (!(pp->off = malloc(sizeof(int32_t) * (size_t)(4 * K4))))
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
             int64_t t = 0;
-            for (int64_t c = 0; c < g->C; c++)
-                for (int64_t ky = 0; ky < g->kd[1]; ky++)
-                    for (int64_t kx = 0; kx < g->kd[2]; kx++)
-                        pp->off[t++] = (int32_t)((c * pp->PH + ky * g->dl[1]) * pp->PW + kx * g->dl[2]);
+            if (direct) /* byte offsets of the taps (channel quad, ky, kx) in the quads */
+                for (int64_t cq = 0; cq < C4; cq++)
+                    for (int64_t ky = 0; ky < g->kd[1]; ky++)
+                        for (int64_t kx = 0; kx < g->kd[2]; kx++)
+                            pp->off[t++] = (int32_t)(((cq * pp->PH + ky * g->dl[1]) * pp->PW +
+                                                      kx * g->dl[2]) * 4);
+            else /* offsets of the taps (c, ky, kx) in the padded image */
+                for (int64_t c = 0; c < g->C; c++)
+                    for (int64_t ky = 0; ky < g->kd[1]; ky++)
+                        for (int64_t kx = 0; kx < g->kd[2]; kx++)
+                            pp->off[t++] = (int32_t)((c * pp->PH + ky * g->dl[1]) * pp->PW + kx * g->dl[2]);
             for (; t < 4 * K4; t++)
                 pp->off[t] = -1;
         }
-        pp->ws_vacc = pp->ws_colq + q_ws(4 * K4 * P64);
+        pp->ws_colq = q_ws(rows);
+        pp->ws_vacc = pp->ws_colq + q_ws(colq);
         pp->ws_corr = pp->ws_vacc + q_ws(M4 * P64 * 4);
         pp->ws_mult = pp->ws_corr + q_ws(g->M * 4);
         k->ws_size = pp->ws_mult + q_ws(g->M * 4);
@@ -754,7 +773,12 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
         const int8_t *w = k->in[p->iw]->data;
         for (int64_t m = 0; m < g->M; m++)
             for (int64_t kk = 0; kk < g->kdim; kk++) {
-                pp->w8[m * 4 * K4 + kk] = w[m * g->kdim + kk];
+                int64_t at = kk;
+                if (direct) { /* kk = (c, ky, kx) -> quad tap (c / 4, ky, kx), byte c % 4 */
+                    const int64_t c = kk / KHW, tap = kk % KHW;
+                    at = ((c / 4) * KHW + tap) * 4 + c % 4;
+                }
+                pp->w8[m * 4 * K4 + at] = w[m * g->kdim + kk];
                 pp->wsum[m] += w[m * g->kdim + kk];
             }
         return E2E_OK;
@@ -911,6 +935,19 @@ static e2e_status qconv_run_vnni(e2e_kernel *k, const qconv_priv *p)
                 }
             /* chunks of QCONV_CHUNK pixels: packed columns and sums stay in L1/L2 */
             const int64_t ch = p->P64 < QCONV_CHUNK ? p->P64 : QCONV_CHUNK; /* fits the workspace */
+            if (p->direct) {
+                e2e_qgemm_vnni_quads(g->C, PH * PW, rows, (uint8_t)xzp, colq);
+                for (int64_t p0 = 0; p0 < p->P64; p0 += ch) {
+                    const int64_t np = p->P64 - p0 < ch ? p->P64 - p0 : ch;
+                    e2e_qgemm_vnni_conv_direct(p->M4, p0 / 16, (p0 + np) / 16, g->osp / 16, p->K4,
+                                               p->w8, p->off, colq, g->od[2], PW, acc, ch);
+                    const int64_t cnt = g->osp - p0 < np ? g->osp - p0 : np;
+                    for (int64_t m = 0; m < g->M && cnt > 0; m++)
+                        e2e_qgemm_vnni_requant(cnt, acc + m * ch, corr + m, 0, mult + m, 0, yzp, lo,
+                                               hi, ot == E2E_INT8, y + (n * g->M + m) * g->osp + p0);
+                }
+                continue;
+            }
             for (int64_t p0 = 0; p0 < p->P64; p0 += ch) {
                 const int64_t np = p->P64 - p0 < ch ? p->P64 - p0 : ch;
                 e2e_qgemm_vnni_pack_conv(p->K4, p0 / 16, (p0 + np) / 16, g->osp, g->od[2], PW, p->off,

@@ -28,6 +28,14 @@ void e2e_qgemm_vnni_pack_cols(int64_t K4, int64_t P64, const uint8_t *rows, uint
    in xp (-1: past kdim); block pb goes to colq + (pb - pb0) * K4 * 64 */
 void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t pb0, int64_t pb1, int64_t osp, int64_t OW,
                               int64_t PW, const int32_t *off, const uint8_t *xp, uint8_t *colq);
+/* the zero-point-padded image [C][PH][PW] (PHW = PH PW bytes a channel) as channel quads
+   [ceil(C/4)][PH][PW][4], channels past C the zero point */
+void e2e_qgemm_vnni_quads(int64_t C, int64_t PHW, const uint8_t *xp, uint8_t zp, uint8_t *xq);
+/* direct stride-1 2-D convolution on channel quads (OW % 16 == 0), pixel blocks [pb0, pb1) of
+   16, a multiple of 4 of them; taps kq at byte offsets offq[kq] of xq; see qgemm_avx512.c */
+void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int64_t nblk, int64_t K4,
+                                const int8_t *w, const int32_t *offq, const uint8_t *xq,
+                                int64_t OW, int64_t PW, int32_t *acc, int64_t ldacc);
 /* acc[M4][P64] (rows ldacc apart) = w[M4][4*K4] (s8) x packed columns (u8); M4 a multiple
    of 4, P64 of 64 */
 void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,

@@ -200,3 +200,77 @@ void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t pb0, int64_t pb1, int64_t osp,
         }
     }
 }
+
+/* The image as channel quads: xq [C4][PH][PW][4] from xp [C][PH][PW] (channels past C: the
+   zero point). Rows are interleaved 16 bytes at a time like the packed columns. */
+void e2e_qgemm_vnni_quads(int64_t C, int64_t PHW, const uint8_t *xp, uint8_t zp, uint8_t *xq)
+{
+    const __m128i vz = _mm_set1_epi8((char)zp);
+    for (int64_t cq = 0; cq < (C + 3) / 4; cq++) {
+        const uint8_t *r[4];
+        for (int j = 0; j < 4; j++)
+            r[j] = 4 * cq + j < C ? xp + (4 * cq + j) * PHW : NULL;
+        uint8_t *d = xq + cq * PHW * 4;
+        int64_t i = 0;
+        for (; i + 16 <= PHW; i += 16) {
+            __m128i a0 = r[0] ? _mm_loadu_si128((const __m128i *)(r[0] + i)) : vz;
+            __m128i a1 = r[1] ? _mm_loadu_si128((const __m128i *)(r[1] + i)) : vz;
+            __m128i a2 = r[2] ? _mm_loadu_si128((const __m128i *)(r[2] + i)) : vz;
+            __m128i a3 = r[3] ? _mm_loadu_si128((const __m128i *)(r[3] + i)) : vz;
+            __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
+            __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
+            _mm_storeu_si128((__m128i *)(d + 4 * i), _mm_unpacklo_epi16(lo01, lo23));
+            _mm_storeu_si128((__m128i *)(d + 4 * i + 16), _mm_unpackhi_epi16(lo01, lo23));
+            _mm_storeu_si128((__m128i *)(d + 4 * i + 32), _mm_unpacklo_epi16(hi01, hi23));
+            _mm_storeu_si128((__m128i *)(d + 4 * i + 48), _mm_unpackhi_epi16(hi01, hi23));
+        }
+        for (; i < PHW; i++)
+            for (int j = 0; j < 4; j++)
+                d[4 * i + j] = r[j] ? r[j][i] : zp;
+    }
+}
+
+/* Direct stride-1 2-D convolution on channel quads: the 16 pixels of a vector are 16
+   neighbours of one output row (OW % 16 == 0), so for tap kq (channel quad, ky, kx) they are
+   64 contiguous bytes of xq at offq[kq] + (oy PW + ox) 4. Pixel blocks [pb0, pb1) (a multiple
+   of 4 blocks; blocks at or past nblk, the image's, are computed on block 0 and dropped by the
+   caller); acc rows ldacc apart, block pb at column 16 (pb - pb0). */
+void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int64_t nblk, int64_t K4,
+                                const int8_t *w, const int32_t *offq, const uint8_t *xq,
+                                int64_t OW, int64_t PW, int32_t *acc, int64_t ldacc)
+{
+    const int64_t ldw = 4 * K4;
+    for (int64_t pb = pb0; pb < pb1; pb += 4) {
+        const uint8_t *base[4];
+        for (int j = 0; j < 4; j++) {
+            const int64_t b = pb + j < nblk ? pb + j : 0, p = 16 * b;
+            base[j] = xq + ((p / OW) * PW + p % OW) * 4;
+        }
+        for (int64_t m = 0; m < M4; m += 4) {
+            __m512i c[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    c[i][j] = _mm512_setzero_si512();
+            const int8_t *wm = w + m * ldw;
+            for (int64_t kq = 0; kq < K4; kq++) {
+                const int32_t o = offq[kq];
+                __m512i x0 = _mm512_loadu_si512(base[0] + o);
+                __m512i x1 = _mm512_loadu_si512(base[1] + o);
+                __m512i x2 = _mm512_loadu_si512(base[2] + o);
+                __m512i x3 = _mm512_loadu_si512(base[3] + o);
+                for (int i = 0; i < 4; i++) {
+                    int32_t q;
+                    memcpy(&q, wm + i * ldw + 4 * kq, 4);
+                    __m512i wb = _mm512_set1_epi32(q);
+                    c[i][0] = _mm512_dpbusd_epi32(c[i][0], x0, wb);
+                    c[i][1] = _mm512_dpbusd_epi32(c[i][1], x1, wb);
+                    c[i][2] = _mm512_dpbusd_epi32(c[i][2], x2, wb);
+                    c[i][3] = _mm512_dpbusd_epi32(c[i][3], x3, wb);
+                }
+            }
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    _mm512_storeu_si512(acc + (m + i) * ldacc + 16 * (pb - pb0 + j), c[i][j]);
+        }
+    }
+}
