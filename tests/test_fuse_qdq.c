@@ -1,5 +1,5 @@
-/* The QDQ folding (src/runtime/fuse_qdq.c, kernels src/ops/ops_quant.c): a QDQ Conv -> Relu
-   and a QDQ Gemm (transB = 1, per-channel int8 weights, int32 biases) become QLinearConv and
+/* The QDQ folding (src/runtime/fuse_qdq.c, kernels src/ops/ops_quant.c): a QDQ Conv -> Relu,
+   a QDQ MaxPool 2x2 (-> QMaxPool2x2 on the integers) and a QDQ Gemm (transB = 1, per-channel int8 weights, int32 biases) become QLinearConv and
    QLinearMatMul, whose outputs stay within one quantization step of optimize 0 (the graph run
    in float between DequantizeLinear and QuantizeLinear) and equal it almost everywhere; a bias
    whose scale is not x_scale * w_scale leaves the pattern alone. Runs at every ISA level
@@ -19,7 +19,7 @@
 #include "onnx/onnx_build.h"
 #include "runtime/session.h"
 
-enum { C = 3, H = 16, W = 16, M = 8, F = 10, KF = M * H * W };
+enum { C = 3, H = 16, W = 16, M = 8, F = 10, KF = M * (H / 2) * (W / 2) };
 
 static int count_op(const e2e_session *s, const char *op)
 {
@@ -89,7 +89,8 @@ static void weights(e2e_ob *b, const char *name, int rank, const int64_t *dims, 
     free(w);
 }
 
-/* x -> QDQ -> Conv 3x3 pad 1 (QDQ weights, bias) -> Relu -> QDQ -> Flatten -> QDQ ->
+/* x -> QDQ -> Conv 3x3 pad 1 (QDQ weights, bias) -> Relu -> QDQ -> MaxPool 2x2 -> QDQ ->
+   Flatten -> QDQ ->
    Gemm transB=1 (QDQ weights, bias) -> QDQ -> y */
 static e2e_model *build(float bias_off)
 {
@@ -103,7 +104,11 @@ static e2e_model *build(float bias_off)
     e2e_ob_attr_ints(b, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
     e2e_ob_node(b, "Relu", "relu", 1, (const char *[]){"c"}, 1, (const char *[]){"r"});
     qdq(b, "r", "r", s1, 0);
-    e2e_ob_node(b, "Flatten", "flat", 1, (const char *[]){"r_dq"}, 1, (const char *[]){"f"});
+    n = e2e_ob_node(b, "MaxPool", "pool", 1, (const char *[]){"r_dq"}, 1, (const char *[]){"p"});
+    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){2, 2});
+    e2e_ob_attr_ints(b, n, "strides", 2, (int64_t[]){2, 2});
+    qdq(b, "p", "p", s1, 0);
+    e2e_ob_node(b, "Flatten", "flat", 1, (const char *[]){"p_dq"}, 1, (const char *[]){"f"});
     qdq(b, "f", "f", s1, 0);
     weights(b, "fc", 2, (int64_t[]){F, KF}, F, KF, s1, 0.0005f, 1.f);
     n = e2e_ob_node(b, "Gemm", "fc", 3, (const char *[]){"f_dq", "fc_w", "fc_b"}, 1, (const char *[]){"g"});
@@ -154,7 +159,8 @@ static void test_qdq_folded(void **state)
         run(m, 1, x, y1, &s1);
         assert_int_equal(count_op(s1, "QLinearConv"), 1);
         assert_int_equal(count_op(s1, "QLinearMatMul"), 1);
-        assert_int_equal(count_op(s1, "Conv") + count_op(s1, "Gemm"), 0);
+        assert_int_equal(count_op(s1, "QMaxPool2x2"), 1);
+        assert_int_equal(count_op(s1, "Conv") + count_op(s1, "Gemm") + count_op(s1, "MaxPool"), 0);
         assert_int_equal(count_op(s0, "Conv"), 1);
         for (int i = 0; i < F; i++) {
             if (fabsf(y0[i] - y1[i]) > 0.5f + 1e-6f) /* one step of y (scale 0.5) */

@@ -1025,6 +1025,57 @@ static e2e_status qconv_run(e2e_kernel *k)
     return E2E_OK;
 }
 
+/* ---------------------------------------------------------------- QMaxPool2x2 */
+
+/* MaxPool 2x2, stride 2, no padding, on int8/uint8 [N][C][H][W] (floor): what
+   DequantizeLinear -> MaxPool -> QuantizeLinear with one scale and zero point computes, made
+   by runtime/fuse_qdq.c. */
+static e2e_status qmaxpool_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_check_dtype(k, 0, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
+        return st;
+    const e2e_shape *xs = &k->in[0]->shape;
+    if (xs->rank != 4 || xs->dims[2] < 2 || xs->dims[3] < 2)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "a 2x2 pooling of [N, C, H, W] with H, W >= 2 is wanted");
+    e2e_shape ys = *xs;
+    ys.dims[2] /= 2;
+    ys.dims[3] /= 2;
+    return e2e_out_set(k, 0, k->in[0]->dtype, &ys);
+}
+
+static e2e_status qmaxpool_run(e2e_kernel *k)
+{
+    const e2e_shape *xs = &k->in[0]->shape;
+    const int64_t planes = xs->dims[0] * xs->dims[1], H = xs->dims[2], W = xs->dims[3];
+    const int64_t OH = H / 2, OW = W / 2;
+    const bool s8 = k->in[0]->dtype == E2E_INT8;
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t oy = 0; oy < OH; oy++) {
+            const int64_t r0 = (pl * H + 2 * oy) * W, o = (pl * OH + oy) * OW;
+            if (s8) {
+                const int8_t *a = (const int8_t *)k->in[0]->data + r0, *b = a + W;
+                int8_t *y = (int8_t *)k->out[0]->data + o;
+                for (int64_t x = 0; x < OW; x++) {
+                    int8_t m0 = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+                    int8_t m1 = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+                    y[x] = m0 > m1 ? m0 : m1;
+                }
+            } else {
+                const uint8_t *a = (const uint8_t *)k->in[0]->data + r0, *b = a + W;
+                uint8_t *y = (uint8_t *)k->out[0]->data + o;
+                for (int64_t x = 0; x < OW; x++) {
+                    uint8_t m0 = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+                    uint8_t m1 = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+                    y[x] = m0 > m1 ? m0 : m1;
+                }
+            }
+        }
+    return E2E_OK;
+}
+
+const e2e_op_def e2e_op_qmaxpool2x2 = {"QMaxPool2x2", qmaxpool_prepare, qmaxpool_run, NULL, 0};
+
 void *e2e_qlinearconv_handover(const conv_priv *g, bool relu)
 {
     qconv_priv *p = calloc(1, sizeof *p);

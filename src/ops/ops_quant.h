@@ -14,4 +14,8 @@ void *e2e_qlinearconv_handover(const conv_priv *g, bool relu);
    in[8] (int32 [N], optional). */
 void *e2e_qlinearmatmul_handover(bool transb, bool relu);
 
+/* MaxPool 2x2 / stride 2 / no padding on int8 or uint8 [N, C, H, W] (floor); not in the
+   registry: made by the QDQ pass from DequantizeLinear -> MaxPool -> QuantizeLinear. */
+extern const e2e_op_def e2e_op_qmaxpool2x2;
+
 #endif

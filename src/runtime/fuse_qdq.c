@@ -19,10 +19,14 @@
    alpha = beta = 1, transA = 0 and a 2-D A; MatMul with a 2-D B. Intermediate values must have
    no other consumer.
 
+   Also DequantizeLinear -> MaxPool 2x2 / stride 2 -> QuantizeLinear with one scale and zero
+   point becomes QMaxPool2x2 on the integers (exactly the same values).
+
    What stays equal: the unfused graph computes the same real-valued sum in float (rounding
    errors of ~1e-7 relative) before QuantizeLinear, the folded kernel exactly; the quantized
    outputs are the same except where the exact value lies within float rounding of a
    half-step tie, where they differ by one step (one unit of y_q). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +110,54 @@ static e2e_value *int_bias(const e2e_session *s, const e2e_value *b, float xs, c
     return in[0];
 }
 
+static bool ints_are(const e2e_kernel *k, const char *name, int n, int64_t v, bool absent_ok)
+{
+    const e2e_attr *a = e2e_node_attr(k->node, name);
+    if (!a)
+        return absent_ok;
+    if (a->type != E2E_ATTR_INTS || a->n != n)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (a->ints[i] != v)
+            return false;
+    return true;
+}
+
+/* DequantizeLinear(x_q) -> MaxPool 2x2 / 2 -> QuantizeLinear with the same scalar scale and
+   zero point => QMaxPool2x2 on the integers. Exact: dequantization is increasing, so the
+   maximum commutes with it, and QuantizeLinear(DequantizeLinear(v)) = v for a normal positive
+   scale ((v - zp) * s / s is within 2 ulp of the integer v - zp). */
+static bool fuse_maxpool(e2e_fuse_ctx *c, e2e_kernel *q, e2e_kernel *mp)
+{
+    e2e_kernel *dq = e2e_fuse_producer(c, mp->in[0]);
+    if (!e2e_fuse_is_op(dq, "DequantizeLinear") || e2e_fuse_sole_consumer(c, mp->out[0]) != q ||
+        mp->n_out != 1 || dq->n_in < 3 || !dq->in[2] || !is_q8(dq->in[0]) ||
+        (dq->in[1] != q->in[1] && !(const_scale(dq->in[1]) && per_tensor(dq->in[1]) &&
+                                    *(const float *)dq->in[1]->data == *(const float *)q->in[1]->data)) ||
+        mp->in[0]->shape.rank != 4)
+        return false;
+    const float s = *(const float *)q->in[1]->data;
+    if (!(s >= FLT_MIN && s <= FLT_MAX) || dq->in[2]->dtype != q->in[2]->dtype ||
+        !dq->in[2]->is_const || !per_tensor(dq->in[2]) ||
+        memcmp(dq->in[2]->data, q->in[2]->data, 1) != 0)
+        return false;
+    const e2e_attr *cm = e2e_node_attr(mp->node, "ceil_mode");
+    if (!ints_are(mp, "kernel_shape", 2, 2, false) || !ints_are(mp, "strides", 2, 2, false) ||
+        !ints_are(mp, "pads", 4, 0, true) || !ints_are(mp, "dilations", 2, 1, true) ||
+        (cm && cm->i != 0))
+        return false;
+    const e2e_attr *ap = e2e_node_attr(mp->node, "auto_pad");
+    if (ap && ap->s && strcmp(ap->s, "NOTSET") && strcmp(ap->s, "VALID"))
+        return false;
+    e2e_value *in[1] = {dq->in[0]};
+    e2e_kernel k;
+    if (!e2e_fuse_make_kernel(c, q, &e2e_op_qmaxpool2x2, "QMaxPool2x2", in, 1, q->out, 1, NULL, &k))
+        return false;
+    e2e_kernel *drop[] = {mp};
+    e2e_fuse_install(c, &k, q, drop, 1);
+    return true;
+}
+
 bool e2e_fuse_qdq(e2e_fuse_ctx *c, e2e_kernel *q)
 {
     if (!e2e_fuse_is_op(q, "QuantizeLinear") || q->n_in < 3 || !q->in[2] || !is_q8(q->in[2]) ||
@@ -114,6 +166,8 @@ bool e2e_fuse_qdq(e2e_fuse_ctx *c, e2e_kernel *q)
         return false;
     const e2e_session *s = e2e_fuse_session(c);
     e2e_kernel *op = e2e_fuse_producer(c, q->in[0]), *relu = NULL;
+    if (e2e_fuse_is_op(op, "MaxPool"))
+        return fuse_maxpool(c, q, op);
     if (e2e_fuse_is_op(op, "Relu") && e2e_fuse_sole_consumer(c, op->out[0]) == q) {
         relu = op;
         op = e2e_fuse_producer(c, relu->in[0]);
