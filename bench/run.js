@@ -27,7 +27,10 @@ const MODELS = ['eg_simplenet', 'qg_simplenet', 'top_simplenet', 'tau_simplenet'
                 // graph models (inputs points/features/mask[/seed], filled with random numbers)
                 'eg_pnet', 'qg_pnet', 'top_pnet', 'tau_pnet',
                 'eg_dgcnn', 'qg_dgcnn', 'top_dgcnn', 'tau_dgcnn',
-                'eg_part', 'qg_part', 'top_part', 'tau_part'];
+                'eg_part', 'qg_part', 'top_part', 'tau_part',
+                // int8 (issue 20): QDQ versions of the SimpleNet taggers, written from the float
+                // ones by models/torch/quantize_taggers.py (onnx + numpy; calibrated with e2e infer)
+                'eg_simplenet_int8', 'qg_simplenet_int8', 'top_simplenet_int8', 'tau_simplenet_int8'];
 // Targets of issue 5: batch 1 latency <= 0.8x ORT; batch 32 throughput >= 1.2x ORT.
 const LAT_TARGET = 0.8, THR_TARGET = 1.2;
 
@@ -282,6 +285,8 @@ function markdown(res, o, svgName) {
   L.push(`Machine: ${res.host.cpu}, ${res.host.cpus} logical CPUs, widest SIMD ${res.host.simd || '?'}, ${res.host.os}, load average ${res.host.loadavg_start[0]} at the start and ${res.host.loadavg_end[0]} at the end (other work on the machine shows up as noise, mostly in the 2-thread rows). e2e ${res.e2e_version}` +
          (res.ort_available ? `, ONNX Runtime ${res.ort_version} (onnxruntime-node, CPU, timed through the native binding's run() — ${res.ort_api})` : `; ONNX Runtime not available (${res.ort_reason})`) + '.', '');
   L.push(`Method: for every model and configuration, \`e2e bench --json\` and \`bench/ort_bench.js --json\` ran alternately, ${o.rounds} rounds each, with the same warm-up and run counts (about ${o.budget} ms per invocation). Each number is the median over rounds of the per-round median (p99, p99.9 likewise). ORT session: intraOpNumThreads = threads, interOpNumThreads = 1, graph optimisation level "all", sequential execution. Inputs: seeded uniform random numbers in [0, 1). Ratios are e2e/ORT: below 1 means e2e is faster for latency, above 1 means e2e has more throughput. GFLOP/s are nominal: the FLOPs of e2e's kernels as \`e2e info\` counts them (multiply-add = 2, direct convolution; for the ViTs the last MLP on the class token only, which e2e computes alone) over the median, the same count for both engines, so a Winograd convolution can go past the machine's peak. Raw data: \`bench/results/${resultName(res)}\`. Reproduce with \`make bench\`.`, '');
+  if (res.models.some((m) => /_int8$/.test(m.name)))
+    L.push('Models `*_int8` are QDQ (int8) versions of the SimpleNet taggers written by `models/torch/quantize_taggers.py` (uint8 activations per tensor, calibrated on 64 random sparse frames; int8 symmetric per-channel weights; int32 biases), the form ONNX Runtime\'s static quantizer writes; both engines fold the QDQ patterns into integer kernels (e2e: src/runtime/fuse_qdq.c, AVX512-VNNI where the CPU has it). The issue-20 target for them is batch-1 latency ≤ 0.8× ORT\'s int8 latency; e2e\'s integer kernels run on one thread.', '');
   if (svgName) L.push(`![speed-up over ONNX Runtime](${svgName})`, '');
   const ok = (r, good) => (r === null || r === undefined ? '—' : good ? 'yes' : '**no**');
 
@@ -433,6 +438,13 @@ function main() {
       log(`bench: writing the benchmark models into ${o.models} (${missing.length} missing)`);
       const r = run(o.e2e, ['models', '--out', o.models]);
       if (!r.ok) log(`bench: e2e models failed: ${(r.err || r.out).trim().split('\n').slice(-1)[0]}`);
+    }
+    for (const n of MODELS.filter((x) => x.endsWith('_int8'))) {
+      const f = path.join(o.models, n + '.onnx'), src = path.join(o.models, n.replace(/_int8$/, '') + '.onnx');
+      if (fs.existsSync(f) || !fs.existsSync(src)) continue;
+      const py = process.env.PYTHON || '/usr/bin/python3';
+      const r = run(py, [path.join(ROOT, 'models', 'torch', 'quantize_taggers.py'), '--e2e', o.e2e, src, f]);
+      if (!r.ok) log(`bench: ${n}: quantize_taggers.py failed: ${(r.err || r.out).trim().split('\n').slice(-1)[0]}`);
     }
     models = MODELS.filter((n) => fs.existsSync(path.join(o.models, n + '.onnx'))).map((n) => ({ name: n, file: path.join(o.models, n + '.onnx') }));
     const still = MODELS.filter((n) => !models.some((m) => m.name === n));

@@ -2,7 +2,7 @@
 # make check's runner: every cmocka binary, the ONNX conformance allow-list, the trained
 # E/Gamma model, the model fixtures, the examples. Ends with "N passed, M failed, K skipped".
 # Environment: E2E (the command), BUILD, SHARED (../shared), and the test binaries as arguments.
-# The kernel tests (test_ops_*, test_fusion, test_nonfinite_kernels, test_models_build, test_noalloc,
+# The kernel tests (test_ops_*, test_fusion, test_nonfinite_kernels, test_fuse_*, test_models_build, test_noalloc,
 # test_adversarial, test_concurrency), the conformance cases, the trained model and the model
 # fixtures run once per instruction set the machine supports (E2E_ISA = avx512, avx2,
 # generic: an AVX-512 machine tests all three); the rest once.
@@ -23,7 +23,7 @@ avx512) isas="avx512 avx2 generic" ;;
 avx2) isas="avx2 generic" ;;
 *) isas="generic" ;;
 esac
-per_isa() { case $(basename "$1") in test_ops_*|test_fusion|test_nonfinite_kernels|test_models_build|test_noalloc|test_adversarial|test_concurrency) return 0 ;; esac; return 1; }
+per_isa() { case $(basename "$1") in test_ops_*|test_fusion|test_nonfinite_kernels|test_fuse_*|test_models_build|test_noalloc|test_adversarial|test_concurrency) return 0 ;; esac; return 1; }
 
 run_test() {
     t=$1; tag=$2

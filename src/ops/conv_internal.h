@@ -77,6 +77,11 @@ typedef struct e2e_conv_kernels {
 
 extern const e2e_conv_kernels e2e_conv_avx2, e2e_conv_avx512;
 
+/* Conv's attributes and shapes, for every convolution operator (ops_conv.c): input in[xi],
+   weight in[wi], bias in[bi] (bi < 0: none). Fills the geometry fields of *p (the others
+   zero) and the output shape *ys; fails with the node's name and the reason. */
+e2e_status e2e_conv_geometry(e2e_kernel *k, int xi, int wi, int bi, conv_priv *p, e2e_shape *ys);
+
 #define CONV_INLINE static inline __attribute__((always_inline))
 
 /* Copies input rows [iy0, iy0 + n) of the C planes of x, with their zero padding (rows out of

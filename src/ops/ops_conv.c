@@ -301,15 +301,13 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p, int wf)
     return E2E_OK;
 }
 
-static e2e_status conv_prepare(e2e_kernel *k)
+/* Conv's attributes and shapes (input in[xi], weight in[wi], bias in[bi] or none when bi < 0):
+   fills the geometry of *out (N, C, M, G, Cg, Mg, the D/H/W sizes, isp/osp/ksp/kdim) and the
+   output shape. Shared with ConvInteger and QLinearConv (ops_quant.c). */
+e2e_status e2e_conv_geometry(e2e_kernel *k, int xi, int wi, int bi, conv_priv *out, e2e_shape *ys)
 {
     e2e_status st;
-    if ((st = e2e_check_inputs(k, 2, 3)))
-        return st;
-    for (int i = 0; i < 3; i++)
-        if ((st = e2e_check_dtype(k, i, E2E_FLOAT, E2E_UNDEFINED)))
-            return st;
-    const e2e_shape *xs = &k->in[0]->shape, *ws = &k->in[1]->shape;
+    const e2e_shape *xs = &k->in[xi]->shape, *ws = &k->in[wi]->shape;
     char s1[160], s2[160];
     int nsp = xs->rank - 2;
     if (nsp < 1 || nsp > 3)
@@ -329,8 +327,7 @@ static e2e_status conv_prepare(e2e_kernel *k)
         (st = e2e_attr_ints(k, "strides", &strides, &ns)) ||
         (st = e2e_attr_ints(k, "dilations", &dils, &nd)))
         return st;
-    conv_priv p = {.N = xs->dims[0], .C = xs->dims[1], .M = ws->dims[0], .G = group,
-                   .ck = conv_kernels_for(k->isa)};
+    conv_priv p = {.N = xs->dims[0], .C = xs->dims[1], .M = ws->dims[0], .G = group};
     if (group < 1)
         return e2e_kfail(k, E2E_ERR_INVALID, "group=%lld must be >= 1", (long long)group);
     if (p.C % group)
@@ -350,10 +347,11 @@ static e2e_status conv_prepare(e2e_kernel *k)
         return e2e_kfail(k, E2E_ERR_INVALID,
                          "kernel_shape/pads/strides/dilations lengths (%d/%d/%d/%d) do not match "
                          "%d spatial dims", nk, np, ns, nd, nsp);
-    if (k->n_in > 2 && k->in[2] && (k->in[2]->shape.rank != 1 || k->in[2]->shape.dims[0] != p.M))
+    if (bi >= 0 && k->n_in > bi && k->in[bi] &&
+        (k->in[bi]->shape.rank != 1 || k->in[bi]->shape.dims[0] != p.M))
         return e2e_kfail(k, E2E_ERR_SHAPE, "bias %s should be [%lld]",
-                         e2e_shape_str(&k->in[2]->shape, s1, sizeof s1), (long long)p.M);
-    e2e_shape ys = {.rank = xs->rank, .dims = {p.N, p.M}};
+                         e2e_shape_str(&k->in[bi]->shape, s1, sizeof s1), (long long)p.M);
+    *ys = (e2e_shape){.rank = xs->rank, .dims = {p.N, p.M}};
     int off = 3 - nsp;
     for (int i = 0; i < 3; i++) {
         p.id[i] = p.od[i] = p.kd[i] = p.st[i] = p.dl[i] = 1;
@@ -392,16 +390,31 @@ static e2e_status conv_prepare(e2e_kernel *k)
         p.st[off + i] = s;
         p.dl[off + i] = d;
         p.pb[off + i] = pb;
-        ys.dims[2 + i] = o;
+        ys->dims[2 + i] = o;
     }
-    if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
-        return st;
     p.isp = p.id[0] * p.id[1] * p.id[2];
     p.osp = p.od[0] * p.od[1] * p.od[2];
     p.ksp = p.kd[0] * p.kd[1] * p.kd[2];
     p.kdim = p.Cg * p.ksp;
     if (p.M > INT32_MAX || p.kdim > INT32_MAX || p.osp > INT32_MAX || p.isp > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "dimensions exceed the BLAS int range");
+    *out = p;
+    return E2E_OK;
+}
+
+static e2e_status conv_prepare(e2e_kernel *k)
+{
+    e2e_status st;
+    if ((st = e2e_check_inputs(k, 2, 3)))
+        return st;
+    for (int i = 0; i < 3; i++)
+        if ((st = e2e_check_dtype(k, i, E2E_FLOAT, E2E_UNDEFINED)))
+            return st;
+    conv_priv p;
+    e2e_shape ys;
+    if ((st = e2e_conv_geometry(k, 0, 1, 2, &p, &ys)) || (st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
+        return st;
+    p.ck = conv_kernels_for(k->isa);
 
     bool unit = p.ksp == 1;
     for (int i = 0; i < 3; i++)

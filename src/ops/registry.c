@@ -17,11 +17,13 @@ extern const e2e_op_def e2e_ops_index[];
 extern const e2e_op_def e2e_ops_fill[];
 extern const e2e_op_def e2e_ops_einsum[];
 extern const e2e_op_def e2e_ops_control[];
+extern const e2e_op_def e2e_ops_quant[];
 
 static const e2e_op_def *const families[] = {
     e2e_ops_unary, e2e_ops_binary, e2e_ops_shape, e2e_ops_conv, e2e_ops_pool,
     e2e_ops_gemm,  e2e_ops_norm,   e2e_ops_reduce, e2e_ops_resize,
     e2e_ops_topk,  e2e_ops_index,  e2e_ops_fill,  e2e_ops_einsum, e2e_ops_control,
+    e2e_ops_quant,
 };
 
 const e2e_op_def *e2e_op_find(const char *domain, const char *op_type)

@@ -28,6 +28,7 @@ const e2e_pass e2e_passes[] = {
    Conv or MatMul first); LayerNorm and GELU before attention and bias (their outputs feed
    the MatMuls those match). */
 const e2e_pattern_pass e2e_pattern_passes[] = {
+    {"qdq", e2e_fuse_qdq},
     {"patch-embed", e2e_fuse_patch_embed},
     {"layernorm", e2e_fuse_layernorm},
     {"gelu", e2e_fuse_gelu},
