@@ -5,8 +5,8 @@
    GELU         Div(x, sqrt 2) | Mul(x, 1/sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5 (any order
                 of the last two, 0.5 also applied to x or to 1 + erf first)  =>  Gelu(x),
                 which the session's activation pass then folds into the producing MatMul
-   Attention    MatMul(Q, K^T) [-> Mul | Div scalar] -> Softmax(last axis) -> MatMul(., V), Q and
-                K^T possibly scaled by constants first
+   Attention    MatMul(Q, K^T) [-> Mul | Div scalar] [-> Add bias (fuse_attn_bias.c)] ->
+                Softmax(last axis) -> MatMul(., V), Q and K^T possibly scaled by constants first
                 =>  one Attention kernel (ops/mm_packed.c) that reads Q, K^T and V through
                 strided views of the tensors behind the Reshape/Transpose/Gather/Squeeze
                 nodes that produced them, and writes through the Transpose/Reshape chain
@@ -718,8 +718,13 @@ static bool fuse_attention(fctx *c, e2e_kernel *sm)
     if (!is_op(mm2, "MatMul") || mm2->n_in != 2 || mm2->in[0] != sm->out[0] || !float_temp(mm2->out[0]))
         return false;
     float scale = 1.f;
+    e2e_value *bias = NULL, *scores;
+    e2e_view bview;
+    e2e_kernel *bk = e2e_fuse_attn_bias(c, sm, &scores, &bias, &bview); /* Add(scores, bias) */
+    if (bk)
+        sv = scores;
     e2e_kernel *sk = producer(c, sv), *mm1 = sk;
-    if (sole_consumer(c, sv) != sm)
+    if (sole_consumer(c, sv) != (bk ? bk : sm))
         return false;
     if (is_op(sk, "Mul") || is_op(sk, "Div")) {
         e2e_value *t = sk->in[0];
@@ -753,6 +758,9 @@ static bool fuse_attention(fctx *c, e2e_kernel *sm)
     if (!cfg)
         return false;
     cfg->scale = scale;
+    cfg->has_bias = bias != NULL;
+    if (bias)
+        cfg->bias = bview;
     e2e_value *qb, *kb, *vb, *ob;
     trace_operand(c, qv, &qb, &cfg->q);
     trace_operand(c, ktv, &kb, &cfg->kt);
@@ -764,14 +772,14 @@ static bool fuse_attention(fctx *c, e2e_kernel *sm)
         return false;
     }
     e2e_kernel *last = nc ? chain[nc - 1] : mm2;
-    e2e_value *in[3] = {qb, kb, vb};
+    e2e_value *in[4] = {qb, kb, vb, bias};
     e2e_kernel k;
-    if (!make_kernel(c, last, &e2e_op_attention, "Attention", in, 3, &ob, 1, NULL, 0, cfg, &k))
+    if (!make_kernel(c, last, &e2e_op_attention, "Attention", in, bias ? 4 : 3, &ob, 1, NULL, 0, cfg, &k))
         return false;
-    e2e_kernel *drop[6 + MAX_CHAIN] = {mm1, sk, sm, mm2, qs, ks};
+    e2e_kernel *drop[7 + MAX_CHAIN] = {mm1, sk, sm, mm2, qs, ks, bk};
     for (int i = 0; i < nc; i++)
-        drop[6 + i] = chain[i];
-    install(c, &k, last, drop, 6 + nc);
+        drop[7 + i] = chain[i];
+    install(c, &k, last, drop, 7 + nc);
     return true;
 }
 

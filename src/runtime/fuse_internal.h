@@ -28,5 +28,11 @@ void e2e_fuse_install(e2e_fuse_ctx *c, e2e_kernel *k, e2e_kernel *last, e2e_kern
 /* passes in their own files */
 bool e2e_fuse_edge_gather(e2e_fuse_ctx *c, e2e_kernel *k);   /* fuse_edge.c */
 bool e2e_fuse_pointwise_mlp(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_pointwise.c */
+/* fuse_attn_bias.c: when the Softmax sm reads Add(scores, bias) (scores from the attention's
+   MatMul or its scaling, sole consumer the Add), the Add; *scores, *bias and the bias as a
+   view of the scores' shape are set. NULL otherwise. */
+struct e2e_view;
+e2e_kernel *e2e_fuse_attn_bias(e2e_fuse_ctx *c, const e2e_kernel *sm, e2e_value **scores,
+                               e2e_value **bias, struct e2e_view *view);
 
 #endif
