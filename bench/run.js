@@ -6,6 +6,8 @@
 //        [--rounds K] [--budget-ms MS] [--configs 1x1,1x2,32x1,32x2] [--no-ort]
 //        [--no-docs] [--work DIR] [--results bench/results] [--docs docs/benchmarks.md]
 //   node bench/run.js --render bench/results/DATE-SIMD.json   (only regenerate the docs from it)
+//   node bench/run.js --render NEW.json --earlier OLD.json    (NEW plus the models only OLD has;
+//        writes the merged results file too)
 //
 // For every model and every (batch x threads) configuration it runs `e2e bench --json` and
 // `node bench/ort_bench.js --json` ALTERNATELY, K rounds each (e2e, ort, e2e, ort, ...),
@@ -74,6 +76,7 @@ function parseArgs(argv) {
     else if (a === '--results') o.results = take();
     else if (a === '--docs') o.doc = take();
     else if (a === '--render') o.render = take();
+    else if (a === '--earlier') o.earlier = take();
     else { console.error(`bench: unknown argument ${a}`); process.exit(2); }
   }
   o.configs = o.configs.split(',').map((c) => {
@@ -282,6 +285,8 @@ function markdown(res, o, svgName) {
   L.push(`Machine: ${res.host.cpu}, ${res.host.cpus} logical CPUs, widest SIMD ${res.host.simd || '?'}, ${res.host.os}, load average ${res.host.loadavg_start[0]} at the start and ${res.host.loadavg_end[0]} at the end (other work on the machine shows up as noise, mostly in the 2-thread rows). e2e ${res.e2e_version}` +
          (res.ort_available ? `, ONNX Runtime ${res.ort_version} (onnxruntime-node, CPU, timed through the native binding's run() — ${res.ort_api})` : `; ONNX Runtime not available (${res.ort_reason})`) + '.', '');
   L.push(`Method: for every model and configuration, \`e2e bench --json\` and \`bench/ort_bench.js --json\` ran alternately, ${o.rounds} rounds each, with the same warm-up and run counts (about ${o.budget} ms per invocation). Each number is the median over rounds of the per-round median (p99, p99.9 likewise). ORT session: intraOpNumThreads = threads, interOpNumThreads = 1, graph optimisation level "all", sequential execution. Inputs: seeded uniform random numbers in [0, 1). Ratios are e2e/ORT: below 1 means e2e is faster for latency, above 1 means e2e has more throughput. GFLOP/s are nominal: the FLOPs of e2e's kernels as \`e2e info\` counts them (multiply-add = 2, direct convolution; for the ViTs the last MLP on the class token only, which e2e computes alone) over the median, the same count for both engines, so a Winograd convolution can go past the machine's peak. Raw data: \`bench/results/${resultName(res)}\`. Reproduce with \`make bench\`.`, '');
+  if (res.earlier) // rows carried over from an earlier run (see --render)
+    L.push(`Rows of ${res.earlier.models.join(', ')}: measured on ${res.earlier.date} (load average ${res.earlier.loadavg_start} at the start), copied from \`bench/results/${res.earlier.file}\`; the other rows on ${res.date} (\`make bench BENCH_ARGS="--model build/models/NAME.onnx ..."\` measures a subset; \`--render NEW.json --earlier OLD.json\` adds the models NEW lacks).`, '');
   if (svgName) L.push(`![speed-up over ONNX Runtime](${svgName})`, '');
   const ok = (r, good) => (r === null || r === undefined ? '—' : good ? 'yes' : '**no**');
 
@@ -391,6 +396,21 @@ function main() {
   if (o.render) {
     const res = JSON.parse(fs.readFileSync(o.render, 'utf8'));
     res.profiles = res.profiles || (res.profile ? [res.profile] : []);
+    if (o.earlier) {
+      // the models of an earlier results file that this one lacks, first, marked as such;
+      // the merged data is written as this run's results file
+      const old = JSON.parse(fs.readFileSync(o.earlier, 'utf8'));
+      const have = new Set(res.models.map((m) => m.name));
+      const add = old.models.filter((m) => !have.has(m.name));
+      res.models = add.concat(res.models);
+      res.earlier = { file: path.basename(o.earlier), date: old.date, loadavg_start: old.host.loadavg_start[0],
+                      models: add.map((m) => m.name) };
+      res.targets_missed = (old.targets_missed || []).filter((t) => add.some((m) => t.startsWith(m.name + ' ')))
+        .concat(res.targets_missed || []);
+      const out = path.resolve(ROOT, o.results, resultName(res));
+      fs.writeFileSync(out, JSON.stringify(res, null, 1) + '\n');
+      log(`bench: wrote ${path.relative(process.cwd(), out)}`);
+    }
     writeDocs(o, res);
     return;
   }
