@@ -247,9 +247,10 @@ static size_t attn_slot(const e2e_attn_cfg *c)
 static e2e_status attn_prepare(e2e_kernel *k)
 {
     e2e_attn_cfg *c = k->priv;
-    if (!c || k->n_in != 3 || k->n_out != 1 || !k->in[0] || !k->in[1] || !k->in[2] || !k->out[0])
+    if (!c || k->n_in != 3 + c->has_bias || k->n_out != 1 || !k->in[0] || !k->in[1] || !k->in[2] ||
+        (c->has_bias && !k->in[3]) || !k->out[0])
         return e2e_kfail(k, E2E_ERR_INVALID, "fused attention without its configuration");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < k->n_in; i++)
         if (k->in[i]->dtype != E2E_FLOAT)
             return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "fused attention on %s",
                              e2e_dtype_name(k->in[i]->dtype));
@@ -261,6 +262,13 @@ static e2e_status attn_prepare(e2e_kernel *k)
         if (c->kt.dims[d] != c->q.dims[d] || c->v.dims[d] != c->q.dims[d] || c->o.dims[d] != c->q.dims[d])
             return e2e_kfail(k, E2E_ERR_SHAPE, "fused attention views differ in batch dims");
         c->batch *= c->q.dims[d];
+    }
+    if (c->has_bias) {
+        if (c->bias.rank != r)
+            return e2e_kfail(k, E2E_ERR_SHAPE, "fused attention bias view differs in rank");
+        for (int d = 0; d < r; d++)
+            if (c->bias.dims[d] != (d < r - 1 ? c->q.dims[d] : c->kt.dims[d]))
+                return e2e_kfail(k, E2E_ERR_SHAPE, "fused attention bias view is not of the scores' shape");
     }
     if (c->kt.dims[r - 2] != c->q.dims[r - 1] || c->v.dims[r - 2] != c->kt.dims[r - 1] ||
         c->o.dims[r - 2] != c->q.dims[r - 2] || c->o.dims[r - 1] != c->v.dims[r - 1])
@@ -316,6 +324,23 @@ static void attn_prefetch(const e2e_attn_cfg *c, const attn_dims *g, const float
                 __builtin_prefetch(V + ov + s * c->v.strides[r - 2] + d);
 }
 
+/* Sb[i][s] += bias[r0 + i][s] for the rb rows of a block (B at the unit's batch offset). */
+static void attn_add_bias(const e2e_attn_cfg *c, const attn_dims *g, const float *B, int r0, int rb,
+                          float *Sb)
+{
+    const int64_t bt = c->bias.strides[g->r - 2], bs = c->bias.strides[g->r - 1];
+    for (int i = 0; i < rb; i++) {
+        const float *b = B + (int64_t)(r0 + i) * bt;
+        float *s = Sb + (size_t)i * (size_t)g->ldS;
+        if (bs == 1)
+            for (int j = 0; j < g->S; j++)
+                s[j] += b[j];
+        else
+            for (int j = 0; j < g->S; j++)
+                s[j] += b[j * bs];
+    }
+}
+
 static void attn_task(void *ctx, int t, int nt)
 {
     const attn_job *j = ctx;
@@ -325,6 +350,7 @@ static void attn_task(void *ctx, int t, int nt)
     float *slot = (float *)j->k->ws + (size_t)t * c->slot_floats;
     float *Kp = slot + g->kp, *Vp = slot + g->vp, *Sb = slot + g->sb, *Qt = slot + g->qt, *Ot = slot + g->ot;
     const float *Q = j->k->in[0]->data, *KT = j->k->in[1]->data, *V = j->k->in[2]->data;
+    const float *Bias = c->has_bias ? j->k->in[3]->data : NULL;
     float *O = j->k->out[0]->data;
     int64_t units = c->batch * c->qchunks;
     int64_t u0 = units * t / nt, u1 = units * (t + 1) / nt;
@@ -336,10 +362,12 @@ static void attn_task(void *ctx, int t, int nt)
         int64_t b = u / c->qchunks, ch = u % c->qchunks;
         /* batch offsets of the four views */
         int64_t oq = c->q.offset, ok = c->kt.offset, ov = c->v.offset, oo = c->o.offset, rem = b;
+        int64_t obias = c->bias.offset;
         for (int d = r - 3; d >= 0; d--) {
             int64_t i = rem % c->q.dims[d];
             rem /= c->q.dims[d];
             oq += i * c->q.strides[d];
+            obias += i * c->bias.strides[d];
             ok += i * c->kt.strides[d];
             ov += i * c->v.strides[d];
             oo += i * c->o.strides[d];
@@ -363,6 +391,8 @@ static void attn_task(void *ctx, int t, int nt)
                 lda = g->D;
             }
             e2e_mm_run(c->mk, rb, g->S, g->D, A, lda, Kp, Sb, g->ldS, &scale);
+            if (c->has_bias)
+                attn_add_bias(c, g, Bias + obias, r0, rb, Sb);
             for (int i = 0; i < rb; i++) {
                 c->mk->softmax_row(Sb + i * g->ldS, g->S);
                 if (ahead)

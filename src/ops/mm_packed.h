@@ -69,10 +69,12 @@ static inline void e2e_mm_act_rest(int m, int n, float *C, int64_t ldc, const e2
 void e2e_mm_pack_panel(int nr, const float *B, int64_t sk, int64_t sn, int K, int n0, int nn,
                        float *dst);
 
-/* softmax_row's case of a fully masked row (maximum m = -inf): every value NaN (0/0). */
+/* softmax_row's rows that the plain Softmax makes all NaN: fully masked (maximum m = -inf:
+   0/0), holding +inf (inf - inf) or a NaN (the caller passes m = NaN then; the vector
+   maximum drops NaNs). */
 static inline bool e2e_mm_softmax_masked(float *x, int n, float m)
 {
-    if (!(isinf(m) && m < 0))
+    if (isfinite(m))
         return false;
     for (int j = 0; j < n; j++)
         x[j] = NAN;
@@ -114,10 +116,14 @@ typedef struct e2e_view {
 /* Configuration of a fused attention kernel: set as k->priv (malloc'ed; the op frees it)
    before prepare. in[0], in[1], in[2] hold Q, K^T, V; out[0] the result. Views:
    q [batch.., T, D], kt [batch.., D, S], v [batch.., S, Dv], o [batch.., T, Dv], with equal
-   batch dims. */
+   batch dims. With has_bias, in[3] holds an additive bias of the scores (a pair bias, a
+   mask of 0 / -inf or -1e9) read through the view bias [batch.., T, S] (stride 0 on the
+   dims it broadcasts over): softmax(scale * Q K^T + bias) V, the sum in that order. */
 typedef struct e2e_attn_cfg {
     e2e_view q, kt, v, o;
     float scale;
+    bool has_bias;
+    e2e_view bias;
     /* filled by prepare */
     const struct e2e_mm_kernels *mk;
     int64_t batch;          /* product of the batch dims */

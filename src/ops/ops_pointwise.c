@@ -7,13 +7,16 @@
    Inputs: x [N, Ci, spatial...] float, w1 [Ch, Ci, 1...], b1 [Ch] or absent, w2 [Co, Ch, 1...],
    b2 [Co] or absent (weights and biases constant). With so few channels each Conv is a GEMM
    with K = 2 or 16 that streams its whole output through memory; here the hidden values live
-   in registers, 8 positions at a time (GCC's generic vectors). Relu is the
+   in registers, 8 positions at a time (GCC's generic vectors; 16 with AVX-512, the same
+   code compiled in src/ops/x86/pointwise_avx512.c: ISO C contracts no multiply-add, so every
+   level rounds alike). Relu is the
    Relu kernel's (a NaN stays NaN); sums run over i and j in order, bias first, so results
    differ from the separate Convs by rounding only. Positions are spread over the threads. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/cpu_isa.h"
 #include "ops/op.h"
 #include "ops/ops_pointwise.h"
 #include "core/pool.h"
@@ -24,7 +27,16 @@ typedef struct pw_priv {
     int64_t n, s;          /* batch, positions per image */
     int ci, ch, co;
     float *w1, *b1, *w2, *b2; /* copies: [ch][ci], [ch], [co][ch], [co] */
+    e2e_pw_weights w;      /* the same, for the block kernels */
+    e2e_pw_block_fn block; /* the instruction set's block of `lanes` positions */
+    int lanes;
 } pw_priv;
+
+/* the plain block: 8 positions in GCC's generic vectors (pointwise_block.h) */
+#define PW_LANES 8
+#define PW_BLOCK_FN pw_block_plain
+#define PW_BLOCK_STATIC static
+#include "ops/pointwise_block.h"
 
 static void pw_release(void *v)
 {
@@ -72,46 +84,19 @@ static e2e_status pw_prepare(e2e_kernel *k)
         memcpy(p->b1, b1->data, sizeof(float) * (size_t)ch);
     if (b2)
         memcpy(p->b2, b2->data, sizeof(float) * (size_t)co);
+    p->w = (e2e_pw_weights){p->ci, p->ch, p->co, p->w1, p->b1, p->w2, p->b2};
+    p->block = pw_block_plain;
+    p->lanes = 8;
+#ifdef E2E_X86
+    switch (e2e_isa_select(k->isa)) {
+    case E2E_ISA_AVX512: p->block = e2e_pw_block_avx512, p->lanes = 16; break;
+    case E2E_ISA_AVX2: p->block = e2e_pw_block_avx2; break;
+    default: break;
+    }
+#endif
     e2e_shape os = x->shape;
     os.dims[1] = co;
     return e2e_out_set(k, 0, E2E_FLOAT, &os);
-}
-
-/* GCC's generic vectors (lowered to whatever the target has): PW_LANES floats */
-typedef float pw_vec __attribute__((vector_size(PW_LANES * sizeof(float))));
-typedef int32_t pw_ivec __attribute__((vector_size(PW_LANES * sizeof(float))));
-
-/* PW_LANES positions starting at x (channel stride s) into y; the output sums accumulate as
-   each hidden channel is made, so only Ci + Co vectors stay live. */
-static inline __attribute__((always_inline)) void
-pw_block_n(const pw_priv *p, const float *x, float *y, int64_t s, int ci, int ch, int co)
-{
-    const pw_vec zero = {0};
-    pw_vec xv[E2E_POINTWISE_MAX_IN], acc[E2E_POINTWISE_MAX_OUT];
-    for (int i = 0; i < ci; i++)
-        memcpy(&xv[i], x + i * s, sizeof(pw_vec));
-    for (int o = 0; o < co; o++)
-        acc[o] = zero + p->b2[o];
-    for (int j = 0; j < ch; j++) {
-        pw_vec a = zero + p->b1[j];
-        for (int i = 0; i < ci; i++)
-            a += p->w1[j * ci + i] * xv[i];
-        /* Relu as the Relu kernel: zero where a < 0, a NaN kept */
-        a = (pw_vec)((pw_ivec)a & ~(pw_ivec)(a < zero));
-        for (int o = 0; o < co; o++)
-            acc[o] += p->w2[o * ch + j] * a;
-    }
-    for (int o = 0; o < co; o++)
-        memcpy(y + o * s, &acc[o], sizeof(pw_vec));
-}
-
-/* ParT's 2 -> 16 -> 4 with constant counts (the accumulators then stay in registers) */
-static void pw_block(const pw_priv *p, const float *x, float *y, int64_t s)
-{
-    if (p->ci == 2 && p->ch == 16 && p->co == 4)
-        pw_block_n(p, x, y, s, 2, 16, 4);
-    else
-        pw_block_n(p, x, y, s, p->ci, p->ch, p->co);
 }
 
 /* One position (the tail of a row), the same sums in the same order. */
@@ -143,11 +128,11 @@ static void pw_range(const pw_job *j, int64_t b0, int64_t b1)
 {
     const pw_priv *p = j->p;
     for (int64_t b = b0; b < b1; b++) {
-        const int64_t n = b / j->blocks, s0 = (b % j->blocks) * PW_LANES;
+        const int64_t n = b / j->blocks, s0 = (b % j->blocks) * p->lanes;
         const float *x = j->x + n * p->ci * p->s + s0;
         float *y = j->y + n * p->co * p->s + s0;
-        if (s0 + PW_LANES <= p->s)
-            pw_block(p, x, y, p->s);
+        if (s0 + p->lanes <= p->s)
+            p->block(&p->w, x, y, p->s);
         else
             for (int64_t t = 0; s0 + t < p->s; t++)
                 pw_one(p, x + t, y + t, p->s);
@@ -164,7 +149,7 @@ static void pw_task(void *ctx, int t, int nt)
 static e2e_status pw_run(e2e_kernel *k)
 {
     const pw_priv *p = k->priv;
-    pw_job j = {p, k->in[0]->data, k->out[0]->data, (p->s + PW_LANES - 1) / PW_LANES};
+    pw_job j = {p, k->in[0]->data, k->out[0]->data, (p->s + p->lanes - 1) / p->lanes};
     const int64_t total = p->n * j.blocks;
     const int threads = e2e_pool_threads(k->pool);
     int64_t tasks = total >= 512 && threads > 1 ? 4 * threads : 1;

@@ -1,5 +1,5 @@
-/* Attention (pass table: passes.c): MatMul(Q, K^T) [-> Mul | Div scalar] -> Softmax(last
-   axis) -> MatMul(., V), Q and K^T possibly scaled by constants first  =>  one Attention
+/* Attention (pass table: passes.c): MatMul(Q, K^T) [-> Mul | Div scalar] [-> Add bias
+   (fuse_attn_bias.c)] -> Softmax(last axis) -> MatMul(., V), Q and K^T possibly scaled by constants first  =>  one Attention
    kernel (ops/mm_packed.c) that reads Q, K^T and V through strided views of the tensors
    behind the Reshape/Transpose/Gather/Squeeze nodes that produced them, and writes through
    the Transpose/Reshape chain that consumed the result (fuse_view.c). */
@@ -49,8 +49,13 @@ bool e2e_fuse_attention(e2e_fuse_ctx *c, e2e_kernel *sm)
     if (!e2e_fuse_is_op(mm2, "MatMul") || mm2->n_in != 2 || mm2->in[0] != sm->out[0] || !e2e_fuse_float_temp(mm2->out[0]))
         return false;
     float scale = 1.f;
+    e2e_value *bias = NULL, *scores;
+    e2e_view bview;
+    e2e_kernel *bk = e2e_fuse_attn_bias(c, sm, &scores, &bias, &bview); /* Add(scores, bias) */
+    if (bk)
+        sv = scores;
     e2e_kernel *sk = e2e_fuse_producer(c, sv), *mm1 = sk;
-    if (e2e_fuse_sole_consumer(c, sv) != sm)
+    if (e2e_fuse_sole_consumer(c, sv) != (bk ? bk : sm))
         return false;
     if (e2e_fuse_is_op(sk, "Mul") || e2e_fuse_is_op(sk, "Div")) {
         e2e_value *t = sk->in[0];
@@ -84,6 +89,9 @@ bool e2e_fuse_attention(e2e_fuse_ctx *c, e2e_kernel *sm)
     if (!cfg)
         return false;
     cfg->scale = scale;
+    cfg->has_bias = bias != NULL;
+    if (bias)
+        cfg->bias = bview;
     e2e_value *qb, *kb, *vb, *ob;
     e2e_fuse_trace_operand(c, qv, &qb, &cfg->q);
     e2e_fuse_trace_operand(c, ktv, &kb, &cfg->kt);
@@ -95,13 +103,14 @@ bool e2e_fuse_attention(e2e_fuse_ctx *c, e2e_kernel *sm)
         return false;
     }
     e2e_kernel *last = nc ? chain[nc - 1] : mm2;
-    e2e_value *in[3] = {qb, kb, vb};
+    e2e_value *in[4] = {qb, kb, vb, bias};
     e2e_kernel k;
-    if (!e2e_fuse_make_kernel_attrs(c, last, &e2e_op_attention, "Attention", in, 3, &ob, 1, NULL, 0, cfg, &k))
+    if (!e2e_fuse_make_kernel_attrs(c, last, &e2e_op_attention, "Attention", in, bias ? 4 : 3, &ob, 1, NULL,
+                                    0, cfg, &k))
         return false;
-    e2e_kernel *drop[6 + E2E_FUSE_MAX_CHAIN] = {mm1, sk, sm, mm2, qs, ks};
+    e2e_kernel *drop[7 + E2E_FUSE_MAX_CHAIN] = {mm1, sk, sm, mm2, qs, ks, bk};
     for (int i = 0; i < nc; i++)
-        drop[6 + i] = chain[i];
-    e2e_fuse_install(c, &k, last, drop, 6 + nc);
+        drop[7 + i] = chain[i];
+    e2e_fuse_install(c, &k, last, drop, 7 + nc);
     return true;
 }

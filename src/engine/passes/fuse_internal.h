@@ -95,6 +95,11 @@ bool e2e_fuse_conv_pool(e2e_fuse_ctx *c, e2e_kernel *k);     /* fuse_conv_pool.c
 bool e2e_fuse_edge_gather(e2e_fuse_ctx *c, e2e_kernel *k);   /* fuse_edge.c */
 bool e2e_fuse_pointwise_mlp(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_pointwise.c */
 bool e2e_fuse_qdq(e2e_fuse_ctx *c, e2e_kernel *k);           /* fuse_qdq.c */
+/* fuse_attn_bias.c: when the Softmax sm reads Add(scores, bias) (scores from the attention's
+   MatMul or its scaling, sole consumer the Add), the Add; *scores, *bias and the bias as a
+   view of the scores' shape are set. NULL otherwise. A helper of the attention pass. */
+e2e_kernel *e2e_fuse_attn_bias(e2e_fuse_ctx *c, const e2e_kernel *sm, e2e_value **scores,
+                               e2e_value **bias, e2e_view *view);
 /* the token selection runs after the activation pass (pipeline in passes.c) */
 e2e_status e2e_fuse_select_token(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_token_select.c */
 

@@ -148,14 +148,19 @@ static void softmax_row(float *x, int n)
 {
     float m = -INFINITY;
     int j = 0;
-    __m256 vm = _mm256_set1_ps(-INFINITY);
-    for (; j + 8 <= n; j += 8)
-        vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + j));
+    __m256 vm = _mm256_set1_ps(-INFINITY), un = _mm256_setzero_ps(); /* un: lanes that saw a NaN */
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        un = _mm256_or_ps(un, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        vm = _mm256_max_ps(vm, v);
+    }
     if (j < n) {
         const __m256i k = e2e_lane_mask8(n - j);
-        vm = _mm256_max_ps(vm, _mm256_blendv_ps(vm, _mm256_maskload_ps(x + j, k), _mm256_castsi256_ps(k)));
+        __m256 v = _mm256_blendv_ps(vm, _mm256_maskload_ps(x + j, k), _mm256_castsi256_ps(k));
+        un = _mm256_or_ps(un, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        vm = _mm256_max_ps(vm, v);
     }
-    m = e2e_hmax8(vm);
+    m = _mm256_movemask_ps(un) ? NAN : e2e_hmax8(vm);
     if (e2e_mm_softmax_masked(x, n, m))
         return;
     float sum;

@@ -149,11 +149,19 @@ static void softmax_row(float *x, int n)
     float m = -INFINITY;
     int j = 0;
     __m512 vm = _mm512_set1_ps(-INFINITY);
-    for (; j + 16 <= n; j += 16)
-        vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + j));
-    if (j < n)
-        vm = _mm512_mask_max_ps(vm, (__mmask16)((1u << (n - j)) - 1), vm, _mm512_loadu_ps(x + j));
-    m = _mm512_reduce_max_ps(vm);
+    __mmask16 un = 0; /* lanes that saw a NaN */
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_loadu_ps(x + j);
+        un |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        vm = _mm512_max_ps(vm, v);
+    }
+    if (j < n) {
+        __mmask16 k = (__mmask16)((1u << (n - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
+        un |= _mm512_mask_cmp_ps_mask(k, v, v, _CMP_UNORD_Q);
+        vm = _mm512_mask_max_ps(vm, k, vm, v);
+    }
+    m = un ? NAN : _mm512_reduce_max_ps(vm);
     if (e2e_mm_softmax_masked(x, n, m))
         return;
     float sum;
