@@ -11,6 +11,7 @@
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
 int e2e_cli_optimize = 1;
+e2e_precision e2e_cli_precision = E2E_PRECISION_FP32;
 
 #define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
 CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
@@ -96,10 +97,11 @@ e2e_session_options e2e_cli_session_options(void)
     e2e_session_options o = e2e_session_options_default();
     o.max_arena_bytes = e2e_cli_max_arena_bytes;
     o.optimize = e2e_cli_optimize;
+    o.precision = e2e_cli_precision;
     return o;
 }
 
-/* Removes --max-model-mb N / --max-arena-mb N / --optimize N from argv (any position); -1 on
+/* Removes --max-model-mb N / --max-arena-mb N / --optimize N / --precision P from argv (any position); -1 on
    a bad value. */
 static int take_globals(int *argc, char **argv)
 {
@@ -112,6 +114,16 @@ static int take_globals(int *argc, char **argv)
                 return -1;
             }
             e2e_cli_optimize = v[0] - '0';
+            i++;
+            continue;
+        }
+        if (!strcmp(argv[i], "--precision")) {
+            const char *v = i + 1 < *argc ? argv[i + 1] : "";
+            if (strcmp(v, "fp32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "e2e: --precision needs fp32 or bf16\n");
+                return -1;
+            }
+            e2e_cli_precision = strcmp(v, "bf16") ? E2E_PRECISION_FP32 : E2E_PRECISION_BF16;
             i++;
             continue;
         }
@@ -190,6 +202,9 @@ static void usage(FILE *f)
     fprintf(f, "optimisation (any command): --optimize 1 (default: fusions, results within float"
                " rounding),\n  0 (the graph as written), 2 (also faster kernels that round more:"
                " Winograd F(4x4) convolutions)\n");
+    fprintf(f, "precision (any command): --precision fp32 (default) or bf16 (Gemm/MatMul weights"
+               " in bfloat16,\n  AVX-512 BF16 dot products where the CPU has them; scores within"
+               " ~1e-2, docs/benchmarks.md)\n");
     fprintf(f, "\nexit status: 0 success, 1 the work failed (bad model, bad input, failed check),"
                " 2 usage error\n");
 }

@@ -65,6 +65,8 @@ typedef struct e2e_kernel {
                                branch chosen at run and is skipped when not taken; 0: always runs */
     e2e_isa_level isa;      /* the session's instruction-set level (ops/cpu_isa.h): prepare
                                picks the kernels' entry points for it */
+    e2e_precision precision; /* the session's: BF16 lets Gemm/MatMul keep constant weights in
+                                bfloat16 (ops/mm_bf16.h) */
 } e2e_kernel;
 
 typedef struct e2e_op_def {
