@@ -216,7 +216,7 @@ class Trained(unittest.TestCase):
     def test_precision(self):
         """Session(precision="bf16") reaches e2e_session_options.precision: scores move, by
         less than 1e-2; an unknown precision is refused."""
-        x = np.random.default_rng(3).random((4, 1, 32, 32), dtype=np.float32)
+        _, x = read_tensor(os.path.join(TRAINED, "test_data_set_0", "input_0.pb"))
         with e2e.Session(self.model, shapes={"modelInput": x.shape}) as a, \
                 e2e.Session(self.model, shapes={"modelInput": x.shape}, precision="bf16") as b:
             ya, yb = a.run(x)[0], b.run(x)[0]
