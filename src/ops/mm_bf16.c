@@ -144,6 +144,13 @@ static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
                            .act_beta = e->act_beta};
     const e2e_bf16_tile_fn tile = j->dot ? j->bk->dot : j->bk->widen;
     float t[12 * NR] __attribute__((aligned(64)));
+    /* rows in chunks whose slice of A (a KC block of it) stays in L2 while it meets every panel */
+    int64_t mc = (int64_t)(128 * 1024) / ((int64_t)kc * (j->dot ? 2 : 4));
+    mc = mc / mr * mr;
+    if (mc < mr)
+        mc = mr;
+    for (int mb = m0; mb < m1; mb += (int)mc) {
+    const int me = (int)(mb + mc < m1 ? mb + mc : m1);
     for (int k0 = 0; k0 < K; k0 += kc) {
         const int kk = imin(kc, K - k0);
         const bool last = k0 + kk >= K;
@@ -151,8 +158,8 @@ static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
             const int col = p * NR, n = imin(j->N - col, NR);
             const uint16_t *Pp = j->P + ((size_t)p * (size_t)Q + (size_t)(k0 / 2)) * NR * 2;
             const float *bias = e->bias ? e->bias + col : NULL;
-            for (int i = m0; i < m1; i += mr) {
-                const int m = imin(m1 - i, mr);
+            for (int i = mb; i < me; i += mr) {
+                const int m = imin(me - i, mr);
                 float *C = j->C + i * j->ldc + col;
                 if (j->dot)
                     tile(m, kk, j->A2 + (int64_t)i * Q + k0 / 2, Q, Pp, t, NR, NR, e->scale);
@@ -176,6 +183,7 @@ static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
                     e2e_mm_epilogue(m, n, C, j->ldc, &ea);
             }
         }
+    }
     }
 }
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ops/cpu_isa.h"
 #include "ops/mm_packed.h"
 
 #define E2E_BF16_NR 32
