@@ -33,8 +33,11 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
             const __m256i w = _mm256_loadu_si256((const __m256i *)(P + 16 * v));
             const __m256 e = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
             const __m256 o = _mm256_castsi256_ps(_mm256_and_si256(w, hi));
-            for (int i = 0; i < MR; i++)
-                if (i < m) {
+            if (m == 1) { /* row 1's accumulators take the odd k: half as long chains */
+                c[0][v] = _mm256_fmadd_ps(x[0], e, c[0][v]);
+                c[1][v] = _mm256_fmadd_ps(y[0], o, c[1][v]);
+            } else
+                for (int i = 0; i < MR; i++) {
                     c[i][v] = _mm256_fmadd_ps(x[i], e, c[i][v]);
                     c[i][v] = _mm256_fmadd_ps(y[i], o, c[i][v]);
                 }
@@ -50,6 +53,9 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
                     c[i][v] = _mm256_fmadd_ps(_mm256_broadcast_ss(a[i] + K - 1), e, c[i][v]);
         }
     }
+    if (m == 1)
+        for (int v = 0; v < 4; v++)
+            c[0][v] = _mm256_add_ps(c[0][v], c[1][v]);
     const __m256 s = _mm256_set1_ps(scale);
     for (int i = 0; i < MR; i++) {
         if (i >= m)

@@ -30,12 +30,17 @@ INLINE void store_row(float *C, __m512 x0, __m512 x1, int n, float scale)
 INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint16_t *P, float *C,
                     int64_t ldc, int n, float scale)
 {
-    __m512 c0[MR], c1[MR];
+    /* few rows: the odd k go to accumulators of their own (d0, d1), so that each one's
+       chain of dependent FMAs is half as long and the weight streams at the memory's pace */
+    const bool split = m <= 6;
+    __m512 c0[MR], c1[MR], d0[6], d1[6];
     const float *a[MR];
     _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
     {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
+        if (i < 6)
+            d0[i] = d1[i] = _mm512_setzero_ps();
         a[i] = A + (i < m ? i : 0) * lda;
     }
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
@@ -56,8 +61,13 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
                 const __m512 x = _mm512_set1_ps(a[i][2 * q]), y = _mm512_set1_ps(a[i][2 * q + 1]);
                 c0[i] = _mm512_fmadd_ps(x, e0, c0[i]);
                 c1[i] = _mm512_fmadd_ps(x, e1, c1[i]);
-                c0[i] = _mm512_fmadd_ps(y, o0, c0[i]);
-                c1[i] = _mm512_fmadd_ps(y, o1, c1[i]);
+                if (split && i < 6) {
+                    d0[i] = _mm512_fmadd_ps(y, o0, d0[i]);
+                    d1[i] = _mm512_fmadd_ps(y, o1, d1[i]);
+                } else {
+                    c0[i] = _mm512_fmadd_ps(y, o0, c0[i]);
+                    c1[i] = _mm512_fmadd_ps(y, o1, c1[i]);
+                }
             }
         }
     }
@@ -74,6 +84,12 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
             }
         }
     }
+    if (split)
+        _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++) if (i < m)
+        {
+            c0[i] = _mm512_add_ps(c0[i], d0[i]);
+            c1[i] = _mm512_add_ps(c1[i], d1[i]);
+        }
     _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) if (i < m)
         store_row(C + i * ldc, c0[i], c1[i], n, scale);
 }
