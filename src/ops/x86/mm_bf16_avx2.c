@@ -14,8 +14,8 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
 {
     __m256 c[MR][4];
     const float *a[MR];
-    for (int i = 0; i < MR; i++) {
-        for (int v = 0; v < 4; v++)
+    _Pragma("GCC unroll 2") for (int i = 0; i < MR; i++) {
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
             c[i][v] = _mm256_setzero_ps();
         a[i] = A + (i < m ? i : 0) * lda;
     }
@@ -25,11 +25,11 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
         _mm_prefetch((const char *)(P + 512), _MM_HINT_T0);
         _mm_prefetch((const char *)(P + 512 + 32), _MM_HINT_T0);
         __m256 x[MR], y[MR];
-        for (int i = 0; i < MR; i++) {
+        _Pragma("GCC unroll 2") for (int i = 0; i < MR; i++) {
             x[i] = _mm256_broadcast_ss(a[i] + 2 * q);
             y[i] = _mm256_broadcast_ss(a[i] + 2 * q + 1);
         }
-        for (int v = 0; v < 4; v++) {
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
             const __m256i w = _mm256_loadu_si256((const __m256i *)(P + 16 * v));
             const __m256 e = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
             const __m256 o = _mm256_castsi256_ps(_mm256_and_si256(w, hi));
@@ -37,7 +37,7 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
                 c[0][v] = _mm256_fmadd_ps(x[0], e, c[0][v]);
                 c[1][v] = _mm256_fmadd_ps(y[0], o, c[1][v]);
             } else
-                for (int i = 0; i < MR; i++) {
+                _Pragma("GCC unroll 2") for (int i = 0; i < MR; i++) {
                     c[i][v] = _mm256_fmadd_ps(x[i], e, c[i][v]);
                     c[i][v] = _mm256_fmadd_ps(y[i], o, c[i][v]);
                 }
@@ -45,23 +45,23 @@ INLINE void widen_t(const int m, int K, const float *A, int64_t lda, const uint1
         P += 2 * NR;
     }
     if (K & 1) {
-        for (int v = 0; v < 4; v++) {
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) {
             const __m256i w = _mm256_loadu_si256((const __m256i *)(P + 16 * v));
             const __m256 e = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-            for (int i = 0; i < MR; i++)
+            _Pragma("GCC unroll 2") for (int i = 0; i < MR; i++)
                 if (i < m)
                     c[i][v] = _mm256_fmadd_ps(_mm256_broadcast_ss(a[i] + K - 1), e, c[i][v]);
         }
     }
     if (m == 1)
-        for (int v = 0; v < 4; v++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
             c[0][v] = _mm256_add_ps(c[0][v], c[1][v]);
     const __m256 s = _mm256_set1_ps(scale);
-    for (int i = 0; i < MR; i++) {
+    _Pragma("GCC unroll 2") for (int i = 0; i < MR; i++) {
         if (i >= m)
             break;
         float t[NR], *d = n == NR ? C + i * ldc : t;
-        for (int v = 0; v < 4; v++)
+        _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
             _mm256_storeu_ps(d + 8 * v, scale != 1.f ? _mm256_mul_ps(c[i][v], s) : c[i][v]);
         if (d == t)
             memcpy(C + i * ldc, t, sizeof(float) * (size_t)n);
