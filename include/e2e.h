@@ -144,8 +144,9 @@ typedef enum e2e_precision {
     E2E_PRECISION_FP32 = 0, /* float32 everywhere (default) */
     /* Gemm/MatMul with a constant weight store it in bfloat16 (rounded to nearest even):
        AVX-512 BF16 dot products where the CPU has them (activations rounded to bfloat16 too,
-       sums in float32), elsewhere bfloat16 weights widened to float32 (half the bytes read);
-       scores move by up to ~1e-2 (docs/benchmarks.md, bf16). Other operators stay float32. */
+       sums in float32); products of at most 4 rows widen the bfloat16 weights to float32
+       (half the bytes read), on any CPU; without AVX512_BF16 larger products stay float32.
+       Scores move by a few 1e-3 (docs/benchmarks.md, bf16). Other operators stay float32. */
     E2E_PRECISION_BF16 = 1
 } e2e_precision;
 /* "fp32", "bf16". */

@@ -280,7 +280,11 @@ static void test_gemm_session(void **state)
                                      full ? "full" : "bias", i, j, y16[i * N + j], want);
                         maxd = d > maxd ? d : maxd;
                     }
-                assert_true(maxd > 0); /* the bf16 session did round */
+                /* the bf16 session did round, where it uses bf16 (else it is float32) */
+                if (e2e_bf16_worth(e2e_bf16_kernels_for(E2E_ISA_AUTO), M, K, N))
+                    assert_true(maxd > 0);
+                else
+                    assert_true(maxd < 1e-4);
                 free(y32);
                 free(y16);
                 e2e_model_free(m);
@@ -317,7 +321,9 @@ static void test_vit_session(void **state)
         maxd = d > maxd ? d : maxd;
     }
     printf("small ViT, batch 8: max |bf16 - fp32| score %.3g\n", maxd);
-    assert_true(maxd > 0 && maxd <= 1e-2);
+    assert_true(maxd <= 1e-2);
+    /* its MatMuls have 8 x 17 rows: bfloat16 with dot tiles, float32 without */
+    assert_true(e2e_bf16_kernels_for(E2E_ISA_AUTO)->dot ? maxd > 0 : maxd < 1e-5);
     free(x), free(y32), free(y16);
     e2e_model_free(m);
 }

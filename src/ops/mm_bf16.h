@@ -13,8 +13,8 @@
    Two kinds of register tile compute C = epi(A B):
    - widen (every level): A stays float32, each weight is widened to float32 (a shift by 16
      bits) and multiplied with FMA; only the weight is rounded. Used for few rows (M <= 4:
-     batch-1 Linear layers, memory-bound, where reading half the bytes is the gain) and on
-     CPUs without AVX512_BF16.
+     batch-1 Linear layers, memory-bound, where reading half the bytes is the gain); on CPUs
+     without AVX512_BF16 products with more rows stay float32 (e2e_bf16_worth).
    - dot (AVX-512 level on a CPU with AVX512_BF16): the rows of A are rounded to bfloat16
      into the kernel's workspace first, then VDPBF16PS multiplies pairs and adds them to
      float32 accumulators (twice the products per instruction of float32 FMA).
@@ -76,8 +76,13 @@ extern const e2e_bf16_kernels e2e_bf16_avx2, e2e_bf16_avx512, e2e_bf16_avx512_do
    level when the CPU has AVX512_BF16. */
 const e2e_bf16_kernels *e2e_bf16_kernels_for(e2e_isa_level isa);
 
-/* Whether a K x N product is worth bfloat16 (smaller ones stay float32). */
-static inline bool e2e_bf16_worth(int64_t K, int64_t N) { return N >= 16 && K >= 16; }
+/* Whether an M x K by K x N product is worth bfloat16 with kernels bk: at least 16 x 16
+   weights, and without dot tiles only few rows (M <= 4: reading the weight is the cost, and
+   halving it pays; with more rows the widening costs more than it saves, so float32 runs). */
+static inline bool e2e_bf16_worth(const e2e_bf16_kernels *bk, int64_t M, int64_t K, int64_t N)
+{
+    return N >= 16 && K >= 16 && M > 0 && (bk->dot || M <= 4);
+}
 
 /* Packs B (element (k, n) at B[k * sk + n * sn]) in the layout above; an e2e_pack_fn (P is
    written as bytes; e2e_bf16_packed_floats floats). */

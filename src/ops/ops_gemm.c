@@ -14,7 +14,7 @@
            otherwise one sgemm per output batch, the operands found through broadcast strides.
    Both honour the fused activation k->act after the product.
    With e2e_session_options.precision = BF16 a constant B (Gemm without transA; MatMul without
-   batch in B) of at least 16 x 16 is packed in bfloat16 instead and the product runs on the
+   batch in B) of at least 16 x 16 (e2e_bf16_worth) is packed in bfloat16 instead and the product runs on the
    mm_bf16.c kernels (ops/mm_bf16.h), with C, bias, residual and activation in their epilogue. */
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +173,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
     if (k->precision == E2E_PRECISION_BF16 && !p.ta && k->in[1]->is_const && k->in[1]->data &&
-        p.M > 0 && e2e_bf16_worth(p.K, p.N)) {
+        e2e_bf16_worth(e2e_bf16_kernels_for(k->isa), p.M, p.K, p.N)) {
         p.bk = e2e_bf16_kernels_for(k->isa);
         p.bf = e2e_bf16_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N, &p.shared);
         if (!p.bf)
@@ -356,7 +356,7 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.nb = 0;
         /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
         if (k->precision == E2E_PRECISION_BF16 && k->in[1]->is_const && k->in[1]->data &&
-            p.M > 0 && e2e_bf16_worth(K, N)) {
+            e2e_bf16_worth(e2e_bf16_kernels_for(k->isa), p.M, K, N)) {
             p.bk = e2e_bf16_kernels_for(k->isa);
             p.bf = e2e_bf16_pack_const(k, k->in[1], N, 1, (int)K, (int)N, &p.shared);
             if (!p.bf)
