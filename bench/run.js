@@ -396,7 +396,7 @@ function writeDocs(o, res) {
   fs.writeFileSync(svg, svgPlot(res, res.configs));
   // the sections measured by other scripts (bench/startup.sh, bench/batch_events.sh) follow
   // this marker in the old file and are kept
-  const KEPT = '<!-- measured by hand (bench/startup.sh, bench/batch_events.sh): kept by bench/run.js -->';
+  const KEPT = '<!-- the sections below are measured by other scripts or by hand (bench/startup.sh, batch_events.sh, bf16_compare.sh, ...): bench/run.js keeps them -->';
   const old = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : '';
   const tail = old.includes(KEPT) ? '\n' + old.slice(old.indexOf(KEPT)) : '';
   fs.writeFileSync(doc, markdown(res, { ...o, rounds: res.rounds, budget: res.budget_ms, configs: res.configs, accBatch: res.acc_batch || o.accBatch }, path.basename(svg)) + tail);

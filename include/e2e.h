@@ -139,6 +139,19 @@ e2e_isa_level e2e_isa_default(void);
 /* "generic", "avx2", "avx512" ("auto" for E2E_ISA_AUTO). */
 const char *e2e_isa_name(e2e_isa_level isa);
 
+/* Storage of the weights of Conv-free matrix products (docs/api.md, "bf16"). */
+typedef enum e2e_precision {
+    E2E_PRECISION_FP32 = 0, /* float32 everywhere (default) */
+    /* Gemm/MatMul with a constant weight store it in bfloat16 (rounded to nearest even):
+       AVX-512 BF16 dot products where the CPU has them (activations rounded to bfloat16 too,
+       sums in float32); products of at most 4 rows widen the bfloat16 weights to float32
+       (half the bytes read), on any CPU; without AVX512_BF16 larger products stay float32.
+       Scores move by a few 1e-3 (docs/benchmarks.md, bf16). Other operators stay float32. */
+    E2E_PRECISION_BF16 = 1
+} e2e_precision;
+/* "fp32", "bf16". */
+const char *e2e_precision_name(e2e_precision p);
+
 typedef struct e2e_session_options {
     int threads;                 /* compute threads for this session (default 1) */
     size_t max_arena_bytes;      /* 0 = no limit; a plan needing more fails with E2E_ERR_LIMIT */
@@ -168,6 +181,8 @@ typedef struct e2e_session_options {
        outputs are row by row those of the session at B: a sample's result does not depend on
        the batch it runs in (no kernel chooses by dim 0; docs/api.md). CPU only. Default 0. */
     int any_batch;
+    /* E2E_PRECISION_FP32 (default) or E2E_PRECISION_BF16 (above). */
+    e2e_precision precision;
 } e2e_session_options;
 
 e2e_session_options e2e_session_options_default(void);
@@ -204,6 +219,8 @@ e2e_device e2e_session_device(const e2e_session *s);
 const char *e2e_session_device_note(const e2e_session *s);
 /* The instruction-set level the session's CPU kernels use (never E2E_ISA_AUTO). */
 e2e_isa_level e2e_session_isa(const e2e_session *s);
+/* The precision the session was created with (e2e_session_options.precision). */
+e2e_precision e2e_session_precision(const e2e_session *s);
 /* Number of usable CUDA devices (0 in a CPU-only build or without a GPU); `why` receives
    the reason when 0. */
 int e2e_cuda_device_count(char *why, size_t n);

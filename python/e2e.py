@@ -33,6 +33,8 @@ _DT_OF = {v: k for k, v in _NP_OF.items()}
 _DEVICES = {"cpu": 0, "cuda": 1, "auto": 2}
 # e2e_isa_level; a level above the CPU's (or the environment's E2E_ISA) runs at that cap
 ISA_LEVELS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3}
+# e2e_precision: "bf16" keeps constant Gemm/MatMul weights in bfloat16 (scores within ~1e-2)
+PRECISIONS = {"fp32": 0, "bf16": 1}
 
 
 class Error(RuntimeError):
@@ -63,7 +65,7 @@ class _SessionOptions(ctypes.Structure):
                 ("n_shapes", ctypes.c_int), ("default_batch", ctypes.c_int64),
                 ("fixed_inputs", ctypes.POINTER(_View)), ("n_fixed_inputs", ctypes.c_int),
                 ("optimize", ctypes.c_int), ("isa", ctypes.c_int),
-                ("any_batch", ctypes.c_int)]
+                ("any_batch", ctypes.c_int), ("precision", ctypes.c_int)]
 
 
 class _ModelOptions(ctypes.Structure):
@@ -229,11 +231,12 @@ class Session:
 
     shapes: {input name: shape} for inputs with dynamic dimensions (others use their
     declared shape, dynamic dims default_batch). fixed_inputs: {name: array} folded as
-    constants. device: "cpu", "cuda" or "auto".
+    constants. device: "cpu", "cuda" or "auto". precision: "fp32" or "bf16" (constant
+    Gemm/MatMul weights in bfloat16, e2e_session_options.precision).
     """
 
     def __init__(self, model, shapes=None, threads=1, default_batch=1, fixed_inputs=None,
-                 optimize=True, max_arena_bytes=0, device="cpu", isa="auto"):
+                 optimize=True, max_arena_bytes=0, device="cpu", isa="auto", precision="fp32"):
         self._h = None
         if not model._h or model._closing:
             raise Error("e2e: the model is closed")
@@ -247,6 +250,9 @@ class Session:
         if isa not in ISA_LEVELS:
             raise Error("e2e: isa %r is not one of %s" % (isa, ", ".join(ISA_LEVELS)))
         opt.isa = ISA_LEVELS[isa]
+        if precision not in PRECISIONS:
+            raise Error("e2e: precision %r is not one of %s" % (precision, ", ".join(PRECISIONS)))
+        opt.precision = PRECISIONS[precision]
         keep = []
         if shapes:
             binds = (_Binding * len(shapes))()

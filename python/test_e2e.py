@@ -213,6 +213,18 @@ class Trained(unittest.TestCase):
         with open(os.path.join(TRAINED, "model.onnx"), "rb") as f:
             cls.model = e2e.Model(f.read(), name="eg_simplenet_trained")
 
+    def test_precision(self):
+        """Session(precision="bf16") reaches e2e_session_options.precision: scores move, by
+        less than 1e-2; an unknown precision is refused."""
+        _, x = read_tensor(os.path.join(TRAINED, "test_data_set_0", "input_0.pb"))
+        with e2e.Session(self.model, shapes={"modelInput": x.shape}) as a, \
+                e2e.Session(self.model, shapes={"modelInput": x.shape}, precision="bf16") as b:
+            ya, yb = a.run(x)[0], b.run(x)[0]
+        self.assertLess(float(np.abs(ya - yb).max()), 1e-2)
+        self.assertGreater(float(np.abs(ya - yb).max()), 0.0)
+        with self.assertRaises(e2e.Error):
+            e2e.Session(self.model, precision="fp8")
+
     def test_reference_outputs(self):
         sets = sorted(glob.glob(os.path.join(TRAINED, "test_data_set_*")))
         self.assertTrue(sets)

@@ -22,6 +22,9 @@
 #define B 5
 
 static int threads = 1; /* of every session, the references' too */
+/* of every session; with bf16 the reference is an any_batch session too (a plain session at
+   B may take the bf16 dot tiles, which an any_batch one never does: ops_gemm.c) */
+static e2e_precision precision = E2E_PRECISION_FP32;
 
 static e2e_model *build(const e2e_model_config *c)
 {
@@ -77,6 +80,8 @@ static float *reference(const e2e_model *m, const inputs *in, int64_t b, int64_t
         bind[i] = (e2e_shape_binding){v[i].name, v[i].rank, v[i].dims};
     e2e_session_options o = e2e_session_options_default();
     o.threads = threads;
+    o.precision = precision;
+    o.any_batch = precision != E2E_PRECISION_FP32;
     o.shapes = bind;
     o.n_shapes = in->n;
     e2e_session *s = NULL;
@@ -97,6 +102,7 @@ static void check_model(const e2e_model_config *c)
     e2e_model *m = build(c);
     e2e_session_options o = e2e_session_options_default();
     o.threads = threads;
+    o.precision = precision;
     o.default_batch = B;
     o.any_batch = 1;
     e2e_session *s = NULL;
@@ -173,6 +179,20 @@ static void test_vit(void **state)
     check_model(&c);
 }
 
+/* bfloat16 weights: the Linear layers' method may not depend on the batch either */
+static void test_bf16(void **state)
+{
+    precision = E2E_PRECISION_BF16;
+    e2e_model_config c = e2e_model_config_for(e2e_tagger_find("eg"), E2E_ARCH_SIMPLENET);
+    c.name = "any_batch_simplenet_bf16";
+    check_model(&c);
+    e2e_model_config v = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
+                          .patch = 4, .embed = 48, .depth = 2, .heads = 3, .mlp = 96,
+                          .name = "any_batch_vit_bf16"};
+    check_model(&v);
+    precision = E2E_PRECISION_FP32;
+}
+
 static void test_pnet(void **state)
 {
     e2e_model_config c = {.arch = E2E_ARCH_PNET, .channels = 3, .name = "any_batch_pnet",
@@ -246,15 +266,24 @@ static void test_plain_refuses(void **state)
     e2e_model_free(m);
 }
 
+/* every test starts at float32 (a failed bf16 test leaves the setting behind) */
+static int fp32(void **state)
+{
+    (void)state;
+    precision = E2E_PRECISION_FP32;
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simplenet),
-        cmocka_unit_test(test_simplenet_two_threads),
-        cmocka_unit_test(test_vit),
-        cmocka_unit_test(test_pnet),
-        cmocka_unit_test(test_reshape),
-        cmocka_unit_test(test_plain_refuses),
+        cmocka_unit_test_setup(test_simplenet, fp32),
+        cmocka_unit_test_setup(test_simplenet_two_threads, fp32),
+        cmocka_unit_test_setup(test_vit, fp32),
+        cmocka_unit_test_setup(test_bf16, fp32),
+        cmocka_unit_test_setup(test_pnet, fp32),
+        cmocka_unit_test_setup(test_reshape, fp32),
+        cmocka_unit_test_setup(test_plain_refuses, fp32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@ void e2e_cli_fill_random(e2e_tensor_view *v, uint64_t *seed);
 extern size_t e2e_cli_max_model_bytes, e2e_cli_max_arena_bytes;
 /* e2e_session_options.optimize from --optimize N (default 1), taken the same way. */
 extern int e2e_cli_optimize;
+extern e2e_precision e2e_cli_precision; /* --precision (any command) */
 /* e2e_model_load_file_ex with the --max-model-mb limit. */
 e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err);
 /* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */

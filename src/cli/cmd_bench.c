@@ -459,6 +459,7 @@ int e2e_cmd_bench(int argc, char **argv)
         printf("{\"engine\": \"e2e\", \"version\": \"%s\", \"model\": ", E2E_VERSION);
         json_str(stdout, path);
         printf(", \"isa\": \"%s\"", e2e_isa_name(e2e_session_isa(s)));
+        printf(", \"precision\": \"%s\"", e2e_precision_name(e2e_session_precision(s)));
         printf(", \"batch\": %lld, \"threads\": %d, \"runs\": %d, \"warmup\": %d, "
                "\"median_ms\": %.6f, \"p99_ms\": %.6f, \"p999_ms\": %.6f, \"mean_ms\": %.6f, "
                "\"min_ms\": %.6f, \"max_ms\": %.6f, \"throughput_per_s\": %.3f, \"gflops\": %.4f, "
@@ -499,9 +500,10 @@ int e2e_cmd_bench(int argc, char **argv)
     } else {
         printf("model       %s\n", path);
         printf("setup       batch %lld, %d thread%s, %d timed runs after %d warm-up, %d nodes, "
-               "arena %.1f KiB, %s kernels\n", (long long)batch, o.threads, o.threads == 1 ? "" : "s",
+               "arena %.1f KiB, %s kernels%s\n", (long long)batch, o.threads, o.threads == 1 ? "" : "s",
                runs, o.warmup, e2e_session_node_count(s), e2e_session_arena_bytes(s) / 1024.0,
-               e2e_isa_name(e2e_session_isa(s)));
+               e2e_isa_name(e2e_session_isa(s)),
+               e2e_session_precision(s) == E2E_PRECISION_BF16 ? ", bf16 weights" : "");
         printf("load        model %.1f ms, session %.1f ms (plan, packed weights, arena)\n", load_ms,
                session_ms);
         printf("latency     median %.4f ms   p99 %.4f ms   p99.9 %.4f ms   (min %.4f, mean %.4f)\n",

@@ -14,6 +14,7 @@
 int e2e_cli_verbose = 0;
 size_t e2e_cli_max_model_bytes = 0, e2e_cli_max_arena_bytes = 0;
 int e2e_cli_optimize = 1;
+e2e_precision e2e_cli_precision = E2E_PRECISION_FP32;
 
 #define CMD(name) extern int e2e_cmd_##name(int, char **) __attribute__((weak));
 CMD(check) CMD(info) CMD(infer) CMD(models) CMD(run) CMD(gen) CMD(frames) CMD(bench)
@@ -99,6 +100,7 @@ e2e_session_options e2e_cli_session_options(void)
     e2e_session_options o = e2e_session_options_default();
     o.max_arena_bytes = e2e_cli_max_arena_bytes;
     o.optimize = e2e_cli_optimize;
+    o.precision = e2e_cli_precision;
     return o;
 }
 

@@ -29,11 +29,24 @@ static int g_quiet, g_verbose, g_help, g_version;
 static double g_model_mb, g_arena_mb;
 static int g_optimize = -1;
 
+/* --precision fp32|bf16: e2e_cli_precision */
+static int precision_arg(const char *cmd, const char *opt, const char *value, void *dst)
+{
+    if (strcmp(value, "fp32") && strcmp(value, "bf16")) {
+        say(cmd, "%s: '%s' is not a precision (fp32 or bf16)\n", opt, value);
+        return -1;
+    }
+    *(e2e_precision *)dst = strcmp(value, "bf16") ? E2E_PRECISION_FP32 : E2E_PRECISION_BF16;
+    return 0;
+}
+
 static const e2e_opt globals[] = {
     E2E_OPT_F("quiet", 'q', &g_quiet, "print only results and errors"),
     E2E_OPT_F("verbose", 'v', &g_verbose, "say more on stderr"),
     E2E_OPT_I("optimize", &g_optimize, 0, 2, "N",
               "1 (default) fusions; 0 the graph as written; 2 also Winograd convolutions"),
+    E2E_OPT_C("precision", precision_arg, &e2e_cli_precision, "P",
+              "fp32 (default) or bf16: Gemm/MatMul weights in bfloat16 (docs/instruction-sets.md)"),
     E2E_OPT_D("max-model-mb", &g_model_mb, 1e-6, 1e9, "MB", "refuse larger model files"),
     E2E_OPT_D("max-arena-mb", &g_arena_mb, 1e-6, 1e9, "MB",
               "refuse sessions whose plan needs more memory"),

@@ -1,6 +1,6 @@
 /* The command line of every e2e command (issue 16): each command declares a table of its
    options and e2e_opts_parse reads argv with getopt_long against it plus the global options
-   (--quiet, --verbose, --optimize, --max-model-mb, --max-arena-mb, --help, --version), which
+   (--quiet, --verbose, --optimize, --precision, --max-model-mb, --max-arena-mb, --help, --version), which
    are thus accepted anywhere on the line. Rules, the same for every command:
    - --key=value and --key value; short -o FILE where declared;
    - numbers strict: the whole text must be a number in range, else

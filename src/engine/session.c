@@ -234,6 +234,7 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     k->optimize = s->opt.optimize;
     k->isa = e2e_isa_select(s->opt.isa);
     k->any_batch = s->opt.any_batch || s->borrowed;
+    k->precision = s->opt.precision;
     k->max_bytes = s->opt.max_arena_bytes;
     k->err = err;
     k->gate = gate;
@@ -615,6 +616,10 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
     if ((int)opt->isa < E2E_ISA_AUTO || (int)opt->isa > E2E_ISA_AVX512)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: e2e_session_options.isa is %d, not an e2e_isa_level",
                         m->name, (int)opt->isa);
+    if ((int)opt->precision != E2E_PRECISION_FP32 && (int)opt->precision != E2E_PRECISION_BF16)
+        return e2e_fail(err, E2E_ERR_ARGUMENT,
+                        "%s: e2e_session_options.precision is %d, not an e2e_precision", m->name,
+                        (int)opt->precision);
     e2e_device dev = E2E_DEVICE_CPU;
     char why[200] = "";
     if (opt->device == E2E_DEVICE_CUDA || opt->device == E2E_DEVICE_AUTO) {
@@ -843,6 +848,10 @@ e2e_status e2e_session_output(const e2e_session *s, int i, e2e_tensor_view *v)
 }
 
 e2e_isa_level e2e_session_isa(const e2e_session *s) { return e2e_isa_select(s->opt.isa); }
+
+e2e_precision e2e_session_precision(const e2e_session *s) { return s->opt.precision; }
+
+const char *e2e_precision_name(e2e_precision p) { return p == E2E_PRECISION_BF16 ? "bf16" : "fp32"; }
 
 int64_t e2e_session_batch(const e2e_session *s)
 {

@@ -40,8 +40,21 @@ static e2e_isa_level detect(void)
         return E2E_ISA_AVX512;
     return E2E_ISA_AVX2;
 }
+
+static bool detect_bf16(void)
+{
+    unsigned a, b, c, d;
+    if (detect() != E2E_ISA_AVX512 || __get_cpuid_max(0, NULL) < 7)
+        return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (a < 1) /* no subleaf 1 */
+        return false;
+    __cpuid_count(7, 1, a, b, c, d);
+    return a & (1u << 5);
+}
 #else
 static e2e_isa_level detect(void) { return E2E_ISA_GENERIC; }
+static bool detect_bf16(void) { return false; }
 #endif
 
 int e2e_isa_parse(const char *s)
@@ -71,10 +84,13 @@ const char *e2e_isa_name(e2e_isa_level isa)
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static e2e_isa_level cpu_level, process_level;
+static bool cpu_bf16;
 
 static void init(void)
 {
     cpu_level = detect();
+    const char *dot = getenv("E2E_BF16_DOT");
+    cpu_bf16 = detect_bf16() && !(dot && !strcmp(dot, "0"));
     process_level = cpu_level;
     /* an unknown value caps nothing: the command line reports it (e2e_cli_check_isa) */
     int env = e2e_isa_parse(getenv("E2E_ISA"));
@@ -92,6 +108,12 @@ e2e_isa_level e2e_isa_default(void)
 {
     pthread_once(&once, init);
     return process_level;
+}
+
+bool e2e_cpu_avx512_bf16(void)
+{
+    pthread_once(&once, init);
+    return cpu_bf16;
 }
 
 e2e_isa_level e2e_isa_select(e2e_isa_level want)

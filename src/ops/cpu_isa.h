@@ -9,6 +9,8 @@
 #ifndef E2E_CPU_ISA_H
 #define E2E_CPU_ISA_H
 
+#include <stdbool.h>
+
 #include "e2e.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -17,6 +19,10 @@
 
 /* The level for a session that asks for `want` (E2E_ISA_AUTO: no cap of its own). */
 e2e_isa_level e2e_isa_select(e2e_isa_level want);
+/* Whether the CPU has AVX512_BF16 (cpuid leaf 7 subleaf 1, EAX bit 5) on top of the AVX-512
+   level: the bfloat16 dot-product kernels (ops/mm_bf16.h) run at the AVX-512 level when it
+   does. The environment variable E2E_BF16_DOT=0 turns them off (tests, comparisons). */
+bool e2e_cpu_avx512_bf16(void);
 /* Parses "generic", "avx2", "avx512" (and "auto"); -1 when unknown. */
 int e2e_isa_parse(const char *s);
 

@@ -12,7 +12,10 @@
            output); batch dims broadcast. When B carries no batch (all its batch dims are 1),
            the whole batched A is one (batch*M) x K matrix and one sgemm does the work;
            otherwise one sgemm per output batch, the operands found through broadcast strides.
-   Both honour the fused activation k->act after the product. */
+   Both honour the fused activation k->act after the product.
+   With e2e_session_options.precision = BF16 a constant B (Gemm without transA; MatMul without
+   batch in B) of at least 16 x 16 (e2e_bf16_worth) is packed in bfloat16 instead and the product runs on the
+   mm_bf16.c kernels (ops/mm_bf16.h), with C, bias, residual and activation in their epilogue. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +23,25 @@
 
 #include "ops/blas.h"
 #include "ops/cpu_isa.h"
+#include "ops/mm_bf16.h"
 #include "ops/mm_packed.h"
 #include "ops/op.h"
 #include "core/pack_cache.h"
 
 /* ---------------------------------------------------------------- Gemm */
+
+/* bfloat16 weights (--precision bf16). In an any_batch session M is the batch, so the method
+   may not depend on it (a row's result would depend on its batch): only the widen tiles,
+   which keep A in float32 and sum each output in one order, and no dot tiles (which round A
+   to bfloat16), whatever M is; ws NULL at run turns the dot tiles off (e2e_bf16_run). */
+static bool bf16_worth(const e2e_kernel *k, int64_t M, int64_t K, int64_t N)
+{
+    if (k->any_batch)
+        return N >= 16 && K >= 16;
+    return e2e_bf16_worth(e2e_bf16_kernels_for(k->isa), M, K, N);
+}
+
+static void *bf16_ws(const e2e_kernel *k) { return k->any_batch ? NULL : k->ws; }
 
 typedef struct gemm_priv {
     int M, N, K;
@@ -35,7 +52,9 @@ typedef struct gemm_priv {
     bool rows;          /* few rows of A: dot products over the rows of op(B) (blas.c) */
     float *bt;          /* op(B) as N x K rows when B is constant and not transposed, or NULL */
     float *packed;      /* constant op(B) packed for mm_packed.c (more rows of A), or NULL */
-    bool shared;        /* packed belongs to the model's pack cache */
+    uint16_t *bf;       /* constant op(B) packed in bfloat16 (precision BF16), or NULL */
+    const e2e_bf16_kernels *bk; /* bf's kernels */
+    bool shared;        /* packed (or bf) belongs to the model's pack cache */
     bool c_bias;        /* C is a row vector [N] (or [1, N]) added with beta = 1: the epilogue's bias */
 } gemm_priv;
 
@@ -112,6 +131,7 @@ static void gemm_release(void *priv)
     if (p) {
         free(p->bt);
         e2e_mm_pack_release(p->packed, p->shared);
+        e2e_mm_pack_release((float *)p->bf, p->shared);
     }
     free(p);
 }
@@ -165,9 +185,18 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
+    if (k->precision == E2E_PRECISION_BF16 && !p.ta && k->in[1]->is_const && k->in[1]->data &&
+        bf16_worth(k, p.M, p.K, p.N)) {
+        p.bk = e2e_bf16_kernels_for(k->isa);
+        p.bf = e2e_bf16_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N, &p.shared);
+        if (!p.bf)
+            return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+        p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
+        k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, p.K);
+    }
     /* few rows: not in an any_batch session, where M is the batch and each batch size would
        otherwise sum in its own order (a tagger's score would depend on its event's slots) */
-    p.rows = !p.ta && ((p.M <= GEMM_ROWS_MAX && !k->any_batch) || p.N < 16) &&
+    p.rows = !p.bf && !p.ta && ((p.M <= GEMM_ROWS_MAX && !k->any_batch) || p.N < 16) &&
              (p.tb || k->in[1]->is_const);
     if (p.rows && !p.tb && (int64_t)p.N * p.K > 0) {
         /* B is K x N: keep its transpose so each output is one contiguous dot product */
@@ -179,7 +208,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
             for (int64_t n = 0; n < p.N; n++)
                 p.bt[n * p.K + kk] = B[kk * p.N + n];
     }
-    if (!p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
+    if (!p.bf && !p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
         /* pack op(B) once; sgemm would repack it at every run */
         p.packed = e2e_mm_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N,
                                      gemm_pack_for(e2e_mm_kernels_for(k->isa)), &p.shared);
@@ -191,6 +220,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     if (!pp) {
         free(p.bt);
         e2e_mm_pack_release(p.packed, p.shared);
+        e2e_mm_pack_release((float *)p.bf, p.shared);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
     *pp = p;
@@ -205,10 +235,13 @@ static e2e_status gemm_run(e2e_kernel *k)
     float *Y = k->out[0]->data;
     int M = p->M, N = p->N, K = p->K;
     float beta = 0.f;
-    if (p->packed && p->c_bias) {
+    if ((p->packed || p->bf) && p->c_bias) {
         e2e_mm_epi e = {.scale = p->alpha, .bias = k->in[2]->data, .act = k->act,
                         .act_alpha = k->act_alpha, .act_beta = k->act_beta};
-        e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        if (p->bf)
+            e2e_bf16_run(p->bk, k->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+        else
+            e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
         return E2E_OK;
     }
     if (p->has_c && p->beta != 0.f) {
@@ -224,6 +257,13 @@ static e2e_status gemm_run(e2e_kernel *k)
                     y[j] = p->beta * c[0];
         }
         beta = 1.f;
+    }
+    if (p->bf) {
+        /* Y holds beta * C when C is not the bias: the product adds to it as a residual */
+        e2e_mm_epi e = {.scale = p->alpha, .res = beta != 0.f ? Y : NULL, .ldr = N, .act = k->act,
+                        .act_alpha = k->act_alpha, .act_beta = k->act_beta};
+        e2e_bf16_run(p->bk, k->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+        return E2E_OK;
     }
     if (M > 0 && N > 0) {
         if (K > 0 && p->rows)
@@ -262,14 +302,18 @@ typedef struct matmul_priv {
     int64_t bdims[E2E_MAX_RANK];
     int64_t sa[E2E_MAX_RANK], sb[E2E_MAX_RANK]; /* batch strides in matrices; 0 = broadcast */
     float *packed;         /* B packed for the mm_packed kernels, or NULL */
-    bool shared;           /* packed belongs to the model's pack cache */
+    uint16_t *bf;          /* B packed in bfloat16 (precision BF16), or NULL */
+    const e2e_bf16_kernels *bk;
+    bool shared;           /* packed (or bf) belongs to the model's pack cache */
 } matmul_priv;
 
 static void matmul_release(void *v)
 {
     matmul_priv *p = v;
-    if (p)
+    if (p) {
         e2e_mm_pack_release(p->packed, p->shared);
+        e2e_mm_pack_release((float *)p->bf, p->shared);
+    }
     free(p);
 }
 
@@ -327,7 +371,14 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.batch = 1;
         p.nb = 0;
         /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
-        if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
+        if (k->precision == E2E_PRECISION_BF16 && k->in[1]->is_const && k->in[1]->data &&
+            bf16_worth(k, p.M, K, N)) {
+            p.bk = e2e_bf16_kernels_for(k->isa);
+            p.bf = e2e_bf16_pack_const(k, k->in[1], N, 1, (int)K, (int)N, &p.shared);
+            if (!p.bf)
+                return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
+            k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, K);
+        } else if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
             p.packed = e2e_mm_pack_const(k, k->in[1], N, 1, (int)K, (int)N,
                                          e2e_mm_kernels_for(k->isa)->pack, &p.shared);
             if (!p.packed)
@@ -342,6 +393,7 @@ static e2e_status matmul_prepare(e2e_kernel *k)
     matmul_priv *pp = malloc(sizeof *pp);
     if (!pp) {
         e2e_mm_pack_release(p.packed, p.shared);
+        e2e_mm_pack_release((float *)p.bf, p.shared);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
     }
     *pp = p;
@@ -366,6 +418,10 @@ static e2e_status matmul_run(e2e_kernel *k)
         return E2E_OK;
     if (p->packed) {
         e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        return E2E_OK;
+    }
+    if (p->bf) {
+        e2e_bf16_run(p->bk, k->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
         return E2E_OK;
     }
     if (K == 0) {

@@ -1,0 +1,231 @@
+/* Products by a bfloat16 weight (mm_bf16.h): packing, the plain C tile, blocks and threads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/cpu_isa.h"
+#include "ops/mm_bf16.h"
+#include "core/pack_cache.h"
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+#define NR E2E_BF16_NR
+/* rows up to which the widen tiles run even where dot tiles exist: a product this thin reads
+   the weight once and is bound by memory, and keeping A in float32 rounds less */
+#define DOT_MIN_ROWS 5
+/* k per block of a long product (even): later blocks add to C through the residual */
+#define KC 1024
+
+const e2e_bf16_kernels *e2e_bf16_kernels_for(e2e_isa_level isa)
+{
+#ifdef E2E_X86
+    switch (e2e_isa_select(isa)) {
+    case E2E_ISA_AVX512: return e2e_cpu_avx512_bf16() ? &e2e_bf16_avx512_dot : &e2e_bf16_avx512;
+    case E2E_ISA_AVX2: return &e2e_bf16_avx2;
+    default: break;
+    }
+#endif
+    (void)isa;
+    return &e2e_bf16_generic;
+}
+
+size_t e2e_bf16_packed_floats(int64_t K, int64_t N)
+{
+    /* per panel: Q pairs x 32 columns x 2 bfloat16 = Q * 32 floats' bytes */
+    return (size_t)((N + NR - 1) / NR) * (size_t)((K + 1) / 2) * NR;
+}
+
+void e2e_bf16_pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *Pf)
+{
+    uint16_t *P = (uint16_t *)Pf;
+    const int64_t Q = (K + 1) / 2;
+    memset(P, 0, sizeof(float) * e2e_bf16_packed_floats(K, N));
+    for (int n0 = 0; n0 < N; n0 += NR) {
+        uint16_t *d = P + (size_t)(n0 / NR) * (size_t)Q * NR * 2;
+        const int nn = imin(N - n0, NR);
+        if (sn == 1) { /* rows of B along n */
+            for (int k = 0; k < K; k++) {
+                const float *s = B + k * sk + n0;
+                uint16_t *o = d + (size_t)(k / 2) * NR * 2 + (k & 1);
+                for (int j = 0; j < nn; j++)
+                    o[2 * j] = e2e_bf16_from_f32(s[j]);
+            }
+        } else { /* columns of B along k (a transposed operand: Gemm's transB) */
+            for (int j = 0; j < nn; j++) {
+                const float *s = B + (int64_t)(n0 + j) * sn;
+                uint16_t *o = d + 2 * j;
+                for (int k = 0; k < K; k++)
+                    o[(size_t)(k / 2) * NR * 2 + (k & 1)] = e2e_bf16_from_f32(s[k * sk]);
+            }
+        }
+    }
+}
+
+uint16_t *e2e_bf16_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t sk, int64_t sn,
+                              int K, int N, bool *shared)
+{
+    const size_t floats = e2e_bf16_packed_floats(K, N);
+    if ((*shared = k->packs && b->is_model))
+        return (uint16_t *)e2e_pack_cache_get(k->packs, b->data, sk, sn, K, N, floats, e2e_bf16_pack);
+    float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats);
+    if (p)
+        e2e_bf16_pack(b->data, sk, sn, K, N, p);
+    return (uint16_t *)p;
+}
+
+/* ---------------------------------------------------------------- plain C kernels */
+
+#define GMR 4
+
+static void widen_generic(int m, int K, const void *Av, int64_t lda, const uint16_t *P, float *C,
+                          int64_t ldc, int n, float scale)
+{
+    const float *A = Av;
+    float acc[GMR][NR];
+    memset(acc, 0, sizeof acc);
+    for (int k = 0; k < K; k++) {
+        const uint16_t *w = P + (size_t)(k / 2) * NR * 2 + (k & 1);
+        float b[NR];
+        for (int j = 0; j < NR; j++)
+            b[j] = e2e_bf16_to_f32(w[2 * j]);
+        for (int i = 0; i < m; i++) {
+            const float a = A[i * lda + k];
+            for (int j = 0; j < NR; j++)
+                acc[i][j] += a * b[j];
+        }
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            C[i * ldc + j] = scale == 1.f ? acc[i][j] : acc[i][j] * scale;
+}
+
+static void to_pairs_generic(int m, int K, const float *A, int64_t lda, uint32_t *D, int64_t ldd)
+{
+    for (int i = 0; i < m; i++) {
+        uint16_t *d = (uint16_t *)(D + i * ldd);
+        for (int k = 0; k < K; k++)
+            d[k] = e2e_bf16_from_f32(A[i * lda + k]);
+        if (K & 1)
+            d[K] = 0;
+    }
+}
+
+const e2e_bf16_kernels e2e_bf16_generic = {"generic", GMR, widen_generic, 0, NULL, to_pairs_generic,
+                                           NULL};
+
+/* ---------------------------------------------------------------- blocks and threads */
+
+size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K)
+{
+    if (!bk->dot || M < DOT_MIN_ROWS)
+        return 0;
+    return sizeof(uint32_t) * (size_t)M * (size_t)((K + 1) / 2);
+}
+
+typedef struct bf_job {
+    const e2e_bf16_kernels *bk;
+    int M, N, K, units, by_rows, dot, mr, seq;
+    const float *A;
+    const uint32_t *A2;     /* dot: A as pairs, Q per row */
+    uint32_t *ws;
+    int64_t lda, ldc;
+    const uint16_t *P;
+    float *C;
+    const e2e_mm_epi *e;
+} bf_job;
+
+/* Rows [m0, m1) times panels [p0, p1), in KC blocks of k. Each tile is computed into a buffer
+   and then combined with C: the first block writes (product + bias) + residual (the residual
+   may be C itself: Gemm's beta * C), later blocks add; the activation follows the last. */
+static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
+{
+    const int K = j->K, Q = (K + 1) / 2, mr = j->mr;
+    const int kc = K > 2 * KC ? KC : K;
+    const e2e_mm_epi *e = j->e;
+    const e2e_mm_epi ea = {.scale = 1.f, .act = e->act, .act_alpha = e->act_alpha,
+                           .act_beta = e->act_beta};
+    const e2e_bf16_tile_fn tile = j->dot ? j->bk->dot
+                                 : j->seq && j->bk->widen_seq ? j->bk->widen_seq : j->bk->widen;
+    float t[12 * NR] __attribute__((aligned(64)));
+    /* rows in chunks whose slice of A (a KC block of it) stays in L2 while it meets every panel */
+    int64_t mc = (int64_t)(128 * 1024) / ((int64_t)kc * (j->dot ? 2 : 4));
+    mc = mc / mr * mr;
+    if (mc < mr)
+        mc = mr;
+    for (int mb = m0; mb < m1; mb += (int)mc) {
+    const int me = (int)(mb + mc < m1 ? mb + mc : m1);
+    for (int k0 = 0; k0 < K; k0 += kc) {
+        const int kk = imin(kc, K - k0);
+        const bool last = k0 + kk >= K;
+        for (int p = p0; p < p1; p++) {
+            const int col = p * NR, n = imin(j->N - col, NR);
+            const uint16_t *Pp = j->P + ((size_t)p * (size_t)Q + (size_t)(k0 / 2)) * NR * 2;
+            const float *bias = e->bias ? e->bias + col : NULL;
+            for (int i = mb; i < me; i += mr) {
+                const int m = imin(me - i, mr);
+                float *C = j->C + i * j->ldc + col;
+                if (j->dot)
+                    tile(m, kk, j->A2 + (int64_t)i * Q + k0 / 2, Q, Pp, t, NR, NR, e->scale);
+                else
+                    tile(m, kk, j->A + i * j->lda + k0, j->lda, Pp, t, NR, NR, e->scale);
+                for (int r = 0; r < m; r++) {
+                    float *y = C + r * j->ldc;
+                    const float *x = t + r * NR;
+                    if (k0 > 0) {
+                        for (int c = 0; c < n; c++)
+                            y[c] += x[c];
+                        continue;
+                    }
+                    const float *res = e->res ? e->res + (i + r) * e->ldr + col : NULL;
+                    for (int c = 0; c < n; c++) {
+                        float v = bias ? x[c] + bias[c] : x[c];
+                        y[c] = res ? res[c] + v : v;
+                    }
+                }
+                if (last && e->act != E2E_ACT_NONE)
+                    e2e_mm_epilogue(m, n, C, j->ldc, &ea);
+            }
+        }
+    }
+    }
+}
+
+static void bf_task(void *ctx, int t, int nt)
+{
+    const bf_job *j = ctx;
+    int u0 = (int)((int64_t)j->units * t / nt), u1 = (int)((int64_t)j->units * (t + 1) / nt);
+    if (u1 <= u0)
+        return;
+    if (j->by_rows)
+        bf_block(j, u0 * j->mr, imin(u1 * j->mr, j->M), 0, (j->N + NR - 1) / NR);
+    else
+        bf_block(j, 0, j->M, u0, u1);
+}
+
+static void pairs_task(void *ctx, int t, int nt)
+{
+    const bf_job *j = ctx;
+    const int Q = (j->K + 1) / 2;
+    int r0 = (int)((int64_t)j->M * t / nt), r1 = (int)((int64_t)j->M * (t + 1) / nt);
+    if (r1 > r0)
+        j->bk->to_pairs(r1 - r0, j->K, j->A + r0 * j->lda, j->lda, j->ws + (int64_t)r0 * Q, Q);
+}
+
+void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K, const float *A,
+                  int64_t lda, const uint16_t *P, float *C, int64_t ldc, const e2e_mm_epi *e,
+                  void *ws)
+{
+    if (M <= 0 || N <= 0 || K <= 0) /* callers take this path for K >= 16 (e2e_bf16_worth) */
+        return;
+    const bool dot = bk->dot && M >= DOT_MIN_ROWS && ws;
+    bf_job j = {bk, M, N, K, 0, 0, dot, dot ? bk->dot_mr : bk->mr, !ws, A, ws, ws, lda, ldc, P, C, e};
+    const int threads = e2e_pool_threads(pool), np = (N + NR - 1) / NR, mt = (M + j.mr - 1) / j.mr;
+    if (dot)
+        e2e_pool_run(pool, pairs_task, &j, threads > 1 && M >= 2 * threads ? threads : 1);
+    if (threads <= 1 || 2.0 * M * N * K < 2e5 || (np < 2 && mt < 2)) {
+        bf_block(&j, 0, M, 0, np);
+        return;
+    }
+    j.by_rows = (M > N && mt >= threads) || np < threads;
+    j.units = j.by_rows ? mt : np;
+    e2e_pool_run(pool, bf_task, &j, imin(j.units, 4 * threads));
+}

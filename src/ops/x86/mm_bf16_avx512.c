@@ -1,0 +1,184 @@
+/* bfloat16-weight tiles in AVX-512 (ops/mm_bf16.h): the widen tile (12 x 32, weights widened to
+   float32 by a 16-bit shift, FMA with float32 A) for the AVX-512 level, and the dot tile
+   (12 x 32, VDPBF16PS on bfloat16 pairs of A and B) with the conversion of A to pairs, for
+   CPUs with AVX512_BF16. Compiled with the AVX-512 flags (Makefile); only the functions marked
+   BF16 below use the AVX512_BF16 instructions, so the widen table runs on any AVX-512 CPU. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "ops/mm_bf16.h"
+
+#define MR 12
+#define NR E2E_BF16_NR
+#define INLINE static inline __attribute__((always_inline))
+#define BF16 __attribute__((target("avx512bf16")))
+
+/* Stores row i's two vectors (scaled) at C, n <= 32 columns. */
+INLINE void store_row(float *C, __m512 x0, __m512 x1, int n, float scale)
+{
+    if (scale != 1.f) {
+        x0 = _mm512_mul_ps(x0, _mm512_set1_ps(scale));
+        x1 = _mm512_mul_ps(x1, _mm512_set1_ps(scale));
+    }
+    const __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    const __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    _mm512_mask_storeu_ps(C, k0, x0);
+    if (k1)
+        _mm512_mask_storeu_ps(C + 16, k1, x1);
+}
+
+INLINE void widen_t(const int m, const bool sp, int K, const float *A, int64_t lda, const uint16_t *P, float *C,
+                    int64_t ldc, int n, float scale)
+{
+    /* few rows: the odd k go to accumulators of their own (d0, d1), so that each one's
+       chain of dependent FMAs is half as long and the weight streams at the memory's pace */
+    const bool split = sp && m <= 6;
+    __m512 c0[MR], c1[MR], d0[6], d1[6];
+    const float *a[MR];
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+        if (i < 6)
+            d0[i] = d1[i] = _mm512_setzero_ps();
+        a[i] = A + (i < m ? i : 0) * lda;
+    }
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    const int Q2 = K / 2;
+    for (int q = 0; q < Q2; q++) {
+        const __m512i w0 = _mm512_loadu_si512(P), w1 = _mm512_loadu_si512(P + 32);
+        /* a panel streams once per row block: ask for it 1 KB ahead */
+        _mm_prefetch((const char *)(P + 512), _MM_HINT_T0);
+        _mm_prefetch((const char *)(P + 512 + 32), _MM_HINT_T0);
+        P += 2 * NR;
+        const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
+        const __m512 o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
+        const __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+        const __m512 o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
+        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+        {
+            if (i < m) {
+                const __m512 x = _mm512_set1_ps(a[i][2 * q]), y = _mm512_set1_ps(a[i][2 * q + 1]);
+                c0[i] = _mm512_fmadd_ps(x, e0, c0[i]);
+                c1[i] = _mm512_fmadd_ps(x, e1, c1[i]);
+                if (split && i < 6) {
+                    d0[i] = _mm512_fmadd_ps(y, o0, d0[i]);
+                    d1[i] = _mm512_fmadd_ps(y, o1, d1[i]);
+                } else {
+                    c0[i] = _mm512_fmadd_ps(y, o0, c0[i]);
+                    c1[i] = _mm512_fmadd_ps(y, o1, c1[i]);
+                }
+            }
+        }
+    }
+    if (K & 1) { /* the last k alone: its partner is padding, A has no element there */
+        const __m512i w0 = _mm512_loadu_si512(P), w1 = _mm512_loadu_si512(P + 32);
+        const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
+        const __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+        {
+            if (i < m) {
+                const __m512 x = _mm512_set1_ps(a[i][K - 1]);
+                c0[i] = _mm512_fmadd_ps(x, e0, c0[i]);
+                c1[i] = _mm512_fmadd_ps(x, e1, c1[i]);
+            }
+        }
+    }
+    if (split)
+        _Pragma("GCC unroll 6") for (int i = 0; i < 6; i++) if (i < m)
+        {
+            c0[i] = _mm512_add_ps(c0[i], d0[i]);
+            c1[i] = _mm512_add_ps(c1[i], d1[i]);
+        }
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) if (i < m)
+        store_row(C + i * ldc, c0[i], c1[i], n, scale);
+}
+
+#define CASES(F, ...)                                                                              \
+    switch (m) {                                                                                   \
+    case 1: F(1, __VA_ARGS__); break;                                                              \
+    case 2: F(2, __VA_ARGS__); break;                                                              \
+    case 3: F(3, __VA_ARGS__); break;                                                              \
+    case 4: F(4, __VA_ARGS__); break;                                                              \
+    case 5: F(5, __VA_ARGS__); break;                                                              \
+    case 6: F(6, __VA_ARGS__); break;                                                              \
+    case 7: F(7, __VA_ARGS__); break;                                                              \
+    case 8: F(8, __VA_ARGS__); break;                                                              \
+    case 9: F(9, __VA_ARGS__); break;                                                              \
+    case 10: F(10, __VA_ARGS__); break;                                                            \
+    case 11: F(11, __VA_ARGS__); break;                                                            \
+    default: F(12, __VA_ARGS__); break;                                                            \
+    }
+
+static void widen(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
+                  int64_t ldc, int n, float scale)
+{
+    CASES(widen_t, true, K, (const float *)A, lda, P, C, ldc, n, scale)
+}
+
+static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
+                      int64_t ldc, int n, float scale)
+{
+    CASES(widen_t, false, K, (const float *)A, lda, P, C, ldc, n, scale)
+}
+
+/* ---------------------------------------------------------------- AVX512_BF16 */
+
+BF16 INLINE void dot_t(const int m, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
+                       float *C, int64_t ldc, int n, float scale)
+{
+    __m512 c0[MR], c1[MR];
+    const uint32_t *a[MR];
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+        a[i] = A + (i < m ? i : 0) * lda;
+    }
+    const int Q = (K + 1) / 2;
+    for (int q = 0; q < Q; q++) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(P);
+        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(P + 32);
+        _mm_prefetch((const char *)(P + 1024), _MM_HINT_T0);
+        _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
+        P += 2 * NR;
+        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+        {
+            if (i < m) {
+                const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
+                c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
+                c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
+            }
+        }
+    }
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++) if (i < m)
+        store_row(C + i * ldc, c0[i], c1[i], n, scale);
+}
+
+BF16 static void dot(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
+                     int64_t ldc, int n, float scale)
+{
+    CASES(dot_t, K, (const uint32_t *)A, lda, P, C, ldc, n, scale)
+}
+
+BF16 static void to_pairs(int m, int K, const float *A, int64_t lda, uint32_t *D, int64_t ldd)
+{
+    for (int i = 0; i < m; i++) {
+        const float *s = A + i * lda;
+        uint32_t *d = D + i * ldd;
+        int k = 0;
+        for (; k + 32 <= K; k += 32)
+            _mm512_storeu_si512(d + k / 2, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + k + 16),
+                                                                      _mm512_loadu_ps(s + k)));
+        if (k < K) {
+            const int t = K - k, lo = t < 16 ? t : 16, hi = t - lo;
+            const __m512 x0 = _mm512_maskz_loadu_ps((__mmask16)((1u << lo) - 1), s + k);
+            const __m512 x1 = _mm512_maskz_loadu_ps((__mmask16)((1u << hi) - 1), s + k + 16);
+            _mm512_mask_storeu_epi32(d + k / 2, (__mmask16)((1u << ((t + 1) / 2)) - 1),
+                                     (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+        }
+    }
+}
+
+const e2e_bf16_kernels e2e_bf16_avx512 = {"avx512", MR, widen, 0, NULL, NULL, widen_seq};
+const e2e_bf16_kernels e2e_bf16_avx512_dot = {"avx512-bf16", MR, widen, MR, dot, to_pairs, widen_seq};

@@ -1,0 +1,394 @@
+/* bfloat16 weights (e2e_session_options.precision = E2E_PRECISION_BF16, ops/mm_bf16.h):
+   rounding of the conversion; every kernel table this CPU runs (plain C, AVX2, AVX-512 widen,
+   AVX512_BF16 dot) against a double reference of the same rounded operands, on shapes with
+   odd K, partial panels, all tile heights and the KC blocks of a long K, with bias, residual
+   and activation; NaN and Inf in weights and inputs where float32 would put them; Gemm
+   (alpha, beta, C, transB) and a ViT's MatMuls through a session; the trained E/Gamma
+   SimpleNet (../shared/models) in bf16 within 1e-2 of its float32 scores. Run by
+   tests/run_all.sh at every instruction-set level (E2E_ISA). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "model_craft.h"
+#include "models/models.h"
+#include "onnx/tensor_proto.h"
+#include "ops/cpu_isa.h"
+#include "ops/mm_bf16.h"
+#include "core/ir.h"
+
+#define EG_DIR "../shared/models/eg_simplenet_trained"
+
+static uint32_t rng = 12345u;
+static float frand(void) /* [-1, 1) */
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / (float)(1u << 23) - 1.f;
+}
+
+static float bits(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+static float round_bf16(float x) { return e2e_bf16_to_f32(e2e_bf16_from_f32(x)); }
+
+static void test_convert(void **state)
+{
+    (void)state;
+    assert_true(round_bf16(1.f) == 1.f);
+    assert_true(round_bf16(-2.5f) == -2.5f);
+    /* halfway cases go to the even neighbour; anything above half rounds up */
+    assert_true(round_bf16(1.f + 0x1p-8f) == 1.f);
+    assert_true(round_bf16(1.f + 3 * 0x1p-8f) == 1.f + 0x1p-6f);
+    assert_true(round_bf16(1.f + 0x1p-8f + 0x1p-20f) == 1.f + 0x1p-7f);
+    assert_true(isinf(round_bf16(INFINITY)) && round_bf16(-INFINITY) < 0);
+    assert_true(isinf(round_bf16(3.4e38f))); /* past bf16's largest finite value */
+    assert_true(isnan(round_bf16(NAN)));
+    /* a NaN whose payload sits in the dropped half stays NaN (not Inf) */
+    assert_true(isnan(round_bf16(bits(0x7f800001u))) && isnan(round_bf16(bits(0xff800001u))));
+    assert_true(round_bf16(0.f) == 0.f && signbit(round_bf16(-0.f)));
+}
+
+/* The tables this machine can run. */
+static int tables(const e2e_bf16_kernels **t)
+{
+    int n = 0;
+    t[n++] = &e2e_bf16_generic;
+#ifdef E2E_X86
+    if (e2e_cpu_isa() >= E2E_ISA_AVX2)
+        t[n++] = &e2e_bf16_avx2;
+    if (e2e_cpu_isa() >= E2E_ISA_AVX512)
+        t[n++] = &e2e_bf16_avx512;
+    if (e2e_cpu_avx512_bf16())
+        t[n++] = &e2e_bf16_avx512_dot;
+    else
+        printf("note: this CPU has no AVX512_BF16 (or E2E_BF16_DOT=0): dot tiles not tested\n");
+#endif
+    return n;
+}
+
+/* C = relu(scale * A B + bias) + res with the table bk on the pool, against double sums of
+   the operands rounded as the path rounds them (B always, A when the dot tiles run: M >= 5). */
+static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K)
+{
+    float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
+    float *bias = malloc(sizeof(float) * (size_t)N), *res = malloc(sizeof(float) * (size_t)M * N);
+    float *C = malloc(sizeof(float) * (size_t)M * N);
+    float *P = e2e_aligned_alloc_uninit(sizeof(float) * e2e_bf16_packed_floats(K, N));
+    size_t wsb = e2e_bf16_ws_bytes(bk, M, K);
+    void *ws = wsb ? malloc(wsb) : NULL;
+    assert_true(A && B && bias && res && C && P && (!wsb || ws));
+    for (int64_t i = 0; i < (int64_t)M * K; i++)
+        A[i] = frand();
+    for (int64_t i = 0; i < (int64_t)K * N; i++)
+        B[i] = frand();
+    for (int j = 0; j < N; j++)
+        bias[j] = frand();
+    for (int64_t i = 0; i < (int64_t)M * N; i++)
+        res[i] = frand();
+    e2e_bf16_pack(B, N, 1, K, N, P);
+    e2e_mm_epi e = {.scale = 0.5f, .bias = bias, .res = res, .ldr = N, .act = E2E_ACT_RELU};
+    e2e_bf16_run(bk, pool, M, N, K, A, K, (const uint16_t *)P, C, N, &e, ws);
+    const bool dot = wsb > 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                double a = dot ? round_bf16(A[i * K + k]) : A[i * K + k];
+                double t = a * round_bf16(B[(int64_t)k * N + j]);
+                s += t;
+                mag += fabs(t);
+            }
+            double want = 0.5 * s + bias[j] + res[i * N + j];
+            want = want > 0 ? want : 0;
+            double got = C[i * N + j];
+            if (fabs(got - want) > 1e-5 * (0.5 * mag + 2) + 1e-6)
+                fail_msg("%s %dx%dx%d: C[%d][%d] = %.9g, want %.9g", bk->name, M, N, K, i, j, got,
+                         want);
+            /* and against the float32 product: bfloat16's 8-bit mantissa, errors averaging out */
+            double s32 = 0;
+            for (int k = 0; k < K; k++)
+                s32 += (double)A[i * K + k] * B[(int64_t)k * N + j];
+            double w32 = 0.5 * s32 + bias[j] + res[i * N + j];
+            w32 = w32 > 0 ? w32 : 0;
+            if (fabs(got - w32) > 0x1p-7 * (0.5 * mag + 1))
+                fail_msg("%s %dx%dx%d: C[%d][%d] = %.9g, float32 %.9g", bk->name, M, N, K, i, j,
+                         got, w32);
+        }
+    free(A), free(B), free(bias), free(res), free(C), free(ws);
+    e2e_aligned_free(P);
+}
+
+static void test_kernels(void **state)
+{
+    (void)state;
+    const e2e_bf16_kernels *t[4];
+    int nt = tables(t);
+    static const int shapes[][3] = {{1, 16, 16},  {1, 33, 17},  {2, 64, 31},  {3, 40, 64},
+                                    {4, 128, 2100}, {5, 32, 16}, {13, 70, 33}, {12, 32, 192},
+                                    {32, 96, 77}, {27, 48, 2300}};
+    e2e_pool *pool = e2e_pool_create(2);
+    for (int i = 0; i < nt; i++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2]);
+            check_product(t[i], pool, shapes[s][0], shapes[s][1], shapes[s][2]);
+        }
+    e2e_pool_free(pool);
+}
+
+/* NaN and Inf in weights or inputs reach the outputs that float32 would give them: a NaN
+   weight makes its column NaN, an Inf weight +-Inf (or NaN where a zero input meets it), an
+   Inf input its row likewise. Checked as the class (NaN, +Inf, -Inf, finite) per output. */
+static int fclass(double x) { return isnan(x) ? 0 : isinf(x) ? (x > 0 ? 1 : 2) : 3; }
+
+static void test_nonfinite(void **state)
+{
+    (void)state;
+    const e2e_bf16_kernels *t[4];
+    int nt = tables(t);
+    enum { M = 8, N = 40, K = 24 };
+    float A[M * K], B[K * N], C[M * N];
+    for (int i = 0; i < M * K; i++)
+        A[i] = 0.25f + 0.5f * (frand() + 1.f); /* positive: no Inf - Inf within a row */
+    for (int i = 0; i < K * N; i++)
+        B[i] = 0.25f + 0.5f * (frand() + 1.f);
+    B[3 * N + 5] = NAN;
+    B[7 * N + 9] = INFINITY;
+    B[2 * N + 33] = -INFINITY;
+    A[1 * K + 4] = INFINITY;
+    A[6 * K + 0] = 0.f;
+    B[0 * N + 20] = INFINITY; /* meets A[6][0] = 0: NaN in row 6, column 20 */
+    float *P = e2e_aligned_alloc_uninit(sizeof(float) * e2e_bf16_packed_floats(K, N));
+    assert_non_null(P);
+    e2e_bf16_pack(B, N, 1, K, N, P);
+    uint32_t ws[M * (K / 2 + 1)];
+    for (int ti = 0; ti < nt; ti++)
+        for (int m = 1; m <= M; m += M - 1) { /* 1 row (widen), 8 rows (dot where it exists) */
+            const e2e_mm_epi e = {.scale = 1.f};
+            e2e_bf16_run(t[ti], NULL, m, N, K, A, K, (const uint16_t *)P, C, N, &e, ws);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int k = 0; k < K; k++)
+                        s += (double)A[i * K + k] * B[k * N + j];
+                    if (fclass(C[i * N + j]) != fclass(s))
+                        fail_msg("%s, %d rows: C[%d][%d] = %g, float32 gives %g", t[ti]->name, m, i,
+                                 j, C[i * N + j], s);
+                }
+        }
+    e2e_aligned_free(P);
+}
+
+/* Gemm Y = alpha A op(B) + beta C with C a full matrix (the residual path) and a Gemm with a
+   bias row, transB 0 and 1, through sessions in fp32 and bf16. */
+static e2e_model *gemm_model(int M, int N, int K, int tb, int full_c, const float *B, const float *C)
+{
+    mc_model mm;
+    mc_init(&mm, 13);
+    int64_t xd[2] = {M, K}, bd[2] = {tb ? N : K, tb ? K : N}, cd[2] = {full_c ? M : 1, N};
+    mc_input(&mm, "x", 2, xd);
+    mc_output(&mm, "y");
+    mc_init_raw(&mm, "B", 2, bd, B, sizeof(float) * (size_t)K * N);
+    mc_init_raw(&mm, "C", full_c ? 2 : 2, cd, C, sizeof(float) * (size_t)(full_c ? M : 1) * N);
+    Onnx__NodeProto *n = mc_node(&mm, "Gemm", (const char *const[]){"x", "B", "C", NULL},
+                                 (const char *const[]){"y", NULL});
+    mc_attr_int(n, "transB", tb);
+    mc_attr_float(n, "alpha", 1.5f);
+    mc_attr_float(n, "beta", full_c ? 0.75f : 1.f);
+    uint8_t *buf;
+    size_t len = mc_pack(&mm, &buf);
+    e2e_model *m = NULL;
+    e2e_error err;
+    if (e2e_model_load_buffer(buf, len, "gemm_bf16", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    mc_free(&mm);
+    return m;
+}
+
+/* Runs m on one input (dims) at precision p; returns the first output (malloc'ed). */
+static float *run(const e2e_model *m, e2e_precision p, int threads, const char *name, int rank,
+                  const int64_t *dims, const float *x, int64_t *ny)
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.precision = p;
+    o.threads = threads;
+    o.default_batch = dims[0];
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_session_precision(s), p);
+    e2e_tensor_view in = e2e_tensor_view_f32(name, (float *)x, rank, dims), out;
+    if (e2e_session_run(s, &in, 1, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
+    *ny = e2e_tensor_view_numel(&out);
+    float *y = malloc(sizeof(float) * (size_t)*ny);
+    assert_non_null(y);
+    memcpy(y, out.data, sizeof(float) * (size_t)*ny);
+    e2e_session_free(s);
+    return y;
+}
+
+static void test_gemm_session(void **state)
+{
+    (void)state;
+    enum { N = 48, K = 40 };
+    float B[K * N], C[32 * N], x[32 * K];
+    for (int i = 0; i < K * N; i++)
+        B[i] = frand();
+    for (int i = 0; i < 32 * N; i++)
+        C[i] = frand();
+    for (int i = 0; i < 32 * K; i++)
+        x[i] = frand();
+    for (int M = 1; M <= 32; M += 31)
+        for (int tb = 0; tb < 2; tb++)
+            for (int full = 0; full < 2; full++) {
+                e2e_model *m = gemm_model(M, N, K, tb, full, B, C);
+                int64_t dims[2] = {M, K}, n32, n16;
+                float *y32 = run(m, E2E_PRECISION_FP32, 1, "x", 2, dims, x, &n32);
+                float *y16 = run(m, E2E_PRECISION_BF16, 2, "x", 2, dims, x, &n16);
+                assert_int_equal(n32, (int64_t)M * N);
+                assert_int_equal(n16, n32);
+                double maxd = 0;
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double s = 0, mag = 0;
+                        for (int k = 0; k < K; k++) {
+                            float b = tb ? B[j * K + k] : B[k * N + j];
+                            s += (double)x[i * K + k] * b;
+                            mag += fabs((double)x[i * K + k] * b);
+                        }
+                        double want = 1.5 * s + (full ? 0.75 * C[i * N + j] : C[j]);
+                        assert_true(fabs(y32[i * N + j] - want) < 1e-4);
+                        double d = fabs(y16[i * N + j] - want);
+                        if (d > 0x1p-7 * 1.5 * mag + 1e-5)
+                            fail_msg("M %d transB %d C %s: y[%d][%d] = %g, want %g", M, tb,
+                                     full ? "full" : "bias", i, j, y16[i * N + j], want);
+                        maxd = d > maxd ? d : maxd;
+                    }
+                /* the bf16 session did round, where it uses bf16 (else it is float32) */
+                if (e2e_bf16_worth(e2e_bf16_kernels_for(E2E_ISA_AUTO), M, K, N))
+                    assert_true(maxd > 0);
+                else
+                    assert_true(maxd < 1e-4);
+                free(y32);
+                free(y16);
+                e2e_model_free(m);
+            }
+}
+
+/* A small ViT (MatMuls with fused bias, GELU and residual; attention stays float32). */
+static void test_vit_session(void **state)
+{
+    (void)state;
+    e2e_model_config c = {.arch = E2E_ARCH_VIT, .channels = 2, .height = 16, .width = 16,
+                          .patch = 4, .embed = 32, .depth = 2, .heads = 2, .mlp = 64,
+                          .name = "bf16_vit"};
+    uint8_t *buf;
+    size_t n;
+    e2e_error err;
+    if (e2e_model_build_buffer(&c, 11, &buf, &n, &err))
+        fail_msg("%s", err.message);
+    e2e_model *m = NULL;
+    if (e2e_model_load_buffer(buf, n, "bf16_vit", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    int64_t dims[4] = {8, 2, 16, 16}, n32, n16;
+    float *x = malloc(sizeof(float) * 8 * 2 * 16 * 16);
+    assert_non_null(x);
+    for (int i = 0; i < 8 * 2 * 16 * 16; i++)
+        x[i] = 0.5f * (frand() + 1.f);
+    float *y32 = run(m, E2E_PRECISION_FP32, 1, NULL, 4, dims, x, &n32);
+    float *y16 = run(m, E2E_PRECISION_BF16, 1, NULL, 4, dims, x, &n16);
+    assert_int_equal(n16, n32);
+    double maxd = 0;
+    for (int64_t i = 0; i < n32; i++) {
+        double d = fabs(y16[i] - y32[i]);
+        maxd = d > maxd ? d : maxd;
+    }
+    printf("small ViT, batch 8: max |bf16 - fp32| score %.3g\n", maxd);
+    assert_true(maxd <= 1e-2);
+    /* its MatMuls have 8 x 17 rows: bfloat16 with dot tiles, float32 without */
+    assert_true(e2e_bf16_kernels_for(E2E_ISA_AUTO)->dot ? maxd > 0 : maxd < 1e-5);
+    free(x), free(y32), free(y16);
+    e2e_model_free(m);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    assert_string_equal(e2e_precision_name(E2E_PRECISION_FP32), "fp32");
+    assert_string_equal(e2e_precision_name(E2E_PRECISION_BF16), "bf16");
+    assert_int_equal(e2e_session_options_default().precision, E2E_PRECISION_FP32);
+    float B[16 * 16] = {0}, C[16] = {0};
+    e2e_model *m = gemm_model(1, 16, 16, 0, 0, B, C);
+    e2e_session_options o = e2e_session_options_default();
+    o.precision = (e2e_precision)7;
+    e2e_session *s = NULL;
+    e2e_error err;
+    assert_int_equal(e2e_session_create(m, &o, &s, &err), E2E_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "precision"));
+    e2e_model_free(m);
+}
+
+/* The trained E/Gamma SimpleNet on its three data sets: bf16 within 1e-2 of fp32. */
+static void test_trained(void **state)
+{
+    (void)state;
+    struct stat st;
+    if (stat(EG_DIR "/model.onnx", &st) != 0) {
+        printf("skipped: %s not found (run from the repository root with ../shared beside it)\n", EG_DIR);
+        skip();
+        return;
+    }
+    e2e_error err;
+    e2e_model *m = NULL;
+    if (e2e_model_load_file(EG_DIR "/model.onnx", &m, &err))
+        fail_msg("%s", err.message);
+    double maxd = 0;
+    for (int set = 0; set < 3; set++) {
+        char pin[512];
+        snprintf(pin, sizeof pin, EG_DIR "/test_data_set_%d/input_0.pb", set);
+        e2e_tensor x = {0};
+        if (e2e_tensor_read_pb(pin, &x, &err))
+            fail_msg("%s", err.message);
+        int64_t n32, n16;
+        float *y32 = run(m, E2E_PRECISION_FP32, 1, "modelInput", x.shape.rank, x.shape.dims, x.data, &n32);
+        float *y16 = run(m, E2E_PRECISION_BF16, 1, "modelInput", x.shape.rank, x.shape.dims, x.data, &n16);
+        assert_int_equal(n16, n32);
+        for (int64_t i = 0; i < n32; i++) {
+            double d = fabs(y16[i] - y32[i]);
+            maxd = d > maxd ? d : maxd;
+        }
+        free(y32), free(y16);
+        e2e_tensor_clear(&x);
+    }
+    printf("trained E/Gamma SimpleNet: max |bf16 - fp32| score %.3g over its 3 data sets\n", maxd);
+    assert_true(maxd <= 1e-2);
+    e2e_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_convert),     cmocka_unit_test(test_kernels),
+        cmocka_unit_test(test_nonfinite),   cmocka_unit_test(test_gemm_session),
+        cmocka_unit_test(test_vit_session), cmocka_unit_test(test_options),
+        cmocka_unit_test(test_trained),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
