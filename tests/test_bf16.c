@@ -21,6 +21,7 @@
 #include "e2e.h"
 #include "model_craft.h"
 #include "models/models.h"
+#include "onnx/onnx_build.h"
 #include "onnx/tensor_proto.h"
 #include "ops/cpu_isa.h"
 #include "ops/mm_bf16.h"
@@ -328,6 +329,56 @@ static void test_vit_session(void **state)
     e2e_model_free(m);
 }
 
+/* MatMul -> Add bias (the bias pass fuses them into one MatMul kernel): the fused kernel keeps
+   the session's precision (its kernel context), so bf16 changes the result at batch 1 (the
+   widened tiles, every level) by the weights' rounding, and only by that. */
+static void test_fused_matmul_keeps_precision(void **state)
+{
+    (void)state;
+    enum { K = 48, N = 32 };
+    float W[K * N], bias[N], x[K];
+    for (int i = 0; i < K * N; i++)
+        W[i] = frand();
+    for (int i = 0; i < N; i++)
+        bias[i] = frand();
+    for (int i = 0; i < K; i++)
+        x[i] = frand();
+    e2e_ob *b = e2e_ob_new(17, "fused_bf16");
+    assert_non_null(b);
+    const int64_t xd[2] = {1, K}, wd[2] = {K, N}, bd[1] = {N}, yd[2] = {1, N};
+    e2e_ob_input(b, "x", E2E_FLOAT, 2, xd);
+    e2e_ob_init_f32(b, "W", 2, wd, W);
+    e2e_ob_init_f32(b, "bias", 1, bd, bias);
+    e2e_ob_node(b, "MatMul", NULL, 2, (const char *[]){"x", "W"}, 1, (const char *[]){"t"});
+    e2e_ob_node(b, "Add", NULL, 2, (const char *[]){"t", "bias"}, 1, (const char *[]){"y"});
+    e2e_ob_output(b, "y", E2E_FLOAT, 2, yd);
+    uint8_t *buf;
+    size_t n;
+    e2e_error err;
+    if (e2e_ob_pack(b, &buf, &n, &err))
+        fail_msg("%s", err.message);
+    e2e_ob_free(b);
+    e2e_model *m = NULL;
+    if (e2e_model_load_buffer(buf, n, "fused_bf16", &m, &err))
+        fail_msg("%s", err.message);
+    free(buf);
+    int64_t ny;
+    float *y32 = run(m, E2E_PRECISION_FP32, 1, "x", 2, xd, x, &ny);
+    float *y16 = run(m, E2E_PRECISION_BF16, 1, "x", 2, xd, x, &ny);
+    double maxd = 0, maxr = 0;
+    for (int j = 0; j < N; j++) {
+        double want = bias[j]; /* float64 with the weights rounded as bf16 stores them */
+        for (int k = 0; k < K; k++)
+            want += (double)x[k] * round_bf16(W[k * N + j]);
+        maxd = fmax(maxd, fabs(y16[j] - y32[j]));
+        maxr = fmax(maxr, fabs(y16[j] - want));
+    }
+    assert_true(maxd > 0);   /* bf16 weights were used */
+    assert_true(maxr < 1e-4); /* and nothing else changed */
+    free(y32), free(y16);
+    e2e_model_free(m);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -387,7 +438,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convert),     cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_nonfinite),   cmocka_unit_test(test_gemm_session),
-        cmocka_unit_test(test_vit_session), cmocka_unit_test(test_options),
+        cmocka_unit_test(test_vit_session), cmocka_unit_test(test_fused_matmul_keeps_precision),
+        cmocka_unit_test(test_options),
         cmocka_unit_test(test_trained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

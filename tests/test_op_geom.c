@@ -40,9 +40,10 @@ static void prepare(one_kernel *o, const char *op_type, const int64_t *xd, const
     o->out[0] = &o->v[2];
     o->node = (e2e_node){.name = "n", .op_type = (char *)op_type, .domain = "", .n_in = n_in,
                          .n_out = 1, .n_attrs = n_attrs, .attrs = attrs};
-    o->k = (e2e_kernel){.node = &o->node, .op = e2e_op_find("", op_type), .model_name = "geom",
+    static const e2e_kernel_ctx ctx = {.model_name = "geom", .threads = 1, .isa = E2E_ISA_GENERIC};
+    o->k = (e2e_kernel){.node = &o->node, .op = e2e_op_find("", op_type), .ctx = &ctx,
                         .opset = 13, .n_in = n_in, .n_out = 1, .in = o->in, .out = o->out,
-                        .threads = 1, .err = &o->err, .isa = E2E_ISA_GENERIC};
+                        .err = &o->err};
     assert_non_null(o->k.op);
     assert_int_equal(o->k.op->prepare(&o->k), E2E_OK);
 }

@@ -428,10 +428,11 @@ static bool run_convpool(conv_cfg c, e2e_act act, float alpha)
                      .n_attrs = 2, .attrs = attrs};
     e2e_error err = {0};
     int T = c.threads > 0 ? c.threads : 1;
-    e2e_kernel k = {.node = &node, .op = &e2e_op_conv_maxpool, .model_name = "test", .opset = 13,
-                    .n_in = c.bias ? 3 : 2, .n_out = 1, .in = ins, .out = outs, .threads = T,
-                    .pool = e2e_pool_create(T), .err = &err, .act = act, .act_alpha = alpha,
-                    .optimize = c.optimize ? c.optimize : 1};
+    e2e_kernel_ctx ctx = {.model_name = "test", .threads = T, .pool = e2e_pool_create(T),
+                          .optimize = c.optimize ? c.optimize : 1};
+    e2e_kernel k = {.node = &node, .op = &e2e_op_conv_maxpool, .ctx = &ctx, .opset = 13,
+                    .n_in = c.bias ? 3 : 2, .n_out = 1, .in = ins, .out = outs, .err = &err,
+                    .act = act, .act_alpha = alpha};
     e2e_status st = e2e_op_conv_maxpool.prepare(&k);
     bool ran = st == E2E_OK;
     if (st && st != E2E_ERR_UNSUPPORTED)
@@ -446,7 +447,7 @@ static bool run_convpool(conv_cfg c, e2e_act act, float alpha)
         assert_int_equal(e2e_op_conv_maxpool.run(&k), E2E_OK);
         char what[200];
         snprintf(what, sizeof what, "ConvMaxPool N%d C%d %dx%d M%d k%dx%d p%d,%d,%d,%d act %d t%d O%d",
-                 c.N, c.C, c.H, c.W, c.M, c.kh, c.kw, c.pt, c.pl, c.pb, c.pr, (int)act, T, k.optimize);
+                 c.N, c.C, c.H, c.W, c.M, c.kh, c.kw, c.pt, c.pl, c.pb, c.pr, (int)act, T, ctx.optimize);
         e2e_tensor_view v = {.dtype = E2E_FLOAT, .rank = 1, .dims = {np}, .data = vy.data};
         if (psabs)
             expect_scaled(&v, ref, psabs, np, F4_TOL, what);
@@ -458,7 +459,7 @@ static bool run_convpool(conv_cfg c, e2e_act act, float alpha)
         free(vy.data);
         e2e_op_conv_maxpool.release(k.priv);
     }
-    e2e_pool_free(k.pool);
+    e2e_pool_free(ctx.pool);
     free(x);
     free(w);
     free(b);

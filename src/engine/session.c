@@ -226,16 +226,8 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     memset(k, 0, sizeof *k);
     k->node = n;
     k->op = op;
-    k->model_name = m->name;
+    k->ctx = &s->kctx;
     k->opset = m->opset;
-    k->threads = s->opt.threads;
-    k->pool = s->pool;
-    k->packs = m->packs;
-    k->optimize = s->opt.optimize;
-    k->isa = e2e_isa_select(s->opt.isa);
-    k->any_batch = s->opt.any_batch || s->borrowed;
-    k->precision = s->opt.precision;
-    k->max_bytes = s->opt.max_arena_bytes;
     k->err = err;
     k->gate = gate;
     k->n_in = n_in;
@@ -401,6 +393,15 @@ static e2e_status build(e2e_session *s, e2e_error *err)
     const e2e_model *m = s->model;
     const e2e_graph *g = &m->graph;
     e2e_status st;
+    s->kctx = (e2e_kernel_ctx){.model_name = m->name,
+                               .threads = s->opt.threads,
+                               .pool = s->pool,
+                               .max_bytes = s->opt.max_arena_bytes,
+                               .packs = m->packs,
+                               .optimize = s->opt.optimize,
+                               .isa = e2e_isa_select(s->opt.isa),
+                               .any_batch = s->opt.any_batch || s->borrowed,
+                               .precision = s->opt.precision};
     s->n_values = g->n_values;
     s->values = calloc((size_t)g->n_values + 1, sizeof(e2e_value));
     s->owned = calloc((size_t)g->n_values + 1, sizeof(void *));

@@ -20,6 +20,7 @@ struct e2e_session {
 
     int n_kernels;                  /* active kernels in execution order */
     e2e_kernel *kernels;
+    e2e_kernel_ctx kctx;            /* what every kernel shares (its ctx), filled by build */
     e2e_value **ptrs;               /* storage for the kernels' in/out pointer arrays */
     e2e_error kernel_err;           /* where prepare-time kernel messages land */
 

@@ -64,8 +64,8 @@ uint16_t *e2e_bf16_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t s
                               int K, int N, bool *shared)
 {
     const size_t floats = e2e_bf16_packed_floats(K, N);
-    if ((*shared = k->packs && b->is_model))
-        return (uint16_t *)e2e_pack_cache_get(k->packs, b->data, sk, sn, K, N, floats, e2e_bf16_pack);
+    if ((*shared = k->ctx->packs && b->is_model))
+        return (uint16_t *)e2e_pack_cache_get(k->ctx->packs, b->data, sk, sn, K, N, floats, e2e_bf16_pack);
     float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats);
     if (p)
         e2e_bf16_pack(b->data, sk, sn, K, N, p);

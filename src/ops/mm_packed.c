@@ -56,9 +56,9 @@ float *e2e_mm_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t sk, in
                          int N, void (*fn)(const float *, int64_t, int64_t, int, int, float *),
                          bool *shared)
 {
-    const size_t floats = e2e_mm_packed_floats(e2e_mm_kernels_for(k->isa), K, N);
-    if ((*shared = k->packs && b->is_model))
-        return (float *)e2e_pack_cache_get(k->packs, b->data, sk, sn, K, N, floats, fn);
+    const size_t floats = e2e_mm_packed_floats(e2e_mm_kernels_for(k->ctx->isa), K, N);
+    if ((*shared = k->ctx->packs && b->is_model))
+        return (float *)e2e_pack_cache_get(k->ctx->packs, b->data, sk, sn, K, N, floats, fn);
     float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats); /* fn writes it all */
     if (p)
         fn(b->data, sk, sn, K, N, p);
@@ -276,14 +276,14 @@ static e2e_status attn_prepare(e2e_kernel *k)
     for (int d = r - 2; d < r; d++)
         if (c->q.dims[d] > INT32_MAX / 64 || c->kt.dims[d] > INT32_MAX / 64 || c->v.dims[d] > INT32_MAX / 64)
             return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "fused attention dims too large");
-    int threads = e2e_pool_threads(k->pool);
+    int threads = e2e_pool_threads(k->ctx->pool);
     int64_t T = c->q.dims[r - 2];
-    c->mk = e2e_mm_kernels_for(k->isa);
+    c->mk = e2e_mm_kernels_for(k->ctx->isa);
     c->qchunks = 1;
     while (c->batch * c->qchunks < 2 * threads && T / (c->qchunks + 1) >= c->mk->mr)
         c->qchunks++;
     c->slot_floats = attn_slot(c);
-    k->ws_size = sizeof(float) * c->slot_floats * (size_t)max_tasks(k->pool); /* a slot per task */
+    k->ws_size = sizeof(float) * c->slot_floats * (size_t)max_tasks(k->ctx->pool); /* a slot per task */
     return E2E_OK;
 }
 
@@ -417,8 +417,8 @@ static e2e_status attn_run(e2e_kernel *k)
     attn_job j = {k, c, {0}};
     attn_geometry(c, &j.g);
     int64_t units = c->batch * c->qchunks;
-    int tasks = units < max_tasks(k->pool) ? (int)units : max_tasks(k->pool);
-    e2e_pool_run(k->pool, attn_task, &j, tasks);
+    int tasks = units < max_tasks(k->ctx->pool) ? (int)units : max_tasks(k->ctx->pool);
+    e2e_pool_run(k->ctx->pool, attn_task, &j, tasks);
     return E2E_OK;
 }
 
@@ -450,8 +450,8 @@ static e2e_status patch_prepare(e2e_kernel *k)
     c->K = c->C * c->Ph * c->Pw;
     /* rows per step: a slice of patches of about 256 KB, whole register tiles */
     int64_t rows = (int64_t)c->B * c->Hp * c->Wp, chunk = (256 * 1024 / 4) / (c->K > 0 ? c->K : 1);
-    int threads = e2e_pool_threads(k->pool);
-    c->mk = e2e_mm_kernels_for(k->isa);
+    int threads = e2e_pool_threads(k->ctx->pool);
+    c->mk = e2e_mm_kernels_for(k->ctx->isa);
     const int mr = c->mk->mr;
     if (threads > 1 && chunk * threads > rows) /* enough steps for every thread */
         chunk = (rows + threads - 1) / threads;
@@ -507,8 +507,8 @@ static e2e_status patch_run(e2e_kernel *k)
     const e2e_patch_cfg *c = k->priv;
     int64_t rows = (int64_t)c->B * c->Hp * c->Wp;
     patch_job j = {k, c, (int)((rows + c->chunk - 1) / c->chunk)};
-    int threads = e2e_pool_threads(k->pool);
-    e2e_pool_run(k->pool, patch_task, &j, j.steps < threads ? j.steps : threads);
+    int threads = e2e_pool_threads(k->ctx->pool);
+    e2e_pool_run(k->ctx->pool, patch_task, &j, j.steps < threads ? j.steps : threads);
     return E2E_OK;
 }
 

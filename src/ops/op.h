@@ -41,28 +41,17 @@ typedef enum e2e_act {
 
 struct e2e_op_def;
 
-typedef struct e2e_kernel {
-    const e2e_node *node;
-    const struct e2e_op_def *op;
+/* What every kernel of a session shares: the session's settings, filled once by the session
+   (engine/session.c build) and pointed to by each of its kernels, fused ones included
+   (read-only for kernels; it lives as long as the session). */
+typedef struct e2e_kernel_ctx {
     const char *model_name;
-    int opset;              /* the model's opset for the node's domain */
-    int n_in, n_out;
-    e2e_value **in;         /* in[i] is NULL for an omitted optional input */
-    e2e_value **out;
-    void *priv;
-    size_t ws_size;         /* bytes of shared workspace wanted by run() */
-    void *ws;
     int threads;
     e2e_pool *pool;         /* the session's threads (NULL = one); see core/pool.h */
     size_t max_bytes;       /* session's arena limit (0 = none): e2e_out_set refuses larger outputs */
-    e2e_act act;            /* fused epilogue, set by passes before prepare */
-    float act_alpha, act_beta;
-    e2e_error *err;
     struct e2e_pack_cache *packs; /* the model's shared packed weights, or NULL (pack_cache.h) */
     int optimize;           /* the session's e2e_session_options.optimize (2: faster, less exact
                                kernels allowed) */
-    int gate;               /* 1 + index into the graph's gates: the kernel belongs to an If
-                               branch chosen at run and is skipped when not taken; 0: always runs */
     e2e_isa_level isa;      /* the session's instruction-set level (ops/cpu_isa.h): prepare
                                picks the kernels' entry points for it */
     int any_batch;          /* a plan of an any_batch session (the bound batch's or a smaller
@@ -70,6 +59,24 @@ typedef struct e2e_kernel {
                                result does not depend on the batch it runs in */
     e2e_precision precision; /* the session's: BF16 lets Gemm/MatMul keep constant weights in
                                 bfloat16 (ops/mm_bf16.h) */
+} e2e_kernel_ctx;
+
+typedef struct e2e_kernel {
+    const e2e_node *node;
+    const struct e2e_op_def *op;
+    const e2e_kernel_ctx *ctx; /* the session's settings (above) */
+    int opset;              /* the model's opset for the node's domain */
+    int n_in, n_out;
+    e2e_value **in;         /* in[i] is NULL for an omitted optional input */
+    e2e_value **out;
+    void *priv;
+    size_t ws_size;         /* bytes of shared workspace wanted by run() */
+    void *ws;
+    e2e_act act;            /* fused epilogue, set by passes before prepare */
+    float act_alpha, act_beta;
+    e2e_error *err;
+    int gate;               /* 1 + index into the graph's gates: the kernel belongs to an If
+                               branch chosen at run and is skipped when not taken; 0: always runs */
 } e2e_kernel;
 
 typedef struct e2e_op_def {

@@ -23,7 +23,7 @@ e2e_status e2e_kfail(e2e_kernel *k, e2e_status st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    return e2e_fail(k->err, st, "%s: node \"%s\" (%s): %s", k->model_name ? k->model_name : "model",
+    return e2e_fail(k->err, st, "%s: node \"%s\" (%s): %s", k->ctx->model_name ? k->ctx->model_name : "model",
                     k->node->name, k->node->op_type, reason);
 }
 
@@ -177,9 +177,9 @@ e2e_status e2e_out_set(e2e_kernel *k, int i, e2e_dtype dt, const e2e_shape *s)
                          e2e_shape_str(s, b, sizeof b));
     }
     size_t nb = (size_t)n * e2e_dtype_size(dt);
-    if (k->max_bytes && nb > k->max_bytes)
+    if (k->ctx->max_bytes && nb > k->ctx->max_bytes)
         return e2e_kfail(k, E2E_ERR_LIMIT, "output %d needs %zu bytes, above the limit of %zu", i, nb,
-                         k->max_bytes);
+                         k->ctx->max_bytes);
     k->out[i]->dtype = dt;
     k->out[i]->shape = *s;
     k->out[i]->numel = n;

@@ -157,7 +157,7 @@ static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
     p->rows = r;
     p->units = OH;
     p->ysp = p->osp;
-    p->threads = e2e_pool_threads(k->pool);
+    p->threads = e2e_pool_threads(k->ctx->pool);
     p->slots = conv_slots(p->threads);
     /* 32 floats of slack: the last vector of a row reads up to 15 lanes past it */
     p->slab = (p->C * (r + halo) * p->pw + 32 + 15) & ~(int64_t)15;
@@ -240,7 +240,7 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p, int wf)
     p->units = p->th;
     p->ysp = p->osp;
     p->tpad = (r * p->twp + 15) & ~(int64_t)15;
-    p->threads = e2e_pool_threads(k->pool);
+    p->threads = e2e_pool_threads(k->ctx->pool);
     p->slots = conv_slots(p->threads);
     /* input rows of a chunk and two more: with two tile rows per vector (AVX-512, F2), an odd
        last tile row reads (ignored) rows past it */
@@ -414,7 +414,7 @@ static e2e_status conv_prepare(e2e_kernel *k)
     e2e_shape ys;
     if ((st = e2e_conv_geometry(k, 0, 1, 2, &p, &ys)) || (st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
-    p.ck = conv_kernels_for(k->isa);
+    p.ck = conv_kernels_for(k->ctx->isa);
 
     bool unit = p.ksp == 1;
     for (int i = 0; i < 3; i++)
@@ -711,7 +711,7 @@ static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X,
     /* below ~1 MFLOP a second thread costs more than it saves */
     if (2.0 * (double)p->M * (double)p->osp * (double)p->kdim * (double)p->N < 1e6)
         n = 1;
-    e2e_pool_run(k->pool, direct_task, &j, (int)n);
+    e2e_pool_run(k->ctx->pool, direct_task, &j, (int)n);
 }
 
 static e2e_status conv_run(e2e_kernel *k)
@@ -740,7 +740,7 @@ static e2e_status conv_run(e2e_kernel *k)
                 if (kdim == 0)
                     memset(y, 0, sizeof(float) * (size_t)(p->Mg * p->osp));
                 else
-                    e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, Mg, osp, kdim, 1.f, w,
+                    e2e_sgemm(k->ctx->pool, CblasNoTrans, CblasNoTrans, Mg, osp, kdim, 1.f, w,
                                 kdim, x, osp, 0.f, y, osp);
                 for (int64_t m = 0; m < p->Mg; m++)
                     bias_act(k, y + m * p->osp, p->osp, B ? B[g * p->Mg + m] : 0.f);
@@ -754,7 +754,7 @@ static e2e_status conv_run(e2e_kernel *k)
                         memset(y + m * p->osp + c0, 0, sizeof(float) * (size_t)nc);
                 } else {
                     im2col(p, x, col, c0, nc);
-                    e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, Mg, (int)nc, kdim, 1.f,
+                    e2e_sgemm(k->ctx->pool, CblasNoTrans, CblasNoTrans, Mg, (int)nc, kdim, 1.f,
                                 w, kdim, col, (int)nc, 0.f, y + c0, osp);
                 }
                 for (int64_t m = 0; m < p->Mg; m++)

@@ -156,12 +156,12 @@ static e2e_status edge_run(e2e_kernel *k)
                              (long long)-j.nrows, (long long)j.nrows - 1);
         }
     }
-    const int threads = e2e_pool_threads(k->pool);
+    const int threads = e2e_pool_threads(k->ctx->pool);
     int64_t tasks = p->m * p->k * p->c >= 65536 && threads > 1 ? 2 * threads : 1;
     if (tasks > p->m)
         tasks = p->m;
     if (tasks > 1)
-        e2e_pool_run(k->pool, edge_task, &j, (int)tasks);
+        e2e_pool_run(k->ctx->pool, edge_task, &j, (int)tasks);
     else
         edge_rows(&j, 0, p->m);
     return E2E_OK;

@@ -542,16 +542,16 @@ static e2e_status einsum_run(e2e_kernel *k)
         const int64_t mk = (int64_t)p->M * p->K, kn = (int64_t)p->K * p->N;
         const int64_t mn = (int64_t)p->M * p->N;
         for (int64_t b = 0; b < p->nb; b++)
-            e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans,
+            e2e_sgemm(k->ctx->pool, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans,
                       p->M, p->N, p->K, 1.f, A + b * mk, p->ta ? p->M : p->K, B + b * kn,
                       p->tb ? p->K : p->N, 0.f, C + b * mn, p->N);
     } else {
         /* many small products (attention heads, message passing): the batches are split
            over the threads, one single-threaded product each */
-        int threads = e2e_pool_threads(k->pool);
+        int threads = e2e_pool_threads(k->ctx->pool);
         int tasks = p->nb < (int64_t)threads * 4 ? (int)p->nb : threads * 4;
         batch_ctx c = {p, A, B, C};
-        e2e_pool_run(k->pool, batch_task, &c, tasks);
+        e2e_pool_run(k->ctx->pool, batch_task, &c, tasks);
     }
     if (!p->c_direct)
         ssum_run(&p->gc, C, y);

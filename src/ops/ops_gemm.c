@@ -36,12 +36,12 @@
    to bfloat16), whatever M is; ws NULL at run turns the dot tiles off (e2e_bf16_run). */
 static bool bf16_worth(const e2e_kernel *k, int64_t M, int64_t K, int64_t N)
 {
-    if (k->any_batch)
+    if (k->ctx->any_batch)
         return N >= 16 && K >= 16;
-    return e2e_bf16_worth(e2e_bf16_kernels_for(k->isa), M, K, N);
+    return e2e_bf16_worth(e2e_bf16_kernels_for(k->ctx->isa), M, K, N);
 }
 
-static void *bf16_ws(const e2e_kernel *k) { return k->any_batch ? NULL : k->ws; }
+static void *bf16_ws(const e2e_kernel *k) { return k->ctx->any_batch ? NULL : k->ws; }
 
 typedef struct gemm_priv {
     int M, N, K;
@@ -185,9 +185,9 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
-    if (k->precision == E2E_PRECISION_BF16 && !p.ta && k->in[1]->is_const && k->in[1]->data &&
+    if (k->ctx->precision == E2E_PRECISION_BF16 && !p.ta && k->in[1]->is_const && k->in[1]->data &&
         bf16_worth(k, p.M, p.K, p.N)) {
-        p.bk = e2e_bf16_kernels_for(k->isa);
+        p.bk = e2e_bf16_kernels_for(k->ctx->isa);
         p.bf = e2e_bf16_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N, &p.shared);
         if (!p.bf)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
@@ -196,7 +196,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     /* few rows: not in an any_batch session, where M is the batch and each batch size would
        otherwise sum in its own order (a tagger's score would depend on its event's slots) */
-    p.rows = !p.bf && !p.ta && ((p.M <= GEMM_ROWS_MAX && !k->any_batch) || p.N < 16) &&
+    p.rows = !p.bf && !p.ta && ((p.M <= GEMM_ROWS_MAX && !k->ctx->any_batch) || p.N < 16) &&
              (p.tb || k->in[1]->is_const);
     if (p.rows && !p.tb && (int64_t)p.N * p.K > 0) {
         /* B is K x N: keep its transpose so each output is one contiguous dot product */
@@ -211,7 +211,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     if (!p.bf && !p.rows && !p.ta && k->in[1]->is_const && p.N >= 16 && p.K > 0 && p.M > 0) {
         /* pack op(B) once; sgemm would repack it at every run */
         p.packed = e2e_mm_pack_const(k, k->in[1], p.tb ? 1 : p.N, p.tb ? p.K : 1, p.K, p.N,
-                                     gemm_pack_for(e2e_mm_kernels_for(k->isa)), &p.shared);
+                                     gemm_pack_for(e2e_mm_kernels_for(k->ctx->isa)), &p.shared);
         if (!p.packed)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
         p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
@@ -239,9 +239,9 @@ static e2e_status gemm_run(e2e_kernel *k)
         e2e_mm_epi e = {.scale = p->alpha, .bias = k->in[2]->data, .act = k->act,
                         .act_alpha = k->act_alpha, .act_beta = k->act_beta};
         if (p->bf)
-            e2e_bf16_run(p->bk, k->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+            e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
         else
-            e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+            e2e_mm_run_pool(e2e_mm_kernels_for(k->ctx->isa), k->ctx->pool, M, N, K, A, K, p->packed, Y, N, &e);
         return E2E_OK;
     }
     if (p->has_c && p->beta != 0.f) {
@@ -262,22 +262,22 @@ static e2e_status gemm_run(e2e_kernel *k)
         /* Y holds beta * C when C is not the bias: the product adds to it as a residual */
         e2e_mm_epi e = {.scale = p->alpha, .res = beta != 0.f ? Y : NULL, .ldr = N, .act = k->act,
                         .act_alpha = k->act_alpha, .act_beta = k->act_beta};
-        e2e_bf16_run(p->bk, k->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+        e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
         return E2E_OK;
     }
     if (M > 0 && N > 0) {
         if (K > 0 && p->rows)
-            e2e_gemm_nt_rows(k->isa, k->pool, M, N, K, p->alpha, A, K, p->tb ? B : p->bt, K, beta, Y, N);
+            e2e_gemm_nt_rows(k->ctx->isa, k->ctx->pool, M, N, K, p->alpha, A, K, p->tb ? B : p->bt, K, beta, Y, N);
         else if (p->packed && beta == 0.f) {
             e2e_mm_epi e = {.scale = p->alpha};
-            e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+            e2e_mm_run_pool(e2e_mm_kernels_for(k->ctx->isa), k->ctx->pool, M, N, K, A, K, p->packed, Y, N, &e);
         } else if (p->packed) {
             /* Y holds beta * C: add the product through the epilogue's residual */
             e2e_mm_epi e = {.scale = p->alpha, .res = Y, .ldr = N};
-            e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+            e2e_mm_run_pool(e2e_mm_kernels_for(k->ctx->isa), k->ctx->pool, M, N, K, A, K, p->packed, Y, N, &e);
         }
         else if (K > 0)
-            e2e_sgemm(k->pool, p->ta ? CblasTrans : CblasNoTrans,
+            e2e_sgemm(k->ctx->pool, p->ta ? CblasTrans : CblasNoTrans,
                         p->tb ? CblasTrans : CblasNoTrans, M, N, K, p->alpha, A, p->ta ? M : K, B,
                         p->tb ? K : N, beta, Y, N);
         else if (beta == 0.f)
@@ -371,16 +371,16 @@ static e2e_status matmul_prepare(e2e_kernel *k)
         p.batch = 1;
         p.nb = 0;
         /* a constant B (weights) is packed once; narrow products stay on sgemv/sgemm */
-        if (k->precision == E2E_PRECISION_BF16 && k->in[1]->is_const && k->in[1]->data &&
+        if (k->ctx->precision == E2E_PRECISION_BF16 && k->in[1]->is_const && k->in[1]->data &&
             bf16_worth(k, p.M, K, N)) {
-            p.bk = e2e_bf16_kernels_for(k->isa);
+            p.bk = e2e_bf16_kernels_for(k->ctx->isa);
             p.bf = e2e_bf16_pack_const(k, k->in[1], N, 1, (int)K, (int)N, &p.shared);
             if (!p.bf)
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
             k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, K);
         } else if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
             p.packed = e2e_mm_pack_const(k, k->in[1], N, 1, (int)K, (int)N,
-                                         e2e_mm_kernels_for(k->isa)->pack, &p.shared);
+                                         e2e_mm_kernels_for(k->ctx->isa)->pack, &p.shared);
             if (!p.packed)
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
         }
@@ -417,17 +417,17 @@ static e2e_status matmul_run(e2e_kernel *k)
     if (mn == 0 || p->batch == 0)
         return E2E_OK;
     if (p->packed) {
-        e2e_mm_run_pool(e2e_mm_kernels_for(k->isa), k->pool, M, N, K, A, K, p->packed, Y, N, &e);
+        e2e_mm_run_pool(e2e_mm_kernels_for(k->ctx->isa), k->ctx->pool, M, N, K, A, K, p->packed, Y, N, &e);
         return E2E_OK;
     }
     if (p->bf) {
-        e2e_bf16_run(p->bk, k->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+        e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
         return E2E_OK;
     }
     if (K == 0) {
         memset(Y, 0, sizeof(float) * (size_t)(mn * p->batch));
     } else if (p->batch == 1 && p->nb == 0) {
-        e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A, K, B, N, 0.f, Y, N);
+        e2e_sgemm(k->ctx->pool, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A, K, B, N, 0.f, Y, N);
     } else {
         int64_t idx[E2E_MAX_RANK] = {0};
         int64_t oa = 0, ob = 0;
@@ -436,7 +436,7 @@ static e2e_status matmul_run(e2e_kernel *k)
                 cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.f, B + ob * kn, N, A + oa * mk, 1,
                             0.f, Y + t * mn, 1);
             else
-                e2e_sgemm(k->pool, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A + oa * mk, K,
+                e2e_sgemm(k->ctx->pool, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, A + oa * mk, K,
                             B + ob * kn, N, 0.f, Y + t * mn, N);
             /* advance the batch index (odometer) and the operand offsets */
             for (int d = p->nb - 1; d >= 0; d--) {

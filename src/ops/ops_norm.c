@@ -416,7 +416,7 @@ static e2e_status ln_prepare(e2e_kernel *k)
     p->inner = inner;
     p->eps = eps;
 #ifdef E2E_X86
-    switch (e2e_isa_select(k->isa)) {
+    switch (e2e_isa_select(k->ctx->isa)) {
     case E2E_ISA_AVX512: p->row = e2e_ln_row_avx512; break;
     case E2E_ISA_AVX2: p->row = e2e_ln_row_avx2; break;
     default: break;
@@ -486,13 +486,13 @@ static e2e_status ln_run(e2e_kernel *k)
     if (inner > 0 && inner <= LN_FAST_MAX && !p->smap && p->sn == inner &&
         (!B || (!p->bmap && p->bn == inner))) {
         ln_job j = {p, X, S, B, Y, Mo, Io};
-        int threads = e2e_pool_threads(k->pool);
+        int threads = e2e_pool_threads(k->ctx->pool);
         /* a few tasks per thread: a preempted thread holds back a small share only */
         int64_t tasks = p->outer * inner >= 32768 && threads > 1 ? 4 * threads : 1;
         if (tasks > p->outer)
             tasks = p->outer;
         if (tasks > 1)
-            e2e_pool_run(k->pool, ln_task, &j, (int)tasks);
+            e2e_pool_run(k->ctx->pool, ln_task, &j, (int)tasks);
         else
             ln_rows_fast(&j, 0, p->outer);
         return E2E_OK;

@@ -88,7 +88,7 @@ static e2e_status pw_prepare(e2e_kernel *k)
     p->block = pw_block_plain;
     p->lanes = 8;
 #ifdef E2E_X86
-    switch (e2e_isa_select(k->isa)) {
+    switch (e2e_isa_select(k->ctx->isa)) {
     case E2E_ISA_AVX512: p->block = e2e_pw_block_avx512, p->lanes = 16; break;
     case E2E_ISA_AVX2: p->block = e2e_pw_block_avx2; break;
     default: break;
@@ -151,10 +151,10 @@ static e2e_status pw_run(e2e_kernel *k)
     const pw_priv *p = k->priv;
     pw_job j = {p, k->in[0]->data, k->out[0]->data, (p->s + p->lanes - 1) / p->lanes};
     const int64_t total = p->n * j.blocks;
-    const int threads = e2e_pool_threads(k->pool);
+    const int threads = e2e_pool_threads(k->ctx->pool);
     int64_t tasks = total >= 512 && threads > 1 ? 4 * threads : 1;
     if (tasks > 1)
-        e2e_pool_run(k->pool, pw_task, &j, (int)tasks);
+        e2e_pool_run(k->ctx->pool, pw_task, &j, (int)tasks);
     else
         pw_range(&j, 0, total);
     return E2E_OK;

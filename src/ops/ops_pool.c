@@ -149,7 +149,7 @@ static e2e_status pool_prepare_common(e2e_kernel *k, bool is_max)
     p.full_h = p.id[1] / 2 < p.od[1] ? p.id[1] / 2 : p.od[1];
     p.full_w = p.id[2] / 2 < p.od[2] ? p.id[2] / 2 : p.od[2];
 #ifdef E2E_X86
-    switch (e2e_isa_select(k->isa)) {
+    switch (e2e_isa_select(k->ctx->isa)) {
     case E2E_ISA_AVX512: p.row2 = e2e_pool2_row_avx512; break;
     case E2E_ISA_AVX2: p.row2 = e2e_pool2_row_avx2; break;
     default: break;
@@ -292,9 +292,9 @@ static e2e_status pool_run(e2e_kernel *k)
     pool_job j = {p, k->in[0]->data, k->out[0]->data,
                   k->n_out > 1 && k->out[1] ? k->out[1]->data : NULL};
     int64_t rows = p->NC * p->od[0] * p->od[1];
-    int threads = e2e_pool_threads(k->pool);
+    int threads = e2e_pool_threads(k->ctx->pool);
     if (threads > 1 && p->NC * p->isp >= POOL_PAR_MIN && rows >= threads)
-        e2e_pool_run(k->pool, pool_task, &j, threads);
+        e2e_pool_run(k->ctx->pool, pool_task, &j, threads);
     else
         pool_rows(&j, 0, rows);
     return E2E_OK;

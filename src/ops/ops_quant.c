@@ -208,7 +208,7 @@ static e2e_status qdq_prepare(e2e_kernel *k, bool quantize)
     }
     e2e_dtype ot = !quantize ? E2E_FLOAT : zp ? zp->dtype : E2E_UINT8;
 #ifdef E2E_X86
-    p.simd = e2e_isa_select(k->isa) == E2E_ISA_AVX512 && k->in[0]->dtype != E2E_INT32;
+    p.simd = e2e_isa_select(k->ctx->isa) == E2E_ISA_AVX512 && k->in[0]->dtype != E2E_INT32;
 #endif
     if ((st = e2e_out_set(k, 0, ot, xs)))
         return st;
@@ -441,7 +441,7 @@ static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
     qmm_priv *pp = q_alloc_priv(k, p, sizeof *p);
     if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-    if (p->qlinear && e2e_qgemm_vnni_ok(k->isa) && k->in[p->ia]->dtype == E2E_UINT8 &&
+    if (p->qlinear && e2e_qgemm_vnni_ok(k->ctx->isa) && k->in[p->ia]->dtype == E2E_UINT8 &&
         k->in[p->ib]->dtype == E2E_INT8 && k->in[p->ib]->is_const && k->in[p->ib]->shape.rank == 2 &&
         zp_all_zero(k, p->ibz) && p->K > 0 && p->N > 0) {
         const e2e_value *B = k->in[p->ib];
@@ -719,7 +719,7 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
     if (!wconst)
         p->ws_acc += q_ws(g->M * g->kdim * 2);
     k->ws_size = p->ws_acc + (p->qlinear ? q_ws(g->Mg * g->osp * 4) : 0);
-    if (p->qlinear && wconst && e2e_qgemm_vnni_ok(k->isa) && g->G == 1 &&
+    if (p->qlinear && wconst && e2e_qgemm_vnni_ok(k->ctx->isa) && g->G == 1 &&
         k->in[p->ix]->dtype == E2E_UINT8 && k->in[p->iw]->dtype == E2E_INT8 &&
         zp_all_zero(k, p->iwz) && g->kdim > 0 && g->osp > 0 && g->M > 0) {
         const bool s1 = g->id[0] == 1 && g->kd[0] == 1 && g->st[1] == 1 && g->st[2] == 1 &&

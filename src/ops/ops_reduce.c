@@ -683,11 +683,11 @@ static e2e_status softmax_run(e2e_kernel *k)
     if (inner == 1) {
         /* rows are independent: spread them over the session's threads when worth it */
         sm_job j = {p, x, y};
-        int threads = e2e_pool_threads(k->pool);
+        int threads = e2e_pool_threads(k->ctx->pool);
         int tasks = p->outer * n >= 32768 && threads > 1 ? 4 * threads : 1;
         if (tasks > p->outer)
             tasks = (int)p->outer;
-        e2e_pool_run(k->pool, softmax_rows_task, &j, tasks);
+        e2e_pool_run(k->ctx->pool, softmax_rows_task, &j, tasks);
         return E2E_OK;
     }
     float *mx = k->ws, *sum = mx + inner;

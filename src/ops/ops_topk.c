@@ -192,7 +192,7 @@ static e2e_status topk_prepare(e2e_kernel *k)
     p->n = n;
     p->k = kk;
     p->largest = largest != 0;
-    p->slots = e2e_pool_threads(k->pool);
+    p->slots = e2e_pool_threads(k->ctx->pool);
     k->ws_size = (size_t)p->slots * (size_t)(kk ? kk : 1) * sizeof(sel);
     e2e_shape os = x->shape;
     os.dims[a] = kk;
@@ -257,12 +257,12 @@ static e2e_status topk_run(e2e_kernel *k)
     const int64_t rows = p->outer * p->inner;
     if (!p->k || !rows)
         return E2E_OK;
-    const int threads = e2e_pool_threads(k->pool);
+    const int threads = e2e_pool_threads(k->ctx->pool);
     int64_t tasks = rows * p->n >= 16384 && threads > 1 ? 4 * threads : 1;
     if (tasks > rows)
         tasks = rows;
     if (tasks > 1)
-        e2e_pool_run(k->pool, topk_task, &j, (int)tasks);
+        e2e_pool_run(k->ctx->pool, topk_task, &j, (int)tasks);
     else
         topk_rows(&j, 0, rows);
     return E2E_OK;

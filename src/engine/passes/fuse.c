@@ -162,15 +162,8 @@ bool e2e_fuse_make_kernel_attrs(e2e_fuse_ctx *c, const e2e_kernel *like, const e
 {
     memset(k, 0, sizeof *k);
     k->op = op;
-    k->model_name = like->model_name;
+    k->ctx = like->ctx; /* the session's settings, precision included */
     k->opset = like->opset;
-    k->threads = like->threads;
-    k->pool = like->pool;
-    k->packs = like->packs;
-    k->optimize = like->optimize;
-    k->isa = like->isa;
-    k->any_batch = like->any_batch;
-    k->max_bytes = like->max_bytes;
     k->err = like->err;
     k->n_in = n_in;
     k->n_out = n_out;

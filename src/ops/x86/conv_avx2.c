@@ -652,7 +652,7 @@ static int wino_tile(const e2e_kernel *k, const conv_priv *p, bool pooled)
     if (p->C < WINO_MIN_C || p->M < 8)
         return 0;
     const int64_t t4 = (p->od[2] + 3) / 4, t2 = (p->od[2] + 1) / 2;
-    if (k->optimize >= 2 && p->od[1] >= 4 && t4 * 10 >= ((t4 + 7) & ~(int64_t)7) * 6)
+    if (k->ctx->optimize >= 2 && p->od[1] >= 4 && t4 * 10 >= ((t4 + 7) & ~(int64_t)7) * 6)
         return 4;
     return t2 * 10 >= ((t2 + 7) & ~(int64_t)7) * 6 ? 2 : 0;
 }
