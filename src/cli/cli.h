@@ -43,7 +43,7 @@ e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err)
 e2e_session_options e2e_cli_session_options(void);
 
 /* Provenance of a timing result (provenance.c), for the JSONs of run, bench and compare:
-   writes the members "library_version", then (threads > 0) "threads", "optimize", "device",
+   writes the members "library_version", then (threads > 0) "threads", "optimize", "precision", "device",
    then "cpu_model" (/proc/cpuinfo), "logical_cpus", "simd" (the kernels' instruction-set
    level sessions use by default) and "simd_cpu" (the best the CPU has), one per line starting
    with indent, separated by commas, no comma after the last. */

@@ -49,8 +49,9 @@ void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optim
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     fprintf(f, "%s\"library_version\": \"%s\",\n", indent, E2E_VERSION);
     if (threads > 0)
-        fprintf(f, "%s\"threads\": %d,\n%s\"optimize\": %d,\n%s\"device\": \"%s\",\n", indent,
-                threads, indent, optimize, indent, device ? device : "cpu");
+        fprintf(f, "%s\"threads\": %d,\n%s\"optimize\": %d,\n%s\"precision\": \"%s\",\n"
+                   "%s\"device\": \"%s\",\n", indent, threads, indent, optimize, indent,
+                e2e_precision_name(e2e_cli_precision), indent, device ? device : "cpu");
     fprintf(f, "%s\"cpu_model\": ", indent);
     e2e_run_json_str(f, cpu);
     fprintf(f, ",\n%s\"logical_cpus\": %ld,\n%s\"simd\": \"%s\",\n%s\"simd_cpu\": \"%s\"", indent,
