@@ -3,7 +3,8 @@
    QLinearMatMul, whose outputs stay within one quantization step of optimize 0 (the graph run
    in float between DequantizeLinear and QuantizeLinear) and equal it almost everywhere; a bias
    whose scale is not x_scale * w_scale leaves the pattern alone. Runs at every ISA level
-   (tests/run_all.sh), so the VNNI, AVX-512 and generic kernels all meet the plain graph. */
+   (tests/run_all.sh), so the AVX512-VNNI, AVX-VNNI, plain AVX2 and generic kernels all meet
+   the plain graph. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -197,10 +198,20 @@ static void test_qdq_bias_scale_mismatch(void **state)
     e2e_model_free(m);
 }
 
+/* the same with AVX-VNNI turned off (E2E_AVX_VNNI=0): at the AVX2 level on a CPU that has it,
+   the plain AVX2 integer kernels meet the plain graph too */
+static void test_qdq_folded_no_avx_vnni(void **state)
+{
+    setenv("E2E_AVX_VNNI", "0", 1);
+    test_qdq_folded(state);
+    unsetenv("E2E_AVX_VNNI");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qdq_folded),
+        cmocka_unit_test(test_qdq_folded_no_avx_vnni),
         cmocka_unit_test(test_qdq_bias_scale_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
