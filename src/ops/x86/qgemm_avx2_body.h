@@ -55,6 +55,7 @@ static void QNAME(conv)(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
     for (int64_t p = 0; p < P64; p += 16)
         for (int64_t m = 0; m < M4; m += 4) {
             __m256i c[4][2];
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
                 c[i][0] = c[i][1] = _mm256_setzero_si256();
             const uint8_t *b = colq + (p / 16) * K4 * 64;
@@ -62,13 +63,16 @@ static void QNAME(conv)(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
             for (int64_t kq = 0; kq < K4; kq++) {
                 QNAME(qu) x0 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)(b + kq * 64)));
                 QNAME(qu) x1 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)(b + kq * 64 + 32)));
+                #pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) {
                     QNAME(qs) wb = QNAME(qs_make)(QNAME(bcast4)(wm + i * ldw + 4 * kq));
                     c[i][0] = QNAME(qdot)(c[i][0], x0, wb);
                     c[i][1] = QNAME(qdot)(c[i][1], x1, wb);
                 }
             }
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 2
                 for (int j = 0; j < 2; j++)
                     _mm256_storeu_si256((__m256i *)(acc + (m + i) * ldacc + p + 8 * j), c[i][j]);
         }
@@ -85,6 +89,7 @@ static void QNAME(conv_direct)(int64_t M4, int64_t pb0, int64_t pb1, int64_t nbl
         const uint8_t *base = xq + ((p / OW) * PW + p % OW) * 4;
         for (int64_t m = 0; m < M4; m += 4) {
             __m256i c[4][2];
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
                 c[i][0] = c[i][1] = _mm256_setzero_si256();
             const int8_t *wm = w + m * ldw;
@@ -92,13 +97,16 @@ static void QNAME(conv_direct)(int64_t M4, int64_t pb0, int64_t pb1, int64_t nbl
                 const uint8_t *xb = base + offq[kq];
                 QNAME(qu) x0 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)xb));
                 QNAME(qu) x1 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)(xb + 32)));
+                #pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) {
                     QNAME(qs) wb = QNAME(qs_make)(QNAME(bcast4)(wm + i * ldw + 4 * kq));
                     c[i][0] = QNAME(qdot)(c[i][0], x0, wb);
                     c[i][1] = QNAME(qdot)(c[i][1], x1, wb);
                 }
             }
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 2
                 for (int j = 0; j < 2; j++)
                     _mm256_storeu_si256((__m256i *)(acc + (m + i) * ldacc + 16 * (pb - pb0) + 8 * j),
                                         c[i][j]);
@@ -111,16 +119,19 @@ static void QNAME(rows4)(int64_t M, int64_t m, int64_t N16, int64_t K4, const ui
                          int64_t lda, const int8_t *bq, int32_t *c, int64_t ldc)
 {
     const uint8_t *ar[4];
+    #pragma GCC unroll 4
     for (int r = 0; r < 4; r++)
         ar[r] = a + (m + r < M ? m + r : M - 1) * lda;
     for (int64_t n = 0; n < N16; n += 16) {
         __m256i s[4][2];
+        #pragma GCC unroll 4
         for (int r = 0; r < 4; r++)
             s[r][0] = s[r][1] = _mm256_setzero_si256();
         const int8_t *b = bq + (n / 16) * K4 * 64;
         for (int64_t kq = 0; kq < K4; kq++) {
             QNAME(qs) b0 = QNAME(qs_make)(_mm256_loadu_si256((const __m256i *)(b + kq * 64)));
             QNAME(qs) b1 = QNAME(qs_make)(_mm256_loadu_si256((const __m256i *)(b + kq * 64 + 32)));
+            #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 QNAME(qu) ab = QNAME(qu_make)(QNAME(bcast4)(ar[r] + 4 * kq));
                 s[r][0] = QNAME(qdot)(s[r][0], ab, b0);
@@ -128,6 +139,7 @@ static void QNAME(rows4)(int64_t M, int64_t m, int64_t N16, int64_t K4, const ui
             }
         }
         for (int r = 0; r < 4 && m + r < M; r++)
+            #pragma GCC unroll 2
             for (int j = 0; j < 2; j++)
                 _mm256_storeu_si256((__m256i *)(c + (m + r) * ldc + n + 8 * j), s[r][j]);
     }
@@ -145,16 +157,19 @@ static void QNAME(rows)(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, in
         int64_t n = 0;
         for (; n + 64 <= N16; n += 64) {
             __m256i s[8];
+            #pragma GCC unroll 8
             for (int j = 0; j < 8; j++)
                 s[j] = _mm256_setzero_si256();
             const int8_t *b = bq + (n / 16) * K4 * 64;
             for (int64_t kq = 0; kq < K4; kq++) {
                 QNAME(qu) ab = QNAME(qu_make)(QNAME(bcast4)(am + 4 * kq));
+                #pragma GCC unroll 8
                 for (int j = 0; j < 8; j++) {
                     const int8_t *bj = b + ((j / 2) * K4 + kq) * 64 + (j % 2) * 32;
                     s[j] = QNAME(qdot)(s[j], ab, QNAME(qs_make)(_mm256_loadu_si256((const __m256i *)bj)));
                 }
             }
+            #pragma GCC unroll 8
             for (int j = 0; j < 8; j++)
                 _mm256_storeu_si256((__m256i *)(c + m * ldc + n + 8 * j), s[j]);
         }

@@ -16,7 +16,9 @@ static void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_
     for (int64_t p = 0; p < P64; p += 64)
         for (int64_t m = 0; m < M4; m += 4) {
             __m512i c[4][4];
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     c[i][j] = _mm512_setzero_si512();
             const uint8_t *b = colq + (p / 16) * K4 * 64;
@@ -26,6 +28,7 @@ static void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_
                 __m512i x1 = _mm512_loadu_si512(b + (K4 + kq) * 64);
                 __m512i x2 = _mm512_loadu_si512(b + (2 * K4 + kq) * 64);
                 __m512i x3 = _mm512_loadu_si512(b + (3 * K4 + kq) * 64);
+                #pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) {
                     int32_t q;
                     memcpy(&q, wm + i * ldw + 4 * kq, 4);
@@ -36,7 +39,9 @@ static void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_
                     c[i][3] = _mm512_dpbusd_epi32(c[i][3], x3, wb);
                 }
             }
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     _mm512_storeu_si512(acc + (m + i) * ldacc + p + 16 * j, c[i][j]);
         }
@@ -48,23 +53,29 @@ static void rows4(int64_t M, int64_t m, int64_t N16, int64_t K4, const uint8_t *
                   const int8_t *bq, int32_t *c, int64_t ldc)
 {
     const uint8_t *ar[4];
+    #pragma GCC unroll 4
     for (int r = 0; r < 4; r++)
         ar[r] = a + (m + r < M ? m + r : M - 1) * lda;
     for (int64_t n = 0; n < N16; n += 64) {
         const int nv = (int)((N16 - n) / 16 < 4 ? (N16 - n) / 16 : 4);
         __m512i s[4][4];
+        #pragma GCC unroll 4
         for (int r = 0; r < 4; r++)
+            #pragma GCC unroll 4
             for (int j = 0; j < 4; j++)
                 s[r][j] = _mm512_setzero_si512();
         const int8_t *b = bq + (n / 16) * K4 * 64;
         for (int64_t kq = 0; kq < K4; kq++) {
             __m512i bv[4];
+            #pragma GCC unroll 4
             for (int j = 0; j < 4; j++)
                 bv[j] = j < nv ? _mm512_loadu_si512(b + (j * K4 + kq) * 64) : _mm512_setzero_si512();
+            #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 int32_t q;
                 memcpy(&q, ar[r] + 4 * kq, 4);
                 __m512i ab = _mm512_set1_epi32(q);
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     s[r][j] = _mm512_dpbusd_epi32(s[r][j], ab, bv[j]);
             }
@@ -88,6 +99,7 @@ static void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_
         for (int64_t n = 0; n < N16; n += 128) {
             const int nv = (int)((N16 - n) / 16 < 8 ? (N16 - n) / 16 : 8);
             __m512i s[8];
+            #pragma GCC unroll 8
             for (int j = 0; j < 8; j++)
                 s[j] = _mm512_setzero_si512();
             const int8_t *b = bq + (n / 16) * K4 * 64;
@@ -96,6 +108,7 @@ static void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_
                     int32_t q;
                     memcpy(&q, am + 4 * kq, 4);
                     __m512i ab = _mm512_set1_epi32(q);
+                    #pragma GCC unroll 8
                     for (int j = 0; j < 8; j++)
                         s[j] = _mm512_dpbusd_epi32(s[j], ab, _mm512_loadu_si512(b + (j * K4 + kq) * 64));
                 }
@@ -162,13 +175,16 @@ static void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int
     const int64_t ldw = 4 * K4;
     for (int64_t pb = pb0; pb < pb1; pb += 4) {
         const uint8_t *base[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
             const int64_t b = pb + j < nblk ? pb + j : 0, p = 16 * b;
             base[j] = xq + ((p / OW) * PW + p % OW) * 4;
         }
         for (int64_t m = 0; m < M4; m += 4) {
             __m512i c[4][4];
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     c[i][j] = _mm512_setzero_si512();
             const int8_t *wm = w + m * ldw;
@@ -178,6 +194,7 @@ static void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int
                 __m512i x1 = _mm512_loadu_si512(base[1] + o);
                 __m512i x2 = _mm512_loadu_si512(base[2] + o);
                 __m512i x3 = _mm512_loadu_si512(base[3] + o);
+                #pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) {
                     int32_t q;
                     memcpy(&q, wm + i * ldw + 4 * kq, 4);
@@ -188,7 +205,9 @@ static void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int
                     c[i][3] = _mm512_dpbusd_epi32(c[i][3], x3, wb);
                 }
             }
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     _mm512_storeu_si512(acc + (m + i) * ldacc + 16 * (pb - pb0 + j), c[i][j]);
         }
