@@ -496,6 +496,28 @@ static void test_simd_vs_generic(void **state)
         return;
     }
     simd_cases(qk->name);
+    /* QMaxPool2x2's row (made by the QDQ folding, no node of its own) against the plain max */
+    for (int it = 0; it < 64; it++) {
+        const bool s8 = it & 1;
+        const int OW = rnd(1, 48);
+        uint8_t a[96], b[96], y[48];
+        for (int i = 0; i < 2 * OW; i++) { /* often the extremes: 0, 127, 128, 255 */
+            a[i] = (uint8_t)(it % 3 ? rnd(0, 255) : (rnd(0, 3) * 85 + 0x7f) & 0xff);
+            b[i] = (uint8_t)(it % 3 ? rnd(0, 255) : (rnd(0, 3) * 85 + 0x80) & 0xff);
+        }
+        qk->maxpool_row(OW, a, b, s8, y);
+        for (int x = 0; x < OW; x++) {
+            int m = -1000;
+            for (int j = 0; j < 4; j++) {
+                const uint8_t v = (j < 2 ? a : b)[2 * x + j % 2];
+                const int vi = s8 ? (int8_t)v : v;
+                m = vi > m ? vi : m;
+            }
+            if ((s8 ? (int8_t)y[x] : y[x]) != m)
+                fail_msg("maxpool row %d (OW %d, %s): output %d is %d, expected %d", it, OW,
+                         s8 ? "int8" : "uint8", x, s8 ? (int8_t)y[x] : y[x], m);
+        }
+    }
     if (qk == &e2e_qgemm_avxvnni) { /* and the plain AVX2 set on the same CPU */
         setenv("E2E_AVX_VNNI", "0", 1);
         const e2e_qgemm_kernels *plain = e2e_qgemm_kernels_for(E2E_ISA_AUTO);

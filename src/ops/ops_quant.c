@@ -1034,18 +1034,31 @@ static e2e_status qconv_run(e2e_kernel *k)
 
 /* MaxPool 2x2, stride 2, no padding, on int8/uint8 [N][C][H][W] (floor): what
    DequantizeLinear -> MaxPool -> QuantizeLinear with one scale and zero point computes, made
-   by engine/passes/fuse_qdq.c. */
+   by engine/passes/fuse_qdq.c. Attribute flatten = a (>= 0): the output is Flatten(axis a) of
+   the pooled tensor (the same bytes; a Flatten between the MaxPool and the QuantizeLinear). */
 static e2e_status qmaxpool_prepare(e2e_kernel *k)
 {
     e2e_status st;
-    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_check_dtype(k, 0, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
+    int64_t fa;
+    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_check_dtype(k, 0, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
+        (st = e2e_attr_int(k, "flatten", -1, &fa)))
         return st;
     const e2e_shape *xs = &k->in[0]->shape;
-    if (xs->rank != 4 || xs->dims[2] < 2 || xs->dims[3] < 2)
+    if (xs->rank != 4 || xs->dims[2] < 2 || xs->dims[3] < 2 || fa > 4)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "a 2x2 pooling of [N, C, H, W] with H, W >= 2 is wanted");
     e2e_shape ys = *xs;
     ys.dims[2] /= 2;
     ys.dims[3] /= 2;
+    if (fa >= 0) {
+        int64_t a = 1, b = 1;
+        for (int d = 0; d < 4; d++)
+            *(d < fa ? &a : &b) *= ys.dims[d];
+        ys.rank = 2;
+        ys.dims[0] = a;
+        ys.dims[1] = b;
+    }
+    /* the SIMD set's row function (every set has one); NULL: the loops below */
+    k->priv = (void *)e2e_qgemm_kernels_for(k->isa);
     return e2e_out_set(k, 0, k->in[0]->dtype, &ys);
 }
 
@@ -1055,10 +1068,14 @@ static e2e_status qmaxpool_run(e2e_kernel *k)
     const int64_t planes = xs->dims[0] * xs->dims[1], H = xs->dims[2], W = xs->dims[3];
     const int64_t OH = H / 2, OW = W / 2;
     const bool s8 = k->in[0]->dtype == E2E_INT8;
+    const e2e_qgemm_kernels *qk = k->priv;
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t oy = 0; oy < OH; oy++) {
             const int64_t r0 = (pl * H + 2 * oy) * W, o = (pl * OH + oy) * OW;
-            if (s8) {
+            if (qk) {
+                const uint8_t *a = (const uint8_t *)k->in[0]->data + r0;
+                qk->maxpool_row(OW, a, a + W, s8, (uint8_t *)k->out[0]->data + o);
+            } else if (s8) {
                 const int8_t *a = (const int8_t *)k->in[0]->data + r0, *b = a + W;
                 int8_t *y = (int8_t *)k->out[0]->data + o;
                 for (int64_t x = 0; x < OW; x++) {

@@ -47,6 +47,9 @@ typedef struct e2e_qgemm_kernels {
        results as the plain loops */
     void (*quant)(int64_t n, const float *x, float s, int32_t zp, bool s8, void *y);
     void (*dequant)(int64_t n, const void *x, bool s8, int32_t zp, float s, float *y);
+    /* one output row of a 2x2 / stride 2 max pooling: y[x] = max(a[2x], a[2x+1], b[2x],
+       b[2x+1]) for x < OW, int8 (s8) or uint8 (QMaxPool2x2) */
+    void (*maxpool_row)(int64_t OW, const uint8_t *a, const uint8_t *b, bool s8, uint8_t *y);
 } e2e_qgemm_kernels;
 
 /* The set for a session at level isa (see above), NULL at the generic level (or off x86).
@@ -65,6 +68,8 @@ void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t pb0, int64_t pb1, int64_t osp,
 /* the zero-point-padded image [C][PH][PW] (PHW = PH PW bytes a channel) as channel quads
    [ceil(C/4)][PH][PW][4], channels past C the zero point */
 void e2e_qgemm_vnni_quads(int64_t C, int64_t PHW, const uint8_t *xp, uint8_t zp, uint8_t *xq);
+/* the maxpool_row of every set (AVX2) */
+void e2e_qmaxpool_row_avx2(int64_t OW, const uint8_t *a, const uint8_t *b, bool s8, uint8_t *y);
 
 /* ---- AVX-512 (x86/quant_avx512.c): QuantizeLinear / DequantizeLinear of n values with one
    scale and zero point (the quant and dequant of e2e_qgemm_avx512vnni) ---- */

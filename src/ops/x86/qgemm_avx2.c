@@ -210,15 +210,39 @@ static void dequant_avx2(int64_t n, const void *x, bool s8, int32_t zp, float s,
     }
 }
 
+/* 16 outputs a step: the vertical maximum bytewise, then the horizontal one of each byte pair
+   in 16-bit lanes; int8 through the order-preserving flip to uint8 (x ^ 0x80) */
+void e2e_qmaxpool_row_avx2(int64_t OW, const uint8_t *a, const uint8_t *b, bool s8, uint8_t *y)
+{
+    const __m256i flip = _mm256_set1_epi8(s8 ? (char)0x80 : 0), lo = _mm256_set1_epi16(0xff);
+    int64_t x = 0;
+    for (; x + 16 <= OW; x += 16) {
+        __m256i va = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + 2 * x)), flip);
+        __m256i vb = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2 * x)), flip);
+        __m256i m = _mm256_max_epu8(va, vb);
+        __m256i h = _mm256_max_epi16(_mm256_and_si256(m, lo), _mm256_srli_epi16(m, 8));
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi16(h, h), 0xD8);
+        _mm_storeu_si128((__m128i *)(y + x), _mm_xor_si128(_mm256_castsi256_si128(p),
+                                                           _mm256_castsi256_si128(flip)));
+    }
+    const uint8_t f = s8 ? 0x80 : 0;
+    for (; x < OW; x++) {
+        uint8_t m0 = (a[2 * x] ^ f) > (a[2 * x + 1] ^ f) ? a[2 * x] : a[2 * x + 1];
+        uint8_t m1 = (b[2 * x] ^ f) > (b[2 * x + 1] ^ f) ? b[2 * x] : b[2 * x + 1];
+        y[x] = (m0 ^ f) > (m1 ^ f) ? m0 : m1;
+    }
+}
+
 const e2e_qgemm_kernels e2e_qgemm_avx2 = {
     "avx2", conv_avx2, conv_direct_avx2, rows_avx2, requant_avx2, quant_f32_avx2, dequant_avx2,
+    e2e_qmaxpool_row_avx2,
 };
 
 #ifdef E2E_QGEMM_AVXVNNI
 const e2e_qgemm_kernels e2e_qgemm_avxvnni = {
     "avx-vnni", conv_avxvnni, conv_direct_avxvnni, rows_avxvnni, requant_avx2, quant_f32_avx2,
-    dequant_avx2,
+    dequant_avx2, e2e_qmaxpool_row_avx2,
 };
 #else
-const e2e_qgemm_kernels e2e_qgemm_avxvnni = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+const e2e_qgemm_kernels e2e_qgemm_avxvnni = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 #endif

@@ -216,5 +216,5 @@ static void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int
 
 const e2e_qgemm_kernels e2e_qgemm_avx512vnni = {
     "avx512-vnni", e2e_qgemm_vnni_conv, e2e_qgemm_vnni_conv_direct, e2e_qgemm_vnni_rows,
-    e2e_qgemm_vnni_requant, e2e_quant_f32_avx512, e2e_dequant_avx512,
+    e2e_qgemm_vnni_requant, e2e_quant_f32_avx512, e2e_dequant_avx512, e2e_qmaxpool_row_avx2,
 };
