@@ -116,7 +116,17 @@ static inline __m128i q_pack8(__m256i r, bool s8)
 }
 
 /* as e2e_qgemm_vnni_requant: clamp in float to [lo - zp, hi - zp], convert (half to even),
-   add zp. The last n % 8 values go through a zero-padded copy. */
+   add zp */
+static inline __m128i requant8(const int32_t *acc, __m256i cv, __m256 mv, __m256 flo, __m256 fhi,
+                               __m256i vzp, bool s8)
+{
+    __m256i s = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)acc), cv);
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s), mv);
+    v = _mm256_min_ps(_mm256_max_ps(v, flo), fhi);
+    return q_pack8(_mm256_add_epi32(_mm256_cvtps_epi32(v), vzp), s8);
+}
+
+/* the last n % 8 values go through a zero-padded copy */
 static void requant_avx2(int64_t n, const int32_t *acc, const int32_t *corr, int cs,
                          const float *mult, int ms, int32_t zp, int32_t lo, int32_t hi, bool s8,
                          void *dst)
@@ -124,35 +134,27 @@ static void requant_avx2(int64_t n, const int32_t *acc, const int32_t *corr, int
     const __m256 flo = _mm256_set1_ps((float)(lo - zp)), fhi = _mm256_set1_ps((float)(hi - zp));
     const __m256i vzp = _mm256_set1_epi32(zp);
     uint8_t *d = dst;
-    for (int64_t i = 0; i < n; i += 8) {
+    int64_t i = 0;
+    if (!cs && !ms) { /* one channel's run: corr and mult are scalars */
+        const __m256i cv = _mm256_set1_epi32(corr[0]);
+        const __m256 mv = _mm256_set1_ps(mult[0]);
+        for (; i + 8 <= n; i += 8)
+            _mm_storel_epi64((__m128i *)(d + i), requant8(acc + i, cv, mv, flo, fhi, vzp, s8));
+    }
+    for (; i < n; i += 8) {
         int32_t ta[8] = {0}, tc[8] = {0};
         float tm[8] = {0};
-        const int32_t *a = acc + i, *c = cs ? corr + i : corr;
-        const float *mp = ms ? mult + i : mult;
-        const bool tail = n - i < 8;
-        if (tail) {
-            memcpy(ta, a, sizeof(int32_t) * (size_t)(n - i));
-            if (cs)
-                memcpy(tc, c, sizeof(int32_t) * (size_t)(n - i));
-            if (ms)
-                memcpy(tm, mp, sizeof(float) * (size_t)(n - i));
-            a = ta;
-            c = cs ? tc : c;
-            mp = ms ? tm : mp;
-        }
-        __m256i cv = cs ? _mm256_loadu_si256((const __m256i *)c) : _mm256_set1_epi32(c[0]);
-        __m256 mv = ms ? _mm256_loadu_ps(mp) : _mm256_set1_ps(mp[0]);
-        __m256i s = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)a), cv);
-        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s), mv);
-        v = _mm256_min_ps(_mm256_max_ps(v, flo), fhi);
-        __m128i b = q_pack8(_mm256_add_epi32(_mm256_cvtps_epi32(v), vzp), s8);
-        if (!tail) {
-            _mm_storel_epi64((__m128i *)(d + i), b);
-        } else {
-            uint8_t t[16];
-            _mm_storeu_si128((__m128i *)t, b);
-            memcpy(d + i, t, (size_t)(n - i));
-        }
+        const int64_t r = n - i < 8 ? n - i : 8;
+        memcpy(ta, acc + i, sizeof(int32_t) * (size_t)r);
+        if (cs)
+            memcpy(tc, corr + i, sizeof(int32_t) * (size_t)r);
+        if (ms)
+            memcpy(tm, mult + i, sizeof(float) * (size_t)r);
+        const __m256i cv = cs ? _mm256_loadu_si256((const __m256i *)tc) : _mm256_set1_epi32(corr[0]);
+        const __m256 mv = ms ? _mm256_loadu_ps(tm) : _mm256_set1_ps(mult[0]);
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)t, requant8(ta, cv, mv, flo, fhi, vzp, s8));
+        memcpy(d + i, t, (size_t)r);
     }
 }
 

@@ -78,6 +78,35 @@ static void QNAME(conv)(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
         }
 }
 
+/* nc (2, 4 or 6) channels x one block of 16 pixels of the direct convolution: AVX-VNNI keeps 12
+   accumulators (vpdpbusd's latency wants more than 8 chains); plain AVX2 has no registers
+   left for more than 8 (its operands take two registers each) */
+static inline __attribute__((always_inline)) void
+QNAME(direct_tile)(const int nc, int64_t K4, const int8_t *wm, int64_t ldw, const int32_t *offq,
+                   const uint8_t *base, int32_t *out, int64_t ldacc)
+{
+    __m256i c[6][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < nc; i++)
+        c[i][0] = c[i][1] = _mm256_setzero_si256();
+    for (int64_t kq = 0; kq < K4; kq++) {
+        const uint8_t *xb = base + offq[kq];
+        QNAME(qu) x0 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)xb));
+        QNAME(qu) x1 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)(xb + 32)));
+#pragma GCC unroll 6
+        for (int i = 0; i < nc; i++) {
+            QNAME(qs) wb = QNAME(qs_make)(QNAME(bcast4)(wm + i * ldw + 4 * kq));
+            c[i][0] = QNAME(qdot)(c[i][0], x0, wb);
+            c[i][1] = QNAME(qdot)(c[i][1], x1, wb);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < nc; i++) {
+        _mm256_storeu_si256((__m256i *)(out + i * ldacc), c[i][0]);
+        _mm256_storeu_si256((__m256i *)(out + i * ldacc + 8), c[i][1]);
+    }
+}
+
 /* direct convolution on channel quads (see qgemm_avx512.c): one block of 16 pixels at a time */
 static void QNAME(conv_direct)(int64_t M4, int64_t pb0, int64_t pb1, int64_t nblk, int64_t K4,
                                const int8_t *w, const int32_t *offq, const uint8_t *xq,
@@ -87,30 +116,15 @@ static void QNAME(conv_direct)(int64_t M4, int64_t pb0, int64_t pb1, int64_t nbl
     for (int64_t pb = pb0; pb < pb1; pb++) {
         const int64_t p = 16 * (pb < nblk ? pb : 0);
         const uint8_t *base = xq + ((p / OW) * PW + p % OW) * 4;
-        for (int64_t m = 0; m < M4; m += 4) {
-            __m256i c[4][2];
-            #pragma GCC unroll 4
-            for (int i = 0; i < 4; i++)
-                c[i][0] = c[i][1] = _mm256_setzero_si256();
-            const int8_t *wm = w + m * ldw;
-            for (int64_t kq = 0; kq < K4; kq++) {
-                const uint8_t *xb = base + offq[kq];
-                QNAME(qu) x0 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)xb));
-                QNAME(qu) x1 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)(xb + 32)));
-                #pragma GCC unroll 4
-                for (int i = 0; i < 4; i++) {
-                    QNAME(qs) wb = QNAME(qs_make)(QNAME(bcast4)(wm + i * ldw + 4 * kq));
-                    c[i][0] = QNAME(qdot)(c[i][0], x0, wb);
-                    c[i][1] = QNAME(qdot)(c[i][1], x1, wb);
-                }
-            }
-            #pragma GCC unroll 4
-            for (int i = 0; i < 4; i++)
-                #pragma GCC unroll 2
-                for (int j = 0; j < 2; j++)
-                    _mm256_storeu_si256((__m256i *)(acc + (m + i) * ldacc + 16 * (pb - pb0) + 8 * j),
-                                        c[i][j]);
-        }
+        int32_t *out = acc + 16 * (pb - pb0);
+        int64_t m = 0;
+        if (QVNNI) /* M4, a multiple of 4, leaves 0, 2 or 4 channels after the 6-channel tiles */
+            for (; m + 6 <= M4; m += 6)
+                QNAME(direct_tile)(6, K4, w + m * ldw, ldw, offq, base, out + m * ldacc, ldacc);
+        for (; m + 4 <= M4; m += 4)
+            QNAME(direct_tile)(4, K4, w + m * ldw, ldw, offq, base, out + m * ldacc, ldacc);
+        if (m < M4)
+            QNAME(direct_tile)(2, K4, w + m * ldw, ldw, offq, base, out + m * ldacc, ldacc);
     }
 }
 
