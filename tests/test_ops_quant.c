@@ -332,7 +332,7 @@ typedef struct qcase {
     int n;                                                      /* quantize, dequantize */
     e2e_dtype yt;
     uint8_t xz, yz;
-    float xs, ys, ws[64];
+    float xs, ys, ws[128];
     uint8_t *x, *w;
     float *xf;
     int32_t *bias;
@@ -354,7 +354,7 @@ static oh_node *qcase_node(const qcase *c)
         oh_input(n, E2E_UINT8, 0, NULL, &c->xz, true);
         oh_input(n, E2E_INT8, 4, (int64_t[]){c->M, c->C, c->KH, c->KW}, c->w, true);
         oh_input(n, E2E_FLOAT, c->per_ch ? 1 : 0, (int64_t[]){c->M}, c->ws, true);
-        static const int8_t wz[64];
+        static const int8_t wz[128];
         oh_input(n, E2E_INT8, c->per_ch ? 1 : 0, (int64_t[]){c->M}, wz, true);
         oh_input(n, E2E_FLOAT, 0, NULL, &c->ys, true);
         oh_input(n, c->yt, 0, NULL, yz, true);
@@ -366,7 +366,7 @@ static oh_node *qcase_node(const qcase *c)
         oh_input(n, E2E_UINT8, 0, NULL, &c->xz, true);
         oh_input(n, E2E_INT8, 2, (int64_t[]){c->K, c->Nc}, c->w, true);
         oh_input(n, E2E_FLOAT, c->per_ch ? 1 : 0, (int64_t[]){c->Nc}, c->ws, true);
-        static const int8_t wz[64];
+        static const int8_t wz[128];
         oh_input(n, E2E_INT8, c->per_ch ? 1 : 0, (int64_t[]){c->Nc}, wz, true);
         oh_input(n, E2E_FLOAT, 0, NULL, &c->ys, true);
         oh_input(n, c->yt, 0, NULL, yz, true);
@@ -417,7 +417,7 @@ static void qcase_compare(const qcase *c, int it, const char *set)
 static void simd_cases(const char *set)
 {
     static const uint8_t zps[3] = {0, 128, 255};
-    uint8_t x[2 * 9 * 40 * 40], w[64 * 9 * 9];
+    uint8_t x[2 * 9 * 40 * 40], w[70 * 128]; /* conv: M C KH KW <= 9 * 9 * 9; matmul: K Nc <= 70 * 128 */
     float xf[80];
     int32_t bias[64];
     for (int it = 0; it < 120; it++) {
@@ -433,7 +433,7 @@ static void simd_cases(const char *set)
         c.xs = 0.02f;
         /* now and then a small y_scale: most outputs saturate */
         c.ys = it % 7 == 0 ? 0.002f : 0.3f + 0.05f * (float)rnd(0, 20);
-        for (int i = 0; i < 64; i++)
+        for (int i = 0; i < 128; i++)
             c.ws[i] = 0.005f * (float)rnd(1, 9);
         if (c.kind == 0) {
             /* a third each: stride 1 with 16-pixel rows and >= 4 channels (direct on channel
