@@ -107,12 +107,66 @@ QNAME(direct_tile)(const int nc, int64_t K4, const int8_t *wm, int64_t ldw, cons
     }
 }
 
+#if !QVNNI
+/* plain AVX2 only: 4 channels' weights split once into int16 pairs wp [K4][4][2] (k 0, 2 and
+   k 1, 3 of each quad, sign-extended), so that a step is two broadcasts and two vpmaddwd */
+#define QWP_MAX 512
+static inline void QNAME(split_w4)(int64_t K4, const int8_t *wm, int64_t ldw, int32_t *wp)
+{
+    for (int64_t kq = 0; kq < K4; kq++)
+        for (int i = 0; i < 4; i++) {
+            const int8_t *q = wm + i * ldw + 4 * kq;
+            wp[(kq * 4 + i) * 2] = (int32_t)((uint32_t)(uint16_t)q[0] | (uint32_t)(uint16_t)q[2] << 16);
+            wp[(kq * 4 + i) * 2 + 1] = (int32_t)((uint32_t)(uint16_t)q[1] | (uint32_t)(uint16_t)q[3] << 16);
+        }
+}
+
+static inline void QNAME(direct_tile_wp)(int64_t K4, const int32_t *wp, const int32_t *offq,
+                                         const uint8_t *base, int32_t *out, int64_t ldacc)
+{
+    __m256i c[4][2];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++)
+        c[i][0] = c[i][1] = _mm256_setzero_si256();
+    for (int64_t kq = 0; kq < K4; kq++) {
+        const uint8_t *xb = base + offq[kq];
+        QNAME(qu) x0 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)xb));
+        QNAME(qu) x1 = QNAME(qu_make)(_mm256_loadu_si256((const __m256i *)(xb + 32)));
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            QNAME(qs) wb = {_mm256_set1_epi32(wp[(kq * 4 + i) * 2]), _mm256_set1_epi32(wp[(kq * 4 + i) * 2 + 1])};
+            c[i][0] = QNAME(qdot)(c[i][0], x0, wb);
+            c[i][1] = QNAME(qdot)(c[i][1], x1, wb);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_si256((__m256i *)(out + i * ldacc), c[i][0]);
+        _mm256_storeu_si256((__m256i *)(out + i * ldacc + 8), c[i][1]);
+    }
+}
+#endif
+
 /* direct convolution on channel quads (see qgemm_avx512.c): one block of 16 pixels at a time */
 static void QNAME(conv_direct)(int64_t M4, int64_t pb0, int64_t pb1, int64_t nblk, int64_t K4,
                                const int8_t *w, const int32_t *offq, const uint8_t *xq,
                                int64_t OW, int64_t PW, int32_t *acc, int64_t ldacc)
 {
     const int64_t ldw = 4 * K4;
+#if !QVNNI
+    if (K4 <= QWP_MAX) { /* channels outside: each 4 channels' weights split once */
+        int32_t wp[QWP_MAX * 8];
+        for (int64_t m = 0; m < M4; m += 4) {
+            QNAME(split_w4)(K4, w + m * ldw, ldw, wp);
+            for (int64_t pb = pb0; pb < pb1; pb++) {
+                const int64_t p = 16 * (pb < nblk ? pb : 0);
+                QNAME(direct_tile_wp)(K4, wp, offq, xq + ((p / OW) * PW + p % OW) * 4,
+                                      acc + m * ldacc + 16 * (pb - pb0), ldacc);
+            }
+        }
+        return;
+    }
+#endif
     for (int64_t pb = pb0; pb < pb1; pb++) {
         const int64_t p = 16 * (pb < nblk ? pb : 0);
         const uint8_t *base = xq + ((p / OW) * PW + p % OW) * 4;
