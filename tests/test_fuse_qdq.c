@@ -3,7 +3,8 @@
    QLinearMatMul, whose outputs stay within one quantization step of optimize 0 (the graph run
    in float between DequantizeLinear and QuantizeLinear) and equal it almost everywhere; a bias
    whose scale is not x_scale * w_scale leaves the pattern alone. Runs at every ISA level
-   (tests/run_all.sh), so the VNNI, AVX-512 and generic kernels all meet the plain graph. */
+   (tests/run_all.sh), so the AVX512-VNNI, AVX-VNNI, plain AVX2 and generic kernels all meet
+   the plain graph. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -91,8 +92,9 @@ static void weights(e2e_ob *b, const char *name, int rank, const int64_t *dims, 
 
 /* x -> QDQ -> Conv 3x3 pad 1 (QDQ weights, bias) -> Relu -> QDQ -> MaxPool 2x2 -> QDQ ->
    Flatten -> QDQ ->
-   Gemm transB=1 (QDQ weights, bias) -> QDQ -> y */
-static e2e_model *build(float bias_off)
+   Gemm transB=1 (QDQ weights, bias) -> QDQ -> y; pool_qdq false: no QDQ between the MaxPool
+   and the Flatten (as in the taggers: MaxPool -> Flatten -> QDQ folds with the Flatten) */
+static e2e_model *build(float bias_off, bool pool_qdq)
 {
     const float s0 = 1.f / 255.f, s1 = 0.05f, s3 = 0.5f;
     e2e_ob *b = e2e_ob_new(13, "qdq");
@@ -107,8 +109,9 @@ static e2e_model *build(float bias_off)
     n = e2e_ob_node(b, "MaxPool", "pool", 1, (const char *[]){"r_dq"}, 1, (const char *[]){"p"});
     e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){2, 2});
     e2e_ob_attr_ints(b, n, "strides", 2, (int64_t[]){2, 2});
-    qdq(b, "p", "p", s1, 0);
-    e2e_ob_node(b, "Flatten", "flat", 1, (const char *[]){"p_dq"}, 1, (const char *[]){"f"});
+    if (pool_qdq)
+        qdq(b, "p", "p", s1, 0);
+    e2e_ob_node(b, "Flatten", "flat", 1, (const char *[]){pool_qdq ? "p_dq" : "p"}, 1, (const char *[]){"f"});
     qdq(b, "f", "f", s1, 0);
     weights(b, "fc", 2, (int64_t[]){F, KF}, F, KF, s1, 0.0005f, 1.f);
     n = e2e_ob_node(b, "Gemm", "fc", 3, (const char *[]){"f_dq", "fc_w", "fc_b"}, 1, (const char *[]){"g"});
@@ -147,10 +150,10 @@ static void run(const e2e_model *m, int optimize, const float *x, float *y, e2e_
 static void test_qdq_folded(void **state)
 {
     (void)state;
-    e2e_model *m = build(1.f);
     static float x[C * H * W];
     int diff = 0;
     for (int t = 0; t < 8; t++) {
+        e2e_model *m = build(1.f, t % 2 == 0);
         for (int i = 0; i < C * H * W; i++)
             x[i] = (float)rnd(0, 1000) / 1000.f;
         float y0[F], y1[F];
@@ -161,6 +164,10 @@ static void test_qdq_folded(void **state)
         assert_int_equal(count_op(s1, "QLinearMatMul"), 1);
         assert_int_equal(count_op(s1, "QMaxPool2x2"), 1);
         assert_int_equal(count_op(s1, "Conv") + count_op(s1, "Gemm") + count_op(s1, "MaxPool"), 0);
+        if (t % 2) { /* MaxPool -> Flatten -> QDQ: one QMaxPool2x2; only y's DequantizeLinear left */
+            assert_int_equal(count_op(s1, "Flatten"), 0);
+            assert_int_equal(count_op(s1, "DequantizeLinear"), 1);
+        }
         assert_int_equal(count_op(s0, "Conv"), 1);
         for (int i = 0; i < F; i++) {
             if (fabsf(y0[i] - y1[i]) > 0.5f + 1e-6f) /* one step of y (scale 0.5) */
@@ -169,17 +176,17 @@ static void test_qdq_folded(void **state)
         }
         e2e_session_free(s0);
         e2e_session_free(s1);
+        e2e_model_free(m);
     }
     print_message("%d of %d outputs differ by one step\n", diff, 8 * F);
     /* ties within float rounding are rare: nearly every output is the same */
     assert_true(diff <= 8);
-    e2e_model_free(m);
 }
 
 static void test_qdq_bias_scale_mismatch(void **state)
 {
     (void)state;
-    e2e_model *m = build(2.f); /* conv bias scale 2 * x_scale * w_scale */
+    e2e_model *m = build(2.f, true); /* conv bias scale 2 * x_scale * w_scale */
     static float x[C * H * W];
     for (int i = 0; i < C * H * W; i++)
         x[i] = (float)rnd(0, 1000) / 1000.f;
@@ -197,10 +204,20 @@ static void test_qdq_bias_scale_mismatch(void **state)
     e2e_model_free(m);
 }
 
+/* the same with AVX-VNNI turned off (E2E_AVX_VNNI=0): at the AVX2 level on a CPU that has it,
+   the plain AVX2 integer kernels meet the plain graph too */
+static void test_qdq_folded_no_avx_vnni(void **state)
+{
+    setenv("E2E_AVX_VNNI", "0", 1);
+    test_qdq_folded(state);
+    unsetenv("E2E_AVX_VNNI");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qdq_folded),
+        cmocka_unit_test(test_qdq_folded_no_avx_vnni),
         cmocka_unit_test(test_qdq_bias_scale_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /* The quantized operators (ops/ops_quant.c): rounding ties and saturation of QuantizeLinear,
    per-axis scales, DynamicQuantizeLinear's corner cases, and the integer products (ConvInteger,
    QLinearConv, MatMulInteger, QLinearMatMul) against naive loops on shapes with groups,
-   strides, dilations, padding, per-channel zero points and scales, int8 and uint8 mixes. */
+   strides, dilations, padding, per-channel zero points and scales, int8 and uint8 mixes; and
+   the SIMD integer kernels (ops/qgemm.h: AVX512-VNNI, AVX-VNNI, plain AVX2, whichever this
+   level and CPU take, AVX-VNNI both on and off) bit for bit against the generic level. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "op_harness.h"
+#include "ops/qgemm.h"
 
 static void run1(oh_node *n, e2e_tensor_view *out)
 {
@@ -317,6 +320,215 @@ static void test_matmul_random(void **state)
     }
 }
 
+
+/* ---- SIMD kernels against the generic level, bit for bit ----
+   A case is built twice (the harness builds a node once) and run once at the generic level
+   and once at the process's level; the outputs must be identical. */
+
+typedef struct qcase {
+    int kind; /* 0 QLinearConv, 1 QLinearMatMul, 2 QuantizeLinear, 3 DequantizeLinear */
+    int N, C, M, H, W, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr; /* conv */
+    int R, K, Nc;                                               /* matmul [R, K] x [K, Nc] */
+    int n;                                                      /* quantize, dequantize */
+    e2e_dtype yt;
+    uint8_t xz, yz;
+    float xs, ys, ws[128];
+    uint8_t *x, *w;
+    float *xf;
+    int32_t *bias;
+    bool per_ch;
+} qcase;
+
+static oh_node *qcase_node(const qcase *c)
+{
+    oh_node *n = NULL;
+    const int8_t yzs = (int8_t)(c->yz - 128);
+    const void *yz = c->yt == E2E_INT8 ? (const void *)&yzs : (const void *)&c->yz;
+    if (c->kind == 0) {
+        n = oh_new("QLinearConv", 10);
+        oh_attr_ints(n, "strides", (int64_t[]){c->sh, c->sw}, 2);
+        oh_attr_ints(n, "dilations", (int64_t[]){c->dh, c->dw}, 2);
+        oh_attr_ints(n, "pads", (int64_t[]){c->pt, c->pl, c->pb, c->pr}, 4);
+        oh_input(n, E2E_UINT8, 4, (int64_t[]){c->N, c->C, c->H, c->W}, c->x, false);
+        oh_input(n, E2E_FLOAT, 0, NULL, &c->xs, true);
+        oh_input(n, E2E_UINT8, 0, NULL, &c->xz, true);
+        oh_input(n, E2E_INT8, 4, (int64_t[]){c->M, c->C, c->KH, c->KW}, c->w, true);
+        oh_input(n, E2E_FLOAT, c->per_ch ? 1 : 0, (int64_t[]){c->M}, c->ws, true);
+        static const int8_t wz[128];
+        oh_input(n, E2E_INT8, c->per_ch ? 1 : 0, (int64_t[]){c->M}, wz, true);
+        oh_input(n, E2E_FLOAT, 0, NULL, &c->ys, true);
+        oh_input(n, c->yt, 0, NULL, yz, true);
+        oh_input(n, E2E_INT32, 1, (int64_t[]){c->M}, c->bias, true);
+    } else if (c->kind == 1) {
+        n = oh_new("QLinearMatMul", 10);
+        oh_input(n, E2E_UINT8, 2, (int64_t[]){c->R, c->K}, c->x, false);
+        oh_input(n, E2E_FLOAT, 0, NULL, &c->xs, true);
+        oh_input(n, E2E_UINT8, 0, NULL, &c->xz, true);
+        oh_input(n, E2E_INT8, 2, (int64_t[]){c->K, c->Nc}, c->w, true);
+        oh_input(n, E2E_FLOAT, c->per_ch ? 1 : 0, (int64_t[]){c->Nc}, c->ws, true);
+        static const int8_t wz[128];
+        oh_input(n, E2E_INT8, c->per_ch ? 1 : 0, (int64_t[]){c->Nc}, wz, true);
+        oh_input(n, E2E_FLOAT, 0, NULL, &c->ys, true);
+        oh_input(n, c->yt, 0, NULL, yz, true);
+    } else if (c->kind == 2) {
+        n = oh_new("QuantizeLinear", 13);
+        oh_input(n, E2E_FLOAT, 1, (int64_t[]){c->n}, c->xf, false);
+        oh_input(n, E2E_FLOAT, 0, NULL, &c->ys, true);
+        oh_input(n, c->yt, 0, NULL, yz, true);
+    } else {
+        n = oh_new("DequantizeLinear", 13);
+        oh_input(n, c->yt, 1, (int64_t[]){c->n}, c->x, false);
+        oh_input(n, E2E_FLOAT, 0, NULL, &c->xs, true);
+        oh_input(n, c->yt, 0, NULL, yz, true);
+    }
+    return n;
+}
+
+/* runs the case at the generic level and at the process's; fails on any differing byte */
+static void qcase_compare(const qcase *c, int it, const char *set)
+{
+    oh_node *ng = qcase_node(c), *ns = qcase_node(c);
+    e2e_session_options og = e2e_session_options_default();
+    og.isa = E2E_ISA_GENERIC;
+    e2e_tensor_view yg, ysimd;
+    e2e_error err;
+    if (oh_run_opt(ng, 1, &yg, &og, &err) || oh_run(ns, 1, &ysimd, &err))
+        fail_msg("case %d (kind %d): %s", it, c->kind, err.message);
+    int64_t n = 1;
+    for (int d = 0; d < yg.rank; d++)
+        n *= yg.dims[d];
+    assert_int_equal(yg.dtype, ysimd.dtype);
+    const size_t bytes = (size_t)n * (yg.dtype == E2E_FLOAT ? 4 : 1);
+    if (memcmp(yg.data, ysimd.data, bytes)) {
+        int64_t i = 0;
+        while (((const uint8_t *)yg.data)[i * (int64_t)bytes / n] ==
+               ((const uint8_t *)ysimd.data)[i * (int64_t)bytes / n])
+            i++;
+        fail_msg("case %d (kind %d, %s kernels; conv C %d M %d %dx%d k %dx%d s %d,%d d %d,%d pads "
+                 "%d %d %d %d; matmul %dx%dx%d; n %d; x_zp %d y_zp %d): element %lld differs",
+                 it, c->kind, set, c->C, c->M, c->H, c->W, c->KH, c->KW, c->sh, c->sw, c->dh,
+                 c->dw, c->pt, c->pl, c->pb, c->pr, c->R, c->K, c->Nc, c->n, c->xz, c->yz,
+                 (long long)i);
+    }
+    oh_free(ng);
+    oh_free(ns);
+}
+
+static void simd_cases(const char *set)
+{
+    static const uint8_t zps[3] = {0, 128, 255};
+    uint8_t x[2 * 9 * 40 * 40], w[70 * 128]; /* conv: M C KH KW <= 9 * 9 * 9; matmul: K Nc <= 70 * 128 */
+    float xf[80];
+    int32_t bias[64];
+    for (int it = 0; it < 120; it++) {
+        qcase c = {.kind = it % 4 == 3 ? 2 + it / 4 % 2 : it % 4 == 2 ? 1 : 0};
+        c.x = x;
+        c.w = w;
+        c.xf = xf;
+        c.bias = bias;
+        c.xz = zps[it % 3];
+        c.yz = zps[(it / 3) % 3];
+        c.yt = it & 8 ? E2E_INT8 : E2E_UINT8;
+        c.per_ch = it % 5 != 0;
+        c.xs = 0.02f;
+        /* now and then a small y_scale: most outputs saturate */
+        c.ys = it % 7 == 0 ? 0.002f : 0.3f + 0.05f * (float)rnd(0, 20);
+        for (int i = 0; i < 128; i++)
+            c.ws[i] = 0.005f * (float)rnd(1, 9);
+        if (c.kind == 0) {
+            /* a third each: stride 1 with 16-pixel rows and >= 4 channels (direct on channel
+               quads), stride 1 with 16-pixel rows and fewer channels (one-step unfold), any
+               geometry (unfold + pack) */
+            const int form = it / 4 % 3;
+            c.N = rnd(1, 2);
+            c.C = form == 1 ? rnd(1, 3) : rnd(1, 9);
+            if (form == 0)
+                c.C = rnd(4, 9);
+            c.M = rnd(1, 9);
+            c.KH = rnd(1, 3);
+            c.KW = rnd(1, 3);
+            c.sh = form == 2 ? rnd(1, 2) : 1;
+            c.sw = form == 2 ? rnd(1, 2) : 1;
+            c.dh = rnd(1, 2);
+            c.dw = form == 2 ? rnd(1, 2) : rnd(1, 2);
+            c.pt = rnd(0, 2);
+            c.pb = rnd(0, 2);
+            c.pl = rnd(0, 1);
+            c.pr = rnd(0, 1);
+            c.H = rnd((c.KH - 1) * c.dh + 1, 12);
+            if (form == 2)
+                c.W = rnd((c.KW - 1) * c.dw + 1, 21);
+            else /* OW = 16 or 32 */
+                c.W = 16 * rnd(1, 2) - c.pl - c.pr + (c.KW - 1) * c.dw;
+            fill_q(x, E2E_UINT8, c.N * c.C * c.H * c.W);
+            fill_q(w, E2E_INT8, c.M * c.C * c.KH * c.KW);
+            for (int m = 0; m < c.M; m++)
+                bias[m] = rnd(-20000, 20000);
+        } else if (c.kind == 1) {
+            c.R = rnd(1, 6);
+            c.K = rnd(1, 70);
+            c.Nc = rnd(1, 64) + (it % 16 == 2 ? 64 : 0);
+            fill_q(x, E2E_UINT8, c.R * c.K);
+            fill_q(w, E2E_INT8, c.K * c.Nc);
+        } else {
+            c.n = rnd(1, 80);
+            c.xs = c.ys = 0.01f * (float)rnd(1, 50);
+            fill_q(x, c.yt, c.n);
+            for (int i = 0; i < c.n; i++) /* ties, out of range values, NaN, Inf */
+                xf[i] = c.ys * ((float)rnd(-600, 600) / 2.f) + (i % 9 == 0 ? c.ys * 1e3f : 0.f);
+            if (c.n > 3) {
+                xf[1] = NAN;
+                xf[2] = -INFINITY;
+                xf[3] = INFINITY;
+            }
+        }
+        qcase_compare(&c, it, set);
+    }
+}
+
+static void test_simd_vs_generic(void **state)
+{
+    (void)state;
+    const e2e_qgemm_kernels *qk = e2e_qgemm_kernels_for(E2E_ISA_AUTO);
+    if (!qk) {
+        printf("note: generic level (E2E_ISA=%s): no SIMD integer kernels to compare\n",
+               e2e_isa_name(e2e_isa_default()));
+        return;
+    }
+    simd_cases(qk->name);
+    /* QMaxPool2x2's row (made by the QDQ folding, no node of its own) against the plain max */
+    for (int it = 0; it < 64; it++) {
+        const bool s8 = it & 1;
+        const int OW = rnd(1, 48);
+        uint8_t a[96], b[96], y[48];
+        for (int i = 0; i < 2 * OW; i++) { /* often the extremes: 0, 127, 128, 255 */
+            a[i] = (uint8_t)(it % 3 ? rnd(0, 255) : (rnd(0, 3) * 85 + 0x7f) & 0xff);
+            b[i] = (uint8_t)(it % 3 ? rnd(0, 255) : (rnd(0, 3) * 85 + 0x80) & 0xff);
+        }
+        qk->maxpool_row(OW, a, b, s8, y);
+        for (int x = 0; x < OW; x++) {
+            int m = -1000;
+            for (int j = 0; j < 4; j++) {
+                const uint8_t v = (j < 2 ? a : b)[2 * x + j % 2];
+                const int vi = s8 ? (int8_t)v : v;
+                m = vi > m ? vi : m;
+            }
+            if ((s8 ? (int8_t)y[x] : y[x]) != m)
+                fail_msg("maxpool row %d (OW %d, %s): output %d is %d, expected %d", it, OW,
+                         s8 ? "int8" : "uint8", x, s8 ? (int8_t)y[x] : y[x], m);
+        }
+    }
+    if (qk == &e2e_qgemm_avxvnni) { /* and the plain AVX2 set on the same CPU */
+        setenv("E2E_AVX_VNNI", "0", 1);
+        const e2e_qgemm_kernels *plain = e2e_qgemm_kernels_for(E2E_ISA_AUTO);
+        assert_ptr_equal(plain, &e2e_qgemm_avx2);
+        simd_cases(plain->name);
+        unsetenv("E2E_AVX_VNNI");
+    } else if (qk == &e2e_qgemm_avx2) {
+        printf("note: no AVX-VNNI (or E2E_AVX_VNNI=0): only the plain AVX2 kernels compared\n");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_quantize),
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_matmul_random),
+        cmocka_unit_test(test_simd_vs_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

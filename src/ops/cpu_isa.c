@@ -41,20 +41,25 @@ static e2e_isa_level detect(void)
     return E2E_ISA_AVX2;
 }
 
-static bool detect_bf16(void)
+/* cpuid leaf 7 subleaf 1, EAX (0 when the CPU has no subleaf 1) */
+static unsigned leaf7_1_eax(void)
 {
     unsigned a, b, c, d;
-    if (detect() != E2E_ISA_AVX512 || __get_cpuid_max(0, NULL) < 7)
-        return false;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
     __cpuid_count(7, 0, a, b, c, d);
     if (a < 1) /* no subleaf 1 */
-        return false;
+        return 0;
     __cpuid_count(7, 1, a, b, c, d);
-    return a & (1u << 5);
+    return a;
 }
+
+static bool detect_bf16(void) { return detect() == E2E_ISA_AVX512 && (leaf7_1_eax() & (1u << 5)); }
+static bool detect_avx_vnni(void) { return detect() >= E2E_ISA_AVX2 && (leaf7_1_eax() & (1u << 4)); }
 #else
 static e2e_isa_level detect(void) { return E2E_ISA_GENERIC; }
 static bool detect_bf16(void) { return false; }
+static bool detect_avx_vnni(void) { return false; }
 #endif
 
 int e2e_isa_parse(const char *s)
@@ -84,13 +89,14 @@ const char *e2e_isa_name(e2e_isa_level isa)
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static e2e_isa_level cpu_level, process_level;
-static bool cpu_bf16;
+static bool cpu_bf16, cpu_avx_vnni;
 
 static void init(void)
 {
     cpu_level = detect();
     const char *dot = getenv("E2E_BF16_DOT");
     cpu_bf16 = detect_bf16() && !(dot && !strcmp(dot, "0"));
+    cpu_avx_vnni = detect_avx_vnni();
     process_level = cpu_level;
     /* an unknown value caps nothing: the command line reports it (e2e_cli_check_isa) */
     int env = e2e_isa_parse(getenv("E2E_ISA"));
@@ -114,6 +120,13 @@ bool e2e_cpu_avx512_bf16(void)
 {
     pthread_once(&once, init);
     return cpu_bf16;
+}
+
+bool e2e_cpu_avx_vnni(void)
+{
+    pthread_once(&once, init);
+    const char *e = getenv("E2E_AVX_VNNI");
+    return cpu_avx_vnni && !(e && !strcmp(e, "0"));
 }
 
 e2e_isa_level e2e_isa_select(e2e_isa_level want)

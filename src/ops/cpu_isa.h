@@ -23,6 +23,11 @@ e2e_isa_level e2e_isa_select(e2e_isa_level want);
    level: the bfloat16 dot-product kernels (ops/mm_bf16.h) run at the AVX-512 level when it
    does. The environment variable E2E_BF16_DOT=0 turns them off (tests, comparisons). */
 bool e2e_cpu_avx512_bf16(void);
+/* Whether the CPU has AVX-VNNI (cpuid leaf 7 subleaf 1, EAX bit 4: vpdpbusd on 256-bit
+   vectors) on top of the AVX2 level: the AVX2 integer kernels use it (ops/qgemm.h). The
+   environment variable E2E_AVX_VNNI=0 turns it off; unlike E2E_BF16_DOT it is read at each
+   call, so a test can run both kernel sets in one process. */
+bool e2e_cpu_avx_vnni(void);
 /* Parses "generic", "avx2", "avx512" (and "auto"); -1 when unknown. */
 int e2e_isa_parse(const char *s);
 

@@ -74,14 +74,17 @@ void e2e_qgemm_s16(int64_t M, int64_t N, int64_t K, const int16_t *A, int64_t ld
     }
 }
 
-bool e2e_qgemm_vnni_ok(e2e_isa_level isa)
+const e2e_qgemm_kernels *e2e_qgemm_kernels_for(e2e_isa_level isa)
 {
 #ifdef E2E_X86
-    return e2e_isa_select(isa) == E2E_ISA_AVX512 && __builtin_cpu_supports("avx512vnni");
-#else
-    (void)isa;
-    return false;
+    const e2e_isa_level l = e2e_isa_select(isa);
+    if (l == E2E_ISA_AVX512 && __builtin_cpu_supports("avx512vnni"))
+        return &e2e_qgemm_avx512vnni;
+    if (l >= E2E_ISA_AVX2)
+        return e2e_cpu_avx_vnni() && e2e_qgemm_avxvnni.conv ? &e2e_qgemm_avxvnni : &e2e_qgemm_avx2;
 #endif
+    (void)isa;
+    return NULL;
 }
 
 /* all values of an optional constant zero point are 0 */
@@ -158,7 +161,7 @@ static size_t q_ws(int64_t bytes) { return ((size_t)bytes + 63) & ~(size_t)63; }
 typedef struct qdq_priv {
     int64_t outer, C, inner; /* the input seen as [outer][C][inner], C the quantized axis (1:
                                 per tensor) */
-    bool simd;               /* AVX-512 loops for float <-> int8/uint8 */
+    const e2e_qgemm_kernels *qk; /* SIMD loops for float <-> int8/uint8, or NULL */
 } qdq_priv;
 
 /* shared prepare: input 0 x, scale in[1], zero point in[2] */
@@ -208,7 +211,7 @@ static e2e_status qdq_prepare(e2e_kernel *k, bool quantize)
     }
     e2e_dtype ot = !quantize ? E2E_FLOAT : zp ? zp->dtype : E2E_UINT8;
 #ifdef E2E_X86
-    p.simd = e2e_isa_select(k->ctx->isa) == E2E_ISA_AVX512 && k->in[0]->dtype != E2E_INT32;
+    p.qk = k->in[0]->dtype != E2E_INT32 ? e2e_qgemm_kernels_for(k->ctx->isa) : NULL;
 #endif
     if ((st = e2e_out_set(k, 0, ot, xs)))
         return st;
@@ -233,9 +236,9 @@ static e2e_status quantize_run(e2e_kernel *k)
             const float s = q_scale(k, 1, c);
             const int32_t zp = q_zp(k, 2, c);
 #ifdef E2E_X86
-            if (p->simd) {
-                e2e_quant_f32_avx512(p->inner, (const float *)x->data + i, s, zp, ot == E2E_INT8,
-                                     (uint8_t *)y + i);
+            if (p->qk) {
+                p->qk->quant(p->inner, (const float *)x->data + i, s, zp, ot == E2E_INT8,
+                             (uint8_t *)y + i);
                 i += p->inner;
                 continue;
             }
@@ -265,9 +268,9 @@ static e2e_status dequantize_run(e2e_kernel *k)
             const float s = q_scale(k, 1, c);
             const int64_t zp = q_zp(k, 2, c);
 #ifdef E2E_X86
-            if (p->simd) {
-                e2e_dequant_avx512(p->inner, (const uint8_t *)x->data + i, x->dtype == E2E_INT8,
-                                   (int32_t)zp, s, y + i);
+            if (p->qk) {
+                p->qk->dequant(p->inner, (const uint8_t *)x->data + i, x->dtype == E2E_INT8,
+                               (int32_t)zp, s, y + i);
                 i += p->inner;
                 continue;
             }
@@ -336,9 +339,9 @@ typedef struct qmm_priv {
        Gemm's transB = 1), in[8] an int32 bias [N], relu clamps at y_zero_point */
     bool fused, transb, relu;
     int16_t *b16;           /* constant B minus its zero points, [K][N] */
-    /* AVX512-VNNI (u8 A, constant s8 B with zero points 0, QLinearMatMul): rows = all rows of
-       A (B has no batch), B packed [N16/16][K4][16][4] with its column sums */
-    bool vnni;
+    /* SIMD integer kernels qk (u8 A, constant s8 B with zero points 0, QLinearMatMul): rows =
+       all rows of A (B has no batch), B packed [N16/16][K4][16][4] with its column sums */
+    const e2e_qgemm_kernels *qk;
     int64_t K4, N16, rows;
     int8_t *bq;
     int32_t *colsum;
@@ -441,12 +444,13 @@ static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
     qmm_priv *pp = q_alloc_priv(k, p, sizeof *p);
     if (!pp)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-    if (p->qlinear && e2e_qgemm_vnni_ok(k->ctx->isa) && k->in[p->ia]->dtype == E2E_UINT8 &&
+    const e2e_qgemm_kernels *qk = p->qlinear ? e2e_qgemm_kernels_for(k->ctx->isa) : NULL;
+    if (qk && k->in[p->ia]->dtype == E2E_UINT8 &&
         k->in[p->ib]->dtype == E2E_INT8 && k->in[p->ib]->is_const && k->in[p->ib]->shape.rank == 2 &&
         zp_all_zero(k, p->ibz) && p->K > 0 && p->N > 0) {
         const e2e_value *B = k->in[p->ib];
         const int64_t K = p->K, N = p->N, K4 = (K + 3) / 4, N16 = (N + 15) / 16 * 16;
-        pp->vnni = true;
+        pp->qk = qk;
         pp->K4 = K4;
         pp->N16 = N16;
         pp->rows = k->in[p->ia]->numel / K;
@@ -552,9 +556,9 @@ static e2e_status qmm_run_vnni(e2e_kernel *k, const qmm_priv *p)
     int32_t lo = (int32_t)q_lo(ot), hi = (int32_t)q_hi(ot);
     if (p->relu && yzp > lo)
         lo = yzp;
-    e2e_qgemm_vnni_rows(R, N16, K4, a, lda, p->bq, acc, N16);
+    p->qk->rows(R, N16, K4, a, lda, p->bq, acc, N16);
     for (int64_t r = 0; r < R; r++)
-        e2e_qgemm_vnni_requant(N, acc + r * N16, corr, 1, mult, 1, yzp, lo, hi, ot == E2E_INT8,
+        p->qk->requant(N, acc + r * N16, corr, 1, mult, 1, yzp, lo, hi, ot == E2E_INT8,
                                (uint8_t *)k->out[0]->data + r * N);
     return E2E_OK;
 }
@@ -564,7 +568,7 @@ static e2e_status qmm_run(e2e_kernel *k)
 {
     const qmm_priv *p = k->priv;
 #ifdef E2E_X86
-    if (p->vnni)
+    if (p->qk)
         return qmm_run_vnni(k, p);
 #endif
     const e2e_value *A = k->in[p->ia], *B = k->in[p->ib];
@@ -636,10 +640,10 @@ typedef struct qconv_priv {
     size_t ws_col, ws_w, ws_acc;
     bool fused, relu;       /* folded QDQ pattern (engine/passes/fuse_qdq.c): geometry handed over
                                (the node has no attributes), relu clamps at y_zero_point */
-    /* AVX512-VNNI (QLinearConv, u8 x, constant s8 w with zero points 0, group 1): w8 [M4][4 K4]
-       zero padded and its row sums; per image the unfolded input as u8 rows [4 K4][P64]
-       (padding = x_zero_point), packed, multiplied, requantized per channel */
-    bool vnni;
+    /* SIMD integer kernels qk (QLinearConv, u8 x, constant s8 w with zero points 0, group 1):
+       w8 [M4][4 K4] zero padded and its row sums; per image the unfolded input as u8 rows
+       [4 K4][P64] (padding = x_zero_point), packed, multiplied, requantized per channel */
+    const e2e_qgemm_kernels *qk;
     int64_t K4, M4, P64;
     int8_t *w8;
     int32_t *wsum;
@@ -649,7 +653,7 @@ typedef struct qconv_priv {
     int32_t *off;
     int64_t PH, PW;
     /* ... and with 4 or more input channels, direct: the padded image as channel quads
-       (ws_colq), each tap a contiguous 64-byte load (e2e_qgemm_vnni_conv_direct); off: the
+       (ws_colq), each tap a contiguous 64-byte load (qk->conv_direct); off: the
        taps' byte offsets, K4 = ceil(C/4) KH KW */
     bool direct;
 } qconv_priv;
@@ -719,7 +723,8 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
     if (!wconst)
         p->ws_acc += q_ws(g->M * g->kdim * 2);
     k->ws_size = p->ws_acc + (p->qlinear ? q_ws(g->Mg * g->osp * 4) : 0);
-    if (p->qlinear && wconst && e2e_qgemm_vnni_ok(k->ctx->isa) && g->G == 1 &&
+    const e2e_qgemm_kernels *qk = p->qlinear && wconst ? e2e_qgemm_kernels_for(k->ctx->isa) : NULL;
+    if (qk && g->G == 1 &&
         k->in[p->ix]->dtype == E2E_UINT8 && k->in[p->iw]->dtype == E2E_INT8 &&
         zp_all_zero(k, p->iwz) && g->kdim > 0 && g->osp > 0 && g->M > 0) {
         const bool s1 = g->id[0] == 1 && g->kd[0] == 1 && g->st[1] == 1 && g->st[2] == 1 &&
@@ -731,7 +736,7 @@ static e2e_status qconv_prepare_common(e2e_kernel *k, qconv_priv *p)
         qconv_priv *pp = q_alloc_priv(k, p, sizeof *p);
         if (!pp)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-        pp->vnni = true;
+        pp->qk = qk;
         pp->direct = direct;
         pp->K4 = K4;
         pp->M4 = M4;
@@ -939,11 +944,11 @@ static e2e_status qconv_run_vnni(e2e_kernel *k, const qconv_priv *p)
                 e2e_qgemm_vnni_quads(g->C, PH * PW, rows, (uint8_t)xzp, colq);
                 for (int64_t p0 = 0; p0 < p->P64; p0 += ch) {
                     const int64_t np = p->P64 - p0 < ch ? p->P64 - p0 : ch;
-                    e2e_qgemm_vnni_conv_direct(p->M4, p0 / 16, (p0 + np) / 16, g->osp / 16, p->K4,
+                    p->qk->conv_direct(p->M4, p0 / 16, (p0 + np) / 16, g->osp / 16, p->K4,
                                                p->w8, p->off, colq, g->od[2], PW, acc, ch);
                     const int64_t cnt = g->osp - p0 < np ? g->osp - p0 : np;
                     for (int64_t m = 0; m < g->M && cnt > 0; m++)
-                        e2e_qgemm_vnni_requant(cnt, acc + m * ch, corr + m, 0, mult + m, 0, yzp, lo,
+                        p->qk->requant(cnt, acc + m * ch, corr + m, 0, mult + m, 0, yzp, lo,
                                                hi, ot == E2E_INT8, y + (n * g->M + m) * g->osp + p0);
                 }
                 continue;
@@ -952,19 +957,19 @@ static e2e_status qconv_run_vnni(e2e_kernel *k, const qconv_priv *p)
                 const int64_t np = p->P64 - p0 < ch ? p->P64 - p0 : ch;
                 e2e_qgemm_vnni_pack_conv(p->K4, p0 / 16, (p0 + np) / 16, g->osp, g->od[2], PW, p->off,
                                          rows, colq);
-                e2e_qgemm_vnni_conv(p->M4, np, p->K4, p->w8, colq, acc, ch);
+                p->qk->conv(p->M4, np, p->K4, p->w8, colq, acc, ch);
                 const int64_t cnt = g->osp - p0 < np ? g->osp - p0 : np;
                 for (int64_t m = 0; m < g->M && cnt > 0; m++)
-                    e2e_qgemm_vnni_requant(cnt, acc + m * ch, corr + m, 0, mult + m, 0, yzp,
+                    p->qk->requant(cnt, acc + m * ch, corr + m, 0, mult + m, 0, yzp,
                                            lo, hi, ot == E2E_INT8, y + (n * g->M + m) * g->osp + p0);
             }
             continue;
         }
         qconv_rows_u8(p, x + n * g->C * g->isp, (uint8_t)xzp, rows);
         e2e_qgemm_vnni_pack_cols(p->K4, p->P64, rows, colq);
-        e2e_qgemm_vnni_conv(p->M4, p->P64, p->K4, p->w8, colq, acc, p->P64);
+        p->qk->conv(p->M4, p->P64, p->K4, p->w8, colq, acc, p->P64);
         for (int64_t m = 0; m < g->M; m++)
-            e2e_qgemm_vnni_requant(g->osp, acc + m * p->P64, corr + m, 0, mult + m, 0, yzp, lo, hi,
+            p->qk->requant(g->osp, acc + m * p->P64, corr + m, 0, mult + m, 0, yzp, lo, hi,
                                    ot == E2E_INT8, y + (n * g->M + m) * g->osp);
     }
     return E2E_OK;
@@ -975,7 +980,7 @@ static e2e_status qconv_run(e2e_kernel *k)
 {
     const qconv_priv *p = k->priv;
 #ifdef E2E_X86
-    if (p->vnni)
+    if (p->qk)
         return qconv_run_vnni(k, p);
 #endif
     const conv_priv *g = &p->g;
@@ -1029,18 +1034,31 @@ static e2e_status qconv_run(e2e_kernel *k)
 
 /* MaxPool 2x2, stride 2, no padding, on int8/uint8 [N][C][H][W] (floor): what
    DequantizeLinear -> MaxPool -> QuantizeLinear with one scale and zero point computes, made
-   by engine/passes/fuse_qdq.c. */
+   by engine/passes/fuse_qdq.c. Attribute flatten = a (>= 0): the output is Flatten(axis a) of
+   the pooled tensor (the same bytes; a Flatten between the MaxPool and the QuantizeLinear). */
 static e2e_status qmaxpool_prepare(e2e_kernel *k)
 {
     e2e_status st;
-    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_check_dtype(k, 0, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
+    int64_t fa;
+    if ((st = e2e_check_inputs(k, 1, 1)) || (st = e2e_check_dtype(k, 0, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
+        (st = e2e_attr_int(k, "flatten", -1, &fa)))
         return st;
     const e2e_shape *xs = &k->in[0]->shape;
-    if (xs->rank != 4 || xs->dims[2] < 2 || xs->dims[3] < 2)
+    if (xs->rank != 4 || xs->dims[2] < 2 || xs->dims[3] < 2 || fa > 4)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "a 2x2 pooling of [N, C, H, W] with H, W >= 2 is wanted");
     e2e_shape ys = *xs;
     ys.dims[2] /= 2;
     ys.dims[3] /= 2;
+    if (fa >= 0) {
+        int64_t a = 1, b = 1;
+        for (int d = 0; d < 4; d++)
+            *(d < fa ? &a : &b) *= ys.dims[d];
+        ys.rank = 2;
+        ys.dims[0] = a;
+        ys.dims[1] = b;
+    }
+    /* the SIMD set's row function (every set has one); NULL: the loops below */
+    k->priv = (void *)e2e_qgemm_kernels_for(k->ctx->isa);
     return e2e_out_set(k, 0, k->in[0]->dtype, &ys);
 }
 
@@ -1050,10 +1068,14 @@ static e2e_status qmaxpool_run(e2e_kernel *k)
     const int64_t planes = xs->dims[0] * xs->dims[1], H = xs->dims[2], W = xs->dims[3];
     const int64_t OH = H / 2, OW = W / 2;
     const bool s8 = k->in[0]->dtype == E2E_INT8;
+    const e2e_qgemm_kernels *qk = k->priv;
     for (int64_t pl = 0; pl < planes; pl++)
         for (int64_t oy = 0; oy < OH; oy++) {
             const int64_t r0 = (pl * H + 2 * oy) * W, o = (pl * OH + oy) * OW;
-            if (s8) {
+            if (qk) {
+                const uint8_t *a = (const uint8_t *)k->in[0]->data + r0;
+                qk->maxpool_row(OW, a, a + W, s8, (uint8_t *)k->out[0]->data + o);
+            } else if (s8) {
                 const int8_t *a = (const int8_t *)k->in[0]->data + r0, *b = a + W;
                 int8_t *y = (int8_t *)k->out[0]->data + o;
                 for (int64_t x = 0; x < OW; x++) {

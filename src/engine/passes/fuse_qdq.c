@@ -19,8 +19,9 @@
    alpha = beta = 1, transA = 0 and a 2-D A; MatMul with a 2-D B. Intermediate values must have
    no other consumer.
 
-   Also DequantizeLinear -> MaxPool 2x2 / stride 2 -> QuantizeLinear with one scale and zero
-   point becomes QMaxPool2x2 on the integers (exactly the same values).
+   Also DequantizeLinear -> MaxPool 2x2 / stride 2 [-> Flatten] -> QuantizeLinear with one scale
+   and zero point becomes QMaxPool2x2 on the integers (exactly the same values; the Flatten, the
+   same bytes, as its attribute).
 
    What stays equal: the unfused graph computes the same real-valued sum in float (rounding
    errors of ~1e-7 relative) before QuantizeLinear, the folded kernel exactly; the quantized
@@ -127,10 +128,11 @@ static bool ints_are(const e2e_kernel *k, const char *name, int n, int64_t v, bo
    zero point => QMaxPool2x2 on the integers. Exact: dequantization is increasing, so the
    maximum commutes with it, and QuantizeLinear(DequantizeLinear(v)) = v for a normal positive
    scale ((v - zp) * s / s is within 2 ulp of the integer v - zp). */
-static bool fuse_maxpool(e2e_fuse_ctx *c, e2e_kernel *q, e2e_kernel *mp)
+static bool fuse_maxpool(e2e_fuse_ctx *c, e2e_kernel *q, e2e_kernel *mp, e2e_kernel *flat)
 {
     e2e_kernel *dq = e2e_fuse_producer(c, mp->in[0]);
-    if (!e2e_fuse_is_op(dq, "DequantizeLinear") || e2e_fuse_sole_consumer(c, mp->out[0]) != q ||
+    if (!e2e_fuse_is_op(dq, "DequantizeLinear") ||
+        e2e_fuse_sole_consumer(c, mp->out[0]) != (flat ? flat : q) ||
         mp->n_out != 1 || dq->n_in < 3 || !dq->in[2] || !is_q8(dq->in[0]) ||
         (dq->in[1] != q->in[1] && !(const_scale(dq->in[1]) && per_tensor(dq->in[1]) &&
                                     *(const float *)dq->in[1]->data == *(const float *)q->in[1]->data)) ||
@@ -149,12 +151,22 @@ static bool fuse_maxpool(e2e_fuse_ctx *c, e2e_kernel *q, e2e_kernel *mp)
     const e2e_attr *ap = e2e_node_attr(mp->node, "auto_pad");
     if (ap && ap->s && strcmp(ap->s, "NOTSET") && strcmp(ap->s, "VALID"))
         return false;
+    e2e_attr fa = {.name = "flatten", .type = E2E_ATTR_INT, .i = -1};
+    if (flat) {
+        const e2e_attr *ax = e2e_node_attr(flat->node, "axis");
+        fa.i = ax && ax->type == E2E_ATTR_INT ? ax->i : 1;
+        if (fa.i < 0)
+            fa.i += 4;
+        if (fa.i < 0 || fa.i > 4)
+            return false;
+    }
     e2e_value *in[1] = {dq->in[0]};
     e2e_kernel k;
-    if (!e2e_fuse_make_kernel(c, q, &e2e_op_qmaxpool2x2, "QMaxPool2x2", in, 1, q->out, 1, NULL, &k))
+    if (!e2e_fuse_make_kernel_attrs(c, q, &e2e_op_qmaxpool2x2, "QMaxPool2x2", in, 1, q->out, 1,
+                                    &fa, flat ? 1 : 0, NULL, &k))
         return false;
-    e2e_kernel *drop[] = {mp};
-    e2e_fuse_install(c, &k, q, drop, 1);
+    e2e_kernel *drop[] = {mp, flat};
+    e2e_fuse_install(c, &k, q, drop, flat ? 2 : 1);
     return true;
 }
 
@@ -167,7 +179,12 @@ bool e2e_fuse_qdq(e2e_fuse_ctx *c, e2e_kernel *q)
     const e2e_session *s = c->s;
     e2e_kernel *op = e2e_fuse_producer(c, q->in[0]), *relu = NULL;
     if (e2e_fuse_is_op(op, "MaxPool"))
-        return fuse_maxpool(c, q, op);
+        return fuse_maxpool(c, q, op, NULL);
+    if (e2e_fuse_is_op(op, "Flatten")) {
+        e2e_kernel *mp = e2e_fuse_producer(c, op->in[0]);
+        return e2e_fuse_is_op(mp, "MaxPool") && e2e_fuse_sole_consumer(c, op->out[0]) == q &&
+               fuse_maxpool(c, q, mp, op);
+    }
     if (e2e_fuse_is_op(op, "Relu") && e2e_fuse_sole_consumer(c, op->out[0]) == q) {
         relu = op;
         op = e2e_fuse_producer(c, relu->in[0]);

@@ -1,42 +1,24 @@
 /* AVX512-VNNI kernels of the quantized products (ops/qgemm.h): vpdpbusd multiplies 4
    unsigned bytes by 4 signed bytes and adds the 4 products to an int32 lane, exactly (no
    saturation: the pairs' sums fit). Compiled with -mavx512vnni (Makefile) and used only when
-   the CPU has it (e2e_qgemm_vnni_ok). */
+   the CPU has it (e2e_qgemm_kernels_for); x86/qgemm_avx2.c packs the operands. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "ops/qgemm.h"
 
-void e2e_qgemm_vnni_pack_cols(int64_t K4, int64_t P64, const uint8_t *rows, uint8_t *colq)
-{
-    for (int64_t kq = 0; kq < K4; kq++) {
-        const uint8_t *r0 = rows + (4 * kq) * P64, *r1 = r0 + P64, *r2 = r1 + P64, *r3 = r2 + P64;
-        for (int64_t pb = 0; pb < P64 / 16; pb++) {
-            __m128i a0 = _mm_loadu_si128((const __m128i *)(r0 + 16 * pb));
-            __m128i a1 = _mm_loadu_si128((const __m128i *)(r1 + 16 * pb));
-            __m128i a2 = _mm_loadu_si128((const __m128i *)(r2 + 16 * pb));
-            __m128i a3 = _mm_loadu_si128((const __m128i *)(r3 + 16 * pb));
-            __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
-            __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
-            uint8_t *d = colq + (pb * K4 + kq) * 64;
-            _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(lo01, lo23));
-            _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(lo01, lo23));
-            _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(hi01, hi23));
-            _mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(hi01, hi23));
-        }
-    }
-}
-
 /* 4 channels x 4 vectors of 16 pixels per register tile; pixel blocks outside, so one block
    of packed columns (K4 * 256 bytes) stays in L1 while every channel passes over it */
-void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
+static void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
                          const uint8_t *colq, int32_t *acc, int64_t ldacc)
 {
     const int64_t ldw = 4 * K4;
     for (int64_t p = 0; p < P64; p += 64)
         for (int64_t m = 0; m < M4; m += 4) {
             __m512i c[4][4];
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     c[i][j] = _mm512_setzero_si512();
             const uint8_t *b = colq + (p / 16) * K4 * 64;
@@ -46,6 +28,7 @@ void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
                 __m512i x1 = _mm512_loadu_si512(b + (K4 + kq) * 64);
                 __m512i x2 = _mm512_loadu_si512(b + (2 * K4 + kq) * 64);
                 __m512i x3 = _mm512_loadu_si512(b + (3 * K4 + kq) * 64);
+                #pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) {
                     int32_t q;
                     memcpy(&q, wm + i * ldw + 4 * kq, 4);
@@ -56,7 +39,9 @@ void e2e_qgemm_vnni_conv(int64_t M4, int64_t P64, int64_t K4, const int8_t *w,
                     c[i][3] = _mm512_dpbusd_epi32(c[i][3], x3, wb);
                 }
             }
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     _mm512_storeu_si512(acc + (m + i) * ldacc + p + 16 * j, c[i][j]);
         }
@@ -68,23 +53,29 @@ static void rows4(int64_t M, int64_t m, int64_t N16, int64_t K4, const uint8_t *
                   const int8_t *bq, int32_t *c, int64_t ldc)
 {
     const uint8_t *ar[4];
+    #pragma GCC unroll 4
     for (int r = 0; r < 4; r++)
         ar[r] = a + (m + r < M ? m + r : M - 1) * lda;
     for (int64_t n = 0; n < N16; n += 64) {
         const int nv = (int)((N16 - n) / 16 < 4 ? (N16 - n) / 16 : 4);
         __m512i s[4][4];
+        #pragma GCC unroll 4
         for (int r = 0; r < 4; r++)
+            #pragma GCC unroll 4
             for (int j = 0; j < 4; j++)
                 s[r][j] = _mm512_setzero_si512();
         const int8_t *b = bq + (n / 16) * K4 * 64;
         for (int64_t kq = 0; kq < K4; kq++) {
             __m512i bv[4];
+            #pragma GCC unroll 4
             for (int j = 0; j < 4; j++)
                 bv[j] = j < nv ? _mm512_loadu_si512(b + (j * K4 + kq) * 64) : _mm512_setzero_si512();
+            #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 int32_t q;
                 memcpy(&q, ar[r] + 4 * kq, 4);
                 __m512i ab = _mm512_set1_epi32(q);
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     s[r][j] = _mm512_dpbusd_epi32(s[r][j], ab, bv[j]);
             }
@@ -97,7 +88,7 @@ static void rows4(int64_t M, int64_t m, int64_t N16, int64_t K4, const uint8_t *
 
 /* up to 8 vectors (128 columns) of one row of A per register tile (batch 1); more rows go
    4 at a time through rows4 */
-void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, int64_t lda,
+static void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, int64_t lda,
                          const int8_t *bq, int32_t *c, int64_t ldc)
 {
     int64_t m0 = 0;
@@ -108,6 +99,7 @@ void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, i
         for (int64_t n = 0; n < N16; n += 128) {
             const int nv = (int)((N16 - n) / 16 < 8 ? (N16 - n) / 16 : 8);
             __m512i s[8];
+            #pragma GCC unroll 8
             for (int j = 0; j < 8; j++)
                 s[j] = _mm512_setzero_si512();
             const int8_t *b = bq + (n / 16) * K4 * 64;
@@ -116,6 +108,7 @@ void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, i
                     int32_t q;
                     memcpy(&q, am + 4 * kq, 4);
                     __m512i ab = _mm512_set1_epi32(q);
+                    #pragma GCC unroll 8
                     for (int j = 0; j < 8; j++)
                         s[j] = _mm512_dpbusd_epi32(s[j], ab, _mm512_loadu_si512(b + (j * K4 + kq) * 64));
                 }
@@ -138,7 +131,7 @@ void e2e_qgemm_vnni_rows(int64_t M, int64_t N16, int64_t K4, const uint8_t *a, i
    [lo - zp, hi - zp] before the conversion (rounds half to even in the default MXCSR mode),
    so out-of-range values saturate like the scalar q_round. NaN cannot occur (finite int32
    times a finite multiplier). corr/mult: one value (stride 0) or one per element (stride 1). */
-void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, int cs,
+static void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, int cs,
                             const float *mult, int ms, int32_t zp, int32_t lo, int32_t hi,
                             bool s8, void *dst)
 {
@@ -170,85 +163,28 @@ void e2e_qgemm_vnni_requant(int64_t n, const int32_t *acc, const int32_t *corr, 
     }
 }
 
-/* Unfold and pack in one step for a stride-1 2-D convolution whose output rows are whole
-   blocks of 16 pixels (OW a multiple of 16): xp is the image padded with its zero point ([C][PH][PW], every tap of
-   every output inside), off[k] the offset of tap k (c, ky, kx) in it, -1 past kdim. */
-void e2e_qgemm_vnni_pack_conv(int64_t K4, int64_t pb0, int64_t pb1, int64_t osp, int64_t OW,
-                              int64_t PW, const int32_t *off, const uint8_t *xp, uint8_t *colq)
-{
-    const __m128i z = _mm_setzero_si128();
-    for (int64_t pb = pb0; pb < pb1; pb++) {
-        const int64_t p0 = 16 * pb, base = (p0 / OW) * PW + p0 % OW;
-        uint8_t *dq = colq + (pb - pb0) * K4 * 64;
-        if (p0 >= osp) { /* blocks past the output: computed and dropped */
-            memset(dq, 0, (size_t)(K4 * 64));
-            continue;
-        }
-        for (int64_t kq = 0; kq < K4; kq++) {
-            const int32_t *o = off + 4 * kq;
-            __m128i a0 = o[0] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[0] + base)) : z;
-            __m128i a1 = o[1] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[1] + base)) : z;
-            __m128i a2 = o[2] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[2] + base)) : z;
-            __m128i a3 = o[3] >= 0 ? _mm_loadu_si128((const __m128i *)(xp + o[3] + base)) : z;
-            __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
-            __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
-            uint8_t *d = dq + kq * 64;
-            _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(lo01, lo23));
-            _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(lo01, lo23));
-            _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(hi01, hi23));
-            _mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(hi01, hi23));
-        }
-    }
-}
-
-/* The image as channel quads: xq [C4][PH][PW][4] from xp [C][PH][PW] (channels past C: the
-   zero point). Rows are interleaved 16 bytes at a time like the packed columns. */
-void e2e_qgemm_vnni_quads(int64_t C, int64_t PHW, const uint8_t *xp, uint8_t zp, uint8_t *xq)
-{
-    const __m128i vz = _mm_set1_epi8((char)zp);
-    for (int64_t cq = 0; cq < (C + 3) / 4; cq++) {
-        const uint8_t *r[4];
-        for (int j = 0; j < 4; j++)
-            r[j] = 4 * cq + j < C ? xp + (4 * cq + j) * PHW : NULL;
-        uint8_t *d = xq + cq * PHW * 4;
-        int64_t i = 0;
-        for (; i + 16 <= PHW; i += 16) {
-            __m128i a0 = r[0] ? _mm_loadu_si128((const __m128i *)(r[0] + i)) : vz;
-            __m128i a1 = r[1] ? _mm_loadu_si128((const __m128i *)(r[1] + i)) : vz;
-            __m128i a2 = r[2] ? _mm_loadu_si128((const __m128i *)(r[2] + i)) : vz;
-            __m128i a3 = r[3] ? _mm_loadu_si128((const __m128i *)(r[3] + i)) : vz;
-            __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
-            __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
-            _mm_storeu_si128((__m128i *)(d + 4 * i), _mm_unpacklo_epi16(lo01, lo23));
-            _mm_storeu_si128((__m128i *)(d + 4 * i + 16), _mm_unpackhi_epi16(lo01, lo23));
-            _mm_storeu_si128((__m128i *)(d + 4 * i + 32), _mm_unpacklo_epi16(hi01, hi23));
-            _mm_storeu_si128((__m128i *)(d + 4 * i + 48), _mm_unpackhi_epi16(hi01, hi23));
-        }
-        for (; i < PHW; i++)
-            for (int j = 0; j < 4; j++)
-                d[4 * i + j] = r[j] ? r[j][i] : zp;
-    }
-}
-
 /* Direct stride-1 2-D convolution on channel quads: the 16 pixels of a vector are 16
    neighbours of one output row (OW % 16 == 0), so for tap kq (channel quad, ky, kx) they are
    64 contiguous bytes of xq at offq[kq] + (oy PW + ox) 4. Pixel blocks [pb0, pb1) (a multiple
    of 4 blocks; blocks at or past nblk, the image's, are computed on block 0 and dropped by the
    caller); acc rows ldacc apart, block pb at column 16 (pb - pb0). */
-void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int64_t nblk, int64_t K4,
+static void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int64_t nblk, int64_t K4,
                                 const int8_t *w, const int32_t *offq, const uint8_t *xq,
                                 int64_t OW, int64_t PW, int32_t *acc, int64_t ldacc)
 {
     const int64_t ldw = 4 * K4;
     for (int64_t pb = pb0; pb < pb1; pb += 4) {
         const uint8_t *base[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
             const int64_t b = pb + j < nblk ? pb + j : 0, p = 16 * b;
             base[j] = xq + ((p / OW) * PW + p % OW) * 4;
         }
         for (int64_t m = 0; m < M4; m += 4) {
             __m512i c[4][4];
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     c[i][j] = _mm512_setzero_si512();
             const int8_t *wm = w + m * ldw;
@@ -258,6 +194,7 @@ void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int64_t nb
                 __m512i x1 = _mm512_loadu_si512(base[1] + o);
                 __m512i x2 = _mm512_loadu_si512(base[2] + o);
                 __m512i x3 = _mm512_loadu_si512(base[3] + o);
+                #pragma GCC unroll 4
                 for (int i = 0; i < 4; i++) {
                     int32_t q;
                     memcpy(&q, wm + i * ldw + 4 * kq, 4);
@@ -268,9 +205,16 @@ void e2e_qgemm_vnni_conv_direct(int64_t M4, int64_t pb0, int64_t pb1, int64_t nb
                     c[i][3] = _mm512_dpbusd_epi32(c[i][3], x3, wb);
                 }
             }
+            #pragma GCC unroll 4
             for (int i = 0; i < 4; i++)
+                #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++)
                     _mm512_storeu_si512(acc + (m + i) * ldacc + 16 * (pb - pb0 + j), c[i][j]);
         }
     }
 }
+
+const e2e_qgemm_kernels e2e_qgemm_avx512vnni = {
+    "avx512-vnni", e2e_qgemm_vnni_conv, e2e_qgemm_vnni_conv_direct, e2e_qgemm_vnni_rows,
+    e2e_qgemm_vnni_requant, e2e_quant_f32_avx512, e2e_dequant_avx512, e2e_qmaxpool_row_avx2,
+};
