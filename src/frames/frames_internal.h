@@ -117,10 +117,11 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
 
 /* The cloud of the h x w crop around (seed_row, seed_col) on the event's image: writes the
    first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi, scaled
-   channels); *found = nodes in the crop, *kept = nodes written. cand is scratch. A seed with
-   row < 0 has no nodes. -1 when out of memory. */
+   channels); *found = nodes in the crop, *kept = nodes written. heap is scratch (a vector
+   of uint64_t, grown to cap entries). A seed with row < 0 has no nodes. -1 when out of
+   memory. */
 int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
-                   size_t cap, fr_vec *cand, float *out, size_t *found, size_t *kept);
+                   size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept);
 /* One slot in the ParticleNet layout: points [2, P], features [C, P], mask [P], from n_nodes
    nodes as written by fr_graph_cloud (at most P used); the rest zero. */
 void fr_graph_pad(const float *nodes, size_t n_nodes, int C, int P, float *points,

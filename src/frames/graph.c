@@ -5,6 +5,7 @@
    padding into the ParticleNet layout and the kNN edge list. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "frames/frames_internal.h"
 
@@ -23,49 +24,44 @@ float e2e_graph_channel_scale(e2e_channel c)
     }
 }
 
-/* Order of nodes: larger key first; equal keys by crop index (row-major) ascending. */
-static int before(const fr_graph_cand *a, const fr_graph_cand *b)
+/* The order of nodes (larger key first; equal keys by crop index, row-major, ascending) as
+   one integer, larger = earlier: the key's bits above the complemented index. A key is a sum
+   of |values| that passed "sum > threshold", so it is >= +0 and never NaN, and its bits order
+   as the floats do. The order is total (indices differ), so any correct selection and sort
+   give the same nodes in the same order. */
+static uint64_t order_of(float key, uint32_t idx)
 {
-    return a->key > b->key || (a->key == b->key && a->idx < b->idx);
+    uint32_t b;
+    memcpy(&b, &key, sizeof b);
+    return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-static int cmp_cand(const void *pa, const void *pb)
+/* A min-heap of order values: h[0] is the latest-ordered node kept so far. */
+static void heap_sift_down(uint64_t *h, size_t n, size_t i)
 {
-    const fr_graph_cand *a = pa, *b = pb;
-    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
-}
-
-static void swap_cand(fr_graph_cand *a, fr_graph_cand *b)
-{
-    fr_graph_cand t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Moves the m first nodes in order to v[0..m) (any order among them), m < n. */
-static void select_first(fr_graph_cand *v, size_t n, size_t m)
-{
-    size_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        /* median of three as pivot, placed at hi */
-        size_t mid = lo + (hi - lo) / 2;
-        if (before(&v[mid], &v[lo])) swap_cand(&v[mid], &v[lo]);
-        if (before(&v[hi], &v[lo])) swap_cand(&v[hi], &v[lo]);
-        if (before(&v[mid], &v[hi])) swap_cand(&v[mid], &v[hi]);
-        fr_graph_cand piv = v[hi];
-        size_t s = lo;
-        for (size_t i = lo; i < hi; i++)
-            if (before(&v[i], &piv))
-                swap_cand(&v[i], &v[s++]);
-        swap_cand(&v[s], &v[hi]);
-        /* v[lo..s) before the pivot, v[s] the pivot, v(s..hi] after it */
-        if (s == m || s + 1 == m)
-            return;
-        if (s > m)
-            hi = s - 1;
-        else
-            lo = s + 1;
+    const uint64_t x = h[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c + 1] < h[c])
+            c++;
+        if (!(h[c] < x))
+            break;
+        h[i] = h[c];
+        i = c;
     }
+    h[i] = x;
+}
+
+static void heap_push(uint64_t *h, size_t n, uint64_t x)
+{
+    size_t i = n;
+    while (i > 0 && x < h[(i - 1) / 2]) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
 }
 
 static double wrap_phi(double d)
@@ -82,10 +78,23 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 {
     const int C = ge->C, W = E2E_GRID_COLS;
     const uint32_t lo = (uint32_t)ge->grid_row0 * W, hi = lo + (uint32_t)ge->H * W;
+    /* locals: the compiler cannot tell that the stores into cells leave these alone */
+    const float *img[E2E_TAGGER_MAX_CHANNELS];
+    float scale[E2E_TAGGER_MAX_CHANNELS];
+    for (int c = 0; c < C; c++) {
+        img[c] = ge->img[c];
+        scale[c] = ge->scale[c];
+    }
+    const uint8_t *rows_on = ge->rows_on, *cols_on = ge->cols_on;
+    const float threshold = ge->threshold;
     ge->cells.n = 0;
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
        is read only where its own bit is set, so that the images, often out of cache by now,
        are read once per written cell rather than once per channel and occupied cell */
+    /* one 64-cell word at a time, one channel at a time: each channel's set cells add into
+       the word's sums, in channel order per cell as a loop over the channels per cell would
+       (the same float sums), without a branch per cell and channel on whether it is set */
+    float wsum[64] = {0}, wkey[64] = {0};
     uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
     for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
         uint64_t m = 0;
@@ -93,31 +102,51 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
             cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
             m |= cw[c];
         }
-        while (m) {
-            const int bit = __builtin_ctzll(m);
+        if (!m)
+            continue;
+        /* the word's cells inside the image and some slot's crop */
+        uint64_t keep = 0;
+        for (uint64_t t = m; t;) {
+            const int bit = __builtin_ctzll(t);
+            t &= t - 1;
             const uint32_t g = wd * 64 + (uint32_t)bit;
-            m &= m - 1;
             if (g < lo || g >= hi)
                 continue;
             const uint32_t idx = g - lo;
-            if (ge->rows_on && !(ge->rows_on[idx / W] && ge->cols_on[idx % W]))
+            if (rows_on && !(rows_on[idx / W] && cols_on[idx % W]))
                 continue; /* in no slot's crop */
-            float sum = 0, key = 0;
-            for (int c = 0; c < C; c++) {
-                if (!(cw[c] >> bit & 1))
-                    continue;
-                const float v = ge->img[c][idx];
-                sum += fabsf(v);
-                key += fabsf(ge->scale[c] * v); /* the ordering key */
-            }
-            if (!(sum > ge->threshold))
-                continue;
-            if (fr_vec_reserve(&ge->cells, 1))
-                return -1;
-            fr_graph_cand *cd = &FR_AT(ge->cells, fr_graph_cand, ge->cells.n++);
-            cd->key = key;
-            cd->idx = idx;
+            keep |= (uint64_t)1 << bit;
         }
+        if (!keep)
+            continue;
+        /* the word's cell bit is image index base + bit (base < 0 in the first word of the
+           EB view; such cells are not in keep) */
+        const int64_t base = (int64_t)wd * 64 - lo;
+        for (int c = 0; c < C; c++) {
+            const float *im = img[c], sc = scale[c];
+            for (uint64_t t = cw[c] & keep; t; t &= t - 1) {
+                const int bit = __builtin_ctzll(t);
+                const float v = im[base + bit];
+                wsum[bit] += fabsf(v);
+                wkey[bit] += fabsf(sc * v); /* the ordering key */
+            }
+        }
+        /* room for the word's cells at once (not one reserve per cell) */
+        if (fr_vec_reserve(&ge->cells, (size_t)__builtin_popcountll(keep)))
+            return -1;
+        fr_graph_cand *out = (fr_graph_cand *)ge->cells.data + ge->cells.n;
+        size_t k = 0;
+        for (uint64_t t = keep; t; t &= t - 1) {
+            const int bit = __builtin_ctzll(t);
+            const float sum = wsum[bit], key = wkey[bit];
+            wsum[bit] = wkey[bit] = 0;
+            if (!(sum > threshold))
+                continue;
+            out[k].key = key;
+            out[k].idx = (uint32_t)(base + bit);
+            k++;
+        }
+        ge->cells.n += k;
     }
     const fr_graph_cand *cells = ge->cells.data;
     size_t k = 0;
@@ -130,26 +159,26 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 }
 
 int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
-                   size_t cap, fr_vec *cand, float *out, size_t *found, size_t *kept)
+                   size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept)
 {
     *found = *kept = 0;
-    cand->n = 0;
     if (seed_row < 0 || seed_col < 0)
         return 0;
     const int C = ge->C, W = E2E_GRID_COLS;
     const int r0 = seed_row - e2e_frame_centre(h);
     const int c0 = ((seed_col - e2e_frame_centre(w)) % W + W) % W;
     const fr_graph_cand *cells = ge->cells.data;
+    heap->n = 0;
+    if (cap && fr_vec_reserve(heap, cap))
+        return -1;
+    uint64_t *hp = heap->data;
     /* the event's node cells inside the crop: rows r0 .. r0 + h - 1, columns c0 .. c0 + w - 1
-       (mod 360) */
+       (mod 360); the first cap of them in order kept in a bounded heap (most cells of a
+       truncated cloud fail the one comparison with its root) */
+    size_t n = 0, m = 0;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
     for (int ir = ra; ir < rb; ir++) {
         const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
-        if (e0 == e1)
-            continue;
-        if (fr_vec_reserve(cand, e1 - e0))
-            return -1;
-        fr_graph_cand *v = cand->data;
         const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
         for (size_t e = e0; e < e1; e++) {
             int q = (int)(cells[e].idx - rowbase) - c0;
@@ -157,22 +186,29 @@ int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, 
                 q += W;
             if (q >= w)
                 continue;
-            v[cand->n].idx = crow + (uint32_t)q; /* the tie order: (row, col) of the crop */
-            v[cand->n].key = cells[e].key;
-            cand->n++;
+            n++;
+            /* the tie order: (row, col) of the crop */
+            const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
+            if (m < cap)
+                heap_push(hp, m++, o);
+            else if (m && o > hp[0]) {
+                hp[0] = o;
+                heap_sift_down(hp, m, 0);
+            }
         }
     }
-    fr_graph_cand *v = cand->data;
-    const size_t n = cand->n;
-    const size_t m = n < cap ? n : cap;
-    if (m < n)
-        select_first(v, n, m);
-    if (m > 1) /* v is NULL when the crop had no candidate */
-        qsort(v, m, sizeof *v, cmp_cand);
+    /* heap sort: the root (latest) goes last, leaving hp[0 .. m) earliest first */
+    for (size_t s = m; s > 1; s--) {
+        const uint64_t x = hp[0];
+        hp[0] = hp[s - 1];
+        hp[s - 1] = x;
+        heap_sift_down(hp, s - 1, 0);
+    }
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
-        const int r = (int)(v[j].idx / (uint32_t)w), q = (int)(v[j].idx % (uint32_t)w);
+        const uint32_t ci = ~(uint32_t)hp[j];
+        const int r = (int)(ci / (uint32_t)w), q = (int)(ci % (uint32_t)w);
         const int ir = r0 + r, ic = (c0 + q) % W;
         float *o = out + j * (size_t)(2 + C);
         o[0] = (float)(e2e_geom_row_eta(ir + ge->grid_row0) - eta0);
