@@ -36,32 +36,71 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-/* A min-heap of order values: h[0] is the latest-ordered node kept so far. */
-static void heap_sift_down(uint64_t *h, size_t n, size_t i)
+/* Orders v[0 .. n) earliest first (larger order value first): a quicksort, median of three,
+   insertion sort below 16. */
+static void sort_desc(uint64_t *v, size_t n)
 {
-    const uint64_t x = h[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && h[c + 1] < h[c])
-            c++;
-        if (!(h[c] < x))
-            break;
-        h[i] = h[c];
-        i = c;
+    while (n > 16) {
+        uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+        const uint64_t piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) { /* Hoare partition: v[0 .. i) >= piv, v(j .. n) <= piv */
+            while (v[i] > piv)
+                i++;
+            while (v[j] < piv)
+                j--;
+            if (i >= j)
+                break;
+            const uint64_t t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        /* the smaller side by recursion, the larger by the loop */
+        if (j + 1 < n - j - 1) {
+            sort_desc(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            sort_desc(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
     }
-    h[i] = x;
+    for (size_t i = 1; i < n; i++) {
+        const uint64_t x = v[i];
+        size_t k = i;
+        for (; k > 0 && v[k - 1] < x; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
 }
 
-static void heap_push(uint64_t *h, size_t n, uint64_t x)
+/* Moves the m earliest of v[0 .. n) to v[0 .. m) (any order among them), m < n. */
+static void select_desc(uint64_t *v, size_t n, size_t m)
 {
-    size_t i = n;
-    while (i > 0 && x < h[(i - 1) / 2]) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
+    size_t lo = 0, hi = n; /* the m-th boundary lies in v[lo .. hi) */
+    while (hi - lo > 1) {
+        uint64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        const uint64_t piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        /* three-way: [lo, p) > piv, [p, q) == piv, [q, hi) < piv */
+        size_t p = lo, i = lo, q = hi;
+        while (i < q) {
+            const uint64_t x = v[i];
+            if (x > piv) {
+                v[i++] = v[p];
+                v[p++] = x;
+            } else if (x < piv) {
+                v[i] = v[--q];
+                v[q] = x;
+            } else
+                i++;
+        }
+        if (m < p)
+            hi = p;
+        else if (m > q)
+            lo = q;
+        else
+            return;
     }
-    h[i] = x;
 }
 
 static double wrap_phi(double d)
@@ -158,7 +197,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     return 0;
 }
 
-int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
+int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                    size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept)
 {
     *found = *kept = 0;
@@ -168,16 +207,52 @@ int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, 
     const int r0 = seed_row - e2e_frame_centre(h);
     const int c0 = ((seed_col - e2e_frame_centre(w)) % W + W) % W;
     const fr_graph_cand *cells = ge->cells.data;
-    heap->n = 0;
-    if (cap && fr_vec_reserve(heap, cap))
-        return -1;
-    uint64_t *hp = heap->data;
     /* the event's node cells inside the crop: rows r0 .. r0 + h - 1, columns c0 .. c0 + w - 1
-       (mod 360); the first cap of them in order kept in a bounded heap (most cells of a
-       truncated cloud fail the one comparison with its root) */
-    size_t n = 0, m = 0;
+       (mod 360). Two passes: the first counts them per key bin, which gives the bin B of the
+       cap-th node (every node above B kept, those in B decided by their order); the second
+       collects the kept ones as order values, then a sort (and, within B, a selection). */
+    uint32_t *hist = ge->hist;
+    memset(hist, 0, FR_BINS * sizeof *hist);
+    size_t n = 0;
+    uint32_t top = 0;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
     for (int ir = ra; ir < rb; ir++) {
+        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const uint32_t rowbase = (uint32_t)ir * W;
+        for (size_t e = e0; e < e1; e++) {
+            int q = (int)(cells[e].idx - rowbase) - c0;
+            if (q < 0)
+                q += W;
+            if (q >= w)
+                continue;
+            uint32_t kb;
+            memcpy(&kb, &cells[e].key, sizeof kb);
+            kb >>= FR_BIN_SHIFT;
+            hist[kb]++;
+            top = kb > top ? kb : top;
+            n++;
+        }
+    }
+    const size_t m = n < cap ? n : cap;
+    /* B: all of bins above B hold fewer than m nodes, with B at least m */
+    int64_t bin_b = -1;
+    size_t above = 0;
+    if (m < n) {
+        for (int64_t b = top; b >= 0; b--) {
+            if (above + hist[b] >= m) {
+                bin_b = b;
+                break;
+            }
+            above += hist[b];
+        }
+    }
+    const size_t in_b = bin_b >= 0 ? hist[bin_b] : 0;
+    heap->n = 0;
+    if (fr_vec_reserve(heap, m + in_b))
+        return -1;
+    uint64_t *kv = heap->data, *tv = kv + m; /* kept above B; those in B */
+    size_t nk = 0, nt = 0;
+    for (int ir = ra; ir < rb && n; ir++) {
         const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
         const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
         for (size_t e = e0; e < e1; e++) {
@@ -186,24 +261,26 @@ int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, 
                 q += W;
             if (q >= w)
                 continue;
-            n++;
+            uint32_t kb;
+            memcpy(&kb, &cells[e].key, sizeof kb);
+            const int64_t b = kb >> FR_BIN_SHIFT;
+            if (b < bin_b)
+                continue;
             /* the tie order: (row, col) of the crop */
             const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
-            if (m < cap)
-                heap_push(hp, m++, o);
-            else if (m && o > hp[0]) {
-                hp[0] = o;
-                heap_sift_down(hp, m, 0);
-            }
+            if (b > bin_b)
+                kv[nk++] = o;
+            else
+                tv[nt++] = o;
         }
     }
-    /* heap sort: the root (latest) goes last, leaving hp[0 .. m) earliest first */
-    for (size_t s = m; s > 1; s--) {
-        const uint64_t x = hp[0];
-        hp[0] = hp[s - 1];
-        hp[s - 1] = x;
-        heap_sift_down(hp, s - 1, 0);
+    if (nk < m) { /* the earliest m - nk of bin B */
+        if (nt > m - nk)
+            select_desc(tv, nt, m - nk);
+        memmove(kv + nk, tv, (m - nk) * sizeof *kv);
     }
+    sort_desc(kv, m);
+    const uint64_t *hp = kv;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
