@@ -113,6 +113,24 @@ static double wrap_phi(double d)
     return d;
 }
 
+/* len (1 .. 64) bits of the bit array b from bit pos, as the low bits of a word (b has a
+   word of padding). */
+static uint64_t bits_at(const uint64_t *b, uint32_t pos, uint32_t len)
+{
+    const uint32_t w = pos >> 6, s = pos & 63;
+    uint64_t v = b[w] >> s;
+    if (s)
+        v |= b[w + 1] << (64 - s);
+    return len == 64 ? v : v & (((uint64_t)1 << len) - 1);
+}
+
+/* Whether grid row gr is a row of ge's image that some crop covers. */
+static int row_on(const fr_graph_event *ge, uint32_t gr)
+{
+    const int r = (int)gr - ge->grid_row0;
+    return r >= 0 && r < ge->H && (!ge->rows_on || ge->rows_on[r]);
+}
+
 int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 {
     const int C = ge->C, W = E2E_GRID_COLS;
@@ -124,38 +142,40 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
         img[c] = ge->img[c];
         scale[c] = ge->scale[c];
     }
-    const uint8_t *rows_on = ge->rows_on, *cols_on = ge->cols_on;
+    const uint8_t *cols_on = ge->cols_on;
     const float threshold = ge->threshold;
     ge->cells.n = 0;
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
        is read only where its own bit is set, so that the images, often out of cache by now,
-       are read once per written cell rather than once per channel and occupied cell */
-    /* one 64-cell word at a time, one channel at a time: each channel's set cells add into
-       the word's sums, in channel order per cell as a loop over the channels per cell would
-       (the same float sums), without a branch per cell and channel on whether it is set */
+       are read once per written cell rather than once per channel and occupied cell. One
+       64-cell word at a time, one channel at a time: each channel's set cells add into the
+       word's sums, in channel order per cell as a loop over the channels per cell would (the
+       same float sums), without a branch per cell and channel on whether it is set. */
     float wsum[64] = {0}, wkey[64] = {0};
+    /* the columns some crop covers as bits (one word of padding for bits_at) */
+    uint64_t colbits[(E2E_GRID_COLS + 63) / 64 + 1] = {0};
+    for (int q = 0; q < W; q++)
+        if (!cols_on || cols_on[q])
+            colbits[q >> 6] |= (uint64_t)1 << (q & 63);
     uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
     for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
+        /* the word's cells inside the image and some slot's crop: a word spans at most two
+           grid rows (64 < 360 columns) */
+        const uint32_t g0 = wd * 64, gr = g0 / W, gc = g0 % W;
+        const uint32_t len = W - gc < 64 ? W - gc : 64;
+        uint64_t keep = 0;
+        if (row_on(ge, gr))
+            keep = bits_at(colbits, gc, len);
+        if (len < 64 && row_on(ge, gr + 1))
+            keep |= bits_at(colbits, 0, 64 - len) << len;
+        if (!keep)
+            continue;
         uint64_t m = 0;
         for (int c = 0; c < C; c++) {
             cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
             m |= cw[c];
         }
-        if (!m)
-            continue;
-        /* the word's cells inside the image and some slot's crop */
-        uint64_t keep = 0;
-        for (uint64_t t = m; t;) {
-            const int bit = __builtin_ctzll(t);
-            t &= t - 1;
-            const uint32_t g = wd * 64 + (uint32_t)bit;
-            if (g < lo || g >= hi)
-                continue;
-            const uint32_t idx = g - lo;
-            if (rows_on && !(rows_on[idx / W] && cols_on[idx % W]))
-                continue; /* in no slot's crop */
-            keep |= (uint64_t)1 << bit;
-        }
+        keep &= m;
         if (!keep)
             continue;
         /* the word's cell bit is image index base + bit (base < 0 in the first word of the
