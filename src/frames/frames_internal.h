@@ -113,7 +113,8 @@ typedef struct fr_graph_event {
                                          cells elsewhere are skipped (NULL: all) */
     fr_vec cells;     /* fr_graph_cand: key, image index */
     size_t row_first[E2E_GRID_ROWS + 1];
-    uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin */
+    uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin, */
+    uint32_t span[E2E_GRID_ROWS][4]; /* and per crop row its cells' spans */
 } fr_graph_event;
 
 /* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set

@@ -36,6 +36,19 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
+/* The first of cells[lo .. hi) (sorted by idx) with idx >= x; hi when none. */
+static uint32_t lower_idx(const fr_graph_cand *cells, uint32_t lo, uint32_t hi, uint32_t x)
+{
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (cells[mid].idx < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Orders v[0 .. n) earliest first (larger order value first): a quicksort, median of three,
    insertion sort below 16. */
 static void sort_desc(uint64_t *v, size_t n)
@@ -236,22 +249,28 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     size_t n = 0;
     uint32_t top = 0;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
+    /* a row's cells of the crop: one span of its (column-sorted) cells, two where the
+       window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
+    const uint32_t wa = (uint32_t)c0, wb = c0 + w > W ? (uint32_t)W : (uint32_t)(c0 + w);
+    const uint32_t wrap = c0 + w > W ? (uint32_t)(c0 + w - W) : 0;
+    uint32_t (*span)[4] = ge->span;
     for (int ir = ra; ir < rb; ir++) {
-        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const uint32_t e0 = (uint32_t)ge->row_first[ir], e1 = (uint32_t)ge->row_first[ir + 1];
         const uint32_t rowbase = (uint32_t)ir * W;
-        for (size_t e = e0; e < e1; e++) {
-            int q = (int)(cells[e].idx - rowbase) - c0;
-            if (q < 0)
-                q += W;
-            if (q >= w)
-                continue;
-            uint32_t kb;
-            memcpy(&kb, &cells[e].key, sizeof kb);
-            kb >>= FR_BIN_SHIFT;
-            hist[kb]++;
-            top = kb > top ? kb : top;
-            n++;
-        }
+        uint32_t *sp = span[ir - ra];
+        sp[0] = lower_idx(cells, e0, e1, rowbase + wa);
+        sp[1] = lower_idx(cells, sp[0], e1, rowbase + wb);
+        sp[2] = e0;
+        sp[3] = wrap ? lower_idx(cells, e0, sp[0], rowbase + wrap) : e0;
+        for (int part = 0; part < 4; part += 2)
+            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
+                uint32_t kb;
+                memcpy(&kb, &cells[e].key, sizeof kb);
+                kb >>= FR_BIN_SHIFT;
+                hist[kb]++;
+                top = kb > top ? kb : top;
+            }
+        n += (size_t)(sp[1] - sp[0]) + (sp[3] - sp[2]);
     }
     const size_t m = n < cap ? n : cap;
     /* B: all of bins above B hold fewer than m nodes, with B at least m */
@@ -273,25 +292,25 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     uint64_t *kv = heap->data, *tv = kv + m; /* kept above B; those in B */
     size_t nk = 0, nt = 0;
     for (int ir = ra; ir < rb && n; ir++) {
-        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const uint32_t *sp = span[ir - ra];
         const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
-        for (size_t e = e0; e < e1; e++) {
-            int q = (int)(cells[e].idx - rowbase) - c0;
-            if (q < 0)
-                q += W;
-            if (q >= w)
-                continue;
-            uint32_t kb;
-            memcpy(&kb, &cells[e].key, sizeof kb);
-            const int64_t b = kb >> FR_BIN_SHIFT;
-            if (b < bin_b)
-                continue;
-            /* the tie order: (row, col) of the crop */
-            const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
-            if (b > bin_b)
-                kv[nk++] = o;
-            else
-                tv[nt++] = o;
+        for (int part = 0; part < 4; part += 2) {
+            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
+                int q = (int)(cells[e].idx - rowbase) - c0;
+                if (q < 0)
+                    q += W;
+                uint32_t kb;
+                memcpy(&kb, &cells[e].key, sizeof kb);
+                const int64_t b = kb >> FR_BIN_SHIFT;
+                if (b < bin_b)
+                    continue;
+                /* the tie order: (row, col) of the crop */
+                const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
+                if (b > bin_b)
+                    kv[nk++] = o;
+                else
+                    tv[nt++] = o;
+            }
         }
     }
     if (nk < m) { /* the earliest m - nk of bin B */
