@@ -111,6 +111,9 @@ typedef struct fr_graph_event {
     float threshold;
     const uint8_t *rows_on, *cols_on; /* image rows (H) and columns (360) some crop covers:
                                          cells elsewhere are skipped (NULL: all) */
+    const uint64_t *const *bits; /* the occupancy bits fr_graph_event_cells was given: a
+                                    channel's value is read only where its bit is set (the
+                                    image is +0 elsewhere; NULL: read everywhere) */
     fr_vec cells;     /* fr_graph_cand: key, image index */
     size_t row_first[E2E_GRID_ROWS + 1];
     uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin, */

@@ -158,6 +158,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     const uint8_t *cols_on = ge->cols_on;
     const float threshold = ge->threshold;
     ge->cells.n = 0;
+    ge->bits = bits;
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
        is read only where its own bit is set, so that the images, often out of cache by now,
        are read once per written cell rather than once per channel and occupied cell. One
@@ -330,8 +331,13 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         o[0] = (float)(e2e_geom_row_eta(ir + ge->grid_row0) - eta0);
         o[1] = (float)wrap_phi(e2e_geom_col_phi(ic) - phi0);
         const size_t off = (size_t)ir * W + (size_t)ic;
+        /* a channel not written at the cell is +0 there: its line of the image, likely out
+           of cache, is not read */
+        const size_t g = off + (size_t)ge->grid_row0 * W;
         for (int c = 0; c < C; c++)
-            o[2 + c] = ge->scale[c] * ge->img[c][off];
+            o[2 + c] = ge->scale[c] * (!ge->bits || (ge->bits[c][g >> 6] >> (g & 63) & 1)
+                                           ? ge->img[c][off]
+                                           : 0.0f);
     }
     *found = n;
     *kept = m;
