@@ -872,6 +872,7 @@ static void test_clouds_equal_plain_algorithm(void **state)
     } cases[] = {
         {"eg", NULL, 0, 0, 0, -1},
         {"eg", NULL, 15, 21, 7, 0.05f},
+        {"eg", NULL, 171, 360, 50, -1}, /* all of the EB view, its first and last rows */
         {"qg", NULL, 0, 0, 0, -1},
         {"qg", NULL, 33, 47, 25, -1},
         {"top", NULL, 0, 0, 3, -1},
