@@ -36,17 +36,20 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-/* The first of cells[lo .. hi) (sorted by idx) with idx >= x; hi when none. */
+/* The first of cells[lo .. hi) (sorted by idx) with idx >= x; hi when none. Halving without
+   a data-dependent branch (a conditional move), as the outcomes are unpredictable. */
 static uint32_t lower_idx(const fr_graph_cand *cells, uint32_t lo, uint32_t hi, uint32_t x)
 {
-    while (lo < hi) {
-        const uint32_t mid = lo + (hi - lo) / 2;
-        if (cells[mid].idx < x)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t n = hi - lo;
+    if (!n)
+        return lo;
+    const fr_graph_cand *b = cells + lo;
+    while (n > 1) {
+        const uint32_t half = n / 2;
+        b = b[half].idx < x ? b + half : b;
+        n -= half;
     }
-    return lo;
+    return (uint32_t)(b - cells) + (b->idx < x);
 }
 
 /* Orders v[0 .. n) earliest first (larger order value first): a quicksort, median of three,
@@ -118,7 +121,8 @@ static void select_desc(uint64_t *v, size_t n, size_t m)
 
 static double wrap_phi(double d)
 {
-    d = fmod(d, 2 * M_PI);
+    if (!(fabs(d) < 2 * M_PI)) /* fmod returns any smaller d itself, exactly */
+        d = fmod(d, 2 * M_PI);
     if (d > M_PI)
         d -= 2 * M_PI;
     else if (d < -M_PI)
