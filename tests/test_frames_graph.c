@@ -762,6 +762,163 @@ static void test_occupancy_equals_full_scan(void **state)
     free(bits);
 }
 
+/* ---- the builder against the plain algorithm ---- */
+
+typedef struct ref_node {
+    float key;
+    int idx; /* crop index, row-major */
+} ref_node;
+
+static int ref_cmp(const void *pa, const void *pb)
+{
+    const ref_node *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key > b->key ? -1 : 1;
+    return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* One tagger's graph frames checked bit for bit against the plain algorithm of
+   docs/graph-frames.md run on its image frames (the same crops): every cell of the crop with
+   sum_c |v| > threshold, all of them sorted by (key descending, crop index ascending) with
+   qsort, the first cap kept, positions from the geometry, the rest zero. Returns the slots
+   whose cloud was truncated. */
+static size_t check_against_reference(e2e_tagger *t, int photons, float threshold, int cap,
+                                      ref_node *buf)
+{
+    e2e_graph_frames g;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_graph_frames(t, &g, &err), E2E_OK);
+    size_t n, nf;
+    int C, h, w;
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    const float *img = e2e_tagger_frames(t, &nf, &C, &h, &w);
+    assert_int_equal(nf, n);
+    assert_int_equal(g.n, n);
+    assert_int_equal(g.C, C);
+    const e2e_tagger_config cfg = *e2e_tagger_get_config(t);
+    const int P = g.P, row0 = photons ? E2E_EB_ROW0 : 0;
+    size_t truncated = 0, max_kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *fr = img + i * (size_t)C * h * w;
+        size_t cnt = 0;
+        const int seeded = sl[i].seed.status == E2E_SEED_OK ||
+                           sl[i].seed.status == E2E_SEED_NO_NODES;
+        for (int idx = 0; seeded && idx < h * w; idx++) {
+            float sum = 0, key = 0;
+            for (int c = 0; c < C; c++) {
+                const float v = fr[(size_t)c * h * w + idx];
+                sum += fabsf(v);
+                key += fabsf(e2e_graph_channel_scale(cfg.channels[c]) * v);
+            }
+            if (sum > threshold)
+                buf[cnt++] = (ref_node){key, idx};
+        }
+        qsort(buf, cnt, sizeof *buf, ref_cmp);
+        const size_t kept = cnt < (size_t)cap ? cnt : (size_t)cap;
+        assert_int_equal(sl[i].n_nodes, (int)cnt);
+        if (seeded)
+            assert_int_equal(sl[i].seed.status, cnt ? E2E_SEED_OK : E2E_SEED_NO_NODES);
+        truncated += cnt > kept;
+        max_kept = kept > max_kept ? kept : max_kept;
+        const float *pts = g.points + i * 2 * (size_t)P, *ft = g.features + i * (size_t)C * P;
+        const float *mk = g.mask + i * (size_t)P;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(h);
+        const int c0 = sl[i].seed.col - e2e_frame_centre(w);
+        for (size_t j = 0; j < (size_t)P; j++) {
+            float x[2] = {0, 0}, m = 0;
+            float f[E2E_TAGGER_MAX_CHANNELS] = {0};
+            if (j < kept) {
+                const int r = buf[j].idx / w, q = buf[j].idx % w;
+                double dphi = e2e_geom_col_phi(((c0 + q) % 360 + 360) % 360) -
+                              e2e_geom_col_phi(sl[i].seed.col);
+                dphi = fmod(dphi, 2 * M_PI);
+                dphi = dphi > M_PI ? dphi - 2 * M_PI : dphi < -M_PI ? dphi + 2 * M_PI : dphi;
+                x[0] = (float)(e2e_geom_row_eta(r0 + r + row0) -
+                               e2e_geom_row_eta(sl[i].seed.row + row0));
+                x[1] = (float)dphi;
+                m = 1;
+                for (int c = 0; c < C; c++)
+                    f[c] = e2e_graph_channel_scale(cfg.channels[c]) *
+                           fr[(size_t)c * h * w + buf[j].idx];
+            }
+            if (memcmp(&pts[j], &x[0], sizeof(float)) || memcmp(&pts[P + j], &x[1], sizeof(float)) ||
+                memcmp(&mk[j], &m, sizeof(float)))
+                fail_msg("tagger %s slot %zu node %zu: points (%.9g, %.9g) mask %g, expected "
+                         "(%.9g, %.9g) %g", cfg.name, i, j, pts[j], pts[P + j], mk[j], x[0], x[1], m);
+            for (int c = 0; c < C; c++)
+                if (memcmp(&ft[(size_t)c * P + j], &f[c], sizeof(float)))
+                    fail_msg("tagger %s slot %zu node %zu channel %d: %.9g, expected %.9g",
+                             cfg.name, i, j, c, ft[(size_t)c * P + j], f[c]);
+        }
+    }
+    assert_int_equal(g.truncated, truncated);
+    assert_true(max_kept <= (size_t)P);
+    return truncated;
+}
+
+/* Toy events (many jets and photons per event, HCAL 5 x 5 blocks of equal values: many equal
+   keys) through the four taggers' channel lists, at caps that cut inside groups of equal keys
+   and caps above the cloud sizes, two thresholds and several crop sizes (odd, and wider than
+   half the phi ring, so that crops wrap and overlap): the clouds must be those of the plain
+   algorithm, bit for bit. */
+static void test_clouds_equal_plain_algorithm(void **state)
+{
+    fixture *f = *state;
+    e2e_gen_options go = e2e_gen_options_default();
+    static const struct {
+        const char *tagger, *channels;
+        int h, w, cap;
+        float threshold;
+    } cases[] = {
+        {"eg", NULL, 0, 0, 0, -1},
+        {"eg", NULL, 15, 21, 7, 0.05f},
+        {"eg", NULL, 171, 360, 50, -1}, /* all of the EB view, its first and last rows */
+        {"qg", NULL, 0, 0, 0, -1},
+        {"qg", NULL, 33, 47, 25, -1},
+        {"top", NULL, 0, 0, 3, -1},
+        {"top", NULL, 64, 200, 1000, 0.5f},
+        {"tau", "hbhe", 21, 250, 40, -1},
+        {"tau", "ecal,pt", 128, 128, 2000, -1},
+    };
+    ref_node *buf = malloc(280 * 360 * sizeof *buf);
+    assert_non_null(buf);
+    size_t truncated = 0, clouds = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        e2e_tagger_config c;
+        e2e_error err;
+        assert_int_equal(e2e_tagger_config_default(cases[k].tagger, &c, &err), E2E_OK);
+        if (cases[k].channels)
+            assert_int_equal(e2e_tagger_config_set_channels(&c, cases[k].channels, &err), E2E_OK);
+        if (cases[k].h) {
+            c.height = cases[k].h;
+            c.width = cases[k].w;
+        }
+        c.graph.enabled = 1;
+        if (cases[k].cap)
+            c.graph.max_points = cases[k].cap;
+        if (cases[k].threshold >= 0)
+            c.graph.threshold = cases[k].threshold;
+        e2e_tagger *t;
+        if (e2e_tagger_create(&c, NULL, NULL, &t, &err))
+            fail_msg("%s", err.message);
+        c = *e2e_tagger_get_config(t);
+        for (uint64_t ev = 0; ev < 6; ev++) {
+            assert_int_equal(e2e_gen_event(&go, 100 + ev * 7 + k, f->ev, NULL), E2E_OK);
+            if (e2e_detframes_build(f->df, f->ev, &err) || e2e_tagger_prepare(t, f->ev, f->df, &err))
+                fail_msg("%s", err.message);
+            truncated += check_against_reference(t, c.objects == E2E_OBJ_PHOTONS,
+                                                 c.graph.threshold, c.graph.max_points, buf);
+            size_t n;
+            e2e_tagger_slots(t, &n);
+            clouds += n;
+        }
+        e2e_tagger_free(t);
+    }
+    free(buf);
+    assert_true(clouds > 100);
+    assert_true(truncated > 20); /* the cut inside the clouds was exercised */
+}
+
 /* The models of tests/graph_frames.test.sh. */
 static int write_models(const char *dir)
 {
@@ -807,6 +964,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mismatched_models_refused),
         cmocka_unit_test_setup_teardown(test_image_tagger_builds_no_graphs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_occupancy_equals_full_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clouds_equal_plain_algorithm, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,11 +108,12 @@ int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *
             const uint32_t *t = df->towers_touched.data;
             for (size_t i = 0; i < df->towers_touched.n; i++) {
                 uint32_t r = t[i] / E2E_HCAL_COLS, col = t[i] % E2E_HCAL_COLS;
-                for (uint32_t a = 0; a < 5; a++)
-                    for (uint32_t b = 0; b < 5; b++) {
-                        uint32_t idx = (r * 5 + a) * E2E_GRID_COLS + col * 5 + b;
-                        bits[idx >> 6] |= (uint64_t)1 << (idx & 63);
-                    }
+                for (uint32_t a = 0; a < 5; a++) { /* 5 bits of a row at once */
+                    const uint32_t idx = (r * 5 + a) * E2E_GRID_COLS + col * 5, s = idx & 63;
+                    bits[idx >> 6] |= (uint64_t)0x1f << s;
+                    if (s > 59) /* the row's last bits in the next word */
+                        bits[(idx >> 6) + 1] |= (uint64_t)0x1f >> (64 - s);
+                }
             }
             continue;
         }

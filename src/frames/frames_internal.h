@@ -93,6 +93,11 @@ typedef struct fr_graph_cand {
     uint32_t idx;
 } fr_graph_cand;
 
+/* fr_graph_cloud selects by the key's leading bits: bin = key bits >> 20 (the exponent and
+   3 mantissa bits; keys are >= 0, so the bins order as the keys do). */
+#define FR_BIN_SHIFT 20
+#define FR_BINS (1u << (31 - FR_BIN_SHIFT))
+
 /* The event's node cells for one tagger: the tagger's channel images (H x 360, EB view or
    grid), where image row 0 sits on the grid (55 for the EB view, 0 for the grid), the
    per-channel feature scale and the node threshold; cells = the cells whose sum over
@@ -106,8 +111,13 @@ typedef struct fr_graph_event {
     float threshold;
     const uint8_t *rows_on, *cols_on; /* image rows (H) and columns (360) some crop covers:
                                          cells elsewhere are skipped (NULL: all) */
+    const uint64_t *const *bits; /* the occupancy bits fr_graph_event_cells was given: a
+                                    channel's value is read only where its bit is set (the
+                                    image is +0 elsewhere; NULL: read everywhere) */
     fr_vec cells;     /* fr_graph_cand: key, image index */
     size_t row_first[E2E_GRID_ROWS + 1];
+    uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin, */
+    uint32_t span[E2E_GRID_ROWS][4]; /* and per crop row its cells' spans */
 } fr_graph_event;
 
 /* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set
@@ -117,10 +127,11 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
 
 /* The cloud of the h x w crop around (seed_row, seed_col) on the event's image: writes the
    first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi, scaled
-   channels); *found = nodes in the crop, *kept = nodes written. cand is scratch. A seed with
-   row < 0 has no nodes. -1 when out of memory. */
-int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
-                   size_t cap, fr_vec *cand, float *out, size_t *found, size_t *kept);
+   channels); *found = nodes in the crop, *kept = nodes written. heap is scratch (a vector
+   of uint64_t). A seed with row < 0 has no nodes. -1 when out of
+   memory. */
+int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
+                   size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept);
 /* One slot in the ParticleNet layout: points [2, P], features [C, P], mask [P], from n_nodes
    nodes as written by fr_graph_cloud (at most P used); the rest zero. */
 void fr_graph_pad(const float *nodes, size_t n_nodes, int C, int P, float *points,

@@ -5,6 +5,7 @@
    padding into the ParticleNet layout and the kNN edge list. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "frames/frames_internal.h"
 
@@ -23,54 +24,105 @@ float e2e_graph_channel_scale(e2e_channel c)
     }
 }
 
-/* Order of nodes: larger key first; equal keys by crop index (row-major) ascending. */
-static int before(const fr_graph_cand *a, const fr_graph_cand *b)
+/* The order of nodes (larger key first; equal keys by crop index, row-major, ascending) as
+   one integer, larger = earlier: the key's bits above the complemented index. A key is a sum
+   of |values| that passed "sum > threshold", so it is >= +0 and never NaN, and its bits order
+   as the floats do. The order is total (indices differ), so any correct selection and sort
+   give the same nodes in the same order. */
+static uint64_t order_of(float key, uint32_t idx)
 {
-    return a->key > b->key || (a->key == b->key && a->idx < b->idx);
+    uint32_t b;
+    memcpy(&b, &key, sizeof b);
+    return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-static int cmp_cand(const void *pa, const void *pb)
+/* The first of cells[lo .. hi) (sorted by idx) with idx >= x; hi when none. Halving without
+   a data-dependent branch (a conditional move), as the outcomes are unpredictable. */
+static uint32_t lower_idx(const fr_graph_cand *cells, uint32_t lo, uint32_t hi, uint32_t x)
 {
-    const fr_graph_cand *a = pa, *b = pb;
-    return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+    uint32_t n = hi - lo;
+    if (!n)
+        return lo;
+    const fr_graph_cand *b = cells + lo;
+    while (n > 1) {
+        const uint32_t half = n / 2;
+        b = b[half].idx < x ? b + half : b;
+        n -= half;
+    }
+    return (uint32_t)(b - cells) + (b->idx < x);
 }
 
-static void swap_cand(fr_graph_cand *a, fr_graph_cand *b)
+/* Orders v[0 .. n) earliest first (larger order value first): a quicksort, median of three,
+   insertion sort below 16. */
+static void sort_desc(uint64_t *v, size_t n)
 {
-    fr_graph_cand t = *a;
-    *a = *b;
-    *b = t;
+    while (n > 16) {
+        uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+        const uint64_t piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) { /* Hoare partition: v[0 .. i) >= piv, v(j .. n) <= piv */
+            while (v[i] > piv)
+                i++;
+            while (v[j] < piv)
+                j--;
+            if (i >= j)
+                break;
+            const uint64_t t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        /* the smaller side by recursion, the larger by the loop */
+        if (j + 1 < n - j - 1) {
+            sort_desc(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            sort_desc(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        const uint64_t x = v[i];
+        size_t k = i;
+        for (; k > 0 && v[k - 1] < x; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
 }
 
-/* Moves the m first nodes in order to v[0..m) (any order among them), m < n. */
-static void select_first(fr_graph_cand *v, size_t n, size_t m)
+/* Moves the m earliest of v[0 .. n) to v[0 .. m) (any order among them), m < n. */
+static void select_desc(uint64_t *v, size_t n, size_t m)
 {
-    size_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        /* median of three as pivot, placed at hi */
-        size_t mid = lo + (hi - lo) / 2;
-        if (before(&v[mid], &v[lo])) swap_cand(&v[mid], &v[lo]);
-        if (before(&v[hi], &v[lo])) swap_cand(&v[hi], &v[lo]);
-        if (before(&v[mid], &v[hi])) swap_cand(&v[mid], &v[hi]);
-        fr_graph_cand piv = v[hi];
-        size_t s = lo;
-        for (size_t i = lo; i < hi; i++)
-            if (before(&v[i], &piv))
-                swap_cand(&v[i], &v[s++]);
-        swap_cand(&v[s], &v[hi]);
-        /* v[lo..s) before the pivot, v[s] the pivot, v(s..hi] after it */
-        if (s == m || s + 1 == m)
-            return;
-        if (s > m)
-            hi = s - 1;
+    size_t lo = 0, hi = n; /* the m-th boundary lies in v[lo .. hi) */
+    while (hi - lo > 1) {
+        uint64_t a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        const uint64_t piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        /* three-way: [lo, p) > piv, [p, q) == piv, [q, hi) < piv */
+        size_t p = lo, i = lo, q = hi;
+        while (i < q) {
+            const uint64_t x = v[i];
+            if (x > piv) {
+                v[i++] = v[p];
+                v[p++] = x;
+            } else if (x < piv) {
+                v[i] = v[--q];
+                v[q] = x;
+            } else
+                i++;
+        }
+        if (m < p)
+            hi = p;
+        else if (m > q)
+            lo = q;
         else
-            lo = s + 1;
+            return;
     }
 }
 
 static double wrap_phi(double d)
 {
-    d = fmod(d, 2 * M_PI);
+    if (!(fabs(d) < 2 * M_PI)) /* fmod returns any smaller d itself, exactly */
+        d = fmod(d, 2 * M_PI);
     if (d > M_PI)
         d -= 2 * M_PI;
     else if (d < -M_PI)
@@ -78,46 +130,100 @@ static double wrap_phi(double d)
     return d;
 }
 
+/* len (1 .. 64) bits of the bit array b from bit pos, as the low bits of a word (b has a
+   word of padding). */
+static uint64_t bits_at(const uint64_t *b, uint32_t pos, uint32_t len)
+{
+    const uint32_t w = pos >> 6, s = pos & 63;
+    uint64_t v = b[w] >> s;
+    if (s)
+        v |= b[w + 1] << (64 - s);
+    return len == 64 ? v : v & (((uint64_t)1 << len) - 1);
+}
+
+/* Whether grid row gr is a row of ge's image that some crop covers. */
+static int row_on(const fr_graph_event *ge, uint32_t gr)
+{
+    const int r = (int)gr - ge->grid_row0;
+    return r >= 0 && r < ge->H && (!ge->rows_on || ge->rows_on[r]);
+}
+
 int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 {
     const int C = ge->C, W = E2E_GRID_COLS;
     const uint32_t lo = (uint32_t)ge->grid_row0 * W, hi = lo + (uint32_t)ge->H * W;
+    /* locals: the compiler cannot tell that the stores into cells leave these alone */
+    const float *img[E2E_TAGGER_MAX_CHANNELS];
+    float scale[E2E_TAGGER_MAX_CHANNELS];
+    for (int c = 0; c < C; c++) {
+        img[c] = ge->img[c];
+        scale[c] = ge->scale[c];
+    }
+    const uint8_t *cols_on = ge->cols_on;
+    const float threshold = ge->threshold;
     ge->cells.n = 0;
+    ge->bits = bits;
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
        is read only where its own bit is set, so that the images, often out of cache by now,
-       are read once per written cell rather than once per channel and occupied cell */
+       are read once per written cell rather than once per channel and occupied cell. One
+       64-cell word at a time, one channel at a time: each channel's set cells add into the
+       word's sums, in channel order per cell as a loop over the channels per cell would (the
+       same float sums), without a branch per cell and channel on whether it is set. */
+    float wsum[64] = {0}, wkey[64] = {0};
+    /* the columns some crop covers as bits (one word of padding for bits_at) */
+    uint64_t colbits[(E2E_GRID_COLS + 63) / 64 + 1] = {0};
+    for (int q = 0; q < W; q++)
+        if (!cols_on || cols_on[q])
+            colbits[q >> 6] |= (uint64_t)1 << (q & 63);
     uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
     for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
+        /* the word's cells inside the image and some slot's crop: a word spans at most two
+           grid rows (64 < 360 columns) */
+        const uint32_t g0 = wd * 64, gr = g0 / W, gc = g0 % W;
+        const uint32_t len = W - gc < 64 ? W - gc : 64;
+        uint64_t keep = 0;
+        if (row_on(ge, gr))
+            keep = bits_at(colbits, gc, len);
+        if (len < 64 && row_on(ge, gr + 1))
+            keep |= bits_at(colbits, 0, 64 - len) << len;
+        if (!keep)
+            continue;
         uint64_t m = 0;
         for (int c = 0; c < C; c++) {
             cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
             m |= cw[c];
         }
-        while (m) {
-            const int bit = __builtin_ctzll(m);
-            const uint32_t g = wd * 64 + (uint32_t)bit;
-            m &= m - 1;
-            if (g < lo || g >= hi)
-                continue;
-            const uint32_t idx = g - lo;
-            if (ge->rows_on && !(ge->rows_on[idx / W] && ge->cols_on[idx % W]))
-                continue; /* in no slot's crop */
-            float sum = 0, key = 0;
-            for (int c = 0; c < C; c++) {
-                if (!(cw[c] >> bit & 1))
-                    continue;
-                const float v = ge->img[c][idx];
-                sum += fabsf(v);
-                key += fabsf(ge->scale[c] * v); /* the ordering key */
+        keep &= m;
+        if (!keep)
+            continue;
+        /* the word's cell bit is image index base + bit (base < 0 in the first word of the
+           EB view; such cells are not in keep) */
+        const int64_t base = (int64_t)wd * 64 - lo;
+        for (int c = 0; c < C; c++) {
+            const float *im = img[c], sc = scale[c];
+            for (uint64_t t = cw[c] & keep; t; t &= t - 1) {
+                const int bit = __builtin_ctzll(t);
+                const float v = im[base + bit];
+                wsum[bit] += fabsf(v);
+                wkey[bit] += fabsf(sc * v); /* the ordering key */
             }
-            if (!(sum > ge->threshold))
-                continue;
-            if (fr_vec_reserve(&ge->cells, 1))
-                return -1;
-            fr_graph_cand *cd = &FR_AT(ge->cells, fr_graph_cand, ge->cells.n++);
-            cd->key = key;
-            cd->idx = idx;
         }
+        /* room for the word's cells at once (not one reserve per cell) */
+        if (fr_vec_reserve(&ge->cells, (size_t)__builtin_popcountll(keep)))
+            return -1;
+        fr_graph_cand *out = (fr_graph_cand *)ge->cells.data + ge->cells.n;
+        size_t k = 0;
+        for (uint64_t t = keep; t; t &= t - 1) {
+            const int bit = __builtin_ctzll(t);
+            const float sum = wsum[bit], key = wkey[bit];
+            wsum[bit] = wkey[bit] = 0;
+            if (!(sum > threshold))
+                continue;
+            out[k].key = key;
+            out[k].idx = (uint32_t)(base + bit);
+            k++;
+        }
+        ge->cells.n += k;
     }
     const fr_graph_cand *cells = ge->cells.data;
     size_t k = 0;
@@ -129,11 +235,10 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     return 0;
 }
 
-int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
-                   size_t cap, fr_vec *cand, float *out, size_t *found, size_t *kept)
+int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
+                   size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept)
 {
     *found = *kept = 0;
-    cand->n = 0;
     if (seed_row < 0 || seed_col < 0)
         return 0;
     const int C = ge->C, W = E2E_GRID_COLS;
@@ -141,45 +246,102 @@ int fr_graph_cloud(const fr_graph_event *ge, int seed_row, int seed_col, int h, 
     const int c0 = ((seed_col - e2e_frame_centre(w)) % W + W) % W;
     const fr_graph_cand *cells = ge->cells.data;
     /* the event's node cells inside the crop: rows r0 .. r0 + h - 1, columns c0 .. c0 + w - 1
-       (mod 360) */
+       (mod 360). Two passes: the first counts them per key bin, which gives the bin B of the
+       cap-th node (every node above B kept, those in B decided by their order); the second
+       collects the kept ones as order values, then a sort (and, within B, a selection). */
+    uint32_t *hist = ge->hist;
+    memset(hist, 0, FR_BINS * sizeof *hist);
+    size_t n = 0;
+    uint32_t top = 0;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
+    /* a row's cells of the crop: one span of its (column-sorted) cells, two where the
+       window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
+    const uint32_t wa = (uint32_t)c0, wb = c0 + w > W ? (uint32_t)W : (uint32_t)(c0 + w);
+    const uint32_t wrap = c0 + w > W ? (uint32_t)(c0 + w - W) : 0;
+    uint32_t (*span)[4] = ge->span;
     for (int ir = ra; ir < rb; ir++) {
-        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
-        if (e0 == e1)
-            continue;
-        if (fr_vec_reserve(cand, e1 - e0))
-            return -1;
-        fr_graph_cand *v = cand->data;
-        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
-        for (size_t e = e0; e < e1; e++) {
-            int q = (int)(cells[e].idx - rowbase) - c0;
-            if (q < 0)
-                q += W;
-            if (q >= w)
-                continue;
-            v[cand->n].idx = crow + (uint32_t)q; /* the tie order: (row, col) of the crop */
-            v[cand->n].key = cells[e].key;
-            cand->n++;
+        const uint32_t e0 = (uint32_t)ge->row_first[ir], e1 = (uint32_t)ge->row_first[ir + 1];
+        const uint32_t rowbase = (uint32_t)ir * W;
+        uint32_t *sp = span[ir - ra];
+        sp[0] = lower_idx(cells, e0, e1, rowbase + wa);
+        sp[1] = lower_idx(cells, sp[0], e1, rowbase + wb);
+        sp[2] = e0;
+        sp[3] = wrap ? lower_idx(cells, e0, sp[0], rowbase + wrap) : e0;
+        for (int part = 0; part < 4; part += 2)
+            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
+                uint32_t kb;
+                memcpy(&kb, &cells[e].key, sizeof kb);
+                kb >>= FR_BIN_SHIFT;
+                hist[kb]++;
+                top = kb > top ? kb : top;
+            }
+        n += (size_t)(sp[1] - sp[0]) + (sp[3] - sp[2]);
+    }
+    const size_t m = n < cap ? n : cap;
+    /* B: all of bins above B hold fewer than m nodes, with B at least m */
+    int64_t bin_b = -1;
+    size_t above = 0;
+    if (m < n) {
+        for (int64_t b = top; b >= 0; b--) {
+            if (above + hist[b] >= m) {
+                bin_b = b;
+                break;
+            }
+            above += hist[b];
         }
     }
-    fr_graph_cand *v = cand->data;
-    const size_t n = cand->n;
-    const size_t m = n < cap ? n : cap;
-    if (m < n)
-        select_first(v, n, m);
-    if (m > 1) /* v is NULL when the crop had no candidate */
-        qsort(v, m, sizeof *v, cmp_cand);
+    const size_t in_b = bin_b >= 0 ? hist[bin_b] : 0;
+    heap->n = 0;
+    if (fr_vec_reserve(heap, m + in_b))
+        return -1;
+    uint64_t *kv = heap->data, *tv = kv + m; /* kept above B; those in B */
+    size_t nk = 0, nt = 0;
+    for (int ir = ra; ir < rb && n; ir++) {
+        const uint32_t *sp = span[ir - ra];
+        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
+        for (int part = 0; part < 4; part += 2) {
+            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
+                int q = (int)(cells[e].idx - rowbase) - c0;
+                if (q < 0)
+                    q += W;
+                uint32_t kb;
+                memcpy(&kb, &cells[e].key, sizeof kb);
+                const int64_t b = kb >> FR_BIN_SHIFT;
+                if (b < bin_b)
+                    continue;
+                /* the tie order: (row, col) of the crop */
+                const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
+                if (b > bin_b)
+                    kv[nk++] = o;
+                else
+                    tv[nt++] = o;
+            }
+        }
+    }
+    if (nk < m) { /* the earliest m - nk of bin B */
+        if (nt > m - nk)
+            select_desc(tv, nt, m - nk);
+        memmove(kv + nk, tv, (m - nk) * sizeof *kv);
+    }
+    sort_desc(kv, m);
+    const uint64_t *hp = kv;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
-        const int r = (int)(v[j].idx / (uint32_t)w), q = (int)(v[j].idx % (uint32_t)w);
+        const uint32_t ci = ~(uint32_t)hp[j];
+        const int r = (int)(ci / (uint32_t)w), q = (int)(ci % (uint32_t)w);
         const int ir = r0 + r, ic = (c0 + q) % W;
         float *o = out + j * (size_t)(2 + C);
         o[0] = (float)(e2e_geom_row_eta(ir + ge->grid_row0) - eta0);
         o[1] = (float)wrap_phi(e2e_geom_col_phi(ic) - phi0);
         const size_t off = (size_t)ir * W + (size_t)ic;
+        /* a channel not written at the cell is +0 there: its line of the image, likely out
+           of cache, is not read */
+        const size_t g = off + (size_t)ge->grid_row0 * W;
         for (int c = 0; c < C; c++)
-            o[2 + c] = ge->scale[c] * ge->img[c][off];
+            o[2 + c] = ge->scale[c] * (!ge->bits || (ge->bits[c][g >> 6] >> (g & 63) & 1)
+                                           ? ge->img[c][off]
+                                           : 0.0f);
     }
     *found = n;
     *kept = m;

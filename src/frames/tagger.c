@@ -322,7 +322,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->seeds, sizeof(e2e_seed));
     fr_vec_init(&t->slots, sizeof(e2e_tagger_slot));
     fr_vec_init(&t->frames, sizeof(float));
-    fr_vec_init(&t->cand, sizeof(fr_graph_cand));
+    fr_vec_init(&t->cand, sizeof(uint64_t)); /* fr_graph_cloud's heap */
     fr_vec_init(&t->nodes, sizeof(float));
     fr_vec_init(&t->first, sizeof(size_t));
     fr_vec_init(&t->occupied, sizeof(uint64_t));
