@@ -132,7 +132,7 @@ $(BUILD)/libe2e.so: $(LIB_OBJ)
 $(BUILD)/e2e: $(CLI_OBJ) $(BUILD)/libe2e.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libe2e.a $(LDLIBS) $(CLI_LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(BUILD)/libe2e.a
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/*.h) $(BUILD)/libe2e.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(BUILD)/libe2e.a $(LDFLAGS) $(LDLIBS) -lcmocka
 

@@ -74,13 +74,15 @@ int oh_count_op(const e2e_session *s, const char *op_type);
 
 /* ---- heap-allocation counting (kernels' run must not allocate) ----
    op_harness.c defines malloc and friends for every test binary: they count their calls
-   while oh_counting is set and pass them on to glibc. Not under AddressSanitizer, whose
-   allocator must own every block: there OH_NO_COUNTING is defined, nothing is interposed,
-   and the tests that count say they skip. oh_raw_malloc/oh_raw_free are glibc's own. */
-#if defined(__SANITIZE_ADDRESS__)
+   while oh_counting is set and pass them on to glibc. Not under AddressSanitizer or
+   ThreadSanitizer, whose allocators must own every block (and whose start-up allocates before
+   the interposed malloc may run: make tsan crashed in it): there OH_NO_COUNTING is defined,
+   nothing is interposed, and the tests that count say they skip. oh_raw_malloc/oh_raw_free
+   are glibc's own. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define OH_NO_COUNTING 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define OH_NO_COUNTING 1
 #endif
 #endif
