@@ -457,7 +457,8 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
     e2e_status st = channel_images(t, df, img, err);
     if (st)
         return st;
-    e2e_seed *seeds = (e2e_seed *)t->seeds.data + n0;
+    /* no offset on a NULL vector (an event without objects: nothing reserved) */
+    e2e_seed *seeds = t->seeds.data ? (e2e_seed *)t->seeds.data + n0 : NULL;
     size_t n;
     st = photons
         ? e2e_seeds_photons(ev, df, cfg->min_pt, cfg->max_eta, seeds, nobj, &n, err)
@@ -468,8 +469,8 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         return st;
     }
     const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
-    float *fr = images ? (float *)t->frames.data + n0 * per : NULL;
-    e2e_tagger_slot *sl = (e2e_tagger_slot *)t->slots.data + n0;
+    float *fr = images && t->frames.data ? (float *)t->frames.data + n0 * per : NULL;
+    e2e_tagger_slot *sl = t->slots.data ? (e2e_tagger_slot *)t->slots.data + n0 : NULL;
     for (size_t i = 0; i < n; i++) {
         if (images) {
             float *slot = fr + i * per;
