@@ -134,6 +134,18 @@ e2e_status e2e_broadcast(e2e_kernel *k, const e2e_shape *a, const e2e_shape *b, 
 /* Element strides of `in` seen with out's rank: 0 on broadcast dims. */
 void e2e_broadcast_strides(const e2e_shape *in, const e2e_shape *out, int64_t *strides);
 
+/* MatMul's shapes (numpy matmul) for A as and B bs: a rank-1 A is [1, K], a rank-1 B [K, 1];
+   M, K, N; the batch shapes of A and B (ab, bb: all but the last two dims) and their
+   broadcast ob; the output shape ys (without the promoted unit dims). Fails naming both shapes
+   on a rank 0 operand, differing inner dimensions or a too large output rank. Shared by MatMul,
+   MatMulInteger and QLinearMatMul. */
+typedef struct e2e_matmul_shape {
+    int64_t M, K, N;
+    e2e_shape ab, bb, ob, ys;
+} e2e_matmul_shape;
+e2e_status e2e_matmul_shape_of(e2e_kernel *k, const e2e_shape *as, const e2e_shape *bs,
+                               e2e_matmul_shape *out);
+
 /* Applies a fused activation to n floats in place. */
 void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n);
 

@@ -196,6 +196,50 @@ e2e_status e2e_axis(e2e_kernel *k, int64_t axis, int rank, int *out)
     return E2E_OK;
 }
 
+e2e_status e2e_matmul_shape_of(e2e_kernel *k, const e2e_shape *as, const e2e_shape *bs,
+                               e2e_matmul_shape *out)
+{
+    char s1[160], s2[160];
+    if (as->rank < 1 || bs->rank < 1)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "operands must have rank >= 1 (A is %s, B is %s)",
+                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
+    e2e_shape a = *as, b = *bs; /* promoted shapes */
+    const bool a1 = a.rank == 1, b1 = b.rank == 1;
+    if (a1) {
+        a.rank = 2;
+        a.dims[1] = a.dims[0];
+        a.dims[0] = 1;
+    }
+    if (b1) {
+        b.rank = 2;
+        b.dims[1] = 1;
+    }
+    out->M = a.dims[a.rank - 2];
+    out->K = a.dims[a.rank - 1];
+    out->N = b.dims[b.rank - 1];
+    const int64_t KB = b.dims[b.rank - 2];
+    if (out->K != KB)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "inner dimensions differ: A is %s, B is %s (%lld != %lld)",
+                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2),
+                         (long long)out->K, (long long)KB);
+    out->ab = (e2e_shape){.rank = a.rank - 2};
+    out->bb = (e2e_shape){.rank = b.rank - 2};
+    memcpy(out->ab.dims, a.dims, sizeof(int64_t) * (size_t)out->ab.rank);
+    memcpy(out->bb.dims, b.dims, sizeof(int64_t) * (size_t)out->bb.rank);
+    e2e_status st = e2e_broadcast(k, &out->ab, &out->bb, &out->ob);
+    if (st)
+        return st;
+    if (out->ob.rank + 2 > E2E_MAX_RANK)
+        return e2e_kfail(k, E2E_ERR_SHAPE, "output rank %d exceeds %d", out->ob.rank + 2,
+                         E2E_MAX_RANK);
+    out->ys = out->ob;
+    if (!a1)
+        out->ys.dims[out->ys.rank++] = out->M;
+    if (!b1)
+        out->ys.dims[out->ys.rank++] = out->N;
+    return E2E_OK;
+}
+
 e2e_status e2e_broadcast(e2e_kernel *k, const e2e_shape *a, const e2e_shape *b, e2e_shape *out)
 {
     int r = a->rank > b->rank ? a->rank : b->rank;

@@ -323,43 +323,13 @@ static e2e_status matmul_prepare(e2e_kernel *k)
     if ((st = e2e_check_inputs(k, 2, 2)) || (st = e2e_check_dtype(k, 0, E2E_FLOAT, E2E_UNDEFINED)) ||
         (st = e2e_check_dtype(k, 1, E2E_FLOAT, E2E_UNDEFINED)))
         return st;
-    const e2e_shape *as = &k->in[0]->shape, *bs = &k->in[1]->shape;
-    char s1[160], s2[160];
-    if (as->rank < 1 || bs->rank < 1)
-        return e2e_kfail(k, E2E_ERR_SHAPE, "operands must have rank >= 1 (A is %s, B is %s)",
-                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
-    /* promoted shapes */
-    e2e_shape a = *as, b = *bs;
-    bool a1 = a.rank == 1, b1 = b.rank == 1;
-    if (a1) {
-        a.rank = 2;
-        a.dims[1] = a.dims[0];
-        a.dims[0] = 1;
-    }
-    if (b1) {
-        b.rank = 2;
-        b.dims[1] = 1;
-    }
-    int64_t M = a.dims[a.rank - 2], K = a.dims[a.rank - 1];
-    int64_t KB = b.dims[b.rank - 2], N = b.dims[b.rank - 1];
-    if (K != KB)
-        return e2e_kfail(k, E2E_ERR_SHAPE, "inner dimensions differ: A is %s, B is %s (%lld != %lld)",
-                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2),
-                         (long long)K, (long long)KB);
+    e2e_matmul_shape sh;
+    if ((st = e2e_matmul_shape_of(k, &k->in[0]->shape, &k->in[1]->shape, &sh)))
+        return st;
+    const int64_t M = sh.M, K = sh.K, N = sh.N;
     if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "matrix dimensions exceed the BLAS int range");
-    e2e_shape ab = {.rank = a.rank - 2}, bb = {.rank = b.rank - 2}, ob;
-    memcpy(ab.dims, a.dims, sizeof(int64_t) * (size_t)ab.rank);
-    memcpy(bb.dims, b.dims, sizeof(int64_t) * (size_t)bb.rank);
-    if ((st = e2e_broadcast(k, &ab, &bb, &ob)))
-        return st;
-    if (ob.rank + 2 > E2E_MAX_RANK)
-        return e2e_kfail(k, E2E_ERR_SHAPE, "output rank %d exceeds %d", ob.rank + 2, E2E_MAX_RANK);
-    e2e_shape ys = ob;
-    if (!a1)
-        ys.dims[ys.rank++] = M;
-    if (!b1)
-        ys.dims[ys.rank++] = N;
+    const e2e_shape ab = sh.ab, bb = sh.bb, ob = sh.ob, ys = sh.ys;
     if ((st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
 

@@ -369,40 +369,16 @@ static e2e_status qmm_prepare_common(e2e_kernel *k, qmm_priv *p)
         bt.dims[1] = k->in[p->ib]->shape.dims[0];
     }
     const e2e_shape *bs = &bt;
-    char s1[160], s2[160];
     if ((st = e2e_check_dtype(k, p->ia, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)) ||
         (st = e2e_check_dtype(k, p->ib, E2E_INT8, E2E_UINT8, E2E_UNDEFINED)))
         return st;
-    if (as->rank < 1 || bs->rank < 1)
-        return e2e_kfail(k, E2E_ERR_SHAPE, "operands must have rank >= 1 (A is %s, B is %s)",
-                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
-    e2e_shape a = *as, b = *bs;
-    bool a1 = a.rank == 1, b1 = b.rank == 1;
-    if (a1) {
-        a.rank = 2;
-        a.dims[1] = a.dims[0];
-        a.dims[0] = 1;
-    }
-    if (b1) {
-        b.rank = 2;
-        b.dims[1] = 1;
-    }
-    p->M = a.dims[a.rank - 2];
-    p->K = a.dims[a.rank - 1];
-    p->N = b.dims[b.rank - 1];
-    if (b.dims[b.rank - 2] != p->K)
-        return e2e_kfail(k, E2E_ERR_SHAPE, "inner dimensions differ: A is %s, B is %s",
-                         e2e_shape_str(as, s1, sizeof s1), e2e_shape_str(bs, s2, sizeof s2));
-    e2e_shape ab = {.rank = a.rank - 2}, bb = {.rank = b.rank - 2}, ob;
-    memcpy(ab.dims, a.dims, sizeof(int64_t) * (size_t)ab.rank);
-    memcpy(bb.dims, b.dims, sizeof(int64_t) * (size_t)bb.rank);
-    if ((st = e2e_broadcast(k, &ab, &bb, &ob)))
+    e2e_matmul_shape sh;
+    if ((st = e2e_matmul_shape_of(k, as, bs, &sh)))
         return st;
-    e2e_shape ys = ob;
-    if (!a1)
-        ys.dims[ys.rank++] = p->M;
-    if (!b1)
-        ys.dims[ys.rank++] = p->N;
+    p->M = sh.M;
+    p->K = sh.K;
+    p->N = sh.N;
+    const e2e_shape ab = sh.ab, bb = sh.bb, ob = sh.ob, ys = sh.ys;
     p->nb = ob.rank;
     p->batch = e2e_shape_numel(&ob);
     memcpy(p->bdims, ob.dims, sizeof(int64_t) * (size_t)ob.rank);
