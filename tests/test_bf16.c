@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "e2e.h"
+#include "op_harness.h"
 #include "model_craft.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
@@ -352,16 +353,8 @@ static void test_fused_matmul_keeps_precision(void **state)
     e2e_ob_node(b, "MatMul", NULL, 2, (const char *[]){"x", "W"}, 1, (const char *[]){"t"});
     e2e_ob_node(b, "Add", NULL, 2, (const char *[]){"t", "bias"}, 1, (const char *[]){"y"});
     e2e_ob_output(b, "y", E2E_FLOAT, 2, yd);
-    uint8_t *buf;
-    size_t n;
-    e2e_error err;
-    if (e2e_ob_pack(b, &buf, &n, &err))
-        fail_msg("%s", err.message);
+    e2e_model *m = oh_model_pack(b, "fused_bf16");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    if (e2e_model_load_buffer(buf, n, "fused_bf16", &m, &err))
-        fail_msg("%s", err.message);
-    free(buf);
     int64_t ny;
     float *y32 = run(m, E2E_PRECISION_FP32, 1, "x", 2, xd, x, &ny);
     float *y16 = run(m, E2E_PRECISION_BF16, 1, "x", 2, xd, x, &ny);

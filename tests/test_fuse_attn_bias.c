@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "e2e.h"
+#include "op_harness.h"
 #include "models/models.h"
 #include "onnx/onnx_build.h"
 #include "engine/session.h"
@@ -81,16 +82,8 @@ static e2e_model *attn_graph(variant v)
     e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
     if (v == V_SHARED)
         e2e_ob_output(b, "logits", E2E_FLOAT, -1, NULL);
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "attn_bias.onnx");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    e2e_status st = e2e_model_load_buffer(buf, size, "attn_bias.onnx", &m, &err);
-    free(buf);
-    if (st)
-        fail_msg("%s", err.message);
     return m;
 }
 

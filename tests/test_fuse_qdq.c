@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "e2e.h"
+#include "op_harness.h"
 #include "onnx/onnx_build.h"
 #include "engine/session.h"
 
@@ -118,16 +119,8 @@ static e2e_model *build(float bias_off, bool pool_qdq)
     e2e_ob_attr_int(b, n, "transB", 1);
     qdq(b, "g", "y", s3, 128);
     e2e_ob_output(b, "y_dq", E2E_FLOAT, 2, (int64_t[]){1, F});
-    uint8_t *buf;
-    size_t size;
-    e2e_error err;
-    assert_int_equal(e2e_ob_pack(b, &buf, &size, &err), E2E_OK);
+    e2e_model *m = oh_model_pack(b, "qdq.onnx");
     e2e_ob_free(b);
-    e2e_model *m = NULL;
-    e2e_status st = e2e_model_load_buffer(buf, size, "qdq.onnx", &m, &err);
-    free(buf);
-    if (st)
-        fail_msg("%s", err.message);
     return m;
 }
 
