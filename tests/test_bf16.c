@@ -83,7 +83,8 @@ static int tables(const e2e_bf16_kernels **t)
 
 /* C = relu(scale * A B + bias) + res with the table bk on the pool, against double sums of
    the operands rounded as the path rounds them (B always, A when the dot tiles run: M >= 5). */
-static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K)
+static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
+                          bool fixed)
 {
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *bias = malloc(sizeof(float) * (size_t)N), *res = malloc(sizeof(float) * (size_t)M * N);
@@ -102,8 +103,8 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
         res[i] = frand();
     e2e_bf16_pack(B, N, 1, K, N, P);
     e2e_mm_epi e = {.scale = 0.5f, .bias = bias, .res = res, .ldr = N, .act = E2E_ACT_RELU};
-    e2e_bf16_run(bk, pool, M, N, K, A, K, (const uint16_t *)P, C, N, &e, ws);
-    const bool dot = wsb > 0;
+    e2e_bf16_run(bk, pool, M, N, K, A, K, (const uint16_t *)P, C, N, &e, ws, fixed);
+    const bool dot = wsb > 0 && !fixed; /* fixed: the widen_seq tiles */
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             double s = 0, mag = 0;
@@ -144,8 +145,9 @@ static void test_kernels(void **state)
     e2e_pool *pool = e2e_pool_create(2);
     for (int i = 0; i < nt; i++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2]);
-            check_product(t[i], pool, shapes[s][0], shapes[s][1], shapes[s][2]);
+            check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2], false);
+            check_product(t[i], pool, shapes[s][0], shapes[s][1], shapes[s][2], false);
+            check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2], true);
         }
     e2e_pool_free(pool);
 }
@@ -179,7 +181,7 @@ static void test_nonfinite(void **state)
     for (int ti = 0; ti < nt; ti++)
         for (int m = 1; m <= M; m += M - 1) { /* 1 row (widen), 8 rows (dot where it exists) */
             const e2e_mm_epi e = {.scale = 1.f};
-            e2e_bf16_run(t[ti], NULL, m, N, K, A, K, (const uint16_t *)P, C, N, &e, ws);
+            e2e_bf16_run(t[ti], NULL, m, N, K, A, K, (const uint16_t *)P, C, N, &e, ws, false);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < N; j++) {
                     double s = 0;

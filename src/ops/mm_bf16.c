@@ -212,12 +212,12 @@ static void pairs_task(void *ctx, int t, int nt)
 
 void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K, const float *A,
                   int64_t lda, const uint16_t *P, float *C, int64_t ldc, const e2e_mm_epi *e,
-                  void *ws)
+                  void *ws, bool fixed_order)
 {
     if (M <= 0 || N <= 0 || K <= 0) /* callers take this path for K >= 16 (e2e_bf16_worth) */
         return;
-    const bool dot = bk->dot && M >= DOT_MIN_ROWS && ws;
-    bf_job j = {bk, M, N, K, 0, 0, dot, dot ? bk->dot_mr : bk->mr, !ws, A, ws, ws, lda, ldc, P, C, e};
+    const bool dot = bk->dot && M >= DOT_MIN_ROWS && ws && !fixed_order;
+    bf_job j = {bk, M, N, K, 0, 0, dot, dot ? bk->dot_mr : bk->mr, fixed_order, A, ws, ws, lda, ldc, P, C, e};
     const int threads = e2e_pool_threads(pool), np = (N + NR - 1) / NR, mt = (M + j.mr - 1) / j.mr;
     if (dot)
         e2e_pool_run(pool, pairs_task, &j, threads > 1 && M >= 2 * threads ? threads : 1);

@@ -23,6 +23,7 @@
 #ifndef E2E_MM_BF16_H
 #define E2E_MM_BF16_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -99,10 +100,10 @@ uint16_t *e2e_bf16_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t s
 /* Workspace bytes e2e_bf16_run needs for an M x K left operand. */
 size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K);
 /* C = epi(A P) (A: M x K float32, stride lda; P from e2e_bf16_pack), cut over the pool's
-   threads; ws: e2e_bf16_ws_bytes of workspace. ws NULL asks for a row's result independent of
-   M (any_batch sessions): no dot tiles, and the widen_seq tiles. */
+   threads; ws: e2e_bf16_ws_bytes of workspace. fixed_order: a row's result independent of M
+   (any_batch sessions, where M is the batch): no dot tiles, and the widen_seq tiles. */
 void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K, const float *A,
                   int64_t lda, const uint16_t *P, float *C, int64_t ldc, const e2e_mm_epi *e,
-                  void *ws);
+                  void *ws, bool fixed_order);
 
 #endif

@@ -33,15 +33,13 @@
 /* bfloat16 weights (--precision bf16). In an any_batch session M is the batch, so the method
    may not depend on it (a row's result would depend on its batch): only the widen tiles,
    which keep A in float32 and sum each output in one order, and no dot tiles (which round A
-   to bfloat16), whatever M is; ws NULL at run turns the dot tiles off (e2e_bf16_run). */
+   to bfloat16), whatever M is (e2e_bf16_run's fixed_order). */
 static bool bf16_worth(const e2e_kernel *k, int64_t M, int64_t K, int64_t N)
 {
     if (k->ctx->any_batch)
         return N >= 16 && K >= 16;
     return e2e_bf16_worth(e2e_bf16_kernels_for(k->ctx->isa), M, K, N);
 }
-
-static void *bf16_ws(const e2e_kernel *k) { return k->ctx->any_batch ? NULL : k->ws; }
 
 typedef struct gemm_priv {
     int M, N, K;
@@ -239,7 +237,7 @@ static e2e_status gemm_run(e2e_kernel *k)
         e2e_mm_epi e = {.scale = p->alpha, .bias = k->in[2]->data, .act = k->act,
                         .act_alpha = k->act_alpha, .act_beta = k->act_beta};
         if (p->bf)
-            e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+            e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, k->ws, k->ctx->any_batch);
         else
             e2e_mm_run_pool(e2e_mm_kernels_for(k->ctx->isa), k->ctx->pool, M, N, K, A, K, p->packed, Y, N, &e);
         return E2E_OK;
@@ -262,7 +260,7 @@ static e2e_status gemm_run(e2e_kernel *k)
         /* Y holds beta * C when C is not the bias: the product adds to it as a residual */
         e2e_mm_epi e = {.scale = p->alpha, .res = beta != 0.f ? Y : NULL, .ldr = N, .act = k->act,
                         .act_alpha = k->act_alpha, .act_beta = k->act_beta};
-        e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+        e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, k->ws, k->ctx->any_batch);
         return E2E_OK;
     }
     if (M > 0 && N > 0) {
@@ -391,7 +389,7 @@ static e2e_status matmul_run(e2e_kernel *k)
         return E2E_OK;
     }
     if (p->bf) {
-        e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, bf16_ws(k));
+        e2e_bf16_run(p->bk, k->ctx->pool, M, N, K, A, K, p->bf, Y, N, &e, k->ws, k->ctx->any_batch);
         return E2E_OK;
     }
     if (K == 0) {
