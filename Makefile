@@ -110,6 +110,7 @@ $(BUILD)/obj/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 $(BUILD)/obj/src/ops/x86/%_avx2.o: CFLAGS += $(ISA_AVX2)
 $(BUILD)/obj/src/ops/x86/%_avx512.o: CFLAGS += $(ISA_AVX512)
 $(BUILD)/obj/src/ops/x86/qgemm_avx512.o: CFLAGS += -mavx512vnni
+$(BUILD)/obj/src/ops/x86/conv_bf16_avx512.o: CFLAGS += -mavx512bf16
 
 $(BUILD)/obj/src/cli/%.o: CPPFLAGS += $(CAIRO_CFLAGS)
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/onnx.pb-c.h | $(DEPS_STAMP)

@@ -23,7 +23,7 @@ avx512) isas="avx512 avx2 generic" ;;
 avx2) isas="avx2 generic" ;;
 *) isas="generic" ;;
 esac
-per_isa() { case $(basename "$1") in test_ops_*|test_bf16|test_fusion|test_nonfinite_kernels|test_fuse_*|test_models_build|test_noalloc|test_adversarial|test_concurrency) return 0 ;; esac; return 1; }
+per_isa() { case $(basename "$1") in test_ops_*|test_bf16|test_bf16_conv|test_fusion|test_nonfinite_kernels|test_fuse_*|test_models_build|test_noalloc|test_adversarial|test_concurrency) return 0 ;; esac; return 1; }
 
 run_test() {
     t=$1; tag=$2

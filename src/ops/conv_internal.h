@@ -6,11 +6,13 @@
 #ifndef E2E_CONV_INTERNAL_H
 #define E2E_CONV_INTERNAL_H
 
+#include <stdint.h>
 #include <string.h>
 
+#include "ops/cpu_isa.h"
 #include "ops/op.h"
 
-enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD };
+enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD, CONV_BF16 };
 
 /* floats per packed weight tap of the direct kernel (its output channels per group, G, are
    the table's direct_g <= DIRECT_MB) */
@@ -22,6 +24,7 @@ enum { CONV_GEMM_DIRECT, CONV_DEPTHWISE, CONV_IM2COL, CONV_DIRECT, CONV_WINOGRAD
 typedef struct conv_priv {
     int algo;
     const struct e2e_conv_kernels *ck; /* CONV_DIRECT, CONV_WINOGRAD: the ISA's kernels */
+    const struct e2e_conv_bf16_kernels *bk; /* CONV_BF16: its kernels (conv_bf16.c) */
     int64_t N, C, M, G, Cg, Mg;
     int64_t id[3], od[3], kd[3], st[3], dl[3], pb[3]; /* D, H, W */
     int64_t isp, osp, ksp;  /* spatial sizes: input, output, kernel */
@@ -52,6 +55,14 @@ typedef struct conv_priv {
     int64_t units;          /* work units per image: output rows, tile rows or row pairs */
     bool pool2;             /* ConvMaxPool: a 2x2 / stride 2 max pool of the activated output */
     int64_t ysp;            /* floats per stored output plane */
+    /* CONV_BF16 (pw, rows, cs, slab, off, bias as CONV_DIRECT, but cs and off count 32-bit
+       channel pairs; rows in work units) */
+    int64_t cp;             /* input channel pairs: ceil(C / 2) */
+    int64_t grp;            /* output rows per group: products and epilogue of one group of
+                               rows, all channels, before the next (the buffer stays in L1) */
+    int64_t ldt;            /* floats per channel of the product buffer: grp * pw rounded up */
+    int64_t out_at;         /* offset (floats) of the product buffer in a slot */
+    uint32_t *wpb;          /* weights [ceil(M/8)][cp*KH*KW][8] bfloat16 pairs (channel 2c low) */
 } conv_priv;
 
 typedef struct e2e_conv_kernels {
@@ -81,6 +92,38 @@ extern const e2e_conv_kernels e2e_conv_avx2, e2e_conv_avx512;
    weight in[wi], bias in[bi] (bi < 0: none). Fills the geometry fields of *p (the others
    zero) and the output shape *ys; fails with the node's name and the reason. */
 e2e_status e2e_conv_geometry(e2e_kernel *k, int xi, int wi, int bi, conv_priv *p, e2e_shape *ys);
+
+/* Convolutions with bfloat16 weights (precision BF16; conv_bf16.c): the direct kernel's flow
+   with the input channels taken in pairs. A slot's slab holds the padded input rows as 32-bit
+   pairs (bf16 of channel 2c in the low half, 2c + 1 in the high half, zero past C); the
+   products run over flat positions f = row * pw + column of the chunk (the columns past OW are
+   computed and dropped), in tiles of E2E_CONV_BF16_MR output channels by E2E_CONV_BF16_NT
+   positions, each a float32 sum over the pair taps in order: s += w(2c+1) x(2c+1), then
+   s += w(2c) x(2c) (VDPBF16PS's order), into the slot's product buffer, for one group of rows
+   (grp) at a time; the epilogue adds the bias, applies the activation and (ConvMaxPool) pools. Every output's sum is the same whatever
+   the batch, the chunking or the threads. */
+#define E2E_CONV_BF16_MR 8
+#define E2E_CONV_BF16_NT 48
+
+typedef struct e2e_conv_bf16_kernels {
+    const char *name;
+    /* work units [u0, u1) (output rows, or row pairs when pooled) of one image */
+    void (*chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
+                  int64_t u0, int64_t u1);
+} e2e_conv_bf16_kernels;
+
+extern const e2e_conv_bf16_kernels e2e_conv_bf16_generic;
+#ifdef E2E_X86
+extern const e2e_conv_bf16_kernels e2e_conv_bf16_avx512;
+#endif
+/* The bfloat16 kernels for a session at level isa, or NULL (the float32 kernels run): the
+   AVX-512 ones at the AVX-512 level on a CPU with AVX512_BF16 (e2e_cpu_avx512_bf16, so
+   E2E_BF16_DOT=0 turns them off). E2E_BF16_CONV in the environment, read at each prepare:
+   0 = never, c = the plain C kernels at every level (the reference; slow). */
+const e2e_conv_bf16_kernels *e2e_conv_bf16_for(e2e_isa_level isa);
+/* Sets up CONV_BF16 in *p (2-D, group 1, stride 1, constant finite weights: the caller checks)
+   and moves it to k->priv. */
+e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf16_kernels *bk);
 
 #define CONV_INLINE static inline __attribute__((always_inline))
 

@@ -63,6 +63,7 @@ static void conv_release(void *priv)
     conv_priv *p = priv;
     if (p) {
         free(p->wp);
+        free(p->wpb);
         free(p->bias);
         free(p->off);
     }
@@ -122,11 +123,10 @@ static const e2e_conv_kernels *conv_kernels_for(e2e_isa_level isa)
 
 static bool floats_finite(const float *x, int64_t n);
 
-static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
+/* The shapes the direct kernels (float32 and bfloat16) take: 2-D, group 1, stride 1, constant
+   finite weights and bias, taps whose packed weights fit in L2. */
+static bool direct_shape_fits(const e2e_kernel *k, const conv_priv *p)
 {
-    if (!p->ck)
-        return false;
-    const int64_t vec = p->ck->vec;
     if (p->G != 1 || p->id[0] != 1 || p->kd[0] != 1 || p->st[1] != 1 || p->st[2] != 1)
         return false;
     if (!k->in[1]->is_const || (k->n_in > 2 && k->in[2] && !k->in[2]->is_const))
@@ -135,10 +135,16 @@ static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
     if (!floats_finite(k->in[1]->data, k->in[1]->numel) ||
         (k->n_in > 2 && k->in[2] && !floats_finite(k->in[2]->data, k->in[2]->numel)))
         return false;
-    int64_t OW = p->od[2], vecs = (OW + vec - 1) / vec;
-    /* at least 60% of the vector lanes hold outputs; taps whose packed weights fit in L2 */
-    return p->N > 0 && p->M > 0 && OW * 10 >= vecs * vec * 6 && p->kdim >= 1 &&
-           p->kdim <= 4096;
+    return p->N > 0 && p->M > 0 && p->kdim >= 1 && p->kdim <= 4096;
+}
+
+static bool direct_fits(const e2e_kernel *k, const conv_priv *p)
+{
+    if (!p->ck || !direct_shape_fits(k, p))
+        return false;
+    const int64_t vec = p->ck->vec, OW = p->od[2], vecs = (OW + vec - 1) / vec;
+    /* at least 60% of the vector lanes hold outputs */
+    return OW * 10 >= vecs * vec * 6;
 }
 
 static e2e_status direct_prepare(e2e_kernel *k, conv_priv *p)
@@ -415,6 +421,11 @@ static e2e_status conv_prepare(e2e_kernel *k)
     if ((st = e2e_conv_geometry(k, 0, 1, 2, &p, &ys)) || (st = e2e_out_set(k, 0, E2E_FLOAT, &ys)))
         return st;
     p.ck = conv_kernels_for(k->ctx->isa);
+    if (k->ctx->precision == E2E_PRECISION_BF16) {
+        const e2e_conv_bf16_kernels *bk = e2e_conv_bf16_for(k->ctx->isa);
+        if (bk && p.ksp > 1 && direct_shape_fits(k, &p))
+            return e2e_conv_bf16_prepare(k, &p, bk);
+    }
 
     bool unit = p.ksp == 1;
     for (int i = 0; i < 3; i++)
@@ -607,7 +618,7 @@ static bool rows_finite(const conv_priv *p, const float *x, int64_t u0, int64_t 
     iy0 = iy0 < 0 ? 0 : iy0;
     iy1 = iy1 > p->id[1] ? p->id[1] : iy1;
     for (int64_t c = 0; c < p->C && iy0 < iy1; c++)
-        if (!p->ck->finite(x + c * p->isp + iy0 * p->id[2], (iy1 - iy0) * p->id[2]))
+        if (!(p->ck ? p->ck->finite : floats_finite)(x + c * p->isp + iy0 * p->id[2], (iy1 - iy0) * p->id[2]))
             return false;
     return true;
 }
@@ -686,8 +697,11 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
-        if ((wino || p->pool2) && !rows_finite(p, x, oy0, oy1))
+        /* the bfloat16 kernels' sums and pooling keep NaN and Inf themselves */
+        if ((wino || p->pool2) && p->algo != CONV_BF16 && !rows_finite(p, x, oy0, oy1))
             exact_chunk(j->k, p, x, y, oy0, oy1);
+        else if (p->algo == CONV_BF16)
+            p->bk->chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (wino)
             p->ck->wino_chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (p->pool2)
@@ -726,7 +740,7 @@ static e2e_status conv_run(e2e_kernel *k)
         conv_depthwise(k, p, X, W, B, Y);
         return E2E_OK;
     }
-    if (p->algo == CONV_DIRECT || p->algo == CONV_WINOGRAD) {
+    if (p->algo == CONV_DIRECT || p->algo == CONV_WINOGRAD || p->algo == CONV_BF16) {
         conv_direct(k, p, X, Y);
         return E2E_OK;
     }
@@ -781,7 +795,7 @@ static e2e_status convpool_prepare(e2e_kernel *k)
     if ((st = conv_prepare(k)))
         return st;
     conv_priv *p = k->priv;
-    if ((p->algo != CONV_DIRECT && p->algo != CONV_WINOGRAD) || p->od[1] < 2 || p->od[2] < 2) {
+    if ((p->algo != CONV_DIRECT && p->algo != CONV_WINOGRAD && p->algo != CONV_BF16) || p->od[1] < 2 || p->od[2] < 2) {
         conv_release(p);
         k->priv = NULL;
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED,
@@ -790,7 +804,7 @@ static e2e_status convpool_prepare(e2e_kernel *k)
     p->pool2 = true;
     /* row pairs, or tile rows, that give pooled rows (F4: two pooled rows per tile row) */
     p->units = p->algo == CONV_WINOGRAD && p->wf == 4 ? (p->od[1] / 2 + 1) / 2 : p->od[1] / 2;
-    if (p->algo == CONV_DIRECT)
+    if (p->algo == CONV_DIRECT || p->algo == CONV_BF16)
         p->rows = p->rows / 2 > 0 ? p->rows / 2 : 1;
     e2e_shape ys = k->out[0]->shape;
     ys.dims[2] = p->od[1] / 2;

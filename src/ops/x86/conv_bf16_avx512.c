@@ -1,0 +1,207 @@
+/* Convolutions with bfloat16 weights, AVX-512 BF16 (conv_internal.h, CONV_BF16): the padded
+   input rows become 32-bit channel pairs (VCVTNEPS2BF16, round to nearest even, NaN kept),
+   and a register tile of 8 output channels by 3 vectors of 16 flat positions (24
+   accumulators) takes one VDPBF16PS per channel, vector and pair tap: twice the products of
+   the float32 direct kernel's FMA. Only reached on CPUs with AVX512_BF16 (e2e_conv_bf16_for);
+   compiled with the AVX-512 flags and -mavx512bf16. */
+#include <immintrin.h>
+
+#include "ops/conv_internal.h"
+
+#define MR E2E_CONV_BF16_MR
+
+static inline __mmask16 lanes(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* Columns [j, j + 16) of one padded input row (nl zeros, nm floats of s, zeros after). */
+static inline __m512 padded16(const float *s, int64_t j, int64_t nl, int64_t nm)
+{
+    if (j >= nl) {
+        const int64_t o = j - nl, left = nm - o;
+        if (left <= 0)
+            return _mm512_setzero_ps();
+        const __mmask16 lm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        return _mm512_maskz_loadu_ps(lm, s + o);
+    }
+    const int64_t sh = nl - j; /* < 16 when j >= nl - 15 */
+    if (sh >= 16)
+        return _mm512_setzero_ps();
+    const int64_t f = nm < 16 - sh ? nm : 16 - sh;
+    if (f <= 0)
+        return _mm512_setzero_ps();
+    return _mm512_maskz_expandloadu_ps((__mmask16)(((1u << f) - 1) << sh), s);
+}
+
+/* Input rows [iy0, iy0 + n) of channels 2c, 2c + 1 as bfloat16 pairs, pw per row. */
+static void fill_slab(const conv_priv *p, const float *x, uint32_t *slab, int64_t iy0, int64_t n)
+{
+    const int64_t IH = p->id[1], IW = p->id[2], PW = p->pw;
+    const int64_t nl = p->pad_l < PW ? p->pad_l : PW;
+    const int64_t nm = IW < PW - nl ? IW : PW - nl;
+    for (int64_t c = 0; c < p->cp; c++) {
+        const bool two = 2 * c + 1 < p->C;
+        for (int64_t sr = 0; sr < n; sr++) {
+            const int64_t iy = iy0 + sr;
+            uint32_t *d = slab + c * p->cs + sr * PW;
+            if (iy < 0 || iy >= IH) {
+                memset(d, 0, sizeof(uint32_t) * (size_t)PW);
+                continue;
+            }
+            const float *s0 = x + 2 * c * p->isp + iy * IW, *s1 = s0 + p->isp;
+            for (int64_t j = 0; j < PW; j += 16) {
+                const __m512 a = padded16(s0, j, nl, nm);
+                const __m512 b = two ? padded16(s1, j, nl, nm) : _mm512_setzero_ps();
+                const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(a));
+                const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(b));
+                const __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+                const int64_t room = PW - j;
+                const __mmask16 wm = room >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << room) - 1);
+                _mm512_mask_storeu_epi32(d + j, wm, v);
+            }
+        }
+    }
+}
+
+/* acc[i][j] = sum over pair taps t of w[t][i] . base[off[t] + 16 j + lane] */
+static inline __attribute__((always_inline)) void tile(int NV, const uint32_t *base,
+                                                      const int32_t *off, int64_t taps,
+                                                      const uint32_t *w, float *T, int64_t ldt)
+{
+    __m512 acc[MR][3];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < taps; t++, w += MR) {
+        const uint32_t *b = base + off[t];
+        __m512bh v[3];
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            v[j] = (__m512bh)_mm512_loadu_si512(b + 16 * j);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512bh wv = (__m512bh)_mm512_set1_epi32((int)w[i]);
+#pragma GCC unroll 3
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv, v[j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NV; j++)
+            _mm512_storeu_ps(T + i * ldt + 16 * j, acc[i][j]);
+}
+
+
+/* Row t[0..n) += b, then the activation (Relu in the vector loop, the others by
+   e2e_act_apply). */
+static void bias_act_row(const e2e_kernel *k, float *t, int64_t n, float b)
+{
+    const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    const bool relu = k->act == E2E_ACT_RELU;
+    for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 m = lanes(n - j);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, t + j), vb);
+        if (relu)
+            v = _mm512_max_ps(zero, v); /* a NaN in the second operand stays */
+        _mm512_mask_storeu_ps(t + j, m, v);
+    }
+    if (!relu && k->act != E2E_ACT_NONE)
+        e2e_act_apply(k->act, k->act_alpha, k->act_beta, t, n);
+}
+
+/* max(a, b) with a NaN in either operand winning, as e2e_fmax_nan (vmaxps alone returns b
+   when a is NaN) */
+static inline __m512 max_nan(__m512 a, __m512 b)
+{
+    return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
+
+/* Rows a and c = a + PW (activated) pooled 2x2 into yo[0..PWo), NaN-propagating like MaxPool
+   (so, unlike the float32 pooled kernels, chunks with NaN or Inf inputs need no exact sums).
+   fused: a and c still lack the bias b and Relu (relu) or nothing (!relu). */
+static void pool_rows(const float *a, const float *c, float *yo, int64_t PWo, bool fused,
+                      bool relu, float b)
+{
+    const __m512i pe = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i po = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 16) {
+        const __mmask16 lm = lanes(2 * PWo - x0);
+        __m512 r0 = _mm512_maskz_loadu_ps(lm, a + x0), r1 = _mm512_maskz_loadu_ps(lm, c + x0);
+        if (fused) {
+            r0 = _mm512_add_ps(r0, vb);
+            r1 = _mm512_add_ps(r1, vb);
+            if (relu) {
+                r0 = _mm512_max_ps(zero, r0);
+                r1 = _mm512_max_ps(zero, r1);
+            }
+        }
+        const __m512 m = max_nan(r0, r1);
+        const __m512 h = max_nan(_mm512_permutexvar_ps(pe, m), _mm512_permutexvar_ps(po, m));
+        const int64_t n = PWo - x0 / 2 < 8 ? PWo - x0 / 2 : 8;
+        _mm512_mask_storeu_ps(yo + x0 / 2, (__mmask16)((1u << n) - 1), h);
+    }
+}
+
+/* Output rows [oy0, oy0 + r) of all channels from the slab at the group's first row. */
+static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab, float *y,
+                  float *T, int64_t oy0, int64_t r)
+{
+    const int64_t OW = p->od[2], PW = p->pw, ldt = p->ldt;
+    const int64_t taps = p->cp * p->kd[1] * p->kd[2], nv = (r * PW + 15) / 16;
+    const bool simple = k->act == E2E_ACT_RELU || k->act == E2E_ACT_NONE;
+    for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
+        const uint32_t *w = p->wpb + (m0 / MR) * taps * MR;
+        const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
+        int64_t v = 0;
+        for (; v + 3 <= nv; v += 3)
+            tile(3, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
+        if (nv - v == 2)
+            tile(2, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
+        else if (nv - v == 1)
+            tile(1, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
+        for (int64_t i = 0; i < mend; i++) {
+            float *t = T + i * ldt, *ym = y + (m0 + i) * p->ysp;
+            const float b = p->bias[m0 + i];
+            if (p->pool2) {
+                const int64_t PWo = OW / 2;
+                for (int64_t rr = 0; rr + 1 < r; rr += 2) {
+                    if (!simple) {
+                        bias_act_row(k, t + rr * PW, OW, b);
+                        bias_act_row(k, t + (rr + 1) * PW, OW, b);
+                    }
+                    pool_rows(t + rr * PW, t + (rr + 1) * PW, ym + (oy0 + rr) / 2 * PWo, PWo,
+                              simple, k->act == E2E_ACT_RELU, b);
+                }
+                continue;
+            }
+            for (int64_t rr = 0; rr < r; rr++) {
+                float *d = ym + (oy0 + rr) * OW;
+                memcpy(d, t + rr * PW, sizeof(float) * (size_t)OW);
+                bias_act_row(k, d, OW, b);
+            }
+        }
+    }
+}
+
+static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
+                  int64_t u0, int64_t u1)
+{
+    const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], PW = p->pw;
+    const int64_t oy0 = u0 * step, oy1 = u1 * step < OH ? u1 * step : OH, r = oy1 - oy0;
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    uint32_t *slab = (uint32_t *)ws;
+    fill_slab(p, x, slab, oy0 - p->pad_t, r + halo);
+    memset(slab + p->cp * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->cp * p->cs));
+    for (int64_t g0 = 0; g0 < r; g0 += p->grp) {
+        const int64_t gr = r - g0 < p->grp ? r - g0 : p->grp;
+        group(k, p, slab + g0 * PW, y, ws + p->out_at, oy0 + g0, gr);
+    }
+}
+
+const e2e_conv_bf16_kernels e2e_conv_bf16_avx512 = {"avx512_bf16", chunk};

@@ -1,0 +1,288 @@
+/* Convolutions with bfloat16 weights (precision BF16, ops/conv_internal.h, CONV_BF16): against
+   a double reference of the bfloat16-rounded weights and inputs (the kernels' only other error
+   is the float32 sum: within 1e-5 of the sum of |terms|), for the kernels the session takes
+   (AVX512_BF16 where the CPU has it at the AVX-512 level; elsewhere the convolutions stay
+   float32, bit for bit) and for the plain C kernels (E2E_BF16_CONV=c) at every level;
+   shapes with odd channel counts, partial channel blocks, dilation, no padding, several row
+   groups and chunks, fused activations and ConvMaxPool; NaN, +Inf and -Inf where the plain
+   float32 graph puts them; rows that do not depend on the batch (any_batch). Run by
+   tests/run_all.sh at every instruction-set level (E2E_ISA). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+#include "onnx/onnx_build.h"
+#include "op_harness.h"
+#include "ops/conv_internal.h"
+#include "ops/mm_bf16.h"
+
+typedef struct conv_case {
+    int C, M, H, W, K, pad, dil;
+    const char *act; /* NULL, Relu, LeakyRelu, Sigmoid */
+    bool pool;
+    int N, threads;
+} conv_case;
+
+static float round_bf16(float x) { return e2e_bf16_to_f32(e2e_bf16_from_f32(x)); }
+
+static int out_dim(const conv_case *c, int in)
+{
+    return in + 2 * c->pad - c->dil * (c->K - 1);
+}
+
+static e2e_model *conv_model(const conv_case *c, const float *w, const float *bias)
+{
+    e2e_ob *b = e2e_ob_new(17, "conv_bf16");
+    e2e_ob_input(b, "x", E2E_FLOAT, 4, (int64_t[]){-1, c->C, c->H, c->W});
+    e2e_ob_init_f32(b, "w", 4, (int64_t[]){c->M, c->C, c->K, c->K}, w);
+    e2e_ob_init_f32(b, "b", 1, (int64_t[]){c->M}, bias);
+    Onnx__NodeProto *n = e2e_ob_node(b, "Conv", "conv", 3, (const char *[]){"x", "w", "b"}, 1,
+                                     (const char *[]){c->act || c->pool ? "c" : "y"});
+    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){c->K, c->K});
+    e2e_ob_attr_ints(b, n, "pads", 4, (int64_t[]){c->pad, c->pad, c->pad, c->pad});
+    e2e_ob_attr_ints(b, n, "dilations", 2, (int64_t[]){c->dil, c->dil});
+    const char *t = "c";
+    if (c->act) {
+        n = e2e_ob_node(b, c->act, "act", 1, (const char *[]){"c"}, 1,
+                        (const char *[]){c->pool ? "a" : "y"});
+        if (!strcmp(c->act, "LeakyRelu"))
+            e2e_ob_attr_float(b, n, "alpha", 0.1f);
+        t = "a";
+    }
+    if (c->pool) {
+        n = e2e_ob_node(b, "MaxPool", "pool", 1, (const char *[]){t}, 1, (const char *[]){"y"});
+        e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){2, 2});
+        e2e_ob_attr_ints(b, n, "strides", 2, (int64_t[]){2, 2});
+    }
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    e2e_model *m = oh_model_pack(b, "conv_bf16.onnx");
+    e2e_ob_free(b);
+    return m;
+}
+
+/* Runs m on x [n, C, H, W] at precision p (optimize 1: the fusions); the output, malloc'ed. */
+static float *run(const e2e_model *m, const conv_case *c, e2e_precision p, int optimize, int n,
+                  const float *x, int any_batch, int64_t *ny)
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.precision = p;
+    o.optimize = optimize;
+    o.threads = c->threads;
+    o.default_batch = any_batch ? c->N : n;
+    o.any_batch = any_batch;
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    int64_t dims[4] = {n, c->C, c->H, c->W};
+    e2e_tensor_view in = e2e_tensor_view_f32("x", (float *)x, 4, dims), out;
+    if (e2e_session_run(s, &in, 1, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
+    *ny = e2e_tensor_view_numel(&out);
+    float *y = malloc(sizeof(float) * (size_t)*ny + 1);
+    assert_non_null(y);
+    memcpy(y, out.data, sizeof(float) * (size_t)*ny);
+    e2e_session_free(s);
+    return y;
+}
+
+static double act_d(const conv_case *c, double v)
+{
+    if (!c->act)
+        return v;
+    if (!strcmp(c->act, "Relu"))
+        return v < 0 ? 0 : v;
+    if (!strcmp(c->act, "LeakyRelu"))
+        return v < 0 ? 0.1 * v : v;
+    return 1.0 / (1.0 + exp(-v));
+}
+
+/* Activated output (m, oy, ox) of image img from the rounded operands, and its sum of |terms| */
+static double ref_at(const conv_case *c, const float *x, const float *w, const float *bias,
+                     int img, int m, int oy, int ox, double *mag)
+{
+    double s = bias[m], a = fabs(bias[m]);
+    for (int ch = 0; ch < c->C; ch++)
+        for (int ky = 0; ky < c->K; ky++)
+            for (int kx = 0; kx < c->K; kx++) {
+                const int iy = oy + ky * c->dil - c->pad, ix = ox + kx * c->dil - c->pad;
+                if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W)
+                    continue;
+                const double t = (double)round_bf16(w[((m * c->C + ch) * c->K + ky) * c->K + kx]) *
+                                 round_bf16(x[((img * c->C + ch) * c->H + iy) * c->W + ix]);
+                s += t;
+                a += fabs(t);
+            }
+    *mag = a;
+    return act_d(c, s);
+}
+
+/* Largest |y - reference| / (1e-5 |terms| + 1e-6) over the outputs (<= 1: within) */
+static double check_against_ref(const conv_case *c, const float *x, const float *w,
+                                const float *bias, const float *y)
+{
+    const int OH = out_dim(c, c->H), OW = out_dim(c, c->W);
+    const int YH = c->pool ? OH / 2 : OH, YW = c->pool ? OW / 2 : OW;
+    double worst = 0;
+    for (int img = 0; img < c->N; img++)
+        for (int m = 0; m < c->M; m++)
+            for (int py = 0; py < YH; py++)
+                for (int px = 0; px < YW; px++) {
+                    double want, mag;
+                    if (c->pool) {
+                        double mg[4];
+                        want = -INFINITY;
+                        mag = 0;
+                        for (int q = 0; q < 4; q++) {
+                            double v = ref_at(c, x, w, bias, img, m, 2 * py + q / 2, 2 * px + q % 2, &mg[q]);
+                            want = v > want ? v : want;
+                            mag = mg[q] > mag ? mg[q] : mag;
+                        }
+                    } else {
+                        want = ref_at(c, x, w, bias, img, m, py, px, &mag);
+                    }
+                    const float got = y[((img * c->M + m) * YH + py) * YW + px];
+                    const double r = fabs(got - want) / (1e-5 * mag + 1e-6);
+                    if (!(r <= 1))
+                        fail_msg("C %d M %d %dx%d K %d: y[%d][%d][%d][%d] = %.9g, want %.9g (|terms| %g)",
+                                 c->C, c->M, c->H, c->W, c->K, img, m, py, px, got, want, mag);
+                    worst = r > worst ? r : worst;
+                }
+    return worst;
+}
+
+static const conv_case cases[] = {
+    {5, 16, 13, 20, 3, 1, 1, "Relu", true, 3, 2},     /* the jet conv1, small */
+    {16, 20, 9, 11, 3, 1, 1, NULL, false, 2, 1},      /* partial channel block, Winograd's size */
+    {1, 8, 14, 17, 5, 4, 2, "Sigmoid", true, 2, 1},   /* one channel, dilation 2 */
+    {3, 4, 40, 24, 3, 0, 1, "LeakyRelu", false, 2, 2}, /* no padding, several row groups */
+    {2, 8, 64, 64, 3, 1, 1, "Relu", true, 2, 2},      /* several chunks */
+};
+
+/* Every case in bf16 against the reference, and that the session's choice is what it says. */
+static void test_against_reference(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode)
+            setenv("E2E_BF16_CONV", "c", 1);
+        else
+            unsetenv("E2E_BF16_CONV");
+        const bool used = e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const conv_case *c = &cases[i];
+            const int64_t nx = (int64_t)c->N * c->C * c->H * c->W, nw = (int64_t)c->M * c->C * c->K * c->K;
+            float *x = oh_rand_buf(nx, &seed), *w = oh_rand_buf(nw, &seed), *b = oh_rand_buf(c->M, &seed);
+            e2e_model *m = conv_model(c, w, b);
+            int64_t n32, n16;
+            float *y32 = run(m, c, E2E_PRECISION_FP32, 1, c->N, x, 0, &n32);
+            float *y16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+            assert_int_equal(n16, n32);
+            if (used) {
+                double r = check_against_ref(c, x, w, b, y16);
+                printf("%s case %zu: bf16 conv, worst error %.3f of the tolerance\n",
+                       mode ? "plain C" : "session's", i, r);
+                double d = 0;
+                for (int64_t j = 0; j < n32; j++)
+                    d = fmax(d, fabs(y16[j] - y32[j]));
+                assert_true(d > 0); /* it did round */
+            } else {
+                assert_memory_equal(y16, y32, sizeof(float) * (size_t)n32);
+            }
+            free(y32), free(y16), free(x), free(w), free(b);
+            e2e_model_free(m);
+        }
+        if (!used)
+            printf("skipped: the session's bf16 convolutions at this level (no AVX512_BF16 at the "
+                   "AVX-512 level): convolutions stay float32, checked bit for bit\n");
+    }
+    unsetenv("E2E_BF16_CONV");
+}
+
+static int fclass(float v) { return isnan(v) ? 0 : isinf(v) ? (v > 0 ? 1 : 2) : 3; }
+
+/* NaN, +Inf, -Inf every 37th input: the same outputs are NaN / +Inf / -Inf as in the plain
+   float32 graph (optimize 0: Conv, activation, MaxPool one by one). */
+static void test_nonfinite(void **state)
+{
+    (void)state;
+    const conv_case nf[] = {
+        {5, 16, 12, 32, 3, 1, 1, "Relu", true, 1, 1},
+        {5, 16, 12, 32, 3, 1, 1, NULL, true, 1, 1},
+        {4, 8, 10, 20, 3, 1, 1, NULL, false, 1, 1},
+        {3, 8, 10, 20, 3, 1, 1, "Sigmoid", false, 1, 2},
+    };
+    uint64_t seed = 11;
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode)
+            setenv("E2E_BF16_CONV", "c", 1);
+        else
+            unsetenv("E2E_BF16_CONV");
+        for (size_t i = 0; i < sizeof nf / sizeof nf[0]; i++) {
+            const conv_case *c = &nf[i];
+            const int64_t nx = (int64_t)c->C * c->H * c->W, nw = (int64_t)c->M * c->C * 9;
+            float *x = oh_rand_buf(nx, &seed), *w = oh_rand_buf(nw, &seed), *b = oh_rand_buf(c->M, &seed);
+            const float bad[3] = {NAN, INFINITY, -INFINITY};
+            for (int64_t j = 5, q = 0; j < nx; j += 37, q++)
+                x[j] = bad[q % 3];
+            e2e_model *m = conv_model(c, w, b);
+            int64_t n32, n16;
+            float *y32 = run(m, c, E2E_PRECISION_FP32, 0, 1, x, 0, &n32);
+            float *y16 = run(m, c, E2E_PRECISION_BF16, 1, 1, x, 0, &n16);
+            assert_int_equal(n16, n32);
+            int64_t nonfinite = 0;
+            for (int64_t j = 0; j < n32; j++) {
+                if (fclass(y16[j]) != fclass(y32[j]))
+                    fail_msg("case %zu (%s): y[%lld] = %g, the plain graph %g", i,
+                             mode ? "plain C" : "session's", (long long)j, y16[j], y32[j]);
+                nonfinite += fclass(y32[j]) != 3;
+            }
+            assert_true(nonfinite > 0);
+            free(y32), free(y16), free(x), free(w), free(b);
+            e2e_model_free(m);
+        }
+    }
+    unsetenv("E2E_BF16_CONV");
+}
+
+/* any_batch: a row's output at batch 1 is the same bits as in the full batch. */
+static void test_any_batch(void **state)
+{
+    (void)state;
+    const conv_case c = {5, 16, 20, 24, 3, 1, 1, "Relu", true, 4, 2};
+    uint64_t seed = 13;
+    const int64_t per = (int64_t)c.C * c.H * c.W;
+    float *x = oh_rand_buf(c.N * per, &seed), *w = oh_rand_buf((int64_t)c.M * c.C * 9, &seed),
+          *b = oh_rand_buf(c.M, &seed);
+    e2e_model *m = conv_model(&c, w, b);
+    int64_t nall, n1;
+    float *yall = run(m, &c, E2E_PRECISION_BF16, 1, c.N, x, 1, &nall);
+    for (int img = 0; img < c.N; img++) {
+        float *y1 = run(m, &c, E2E_PRECISION_BF16, 1, 1, x + img * per, 1, &n1);
+        assert_int_equal(n1 * c.N, nall);
+        assert_memory_equal(y1, yall + img * n1, sizeof(float) * (size_t)n1);
+        free(y1);
+    }
+    free(yall), free(x), free(w), free(b);
+    e2e_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_nonfinite),
+        cmocka_unit_test(test_any_batch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
