@@ -139,14 +139,17 @@ e2e_isa_level e2e_isa_default(void);
 /* "generic", "avx2", "avx512" ("auto" for E2E_ISA_AUTO). */
 const char *e2e_isa_name(e2e_isa_level isa);
 
-/* Storage of the weights of Conv-free matrix products (docs/api.md, "bf16"). */
+/* Storage of the weights of matrix products and convolutions (docs/api.md, "bf16"). */
 typedef enum e2e_precision {
     E2E_PRECISION_FP32 = 0, /* float32 everywhere (default) */
     /* Gemm/MatMul with a constant weight store it in bfloat16 (rounded to nearest even):
        AVX-512 BF16 dot products where the CPU has them (activations rounded to bfloat16 too,
        sums in float32); products of at most 4 rows widen the bfloat16 weights to float32
        (half the bytes read), on any CPU; without AVX512_BF16 larger products stay float32.
-       Scores move by a few 1e-3 (docs/benchmarks.md, bf16). Other operators stay float32. */
+       2-D Conv (stride 1, group 1, constant weights; also fused with a 2x2 MaxPool) runs on
+       bfloat16 weights and inputs with float32 sums where the CPU has AVX512_BF16 (AVX-512
+       level), else float32. Scores move by a few 1e-3 (docs/benchmarks.md, bf16). Other
+       operators stay float32. */
     E2E_PRECISION_BF16 = 1
 } e2e_precision;
 /* "fp32", "bf16". */

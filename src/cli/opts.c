@@ -46,7 +46,7 @@ static const e2e_opt globals[] = {
     E2E_OPT_I("optimize", &g_optimize, 0, 2, "N",
               "1 (default) fusions; 0 the graph as written; 2 also Winograd convolutions"),
     E2E_OPT_C("precision", precision_arg, &e2e_cli_precision, "P",
-              "fp32 (default) or bf16: Gemm/MatMul weights in bfloat16 (docs/instruction-sets.md)"),
+              "fp32 (default) or bf16: Gemm/MatMul/Conv weights in bfloat16 (docs/instruction-sets.md)"),
     E2E_OPT_D("max-model-mb", &g_model_mb, 1e-6, 1e9, "MB", "refuse larger model files"),
     E2E_OPT_D("max-arena-mb", &g_arena_mb, 1e-6, 1e9, "MB",
               "refuse sessions whose plan needs more memory"),

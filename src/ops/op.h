@@ -57,8 +57,8 @@ typedef struct e2e_kernel_ctx {
     int any_batch;          /* a plan of an any_batch session (the bound batch's or a smaller
                                one's): prepare makes no choice on dim 0, so that a row's
                                result does not depend on the batch it runs in */
-    e2e_precision precision; /* the session's: BF16 lets Gemm/MatMul keep constant weights in
-                                bfloat16 (ops/mm_bf16.h) */
+    e2e_precision precision; /* the session's: BF16 lets Gemm/MatMul and Conv keep constant
+                                weights in bfloat16 (ops/mm_bf16.h, ops/conv_internal.h) */
 } e2e_kernel_ctx;
 
 typedef struct e2e_kernel {
