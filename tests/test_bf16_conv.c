@@ -203,8 +203,8 @@ static void test_against_reference(void **state)
             e2e_model_free(m);
         }
         if (!used)
-            printf("skipped: the session's bf16 convolutions at this level (no AVX512_BF16 at the "
-                   "AVX-512 level): convolutions stay float32, checked bit for bit\n");
+            printf("at this level a bf16 session's convolutions stay float32 (no AVX512_BF16 at "
+                   "the AVX-512 level): checked bit for bit against fp32\n");
     }
     unsetenv("E2E_BF16_CONV");
 }
