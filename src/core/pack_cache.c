@@ -5,6 +5,7 @@
 
 #include "core/ir.h"
 #include "core/pack_cache.h"
+#include "core/region.h"
 
 typedef struct pack_entry {
     const float *src;
@@ -19,7 +20,37 @@ struct e2e_pack_cache {
     pthread_mutex_t mu;
     pack_entry *e;
     int n, cap;
+    e2e_region *chunk;  /* where the next large packed weight goes (region.h) */
+    size_t chunk_bytes; /* its size: each new chunk is twice the last, up to CHUNK_MAX */
 };
+
+/* Packed weights from this size on are carved from huge-page chunks: a ViT packs ~50 blocks
+   of ~1 MB, which from malloc took one 4 KB page fault each per 4 KB. Smaller ones (a trained
+   tagger's) stay on the heap: a chunk commits 2 MB at its first touch. */
+#define CHUNK_BLOCK_MIN ((size_t)64 << 10)
+#define CHUNK_MIN ((size_t)2 << 20)
+#define CHUNK_MAX ((size_t)64 << 20)
+
+/* Under c->mu: a block of n bytes from the current chunk, or a new one; NULL when no region
+   can be made (the caller then uses the heap). */
+static void *chunk_alloc(e2e_pack_cache *c, size_t n)
+{
+    void *p = e2e_region_alloc(c->chunk, n);
+    if (p)
+        return p;
+    size_t sz = c->chunk_bytes ? 2 * c->chunk_bytes : CHUNK_MIN;
+    if (sz > CHUNK_MAX)
+        sz = CHUNK_MAX;
+    if (sz < n)
+        sz = n;
+    e2e_region *r = e2e_region_create(sz);
+    if (!r)
+        return NULL;
+    e2e_region_release(c->chunk); /* its blocks keep it */
+    c->chunk = r;
+    c->chunk_bytes = sz;
+    return e2e_region_alloc(r, n);
+}
 
 e2e_pack_cache *e2e_pack_cache_create(void)
 {
@@ -37,6 +68,7 @@ void e2e_pack_cache_free(e2e_pack_cache *c)
         return;
     for (int i = 0; i < c->n; i++)
         e2e_aligned_free(c->e[i].packed);
+    e2e_region_release(c->chunk);
     free(c->e);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -61,7 +93,10 @@ const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk,
         }
     }
     if (!out && c->n < c->cap) {
-        float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats); /* fn writes it all */
+        size_t bytes = sizeof(float) * floats;
+        float *p = bytes >= CHUNK_BLOCK_MIN ? chunk_alloc(c, bytes) : NULL;
+        if (!p)
+            p = e2e_aligned_alloc_uninit(bytes); /* fn writes it all */
         if (p) {
             fn(src, sk, sn, K, N, p);
             c->e[c->n++] = (pack_entry){src, sk, sn, K, N, fn, p};

@@ -9,6 +9,7 @@
 #include "onnx/tensor_proto.h"
 #include "core/pack_cache.h"
 #include "core/ir.h"
+#include "core/region.h"
 
 /* ---- name table: open addressing over value names ---- */
 
@@ -698,21 +699,29 @@ void e2e_model_free(e2e_model *m)
 }
 
 /* protobuf-c's allocator for the model: blocks of 4 KB and more (the weights' raw_data, which
-   e2e_tensor_take_proto takes over) 64-byte aligned, the rest from malloc; both freed with
-   free. With malloc's 16-byte alignment a weight's address mod 64 followed the heap's
-   history, and the few-row product, which starts its rows on a cache line, summed in another
-   order: the same model gave other output bits in a process that had written it first. */
+   e2e_tensor_take_proto takes over) 64-byte aligned, carved from the load's huge-page region
+   (ctx, core/region.h) while it has room, else from e2e_aligned_alloc_uninit; the rest from
+   malloc; all freed with e2e_aligned_free. With malloc's 16-byte alignment a weight's address
+   mod 64 followed the heap's history, and the few-row product, which starts its rows on a
+   cache line, summed in another order: the same model gave other output bits in a process
+   that had written it first. */
 static void *pb_alloc(void *ctx, size_t size)
 {
-    (void)ctx;
-    return size >= 4096 ? e2e_aligned_alloc_uninit(size) : malloc(size);
+    if (size < 4096)
+        return malloc(size);
+    void *p = e2e_region_alloc(ctx, size);
+    return p ? p : e2e_aligned_alloc_uninit(size);
 }
 
 static void pb_free(void *ctx, void *p)
 {
     (void)ctx;
-    free(p);
+    e2e_aligned_free(p);
 }
+
+/* Models from this size on unpack their weights into a huge-page region; a small model's
+   would commit a 2 MB page for a few KB. */
+#define REGION_MIN ((size_t)1 << 20)
 
 static e2e_status load(const void *data, size_t size, const char *name, const char *base_dir,
                        e2e_model **out, e2e_error *err)
@@ -720,14 +729,22 @@ static e2e_status load(const void *data, size_t size, const char *name, const ch
     *out = NULL;
     if (!data && size)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: no data", name);
-    ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = NULL};
+    /* The bytes fields of 4 KB and more fit in the file's size plus their alignment (each
+       holds at most its bytes in the file, and there are at most size / 4096 of them); a
+       region that is too small (packed int64 fields) only sends the rest to the heap. Pages
+       of it nobody touches cost nothing. NULL (no mapping, or E2E_HUGEPAGES=0): the heap. */
+    e2e_region *region = size >= REGION_MIN ? e2e_region_create(size + size / 64 + 64) : NULL;
+    ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = region};
     Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, size, data);
-    if (!mp)
+    if (!mp) {
+        e2e_region_release(region);
         return e2e_fail(err, E2E_ERR_PARSE,
                         "%s: not an ONNX model (protobuf decoding failed: truncated or not ONNX)", name);
+    }
     e2e_model *m = calloc(1, sizeof *m);
     if (!m) {
         onnx__model_proto__free_unpacked(mp, &pa);
+        e2e_region_release(region);
         return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
     }
     m->name = e2e_strdup(name);
@@ -736,6 +753,7 @@ static e2e_status load(const void *data, size_t size, const char *name, const ch
     e2e_status st = convert(&L, mp);
     free(L.map.slot);
     onnx__model_proto__free_unpacked(mp, &pa);
+    e2e_region_release(region); /* the weights taken from it keep it */
     if (st) {
         e2e_model_free(m);
         return st;
@@ -764,16 +782,15 @@ e2e_status e2e_model_load_file_ex(const char *path, const e2e_model_options *opt
     if (!out || !path)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_model_load_file: NULL argument");
     *out = NULL;
-    const void *buf;
+    void *buf;
     size_t size;
-    int mapped;
-    e2e_status st = e2e_file_map(path, opt ? opt->max_model_bytes : 0, &buf, &size, &mapped, err);
+    e2e_status st = e2e_file_read_aligned(path, opt ? opt->max_model_bytes : 0, &buf, &size, err);
     if (st)
         return st;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     st = load(buf, size, path, dirname(dir), out, err);
-    e2e_file_release(buf, size, mapped);
+    e2e_aligned_free(buf);
     return st;
 }
 
