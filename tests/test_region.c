@@ -1,7 +1,8 @@
 /* Huge-page regions (src/core/region.h): carved blocks are 64-byte aligned, zero-filled,
    disjoint and freed through e2e_aligned_free in any order, before or after the creator's
-   release; a full region says so; heap blocks freed beside them stay heap blocks; threads
-   carve and free one region at once. Leaks and overflows are make sanitize's to find (under
+   release; a full region says so; heap blocks freed beside them stay heap blocks; a thread's
+   scope sends e2e_aligned_alloc's blocks to regions; threads carve and free one region at
+   once. Leaks and overflows are make sanitize's to find (under
    AddressSanitizer a region is a malloc'd block with its uncarved bytes poisoned). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,46 @@ static void test_aligned_alloc(void **state)
     e2e_aligned_free(held);
 }
 
+/* A scope: e2e_aligned_alloc's blocks carved in order from `first`, then from chunks it
+   makes when `first` is full; a nested open shares it; the blocks outlive the scope. */
+static void test_scope(void **state)
+{
+    (void)state;
+    need_regions();
+    e2e_region *first = e2e_region_create(1); /* 2 MB */
+    assert_non_null(first);
+    e2e_region_scope_open(first);
+    e2e_region_release(first); /* the scope holds it */
+    unsigned char *a = e2e_aligned_alloc(100), *b = e2e_aligned_alloc_uninit(10);
+    unsigned char *e = e2e_aligned_alloc(10);
+    e2e_region_scope_open(NULL); /* nested: the same scope */
+    unsigned char *c = e2e_aligned_alloc(1000);
+    e2e_region_scope_close();
+    assert_ptr_equal(b, a + 112); /* a: 100 bytes; b (small) at the next 16-byte boundary */
+    assert_ptr_equal(e, b + 16);
+    assert_ptr_equal(c, a + 192); /* 64 bytes and more: the next 64-byte boundary */
+    assert_true(all_zero(a, 100) && all_zero(c, 1000));
+    unsigned char *big = e2e_aligned_alloc(3 * MB); /* first has no room: a new chunk */
+    assert_non_null(big);
+    assert_true(big < a || big >= a + 2 * MB);
+    assert_true(all_zero(big, 3 * MB));
+    unsigned char *d = e2e_aligned_alloc(64); /* after big, in its chunk */
+    assert_ptr_equal(d, big + 3 * MB);
+    e2e_region_scope_close();
+    unsigned char *heap = e2e_aligned_alloc(64); /* no scope: the heap */
+    assert_false(e2e_region_free_block(heap));
+    free(heap);
+    memset(a, 1, 100); /* still valid after the scope */
+    memset(big, 2, 3 * MB);
+    e2e_aligned_free(big);
+    e2e_aligned_free(a);
+    e2e_aligned_free(b);
+    e2e_aligned_free(c);
+    e2e_aligned_free(d);
+    e2e_aligned_free(e);
+    e2e_region_scope_close(); /* closing with none open does nothing */
+}
+
 #define THREADS 4
 #define ROUNDS 200
 
@@ -164,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_aligned_alloc),
+        cmocka_unit_test(test_scope),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,11 +129,12 @@ static void prefault(void *p, size_t n)
    2 MB: a 1 MB arena then takes one page fault instead of 256). */
 #define OWN_REGION_MIN ((size_t)1 << 20)
 
-/* A block of its own region (zero-filled), or NULL. */
+/* A block of the thread's open scope, else of its own region (zero-filled), or NULL. */
 static void *region_block(size_t nbytes)
 {
-    if (nbytes < OWN_REGION_MIN)
-        return NULL;
+    void *s = e2e_region_scope_alloc(nbytes ? nbytes : 1);
+    if (s || nbytes < OWN_REGION_MIN)
+        return s;
     e2e_region *r = e2e_region_create(nbytes);
     void *p = e2e_region_alloc(r, nbytes);
     e2e_region_release(r); /* the block keeps it */

@@ -20,37 +20,13 @@ struct e2e_pack_cache {
     pthread_mutex_t mu;
     pack_entry *e;
     int n, cap;
-    e2e_region *chunk;  /* where the next large packed weight goes (region.h) */
-    size_t chunk_bytes; /* its size: each new chunk is twice the last, up to CHUNK_MAX */
+    e2e_region *chunk;  /* where the next packed weight goes (e2e_region_chunk_alloc) */
+    size_t chunk_bytes;
 };
 
-/* Packed weights from this size on are carved from huge-page chunks: a ViT packs ~50 blocks
-   of ~1 MB, which from malloc took one 4 KB page fault each per 4 KB. Smaller ones (a trained
-   tagger's) stay on the heap: a chunk commits 2 MB at its first touch. */
-#define CHUNK_BLOCK_MIN ((size_t)64 << 10)
-#define CHUNK_MIN ((size_t)2 << 20)
-#define CHUNK_MAX ((size_t)64 << 20)
-
-/* Under c->mu: a block of n bytes from the current chunk, or a new one; NULL when no region
-   can be made (the caller then uses the heap). */
-static void *chunk_alloc(e2e_pack_cache *c, size_t n)
-{
-    void *p = e2e_region_alloc(c->chunk, n);
-    if (p)
-        return p;
-    size_t sz = c->chunk_bytes ? 2 * c->chunk_bytes : CHUNK_MIN;
-    if (sz > CHUNK_MAX)
-        sz = CHUNK_MAX;
-    if (sz < n)
-        sz = n;
-    e2e_region *r = e2e_region_create(sz);
-    if (!r)
-        return NULL;
-    e2e_region_release(c->chunk); /* its blocks keep it */
-    c->chunk = r;
-    c->chunk_bytes = sz;
-    return e2e_region_alloc(r, n);
-}
+/* Packed weights are carved from huge-page chunks (region.h): a ViT packs ~50 blocks of ~1 MB,
+   which from malloc took one 4 KB page fault each per 4 KB. Not from the session's scope,
+   which is open meanwhile: they live as long as the model. */
 
 e2e_pack_cache *e2e_pack_cache_create(void)
 {
@@ -94,7 +70,7 @@ const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk,
     }
     if (!out && c->n < c->cap) {
         size_t bytes = sizeof(float) * floats;
-        float *p = bytes >= CHUNK_BLOCK_MIN ? chunk_alloc(c, bytes) : NULL;
+        float *p = e2e_region_chunk_alloc(&c->chunk, &c->chunk_bytes, bytes);
         if (!p)
             p = e2e_aligned_alloc_uninit(bytes); /* fn writes it all */
         if (p) {

@@ -27,6 +27,8 @@
 #endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
+#define CHUNK_MIN HUGE_PAGE
+#define CHUNK_MAX ((size_t)64 << 20)
 
 struct e2e_region {
     char *base;
@@ -43,12 +45,6 @@ static atomic_int n_live; /* lets e2e_aligned_free skip the lock while no region
 
 static char *map_block(size_t size)
 {
-#ifdef REGION_ASAN
-    char *p = aligned_alloc(HUGE_PAGE, size);
-    if (p)
-        memset(p, 0, size);
-    return p;
-#else
     /* reserve one huge page more, then trim to a 2 MB-aligned start */
     char *p = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -62,18 +58,12 @@ static char *map_block(size_t size)
     (void)madvise(a, size, MADV_HUGEPAGE); /* best effort: without THP it stays 4 KB pages */
 #endif
     return a;
-#endif
 }
 
 static void unmap_block(char *p, size_t size)
 {
-#ifdef REGION_ASAN
-    UNPOISON(p, size);
-    (void)size;
-    free(p);
-#else
+    UNPOISON(p, size); /* a later mapping at these addresses starts clean */
     munmap(p, size);
-#endif
 }
 
 /* E2E_HUGEPAGES=0: no regions, every caller falls back to malloc (to measure, and for
@@ -155,7 +145,8 @@ void *e2e_region_alloc(e2e_region *r, size_t n)
         return NULL;
     void *p = NULL;
     pthread_mutex_lock(&mu);
-    size_t off = (r->used + 63) & ~(size_t)63;
+    const size_t align = n >= 64 ? 64 : 16;
+    size_t off = (r->used + align - 1) & ~(align - 1);
     if (off <= r->size && n <= r->size - off) {
         p = r->base + off;
         r->used = off + n;
@@ -190,4 +181,57 @@ bool e2e_region_free_block(void *p)
     }
     pthread_mutex_unlock(&mu);
     return found;
+}
+
+void *e2e_region_chunk_alloc(e2e_region **chunk, size_t *chunk_bytes, size_t n)
+{
+    void *p = e2e_region_alloc(*chunk, n);
+    if (p || !n)
+        return p;
+    size_t sz = *chunk_bytes ? 2 * *chunk_bytes : CHUNK_MIN;
+    if (sz > CHUNK_MAX)
+        sz = CHUNK_MAX;
+    if (sz < n)
+        sz = n;
+    e2e_region *r = e2e_region_create(sz);
+    if (!r)
+        return NULL;
+    e2e_region_release(*chunk); /* its blocks keep it */
+    *chunk = r;
+    *chunk_bytes = sz;
+    return e2e_region_alloc(r, n);
+}
+
+/* ---- the thread's scope ---- */
+
+static _Thread_local struct {
+    int depth;
+    e2e_region *chunk;
+    size_t chunk_bytes; /* the size of the last chunk made (0: none yet) */
+} scope;
+
+void e2e_region_scope_open(e2e_region *first)
+{
+    if (scope.depth++)
+        return;
+    if (first) {
+        pthread_mutex_lock(&mu);
+        first->refs++;
+        pthread_mutex_unlock(&mu);
+    }
+    scope.chunk = first;
+    scope.chunk_bytes = 0;
+}
+
+void e2e_region_scope_close(void)
+{
+    if (!scope.depth || --scope.depth)
+        return;
+    e2e_region_release(scope.chunk);
+    scope.chunk = NULL;
+}
+
+void *e2e_region_scope_alloc(size_t n)
+{
+    return scope.depth ? e2e_region_chunk_alloc(&scope.chunk, &scope.chunk_bytes, n) : NULL;
 }
