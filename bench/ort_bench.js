@@ -151,10 +151,13 @@ async function main() {
   // session_ms: the first InferenceSession.create of the process (reads the file, builds and
   // optimises the graph, the first one also makes ORT's environment); compare with e2e's
   // load_ms + session_ms. session2_ms: a second creation (the native binding's, below).
-  const tc = process.hrtime.bigint();
+  // *_cpu_ms: the process's CPU time (all threads) over the same calls, e2e bench's
+  // load_cpu_ms + session_cpu_ms beside them.
+  const cpuMs = (u) => (u.user + u.system) / 1e3;
+  const tc = process.hrtime.bigint(), cc = process.cpuUsage();
   const session = await ort.InferenceSession.create(o.model, sessOpt);
-  const sessionMs = Number(process.hrtime.bigint() - tc) / 1e6;
-  let session2Ms = null;
+  const sessionMs = Number(process.hrtime.bigint() - tc) / 1e6, sessionCpuMs = cpuMs(process.cpuUsage(cc));
+  let session2Ms = null, session2CpuMs = null;
 
   // inputs: files, else seeded random in the declared shapes with dynamic dims -> batch
   const feeds = {};
@@ -192,10 +195,11 @@ async function main() {
   if (api === 'sync' && binding && binding.binding && binding.binding.InferenceSession) {
     try {
       if (binding.initOrt) binding.initOrt();
-      const t2 = process.hrtime.bigint();
+      const t2 = process.hrtime.bigint(), c2 = process.cpuUsage();
       const native = new binding.binding.InferenceSession();
       native.loadModel(o.model, sessOpt);
       session2Ms = Number(process.hrtime.bigint() - t2) / 1e6;
+      session2CpuMs = cpuMs(process.cpuUsage(c2));
       const fetches = {};
       for (const n of session.outputNames) fetches[n] = null;
       const runOpt = {};
@@ -239,7 +243,7 @@ async function main() {
     median_ms: med, p99_ms: percentile(t, 99), p999_ms: percentile(t, 99.9), mean_ms: mean,
     min_ms: t[0], max_ms: t[runs - 1], throughput_per_s: med > 0 ? batch * 1000 / med : 0,
     gflops: o.flops && med > 0 ? o.flops / (med * 1e6) : null,
-    session_ms: sessionMs, session2_ms: session2Ms,
+    session_ms: sessionMs, session2_ms: session2Ms, session_cpu_ms: sessionCpuMs, session2_cpu_ms: session2CpuMs,
   };
   if (o.json) console.log(JSON.stringify(res));
   else {

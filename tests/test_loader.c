@@ -256,6 +256,68 @@ static void test_external_data(void **state)
     rmdir(dir);
 }
 
+/* The loader copies the weights out of the file (read into memory, never mapped): a model
+   file rewritten or truncated after the load changes nothing in the model or its sessions. A
+   weight above 1 MB takes the huge-page region path of the loader. */
+static void test_file_changed_after_load(void **state)
+{
+    enum { N = 300000 };
+    char dir[] = "/tmp/e2e_chg_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    float *w = malloc(sizeof(float) * N), *x = malloc(sizeof(float) * N);
+    assert_non_null(w);
+    assert_non_null(x);
+    for (int i = 0; i < N; i++) {
+        w[i] = (float)(i % 1000) * 0.25f;
+        x[i] = 1.0f;
+    }
+    mc_model mm;
+    mc_init(&mm, 13);
+    mc_input(&mm, "x", 1, (int64_t[]){N});
+    mc_node(&mm, "Add", (const char *[]){"x", "w", NULL}, (const char *[]){"y", NULL});
+    mc_output(&mm, "y");
+    mc_init_raw(&mm, "w", 1, (int64_t[]){N}, w, sizeof(float) * N);
+    uint8_t *buf;
+    size_t n = mc_pack(&mm, &buf);
+    assert_int_equal(mc_write(path, buf, n), 0);
+    e2e_error err;
+    e2e_model *m = NULL;
+    assert_int_equal(e2e_model_load_file(path, &m, &err), E2E_OK);
+    e2e_session *s1 = NULL, *s2 = NULL;
+    assert_int_equal(e2e_session_create(m, NULL, &s1, &err), E2E_OK);
+    /* rewrite the file with other weights, then cut it short */
+    memset(buf + n / 2, 0x7f, n - n / 2);
+    assert_int_equal(mc_write(path, buf, n), 0);
+    assert_int_equal(truncate(path, 10), 0);
+    e2e_tensor_view in = e2e_tensor_view_f32("x", x, 1, (int64_t[]){N});
+    assert_int_equal(e2e_session_create(m, NULL, &s2, &err), E2E_OK);
+    e2e_session *ss[2] = {s1, s2};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(e2e_session_run(ss[k], &in, 1, &err), E2E_OK);
+        e2e_tensor_view out;
+        e2e_session_output(ss[k], 0, &out);
+        const float *y = out.data;
+        for (int i = 0; i < N; i++)
+            if (y[i] != w[i] + 1.0f)
+                fail_msg("session %d: y[%d] = %g, want %g", k + 1, i, (double)y[i], (double)(w[i] + 1.0f));
+    }
+    e2e_model *m2 = NULL; /* the truncated file itself is refused with a message */
+    assert_int_not_equal(e2e_model_load_file(path, &m2, &err), E2E_OK);
+    assert_null(m2);
+    assert_contains(err.message, path);
+    e2e_session_free(s1);
+    e2e_session_free(s2);
+    e2e_model_free(m);
+    free(buf);
+    mc_free(&mm);
+    free(w);
+    free(x);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_wrong_attr_type(void **state)
 {
     mc_model mm;
@@ -356,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_initializer_short),
         cmocka_unit_test(test_dims_overflow_and_negative),
         cmocka_unit_test(test_external_data),
+        cmocka_unit_test(test_file_changed_after_load),
         cmocka_unit_test(test_wrong_attr_type),
         cmocka_unit_test(test_run_input_errors_and_rebind),
         cmocka_unit_test(test_arena_limit),

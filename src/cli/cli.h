@@ -18,6 +18,9 @@ extern int e2e_cli_verbose;  /* -1 quiet, 0 normal, 1 verbose */
 /* "1x3x32x32" -> dims; returns rank or -1. */
 int e2e_cli_parse_dims(const char *s, int64_t *dims, int max);
 double e2e_cli_now_ms(void);
+/* CPU time of the process (all threads), ms: on a loaded machine a start-up's wall time is
+   mostly waiting for a core */
+double e2e_cli_cpu_ms(void);
 /* --device VALUE: "cpu", "cuda" or "auto"; prints "e2e CMD: ..." and returns -1 otherwise. */
 int e2e_cli_parse_device(const char *cmd, const char *value, e2e_device *out);
 

@@ -24,7 +24,8 @@ static void help(void)
            "in about 2 s, between 20 and 2000), timing each run with CLOCK_MONOTONIC.\n"
            "Prints the median, p99 and p99.9 latency (ms), the throughput (N * 1000 / median,\n"
            "images/s), the achieved GFLOP/s (the kernels' FLOPs / median) and the ms spent\n"
-           "loading the model and creating the session (JSON: load_ms, session_ms).\n\n"
+           "loading the model and creating the session (JSON: load_ms, session_ms, and the\n"
+           "process's CPU time for them, load_cpu_ms, session_cpu_ms).\n\n"
            "  --threads T     compute threads of the session (default 1)\n"
            "  --device D      cpu (default), cuda, or auto (CPU when no GPU, said on stderr)\n"
            "  --json          one JSON object instead of the text report\n"
@@ -299,12 +300,12 @@ int e2e_cmd_bench(int argc, char **argv)
     kprof *kp = NULL;
     optotal *ot = NULL;
     int nt = 0;
-    const double t_load0 = e2e_cli_now_ms();
+    const double t_load0 = e2e_cli_now_ms(), c_load0 = e2e_cli_cpu_ms();
     if (e2e_cli_model_load(path, &m, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);
         return E2E_EXIT_FAIL;
     }
-    const double load_ms = e2e_cli_now_ms() - t_load0;
+    const double load_ms = e2e_cli_now_ms() - t_load0, load_cpu_ms = e2e_cli_cpu_ms() - c_load0;
     int nin = e2e_model_input_count(m);
     if (nin > MAX_IN) {
         fprintf(stderr, "e2e bench: %s: %d inputs, at most %d supported\n", path, nin, MAX_IN);
@@ -359,12 +360,12 @@ int e2e_cmd_bench(int argc, char **argv)
     so.shapes = b;
     so.n_shapes = nin;
     so.default_batch = o.batch;
-    const double t_sess0 = e2e_cli_now_ms();
+    const double t_sess0 = e2e_cli_now_ms(), c_sess0 = e2e_cli_cpu_ms();
     if (e2e_session_create(m, &so, &s, &err)) {
         fprintf(stderr, "e2e bench: %s\n", err.message);
         goto done;
     }
-    const double session_ms = e2e_cli_now_ms() - t_sess0;
+    const double session_ms = e2e_cli_now_ms() - t_sess0, session_cpu_ms = e2e_cli_cpu_ms() - c_sess0;
     if (e2e_session_device_note(s)[0])
         fprintf(stderr, "e2e bench: %s\n", e2e_session_device_note(s));
     if (o.profile && e2e_session_device(s) != E2E_DEVICE_CPU) {
@@ -464,10 +465,10 @@ int e2e_cmd_bench(int argc, char **argv)
                "\"median_ms\": %.6f, \"p99_ms\": %.6f, \"p999_ms\": %.6f, \"mean_ms\": %.6f, "
                "\"min_ms\": %.6f, \"max_ms\": %.6f, \"throughput_per_s\": %.3f, \"gflops\": %.4f, "
                "\"flops_per_run\": %.0f, \"nodes\": %d, \"arena_bytes\": %zu, "
-               "\"load_ms\": %.3f, \"session_ms\": %.3f",
+               "\"load_ms\": %.3f, \"session_ms\": %.3f, \"load_cpu_ms\": %.3f, \"session_cpu_ms\": %.3f",
                (long long)batch, o.threads, runs, o.warmup, med, p99, p999, mean, t[0], t[runs - 1],
                thr, gfl, flops, e2e_session_node_count(s), e2e_session_arena_bytes(s), load_ms,
-               session_ms);
+               session_ms, load_cpu_ms, session_cpu_ms);
         printf(",\n \"provenance\": {\n");
         e2e_cli_json_provenance(stdout, "  ", o.threads, so.optimize,
                                 e2e_session_device(s) == E2E_DEVICE_CUDA ? "cuda" : "cpu");
@@ -504,8 +505,8 @@ int e2e_cmd_bench(int argc, char **argv)
                runs, o.warmup, e2e_session_node_count(s), e2e_session_arena_bytes(s) / 1024.0,
                e2e_isa_name(e2e_session_isa(s)),
                e2e_session_precision(s) == E2E_PRECISION_BF16 ? ", bf16 weights" : "");
-        printf("load        model %.1f ms, session %.1f ms (plan, packed weights, arena)\n", load_ms,
-               session_ms);
+        printf("load        model %.1f ms, session %.1f ms (plan, packed weights, arena); CPU time "
+               "%.1f + %.1f ms\n", load_ms, session_ms, load_cpu_ms, session_cpu_ms);
         printf("latency     median %.4f ms   p99 %.4f ms   p99.9 %.4f ms   (min %.4f, mean %.4f)\n",
                med, p99, p999, t[0], mean);
         printf("throughput  %.1f images/s\n", thr);

@@ -153,6 +153,13 @@ double e2e_cli_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+double e2e_cli_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: e2e [GLOBAL OPTIONS] COMMAND [ARGS]   (e2e help COMMAND,"

@@ -9,6 +9,7 @@
 #endif
 
 #include "core/ir.h"
+#include "core/region.h"
 
 const char *e2e_dtype_name(e2e_dtype t)
 {
@@ -99,9 +100,10 @@ char *e2e_shape_str(const e2e_shape *s, char *buf, size_t n)
     return buf;
 }
 
-/* Blocks from this size on (weights, packed weights, arenas) are faulted in by one madvise
-   each: a page fault costs microseconds on a virtual machine, and a 16 MB weight copy took
-   4000 of them (E2E_PREFAULT=0 turns it off, to measure). */
+/* Heap blocks from this size on are faulted in by one madvise each: a page fault costs
+   microseconds on a virtual machine, and a 16 MB weight copy took 4000 of them
+   (E2E_PREFAULT=0 turns it off, to measure). Blocks of OWN_REGION_MIN and more, and the
+   loader's and the pack cache's regions, are huge pages instead (region.h). */
 #define PREFAULT_MIN ((size_t)256 << 10)
 
 static void prefault(void *p, size_t n)
@@ -123,7 +125,23 @@ static void prefault(void *p, size_t n)
 #endif
 }
 
-void *e2e_aligned_alloc_uninit(size_t nbytes)
+/* Blocks from this size on get a huge-page region of their own (region.h; rounded up to
+   2 MB: a 1 MB arena then takes one page fault instead of 256). */
+#define OWN_REGION_MIN ((size_t)1 << 20)
+
+/* A block of the thread's open scope, else of its own region (zero-filled), or NULL. */
+static void *region_block(size_t nbytes)
+{
+    void *s = e2e_region_scope_alloc(nbytes ? nbytes : 1);
+    if (s || nbytes < OWN_REGION_MIN)
+        return s;
+    e2e_region *r = e2e_region_create(nbytes);
+    void *p = e2e_region_alloc(r, nbytes);
+    e2e_region_release(r); /* the block keeps it */
+    return p;
+}
+
+static void *heap_block(size_t nbytes)
 {
     size_t sz = (nbytes + 63) & ~(size_t)63;
     if (sz < nbytes)
@@ -134,15 +152,28 @@ void *e2e_aligned_alloc_uninit(size_t nbytes)
     return p;
 }
 
+void *e2e_aligned_alloc_uninit(size_t nbytes)
+{
+    void *p = region_block(nbytes);
+    return p ? p : heap_block(nbytes);
+}
+
 void *e2e_aligned_alloc(size_t nbytes)
 {
-    void *p = e2e_aligned_alloc_uninit(nbytes);
+    void *p = region_block(nbytes); /* a fresh mapping reads as zeros */
+    if (p)
+        return p;
+    p = heap_block(nbytes);
     if (p)
         memset(p, 0, nbytes ? nbytes : 1);
     return p;
 }
 
-void e2e_aligned_free(void *p) { free(p); }
+void e2e_aligned_free(void *p)
+{
+    if (!e2e_region_free_block(p))
+        free(p);
+}
 
 char *e2e_strdup(const char *s)
 {

@@ -5,6 +5,7 @@
 
 #include "core/ir.h"
 #include "core/pack_cache.h"
+#include "core/region.h"
 
 typedef struct pack_entry {
     const float *src;
@@ -19,7 +20,13 @@ struct e2e_pack_cache {
     pthread_mutex_t mu;
     pack_entry *e;
     int n, cap;
+    e2e_region *chunk;  /* where the next packed weight goes (e2e_region_chunk_alloc) */
+    size_t chunk_bytes;
 };
+
+/* Packed weights are carved from huge-page chunks (region.h): a ViT packs ~50 blocks of ~1 MB,
+   which from malloc took one 4 KB page fault each per 4 KB. Not from the session's scope,
+   which is open meanwhile: they live as long as the model. */
 
 e2e_pack_cache *e2e_pack_cache_create(void)
 {
@@ -37,6 +44,7 @@ void e2e_pack_cache_free(e2e_pack_cache *c)
         return;
     for (int i = 0; i < c->n; i++)
         e2e_aligned_free(c->e[i].packed);
+    e2e_region_release(c->chunk);
     free(c->e);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -61,7 +69,10 @@ const float *e2e_pack_cache_get(e2e_pack_cache *c, const float *src, int64_t sk,
         }
     }
     if (!out && c->n < c->cap) {
-        float *p = e2e_aligned_alloc_uninit(sizeof(float) * floats); /* fn writes it all */
+        size_t bytes = sizeof(float) * floats;
+        float *p = e2e_region_chunk_alloc(&c->chunk, &c->chunk_bytes, bytes);
+        if (!p)
+            p = e2e_aligned_alloc_uninit(bytes); /* fn writes it all */
         if (p) {
             fn(src, sk, sn, K, N, p);
             c->e[c->n++] = (pack_entry){src, sk, sn, K, N, fn, p};

@@ -12,6 +12,7 @@
 #include "engine/passes/passes.h"
 #include "engine/plan.h"
 #include "engine/session.h"
+#include "core/region.h"
 
 e2e_session_options e2e_session_options_default(void)
 {
@@ -643,12 +644,14 @@ static e2e_status session_new(const e2e_model *m, const e2e_session_options *opt
     e2e_status st = copy_options(s, opt, err);
     if (!st && !parent && s->opt.threads > 1 && !(s->pool = e2e_pool_create(s->opt.threads)))
         st = e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot start %d threads", m->name, s->opt.threads);
+    e2e_region_scope_open(NULL); /* arena, workspace, folded constants: huge pages */
     if (!st)
         st = build(s, err);
     if (!st && s->device == E2E_DEVICE_CUDA)
         st = device_init(s, err);
     if (!st)
         st = build_subs(s, err);
+    e2e_region_scope_close();
     if (st) {
         e2e_session_free(s);
         return st;
@@ -690,10 +693,14 @@ e2e_status e2e_session_reshape(e2e_session *s, const e2e_shape_binding *shapes, 
     s->opt.n_shapes = n;
     device_free(s);
     release_build(s);
+    e2e_region_scope_open(NULL);
     e2e_status st = build(s, err);
     if (!st && s->device == E2E_DEVICE_CUDA)
         st = device_init(s, err);
-    return st ? st : build_subs(s, err);
+    if (!st)
+        st = build_subs(s, err);
+    e2e_region_scope_close();
+    return st;
 }
 
 /* ---- run ---- */

@@ -9,6 +9,7 @@
 #include "onnx/tensor_proto.h"
 #include "core/pack_cache.h"
 #include "core/ir.h"
+#include "core/region.h"
 
 /* ---- name table: open addressing over value names ---- */
 
@@ -697,22 +698,37 @@ void e2e_model_free(e2e_model *m)
     free(m);
 }
 
-/* protobuf-c's allocator for the model: blocks of 4 KB and more (the weights' raw_data, which
-   e2e_tensor_take_proto takes over) 64-byte aligned, the rest from malloc; both freed with
-   free. With malloc's 16-byte alignment a weight's address mod 64 followed the heap's
-   history, and the few-row product, which starts its rows on a cache line, summed in another
-   order: the same model gave other output bits in a process that had written it first. */
+/* protobuf-c's allocator for the model. Blocks of 4 KB and more (the weights' raw_data, which
+   e2e_tensor_take_proto takes over) are 64-byte aligned, carved from the load's weight region
+   while it has room, else from e2e_aligned_alloc_uninit; smaller ones (the messages, names,
+   dims), freed with the message right after the load, from a scratch region, else malloc.
+   All are freed with e2e_aligned_free. Both regions are huge pages (core/region.h): a ViT's
+   messages alone took ~120 first touches of 4 KB heap pages. With malloc's 16-byte alignment
+   a weight's address mod 64 followed the heap's history, and the few-row product, which
+   starts its rows on a cache line, summed in another order: the same model gave other output
+   bits in a process that had written it first. */
+typedef struct pb_regions {
+    e2e_region *weights, *scratch;
+} pb_regions;
+
 static void *pb_alloc(void *ctx, size_t size)
 {
-    (void)ctx;
-    return size >= 4096 ? e2e_aligned_alloc_uninit(size) : malloc(size);
+    pb_regions *r = ctx;
+    void *p = e2e_region_alloc(size < 4096 ? r->scratch : r->weights, size);
+    if (p)
+        return p;
+    return size < 4096 ? malloc(size) : e2e_aligned_alloc_uninit(size);
 }
 
 static void pb_free(void *ctx, void *p)
 {
     (void)ctx;
-    free(p);
+    e2e_aligned_free(p);
 }
+
+/* The scratch region for the messages is address space: only the 2 MB pages it touches cost
+   (one for a trained tagger's). */
+#define SCRATCH_BYTES ((size_t)16 << 20)
 
 static e2e_status load(const void *data, size_t size, const char *name, const char *base_dir,
                        e2e_model **out, e2e_error *err)
@@ -720,22 +736,35 @@ static e2e_status load(const void *data, size_t size, const char *name, const ch
     *out = NULL;
     if (!data && size)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "%s: no data", name);
-    ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = NULL};
+    /* The bytes fields of 4 KB and more fit in the file's size plus their alignment (each
+       holds at most its bytes in the file, and there are at most size / 4096 of them); a
+       region that is too small (packed int64 fields) only sends the rest to the heap. Pages
+       of it nobody touches cost nothing. NULL (no mapping, or E2E_HUGEPAGES=0): the heap. */
+    pb_regions reg = {size >= 4096 ? e2e_region_create(size + size / 64 + 64) : NULL,
+                      e2e_region_create(SCRATCH_BYTES)};
+    ProtobufCAllocator pa = {.alloc = pb_alloc, .free = pb_free, .allocator_data = &reg};
     Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, size, data);
-    if (!mp)
+    e2e_region_release(reg.scratch); /* the message's blocks keep it until it is freed */
+    if (!mp) {
+        e2e_region_release(reg.weights);
         return e2e_fail(err, E2E_ERR_PARSE,
                         "%s: not an ONNX model (protobuf decoding failed: truncated or not ONNX)", name);
+    }
     e2e_model *m = calloc(1, sizeof *m);
     if (!m) {
         onnx__model_proto__free_unpacked(mp, &pa);
+        e2e_region_release(reg.weights);
         return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", name);
     }
     m->name = e2e_strdup(name);
     m->packs = e2e_pack_cache_create(); /* NULL is allowed: sessions then pack on their own */
     loader L = {.name = name, .base_dir = base_dir, .m = m, .err = err};
+    e2e_region_scope_open(reg.weights); /* the small initializers beside the large ones */
     e2e_status st = convert(&L, mp);
+    e2e_region_scope_close();
     free(L.map.slot);
     onnx__model_proto__free_unpacked(mp, &pa);
+    e2e_region_release(reg.weights); /* the weights taken from it keep it */
     if (st) {
         e2e_model_free(m);
         return st;
@@ -764,16 +793,15 @@ e2e_status e2e_model_load_file_ex(const char *path, const e2e_model_options *opt
     if (!out || !path)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "e2e_model_load_file: NULL argument");
     *out = NULL;
-    const void *buf;
+    void *buf;
     size_t size;
-    int mapped;
-    e2e_status st = e2e_file_map(path, opt ? opt->max_model_bytes : 0, &buf, &size, &mapped, err);
+    e2e_status st = e2e_file_read_aligned(path, opt ? opt->max_model_bytes : 0, &buf, &size, err);
     if (st)
         return st;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     st = load(buf, size, path, dirname(dir), out, err);
-    e2e_file_release(buf, size, mapped);
+    e2e_aligned_free(buf);
     return st;
 }
 

@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "onnx.pb-c.h"
 #include "onnx/tensor_proto.h"
+#include "core/region.h"
 
 e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t *size,
                          e2e_error *err)
@@ -57,42 +57,56 @@ e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t
     return E2E_OK;
 }
 
-e2e_status e2e_file_map(const char *path, size_t max_bytes, const void **data, size_t *size,
-                        int *mapped, e2e_error *err)
+e2e_status e2e_file_read_aligned(const char *path, size_t max_bytes, void **data, size_t *size,
+                                 e2e_error *err)
 {
-    *mapped = 0;
+    *data = NULL;
+    *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        if (max_bytes && (uint64_t)st.st_size > max_bytes) {
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+        if (fd >= 0)
             close(fd);
-            return e2e_fail(err, E2E_ERR_LIMIT, "%s: %lld bytes exceed the limit of %zu bytes", path,
-                            (long long)st.st_size, max_bytes);
-        }
-        /* MAP_POPULATE: the pages are mapped now, not one fault at a time while parsing */
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        close(fd);
-        if (p != MAP_FAILED) {
-            *data = p;
-            *size = (size_t)st.st_size;
-            *mapped = 1;
-            return E2E_OK;
-        }
-    } else if (fd >= 0) {
-        close(fd);
+        return e2e_file_read(path, max_bytes, data, size, err); /* it says why, or reads a pipe */
     }
-    void *buf = NULL;
-    e2e_status s = e2e_file_read(path, max_bytes, &buf, size, err);
+    if (max_bytes && (uint64_t)st.st_size > max_bytes) {
+        close(fd);
+        return e2e_fail(err, E2E_ERR_LIMIT, "%s: %lld bytes exceed the limit of %zu bytes", path,
+                        (long long)st.st_size, max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    /* from 64 KB on in huge pages of its own (the reader frees it soon): a 600 KB model's 150
+       first touches of 4 KB pages cost more than one 2 MB page */
+    e2e_region *r = n >= ((size_t)64 << 10) ? e2e_region_create(n) : NULL;
+    char *buf = e2e_region_alloc(r, n);
+    e2e_region_release(r);
+    if (!buf)
+        buf = e2e_aligned_alloc_uninit(n);
+    if (!buf) {
+        close(fd);
+        return e2e_fail(err, E2E_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, n);
+    }
+    size_t got = 0;
+    int read_errno = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            read_errno = errno;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != n) {
+        e2e_aligned_free(buf);
+        return e2e_fail(err, E2E_ERR_IO, "%s: read %zu of %zu bytes: %s", path, got, n,
+                        read_errno ? strerror(read_errno) : "the file shrank while being read");
+    }
     *data = buf;
-    return s;
-}
-
-void e2e_file_release(const void *data, size_t size, int mapped)
-{
-    if (mapped)
-        munmap((void *)data, size);
-    else
-        free((void *)data);
+    *size = n;
+    return E2E_OK;
 }
 
 static e2e_dtype map_dtype(int32_t t)
@@ -175,17 +189,18 @@ static e2e_status read_external(const Onnx__TensorProto *tp, const char *base_di
     return E2E_OK;
 }
 
-/* raw_data blocks at least this large are taken over by e2e_tensor_take_proto */
-#define TAKE_MIN ((size_t)64 << 10)
+/* raw_data blocks at least this large are taken over by e2e_tensor_take_proto: the loader's
+   allocator makes exactly those 64-byte aligned (onnx_load.c, pb_alloc) */
+#define TAKE_MIN ((size_t)4 << 10)
 
 e2e_status e2e_tensor_take_proto(Onnx__TensorProto *tp, const char *base_dir, const char *what,
                                  e2e_tensor *out, e2e_error *err)
 {
-    /* protobuf-c allocates each bytes field on its own with malloc (the default allocator) and
-       tensor data is released with free: a large float/int block moves into the tensor instead
-       of being copied, and the message no longer frees it. The model loader's allocator
-       (onnx_load.c, pb_alloc) makes such blocks 64-byte aligned, so that kernels whose
-       summation order follows a row's alignment give the same bits in every process. */
+    /* protobuf-c allocates each bytes field on its own with the loader's allocator, whose
+       blocks are released with e2e_aligned_free like tensor data: a large float/int block
+       moves into the tensor instead of being copied, and the message no longer frees it. The
+       allocator (onnx_load.c, pb_alloc) makes such blocks 64-byte aligned, so that kernels
+       whose summation order follows a row's alignment give the same bits in every process. */
     e2e_dtype dt = map_dtype(tp->data_type);
     int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (!tp->has_raw_data || external || tp->data_type == 11 || dt == E2E_UNDEFINED ||

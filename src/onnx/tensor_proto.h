@@ -23,11 +23,11 @@ e2e_status e2e_tensor_read_pb_buffer(const void *buf, size_t size, const char *n
 /* Whole file into memory (caller frees); fails cleanly above max_bytes when max_bytes > 0. */
 e2e_status e2e_file_read(const char *path, size_t max_bytes, void **data, size_t *size,
                          e2e_error *err);
-/* The same, read-only, mapped when the file is a regular non-empty file (*mapped = 1: no copy
-   and no fresh pages; a model file is then read straight from the page cache), else read.
-   Release with e2e_file_release. */
-e2e_status e2e_file_map(const char *path, size_t max_bytes, const void **data, size_t *size,
-                        int *mapped, e2e_error *err);
-void e2e_file_release(const void *data, size_t size, int mapped);
+/* The same into a 64-byte aligned block, released with e2e_aligned_free: a large file lands in
+   huge pages (core/region.h), where reading it costs a fraction of the 4 KB page faults of a
+   mapping or a malloc'd buffer. Read, not mapped: a file truncated or rewritten meanwhile
+   gives a short read or the old bytes, never a SIGBUS. */
+e2e_status e2e_file_read_aligned(const char *path, size_t max_bytes, void **data, size_t *size,
+                                 e2e_error *err);
 
 #endif
