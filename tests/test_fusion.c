@@ -608,6 +608,8 @@ static void test_patch_embed(void **state)
     check_patch(3, 16, 16, 32, 4, 4, 1, 0);
     check_patch(8, 64, 48, 40, 16, 16, 1, 0);
     check_patch(2, 13, 11, 24, 2, 3, 0, 0); /* rows and columns left over, no bias */
+    check_patch(2, 8, 45, 24, 2, 20, 1, 0);  /* patch rows of 16 + 4 (8 + 8 + 4) floats: split_row's tails */
+    check_patch(3, 18, 27, 16, 3, 9, 1, 0);
     check_patch(1, 32, 32, 16, 4, 4, 1, 0);
     check_patch(3, 16, 16, 32, 4, 4, 1, 1); /* padded: an ordinary Conv */
 }

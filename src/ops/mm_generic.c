@@ -92,4 +92,12 @@ static void softmax_row(float *x, int n)
         x[j] *= inv;
 }
 
-const e2e_mm_kernels e2e_mm_generic = {MR, NR, pack, tiles, softmax_row};
+/* count pieces of n floats, piece i from src + i * n to dst + i * ldd */
+static void split_row(const float *src, int n, int count, float *dst, int64_t ldd)
+{
+    for (int i = 0; i < count; i++, src += n, dst += ldd)
+        for (int j = 0; j < n; j++) /* short pieces: no memcpy call each */
+            dst[j] = src[j];
+}
+
+const e2e_mm_kernels e2e_mm_generic = {MR, NR, pack, tiles, softmax_row, split_row};

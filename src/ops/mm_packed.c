@@ -490,11 +490,9 @@ static void patch_task(void *ctx, int t, int nt)
                 for (int i = 0; i < c->Ph; i++) {
                     const float *src = X + ((b * c->C + ch) * c->H + py * c->Ph + i) * c->W;
                     float *a = A + (r - r0) * c->K + (ch * c->Ph + i) * c->Pw;
-                    for (int64_t px = px0; px < px1; px++, a += c->K) {
-                        const float *sp = src + px * c->Pw;
-                        for (int j = 0; j < c->Pw; j++) /* short pieces: no memcpy call each */
-                            a[j] = sp[j];
-                    }
+                    /* vector copies in the ISA's width (compiled for the baseline, this loop
+                       was a float at a time) */
+                    c->mk->split_row(src + px0 * c->Pw, c->Pw, (int)(px1 - px0), a, c->K);
                 }
             r += px1 - px0;
         }

@@ -45,6 +45,9 @@ typedef struct e2e_mm_kernels {
     void (*pack)(const float *B, int64_t sk, int64_t sn, int K, int N, float *P);
     const e2e_mm_tile_fn *tiles; /* tiles[m] for m = 1 .. mr rows */
     void (*softmax_row)(float *x, int n); /* in place; a row of -inf gives NaN */
+    /* cuts count * n consecutive floats of src into count pieces of n, piece i to
+       dst + i * ldd (the patch embedding's gather: one image row's patches into their rows) */
+    void (*split_row)(const float *src, int n, int count, float *dst, int64_t ldd);
 } e2e_mm_kernels;
 
 extern const e2e_mm_kernels e2e_mm_generic, e2e_mm_avx2, e2e_mm_avx512;

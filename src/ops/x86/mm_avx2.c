@@ -185,4 +185,18 @@ static void softmax_row(float *x, int n)
         _mm256_maskstore_ps(x + j, k, _mm256_mul_ps(_mm256_maskload_ps(x + j, k), inv));
 }
 
-const e2e_mm_kernels e2e_mm_avx2 = {MR, NR, pack, tiles, softmax_row};
+/* count pieces of n floats, piece i from src + i * n to dst + i * ldd: 8 lanes at a time,
+   the rest of a piece under a mask. */
+static void split_row(const float *src, int n, int count, float *dst, int64_t ldd)
+{
+    const __m256i tail = e2e_lane_mask8(n & 7);
+    for (int i = 0; i < count; i++, src += n, dst += ldd) {
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+        if (j < n)
+            _mm256_maskstore_ps(dst + j, tail, _mm256_maskload_ps(src + j, tail));
+    }
+}
+
+const e2e_mm_kernels e2e_mm_avx2 = {MR, NR, pack, tiles, softmax_row, split_row};

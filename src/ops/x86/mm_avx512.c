@@ -188,4 +188,18 @@ static void softmax_row(float *x, int n)
     }
 }
 
-const e2e_mm_kernels e2e_mm_avx512 = {MR, NR, pack, tiles, softmax_row};
+/* count pieces of n floats, piece i from src + i * n to dst + i * ldd: 16 lanes at a time,
+   the rest of a piece under a mask. */
+static void split_row(const float *src, int n, int count, float *dst, int64_t ldd)
+{
+    const __mmask16 tail = (__mmask16)((1u << (n & 15)) - 1);
+    for (int i = 0; i < count; i++, src += n, dst += ldd) {
+        int j = 0;
+        for (; j + 16 <= n; j += 16)
+            _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
+        if (j < n)
+            _mm512_mask_storeu_ps(dst + j, tail, _mm512_maskz_loadu_ps(tail, src + j));
+    }
+}
+
+const e2e_mm_kernels e2e_mm_avx512 = {MR, NR, pack, tiles, softmax_row, split_row};
