@@ -431,6 +431,13 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
 /* One session run on the prepared batch (skipped when there are no slots); scores of
    failed seeds are -1. */
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);
+/* Cross-event batches: scores the complete runs of max_batch slots among those not scored
+   yet (an image model with a dynamic N; nothing otherwise) and drops their image frames, so
+   that the frames of K events need not all be held and each run reads frames cut moments
+   before, still in cache. Call it after e2e_tagger_append_seeds / prepare_seeds; the
+   e2e_tagger_infer that ends the batch scores the rest. The scores are those one
+   e2e_tagger_infer gives (a slot's score does not depend on its batch). */
+e2e_status e2e_tagger_infer_ready(e2e_tagger *t, e2e_error *err);
 /* Runs the tagger's session `runs` times on zero frames before the first event (caches,
    page faults, the BLAS buffers), with batches max_batch, max_batch - 1, ..., 1, max_batch,
    ... so that runs >= max_batch touches every batch's plan; a graph model with a dynamic P
@@ -447,7 +454,8 @@ typedef struct e2e_tagger_slot {
 } e2e_tagger_slot;
 
 const e2e_tagger_slot *e2e_tagger_slots(const e2e_tagger *t, size_t *n);
-/* The prepared batch: n x C x H x W floats (NULL for a graph model's tagger). */
+/* The prepared batch: n x C x H x W floats (NULL for a graph model's tagger); after
+   e2e_tagger_infer_ready, the frames of the slots it has not scored (the last n slots). */
 const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, int *w);
 
 /* The prepared graph frames, one slot per e2e_tagger_slots entry. P is the model's fixed P,

@@ -1,7 +1,8 @@
 /* The tagger pipeline: default configurations, channel lists chosen and ordered by name,
    the NCHW batch (one slot per object, zero frames for failed seeds, buffer reuse), the
    frame size taken from the model, one session run per event with scores per slot and -1
-   for failed seeds, and the per-batch-size session cache with its memory budget.
+   for failed seeds, the per-batch-size session cache with its memory budget, and cross-event
+   batches scored in full runs as they fill (e2e_tagger_infer_ready) with the same bits.
    The model is a crafted GlobalAveragePool + Flatten: score = mean of the last channel. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,6 +274,77 @@ static void test_inference_scores_and_sessions(void **state)
     e2e_model_free(m);
 }
 
+/* Cross-event batches: e2e_tagger_infer_ready after each event scores the full runs of
+   max_batch slots at once and keeps only the frames still to score, and the scores are bit
+   for bit those of one e2e_tagger_infer over the gathered batch. */
+static void test_infer_ready_runs_full_batches(void **state)
+{
+    e2e_model *m = gap_model(2, 16, 20);
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    e2e_tagger_config c;
+    e2e_error err;
+    e2e_tagger_config_default("qg", &c, NULL);
+    e2e_tagger_config_set_channels(&c, "pt,ecal", NULL);
+    c.max_batch = 3;
+    const int sizes[] = {3, 1, 2, 3, 0, 2, 4, 5};
+    enum { EVENTS = 8, SLOTS = 20 };
+    float want[SLOTS];
+    e2e_tagger *t;
+    for (int ready = 0; ready <= 1; ready++) {
+        assert_int_equal(e2e_tagger_create(&c, m, NULL, &t, &err), E2E_OK);
+        size_t total = 0, scored = 0;
+        for (int k = 0; k < EVENTS; k++) {
+            jet_event(ev, sizes[k], 50.0f + k);
+            e2e_eb_hit h = {96, 104, 5.0f * (float)(k + 1), 0}; /* each event its own frames */
+            e2e_event_add_eb(ev, &h, NULL);
+            assert_int_equal(e2e_detframes_build(df, ev, NULL), E2E_OK);
+            assert_int_equal((k ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(t, ev, df, &err),
+                             E2E_OK);
+            total += (size_t)sizes[k];
+            if (!ready)
+                continue;
+            if (e2e_tagger_infer_ready(t, &err))
+                fail_msg("%s", err.message);
+            size_t n, nf;
+            int C, H, W;
+            const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+            e2e_tagger_frames(t, &nf, &C, &H, &W);
+            assert_int_equal(n, total);
+            assert_true(nf < 3);                       /* fewer than one run kept */
+            assert_int_equal((n - nf) % 3, 0);         /* whole runs scored */
+            assert_true(n - nf >= scored);
+            scored = n - nf;
+            for (size_t i = 0; i < n; i++)             /* scored slots have their score */
+                if (sl[i].seed.status == E2E_SEED_OK)
+                    assert_true((i < scored) == (sl[i].score != -1.0f));
+        }
+        assert_int_equal(total, SLOTS);
+        if (e2e_tagger_infer(t, &err))
+            fail_msg("%s", err.message);
+        size_t n;
+        const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+        assert_int_equal(n, SLOTS);
+        int ok = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!ready)
+                want[i] = sl[i].score;
+            else if (memcmp(&want[i], &sl[i].score, sizeof want[i]))
+                fail_msg("slot %zu: %.9g after infer_ready, %.9g in one batch", i,
+                         (double)sl[i].score, (double)want[i]);
+            ok += sl[i].score != -1.0f;
+        }
+        assert_true(ok >= 10);
+        assert_true(want[0] != want[n - 1]);
+        e2e_tagger_free(t);
+    }
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+    e2e_model_free(m);
+}
+
 static void test_photon_tagger_on_eb_view(void **state)
 {
     e2e_model *m = gap_model(1, 32, 32);
@@ -323,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_batch_layout_and_channel_order),
         cmocka_unit_test(test_missing_channel_is_an_error),
         cmocka_unit_test(test_inference_scores_and_sessions),
+        cmocka_unit_test(test_infer_ready_runs_full_batches),
         cmocka_unit_test(test_photon_tagger_on_eb_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,9 @@
    (~2 ms for a 5x128x128 SimpleNet). When the model's N is dynamic, the tagger holds one
    any_batch session bound at cfg.max_batch (default 16) that runs any batch up to it
    without re-planning, created with the tagger, so that no event pays for a creation;
-   events with more slots run in chunks. A graph model with a dynamic P has one such
+   events with more slots run in chunks. Across events (e2e_tagger_append_seeds), the full
+   chunks run as soon as their slots are cut (e2e_tagger_infer_ready) and their frames are
+   dropped (fbase). A graph model with a dynamic P has one such
    session per P, created at the P's first use; a model with a fixed N, one session per
    shape. The cache holds them within max_session_bytes (default 128 MiB) and 32 sessions,
    freeing the least recently used one. */
@@ -73,6 +75,8 @@ struct e2e_tagger {
     uint64_t clock;
     fr_vec seeds, slots, frames;
     size_t n;
+    size_t fbase;             /* frames holds the image frames of slots fbase..n - 1: the
+                                 runs of e2e_tagger_infer_ready scored those before it */
 };
 
 e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *list,
@@ -443,9 +447,12 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
     size_t nobj = photons ? ev->photons.n : ev->jets[cfg->objects - 1].n;
     size_t per = (size_t)t->C * t->H * t->W;
     const size_t n0 = keep ? t->n : 0; /* slots kept */
+    if (!keep)
+        t->fbase = 0;
+    const size_t f0 = n0 - t->fbase; /* frames kept */
     t->n = n0;
     t->seeds.n = t->slots.n = n0;
-    t->frames.n = images ? n0 * per : 0;
+    t->frames.n = images ? f0 * per : 0;
     t->nodes.n = t->first.n = 0;
     t->P = 0;
     t->truncated = t->empty = 0;
@@ -469,7 +476,7 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         return st;
     }
     const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
-    float *fr = images && t->frames.data ? (float *)t->frames.data + n0 * per : NULL;
+    float *fr = images && t->frames.data ? (float *)t->frames.data + f0 * per : NULL;
     e2e_tagger_slot *sl = t->slots.data ? (e2e_tagger_slot *)t->slots.data + n0 : NULL;
     for (size_t i = 0; i < n; i++) {
         if (images) {
@@ -499,7 +506,7 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         sl[i].n_nodes = 0;
     }
     t->n = t->seeds.n = t->slots.n = n0 + n;
-    t->frames.n = images ? (n0 + n) * per : 0;
+    t->frames.n = images ? (f0 + n) * per : 0;
     return E2E_OK;
 }
 
@@ -834,6 +841,28 @@ static e2e_status infer_graph(e2e_tagger *t, e2e_error *err)
     return E2E_OK;
 }
 
+/* Runs of B slots (the last one shorter) over the first cnt stored image frames (slots
+   fbase..fbase + cnt - 1). */
+static e2e_status run_images(e2e_tagger *t, size_t B, size_t cnt, e2e_error *err)
+{
+    const size_t per = (size_t)t->C * t->H * t->W;
+    e2e_status st = E2E_OK;
+    for (size_t a = 0; a < cnt && !st; a += B) {
+        const size_t r = cnt - a < B ? cnt - a : B;
+        e2e_session *s;
+        st = session_for(t, (int64_t)r, 0, &s, err);
+        if (!st) {
+            int64_t dims[4] = {(int64_t)r, t->C, t->H, t->W};
+            e2e_tensor_view in = e2e_tensor_view_f32(t->input_name,
+                                                     (float *)t->frames.data + a * per, 4, dims);
+            st = e2e_session_run(s, &in, 1, err);
+            if (!st)
+                st = take_scores(t, s, t->fbase + a, r, r, err);
+        }
+    }
+    return st;
+}
+
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
 {
     if (!t->model)
@@ -848,26 +877,34 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
         st = infer_graph(t, err);
     } else {
         /* runs of at most bmax slots (all of them when the model fixes N) */
-        const size_t B = t->bmax && t->n > (size_t)t->bmax ? (size_t)t->bmax : t->n;
-        const size_t per = (size_t)t->C * t->H * t->W;
-        st = E2E_OK;
-        for (size_t a = 0; a < t->n && !st; a += B) {
-            const size_t cnt = t->n - a < B ? t->n - a : B;
-            e2e_session *s;
-            st = session_for(t, (int64_t)cnt, 0, &s, err);
-            if (!st) {
-                int64_t dims[4] = {(int64_t)cnt, t->C, t->H, t->W};
-                e2e_tensor_view in = e2e_tensor_view_f32(t->input_name,
-                                                         (float *)t->frames.data + a * per, 4, dims);
-                st = e2e_session_run(s, &in, 1, err);
-                if (!st)
-                    st = take_scores(t, s, a, cnt, cnt, err);
-            }
-        }
+        const size_t left = t->n - t->fbase;
+        st = run_images(t, t->bmax && left > (size_t)t->bmax ? (size_t)t->bmax : left, left, err);
     }
     if (st)
         e2e_error_prefix(err, "tagger %s: ", t->cfg.name);
     return st;
+}
+
+e2e_status e2e_tagger_infer_ready(e2e_tagger *t, e2e_error *err)
+{
+    if (!t->model || t->kind != E2E_TAGGER_IMAGE || !t->bmax)
+        return E2E_OK;
+    const size_t B = (size_t)t->bmax, left = t->n - t->fbase, full = left - left % B;
+    if (full == 0)
+        return E2E_OK;
+    e2e_status st = run_images(t, B, full, err);
+    if (st) {
+        e2e_error_prefix(err, "tagger %s: ", t->cfg.name);
+        return st;
+    }
+    /* drop the scored slots' frames: the frames still to score move to the front (fewer than
+       one run's worth, still in cache), so the buffer stays near max_batch frames */
+    const size_t per = (size_t)t->C * t->H * t->W;
+    float *f = t->frames.data;
+    memmove(f, f + full * per, (left - full) * per * sizeof(float));
+    t->fbase += full;
+    t->frames.n = (left - full) * per;
+    return E2E_OK;
 }
 
 e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
@@ -921,7 +958,7 @@ const e2e_tagger_slot *e2e_tagger_slots(const e2e_tagger *t, size_t *n)
 
 const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, int *w)
 {
-    *n = t->n;
+    *n = t->n - t->fbase;
     *c = t->C;
     *h = t->H;
     *w = t->W;
