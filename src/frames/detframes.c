@@ -21,6 +21,7 @@ struct e2e_detframes {
     unsigned char d1_has[D1_ROWS * E2E_HCAL_COLS]; /* 1 where the tower has a depth-1 rechit */
     fr_vec d1_touched;
     int oom;                    /* a touched list could not grow: clear everything next time */
+    uint64_t generation;        /* builds so far */
 };
 
 e2e_detframes_options e2e_detframes_options_default(void)
@@ -123,6 +124,24 @@ int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *
     }
     return 0;
 }
+
+int fr_detframes_hbhe_cells(const e2e_detframes *df, float *cell,
+                            uint64_t (*rows)[FR_HROW_WORDS])
+{
+    if (df->oom || !df->towers)
+        return -1; /* the touched towers are not all listed (nor then upsampled) */
+    const uint32_t *t = df->towers_touched.data;
+    for (size_t i = 0; i < df->towers_touched.n; i++) {
+        const uint32_t r = t[i] / E2E_HCAL_COLS, idx = t[i] % E2E_HCAL_COLS * 5, s = idx & 63;
+        cell[t[i]] = fr_hbhe_cell(df->towers[t[i]]);
+        rows[r][idx >> 6] |= (uint64_t)0x1f << s;
+        if (s > 59)
+            rows[r][(idx >> 6) + 1] |= (uint64_t)0x1f >> (64 - s);
+    }
+    return 0;
+}
+
+uint64_t fr_detframes_generation(const e2e_detframes *df) { return df->generation; }
 
 float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi)
 {
@@ -240,7 +259,7 @@ static void fill_hbhe(e2e_detframes *df, const e2e_event *ev)
     const uint32_t *t = df->towers_touched.data;
     for (size_t i = 0; i < df->towers_touched.n; i++) {
         uint32_t r = t[i] / E2E_HCAL_COLS, c = t[i] % E2E_HCAL_COLS;
-        float v = tw[t[i]] / 25.0f;
+        float v = fr_hbhe_cell(tw[t[i]]);
         for (int a = 0; a < 5; a++) {
             float *row = img + (r * 5 + a) * E2E_GRID_COLS + c * 5;
             row[0] = row[1] = row[2] = row[3] = row[4] = v;
@@ -298,6 +317,7 @@ static void fill_tracker(e2e_detframes *df, const fr_vec *v)
 e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error *err)
 {
     clear_previous(df);
+    df->generation++;
     const uint64_t m = df->opt.channels;
     if (m & E2E_CHANNEL_BIT(E2E_CH_ECAL))
         fill_ecal(df, ev);

@@ -161,6 +161,9 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     }
     const uint8_t *cols_on = ge->cols_on;
     const float threshold = ge->threshold;
+    /* HBHE from the towers (only with the occupancy bits) */
+    const float *hbhe = bits ? ge->hbhe : NULL;
+    const int hbhe_c = hbhe ? ge->hbhe_c : -1;
     ge->cells.n = 0;
     ge->bits = bits;
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
@@ -190,7 +193,12 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
             continue;
         uint64_t m = 0;
         for (int c = 0; c < C; c++) {
-            cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
+            if (c == hbhe_c) { /* the written towers' columns in the word's rows */
+                cw[c] = bits_at(ge->hbhe_rows[gr / 5], gc, len);
+                if (len < 64 && gr + 1 < E2E_GRID_ROWS)
+                    cw[c] |= bits_at(ge->hbhe_rows[(gr + 1) / 5], 0, 64 - len) << len;
+            } else
+                cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
             m |= cw[c];
         }
         keep &= m;
@@ -201,6 +209,28 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
         const int64_t base = (int64_t)wd * 64 - lo;
         for (int c = 0; c < C; c++) {
             const float *im = img[c], sc = scale[c];
+            if (c == hbhe_c) {
+                /* the tower's value: the word's cells of grid row gr (bits below len), then
+                   those of row gr + 1 */
+                const uint64_t lowm = len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << len) - 1;
+                const float *tw = hbhe + gr / 5 * E2E_HCAL_COLS;
+                for (uint64_t t = cw[c] & keep & lowm; t; t &= t - 1) {
+                    const int bit = __builtin_ctzll(t);
+                    const float v = tw[(gc + (uint32_t)bit) / 5];
+                    wsum[bit] += fabsf(v);
+                    wkey[bit] += fabsf(sc * v);
+                }
+                uint64_t t = cw[c] & keep & ~lowm;
+                if (t)
+                    tw = hbhe + (gr + 1) / 5 * E2E_HCAL_COLS;
+                for (; t; t &= t - 1) {
+                    const int bit = __builtin_ctzll(t);
+                    const float v = tw[(uint32_t)(bit - (int)len) / 5];
+                    wsum[bit] += fabsf(v);
+                    wkey[bit] += fabsf(sc * v);
+                }
+                continue;
+            }
             for (uint64_t t = cw[c] & keep; t; t &= t - 1) {
                 const int bit = __builtin_ctzll(t);
                 const float v = im[base + bit];
@@ -249,10 +279,9 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
        (mod 360). Two passes: the first counts them per key bin, which gives the bin B of the
        cap-th node (every node above B kept, those in B decided by their order); the second
        collects the kept ones as order values, then a sort (and, within B, a selection). */
-    uint32_t *hist = ge->hist;
-    memset(hist, 0, FR_BINS * sizeof *hist);
+    uint32_t *hist = ge->hist; /* zero outside the call: the bins used are cleared at the end */
     size_t n = 0;
-    uint32_t top = 0;
+    uint32_t top = 0, bot = FR_BINS - 1;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
     /* a row's cells of the crop: one span of its (column-sorted) cells, two where the
        window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
@@ -274,6 +303,7 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                 kb >>= FR_BIN_SHIFT;
                 hist[kb]++;
                 top = kb > top ? kb : top;
+                bot = kb < bot ? kb : bot;
             }
         n += (size_t)(sp[1] - sp[0]) + (sp[3] - sp[2]);
     }
@@ -291,6 +321,8 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         }
     }
     const size_t in_b = bin_b >= 0 ? hist[bin_b] : 0;
+    if (n)
+        memset(hist + bot, 0, (top - bot + 1) * sizeof *hist);
     heap->n = 0;
     if (fr_vec_reserve(heap, m + in_b))
         return -1;
@@ -325,6 +357,7 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     }
     sort_desc(kv, m);
     const uint64_t *hp = kv;
+    const float *hbhe = ge->bits ? ge->hbhe : NULL;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
@@ -338,10 +371,17 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         /* a channel not written at the cell is +0 there: its line of the image, likely out
            of cache, is not read */
         const size_t g = off + (size_t)ge->grid_row0 * W;
-        for (int c = 0; c < C; c++)
-            o[2 + c] = ge->scale[c] * (!ge->bits || (ge->bits[c][g >> 6] >> (g & 63) & 1)
-                                           ? ge->img[c][off]
-                                           : 0.0f);
+        const uint32_t gr = (uint32_t)(g / W), gc = (uint32_t)(g % W);
+        for (int c = 0; c < C; c++) {
+            float v;
+            if (hbhe && c == ge->hbhe_c) /* from the towers */
+                v = ge->hbhe_rows[gr / 5][gc >> 6] >> (gc & 63) & 1
+                        ? hbhe[gr / 5 * E2E_HCAL_COLS + gc / 5]
+                        : 0.0f;
+            else
+                v = !ge->bits || (ge->bits[c][g >> 6] >> (g & 63) & 1) ? ge->img[c][off] : 0.0f;
+            o[2 + c] = ge->scale[c] * v;
+        }
     }
     *found = n;
     *kept = m;
