@@ -124,8 +124,9 @@ typedef struct fr_graph_event {
     const float *scale;
     int C, H, grid_row0;
     float threshold;
-    const uint8_t *rows_on, *cols_on; /* image rows (H) and columns (360) some crop covers:
-                                         cells elsewhere are skipped (NULL: all) */
+    const uint64_t (*row_cols)[FR_HROW_WORDS]; /* per image row (H) the columns some crop
+                                                  covers there, as bits: cells elsewhere are
+                                                  skipped (NULL: all) */
     const uint64_t *const *bits; /* the occupancy bits fr_graph_event_cells was given: a
                                     channel's value is read only where its bit is set (the
                                     image is +0 elsewhere; NULL: read everywhere) */

@@ -72,7 +72,8 @@ struct e2e_tagger {
     uint64_t built_gen;
     int built;
     fr_vec built_seeds;
-    uint8_t rows_on[E2E_GRID_ROWS], cols_on[E2E_GRID_COLS]; /* covered by a crop */
+    uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover */
+    int row_cols_set;         /* row_cols has rows set (a failure before they were cleared) */
     fr_vec gbuf, gknn;        /* the event batch */
     fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
     /* sessions */
@@ -621,21 +622,27 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b))
             known = 0;
     }
-    /* only rows and columns some seeded slot's crop covers (a superset of the crops) */
-    memset(t->rows_on, 0, sizeof t->rows_on);
-    memset(t->cols_on, 0, sizeof t->cols_on);
+    /* only the cells of the seeded slots' crops: per row, the union of their columns there
+       (not every covered column on every covered row: with several jets that would be up
+       to the square of the crops' area) */
+    if (t->row_cols_set) /* else zero: the rows set are cleared after use */
+        memset(t->row_cols, 0, sizeof t->row_cols);
+    t->row_cols_set = 1;
     for (size_t i = 0; i < n; i++) {
         if (sl[i].seed.status != E2E_SEED_OK)
             continue;
         const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
         const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
+        uint64_t win[FR_HROW_WORDS] = {0};
+        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++) {
+            const int col = ((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
+            win[col >> 6] |= (uint64_t)1 << (col & 63);
+        }
         for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
-            t->rows_on[r] = 1;
-        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++)
-            t->cols_on[((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS] = 1;
+            for (int k = 0; k < FR_HROW_WORDS; k++)
+                t->row_cols[r][k] |= win[k];
     }
-    ge->rows_on = t->rows_on;
-    ge->cols_on = t->cols_on;
+    ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
     if (fr_graph_event_cells(ge, known ? bits : NULL))
         return -1;
     size_t *first = t->first.data;
@@ -652,6 +659,14 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
     }
     first[n] = t->nodes.n;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+            memset(t->row_cols[r], 0, sizeof t->row_cols[r]);
+    }
+    t->row_cols_set = 0;
     return 0;
 }
 
