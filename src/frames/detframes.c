@@ -15,7 +15,8 @@
 struct e2e_detframes {
     e2e_detframes_options opt;
     float *img[E2E_CH_COUNT];   /* NCELL floats each, NULL when not built */
-    float *block;               /* the images, one allocation */
+    void *block;                /* the images, in one mapping of block_bytes */
+    size_t block_bytes;
     fr_vec touched[E2E_CH_COUNT];
     float *towers;              /* HBHE 56 x 72, depth sum */
     fr_vec towers_touched;
@@ -42,7 +43,8 @@ void e2e_detframes_free(e2e_detframes *df)
     for (int c = 0; c < E2E_CH_COUNT; c++) {
         fr_vec_free(&df->touched[c]);
     }
-    free(df->block);
+    if (df->block)
+        munmap(df->block, df->block_bytes);
     free(df->towers);
     fr_vec_free(&df->towers_touched);
     fr_vec_free(&df->d1_touched);
@@ -68,28 +70,32 @@ e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes 
     for (int c = 0; c < E2E_CH_COUNT; c++) {
         fr_vec_init(&df->touched[c], sizeof(uint32_t));
     }
-    /* the images in one block on 2 MB pages where the system gives them (a frame's and a
-       graph frame's scattered reads then miss the TLB far less) */
+    /* the images in one anonymous mapping (zero pages until written, as calloc's), advised
+       onto 2 MB pages where the system gives them: a frame's and a graph frame's scattered
+       reads then miss the TLB far less */
     size_t nimg = 0;
     for (int c = 0; c < E2E_CH_COUNT; c++)
         nimg += (o.channels & E2E_CHANNEL_BIT(c)) != 0;
     if (nimg) {
+        /* whole 2 MB pages, and 2 MB more to start them on a 2 MB boundary (the rest is
+           never touched) */
         const size_t huge = (size_t)2 << 20;
-        const size_t bytes = (nimg * NCELL * sizeof(float) + huge - 1) / huge * huge;
-        void *p = NULL;
-        if (posix_memalign(&p, huge, bytes)) {
+        const size_t bytes = (nimg * NCELL * sizeof(float) + huge - 1) / huge * huge + huge;
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
             e2e_detframes_free(df);
             return e2e_fail(err, E2E_ERR_NOMEM, "DetFrames: out of memory");
         }
-#ifdef MADV_HUGEPAGE
-        madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-        memset(p, 0, bytes);
         df->block = p;
+        df->block_bytes = bytes;
+        float *img = (float *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+#ifdef MADV_HUGEPAGE
+        madvise(img, bytes - huge, MADV_HUGEPAGE);
+#endif
         size_t k = 0;
         for (int c = 0; c < E2E_CH_COUNT; c++)
             if (o.channels & E2E_CHANNEL_BIT(c))
-                df->img[c] = df->block + k++ * NCELL;
+                df->img[c] = img + k++ * NCELL;
     }
     fr_vec_init(&df->towers_touched, sizeof(uint32_t));
     fr_vec_init(&df->d1_touched, sizeof(uint32_t));
