@@ -428,6 +428,14 @@ e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
 /* Graph frames of the slots just prepared (GraphFrames); nothing when the tagger builds
    none. Seeded slots without a node get status E2E_SEED_NO_NODES. */
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err);
+/* Lets t copy the point clouds of src (docs/graph-frames.md section 7) instead of building
+   them, at each event where src prepared its graph frames on the same DetFrames build and
+   the same seeds as t's (else t builds its own): both build graph frames, on the same view
+   with the same channel list, crop size, threshold, scales and number of points kept (their
+   models' P and knn may differ); E2E_ERR_ARGUMENT, saying which differs, otherwise. The
+   frames are the same as without sharing. src NULL undoes it. src is read by t's
+   e2e_tagger_prepare_graphs: it must outlive the link and be used from the same thread. */
+e2e_status e2e_tagger_share_graphs(e2e_tagger *t, const e2e_tagger *src, e2e_error *err);
 /* One session run on the prepared batch (skipped when there are no slots); scores of
    failed seeds are -1. */
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);

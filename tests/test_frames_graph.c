@@ -738,7 +738,7 @@ static void test_occupancy_equals_full_scan(void **state)
                 assert_int_equal(fr_detframes_occupied(f->df, E2E_CHANNEL_BIT(ch),
                                                        bits + (size_t)c * FR_GRID_WORDS), 0);
             }
-            fr_graph_event a, b;
+            fr_graph_event a, b, tw;
             memset(&a, 0, sizeof a);
             a.img = img;
             a.scale = eb ? scale + 3 : scale;
@@ -746,17 +746,33 @@ static void test_occupancy_equals_full_scan(void **state)
             a.H = eb ? E2E_EB_ROWS : E2E_GRID_ROWS;
             a.grid_row0 = eb ? E2E_EB_ROW0 : 0;
             a.threshold = 1e-3f;
-            b = a;
+            b = tw = a;
+            /* the HBHE channel (grid: channel 4) from the towers instead of the image */
+            static float hcell[E2E_HCAL_ROWS * E2E_HCAL_COLS];
+            static uint64_t hrows[E2E_HCAL_ROWS][FR_HROW_WORDS];
+            memset(hrows, 0, sizeof hrows);
+            assert_int_equal(fr_detframes_hbhe_cells(f->df, hcell, hrows), 0);
+            if (!eb) {
+                tw.hbhe = hcell;
+                tw.hbhe_rows = (const uint64_t(*)[FR_HROW_WORDS])hrows;
+                tw.hbhe_c = 4;
+            }
             fr_vec_init(&a.cells, sizeof(fr_graph_cand));
             fr_vec_init(&b.cells, sizeof(fr_graph_cand));
+            fr_vec_init(&tw.cells, sizeof(fr_graph_cand));
             assert_int_equal(fr_graph_event_cells(&a, chbits), 0);
             assert_int_equal(fr_graph_event_cells(&b, NULL), 0);
+            assert_int_equal(fr_graph_event_cells(&tw, chbits), 0);
             assert_true(a.cells.n > 100);
             assert_int_equal(a.cells.n, b.cells.n);
             assert_memory_equal(a.cells.data, b.cells.data, a.cells.n * sizeof(fr_graph_cand));
             assert_memory_equal(a.row_first, b.row_first, (a.H + 1) * sizeof(size_t));
+            assert_int_equal(a.cells.n, tw.cells.n);
+            assert_memory_equal(a.cells.data, tw.cells.data, a.cells.n * sizeof(fr_graph_cand));
+            assert_memory_equal(a.row_first, tw.row_first, (a.H + 1) * sizeof(size_t));
             fr_vec_free(&a.cells);
             fr_vec_free(&b.cells);
+            fr_vec_free(&tw.cells);
         }
     }
     free(bits);
@@ -873,6 +889,7 @@ static void test_clouds_equal_plain_algorithm(void **state)
         {"eg", NULL, 0, 0, 0, -1},
         {"eg", NULL, 15, 21, 7, 0.05f},
         {"eg", NULL, 171, 360, 50, -1}, /* all of the EB view, its first and last rows */
+        {"eg", "hbhe,ecal", 45, 333, 60, -1}, /* HBHE towers on the EB view, wrapping */
         {"qg", NULL, 0, 0, 0, -1},
         {"qg", NULL, 33, 47, 25, -1},
         {"top", NULL, 0, 0, 3, -1},
@@ -917,6 +934,77 @@ static void test_clouds_equal_plain_algorithm(void **state)
     free(buf);
     assert_true(clouds > 100);
     assert_true(truncated > 20); /* the cut inside the clouds was exercised */
+}
+
+/* A tagger that takes another's clouds (e2e_tagger_share_graphs: top and tau) gets the
+   graph frames it builds alone, also with another P (a fixed-P model), when the source has
+   not prepared this event (it builds its own) and when the seeds differ; taggers whose
+   clouds can differ are refused, saying why. */
+static void test_shared_clouds(void **state)
+{
+    fixture *f = *state;
+    e2e_gen_options go = e2e_gen_options_default();
+    e2e_tagger_config c;
+    e2e_error err;
+    e2e_tagger *top, *tau, *alone, *qg;
+    assert_int_equal(e2e_tagger_config_default("top", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &top, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_config_default("tau", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &tau, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &alone, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_share_graphs(tau, top, &err), E2E_OK);
+    size_t slots = 0;
+    for (uint64_t k = 0; k < 10; k++) {
+        if (k == 8) { /* other seeds (a higher pT cut): tau builds its own */
+            e2e_tagger_free(tau);
+            e2e_tagger_free(alone);
+            c.min_pt = 60;
+            assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &tau, &err), E2E_OK);
+            assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &alone, &err), E2E_OK);
+            assert_int_equal(e2e_tagger_share_graphs(tau, top, &err), E2E_OK);
+        }
+        assert_int_equal(e2e_gen_event(&go, 300 + k, f->ev, NULL), E2E_OK);
+        assert_int_equal(e2e_detframes_build(f->df, f->ev, &err), E2E_OK);
+        /* event 3: tau before top (top's clouds are the previous event's) */
+        if (k != 3)
+            assert_int_equal(e2e_tagger_prepare(top, f->ev, f->df, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(tau, f->ev, f->df, &err), E2E_OK);
+        if (k == 3)
+            assert_int_equal(e2e_tagger_prepare(top, f->ev, f->df, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(alone, f->ev, f->df, &err), E2E_OK);
+        e2e_graph_frames a, b;
+        assert_int_equal(e2e_tagger_graph_frames(tau, &a, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_graph_frames(alone, &b, &err), E2E_OK);
+        slots += a.n;
+        assert_int_equal(a.n, b.n);
+        assert_int_equal(a.P, b.P);
+        assert_int_equal(a.truncated, b.truncated);
+        assert_int_equal(a.empty, b.empty);
+        assert_memory_equal(a.points, b.points, a.n * 2 * (size_t)a.P * sizeof(float));
+        assert_memory_equal(a.features, b.features, a.n * (size_t)a.C * a.P * sizeof(float));
+        assert_memory_equal(a.mask, b.mask, a.n * (size_t)a.P * sizeof(float));
+        size_t n1, n2;
+        const e2e_tagger_slot *s1 = e2e_tagger_slots(tau, &n1), *s2 = e2e_tagger_slots(alone, &n2);
+        for (size_t i = 0; i < n1; i++) {
+            assert_int_equal(s1[i].n_nodes, s2[i].n_nodes);
+            assert_int_equal(s1[i].seed.status, s2[i].seed.status);
+        }
+    }
+    assert_true(slots > 10);
+    /* refused: other channels, another view */
+    assert_int_equal(e2e_tagger_config_default("qg", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &qg, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_share_graphs(qg, top, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "the channel lists differ");
+    assert_int_equal(e2e_tagger_share_graphs(tau, tau, &err), E2E_ERR_ARGUMENT);
+    assert_int_equal(e2e_tagger_share_graphs(tau, NULL, &err), E2E_OK);
+    e2e_tagger_free(qg);
+    e2e_tagger_free(alone);
+    e2e_tagger_free(tau);
+    e2e_tagger_free(top);
 }
 
 /* The models of tests/graph_frames.test.sh. */
@@ -965,6 +1053,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_image_tagger_builds_no_graphs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_occupancy_equals_full_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clouds_equal_plain_algorithm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_clouds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1043,6 +1043,11 @@ int e2e_cmd_run(int argc, char **argv)
         tj[t].graph.name = "GraphFrames";
         tj[t].infer.name = tagger_stage_name(tj[t].name);
         tj[t].is_graph = e2e_tagger_get_kind(tj[t].t) == E2E_TAGGER_GRAPH;
+        /* a graph tagger whose clouds an earlier one builds (top and tau by default)
+           copies them */
+        for (int s = 0; s < t && tj[t].is_graph; s++)
+            if (tj[s].is_graph && e2e_tagger_share_graphs(tj[t].t, tj[s].t, NULL) == E2E_OK)
+                break;
     }
     if (run_part_begin(&meta, events, arch, tj, nt, &skip, &max_events))
         goto done;

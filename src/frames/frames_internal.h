@@ -86,6 +86,21 @@ uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
 #define FR_GRID_WORDS ((E2E_GRID_ROWS * E2E_GRID_COLS + 63) / 64)
 int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits);
 
+/* The HBHE image's value at every cell of an HBHE tower (the 5 x 5 upsample, energy
+   conserving): DetFrames writes it, the graph frames compute it from the tower array (16 KB,
+   where the image is 400 KB), so both are the same float by construction. */
+static inline float fr_hbhe_cell(float tower) { return tower / 25.0f; }
+
+/* The HBHE channel as towers, for the towers written this event: cell[tower] = the value of
+   each of its 25 cells (fr_hbhe_cell), and its 5 grid columns set in rows[tower row] (360
+   bits and a word of padding per row, zeroed by the caller); other towers' entries are left
+   alone. -1 when that is not known (then nothing is written: read the image). */
+#define FR_HROW_WORDS ((E2E_GRID_COLS + 63) / 64 + 1)
+int fr_detframes_hbhe_cells(const e2e_detframes *df, float *cell,
+                            uint64_t (*rows)[FR_HROW_WORDS]);
+/* Counts DetFrames builds: the same value means the same event's images. */
+uint64_t fr_detframes_generation(const e2e_detframes *df);
+
 /* Graph frames (graph.c). A node candidate: its ordering key and its index in the crop
    (row * w + col). */
 typedef struct fr_graph_cand {
@@ -109,14 +124,22 @@ typedef struct fr_graph_event {
     const float *scale;
     int C, H, grid_row0;
     float threshold;
-    const uint8_t *rows_on, *cols_on; /* image rows (H) and columns (360) some crop covers:
-                                         cells elsewhere are skipped (NULL: all) */
+    const uint64_t (*row_cols)[FR_HROW_WORDS]; /* per image row (H) the columns some crop
+                                                  covers there, as bits: cells elsewhere are
+                                                  skipped (NULL: all) */
     const uint64_t *const *bits; /* the occupancy bits fr_graph_event_cells was given: a
                                     channel's value is read only where its bit is set (the
                                     image is +0 elsewhere; NULL: read everywhere) */
+    /* non-NULL (with bits): channel hbhe_c is HBHE, read from DetFrames' towers rather than
+       its image (fr_detframes_hbhe_cells): the cell value of each tower written this event,
+       and per tower row those towers' grid columns as bits; bits[hbhe_c] is not read */
+    const float *hbhe;
+    const uint64_t (*hbhe_rows)[FR_HROW_WORDS];
+    int hbhe_c;
     fr_vec cells;     /* fr_graph_cand: key, image index */
     size_t row_first[E2E_GRID_ROWS + 1];
-    uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin, */
+    uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin (zero between
+                               calls: start with a zeroed fr_graph_event), */
     uint32_t span[E2E_GRID_ROWS][4]; /* and per crop row its cells' spans */
 } fr_graph_event;
 

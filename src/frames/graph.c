@@ -141,11 +141,25 @@ static uint64_t bits_at(const uint64_t *b, uint32_t pos, uint32_t len)
     return len == 64 ? v : v & (((uint64_t)1 << len) - 1);
 }
 
-/* Whether grid row gr is a row of ge's image that some crop covers. */
-static int row_on(const fr_graph_event *ge, uint32_t gr)
+/* The cells gc .. gc + len - 1 of grid row gr that are in ge's image and some crop, as the
+   low bits of a word. */
+static uint64_t covered(const fr_graph_event *ge, uint32_t gr, uint32_t gc, uint32_t len)
 {
     const int r = (int)gr - ge->grid_row0;
-    return r >= 0 && r < ge->H && (!ge->rows_on || ge->rows_on[r]);
+    if (r < 0 || r >= ge->H)
+        return 0;
+    if (!ge->row_cols)
+        return len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << len) - 1;
+    return bits_at(ge->row_cols[r], gc, len);
+}
+
+/* HBHE at bit of a word of grid cells that starts at column gc of a row whose tower row is
+   tw0 and holds len of the word's cells, the rest on the next row (tower row tw1). */
+static inline float hbhe_at(const float *tw0, const float *tw1, uint32_t gc, uint32_t len,
+                            int bit)
+{
+    const uint32_t b = (uint32_t)bit;
+    return b < len ? tw0[(gc + b) / 5] : tw1[(b - len) / 5];
 }
 
 int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
@@ -159,8 +173,10 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
         img[c] = ge->img[c];
         scale[c] = ge->scale[c];
     }
-    const uint8_t *cols_on = ge->cols_on;
     const float threshold = ge->threshold;
+    /* HBHE from the towers (only with the occupancy bits) */
+    const float *hbhe = bits ? ge->hbhe : NULL;
+    const int hbhe_c = hbhe ? ge->hbhe_c : -1;
     ge->cells.n = 0;
     ge->bits = bits;
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
@@ -170,27 +186,25 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
        word's sums, in channel order per cell as a loop over the channels per cell would (the
        same float sums), without a branch per cell and channel on whether it is set. */
     float wsum[64] = {0}, wkey[64] = {0};
-    /* the columns some crop covers as bits (one word of padding for bits_at) */
-    uint64_t colbits[(E2E_GRID_COLS + 63) / 64 + 1] = {0};
-    for (int q = 0; q < W; q++)
-        if (!cols_on || cols_on[q])
-            colbits[q >> 6] |= (uint64_t)1 << (q & 63);
     uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
     for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
         /* the word's cells inside the image and some slot's crop: a word spans at most two
            grid rows (64 < 360 columns) */
         const uint32_t g0 = wd * 64, gr = g0 / W, gc = g0 % W;
         const uint32_t len = W - gc < 64 ? W - gc : 64;
-        uint64_t keep = 0;
-        if (row_on(ge, gr))
-            keep = bits_at(colbits, gc, len);
-        if (len < 64 && row_on(ge, gr + 1))
-            keep |= bits_at(colbits, 0, 64 - len) << len;
+        uint64_t keep = covered(ge, gr, gc, len);
+        if (len < 64)
+            keep |= covered(ge, gr + 1, 0, 64 - len) << len;
         if (!keep)
             continue;
         uint64_t m = 0;
         for (int c = 0; c < C; c++) {
-            cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
+            if (c == hbhe_c) { /* the written towers' columns in the word's rows */
+                cw[c] = bits_at(ge->hbhe_rows[gr / 5], gc, len);
+                if (len < 64 && gr + 1 < E2E_GRID_ROWS)
+                    cw[c] |= bits_at(ge->hbhe_rows[(gr + 1) / 5], 0, 64 - len) << len;
+            } else
+                cw[c] = bits ? bits[c][wd] : ~(uint64_t)0;
             m |= cw[c];
         }
         keep &= m;
@@ -199,20 +213,63 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
         /* the word's cell bit is image index base + bit (base < 0 in the first word of the
            EB view; such cells are not in keep) */
         const int64_t base = (int64_t)wd * 64 - lo;
+        /* room for the word's cells at once (not one reserve per cell) */
+        if (fr_vec_reserve(&ge->cells, (size_t)__builtin_popcountll(keep)))
+            return -1;
+        fr_graph_cand *out = (fr_graph_cand *)ge->cells.data + ge->cells.n;
+        size_t k = 0;
+        /* mix: the cells whose channels add up; with HBHE from the towers, those where
+           another channel was written: a cell of HBHE alone has sum |v| and key |scale v|
+           (0 + x, as the sums over the channels give), from its tower */
+        uint64_t mix = keep;
+        const float *tw0 = NULL, *tw1 = NULL;
+        float hsc = 0;
+        if (hbhe_c >= 0) {
+            mix = 0;
+            for (int c = 0; c < C; c++)
+                mix |= c == hbhe_c ? 0 : cw[c];
+            mix &= keep;
+            tw0 = hbhe + gr / 5 * E2E_HCAL_COLS;
+            tw1 = gr + 1 < E2E_GRID_ROWS ? hbhe + (gr + 1) / 5 * E2E_HCAL_COLS : tw0;
+            hsc = scale[hbhe_c];
+            if (!mix) { /* HBHE alone in the word: the cells straight from the towers */
+                for (uint64_t t = keep; t; t &= t - 1) {
+                    const int bit = __builtin_ctzll(t);
+                    const float v = hbhe_at(tw0, tw1, gc, len, bit);
+                    if (!(fabsf(v) > threshold))
+                        continue;
+                    out[k].key = fabsf(hsc * v);
+                    out[k].idx = (uint32_t)(base + bit);
+                    k++;
+                }
+                ge->cells.n += k;
+                continue;
+            }
+            for (uint64_t t = keep & ~mix; t; t &= t - 1) {
+                const int bit = __builtin_ctzll(t);
+                const float v = hbhe_at(tw0, tw1, gc, len, bit);
+                wsum[bit] = fabsf(v);
+                wkey[bit] = fabsf(hsc * v);
+            }
+        }
         for (int c = 0; c < C; c++) {
             const float *im = img[c], sc = scale[c];
-            for (uint64_t t = cw[c] & keep; t; t &= t - 1) {
+            if (c == hbhe_c) {
+                for (uint64_t t = cw[c] & mix; t; t &= t - 1) {
+                    const int bit = __builtin_ctzll(t);
+                    const float v = hbhe_at(tw0, tw1, gc, len, bit);
+                    wsum[bit] += fabsf(v);
+                    wkey[bit] += fabsf(sc * v);
+                }
+                continue;
+            }
+            for (uint64_t t = cw[c] & mix; t; t &= t - 1) {
                 const int bit = __builtin_ctzll(t);
                 const float v = im[base + bit];
                 wsum[bit] += fabsf(v);
                 wkey[bit] += fabsf(sc * v); /* the ordering key */
             }
         }
-        /* room for the word's cells at once (not one reserve per cell) */
-        if (fr_vec_reserve(&ge->cells, (size_t)__builtin_popcountll(keep)))
-            return -1;
-        fr_graph_cand *out = (fr_graph_cand *)ge->cells.data + ge->cells.n;
-        size_t k = 0;
         for (uint64_t t = keep; t; t &= t - 1) {
             const int bit = __builtin_ctzll(t);
             const float sum = wsum[bit], key = wkey[bit];
@@ -249,10 +306,9 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
        (mod 360). Two passes: the first counts them per key bin, which gives the bin B of the
        cap-th node (every node above B kept, those in B decided by their order); the second
        collects the kept ones as order values, then a sort (and, within B, a selection). */
-    uint32_t *hist = ge->hist;
-    memset(hist, 0, FR_BINS * sizeof *hist);
+    uint32_t *hist = ge->hist; /* zero outside the call: the bins used are cleared at the end */
     size_t n = 0;
-    uint32_t top = 0;
+    uint32_t top = 0, bot = FR_BINS - 1, run_bin = UINT32_MAX, run_n = 0;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
     /* a row's cells of the crop: one span of its (column-sorted) cells, two where the
        window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
@@ -272,11 +328,21 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                 uint32_t kb;
                 memcpy(&kb, &cells[e].key, sizeof kb);
                 kb >>= FR_BIN_SHIFT;
-                hist[kb]++;
-                top = kb > top ? kb : top;
+                if (kb != run_bin) { /* a tower's cells in a row share a key: one add per run
+                                        (not a chain of increments of one counter) */
+                    if (run_n)
+                        hist[run_bin] += run_n;
+                    run_bin = kb;
+                    run_n = 0;
+                    top = kb > top ? kb : top;
+                    bot = kb < bot ? kb : bot;
+                }
+                run_n++;
             }
         n += (size_t)(sp[1] - sp[0]) + (sp[3] - sp[2]);
     }
+    if (run_n)
+        hist[run_bin] += run_n;
     const size_t m = n < cap ? n : cap;
     /* B: all of bins above B hold fewer than m nodes, with B at least m */
     int64_t bin_b = -1;
@@ -291,6 +357,8 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         }
     }
     const size_t in_b = bin_b >= 0 ? hist[bin_b] : 0;
+    if (n)
+        memset(hist + bot, 0, (top - bot + 1) * sizeof *hist);
     heap->n = 0;
     if (fr_vec_reserve(heap, m + in_b))
         return -1;
@@ -325,6 +393,7 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     }
     sort_desc(kv, m);
     const uint64_t *hp = kv;
+    const float *hbhe = ge->bits ? ge->hbhe : NULL;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
@@ -338,10 +407,21 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         /* a channel not written at the cell is +0 there: its line of the image, likely out
            of cache, is not read */
         const size_t g = off + (size_t)ge->grid_row0 * W;
-        for (int c = 0; c < C; c++)
-            o[2 + c] = ge->scale[c] * (!ge->bits || (ge->bits[c][g >> 6] >> (g & 63) & 1)
-                                           ? ge->img[c][off]
-                                           : 0.0f);
+        const uint32_t gr = (uint32_t)(g / W), gc = (uint32_t)(g % W);
+        for (int c = 0; c < C; c++) {
+            float v;
+            if (hbhe && c == ge->hbhe_c) /* from the towers */
+                v = ge->hbhe_rows[gr / 5][gc >> 6] >> (gc & 63) & 1
+                        ? hbhe[gr / 5 * E2E_HCAL_COLS + gc / 5]
+                        : 0.0f;
+            else if (!ge->bits)
+                v = ge->img[c][off];
+            else if (!(ge->bits[c][g >> 6] >> (g & 63) & 1))
+                v = 0.0f;
+            else
+                v = ge->img[c][off];
+            o[2 + c] = ge->scale[c] * v;
+        }
     }
     *found = n;
     *kept = m;

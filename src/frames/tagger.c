@@ -64,8 +64,18 @@ struct e2e_tagger {
     size_t truncated, empty;
     fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
     fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event */
+    float hbhe_cell[E2E_HCAL_ROWS * E2E_HCAL_COLS];       /* HBHE from the towers: */
+    uint64_t hbhe_rows[E2E_HCAL_ROWS][FR_HROW_WORDS];    /* fr_detframes_hbhe_cells */
     fr_graph_event ge;        /* the event's node cells */
-    uint8_t rows_on[E2E_GRID_ROWS], cols_on[E2E_GRID_COLS]; /* covered by a crop */
+    /* clouds shared (e2e_tagger_share_graphs): the source, and what this tagger's clouds
+       were built from: DetFrames, its build, per slot (row or -1, col) */
+    const e2e_tagger *share;
+    const e2e_detframes *built_df;
+    uint64_t built_gen;
+    int built;
+    fr_vec built_seeds;
+    uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover */
+    int row_cols_set;         /* row_cols has rows set (a failure before they were cleared) */
     fr_vec gbuf, gknn;        /* the event batch */
     fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
     /* sessions */
@@ -154,7 +164,8 @@ void e2e_tagger_free(e2e_tagger *t)
     for (int i = 0; i < t->n_cached; i++)
         e2e_session_free(t->cache[i].s);
     fr_vec *v[] = {&t->seeds, &t->slots, &t->frames, &t->cand, &t->nodes, &t->first,
-                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn};
+                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
+                   &t->built_seeds};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fr_vec_free(v[i]);
     free(t);
@@ -327,6 +338,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->slots, sizeof(e2e_tagger_slot));
     fr_vec_init(&t->frames, sizeof(float));
     fr_vec_init(&t->cand, sizeof(uint64_t)); /* fr_graph_cloud's heap */
+    fr_vec_init(&t->built_seeds, 2 * sizeof(int));
     fr_vec_init(&t->nodes, sizeof(float));
     fr_vec_init(&t->first, sizeof(size_t));
     fr_vec_init(&t->occupied, sizeof(uint64_t));
@@ -577,6 +589,136 @@ static void fill_batch(const e2e_tagger *t, size_t a, size_t cnt, size_t B, int 
     }
 }
 
+/* The clouds of the slots (t->nodes, t->first, each slot's n_nodes) built from DetFrames:
+   the event's node cells once, then each slot's crop of them. -1 when out of memory. */
+static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *const *img)
+{
+    const e2e_tagger_config *cfg = &t->cfg;
+    const size_t n = t->n, per_node = (size_t)(2 + t->C);
+    e2e_tagger_slot *sl = t->slots.data;
+    fr_graph_event *ge = &t->ge;
+    const int photons = cfg->objects == E2E_OBJ_PHOTONS;
+    ge->img = img;
+    ge->scale = t->scale;
+    ge->C = t->C;
+    ge->H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
+    ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
+    ge->threshold = cfg->graph.threshold;
+    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
+        return -1;
+    const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
+    int known = 1;
+    ge->hbhe = NULL;
+    for (int c = 0; c < t->C; c++) {
+        uint64_t *b = (uint64_t *)t->occupied.data + (size_t)c * FR_GRID_WORDS;
+        bits[c] = b;
+        if (cfg->channels[c] == E2E_CH_HBHE && !ge->hbhe) {
+            /* HBHE from DetFrames' towers (16 KB) rather than its upsampled image (400 KB,
+               the same values) */
+            memset(t->hbhe_rows, 0, sizeof t->hbhe_rows);
+            if (!fr_detframes_hbhe_cells(df, t->hbhe_cell, t->hbhe_rows)) {
+                ge->hbhe = t->hbhe_cell;
+                ge->hbhe_rows = (const uint64_t(*)[FR_HROW_WORDS])t->hbhe_rows;
+                ge->hbhe_c = c;
+                continue;
+            }
+        }
+        /* a memset of the whole bit array costs less than clearing only the words set
+           (the bits are read right after, from cache) */
+        memset(b, 0, FR_GRID_WORDS * sizeof *b);
+        if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b))
+            known = 0;
+    }
+    /* only the cells of the seeded slots' crops: per row, the union of their columns there
+       (not every covered column on every covered row: with several jets that would be up
+       to the square of the crops' area) */
+    if (t->row_cols_set) /* else zero: the rows set are cleared after use */
+        memset(t->row_cols, 0, sizeof t->row_cols);
+    t->row_cols_set = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
+        uint64_t win[FR_HROW_WORDS] = {0};
+        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++) {
+            const int col = ((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
+            win[col >> 6] |= (uint64_t)1 << (col & 63);
+        }
+        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+            for (int k = 0; k < FR_HROW_WORDS; k++)
+                t->row_cols[r][k] |= win[k];
+    }
+    ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
+    if (fr_graph_event_cells(ge, known ? bits : NULL))
+        return -1;
+    size_t *first = t->first.data;
+    for (size_t i = 0; i < n; i++) {
+        first[i] = t->nodes.n;
+        if (fr_vec_reserve(&t->nodes, t->cap * per_node))
+            return -1;
+        size_t found, kept;
+        if (fr_graph_cloud(ge, sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1,
+                           sl[i].seed.col, t->H, t->W, t->cap, &t->cand,
+                           (float *)t->nodes.data + t->nodes.n, &found, &kept))
+            return -1;
+        t->nodes.n += kept * per_node;
+        sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
+    }
+    first[n] = t->nodes.n;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+            memset(t->row_cols[r], 0, sizeof t->row_cols[r]);
+    }
+    t->row_cols_set = 0;
+    return 0;
+}
+
+/* Whether src's clouds are those of t's slots on this DetFrames build: src prepared them
+   for the same build and the same seeds (e2e_tagger_share_graphs checked the rest). */
+static int clouds_shared(const e2e_tagger *t, const e2e_tagger *src, const e2e_detframes *df)
+{
+    if (!src->built || src->built_df != df || src->built_gen != fr_detframes_generation(df) ||
+        src->n != t->n)
+        return 0;
+    const e2e_tagger_slot *sl = t->slots.data;
+    const int *bs = src->built_seeds.data;
+    for (size_t i = 0; i < t->n; i++)
+        if (bs[2 * i] != (sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1) ||
+            bs[2 * i + 1] != sl[i].seed.col)
+            return 0;
+    return 1;
+}
+
+e2e_status e2e_tagger_share_graphs(e2e_tagger *t, const e2e_tagger *src, e2e_error *err)
+{
+    if (!src) {
+        t->share = NULL;
+        return E2E_OK;
+    }
+    const e2e_tagger_config *a = &t->cfg, *b = &src->cfg;
+    const char *why = !t->graph || !src->graph ? "one of them builds no graph frames"
+        : t == src ? "a tagger cannot share with itself"
+        : (a->objects == E2E_OBJ_PHOTONS) != (b->objects == E2E_OBJ_PHOTONS)
+            ? "one crops the EB view, the other the grid"
+        : a->n_channels != b->n_channels ||
+                memcmp(a->channels, b->channels, (size_t)a->n_channels * sizeof a->channels[0])
+            ? "the channel lists differ"
+        : t->H != src->H || t->W != src->W ? "the crop sizes differ"
+        : memcmp(&a->graph.threshold, &b->graph.threshold, sizeof(float)) ? "the thresholds differ"
+        : memcmp(t->scale, src->scale, (size_t)t->C * sizeof(float)) ? "the channel scales differ"
+        : t->cap != src->cap ? "the numbers of points kept differ"
+        : NULL;
+    if (why)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s cannot take the graph frames' clouds "
+                       "of tagger %s: %s", a->name, b->name, why);
+    t->share = src;
+    return E2E_OK;
+}
+
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err)
 {
     if (!t->graph)
@@ -586,62 +728,35 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     e2e_status st = channel_images(t, df, img, err);
     if (st)
         return st;
-    const size_t n = t->n, per_node = (size_t)(2 + t->C);
+    const size_t n = t->n;
     e2e_tagger_slot *sl = t->slots.data;
     t->nodes.n = t->first.n = 0;
     t->truncated = t->empty = 0;
-    if (fr_vec_reserve(&t->first, n + 1))
+    t->built = 0;
+    t->built_seeds.n = 0;
+    if (fr_vec_reserve(&t->first, n + 1) || fr_vec_reserve(&t->built_seeds, n))
         goto nomem;
-    /* the event's node cells once, then each slot's crop of them */
-    fr_graph_event *ge = &t->ge;
-    const int photons = cfg->objects == E2E_OBJ_PHOTONS;
-    ge->img = img;
-    ge->scale = t->scale;
-    ge->C = t->C;
-    ge->H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
-    ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
-    ge->threshold = cfg->graph.threshold;
-    t->occupied.n = 0;
-    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
-        goto nomem;
-    memset(t->occupied.data, 0, (size_t)t->C * FR_GRID_WORDS * sizeof(uint64_t));
-    const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
-    int known = 1;
-    for (int c = 0; c < t->C; c++) {
-        uint64_t *b = (uint64_t *)t->occupied.data + (size_t)c * FR_GRID_WORDS;
-        bits[c] = b;
-        if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b))
-            known = 0;
-    }
-    /* only rows and columns some seeded slot's crop covers (a superset of the crops) */
-    memset(t->rows_on, 0, sizeof t->rows_on);
-    memset(t->cols_on, 0, sizeof t->cols_on);
-    for (size_t i = 0; i < n; i++) {
-        if (sl[i].seed.status != E2E_SEED_OK)
-            continue;
-        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
-        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
-        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
-            t->rows_on[r] = 1;
-        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++)
-            t->cols_on[((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS] = 1;
-    }
-    ge->rows_on = t->rows_on;
-    ge->cols_on = t->cols_on;
-    if (fr_graph_event_cells(ge, known ? bits : NULL))
-        goto nomem;
-    size_t *first = t->first.data, max_kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        first[i] = t->nodes.n;
-        if (fr_vec_reserve(&t->nodes, t->cap * per_node))
+    const e2e_tagger *src = t->share;
+    if (src && clouds_shared(t, src, df)) { /* the same clouds: a copy */
+        if (fr_vec_reserve(&t->nodes, src->nodes.n))
             goto nomem;
-        size_t found, kept;
-        if (fr_graph_cloud(ge, sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1,
-                           sl[i].seed.col, t->H, t->W, t->cap, &t->cand,
-                           (float *)t->nodes.data + t->nodes.n, &found, &kept))
-            goto nomem;
-        t->nodes.n += kept * per_node;
-        sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
+        memcpy(t->nodes.data, src->nodes.data, src->nodes.n * sizeof(float));
+        t->nodes.n = src->nodes.n;
+        memcpy(t->first.data, src->first.data, (n + 1) * sizeof(size_t));
+        const e2e_tagger_slot *ss = src->slots.data;
+        for (size_t i = 0; i < n; i++)
+            sl[i].n_nodes = ss[i].n_nodes;
+    } else if (build_clouds(t, df, img)) {
+        goto nomem;
+    }
+    t->first.n = n + 1;
+    size_t max_kept = 0;
+    int *bs = t->built_seeds.data;
+    for (size_t i = 0; i < n; i++) {
+        /* what the cloud was made from, for a tagger that shares it */
+        bs[2 * i] = sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1;
+        bs[2 * i + 1] = sl[i].seed.col;
+        const size_t kept = kept_of(t, i), found = (size_t)sl[i].n_nodes;
         if (found > kept)
             t->truncated++;
         if (sl[i].seed.status == E2E_SEED_OK && found == 0) {
@@ -651,8 +766,7 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
         if (kept > max_kept)
             max_kept = kept;
     }
-    first[n] = t->nodes.n;
-    t->first.n = n + 1;
+    t->built_seeds.n = n;
     t->P = t->fixed_p ? (int)t->fixed_p : dynamic_p(t, max_kept);
     const size_t fl = batch_floats(n, t->C, t->P), kn = n * (size_t)t->P * t->knn_k;
     t->gbuf.n = t->gknn.n = 0;
@@ -662,6 +776,9 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     t->gknn.n = kn;
     graph_batch b = batch_at(t->gbuf.data, t->gknn.data, n, t->C, t->P, t->knn_k);
     fill_batch(t, 0, n, n, t->P, &b);
+    t->built_df = df;
+    t->built_gen = fr_detframes_generation(df);
+    t->built = 1;
     return E2E_OK;
 nomem:
     return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the graph frames of %zu "
