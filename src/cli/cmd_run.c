@@ -80,6 +80,8 @@ typedef struct tagger_job {
     stage frames, graph, infer;
     stage by_slots[BY_SLOTS]; /* infer by the event's slot count (the last: that many or more) */
     int is_graph;           /* the model takes graph frames */
+    int like;               /* the earlier tagger whose slots and frames it reads
+                               (e2e_tagger_prepare_like), -1: its own */
     uint64_t slots, ok;
     uint64_t clouds, truncated, empty; /* graph frames: seeded slots, clouds cut at P,
                                           clouds without nodes */
@@ -1042,6 +1044,19 @@ int e2e_cmd_run(int argc, char **argv)
         tj[t].infer.name = tagger_stage_name(tj[t].name);
         tj[t].is_graph = e2e_tagger_get_kind(tj[t].t) == E2E_TAGGER_GRAPH;
     }
+    /* a tagger with the same frames as an earlier one (top and tau by default) reads
+       that one's instead of cutting them again */
+    for (int t = 0; t < nt; t++) {
+        tj[t].like = -1;
+        for (int s = 0; s < t && !tj[t].is_graph; s++)
+            if (!tj[s].is_graph && tj[s].like < 0 && e2e_tagger_frames_equal(tj[s].t, tj[t].t)) {
+                tj[t].like = s;
+                if (e2e_cli_verbose > 0)
+                    fprintf(stderr, "e2e run: tagger %s reads the frames of %s (same objects, "
+                            "seed cuts, channels and frame size)\n", tj[t].name, tj[s].name);
+                break;
+            }
+    }
     if (run_part_begin(&meta, events, arch, tj, nt, &skip, &max_events))
         goto done;
 
@@ -1151,7 +1166,8 @@ int e2e_cmd_run(int argc, char **argv)
                 } else {
                     if (np)
                         e2e_tagger_slots(tj[t].t, &n0);
-                    if ((np ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(tj[t].t, ev, df,
+                    if (tj[t].like >= 0 ? e2e_tagger_prepare_like(tj[t].t, tj[tj[t].like].t, &err)
+                        : (np ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(tj[t].t, ev, df,
                                                                                     &err)) {
                         stop_after = 1;
                         break;

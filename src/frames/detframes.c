@@ -124,6 +124,17 @@ int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *
     return 0;
 }
 
+int fr_detframes_cells(const e2e_detframes *df, e2e_channel c, fr_cells *out)
+{
+    if (df->oom || (unsigned)c >= E2E_CH_COUNT || !df->img[c])
+        return -1;
+    const fr_vec *v = c == E2E_CH_HBHE ? &df->towers_touched : &df->touched[c];
+    out->idx = v->data;
+    out->n = v->n;
+    out->blocks = c == E2E_CH_HBHE;
+    return 0;
+}
+
 float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi)
 {
     if (ieta < -E2E_HCAL_IETA_MAX || ieta > E2E_HCAL_IETA_MAX || ieta == 0 || iphi < 1 ||

@@ -73,6 +73,12 @@ struct e2e_tagger {
     uint64_t clock;
     fr_vec seeds, slots, frames;
     size_t n;
+    /* image frames are written sparsely: frames[0 .. zeroed) is zero except the cells
+       listed in dirty (uint32 offsets) and the planes listed in dense (size_t offsets of
+       planes cropped whole), which the next event's prepare clears */
+    size_t zeroed;
+    fr_vec dirty, dense, at;
+    const e2e_tagger *like;   /* e2e_tagger_prepare_like: the tagger whose frames are read */
 };
 
 e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *list,
@@ -150,7 +156,8 @@ void e2e_tagger_free(e2e_tagger *t)
     for (int i = 0; i < t->n_cached; i++)
         e2e_session_free(t->cache[i].s);
     fr_vec *v[] = {&t->seeds, &t->slots, &t->frames, &t->cand, &t->nodes, &t->first,
-                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn};
+                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
+                   &t->dirty, &t->dense, &t->at};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fr_vec_free(v[i]);
     free(t);
@@ -331,6 +338,9 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->gknn, sizeof(int64_t));
     fr_vec_init(&t->rbuf, sizeof(float));
     fr_vec_init(&t->rknn, sizeof(int64_t));
+    fr_vec_init(&t->dirty, sizeof(uint32_t));
+    fr_vec_init(&t->dense, sizeof(size_t));
+    fr_vec_init(&t->at, sizeof(fr_crop_at));
     if (model) {
         const char *mname = e2e_model_name(model);
         e2e_tensor_view d;
@@ -432,6 +442,83 @@ static e2e_status channel_images(const e2e_tagger *t, const e2e_detframes *df,
     return E2E_OK;
 }
 
+/* The image frames the tagger runs on: its own, or those of e2e_tagger_prepare_like's. */
+static const float *frames_of(const e2e_tagger *t)
+{
+    return t->like ? t->like->frames.data : t->frames.data;
+}
+
+/* Zeroes what the previous batch wrote into the image frames (their invariant: zero
+   except dirty cells and dense planes). */
+static void clear_frames(e2e_tagger *t)
+{
+    float *f = t->frames.data;
+    const uint32_t *d = t->dirty.data;
+    for (size_t i = 0; i < t->dirty.n; i++)
+        f[d[i]] = 0;
+    const size_t *p = t->dense.data, plane = (size_t)t->H * t->W;
+    for (size_t i = 0; i < t->dense.n; i++)
+        memset(f + p[i], 0, plane * sizeof(float));
+    t->dirty.n = t->dense.n = 0;
+}
+
+/* A channel's non-zero cells are scattered into the crops unless they are so many that
+   copying the crops whole (e2e_frame_crop) is cheaper. */
+static int scatter_pays(const fr_cells *c, int h, int w)
+{
+    const size_t cells = c->blocks ? c->n * 25 : c->n;
+    return cells <= (size_t)h * w / 8;
+}
+
+/* The image frames of slots n0 .. n0 + n - 1 (seeds given; the slots' planes are zero). */
+static e2e_status crop_slots(e2e_tagger *t, const e2e_detframes *df, const float **img,
+                             size_t n0, const e2e_seed *seeds, size_t n, e2e_error *err)
+{
+    const int photons = t->cfg.objects == E2E_OBJ_PHOTONS;
+    const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS, row0 = photons ? E2E_EB_ROW0 : 0;
+    const size_t per = (size_t)t->C * t->H * t->W, plane = (size_t)t->H * t->W;
+    float *fr = t->frames.data;
+    t->at.n = 0;
+    if (fr_vec_reserve(&t->at, n))
+        goto nomem;
+    fr_crop_at *at = t->at.data;
+    for (size_t i = 0; i < n; i++)
+        if (seeds[i].status == E2E_SEED_OK) {
+            at[t->at.n].slot = n0 + i;
+            at[t->at.n].r0 = seeds[i].row - e2e_frame_centre(t->H);
+            at[t->at.n].c0 = ((seeds[i].col - e2e_frame_centre(t->W)) % E2E_GRID_COLS +
+                              E2E_GRID_COLS) % E2E_GRID_COLS;
+            t->at.n++;
+        }
+    if (!t->at.n)
+        return E2E_OK;
+    /* dirty holds uint32 offsets */
+    const int offsets_fit = (n0 + n) * per <= UINT32_MAX;
+    for (int c = 0; c < t->C; c++) {
+        fr_cells cells;
+        if (offsets_fit && !fr_detframes_cells(df, t->cfg.channels[c], &cells) &&
+            scatter_pays(&cells, t->H, t->W)) {
+            if (fr_frame_scatter(e2e_detframes_channel(df, t->cfg.channels[c]), row0, H,
+                                 &cells, at, t->at.n, t->H, t->W, fr + (size_t)c * plane, per,
+                                 fr, &t->dirty))
+                goto nomem;
+            continue;
+        }
+        if (fr_vec_reserve(&t->dense, t->at.n))
+            goto nomem;
+        for (size_t k = 0; k < t->at.n; k++) {
+            const size_t i = at[k].slot - n0, off = at[k].slot * per + (size_t)c * plane;
+            e2e_frame_crop(img[c], H, E2E_GRID_COLS, seeds[i].row, seeds[i].col, t->H, t->W,
+                           fr + off);
+            ((size_t *)t->dense.data)[t->dense.n++] = off;
+        }
+    }
+    return E2E_OK;
+nomem:
+    return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the frames of %zu slots",
+                   t->cfg.name, n);
+}
+
 /* The seeds, slots and image frames of an event after the slots already prepared (keep:
    e2e_tagger_append_seeds) or in place of them. */
 static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
@@ -443,6 +530,9 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
     size_t nobj = photons ? ev->photons.n : ev->jets[cfg->objects - 1].n;
     size_t per = (size_t)t->C * t->H * t->W;
     const size_t n0 = keep ? t->n : 0; /* slots kept */
+    if (images && !keep)
+        clear_frames(t);
+    t->like = NULL;
     t->n = n0;
     t->seeds.n = t->slots.n = n0;
     t->frames.n = images ? n0 * per : 0;
@@ -453,6 +543,11 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         fr_vec_reserve(&t->slots, nobj) || (images && fr_vec_reserve(&t->frames, nobj * per)))
         return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
                        nobj);
+    if (images && t->zeroed < (n0 + nobj) * per) { /* new planes: zero once */
+        memset((float *)t->frames.data + t->zeroed, 0,
+               ((n0 + nobj) * per - t->zeroed) * sizeof(float));
+        t->zeroed = (n0 + nobj) * per;
+    }
     const float *img[E2E_TAGGER_MAX_CHANNELS];
     e2e_status st = channel_images(t, df, img, err);
     if (st)
@@ -468,19 +563,10 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         e2e_error_prefix(err, "tagger %s: ", cfg->name);
         return st;
     }
-    const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
-    float *fr = images && t->frames.data ? (float *)t->frames.data + n0 * per : NULL;
+    if (images && n && (st = crop_slots(t, df, img, n0, seeds, n, err)))
+        return st;
     e2e_tagger_slot *sl = t->slots.data ? (e2e_tagger_slot *)t->slots.data + n0 : NULL;
     for (size_t i = 0; i < n; i++) {
-        if (images) {
-            float *slot = fr + i * per;
-            if (seeds[i].status != E2E_SEED_OK)
-                memset(slot, 0, per * sizeof(float));
-            else
-                for (int c = 0; c < t->C; c++)
-                    e2e_frame_crop(img[c], H, E2E_GRID_COLS, seeds[i].row, seeds[i].col, t->H,
-                                   t->W, slot + (size_t)c * t->H * t->W);
-        }
         if (photons) {
             const e2e_photon *p = &FR_AT(ev->photons, e2e_photon, i);
             sl[i].pt = p->pt;
@@ -507,6 +593,44 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
                                     const e2e_detframes *df, e2e_error *err)
 {
     return seeds_of(t, ev, df, 0, err);
+}
+
+int e2e_tagger_frames_equal(const e2e_tagger *a, const e2e_tagger *b)
+{
+    const e2e_tagger_config *x = &a->cfg, *y = &b->cfg;
+    return !a->graph && !b->graph && a->kind != E2E_TAGGER_GRAPH &&
+           b->kind != E2E_TAGGER_GRAPH && x->objects == y->objects &&
+           x->min_pt == y->min_pt && x->max_eta == y->max_eta && a->H == b->H &&
+           a->W == b->W && a->C == b->C &&
+           !memcmp(x->channels, y->channels, (size_t)a->C * sizeof x->channels[0]);
+}
+
+e2e_status e2e_tagger_prepare_like(e2e_tagger *t, const e2e_tagger *src, e2e_error *err)
+{
+    if (t == src || src->like || !e2e_tagger_frames_equal(t, src))
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: cannot take the frames of tagger "
+                       "%s (%s)", t->cfg.name, src->cfg.name, t == src || src->like
+                       ? "itself, or a tagger that borrows its own" : "they differ in objects, "
+                       "seed cuts, channels, frame size, or build graph frames");
+    t->n = t->seeds.n = t->slots.n = t->frames.n = 0;
+    t->nodes.n = t->first.n = 0;
+    t->P = 0;
+    t->truncated = t->empty = 0;
+    if (fr_vec_reserve(&t->slots, src->n) || fr_vec_reserve(&t->seeds, src->n))
+        return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots",
+                       t->cfg.name, src->n);
+    e2e_tagger_slot *sl = t->slots.data;
+    e2e_seed *sd = t->seeds.data;
+    const e2e_tagger_slot *from = src->slots.data;
+    for (size_t i = 0; i < src->n; i++) {
+        sl[i] = from[i];
+        sl[i].score = -1.0f;
+        sl[i].n_nodes = 0;
+        sd[i] = from[i].seed;
+    }
+    t->n = t->seeds.n = t->slots.n = src->n;
+    t->like = src;
+    return E2E_OK;
 }
 
 e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
@@ -858,7 +982,7 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
             if (!st) {
                 int64_t dims[4] = {(int64_t)cnt, t->C, t->H, t->W};
                 e2e_tensor_view in = e2e_tensor_view_f32(t->input_name,
-                                                         (float *)t->frames.data + a * per, 4, dims);
+                                                         (float *)frames_of(t) + a * per, 4, dims);
                 st = e2e_session_run(s, &in, 1, err);
                 if (!st)
                     st = take_scores(t, s, a, cnt, cnt, err);
@@ -894,6 +1018,8 @@ e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
             return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
                            t->cfg.name);
         memset(t->frames.data, 0, B * per * sizeof(float));
+        if (t->zeroed < B * per) /* (dirty entries below it now name zero cells: harmless) */
+            t->zeroed = B * per;
     }
     for (int r = 0; r < runs && !st; r++) {
         const size_t nb = t->bmax ? B - (size_t)r % B : B;
@@ -925,7 +1051,7 @@ const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, i
     *c = t->C;
     *h = t->H;
     *w = t->W;
-    return t->kind == E2E_TAGGER_GRAPH ? NULL : t->frames.data;
+    return t->kind == E2E_TAGGER_GRAPH ? NULL : frames_of(t);
 }
 
 e2e_status e2e_tagger_graph_frames(const e2e_tagger *t, e2e_graph_frames *out, e2e_error *err)
