@@ -271,6 +271,10 @@ e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes 
 void e2e_detframes_free(e2e_detframes *df);
 /* Builds this event's images; clears only the cells the previous event touched. */
 e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error *err);
+/* Zeroes the images (and towers, depth-1 energies) of the last build now, as the next
+   build would: called once the event's frames are cut, while those cells are still in
+   cache, it leaves the next build nothing to clear. */
+void e2e_detframes_clear(e2e_detframes *df);
 /* 280 x 360 image of a channel; NULL when the channel is not built. */
 const float *e2e_detframes_channel(const e2e_detframes *df, e2e_channel c);
 /* EB view: 170 x 360 (rows 55..224 of the ECAL channel); NULL without the ECAL channel. */

@@ -31,15 +31,12 @@ void e2e_frame_crop(const float *img, int H, int W, int seed_row, int seed_col, 
     }
 }
 
-/* Sets a cell of a zero-initialised plane to v, listing it in dirty the first time it
-   becomes non-zero (room reserved by the caller). Bits, not values, are compared so that
-   the frame holds exactly the image's float. */
+/* Sets a cell to v and lists it in dirty (room reserved by the caller). The cell is not
+   read first: the frame buffer is out of cache, and a store waits for its line less than
+   a load would; a cell listed twice is cleared twice. */
 static inline void put(float *p, float v, const float *base, fr_vec *dirty)
 {
-    uint32_t old;
-    memcpy(&old, p, 4);
-    if (!old)
-        ((uint32_t *)dirty->data)[dirty->n++] = (uint32_t)(p - base);
+    ((uint32_t *)dirty->data)[dirty->n++] = (uint32_t)(p - base);
     *p = v;
 }
 
@@ -55,8 +52,10 @@ int fr_frame_scatter(const float *img, int row0, int H, const fr_cells *cells,
                      size_t stride, const float *base, fr_vec *dirty)
 {
     const int W = E2E_GRID_COLS;
-    /* each plane's cells are listed at most once */
-    if (n_at && fr_vec_reserve(dirty, n_at * (size_t)h * (size_t)w))
+    /* entries: per slot and listed cell, one per column copy (a block: one per row, or per
+       cell at the crop's edges) */
+    const size_t copies = ((size_t)w + W - 1) / W * (cells->blocks ? 25 : 1);
+    if (n_at && fr_vec_reserve(dirty, n_at * cells->n * copies))
         return -1;
     if (!cells->blocks) {
         for (size_t k = 0; k < cells->n; k++) {

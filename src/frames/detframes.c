@@ -163,10 +163,14 @@ static inline void touch(e2e_detframes *df, fr_vec *v, uint32_t idx)
         df->oom = 1;
 }
 
+/* A cell is listed when an add finds it zero, so every cell non-zero after the build is
+   listed, mostly once (repeats only after a sum came back to zero). */
 static inline void add(e2e_detframes *df, int c, uint32_t idx, float v)
 {
-    df->img[c][idx] += v;
-    touch(df, &df->touched[c], idx);
+    float *p = &df->img[c][idx];
+    if (*p == 0)
+        touch(df, &df->touched[c], idx);
+    *p += v;
 }
 
 static void clear_previous(e2e_detframes *df)
@@ -210,6 +214,8 @@ static void clear_previous(e2e_detframes *df)
     df->d1_touched.n = 0;
 }
 
+void e2e_detframes_clear(e2e_detframes *df) { clear_previous(df); }
+
 static void fill_ecal(e2e_detframes *df, const e2e_event *ev)
 {
     const e2e_eb_hit *eb = ev->eb.data;
@@ -234,15 +240,21 @@ static void fill_hbhe(e2e_detframes *df, const e2e_event *ev)
             continue;
         int a = h[i].ieta < 0 ? -h[i].ieta : h[i].ieta;
         uint32_t r = (uint32_t)e2e_geom_hcal_row(h[i].ieta), c = (uint32_t)e2e_geom_hcal_col(h[i].iphi);
+        /* a tower is listed when first filled (as add() does for cells): each block is
+           upsampled and cleared once, not once per rechit */
+        const uint32_t t1 = r * E2E_HCAL_COLS + c;
         if (a > 20) { /* coarse 10-degree towers: half into each 5-degree column */
-            uint32_t c2 = (c + 1) % E2E_HCAL_COLS;
-            tw[r * E2E_HCAL_COLS + c] += 0.5f * e;
-            tw[r * E2E_HCAL_COLS + c2] += 0.5f * e;
-            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c);
-            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c2);
+            const uint32_t t2 = r * E2E_HCAL_COLS + (c + 1) % E2E_HCAL_COLS;
+            if (tw[t1] == 0)
+                touch(df, &df->towers_touched, t1);
+            tw[t1] += 0.5f * e;
+            if (tw[t2] == 0)
+                touch(df, &df->towers_touched, t2);
+            tw[t2] += 0.5f * e;
         } else {
-            tw[r * E2E_HCAL_COLS + c] += e;
-            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c);
+            if (tw[t1] == 0)
+                touch(df, &df->towers_touched, t1);
+            tw[t1] += e;
         }
     }
     /* 5 x 5 upsample, energy conserving (/25); rewriting a block is idempotent, so a tower

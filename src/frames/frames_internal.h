@@ -107,8 +107,9 @@ typedef struct fr_crop_at {
 /* Writes one channel's frames of the slots `at` as e2e_frame_crop would, cell by cell from
    the channel's non-zero cells: img is the grid channel (280 x 360), the frames are cut
    from its rows row0 .. row0 + H - 1; slot s's h x w plane is at plane0 + s * stride.
-   The planes must be zero except at the offsets (from base) listed in dirty; every cell
-   this makes non-zero is appended there (each once). -1 when out of memory. */
+   The planes must be zero except at the offsets (from base, below 2^32) listed in dirty;
+   every cell this writes is appended there (more than once when the list repeats it).
+   -1 when out of memory. */
 int fr_frame_scatter(const float *img, int row0, int H, const fr_cells *cells,
                      const fr_crop_at *at, size_t n_at, int h, int w, float *plane0,
                      size_t stride, const float *base, fr_vec *dirty);
