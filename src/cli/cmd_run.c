@@ -23,6 +23,7 @@
 #include "cli/run_stats.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
+#include "util/fmt.h"
 #include "util/roc.h"
 
 /* Provided by src/models when it is linked (e2e models); weak so that the run command
@@ -93,6 +94,51 @@ typedef struct tagger_job {
                                event); image taggers append to the tagger's own batch */
     size_t n_held, cap_held;
 } tagger_job;
+
+#define CSV_FORMAT "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n"
+
+/* One predictions row into o (CSV_ROW_MAX bytes): the characters printf writes for
+   CSV_FORMAT (util/fmt.h: the same digits without printf's cost, which was most of the
+   output stage); its length, 0 when the names are too long for o (then use printf). */
+#define CSV_ROW_MAX 1024
+static size_t csv_row(char *o, const run_pending *pe, const char *tagger, size_t slot,
+                      const e2e_tagger_slot *s)
+{
+    const char *status = e2e_seed_status_name(s->seed.status), *truth = e2e_truth_name(s->truth);
+    size_t lt = strlen(tagger), ls = strlen(status), lr = strlen(truth);
+    if (lt + ls + lr > CSV_ROW_MAX - 9 * E2E_FMT_MAX) /* the numbers take at most 9 of these */
+        return 0;
+    size_t n = e2e_fmt_u64(o, pe->run);
+    o[n++] = ',';
+    n += e2e_fmt_u64(o + n, pe->lumi);
+    o[n++] = ',';
+    n += e2e_fmt_u64(o + n, pe->event);
+    o[n++] = ',';
+    memcpy(o + n, tagger, lt);
+    n += lt;
+    o[n++] = ',';
+    n += e2e_fmt_u64(o + n, slot);
+    o[n++] = ',';
+    n += e2e_fmt_fixed(o + n, s->pt, 4);
+    o[n++] = ',';
+    n += e2e_fmt_fixed(o + n, s->eta, 4);
+    o[n++] = ',';
+    n += e2e_fmt_fixed(o + n, s->phi, 4);
+    o[n++] = ',';
+    n += e2e_fmt_i64(o + n, s->seed.row);
+    o[n++] = ',';
+    n += e2e_fmt_i64(o + n, s->seed.col);
+    o[n++] = ',';
+    n += e2e_fmt_g9(o + n, s->score);
+    o[n++] = ',';
+    memcpy(o + n, status, ls);
+    n += ls;
+    o[n++] = ',';
+    memcpy(o + n, truth, lr);
+    n += lr;
+    o[n++] = '\n';
+    return n;
+}
 
 /* The slots of a graph tagger's event kept until its batch is written. */
 static int hold_slots(tagger_job *j, const e2e_tagger_slot *sl, size_t n)
@@ -1267,12 +1313,17 @@ int e2e_cmd_run(int argc, char **argv)
                     sl += pe->first[t];
                     ns = pe->count[t];
                     for (size_t i = 0; i < ns; i++) {
-                        fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n",
-                                pe->run, pe->lumi, (unsigned long long)pe->event, tj[t].name, i,
-                                (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
-                                sl[i].seed.row, sl[i].seed.col, (double)sl[i].score,
-                                e2e_seed_status_name(sl[i].seed.status),
-                                e2e_truth_name(sl[i].truth));
+                        char row[CSV_ROW_MAX];
+                        size_t len = csv_row(row, pe, tj[t].name, i, &sl[i]);
+                        if (len)
+                            fwrite(row, 1, len, csv);
+                        else
+                            fprintf(csv, CSV_FORMAT, pe->run, pe->lumi,
+                                    (unsigned long long)pe->event, tj[t].name, i,
+                                    (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
+                                    sl[i].seed.row, sl[i].seed.col, (double)sl[i].score,
+                                    e2e_seed_status_name(sl[i].seed.status),
+                                    e2e_truth_name(sl[i].truth));
                         tj[t].slots++;
                         if (tj[t].is_graph && (sl[i].seed.status == E2E_SEED_OK ||
                                                sl[i].seed.status == E2E_SEED_NO_NODES))

@@ -77,8 +77,10 @@ static inline void fr_wrf(uint8_t *p, float f)
     fr_wr32(p, u);
 }
 
-/* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
+/* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0): the SSE4.2
+   instruction where the CPU has it, else fr_crc32c_portable's tables (same result). */
 uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t fr_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
 /* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words, zeroed by the
    caller) every cell that may be non-zero in the given channels this event (the cells the
