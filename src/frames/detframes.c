@@ -329,9 +329,11 @@ e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error
     fill_depth1(df, ev);
     if (m & (E2E_CHANNEL_BIT(E2E_CH_PT) | E2E_CHANNEL_BIT(E2E_CH_D0) | E2E_CHANNEL_BIT(E2E_CH_DZ)))
         fill_tracks(df, ev);
-    if (m >> E2E_CH_BPIX1) {
+    /* the pixel section holds only pixel hits and the strip section only strip hits
+       (event.c), so a section none of whose layers is built is not read */
+    if (m & (E2E_CHANNEL_BIT(E2E_CH_TIB1) - E2E_CHANNEL_BIT(E2E_CH_BPIX1)))
         fill_tracker(df, &ev->pixel);
+    if (m >> E2E_CH_TIB1)
         fill_tracker(df, &ev->strip);
-    }
     return E2E_OK;
 }
