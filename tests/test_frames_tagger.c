@@ -456,6 +456,9 @@ static void test_prepare_like_shares_frames(void **state)
         assert_ptr_equal(e2e_tagger_frames(tau, &n2, &C, &H, &W), fa);
     }
     assert_true(total > 0);
+    /* its slots' frames are top's: appending its own to them is refused */
+    assert_int_equal(e2e_tagger_append_seeds(tau, ev, df, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "e2e_tagger_prepare_like");
     /* its own prepare ends the sharing */
     assert_int_equal(e2e_tagger_prepare_seeds(tau, ev, df, &err), E2E_OK);
     size_t n;

@@ -659,6 +659,10 @@ e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
     if (t->kind == E2E_TAGGER_GRAPH)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: a graph model's slots are prepared "
                        "one event at a time (e2e_tagger_prepare)", t->cfg.name);
+    if (t->like) /* its slots' frames are the other tagger's */
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: its slots were taken from tagger %s "
+                       "(e2e_tagger_prepare_like): take the next event's the same way",
+                       t->cfg.name, t->like->cfg.name);
     return seeds_of(t, ev, df, 1, err);
 }
 
