@@ -271,6 +271,10 @@ e2e_status e2e_detframes_create(const e2e_detframes_options *opt, e2e_detframes 
 void e2e_detframes_free(e2e_detframes *df);
 /* Builds this event's images; clears only the cells the previous event touched. */
 e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error *err);
+/* Zeroes the images (and towers, depth-1 energies) of the last build now, as the next
+   build would: called once the event's frames are cut, while those cells are still in
+   cache, it leaves the next build nothing to clear. */
+void e2e_detframes_clear(e2e_detframes *df);
 /* 280 x 360 image of a channel; NULL when the channel is not built. */
 const float *e2e_detframes_channel(const e2e_detframes *df, e2e_channel c);
 /* EB view: 170 x 360 (rows 55..224 of the ECAL channel); NULL without the ECAL channel. */
@@ -425,6 +429,18 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
    (E2E_ERR_ARGUMENT for a graph model); e2e_tagger_prepare_seeds starts a new batch. */
 e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
                                    const e2e_detframes *df, e2e_error *err);
+/* 1 when a and b take the same slots and image frames from every event: neither builds
+   graph frames, and they have the same objects, seed cuts, channels (in order) and frame
+   size (e.g. the default top and tau). */
+int e2e_tagger_frames_equal(const e2e_tagger *a, const e2e_tagger *b);
+/* The slots (scores -1) and image frames of src's last e2e_tagger_prepare_seeds or
+   e2e_tagger_append_seeds, for a tagger t with the same frames (e2e_tagger_frames_equal,
+   else E2E_ERR_ARGUMENT): t copies src's slots and reads src's frames instead of cutting
+   them again, until t's own next prepare. Call it after src's prepare of the event (or
+   append: t then has all of src's slots of the batch) and keep src's frames (no prepare,
+   append, warm-up or free of src) until t has run e2e_tagger_infer. src must not itself
+   borrow frames. */
+e2e_status e2e_tagger_prepare_like(e2e_tagger *t, const e2e_tagger *src, e2e_error *err);
 /* Graph frames of the slots just prepared (GraphFrames); nothing when the tagger builds
    none. Seeded slots without a node get status E2E_SEED_NO_NODES. */
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err);
@@ -462,8 +478,9 @@ typedef struct e2e_tagger_slot {
 } e2e_tagger_slot;
 
 const e2e_tagger_slot *e2e_tagger_slots(const e2e_tagger *t, size_t *n);
-/* The prepared batch: n x C x H x W floats (NULL for a graph model's tagger); after
-   e2e_tagger_infer_ready, the frames of the slots it has not scored (the last n slots). */
+/* The prepared batch: n x C x H x W floats (NULL for a graph model's tagger; another
+   tagger's after e2e_tagger_prepare_like); after e2e_tagger_infer_ready, the frames of the
+   slots it has not scored (the last n slots). */
 const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, int *w);
 
 /* The prepared graph frames, one slot per e2e_tagger_slots entry. P is the model's fixed P,

@@ -1,6 +1,7 @@
 /* DetFrames: ECAL stitching and the EB view, the HBHE rules (depth sum, 29 -> 28 merge,
    +2 iphi shift, coarse split with wrap, 5x5 upsample / 25 conserving energy), track sums
-   with the |dz| < z0PVCut rule, tracker layer channels, sparse clearing between events,
+   with the |dz| < z0PVCut rule, tracker layer channels, sparse clearing between events
+   (by the next build or early by e2e_detframes_clear),
    channel selection, geometry helpers. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +304,21 @@ static void test_sparse_clearing(void **state)
         assert_int_equal(e2e_gen_event(&g, i, a, &err), E2E_OK);
         assert_int_equal(e2e_gen_event(&g, i + 100, b, &err), E2E_OK);
         build(reused, a);
+        if (i % 2) { /* cleared early (e2e_detframes_clear): all zero, then built as usual */
+            e2e_detframes_clear(reused);
+            float *zero = calloc(NCELL, sizeof(float));
+            for (int c = 0; c < E2E_CH_COUNT; c++)
+                assert_memory_equal(e2e_detframes_channel(reused, (e2e_channel)c), zero,
+                                    NCELL * sizeof(float));
+            assert_memory_equal(e2e_detframes_hbhe_towers(reused), zero, 56 * 72 * sizeof(float));
+            for (int ie = -29; ie <= 29; ie++)
+                for (int ip = 1; ip <= 72; ip++) {
+                    float e;
+                    assert_int_equal(e2e_detframes_depth1_find(reused, ie, ip, &e), 0);
+                    assert_float_equal(e, 0, 0);
+                }
+            free(zero);
+        }
         build(reused, b);
         fresh = new_df(0);
         build(fresh, b);

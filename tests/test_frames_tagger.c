@@ -387,6 +387,171 @@ static void test_photon_tagger_on_eb_view(void **state)
     e2e_model_free(m);
 }
 
+
+/* Every slot and channel of the batch from slot `from` on equals e2e_frame_crop of its
+   DetFrames channel (on the EB view for photons). */
+static void check_against_crops(const e2e_tagger *t, const e2e_detframes *df, size_t from)
+{
+    size_t n;
+    int C, H, W;
+    const float *fr = e2e_tagger_frames(t, &n, &C, &H, &W);
+    const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+    const e2e_tagger_config *c = e2e_tagger_get_config(t);
+    const int photons = c->objects == E2E_OBJ_PHOTONS;
+    float *want = malloc((size_t)H * W * sizeof(float));
+    for (size_t i = from; i < n; i++)
+        for (int ch = 0; ch < C; ch++) {
+            const float *img = e2e_detframes_channel(df, c->channels[ch]);
+            e2e_frame_crop(photons ? img + 55 * 360 : img, photons ? 170 : 280, 360,
+                           sl[i].seed.status == E2E_SEED_OK ? sl[i].seed.row : -1,
+                           sl[i].seed.col, H, W, want);
+            if (memcmp(fr + (i * C + ch) * (size_t)H * W, want, (size_t)H * W * sizeof(float)))
+                fail_msg("tagger %s %dx%d: slot %zu channel %d differs from its crop", c->name,
+                         H, W, i, ch);
+        }
+    free(want);
+}
+
+/* The frames are written cell by cell from the channels' non-zero cells (each event
+   clearing what the one before wrote) or, for busy channels, cropped whole: either way
+   they equal the crops, event after event, for jets, photons on the EB view, frames wider
+   than the grid (columns repeat) and cross-event batches, on quiet and busy events. */
+static void test_sparse_frames_equal_crops(void **state)
+{
+    static const struct { const char *tagger; int h, w; } cases[] = {
+        {"qg", 128, 128}, {"top", 128, 128}, {"eg", 32, 32}, {"qg", 33, 40},
+        {"qg", 280, 400}, {"eg", 170, 361},
+    };
+    static const double pileup[] = {0, 40, 150}, noise[] = {0.1, 1, 4};
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_error err;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        e2e_tagger_config c;
+        e2e_tagger_config_default(cases[k].tagger, &c, NULL);
+        c.height = cases[k].h;
+        c.width = cases[k].w;
+        e2e_tagger *t, *b;
+        assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &t, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &b, &err), E2E_OK);
+        size_t seeded = 0, batch = 0;
+        float *kept = NULL; /* the batch's frames so far: appends leave them alone */
+        for (int e = 0; e < 12; e++) {
+            e2e_gen_options g = e2e_gen_options_default();
+            g.seed = 11 + (uint64_t)k;
+            g.pileup = pileup[e % 3];
+            g.noise = noise[e % 3];
+            assert_int_equal(e2e_gen_event(&g, (uint64_t)e, ev, &err), E2E_OK);
+            assert_int_equal(e2e_detframes_build(df, ev, &err), E2E_OK);
+            assert_int_equal(e2e_tagger_prepare_seeds(t, ev, df, &err), E2E_OK);
+            check_against_crops(t, df, 0);
+            size_t n, n0 = batch, nb;
+            const e2e_tagger_slot *sl = e2e_tagger_slots(t, &n);
+            for (size_t i = 0; i < n; i++)
+                seeded += sl[i].seed.status == E2E_SEED_OK;
+            /* batches of 4 events */
+            assert_int_equal((e % 4 ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(
+                                 b, ev, df, &err), E2E_OK);
+            if (e % 4 == 0)
+                n0 = 0;
+            int C, H, W;
+            const float *fr = e2e_tagger_frames(b, &nb, &C, &H, &W);
+            assert_int_equal(nb, n0 + n);
+            const size_t per = (size_t)C * H * W;
+            if (n0)
+                assert_memory_equal(fr, kept, n0 * per * sizeof(float));
+            check_against_crops(b, df, n0);
+            batch = nb;
+            kept = realloc(kept, (nb ? nb : 1) * per * sizeof(float));
+            memcpy(kept, fr, nb * per * sizeof(float));
+        }
+        assert_true(seeded > 0); /* some frames were cut */
+        free(kept);
+        e2e_tagger_free(t);
+        e2e_tagger_free(b);
+    }
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+}
+
+/* Taggers with the same frames (the default top and tau) share them: the second copies
+   the first's slots and reads its frames; any difference in objects, cuts, channels or
+   size is refused. */
+static void test_prepare_like_shares_frames(void **state)
+{
+    e2e_tagger_config c;
+    e2e_tagger *top, *tau, *qg, *small;
+    e2e_error err;
+    e2e_tagger_config_default("top", &c, NULL);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &top, &err), E2E_OK);
+    c.height = 64;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &small, &err), E2E_OK);
+    e2e_tagger_config_default("tau", &c, NULL);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &tau, &err), E2E_OK);
+    e2e_tagger_config_default("qg", &c, NULL);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &qg, &err), E2E_OK);
+    assert_true(e2e_tagger_frames_equal(top, tau));
+    assert_false(e2e_tagger_frames_equal(top, qg));
+    assert_false(e2e_tagger_frames_equal(top, small));
+    e2e_tagger_config_default("tau", &c, NULL);
+    c.min_pt = 50;
+    e2e_tagger *cut;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &cut, &err), E2E_OK);
+    assert_false(e2e_tagger_frames_equal(top, cut));
+
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    e2e_gen_options g = e2e_gen_options_default();
+    size_t total = 0;
+    for (int e = 0; e < 6; e++) {
+        assert_int_equal(e2e_gen_event(&g, (uint64_t)e, ev, &err), E2E_OK);
+        assert_int_equal(e2e_detframes_build(df, ev, &err), E2E_OK);
+        assert_int_equal((e ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(top, ev, df,
+                                                                               &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare_like(tau, top, &err), E2E_OK);
+        size_t n1, n2;
+        int C, H, W;
+        const e2e_tagger_slot *a = e2e_tagger_slots(top, &n1), *b = e2e_tagger_slots(tau, &n2);
+        assert_int_equal(n1, n2);
+        total = n1;
+        for (size_t i = 0; i < n1; i++) {
+            assert_memory_equal(&a[i].seed, &b[i].seed, sizeof a[i].seed);
+            assert_float_equal(a[i].pt, b[i].pt, 0);
+            assert_int_equal(a[i].truth, b[i].truth);
+            assert_float_equal(b[i].score, -1, 0);
+        }
+        const float *fa = e2e_tagger_frames(top, &n1, &C, &H, &W);
+        assert_ptr_equal(e2e_tagger_frames(tau, &n2, &C, &H, &W), fa);
+    }
+    assert_true(total > 0);
+    /* its slots' frames are top's: appending its own to them is refused */
+    assert_int_equal(e2e_tagger_append_seeds(tau, ev, df, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "e2e_tagger_prepare_like");
+    /* its own prepare ends the sharing */
+    assert_int_equal(e2e_tagger_prepare_seeds(tau, ev, df, &err), E2E_OK);
+    size_t n;
+    int C, H, W;
+    assert_ptr_not_equal(e2e_tagger_frames(tau, &n, &C, &H, &W),
+                         e2e_tagger_frames(top, &n, &C, &H, &W));
+    check_against_crops(tau, df, 0);
+    assert_int_equal(e2e_tagger_prepare_like(qg, top, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "tagger qg");
+    assert_int_equal(e2e_tagger_prepare_like(small, top, &err), E2E_ERR_ARGUMENT);
+    assert_int_equal(e2e_tagger_prepare_like(top, top, &err), E2E_ERR_ARGUMENT);
+    assert_int_equal(e2e_tagger_prepare_like(cut, top, &err), E2E_ERR_ARGUMENT);
+    e2e_tagger_free(top);
+    e2e_tagger_free(tau);
+    e2e_tagger_free(qg);
+    e2e_tagger_free(small);
+    e2e_tagger_free(cut);
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +562,8 @@ int main(void)
         cmocka_unit_test(test_inference_scores_and_sessions),
         cmocka_unit_test(test_infer_ready_runs_full_batches),
         cmocka_unit_test(test_photon_tagger_on_eb_view),
+        cmocka_unit_test(test_sparse_frames_equal_crops),
+        cmocka_unit_test(test_prepare_like_shares_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

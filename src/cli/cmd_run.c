@@ -23,6 +23,7 @@
 #include "cli/run_stats.h"
 #include "e2e_frames.h"
 #include "frames/dataset.h"
+#include "util/fmt.h"
 #include "util/roc.h"
 
 /* Provided by src/models when it is linked (e2e models); weak so that the run command
@@ -80,6 +81,8 @@ typedef struct tagger_job {
     stage frames, graph, infer;
     stage by_slots[BY_SLOTS]; /* infer by the event's slot count (the last: that many or more) */
     int is_graph;           /* the model takes graph frames */
+    int like;               /* the earlier tagger whose slots and frames it reads
+                               (e2e_tagger_prepare_like), -1: its own */
     uint64_t slots, ok;
     uint64_t clouds, truncated, empty; /* graph frames: seeded slots, clouds cut at P,
                                           clouds without nodes */
@@ -93,6 +96,51 @@ typedef struct tagger_job {
     double ready_ms;        /* an image tagger's runs of the batch scored while gathering it
                                (e2e_tagger_infer_ready), added to the batch's infer time */
 } tagger_job;
+
+#define CSV_FORMAT "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n"
+
+/* One predictions row into o (CSV_ROW_MAX bytes): the characters printf writes for
+   CSV_FORMAT (util/fmt.h: the same digits without printf's cost, which was most of the
+   output stage); its length, 0 when the names are too long for o (then use printf). */
+#define CSV_ROW_MAX 1024
+static size_t csv_row(char *o, const run_pending *pe, const char *tagger, size_t slot,
+                      const e2e_tagger_slot *s)
+{
+    const char *status = e2e_seed_status_name(s->seed.status), *truth = e2e_truth_name(s->truth);
+    size_t lt = strlen(tagger), ls = strlen(status), lr = strlen(truth);
+    if (lt + ls + lr > CSV_ROW_MAX - 9 * E2E_FMT_MAX) /* the numbers take at most 9 of these */
+        return 0;
+    size_t n = e2e_fmt_u64(o, pe->run);
+    o[n++] = ',';
+    n += e2e_fmt_u64(o + n, pe->lumi);
+    o[n++] = ',';
+    n += e2e_fmt_u64(o + n, pe->event);
+    o[n++] = ',';
+    memcpy(o + n, tagger, lt);
+    n += lt;
+    o[n++] = ',';
+    n += e2e_fmt_u64(o + n, slot);
+    o[n++] = ',';
+    n += e2e_fmt_fixed(o + n, s->pt, 4);
+    o[n++] = ',';
+    n += e2e_fmt_fixed(o + n, s->eta, 4);
+    o[n++] = ',';
+    n += e2e_fmt_fixed(o + n, s->phi, 4);
+    o[n++] = ',';
+    n += e2e_fmt_i64(o + n, s->seed.row);
+    o[n++] = ',';
+    n += e2e_fmt_i64(o + n, s->seed.col);
+    o[n++] = ',';
+    n += e2e_fmt_g9(o + n, s->score);
+    o[n++] = ',';
+    memcpy(o + n, status, ls);
+    n += ls;
+    o[n++] = ',';
+    memcpy(o + n, truth, lr);
+    n += lr;
+    o[n++] = '\n';
+    return n;
+}
 
 /* The slots of a graph tagger's event kept until its batch is written. */
 static int hold_slots(tagger_job *j, const e2e_tagger_slot *sl, size_t n)
@@ -1049,6 +1097,20 @@ int e2e_cmd_run(int argc, char **argv)
             if (tj[s].is_graph && e2e_tagger_share_graphs(tj[t].t, tj[s].t, NULL) == E2E_OK)
                 break;
     }
+    /* a tagger with the same frames as an earlier one (top and tau by default) reads
+       that one's instead of cutting them again; per event only: with --batch-events the
+       earlier one scores and drops its full runs as they fill (e2e_tagger_infer_ready) */
+    for (int t = 0; t < nt; t++) {
+        tj[t].like = -1;
+        for (int s = 0; s < t && !tj[t].is_graph && batch_events == 1; s++)
+            if (!tj[s].is_graph && tj[s].like < 0 && e2e_tagger_frames_equal(tj[s].t, tj[t].t)) {
+                tj[t].like = s;
+                if (e2e_cli_verbose > 0)
+                    fprintf(stderr, "e2e run: tagger %s reads the frames of %s (same objects, "
+                            "seed cuts, channels and frame size)\n", tj[t].name, tj[s].name);
+                break;
+            }
+    }
     if (run_part_begin(&meta, events, arch, tj, nt, &skip, &max_events))
         goto done;
 
@@ -1142,8 +1204,7 @@ int e2e_cmd_run(int argc, char **argv)
             if (e2e_detframes_build(df, ev, &err))
                 stop_after = 1;
             double t2 = e2e_cli_now_ms();
-            if (!stop_after)
-                stage_add(&st_det, t2 - t1);
+            const int built = !stop_after;
             run_pending *pe = &pend[np];
             double ready_ev = 0; /* runs scored after this event's frames: the batch's time */
             for (int t = 0; t < nt && !stop_after; t++) {
@@ -1160,7 +1221,8 @@ int e2e_cmd_run(int argc, char **argv)
                 } else {
                     if (np)
                         e2e_tagger_slots(tj[t].t, &n0);
-                    if ((np ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(tj[t].t, ev, df,
+                    if (tj[t].like >= 0 ? e2e_tagger_prepare_like(tj[t].t, tj[tj[t].like].t, &err)
+                        : (np ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(tj[t].t, ev, df,
                                                                                     &err)) {
                         stop_after = 1;
                         break;
@@ -1193,6 +1255,13 @@ int e2e_cmd_run(int argc, char **argv)
                 }
                 pe->first[t] = n0;
                 pe->count[t] = tj[t].is_graph ? n1 : n1 - n0; /* graph: the event's slots */
+            }
+            if (built) {
+                /* the images are cleared now, while the cells just written are in cache,
+                   not by the next build after the inference has evicted them */
+                double c0 = e2e_cli_now_ms();
+                e2e_detframes_clear(df);
+                stage_add(&st_det, t2 - t1 + e2e_cli_now_ms() - c0);
             }
             for (int t = 0; t < nt && !stop_after; t++) {
                 if (!tj[t].is_graph)
@@ -1275,12 +1344,17 @@ int e2e_cmd_run(int argc, char **argv)
                     sl += pe->first[t];
                     ns = pe->count[t];
                     for (size_t i = 0; i < ns; i++) {
-                        fprintf(csv, "%u,%u,%llu,%s,%zu,%.4f,%.4f,%.4f,%d,%d,%.9g,%s,%s\n",
-                                pe->run, pe->lumi, (unsigned long long)pe->event, tj[t].name, i,
-                                (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
-                                sl[i].seed.row, sl[i].seed.col, (double)sl[i].score,
-                                e2e_seed_status_name(sl[i].seed.status),
-                                e2e_truth_name(sl[i].truth));
+                        char row[CSV_ROW_MAX];
+                        size_t len = csv_row(row, pe, tj[t].name, i, &sl[i]);
+                        if (len)
+                            fwrite(row, 1, len, csv);
+                        else
+                            fprintf(csv, CSV_FORMAT, pe->run, pe->lumi,
+                                    (unsigned long long)pe->event, tj[t].name, i,
+                                    (double)sl[i].pt, (double)sl[i].eta, (double)sl[i].phi,
+                                    sl[i].seed.row, sl[i].seed.col, (double)sl[i].score,
+                                    e2e_seed_status_name(sl[i].seed.status),
+                                    e2e_truth_name(sl[i].truth));
                         tj[t].slots++;
                         if (tj[t].is_graph && (sl[i].seed.status == E2E_SEED_OK ||
                                                sl[i].seed.status == E2E_SEED_NO_NODES))

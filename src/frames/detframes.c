@@ -167,6 +167,18 @@ int fr_detframes_hbhe_cells(const e2e_detframes *df, float *cell,
 
 uint64_t fr_detframes_generation(const e2e_detframes *df) { return df->generation; }
 
+
+int fr_detframes_cells(const e2e_detframes *df, e2e_channel c, fr_cells *out)
+{
+    if (df->oom || (unsigned)c >= E2E_CH_COUNT || !df->img[c])
+        return -1;
+    const fr_vec *v = c == E2E_CH_HBHE ? &df->towers_touched : &df->touched[c];
+    out->idx = v->data;
+    out->n = v->n;
+    out->blocks = c == E2E_CH_HBHE;
+    return 0;
+}
+
 float e2e_detframes_depth1(const e2e_detframes *df, int ieta, int iphi)
 {
     if (ieta < -E2E_HCAL_IETA_MAX || ieta > E2E_HCAL_IETA_MAX || ieta == 0 || iphi < 1 ||
@@ -195,10 +207,14 @@ static inline void touch(e2e_detframes *df, fr_vec *v, uint32_t idx)
         df->oom = 1;
 }
 
+/* A cell is listed when an add finds it zero, so every cell non-zero after the build is
+   listed, mostly once (repeats only after a sum came back to zero). */
 static inline void add(e2e_detframes *df, int c, uint32_t idx, float v)
 {
-    df->img[c][idx] += v;
-    touch(df, &df->touched[c], idx);
+    float *p = &df->img[c][idx];
+    if (*p == 0)
+        touch(df, &df->touched[c], idx);
+    *p += v;
 }
 
 static void clear_previous(e2e_detframes *df)
@@ -242,6 +258,8 @@ static void clear_previous(e2e_detframes *df)
     df->d1_touched.n = 0;
 }
 
+void e2e_detframes_clear(e2e_detframes *df) { clear_previous(df); }
+
 static void fill_ecal(e2e_detframes *df, const e2e_event *ev)
 {
     const e2e_eb_hit *eb = ev->eb.data;
@@ -266,15 +284,21 @@ static void fill_hbhe(e2e_detframes *df, const e2e_event *ev)
             continue;
         int a = h[i].ieta < 0 ? -h[i].ieta : h[i].ieta;
         uint32_t r = (uint32_t)e2e_geom_hcal_row(h[i].ieta), c = (uint32_t)e2e_geom_hcal_col(h[i].iphi);
+        /* a tower is listed when first filled (as add() does for cells): each block is
+           upsampled and cleared once, not once per rechit */
+        const uint32_t t1 = r * E2E_HCAL_COLS + c;
         if (a > 20) { /* coarse 10-degree towers: half into each 5-degree column */
-            uint32_t c2 = (c + 1) % E2E_HCAL_COLS;
-            tw[r * E2E_HCAL_COLS + c] += 0.5f * e;
-            tw[r * E2E_HCAL_COLS + c2] += 0.5f * e;
-            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c);
-            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c2);
+            const uint32_t t2 = r * E2E_HCAL_COLS + (c + 1) % E2E_HCAL_COLS;
+            if (tw[t1] == 0)
+                touch(df, &df->towers_touched, t1);
+            tw[t1] += 0.5f * e;
+            if (tw[t2] == 0)
+                touch(df, &df->towers_touched, t2);
+            tw[t2] += 0.5f * e;
         } else {
-            tw[r * E2E_HCAL_COLS + c] += e;
-            touch(df, &df->towers_touched, r * E2E_HCAL_COLS + c);
+            if (tw[t1] == 0)
+                touch(df, &df->towers_touched, t1);
+            tw[t1] += e;
         }
     }
     /* 5 x 5 upsample, energy conserving (/25); rewriting a block is idempotent, so a tower
@@ -350,9 +374,11 @@ e2e_status e2e_detframes_build(e2e_detframes *df, const e2e_event *ev, e2e_error
     fill_depth1(df, ev);
     if (m & (E2E_CHANNEL_BIT(E2E_CH_PT) | E2E_CHANNEL_BIT(E2E_CH_D0) | E2E_CHANNEL_BIT(E2E_CH_DZ)))
         fill_tracks(df, ev);
-    if (m >> E2E_CH_BPIX1) {
+    /* the pixel section holds only pixel hits and the strip section only strip hits
+       (event.c), so a section none of whose layers is built is not read */
+    if (m & (E2E_CHANNEL_BIT(E2E_CH_TIB1) - E2E_CHANNEL_BIT(E2E_CH_BPIX1)))
         fill_tracker(df, &ev->pixel);
+    if (m >> E2E_CH_TIB1)
         fill_tracker(df, &ev->strip);
-    }
     return E2E_OK;
 }

@@ -77,8 +77,10 @@ static inline void fr_wrf(uint8_t *p, float f)
     fr_wr32(p, u);
 }
 
-/* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0). */
+/* CRC-32C (Castagnoli) of a buffer, continuing from crc (start with 0): the SSE4.2
+   instruction where the CPU has it, else fr_crc32c_portable's tables (same result). */
 uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t fr_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
 /* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words, zeroed by the
    caller) every cell that may be non-zero in the given channels this event (the cells the
@@ -100,6 +102,34 @@ int fr_detframes_hbhe_cells(const e2e_detframes *df, float *cell,
                             uint64_t (*rows)[FR_HROW_WORDS]);
 /* Counts DetFrames builds: the same value means the same event's images. */
 uint64_t fr_detframes_generation(const e2e_detframes *df);
+
+/* The cells of channel c that the last build may have made non-zero: grid indices (row *
+   360 + col, repeats possible), or for hbhe (blocks = 1) HCAL tower indices (row * 72 + col),
+   each standing for the 5 x 5 block of grid cells it was upsampled to, all of one value.
+   -1 when that is not known (a list could not grow) or the channel is not built. */
+typedef struct fr_cells {
+    const uint32_t *idx;
+    size_t n;
+    int blocks;
+} fr_cells;
+int fr_detframes_cells(const e2e_detframes *df, e2e_channel c, fr_cells *out);
+
+/* Sparse cropping (crop.c). A seeded slot's crop: frame row r, column q show image row
+   r0 + r, column (c0 + q) mod 360 (c0 in 0..359). */
+typedef struct fr_crop_at {
+    size_t slot;
+    int r0, c0;
+} fr_crop_at;
+
+/* Writes one channel's frames of the slots `at` as e2e_frame_crop would, cell by cell from
+   the channel's non-zero cells: img is the grid channel (280 x 360), the frames are cut
+   from its rows row0 .. row0 + H - 1; slot s's h x w plane is at plane0 + s * stride.
+   The planes must be zero except at the offsets (from base, below 2^32) listed in dirty;
+   every cell this writes is appended there (more than once when the list repeats it).
+   -1 when out of memory. */
+int fr_frame_scatter(const float *img, int row0, int H, const fr_cells *cells,
+                     const fr_crop_at *at, size_t n_at, int h, int w, float *plane0,
+                     size_t stride, const float *base, fr_vec *dirty);
 
 /* Graph frames (graph.c). A node candidate: its ordering key and its index in the crop
    (row * w + col). */

@@ -87,6 +87,13 @@ struct e2e_tagger {
     size_t n;
     size_t fbase;             /* frames holds the image frames of slots fbase..n - 1: the
                                  runs of e2e_tagger_infer_ready scored those before it */
+    /* image frames: a sparse channel's planes are written cell by cell, a busy one's
+       cropped whole. frames[0 .. zeroed) is zero except the cells listed in dirty (uint32
+       offsets, cleared by the next event's prepare) and the planes marked in whole (one
+       byte per plane: cropped whole, zeroed only when next used otherwise) */
+    size_t zeroed;
+    fr_vec dirty, whole, at;
+    const e2e_tagger *like;   /* e2e_tagger_prepare_like: the tagger whose frames are read */
 };
 
 e2e_status e2e_tagger_config_set_channels(e2e_tagger_config *cfg, const char *list,
@@ -165,7 +172,7 @@ void e2e_tagger_free(e2e_tagger *t)
         e2e_session_free(t->cache[i].s);
     fr_vec *v[] = {&t->seeds, &t->slots, &t->frames, &t->cand, &t->nodes, &t->first,
                    &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
-                   &t->built_seeds};
+                   &t->built_seeds, &t->dirty, &t->whole, &t->at};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fr_vec_free(v[i]);
     free(t);
@@ -347,6 +354,9 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->gknn, sizeof(int64_t));
     fr_vec_init(&t->rbuf, sizeof(float));
     fr_vec_init(&t->rknn, sizeof(int64_t));
+    fr_vec_init(&t->dirty, sizeof(uint32_t));
+    fr_vec_init(&t->whole, 1);
+    fr_vec_init(&t->at, sizeof(fr_crop_at));
     if (model) {
         const char *mname = e2e_model_name(model);
         e2e_tensor_view d;
@@ -448,6 +458,96 @@ static e2e_status channel_images(const e2e_tagger *t, const e2e_detframes *df,
     return E2E_OK;
 }
 
+/* The image frames the tagger runs on: its own, or those of e2e_tagger_prepare_like's. */
+static const float *frames_of(const e2e_tagger *t)
+{
+    return t->like ? t->like->frames.data : t->frames.data;
+}
+
+/* Zeroes the cells the previous batch scattered into the image frames. */
+static void clear_frames(e2e_tagger *t)
+{
+    float *f = t->frames.data;
+    const uint32_t *d = t->dirty.data;
+    for (size_t i = 0; i < t->dirty.n; i++)
+        f[d[i]] = 0;
+    t->dirty.n = 0;
+}
+
+/* A plane about to be written cell by cell, or left zero: zeroed if it was cropped whole. */
+static void plane_to_zero(e2e_tagger *t, size_t slot, int c)
+{
+    uint8_t *whole = t->whole.data;
+    const size_t k = slot * t->C + c, plane = (size_t)t->H * t->W;
+    if (whole[k]) {
+        memset((float *)t->frames.data + k * plane, 0, plane * sizeof(float));
+        whole[k] = 0;
+    }
+}
+
+/* A channel's non-zero cells are scattered into the crops when they are few: a scattered
+   cell costs about as much as copying 30 to 60 (measured on the toy events' jet frames,
+   where only the track and pixel channels, under 100 cells, gain; ecal's ~1500 cells and
+   hbhe's ~400 towers are cheaper to copy). */
+static int scatter_pays(const fr_cells *c, int h, int w)
+{
+    const size_t cells = c->blocks ? c->n * 25 : c->n;
+    return cells <= (size_t)h * w / 32;
+}
+
+/* The image frames f0 .. f0 + n - 1 of the event's n slots (seeds given; frame = slot -
+   fbase; their planes hold zero except the dirty cells and the planes marked whole). */
+static e2e_status crop_slots(e2e_tagger *t, const e2e_detframes *df, const float **img,
+                             size_t f0, const e2e_seed *seeds, size_t n, e2e_error *err)
+{
+    const int photons = t->cfg.objects == E2E_OBJ_PHOTONS;
+    const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS, row0 = photons ? E2E_EB_ROW0 : 0;
+    const size_t per = (size_t)t->C * t->H * t->W, plane = (size_t)t->H * t->W;
+    float *fr = t->frames.data;
+    t->at.n = 0;
+    if (fr_vec_reserve(&t->at, n))
+        goto nomem;
+    fr_crop_at *at = t->at.data;
+    for (size_t i = 0; i < n; i++)
+        if (seeds[i].status == E2E_SEED_OK) {
+            at[t->at.n].slot = f0 + i;
+            at[t->at.n].r0 = seeds[i].row - e2e_frame_centre(t->H);
+            at[t->at.n].c0 = ((seeds[i].col - e2e_frame_centre(t->W)) % E2E_GRID_COLS +
+                              E2E_GRID_COLS) % E2E_GRID_COLS;
+            t->at.n++;
+        }
+    for (size_t i = 0; i < n; i++) /* failed seeds: zero frames */
+        if (seeds[i].status != E2E_SEED_OK)
+            for (int c = 0; c < t->C; c++)
+                plane_to_zero(t, f0 + i, c);
+    if (!t->at.n)
+        return E2E_OK;
+    const int offsets_fit = (f0 + n) * per <= UINT32_MAX;
+    for (int c = 0; c < t->C; c++) {
+        fr_cells cells;
+        if (offsets_fit && !fr_detframes_cells(df, t->cfg.channels[c], &cells) &&
+            scatter_pays(&cells, t->H, t->W)) {
+            for (size_t k = 0; k < t->at.n; k++)
+                plane_to_zero(t, at[k].slot, c);
+            if (fr_frame_scatter(e2e_detframes_channel(df, t->cfg.channels[c]), row0, H,
+                                 &cells, at, t->at.n, t->H, t->W, fr + (size_t)c * plane, per,
+                                 fr, &t->dirty))
+                goto nomem;
+            continue;
+        }
+        for (size_t k = 0; k < t->at.n; k++) { /* every cell written: no clearing needed */
+            const size_t i = at[k].slot - f0;
+            e2e_frame_crop(img[c], H, E2E_GRID_COLS, seeds[i].row, seeds[i].col, t->H, t->W,
+                           fr + at[k].slot * per + (size_t)c * plane);
+            ((uint8_t *)t->whole.data)[at[k].slot * t->C + c] = 1;
+        }
+    }
+    return E2E_OK;
+nomem:
+    return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the frames of %zu slots",
+                   t->cfg.name, n);
+}
+
 /* The seeds, slots and image frames of an event after the slots already prepared (keep:
    e2e_tagger_append_seeds) or in place of them. */
 static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detframes *df,
@@ -461,6 +561,9 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
     const size_t n0 = keep ? t->n : 0; /* slots kept */
     if (!keep)
         t->fbase = 0;
+    if (images && !keep)
+        clear_frames(t);
+    t->like = NULL;
     const size_t f0 = n0 - t->fbase; /* frames kept */
     t->n = n0;
     t->seeds.n = t->slots.n = n0;
@@ -472,6 +575,17 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         fr_vec_reserve(&t->slots, nobj) || (images && fr_vec_reserve(&t->frames, nobj * per)))
         return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
                        nobj);
+    if (images && t->zeroed < (f0 + nobj) * per) { /* new planes: zero once */
+        const size_t have = t->whole.n, need = (f0 + nobj) * (size_t)t->C;
+        if (fr_vec_reserve(&t->whole, need - have))
+            return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots",
+                           cfg->name, nobj);
+        memset((uint8_t *)t->whole.data + have, 0, need - have);
+        t->whole.n = need;
+        memset((float *)t->frames.data + t->zeroed, 0,
+               ((f0 + nobj) * per - t->zeroed) * sizeof(float));
+        t->zeroed = (f0 + nobj) * per;
+    }
     const float *img[E2E_TAGGER_MAX_CHANNELS];
     e2e_status st = channel_images(t, df, img, err);
     if (st)
@@ -487,19 +601,10 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
         e2e_error_prefix(err, "tagger %s: ", cfg->name);
         return st;
     }
-    const int H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
-    float *fr = images && t->frames.data ? (float *)t->frames.data + f0 * per : NULL;
+    if (images && n && (st = crop_slots(t, df, img, f0, seeds, n, err)))
+        return st;
     e2e_tagger_slot *sl = t->slots.data ? (e2e_tagger_slot *)t->slots.data + n0 : NULL;
     for (size_t i = 0; i < n; i++) {
-        if (images) {
-            float *slot = fr + i * per;
-            if (seeds[i].status != E2E_SEED_OK)
-                memset(slot, 0, per * sizeof(float));
-            else
-                for (int c = 0; c < t->C; c++)
-                    e2e_frame_crop(img[c], H, E2E_GRID_COLS, seeds[i].row, seeds[i].col, t->H,
-                                   t->W, slot + (size_t)c * t->H * t->W);
-        }
         if (photons) {
             const e2e_photon *p = &FR_AT(ev->photons, e2e_photon, i);
             sl[i].pt = p->pt;
@@ -528,12 +633,58 @@ e2e_status e2e_tagger_prepare_seeds(e2e_tagger *t, const e2e_event *ev,
     return seeds_of(t, ev, df, 0, err);
 }
 
+int e2e_tagger_frames_equal(const e2e_tagger *a, const e2e_tagger *b)
+{
+    const e2e_tagger_config *x = &a->cfg, *y = &b->cfg;
+    return !a->graph && !b->graph && a->kind != E2E_TAGGER_GRAPH &&
+           b->kind != E2E_TAGGER_GRAPH && x->objects == y->objects &&
+           x->min_pt == y->min_pt && x->max_eta == y->max_eta && a->H == b->H &&
+           a->W == b->W && a->C == b->C &&
+           !memcmp(x->channels, y->channels, (size_t)a->C * sizeof x->channels[0]);
+}
+
+e2e_status e2e_tagger_prepare_like(e2e_tagger *t, const e2e_tagger *src, e2e_error *err)
+{
+    if (src->fbase)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: cannot take the frames of tagger %s: "
+                       "it has scored and dropped some (e2e_tagger_infer_ready)", t->cfg.name,
+                       src->cfg.name);
+    if (t == src || src->like || !e2e_tagger_frames_equal(t, src))
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: cannot take the frames of tagger "
+                       "%s (%s)", t->cfg.name, src->cfg.name, t == src || src->like
+                       ? "itself, or a tagger that borrows its own" : "they differ in objects, "
+                       "seed cuts, channels, frame size, or build graph frames");
+    t->n = t->seeds.n = t->slots.n = t->frames.n = 0;
+    t->nodes.n = t->first.n = 0;
+    t->P = 0;
+    t->truncated = t->empty = 0;
+    if (fr_vec_reserve(&t->slots, src->n) || fr_vec_reserve(&t->seeds, src->n))
+        return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots",
+                       t->cfg.name, src->n);
+    e2e_tagger_slot *sl = t->slots.data;
+    e2e_seed *sd = t->seeds.data;
+    const e2e_tagger_slot *from = src->slots.data;
+    for (size_t i = 0; i < src->n; i++) {
+        sl[i] = from[i];
+        sl[i].score = -1.0f;
+        sl[i].n_nodes = 0;
+        sd[i] = from[i].seed;
+    }
+    t->n = t->seeds.n = t->slots.n = src->n;
+    t->like = src;
+    return E2E_OK;
+}
+
 e2e_status e2e_tagger_append_seeds(e2e_tagger *t, const e2e_event *ev,
                                    const e2e_detframes *df, e2e_error *err)
 {
     if (t->kind == E2E_TAGGER_GRAPH)
         return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: a graph model's slots are prepared "
                        "one event at a time (e2e_tagger_prepare)", t->cfg.name);
+    if (t->like) /* its slots' frames are the other tagger's */
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s: its slots were taken from tagger %s "
+                       "(e2e_tagger_prepare_like): take the next event's the same way",
+                       t->cfg.name, t->like->cfg.name);
     return seeds_of(t, ev, df, 1, err);
 }
 
@@ -971,7 +1122,7 @@ static e2e_status run_images(e2e_tagger *t, size_t B, size_t cnt, e2e_error *err
         if (!st) {
             int64_t dims[4] = {(int64_t)r, t->C, t->H, t->W};
             e2e_tensor_view in = e2e_tensor_view_f32(t->input_name,
-                                                     (float *)t->frames.data + a * per, 4, dims);
+                                                     (float *)frames_of(t) + a * per, 4, dims);
             st = e2e_session_run(s, &in, 1, err);
             if (!st)
                 st = take_scores(t, s, t->fbase + a, r, r, err);
@@ -1004,7 +1155,8 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err)
 
 e2e_status e2e_tagger_infer_ready(e2e_tagger *t, e2e_error *err)
 {
-    if (!t->model || t->kind != E2E_TAGGER_IMAGE || !t->bmax)
+    /* a tagger reading another's frames (e2e_tagger_prepare_like) scores them at the end */
+    if (!t->model || t->kind != E2E_TAGGER_IMAGE || !t->bmax || t->like)
         return E2E_OK;
     const size_t B = (size_t)t->bmax, left = t->n - t->fbase, full = left - left % B;
     if (full == 0)
@@ -1021,6 +1173,11 @@ e2e_status e2e_tagger_infer_ready(e2e_tagger *t, e2e_error *err)
     memmove(f, f + full * per, (left - full) * per * sizeof(float));
     t->fbase += full;
     t->frames.n = (left - full) * per;
+    /* the planes up to the old end hold data now (moved or stale): each is marked as cropped
+       whole, so that it is zeroed before cells are scattered into it, and the dirty offsets,
+       which no longer name the moved cells, are forgotten */
+    memset(t->whole.data, 1, left * (size_t)t->C);
+    t->dirty.n = 0;
     return E2E_OK;
 }
 
@@ -1048,6 +1205,16 @@ e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
             return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
                            t->cfg.name);
         memset(t->frames.data, 0, B * per * sizeof(float));
+        /* (dirty entries below B * per now name zero cells: harmless) */
+        const size_t planes = B * (size_t)C;
+        if (planes > t->whole.n && fr_vec_reserve(&t->whole, planes - t->whole.n))
+            return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
+                           t->cfg.name);
+        memset(t->whole.data, 0, planes);
+        if (t->whole.n < planes)
+            t->whole.n = planes;
+        if (t->zeroed < B * per)
+            t->zeroed = B * per;
     }
     for (int r = 0; r < runs && !st; r++) {
         const size_t nb = t->bmax ? B - (size_t)r % B : B;
@@ -1079,7 +1246,7 @@ const float *e2e_tagger_frames(const e2e_tagger *t, size_t *n, int *c, int *h, i
     *c = t->C;
     *h = t->H;
     *w = t->W;
-    return t->kind == E2E_TAGGER_GRAPH ? NULL : t->frames.data;
+    return t->kind == E2E_TAGGER_GRAPH ? NULL : frames_of(t);
 }
 
 e2e_status e2e_tagger_graph_frames(const e2e_tagger *t, e2e_graph_frames *out, e2e_error *err)
