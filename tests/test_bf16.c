@@ -81,10 +81,22 @@ static int tables(const e2e_bf16_kernels **t)
     return n;
 }
 
-/* C = relu(scale * A B + bias) + res with the table bk on the pool, against double sums of
-   the operands rounded as the path rounds them (B always, A when the dot tiles run: M >= 5). */
-static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
-                          bool fixed)
+/* The epilogue's activation in double. */
+static double act_ref(e2e_act act, double x)
+{
+    switch (act) {
+    case E2E_ACT_RELU: return x > 0 ? x : 0;
+    case E2E_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    case E2E_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    default: return x;
+    }
+}
+
+/* C = act(res + (scale * A B + bias)) with the table bk on the pool (bias and res only with
+   full), against double sums of the operands rounded as the path rounds them (B always, A
+   when the dot tiles run: M >= 5). */
+static void check_product_act(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
+                              bool fixed, e2e_act act, bool full)
 {
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *bias = malloc(sizeof(float) * (size_t)N), *res = malloc(sizeof(float) * (size_t)M * N);
@@ -102,7 +114,8 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
     for (int64_t i = 0; i < (int64_t)M * N; i++)
         res[i] = frand();
     e2e_bf16_pack(B, N, 1, K, N, P);
-    e2e_mm_epi e = {.scale = 0.5f, .bias = bias, .res = res, .ldr = N, .act = E2E_ACT_RELU};
+    e2e_mm_epi e = {.scale = 0.5f, .bias = full ? bias : NULL, .res = full ? res : NULL, .ldr = N,
+                    .act = act};
     e2e_bf16_run(bk, pool, M, N, K, A, K, (const uint16_t *)P, C, N, &e, ws, fixed);
     const bool dot = wsb > 0 && !fixed; /* fixed: the widen_seq tiles */
     for (int i = 0; i < M; i++)
@@ -114,8 +127,7 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
                 s += t;
                 mag += fabs(t);
             }
-            double want = 0.5 * s + bias[j] + res[i * N + j];
-            want = want > 0 ? want : 0;
+            double want = act_ref(act, 0.5 * s + (full ? bias[j] + res[i * N + j] : 0));
             double got = C[i * N + j];
             if (fabs(got - want) > 1e-5 * (0.5 * mag + 2) + 1e-6)
                 fail_msg("%s %dx%dx%d: C[%d][%d] = %.9g, want %.9g", bk->name, M, N, K, i, j, got,
@@ -124,14 +136,19 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
             double s32 = 0;
             for (int k = 0; k < K; k++)
                 s32 += (double)A[i * K + k] * B[(int64_t)k * N + j];
-            double w32 = 0.5 * s32 + bias[j] + res[i * N + j];
-            w32 = w32 > 0 ? w32 : 0;
+            double w32 = act_ref(act, 0.5 * s32 + (full ? bias[j] + res[i * N + j] : 0));
             if (fabs(got - w32) > 0x1p-7 * (0.5 * mag + 1))
                 fail_msg("%s %dx%dx%d: C[%d][%d] = %.9g, float32 %.9g", bk->name, M, N, K, i, j,
                          got, w32);
         }
     free(A), free(B), free(bias), free(res), free(C), free(ws);
     e2e_aligned_free(P);
+}
+
+static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
+                          bool fixed)
+{
+    check_product_act(bk, pool, M, N, K, fixed, E2E_ACT_RELU, true);
 }
 
 static void test_kernels(void **state)
@@ -149,6 +166,18 @@ static void test_kernels(void **state)
             check_product(t[i], pool, shapes[s][0], shapes[s][1], shapes[s][2], false);
             check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2], true);
         }
+    /* the other epilogues: GELU and ReLU in the tiles' registers, others on stored rows; no
+       bias or residual; a KC-blocked K (the later blocks add through the residual) */
+    static const int eshapes[][3] = {{3, 40, 64}, {13, 70, 33}, {29, 64, 2100}};
+    static const e2e_act acts[] = {E2E_ACT_GELU, E2E_ACT_SIGMOID, E2E_ACT_NONE};
+    for (int i = 0; i < nt; i++)
+        for (size_t s = 0; s < sizeof eshapes / sizeof eshapes[0]; s++)
+            for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+                check_product_act(t[i], NULL, eshapes[s][0], eshapes[s][1], eshapes[s][2], false,
+                                  acts[a], a != 2);
+                check_product_act(t[i], pool, eshapes[s][0], eshapes[s][1], eshapes[s][2], false,
+                                  acts[a], a == 2);
+            }
     e2e_pool_free(pool);
 }
 
