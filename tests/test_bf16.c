@@ -403,6 +403,75 @@ static void test_fused_matmul_keeps_precision(void **state)
     e2e_model_free(m);
 }
 
+/* The fused patch embedding (PatchEmbed: Conv(kernel = stride) -> Reshape -> Transpose) in
+   bf16: on the dot tiles (A and W rounded to bfloat16) where the CPU has them, checked against
+   double sums of the rounded operands; else float32, bit for bit. 1 and 2 threads. */
+static void test_patch_embed(void **state)
+{
+    (void)state;
+    enum { B = 6, C = 3, H = 16, W = 20, E = 40, P = 4, K = C * P * P, T = (H / P) * (W / P) };
+    static float w[E * K], bias[E], x[B * C * H * W];
+    for (int i = 0; i < E * K; i++)
+        w[i] = frand();
+    for (int i = 0; i < E; i++)
+        bias[i] = frand();
+    for (int i = 0; i < B * C * H * W; i++)
+        x[i] = frand();
+    e2e_ob *b = e2e_ob_new(17, "patch_bf16");
+    assert_non_null(b);
+    const int64_t xd[4] = {B, C, H, W}, wd[4] = {E, C, P, P}, bd[1] = {E}, sd[1] = {3},
+                  shape[3] = {0, E, -1}, yd[3] = {B, T, E};
+    e2e_ob_input(b, "x", E2E_FLOAT, 4, xd);
+    e2e_ob_init_f32(b, "w", 4, wd, w);
+    e2e_ob_init_f32(b, "bias", 1, bd, bias);
+    e2e_ob_init_i64(b, "shape", 1, sd, shape);
+    Onnx__NodeProto *n = e2e_ob_node(b, "Conv", NULL, 3, (const char *[]){"x", "w", "bias"}, 1,
+                                     (const char *[]){"c"});
+    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (const int64_t[]){P, P});
+    e2e_ob_attr_ints(b, n, "strides", 2, (const int64_t[]){P, P});
+    e2e_ob_node(b, "Reshape", NULL, 2, (const char *[]){"c", "shape"}, 1, (const char *[]){"r"});
+    n = e2e_ob_node(b, "Transpose", NULL, 1, (const char *[]){"r"}, 1, (const char *[]){"y"});
+    e2e_ob_attr_ints(b, n, "perm", 3, (const int64_t[]){0, 2, 1});
+    e2e_ob_output(b, "y", E2E_FLOAT, 3, yd);
+    e2e_model *m = oh_model_pack(b, "patch_bf16");
+    e2e_ob_free(b);
+    const bool dot = e2e_bf16_kernels_for(E2E_ISA_AUTO)->dot != NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        int64_t n32, n16;
+        float *y32 = run(m, E2E_PRECISION_FP32, threads, "x", 4, xd, x, &n32);
+        float *y16 = run(m, E2E_PRECISION_BF16, threads, "x", 4, xd, x, &n16);
+        assert_int_equal(n32, (int64_t)B * T * E);
+        assert_int_equal(n16, n32);
+        for (int bi = 0; bi < B; bi++)
+            for (int t = 0; t < T; t++)
+                for (int e = 0; e < E; e++) {
+                    const int py = t / (W / P), px = t % (W / P);
+                    double s = bias[e], mag = fabs(bias[e]);
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < P; i++)
+                            for (int j = 0; j < P; j++) {
+                                const float xv = x[((bi * C + c) * H + py * P + i) * W + px * P + j];
+                                const float wv = w[((e * C + c) * P + i) * P + j];
+                                const double v = (double)round_bf16(xv) * round_bf16(wv);
+                                s += v;
+                                mag += fabs(v);
+                            }
+                    const size_t o = ((size_t)bi * T + t) * E + e;
+                    if (dot ? fabs(y16[o] - s) > 1e-5 * (mag + 1) : y16[o] != y32[o])
+                        fail_msg("patch %d threads: y[%d][%d][%d] = %.9g, want %.9g (fp32 %.9g)",
+                                 threads, bi, t, e, y16[o], s, y32[o]);
+                }
+        if (dot) { /* and the rounding was there */
+            double maxd = 0;
+            for (int64_t i = 0; i < n32; i++)
+                maxd = fmax(maxd, fabs(y16[i] - y32[i]));
+            assert_true(maxd > 0);
+        }
+        free(y32), free(y16);
+    }
+    e2e_model_free(m);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -463,7 +532,7 @@ int main(void)
         cmocka_unit_test(test_convert),     cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_nonfinite),   cmocka_unit_test(test_gemm_session),
         cmocka_unit_test(test_vit_session), cmocka_unit_test(test_fused_matmul_keeps_precision),
-        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_options),     cmocka_unit_test(test_patch_embed),
         cmocka_unit_test(test_trained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
