@@ -80,9 +80,10 @@ INLINE void widen_t(const int m, const bool sp, int K, const float *A, int64_t l
     const int Q2 = K / 2;
     for (int q = 0; q < Q2; q++) {
         const __m512i w0 = _mm512_loadu_si512(P), w1 = _mm512_loadu_si512(P + 32);
-        /* a panel streams once per row block: ask for it 1 KB ahead */
-        _mm_prefetch((const char *)(P + 512), _MM_HINT_T0);
-        _mm_prefetch((const char *)(P + 512 + 32), _MM_HINT_T0);
+        /* a panel streams once per row block, from memory at batch 1: ask for it 8 KB ahead
+           (1 KB ahead: ~18% slower with the weight in DRAM, equal from L3) */
+        _mm_prefetch((const char *)(P + 4096), _MM_HINT_T0);
+        _mm_prefetch((const char *)(P + 4096 + 32), _MM_HINT_T0);
         P += 2 * NR;
         const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
         const __m512 o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
