@@ -81,10 +81,22 @@ static int tables(const e2e_bf16_kernels **t)
     return n;
 }
 
-/* C = relu(scale * A B + bias) + res with the table bk on the pool, against double sums of
-   the operands rounded as the path rounds them (B always, A when the dot tiles run: M >= 5). */
-static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
-                          bool fixed)
+/* The epilogue's activation in double. */
+static double act_ref(e2e_act act, double x)
+{
+    switch (act) {
+    case E2E_ACT_RELU: return x > 0 ? x : 0;
+    case E2E_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    case E2E_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    default: return x;
+    }
+}
+
+/* C = act(res + (scale * A B + bias)) with the table bk on the pool (bias and res only with
+   full), against double sums of the operands rounded as the path rounds them (B always, A
+   when the dot tiles run: M >= 5). */
+static void check_product_act(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
+                              bool fixed, e2e_act act, bool full)
 {
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *bias = malloc(sizeof(float) * (size_t)N), *res = malloc(sizeof(float) * (size_t)M * N);
@@ -102,7 +114,8 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
     for (int64_t i = 0; i < (int64_t)M * N; i++)
         res[i] = frand();
     e2e_bf16_pack(B, N, 1, K, N, P);
-    e2e_mm_epi e = {.scale = 0.5f, .bias = bias, .res = res, .ldr = N, .act = E2E_ACT_RELU};
+    e2e_mm_epi e = {.scale = 0.5f, .bias = full ? bias : NULL, .res = full ? res : NULL, .ldr = N,
+                    .act = act};
     e2e_bf16_run(bk, pool, M, N, K, A, K, (const uint16_t *)P, C, N, &e, ws, fixed);
     const bool dot = wsb > 0 && !fixed; /* fixed: the widen_seq tiles */
     for (int i = 0; i < M; i++)
@@ -114,8 +127,7 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
                 s += t;
                 mag += fabs(t);
             }
-            double want = 0.5 * s + bias[j] + res[i * N + j];
-            want = want > 0 ? want : 0;
+            double want = act_ref(act, 0.5 * s + (full ? bias[j] + res[i * N + j] : 0));
             double got = C[i * N + j];
             if (fabs(got - want) > 1e-5 * (0.5 * mag + 2) + 1e-6)
                 fail_msg("%s %dx%dx%d: C[%d][%d] = %.9g, want %.9g", bk->name, M, N, K, i, j, got,
@@ -124,14 +136,19 @@ static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int
             double s32 = 0;
             for (int k = 0; k < K; k++)
                 s32 += (double)A[i * K + k] * B[(int64_t)k * N + j];
-            double w32 = 0.5 * s32 + bias[j] + res[i * N + j];
-            w32 = w32 > 0 ? w32 : 0;
+            double w32 = act_ref(act, 0.5 * s32 + (full ? bias[j] + res[i * N + j] : 0));
             if (fabs(got - w32) > 0x1p-7 * (0.5 * mag + 1))
                 fail_msg("%s %dx%dx%d: C[%d][%d] = %.9g, float32 %.9g", bk->name, M, N, K, i, j,
                          got, w32);
         }
     free(A), free(B), free(bias), free(res), free(C), free(ws);
     e2e_aligned_free(P);
+}
+
+static void check_product(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K,
+                          bool fixed)
+{
+    check_product_act(bk, pool, M, N, K, fixed, E2E_ACT_RELU, true);
 }
 
 static void test_kernels(void **state)
@@ -149,6 +166,18 @@ static void test_kernels(void **state)
             check_product(t[i], pool, shapes[s][0], shapes[s][1], shapes[s][2], false);
             check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2], true);
         }
+    /* the other epilogues: GELU and ReLU in the tiles' registers, others on stored rows; no
+       bias or residual; a KC-blocked K (the later blocks add through the residual) */
+    static const int eshapes[][3] = {{3, 40, 64}, {13, 70, 33}, {29, 64, 2100}};
+    static const e2e_act acts[] = {E2E_ACT_GELU, E2E_ACT_SIGMOID, E2E_ACT_NONE};
+    for (int i = 0; i < nt; i++)
+        for (size_t s = 0; s < sizeof eshapes / sizeof eshapes[0]; s++)
+            for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+                check_product_act(t[i], NULL, eshapes[s][0], eshapes[s][1], eshapes[s][2], false,
+                                  acts[a], a != 2);
+                check_product_act(t[i], pool, eshapes[s][0], eshapes[s][1], eshapes[s][2], false,
+                                  acts[a], a == 2);
+            }
     e2e_pool_free(pool);
 }
 
@@ -374,6 +403,75 @@ static void test_fused_matmul_keeps_precision(void **state)
     e2e_model_free(m);
 }
 
+/* The fused patch embedding (PatchEmbed: Conv(kernel = stride) -> Reshape -> Transpose) in
+   bf16: on the dot tiles (A and W rounded to bfloat16) where the CPU has them, checked against
+   double sums of the rounded operands; else float32, bit for bit. 1 and 2 threads. */
+static void test_patch_embed(void **state)
+{
+    (void)state;
+    enum { B = 6, C = 3, H = 16, W = 20, E = 40, P = 4, K = C * P * P, T = (H / P) * (W / P) };
+    static float w[E * K], bias[E], x[B * C * H * W];
+    for (int i = 0; i < E * K; i++)
+        w[i] = frand();
+    for (int i = 0; i < E; i++)
+        bias[i] = frand();
+    for (int i = 0; i < B * C * H * W; i++)
+        x[i] = frand();
+    e2e_ob *b = e2e_ob_new(17, "patch_bf16");
+    assert_non_null(b);
+    const int64_t xd[4] = {B, C, H, W}, wd[4] = {E, C, P, P}, bd[1] = {E}, sd[1] = {3},
+                  shape[3] = {0, E, -1}, yd[3] = {B, T, E};
+    e2e_ob_input(b, "x", E2E_FLOAT, 4, xd);
+    e2e_ob_init_f32(b, "w", 4, wd, w);
+    e2e_ob_init_f32(b, "bias", 1, bd, bias);
+    e2e_ob_init_i64(b, "shape", 1, sd, shape);
+    Onnx__NodeProto *n = e2e_ob_node(b, "Conv", NULL, 3, (const char *[]){"x", "w", "bias"}, 1,
+                                     (const char *[]){"c"});
+    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (const int64_t[]){P, P});
+    e2e_ob_attr_ints(b, n, "strides", 2, (const int64_t[]){P, P});
+    e2e_ob_node(b, "Reshape", NULL, 2, (const char *[]){"c", "shape"}, 1, (const char *[]){"r"});
+    n = e2e_ob_node(b, "Transpose", NULL, 1, (const char *[]){"r"}, 1, (const char *[]){"y"});
+    e2e_ob_attr_ints(b, n, "perm", 3, (const int64_t[]){0, 2, 1});
+    e2e_ob_output(b, "y", E2E_FLOAT, 3, yd);
+    e2e_model *m = oh_model_pack(b, "patch_bf16");
+    e2e_ob_free(b);
+    const bool dot = e2e_bf16_kernels_for(E2E_ISA_AUTO)->dot != NULL;
+    for (int threads = 1; threads <= 2; threads++) {
+        int64_t n32, n16;
+        float *y32 = run(m, E2E_PRECISION_FP32, threads, "x", 4, xd, x, &n32);
+        float *y16 = run(m, E2E_PRECISION_BF16, threads, "x", 4, xd, x, &n16);
+        assert_int_equal(n32, (int64_t)B * T * E);
+        assert_int_equal(n16, n32);
+        for (int bi = 0; bi < B; bi++)
+            for (int t = 0; t < T; t++)
+                for (int e = 0; e < E; e++) {
+                    const int py = t / (W / P), px = t % (W / P);
+                    double s = bias[e], mag = fabs(bias[e]);
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < P; i++)
+                            for (int j = 0; j < P; j++) {
+                                const float xv = x[((bi * C + c) * H + py * P + i) * W + px * P + j];
+                                const float wv = w[((e * C + c) * P + i) * P + j];
+                                const double v = (double)round_bf16(xv) * round_bf16(wv);
+                                s += v;
+                                mag += fabs(v);
+                            }
+                    const size_t o = ((size_t)bi * T + t) * E + e;
+                    if (dot ? fabs(y16[o] - s) > 1e-5 * (mag + 1) : y16[o] != y32[o])
+                        fail_msg("patch %d threads: y[%d][%d][%d] = %.9g, want %.9g (fp32 %.9g)",
+                                 threads, bi, t, e, y16[o], s, y32[o]);
+                }
+        if (dot) { /* and the rounding was there */
+            double maxd = 0;
+            for (int64_t i = 0; i < n32; i++)
+                maxd = fmax(maxd, fabs(y16[i] - y32[i]));
+            assert_true(maxd > 0);
+        }
+        free(y32), free(y16);
+    }
+    e2e_model_free(m);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -434,7 +532,7 @@ int main(void)
         cmocka_unit_test(test_convert),     cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_nonfinite),   cmocka_unit_test(test_gemm_session),
         cmocka_unit_test(test_vit_session), cmocka_unit_test(test_fused_matmul_keeps_precision),
-        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_options),     cmocka_unit_test(test_patch_embed),
         cmocka_unit_test(test_trained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

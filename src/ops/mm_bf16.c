@@ -4,6 +4,7 @@
 
 #include "ops/cpu_isa.h"
 #include "ops/mm_bf16.h"
+#include "ops/vmath.h"
 #include "core/pack_cache.h"
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -76,8 +77,29 @@ uint16_t *e2e_bf16_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t s
 
 #define GMR 4
 
+void e2e_bf16_store(int m, int n, const float *t, int ldt, float *C, int64_t ldc,
+                    const e2e_mm_epi *e, int64_t row, int col)
+{
+    const float *bias = e->bias ? e->bias + col : NULL;
+    for (int i = 0; i < m; i++) {
+        float *y = C + i * ldc;
+        const float *x = t + i * ldt;
+        const float *res = e->res ? e->res + (row + i) * e->ldr + col : NULL;
+        for (int c = 0; c < n; c++) {
+            float v = e->scale == 1.f ? x[c] : x[c] * e->scale;
+            if (bias)
+                v = v + bias[c];
+            y[c] = res ? res[c] + v : v; /* res may be C itself (a later KC block) */
+        }
+        if (e->act == E2E_ACT_GELU)
+            e2e_gelu_f32(y, y, n);
+        else if (e->act != E2E_ACT_NONE)
+            e2e_act_apply(e->act, e->act_alpha, e->act_beta, y, n);
+    }
+}
+
 static void widen_generic(int m, int K, const void *Av, int64_t lda, const uint16_t *P, float *C,
-                          int64_t ldc, int n, float scale)
+                          int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     const float *A = Av;
     float acc[GMR][NR];
@@ -93,9 +115,7 @@ static void widen_generic(int m, int K, const void *Av, int64_t lda, const uint1
                 acc[i][j] += a * b[j];
         }
     }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-            C[i * ldc + j] = scale == 1.f ? acc[i][j] : acc[i][j] * scale;
+    e2e_bf16_store(m, n, acc[0], NR, C, ldc, e, row, col);
 }
 
 static void to_pairs_generic(int m, int K, const float *A, int64_t lda, uint32_t *D, int64_t ldd)
@@ -124,28 +144,25 @@ size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K)
 typedef struct bf_job {
     const e2e_bf16_kernels *bk;
     int M, N, K, units, by_rows, dot, mr, seq;
+    int own_pairs;          /* dot: each block converts its rows of A to pairs itself */
     const float *A;
-    const uint32_t *A2;     /* dot: A as pairs, Q per row */
-    uint32_t *ws;
+    uint32_t *A2;           /* dot: A as pairs, Q per row (the workspace) */
     int64_t lda, ldc;
     const uint16_t *P;
     float *C;
     const e2e_mm_epi *e;
 } bf_job;
 
-/* Rows [m0, m1) times panels [p0, p1), in KC blocks of k. Each tile is computed into a buffer
-   and then combined with C: the first block writes (product + bias) + residual (the residual
-   may be C itself: Gemm's beta * C), later blocks add; the activation follows the last. */
+/* Rows [m0, m1) times panels [p0, p1), in KC blocks of k, as mm_packed.c's blocks: the first
+   block's tiles write epi(product) with bias and residual (the residual may be C itself:
+   Gemm's beta * C), later blocks add to C through the residual, the activation comes with the
+   last. */
 static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
 {
     const int K = j->K, Q = (K + 1) / 2, mr = j->mr;
     const int kc = K > 2 * KC ? KC : K;
-    const e2e_mm_epi *e = j->e;
-    const e2e_mm_epi ea = {.scale = 1.f, .act = e->act, .act_alpha = e->act_alpha,
-                           .act_beta = e->act_beta};
     const e2e_bf16_tile_fn tile = j->dot ? j->bk->dot
                                  : j->seq && j->bk->widen_seq ? j->bk->widen_seq : j->bk->widen;
-    float t[12 * NR] __attribute__((aligned(64)));
     /* rows in chunks whose slice of A (a KC block of it) stays in L2 while it meets every panel */
     int64_t mc = (int64_t)(128 * 1024) / ((int64_t)kc * (j->dot ? 2 : 4));
     mc = mc / mr * mr;
@@ -153,36 +170,28 @@ static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
         mc = mr;
     for (int mb = m0; mb < m1; mb += (int)mc) {
     const int me = (int)(mb + mc < m1 ? mb + mc : m1);
+    if (j->own_pairs) /* just before its use, so that the pairs are still in L2 */
+        j->bk->to_pairs(me - mb, K, j->A + mb * j->lda, j->lda, j->A2 + (int64_t)mb * Q, Q);
     for (int k0 = 0; k0 < K; k0 += kc) {
         const int kk = imin(kc, K - k0);
-        const bool last = k0 + kk >= K;
+        e2e_mm_epi eb = *j->e;
+        if (k0 > 0) { /* accumulate */
+            eb.bias = NULL;
+            eb.res = j->C;
+            eb.ldr = j->ldc;
+        }
+        if (k0 + kk < K)
+            eb.act = E2E_ACT_NONE;
         for (int p = p0; p < p1; p++) {
             const int col = p * NR, n = imin(j->N - col, NR);
             const uint16_t *Pp = j->P + ((size_t)p * (size_t)Q + (size_t)(k0 / 2)) * NR * 2;
-            const float *bias = e->bias ? e->bias + col : NULL;
             for (int i = mb; i < me; i += mr) {
                 const int m = imin(me - i, mr);
                 float *C = j->C + i * j->ldc + col;
                 if (j->dot)
-                    tile(m, kk, j->A2 + (int64_t)i * Q + k0 / 2, Q, Pp, t, NR, NR, e->scale);
+                    tile(m, kk, j->A2 + (int64_t)i * Q + k0 / 2, Q, Pp, C, j->ldc, n, &eb, i, col);
                 else
-                    tile(m, kk, j->A + i * j->lda + k0, j->lda, Pp, t, NR, NR, e->scale);
-                for (int r = 0; r < m; r++) {
-                    float *y = C + r * j->ldc;
-                    const float *x = t + r * NR;
-                    if (k0 > 0) {
-                        for (int c = 0; c < n; c++)
-                            y[c] += x[c];
-                        continue;
-                    }
-                    const float *res = e->res ? e->res + (i + r) * e->ldr + col : NULL;
-                    for (int c = 0; c < n; c++) {
-                        float v = bias ? x[c] + bias[c] : x[c];
-                        y[c] = res ? res[c] + v : v;
-                    }
-                }
-                if (last && e->act != E2E_ACT_NONE)
-                    e2e_mm_epilogue(m, n, C, j->ldc, &ea);
+                    tile(m, kk, j->A + i * j->lda + k0, j->lda, Pp, C, j->ldc, n, &eb, i, col);
             }
         }
     }
@@ -207,7 +216,7 @@ static void pairs_task(void *ctx, int t, int nt)
     const int Q = (j->K + 1) / 2;
     int r0 = (int)((int64_t)j->M * t / nt), r1 = (int)((int64_t)j->M * (t + 1) / nt);
     if (r1 > r0)
-        j->bk->to_pairs(r1 - r0, j->K, j->A + r0 * j->lda, j->lda, j->ws + (int64_t)r0 * Q, Q);
+        j->bk->to_pairs(r1 - r0, j->K, j->A + r0 * j->lda, j->lda, j->A2 + (int64_t)r0 * Q, Q);
 }
 
 void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K, const float *A,
@@ -217,15 +226,19 @@ void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int 
     if (M <= 0 || N <= 0 || K <= 0) /* callers take this path for K >= 16 (e2e_bf16_worth) */
         return;
     const bool dot = bk->dot && M >= DOT_MIN_ROWS && ws && !fixed_order;
-    bf_job j = {bk, M, N, K, 0, 0, dot, dot ? bk->dot_mr : bk->mr, fixed_order, A, ws, ws, lda, ldc, P, C, e};
+    bf_job j = {.bk = bk, .M = M, .N = N, .K = K, .dot = dot, .mr = dot ? bk->dot_mr : bk->mr,
+                .seq = fixed_order, .A = A, .A2 = ws, .lda = lda, .ldc = ldc, .P = P, .C = C, .e = e};
     const int threads = e2e_pool_threads(pool), np = (N + NR - 1) / NR, mt = (M + j.mr - 1) / j.mr;
-    if (dot)
-        e2e_pool_run(pool, pairs_task, &j, threads > 1 && M >= 2 * threads ? threads : 1);
     if (threads <= 1 || 2.0 * M * N * K < 2e5 || (np < 2 && mt < 2)) {
+        j.own_pairs = dot;
         bf_block(&j, 0, M, 0, np);
         return;
     }
     j.by_rows = (M > N && mt >= threads) || np < threads;
     j.units = j.by_rows ? mt : np;
+    /* split by rows, each task converts its own rows; by panels, every task reads all rows */
+    j.own_pairs = dot && j.by_rows;
+    if (dot && !j.by_rows)
+        e2e_pool_run(pool, pairs_task, &j, M >= 2 * threads ? threads : 1);
     e2e_pool_run(pool, bf_task, &j, imin(j.units, 4 * threads));
 }

@@ -51,12 +51,19 @@ static inline float e2e_bf16_to_f32(uint16_t h)
     return x;
 }
 
-/* A tile: C[i * ldc + j] = scale * sum_k A_i,k B_k,j for i < m (<= the table's mr), j < n
-   (<= 32), over k < K, from the panel P (at its first pair). widen: A is float32, element
-   (i, k) at A[i * lda + k]; dot: A is bfloat16 pairs, (i, k) at ((uint16_t *)A)[i * 2 * lda + k],
-   lda counting pairs. The caller applies the rest of the epilogue. */
+/* A tile: C[i * ldc + j] = epi(sum_k A_i,k B_k,j) for i < m (<= the table's mr), j < n
+   (<= 32), over k < K, from the panel P (at its first pair), the epilogue e as mm_packed's
+   tiles apply it: act(res[(row + i) * ldr + col + j] + (scale * sum + bias[col + j])).
+   widen: A is float32, element (i, k) at A[i * lda + k]; dot: A is bfloat16 pairs, (i, k) at
+   ((uint16_t *)A)[i * 2 * lda + k], lda counting pairs. */
 typedef void (*e2e_bf16_tile_fn)(int m, int K, const void *A, int64_t lda, const uint16_t *P,
-                                 float *C, int64_t ldc, int n, float scale);
+                                 float *C, int64_t ldc, int n, const e2e_mm_epi *e, int64_t row,
+                                 int col);
+
+/* The tiles' epilogue in plain C, for tiles that compute their m x n sums into t (row stride
+   ldt) first: C = epi(t) as above. */
+void e2e_bf16_store(int m, int n, const float *t, int ldt, float *C, int64_t ldc,
+                    const e2e_mm_epi *e, int64_t row, int col);
 
 typedef struct e2e_bf16_kernels {
     const char *name;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ops/cpu_isa.h"
+#include "ops/mm_bf16.h"
 #include "ops/mm_packed.h"
 #include "ops/vmath.h"
 #include "core/pack_cache.h"
@@ -429,8 +430,10 @@ const e2e_op_def e2e_op_attention = {"Attention", attn_prepare, attn_run, free, 
 static void patch_release(void *v)
 {
     e2e_patch_cfg *c = v;
-    if (c)
+    if (c) {
         e2e_mm_pack_release(c->packed, c->shared);
+        e2e_mm_pack_release((float *)c->bf, c->shared);
+    }
     free(c);
 }
 
@@ -457,10 +460,24 @@ static e2e_status patch_prepare(e2e_kernel *k)
         chunk = (rows + threads - 1) / threads;
     chunk = (chunk + mr - 1) / mr * mr;
     c->chunk = (int)(chunk < mr ? mr : chunk > rows ? (rows + mr - 1) / mr * mr : chunk);
+    k->ws_size = sizeof(float) * (size_t)c->chunk * (size_t)c->K * (size_t)threads;
+    if (k->ctx->precision == E2E_PRECISION_BF16 && !k->ctx->any_batch) {
+        /* the product of a chunk of patch rows by W^T on the bfloat16 dot tiles, where they
+           exist (any_batch: a row's result may not depend on the batch, float32 stays) */
+        const e2e_bf16_kernels *bk = e2e_bf16_kernels_for(k->ctx->isa);
+        const size_t ws = e2e_bf16_ws_bytes(bk, c->chunk, c->K);
+        if (bk->dot && ws && e2e_bf16_worth(bk, c->chunk, c->K, c->E)) {
+            c->bf = e2e_bf16_pack_const(k, w, 1, c->K, c->K, c->E, &c->shared); /* W^T */
+            if (!c->bf)
+                return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing the patch weights");
+            c->bk = bk;
+            k->ws_size += (size_t)threads * ((ws + 63) & ~(size_t)63);
+            return E2E_OK;
+        }
+    }
     c->packed = e2e_mm_pack_const(k, w, 1, c->K, c->K, c->E, c->mk->pack, &c->shared); /* W^T */
     if (!c->packed)
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing the patch weights");
-    k->ws_size = sizeof(float) * (size_t)c->chunk * (size_t)c->K * (size_t)threads;
     return E2E_OK;
 }
 
@@ -496,7 +513,15 @@ static void patch_task(void *ctx, int t, int nt)
                 }
             r += px1 - px0;
         }
-        e2e_mm_run(c->mk, (int)(r1 - r0), c->E, c->K, A, c->K, c->packed, Y + r0 * c->E, c->E, &e);
+        if (c->bf) { /* the pairs after every thread's gathered rows */
+            const size_t ws = (e2e_bf16_ws_bytes(c->bk, c->chunk, c->K) + 63) & ~(size_t)63;
+            const size_t gathered = sizeof(float) * (size_t)c->chunk * (size_t)c->K;
+            char *pairs = (char *)j->k->ws + gathered * (size_t)e2e_pool_threads(j->k->ctx->pool) +
+                          (size_t)t * ws;
+            e2e_bf16_run(c->bk, NULL, (int)(r1 - r0), c->E, c->K, A, c->K, c->bf, Y + r0 * c->E,
+                         c->E, &e, pairs, false);
+        } else
+            e2e_mm_run(c->mk, (int)(r1 - r0), c->E, c->K, A, c->K, c->packed, Y + r0 * c->E, c->E, &e);
     }
 }
 

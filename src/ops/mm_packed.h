@@ -149,7 +149,11 @@ typedef struct e2e_patch_cfg {
     int K;                  /* C * Ph * Pw */
     int chunk;              /* patch rows gathered per task step */
     float *packed;          /* the weight as K x E, packed */
-    bool shared;            /* packed belongs to the model's pack cache */
+    bool shared;            /* packed (or bf) belongs to the model's pack cache */
+    /* precision BF16 with AVX512_BF16 dot tiles (not any_batch): the weight packed in
+       bfloat16 instead of packed (ops/mm_bf16.h), the products on its kernels */
+    uint16_t *bf;
+    const struct e2e_bf16_kernels *bk;
 } e2e_patch_cfg;
 
 extern const e2e_op_def e2e_op_patch_embed;

@@ -2,7 +2,6 @@
    weights widened to float32 by a 16-bit shift, float32 A. Compiled with the AVX2 flags. */
 #include <immintrin.h>
 #include <stdbool.h>
-#include <string.h>
 
 #include "ops/mm_bf16.h"
 
@@ -11,7 +10,7 @@
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE void widen_t(const int m, const bool split, int K, const float *A, int64_t lda, const uint16_t *P, float *C,
-                    int64_t ldc, int n, float scale)
+                    int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     __m256 c[MR][4];
     const float *a[MR];
@@ -57,34 +56,33 @@ INLINE void widen_t(const int m, const bool split, int K, const float *A, int64_
     if (split && m == 1)
         _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
             c[0][v] = _mm256_add_ps(c[0][v], c[1][v]);
-    const __m256 s = _mm256_set1_ps(scale);
+    /* sums to a buffer, then the plain C epilogue (few rows: the weight's bytes are the cost) */
+    float t[MR * NR];
     _Pragma("GCC unroll 2") for (int i = 0; i < MR; i++) {
         if (i >= m)
             break;
-        float t[NR], *d = n == NR ? C + i * ldc : t;
         _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
-            _mm256_storeu_ps(d + 8 * v, scale != 1.f ? _mm256_mul_ps(c[i][v], s) : c[i][v]);
-        if (d == t)
-            memcpy(C + i * ldc, t, sizeof(float) * (size_t)n);
+            _mm256_storeu_ps(t + i * NR + 8 * v, c[i][v]);
     }
+    e2e_bf16_store(m, n, t, NR, C, ldc, e, row, col);
 }
 
 static void widen(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
-                  int64_t ldc, int n, float scale)
+                  int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     if (m == 1)
-        widen_t(1, true, K, A, lda, P, C, ldc, n, scale);
+        widen_t(1, true, K, A, lda, P, C, ldc, n, e, row, col);
     else
-        widen_t(2, true, K, A, lda, P, C, ldc, n, scale);
+        widen_t(2, true, K, A, lda, P, C, ldc, n, e, row, col);
 }
 
 static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
-                      int64_t ldc, int n, float scale)
+                      int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     if (m == 1)
-        widen_t(1, false, K, A, lda, P, C, ldc, n, scale);
+        widen_t(1, false, K, A, lda, P, C, ldc, n, e, row, col);
     else
-        widen_t(2, false, K, A, lda, P, C, ldc, n, scale);
+        widen_t(2, false, K, A, lda, P, C, ldc, n, e, row, col);
 }
 
 const e2e_bf16_kernels e2e_bf16_avx2 = {"avx2", MR, widen, 0, NULL, NULL, widen_seq};
