@@ -1252,6 +1252,25 @@ int e2e_cmd_run(int argc, char **argv)
                         break;
                     }
                     stage_add(&tj[t].graph, e2e_cli_now_ms() - g);
+                    double b = e2e_cli_now_ms();
+                    if (e2e_tagger_infer(tj[t].t, &err)) {
+                        stop_after = 1;
+                        break;
+                    }
+                    double c = e2e_cli_now_ms();
+                    e2e_graph_frames gf;
+                    if (e2e_tagger_graph_frames(tj[t].t, &gf, NULL) == E2E_OK) {
+                        tj[t].truncated += gf.truncated;
+                        tj[t].empty += gf.empty;
+                    }
+                    const e2e_tagger_slot *sl = e2e_tagger_slots(tj[t].t, &n1);
+                    stage_add(&tj[t].infer, c - b);
+                    stage_add(&tj[t].by_slots[n1 < BY_SLOTS ? n1 : BY_SLOTS - 1], c - b);
+                    if (hold_slots(&tj[t], sl, n1)) {
+                        snprintf(err.message, sizeof err.message, "out of memory");
+                        stop_after = 1;
+                        break;
+                    }
                 }
                 pe->first[t] = n0;
                 pe->count[t] = tj[t].is_graph ? n1 : n1 - n0; /* graph: the event's slots */
@@ -1262,30 +1281,6 @@ int e2e_cmd_run(int argc, char **argv)
                 double c0 = e2e_cli_now_ms();
                 e2e_detframes_clear(df);
                 stage_add(&st_det, t2 - t1 + e2e_cli_now_ms() - c0);
-            }
-            for (int t = 0; t < nt && !stop_after; t++) {
-                if (!tj[t].is_graph)
-                    continue;
-                size_t n1;
-                double b = e2e_cli_now_ms();
-                if (e2e_tagger_infer(tj[t].t, &err)) {
-                    stop_after = 1;
-                    break;
-                }
-                double c = e2e_cli_now_ms();
-                e2e_graph_frames gf;
-                if (e2e_tagger_graph_frames(tj[t].t, &gf, NULL) == E2E_OK) {
-                    tj[t].truncated += gf.truncated;
-                    tj[t].empty += gf.empty;
-                }
-                const e2e_tagger_slot *sl = e2e_tagger_slots(tj[t].t, &n1);
-                stage_add(&tj[t].infer, c - b);
-                stage_add(&tj[t].by_slots[n1 < BY_SLOTS ? n1 : BY_SLOTS - 1], c - b);
-                if (hold_slots(&tj[t], sl, n1)) {
-                    snprintf(err.message, sizeof err.message, "out of memory");
-                    stop_after = 1;
-                    break;
-                }
             }
             ready_batch += ready_ev;
             if (!stop_after) {
