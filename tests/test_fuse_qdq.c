@@ -2,7 +2,8 @@
    a QDQ MaxPool 2x2 (-> QMaxPool2x2 on the integers) and a QDQ Gemm (transB = 1, per-channel int8 weights, int32 biases) become QLinearConv and
    QLinearMatMul, whose outputs stay within one quantization step of optimize 0 (the graph run
    in float between DequantizeLinear and QuantizeLinear) and equal it almost everywhere; a bias
-   whose scale is not x_scale * w_scale leaves the pattern alone. Runs at every ISA level
+   whose scale is not x_scale * w_scale leaves the pattern alone (and its weights are folded
+   after the pass). The weights' float copies are made only where a float kernel reads them. Runs at every ISA level
    (tests/run_all.sh), so the AVX512-VNNI, AVX-VNNI, plain AVX2 and generic kernels all meet
    the plain graph. */
 #include <stdarg.h>
@@ -29,6 +30,15 @@ static int count_op(const e2e_session *s, const char *op)
     for (int i = 0; i < s->n_kernels; i++)
         if (!strcmp(s->kernels[i].node->op_type, op))
             n++;
+    return n;
+}
+
+/* Folded constants the session holds (s->owned): the float copies of DequantizeLinear. */
+static int n_owned(const e2e_session *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->n_values; i++)
+        n += s->owned[i] != NULL;
     return n;
 }
 
@@ -162,6 +172,11 @@ static void test_qdq_folded(void **state)
             assert_int_equal(count_op(s1, "DequantizeLinear"), 1);
         }
         assert_int_equal(count_op(s0, "Conv"), 1);
+        /* the weights' and biases' DequantizeLinear: folded into float copies at optimize 0,
+           never run (no float copy made) when the QLinear kernels take their integers */
+        assert_int_equal(n_owned(s0), 4);
+        assert_int_equal(s1->n_folded, 0);
+        assert_int_equal(n_owned(s1), 0);
         for (int i = 0; i < F; i++) {
             if (fabsf(y0[i] - y1[i]) > 0.5f + 1e-6f) /* one step of y (scale 0.5) */
                 fail_msg("run %d: output %d is %g folded, %g plain: more than one step", t, i, y1[i], y0[i]);
@@ -190,6 +205,9 @@ static void test_qdq_bias_scale_mismatch(void **state)
     assert_int_equal(count_op(s1, "Conv"), 1);
     assert_int_equal(count_op(s1, "QLinearConv"), 0);
     assert_int_equal(count_op(s1, "QLinearMatMul"), 1);
+    /* the Conv left alone reads its weights and bias folded after the QDQ pass (session.c,
+       e2e_session_fold_deferred); the Gemm's were never folded */
+    assert_int_equal(n_owned(s1), 2);
     for (int i = 0; i < F; i++)
         assert_true(fabsf(y0[i] - y1[i]) <= 0.5f + 1e-6f);
     e2e_session_free(s0);

@@ -76,6 +76,7 @@ static void release_build(e2e_session *s)
         for (int i = 0; i < s->n_values; i++)
             e2e_aligned_free(s->owned[i]);
     free(s->owned);
+    free(s->deferred);
     free(s->values);
     free(s->root);
     free(s->offset);
@@ -84,6 +85,7 @@ static void release_build(e2e_session *s)
     s->kernels = NULL;
     s->ptrs = NULL;
     s->owned = NULL;
+    s->deferred = NULL;
     s->values = NULL;
     s->root = NULL;
     s->offset = NULL;
@@ -215,6 +217,96 @@ bool e2e_session_gate_open(const e2e_session *s, int gate)
     return (*(const uint8_t *)s->values[gt->cond].data != 0) == gt->then;
 }
 
+/* Constant folding: runs prepared kernel k once into blocks of its own (s->owned) and marks
+   its outputs constant; the caller releases k's state. */
+static e2e_status fold_kernel(e2e_session *s, e2e_kernel *k)
+{
+    e2e_error *err = k->err;
+    e2e_status st;
+    /* folded constants count against the arena limit too */
+    size_t fold_bytes = k->ws_size;
+    for (int j = 0; j < k->n_out; j++)
+        if (k->out[j])
+            fold_bytes += (size_t)k->out[j]->numel * e2e_dtype_size(k->out[j]->dtype);
+    s->folded_bytes += fold_bytes;
+    if (s->opt.max_arena_bytes && s->folded_bytes > s->opt.max_arena_bytes)
+        return e2e_kfail(k, E2E_ERR_LIMIT, "folding constants needs %zu bytes, above the limit of %zu",
+                         s->folded_bytes, s->opt.max_arena_bytes);
+    void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
+    st = E2E_OK;
+    for (int j = 0; j < k->n_out && !st; j++) {
+        e2e_value *o = k->out[j];
+        if (!o)
+            continue;
+        size_t nb = (size_t)o->numel * e2e_dtype_size(o->dtype);
+        int id = (int)(o - s->values);
+        s->owned[id] = e2e_aligned_alloc(nb);
+        if (!s->owned[id])
+            st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate %zu bytes to fold", nb);
+        o->data = s->owned[id];
+    }
+    if (!st && k->ws_size && !ws)
+        st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate workspace");
+    if (!st) {
+        k->ws = ws;
+        err->message[0] = 0;
+        st = k->op->run(k);
+        if (st && !err->message[0])
+            e2e_kfail(k, st, "failed while folding constants");
+    }
+    k->ws = NULL;
+    e2e_aligned_free(ws);
+    if (st)
+        return st;
+    for (int j = 0; j < k->n_out; j++)
+        if (k->out[j])
+            k->out[j]->is_const = true;
+    s->n_folded++;
+    return E2E_OK;
+}
+
+/* Whether the constant DequantizeLinear k (node n) is left unfolded for the QDQ pass
+   (fuse_qdq.c): its float copy of an int8 weight (four times the weight's bytes) would be
+   written, packed by the Conv/Gemm/MatMul reading it and never read once the pass hands that
+   operator's integers to QLinearConv/QLinearMatMul. Only when every reader in the graph is a
+   Conv, Gemm or MatMul taking it as weight or bias (never as input 0, so the reader is not
+   folded), in a CPU session that runs the optimizing passes; what the pass does not take is
+   folded by e2e_session_fold_deferred, and its readers prepared again, as if never deferred. */
+static bool defer_dq(const e2e_session *s, const e2e_node *n, const e2e_kernel *k)
+{
+    const e2e_graph *g = &s->model->graph;
+    if (!s->opt.optimize || s->device != E2E_DEVICE_CPU || n->gate || n->domain[0] ||
+        strcmp(n->op_type, "DequantizeLinear") || k->n_out != 1 || !k->out[0] ||
+        k->out[0]->dtype != E2E_FLOAT)
+        return false;
+    int v = n->out[0], readers = 0;
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v)
+            return false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const e2e_node *r = &g->nodes[i];
+        for (int j = 0; j < r->n_in; j++) {
+            if (r->in[j] != v)
+                continue;
+            if (j == 0 || r->domain[0] || r->gate ||
+                (strcmp(r->op_type, "Conv") && strcmp(r->op_type, "Gemm") && strcmp(r->op_type, "MatMul")))
+                return false;
+            readers++;
+        }
+    }
+    return readers > 0;
+}
+
+/* Folds the deferred DequantizeLinear producing value v (defer_dq) and takes its kernel out. */
+static e2e_status fold_deferred(e2e_session *s, int v)
+{
+    e2e_kernel *k = &s->kernels[s->deferred[v] - 1];
+    s->deferred[v] = 0;
+    e2e_status st = fold_kernel(s, k);
+    e2e_kernel_remove(k);
+    return st;
+}
+
 /* Prepares one kernel for node n with op over the given value ids, and folds it when its
    inputs (or, for Shape/Size, its outputs) are constant. */
 static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def *op,
@@ -248,6 +340,15 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     }
     for (int j = 0; j < n_out; j++)
         k->out[j] = out_ids[j] >= 0 ? &s->values[out_ids[j]] : NULL;
+    /* constant but for deferred DequantizeLinear outputs: fold those now, then this node */
+    bool deferred_only = !all_const;
+    for (int j = 0; j < n_in && deferred_only; j++)
+        if (k->in[j] && !k->in[j]->is_const && !s->deferred[in_ids[j]])
+            deferred_only = false;
+    for (int j = 0; j < n_in && deferred_only; j++)
+        if (k->in[j] && !k->in[j]->is_const && (st = fold_deferred(s, in_ids[j])))
+            return st;
+    all_const = all_const || deferred_only;
     if (!k->op)
         return e2e_fail(err, E2E_ERR_UNSUPPORTED, "%s: node \"%s\": operator %s is not supported",
                         m->name, n->name, n->op_type);
@@ -274,53 +375,15 @@ static e2e_status add_kernel(e2e_session *s, const e2e_node *n, const e2e_op_def
     for (int j = 0; j < n_out; j++)
         if (k->out[j] && !k->out[j]->is_const)
             outs_const = false;
-    if (all_const || outs_const) {
-        /* constant folding: evaluate once, keep the result, drop the node */
-        /* folded constants count against the arena limit too */
-        size_t fold_bytes = k->ws_size;
-        for (int j = 0; j < n_out; j++)
-            if (k->out[j])
-                fold_bytes += (size_t)k->out[j]->numel * e2e_dtype_size(k->out[j]->dtype);
-        s->folded_bytes += fold_bytes;
-        if (s->opt.max_arena_bytes && s->folded_bytes > s->opt.max_arena_bytes) {
-            if (k->op->release && k->priv)
-                k->op->release(k->priv);
-            return e2e_kfail(k, E2E_ERR_LIMIT,
-                             "folding constants needs %zu bytes, above the limit of %zu",
-                             s->folded_bytes, s->opt.max_arena_bytes);
-        }
-        void *ws = k->ws_size ? e2e_aligned_alloc(k->ws_size) : NULL;
-        st = E2E_OK;
-        for (int j = 0; j < n_out && !st; j++) {
-            e2e_value *o = k->out[j];
-            if (!o)
-                continue;
-            size_t nb = (size_t)o->numel * e2e_dtype_size(o->dtype);
-            s->owned[out_ids[j]] = e2e_aligned_alloc(nb);
-            if (!s->owned[out_ids[j]])
-                st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate %zu bytes to fold", nb);
-            o->data = s->owned[out_ids[j]];
-        }
-        if (!st && k->ws_size && !ws)
-            st = e2e_kfail(k, E2E_ERR_NOMEM, "cannot allocate workspace");
-        if (!st) {
-            k->ws = ws;
-            st = k->op->run(k);
-            if (st && !err->message[0])
-                e2e_kfail(k, st, "failed while folding constants");
-        }
-        e2e_aligned_free(ws);
+    if ((all_const || outs_const) && !(all_const && defer_dq(s, n, k))) {
+        st = fold_kernel(s, k);
         if (k->op->release && k->priv)
             k->op->release(k->priv);
         k->priv = NULL;
-        if (st)
-            return st;
-        for (int j = 0; j < n_out; j++)
-            if (k->out[j])
-                k->out[j]->is_const = true;
-        s->n_folded++;
-        return E2E_OK;
+        return st;
     }
+    if (all_const) /* a weight's DequantizeLinear left for the QDQ pass (defer_dq) */
+        s->deferred[out_ids[0]] = *nk + 1;
     s->n_kernels = ++*nk; /* counted now so a later failure releases this kernel's priv */
     return E2E_OK;
 }
@@ -367,6 +430,50 @@ e2e_status e2e_session_prepare_kernels(e2e_session *s, e2e_error *err)
     return E2E_OK;
 }
 
+/* After the QDQ pass (passes.c): a deferred DequantizeLinear (defer_dq) no kernel reads any
+   more goes unrun, its float copy never made; one still read is folded now and its readers
+   (Conv, Gemm, MatMul, untouched since their preparation) are prepared again on the constant,
+   so the session is the one folding at prepare would have made. */
+e2e_status e2e_session_fold_deferred(e2e_session *s, e2e_error *err)
+{
+    e2e_status st = E2E_OK;
+    for (int i = 0; i < s->n_kernels && !st; i++) {
+        e2e_kernel *k = &s->kernels[i];
+        if (!k->op || k->n_out < 1 || !k->out[0] || !s->deferred[k->out[0] - s->values])
+            continue;
+        const e2e_value *v = k->out[0];
+        bool read = false;
+        for (int r = i + 1; r < s->n_kernels && !read; r++)
+            for (int j = 0; j < s->kernels[r].n_in && s->kernels[r].op; j++)
+                read = read || s->kernels[r].in[j] == v;
+        if (!read) {
+            s->deferred[v - s->values] = 0;
+            e2e_kernel_remove(k);
+            continue;
+        }
+        if ((st = fold_deferred(s, (int)(v - s->values))))
+            break;
+        for (int r = i + 1; r < s->n_kernels && !st; r++) {
+            e2e_kernel *rk = &s->kernels[r];
+            bool reads = false;
+            for (int j = 0; j < rk->n_in && rk->op; j++)
+                reads = reads || rk->in[j] == v;
+            if (!reads)
+                continue;
+            if (rk->op->release && rk->priv)
+                rk->op->release(rk->priv);
+            rk->priv = NULL;
+            rk->ws_size = 0;
+            err->message[0] = 0;
+            if ((st = rk->op->prepare(rk)) && !err->message[0])
+                e2e_kfail(rk, st, "preparation failed");
+        }
+    }
+    if (st)
+        err->status = st;
+    return st;
+}
+
 /* Drops the removed kernels (op NULL) from the list (passes.c, after the optimizing passes). */
 e2e_status e2e_session_compact(e2e_session *s, e2e_error *err)
 {
@@ -406,6 +513,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
     s->n_values = g->n_values;
     s->values = calloc((size_t)g->n_values + 1, sizeof(e2e_value));
     s->owned = calloc((size_t)g->n_values + 1, sizeof(void *));
+    s->deferred = calloc((size_t)g->n_values + 1, sizeof(int));
     s->root = malloc(sizeof(int) * ((size_t)g->n_values + 1));
     s->offset = malloc(sizeof(size_t) * ((size_t)g->n_values + 1));
     size_t nptr = 0, n_if_out = 0;
@@ -416,7 +524,7 @@ static e2e_status build(e2e_session *s, e2e_error *err)
     }
     s->kernels = calloc((size_t)g->n_nodes + n_if_out + 1, sizeof(e2e_kernel));
     s->ptrs = calloc(nptr + 1, sizeof(e2e_value *));
-    if (!s->values || !s->owned || !s->root || !s->offset || !s->kernels || !s->ptrs)
+    if (!s->values || !s->owned || !s->deferred || !s->root || !s->offset || !s->kernels || !s->ptrs)
         return e2e_fail(err, E2E_ERR_NOMEM, "%s: out of memory", m->name);
     for (int i = 0; i < g->n_values; i++) {
         const e2e_value_decl *d = &g->values[i];

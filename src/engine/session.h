@@ -15,6 +15,8 @@ struct e2e_session {
     int n_values;                   /* = model graph values */
     e2e_value *values;
     void **owned;                   /* per value: heap data of folded constants */
+    int *deferred;                  /* per value, while building: 1 + the kernel of a constant
+                                       DequantizeLinear left unfolded (session.c, defer_dq) */
     int *root;                      /* per value: value whose arena block it uses (alias/in-place) */
     size_t *offset;                 /* per value: arena offset of a root, SIZE_MAX if none */
 

@@ -293,6 +293,24 @@ static void fctx_close(e2e_fuse_ctx *c)
     free(c->g.is_out);
 }
 
+/* The QDQ pattern (fuse_qdq.c) on every kernel, before the other patterns (they run on its
+   QLinearConv/QLinearMatMul) and before e2e_session_fold_deferred (session.c), which folds the
+   weights' DequantizeLinear it did not take. Dead kernels stay for e2e_fuse_patterns. */
+e2e_status e2e_fuse_qdq_all(e2e_session *s, e2e_error *err)
+{
+    e2e_fuse_ctx c;
+    if (!fctx_open(&c, s, err)) {
+        fctx_close(&c);
+        return err->status;
+    }
+    if (c.s)
+        for (int i = 0; i < s->n_kernels; i++)
+            if (s->kernels[i].op)
+                e2e_fuse_qdq(&c, &s->kernels[i]);
+    fctx_close(&c);
+    return E2E_OK;
+}
+
 e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err)
 {
     e2e_fuse_ctx c;

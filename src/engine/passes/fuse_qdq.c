@@ -1,5 +1,5 @@
-/* QDQ folding (listed in fuse.c): the quantize-dequantize form of an int8 model, as ONNX
-   Runtime's static quantizer writes it,
+/* QDQ folding (its own pass in passes.c, run by fuse.c's e2e_fuse_qdq_all): the
+   quantize-dequantize form of an int8 model, as ONNX Runtime's static quantizer writes it,
 
      DequantizeLinear(x_q) ─┐
      DequantizeLinear(w_q) ─┼─ Conv | MatMul | Gemm [-> Relu] -> QuantizeLinear -> y_q
@@ -10,9 +10,10 @@
    rounded half to even, plus y_zp, saturated (Relu: clamped at y_zp from below, which is
    exactly what QuantizeLinear(Relu(v)) gives).
 
-   The weights' and the bias's DequantizeLinear were folded into float constants when the
-   session was prepared; the pass finds them again in the model's graph (the node that
-   produced the constant) and takes their integer inputs, which are initializers. Conditions:
+   The weights' and the bias's DequantizeLinear of constants were prepared but not folded
+   (session.c, defer_dq: no float copy of the weights is made unless a reader other than a
+   fused kernel needs it); the pass finds them in the model's graph (the node that produced
+   the value) and takes their integer inputs, which are initializers. Conditions:
    x_q int8/uint8 with per-tensor scale and zero point (constants), w_q int8/uint8 with
    per-tensor or per-output-channel scale and zero point, the bias int32 with zero point 0
    and scale x_scale * w_scale (to 1e-6, as the quantizer writes it), y per tensor; Gemm with

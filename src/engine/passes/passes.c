@@ -9,6 +9,11 @@ const e2e_pass e2e_passes[] = {
     /* one kernel per live node, prepared; constant subgraphs run once and become constants
        (folding); constant If conditions choose their branch */
     {"prepare+fold", false, e2e_session_prepare_kernels},
+    /* quantize-dequantize groups become QLinearConv/QLinearMatMul (fuse_qdq.c) */
+    {"qdq", true, e2e_fuse_qdq_all},
+    /* the weights' DequantizeLinear that prepare left unfolded for "qdq": folded where still
+       read, dropped unrun where not (session.c) */
+    {"fold-deferred", false, e2e_session_fold_deferred},
     /* rewrites of prepared kernels (the table below), then dead kernels dropped */
     {"patterns", true, e2e_fuse_patterns},
     /* activation epilogues into Conv/Gemm/MatMul (after the patterns: GELU is one then) */
@@ -24,11 +29,10 @@ const e2e_pass e2e_passes[] = {
 };
 
 /* The pattern passes, in the order they are tried: each runs over the whole kernel list
-   before the next starts. PatchEmbed before ConvPool and before the bias pass (all match a
+   before the next starts (the QDQ pattern runs before them all, as a pass of the table above). PatchEmbed before ConvPool and before the bias pass (all match a
    Conv or MatMul first); LayerNorm and GELU before attention and bias (their outputs feed
    the MatMuls those match). */
 const e2e_pattern_pass e2e_pattern_passes[] = {
-    {"qdq", e2e_fuse_qdq},
     {"patch-embed", e2e_fuse_patch_embed},
     {"layernorm", e2e_fuse_layernorm},
     {"gelu", e2e_fuse_gelu},

@@ -18,6 +18,8 @@ extern const e2e_pass e2e_passes[]; /* in run order; ends with {NULL} */
 
 /* the passes, by file */
 e2e_status e2e_session_prepare_kernels(e2e_session *s, e2e_error *err); /* session.c */
+e2e_status e2e_fuse_qdq_all(e2e_session *s, e2e_error *err);            /* fuse.c */
+e2e_status e2e_session_fold_deferred(e2e_session *s, e2e_error *err);   /* session.c */
 e2e_status e2e_fuse_patterns(e2e_session *s, e2e_error *err);           /* fuse.c */
 e2e_status e2e_fuse_activations(e2e_session *s, e2e_error *err);        /* fuse_activation.c */
 e2e_status e2e_fuse_token_select(e2e_session *s, e2e_error *err);       /* fuse.c */
