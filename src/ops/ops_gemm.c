@@ -127,7 +127,7 @@ static void gemm_release(void *priv)
 {
     gemm_priv *p = priv;
     if (p) {
-        free(p->bt);
+        e2e_aligned_free(p->bt);
         e2e_mm_pack_release(p->packed, p->shared);
         e2e_mm_pack_release((float *)p->bf, p->shared);
     }
@@ -197,8 +197,10 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     p.rows = !p.bf && !p.ta && ((p.M <= GEMM_ROWS_MAX && !k->ctx->any_batch) || p.N < 16) &&
              (p.tb || k->in[1]->is_const);
     if (p.rows && !p.tb && (int64_t)p.N * p.K > 0) {
-        /* B is K x N: keep its transpose so each output is one contiguous dot product */
-        p.bt = malloc(sizeof(float) * (size_t)p.N * (size_t)p.K);
+        /* B is K x N: keep its transpose so each output is one contiguous dot product;
+           64-byte aligned, as the row kernels' summation order follows W's alignment (from
+           malloc the bits would depend on the heap's layout) */
+        p.bt = e2e_aligned_alloc_uninit(sizeof(float) * (size_t)p.N * (size_t)p.K);
         if (!p.bt)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
         const float *B = k->in[1]->data;
@@ -216,7 +218,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
     }
     gemm_priv *pp = malloc(sizeof *pp);
     if (!pp) {
-        free(p.bt);
+        e2e_aligned_free(p.bt);
         e2e_mm_pack_release(p.packed, p.shared);
         e2e_mm_pack_release((float *)p.bf, p.shared);
         return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
