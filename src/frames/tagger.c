@@ -891,7 +891,8 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
     if (src && clouds_shared(t, src, df)) { /* the same clouds: a copy */
         if (fr_vec_reserve(&t->nodes, src->nodes.n))
             goto nomem;
-        memcpy(t->nodes.data, src->nodes.data, src->nodes.n * sizeof(float));
+        if (src->nodes.n) /* no copy from a NULL vector (no nodes yet) */
+            memcpy(t->nodes.data, src->nodes.data, src->nodes.n * sizeof(float));
         t->nodes.n = src->nodes.n;
         memcpy(t->first.data, src->first.data, (n + 1) * sizeof(size_t));
         const e2e_tagger_slot *ss = src->slots.data;
