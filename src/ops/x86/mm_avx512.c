@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "ops/mm_packed.h"
+#include "ops/x86/mm_epi_avx512.h"
 #include "ops/x86/simd_avx512.h"
 
-#define MR 12
+#define MR E2E_MM_TILE_ROWS
 #define NR 32
 
 
@@ -98,47 +99,7 @@ static inline __attribute__((always_inline)) void tile(const int m, const int nv
             }
         }
     }
-    __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1);
-    const bool scaled = e->scale != 1.f;
-    const __m512 s = _mm512_set1_ps(e->scale), zero = _mm512_setzero_ps();
-    __m512 bb0 = zero, bb1 = zero;
-    if (e->bias) {
-        bb0 = _mm512_maskz_loadu_ps(k0, e->bias + col);
-        bb1 = _mm512_maskz_loadu_ps(k1, e->bias + col + 16);
-    }
-    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
-    {
-        if (i < m) {
-            __m512 x0 = c0[i], x1 = c1[i];
-            if (scaled) {
-                x0 = _mm512_mul_ps(x0, s);
-                x1 = _mm512_mul_ps(x1, s);
-            }
-            if (e->bias) {
-                x0 = _mm512_add_ps(x0, bb0);
-                x1 = _mm512_add_ps(x1, bb1);
-            }
-            if (e->res) {
-                const float *r = e->res + (row + i) * e->ldr + col;
-                x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(k0, r), x0);
-                if (nv > 1)
-                    x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(k1, r + 16), x1);
-            }
-            if (e->act == E2E_ACT_GELU) {
-                x0 = e2e_vgelu(x0);
-                if (nv > 1)
-                    x1 = e2e_vgelu(x1);
-            } else if (e->act == E2E_ACT_RELU) {
-                x0 = _mm512_max_ps(zero, x0);
-                x1 = _mm512_max_ps(zero, x1);
-            }
-            _mm512_mask_storeu_ps(C + i * ldc, k0, x0);
-            if (nv > 1)
-                _mm512_mask_storeu_ps(C + i * ldc + 16, k1, x1);
-        }
-    }
-    e2e_mm_act_rest(m, n, C, ldc, e);
+    e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
 }
 
 #include "ops/mm_tiles.h"

@@ -7,57 +7,19 @@
 #include <string.h>
 
 #include "ops/mm_bf16.h"
+#include "ops/x86/mm_epi_avx512.h"
 #include "ops/x86/simd_avx512.h"
 
-#define MR 12
+#define MR E2E_MM_TILE_ROWS
 #define NR E2E_BF16_NR
 #define INLINE static inline __attribute__((always_inline))
 #define BF16 __attribute__((target("avx512bf16")))
 
-/* The epilogue of an m x 32 tile held in c0, c1 (mm_bf16.h): scale, bias, residual and the
-   activation (ReLU and GELU in registers, others on the stored rows), n <= 32 columns. */
+/* The epilogue of an m x 32 tile held in c0, c1 (mm_bf16.h), the float32 tile's. */
 INLINE void store_tile(const int m, const __m512 *c0, const __m512 *c1, float *C, int64_t ldc,
                        int n, const e2e_mm_epi *e, int64_t row, int col)
 {
-    const __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    const __mmask16 k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
-    const bool scaled = e->scale != 1.f;
-    const __m512 s = _mm512_set1_ps(e->scale), zero = _mm512_setzero_ps();
-    __m512 bb0 = zero, bb1 = zero;
-    if (e->bias) {
-        bb0 = _mm512_maskz_loadu_ps(k0, e->bias + col);
-        bb1 = _mm512_maskz_loadu_ps(k1, e->bias + col + 16);
-    }
-    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
-    {
-        if (i < m) {
-            __m512 x0 = c0[i], x1 = c1[i];
-            if (scaled) {
-                x0 = _mm512_mul_ps(x0, s);
-                x1 = _mm512_mul_ps(x1, s);
-            }
-            if (e->bias) {
-                x0 = _mm512_add_ps(x0, bb0);
-                x1 = _mm512_add_ps(x1, bb1);
-            }
-            if (e->res) { /* may be C itself: read before the store */
-                const float *r = e->res + (row + i) * e->ldr + col;
-                x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(k0, r), x0);
-                x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(k1, r + 16), x1);
-            }
-            if (e->act == E2E_ACT_GELU) {
-                x0 = e2e_vgelu(x0);
-                if (k1)
-                    x1 = e2e_vgelu(x1);
-            } else if (e->act == E2E_ACT_RELU) {
-                x0 = _mm512_max_ps(zero, x0);
-                x1 = _mm512_max_ps(zero, x1);
-            }
-            _mm512_mask_storeu_ps(C + i * ldc, k0, x0);
-            _mm512_mask_storeu_ps(C + i * ldc + 16, k1, x1);
-        }
-    }
-    e2e_mm_act_rest(m, n, C, ldc, e);
+    e2e_mm_store_tile_avx512(m, n > 16 ? 2 : 1, c0, c1, C, ldc, n, e, row, col);
 }
 
 INLINE void widen_t(const int m, const bool sp, int K, const float *A, int64_t lda, const uint16_t *P, float *C,
