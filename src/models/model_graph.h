@@ -89,6 +89,23 @@ const char *mg_batch_offsets(mg *g, const char *like, int64_t p);
 const char *mg_edge_mlp(mg *g, const char *scope, const char *x, const char *idx,
                         const char *base, int64_t in, int64_t k, int n, const int *w);
 
+/* Transformer layers (transformer_layers.c), shared by the ViT and ParT. */
+/* The GELU's constants (1, 0.5, sqrt 2), made once per model as Constant nodes. */
+typedef struct mg_gelu_consts {
+    const char *one, *half, *sqrt2;
+} mg_gelu_consts;
+mg_gelu_consts mg_gelu_consts_make(mg *g);
+/* LayerNormalization over the last axis: <name>.weight 1, <name>.bias 0, both [e]. */
+const char *mg_layer_norm(mg *g, const char *x, const char *name, int64_t e, float eps);
+/* <scope>.fc2(GELU(<scope>.fc1(x))), e -> m -> e, with the exact GELU PyTorch exports. */
+const char *mg_gelu_mlp(mg *g, const char *x, const char *scope, int64_t e, int64_t m,
+                        const mg_gelu_consts *c);
+/* [N, T, 3 heads d] -> q, k, v, each [N, heads, T, d] (Reshape, Transpose, three Gathers). */
+void mg_qkv_split(mg *g, const char *scope, const char *qkv, int64_t heads, int64_t d,
+                  const char *parts[3]);
+/* Attention output [N, heads, T, d] -> [N, T, e] -> <scope>.proj (MatMul + Add). */
+const char *mg_heads_merge(mg *g, const char *scope, const char *a, int64_t e);
+
 /* Architectures (simplenet.c, vit.c, pnet.c, dgcnn.c, part.c): add the graph body between
    input and output names (graph models read the inputs "points", "features", "mask" and, for
    DGCNN, "seed"). */

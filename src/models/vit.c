@@ -23,91 +23,31 @@
 typedef struct vit_ctx {
     mg *g;
     int64_t E, H, D, M;
-    const char *c_one, *c_half, *c_sqrt2, *c_scale;
+    mg_gelu_consts gelu;
+    const char *c_scale;
 } vit_ctx;
-
-static const char *layer_norm(vit_ctx *v, const char *x, const char *name)
-{
-    char w[128], b[128];
-    snprintf(w, sizeof w, "%s.weight", name);
-    snprintf(b, sizeof b, "%s.bias", name);
-    int64_t d[1] = {v->E};
-    mg_param_fill(v->g, w, 1, d, 1.0f);
-    mg_param_fill(v->g, b, 1, d, 0.0f);
-    const char *y = MG_OP(v->g, "LayerNormalization", name, x, w, b);
-    e2e_ob_attr_int(v->g->b, v->g->last, "axis", -1);
-    e2e_ob_attr_float(v->g->b, v->g->last, "epsilon", 1e-6f);
-    return y;
-}
-
-/* x [.., in] -> MatMul(W [in, out]) + b */
-static const char *linear(vit_ctx *v, const char *x, const char *name, int64_t in, int64_t out)
-{
-    char w[128], b[128];
-    snprintf(w, sizeof w, "%s.weight", name);
-    snprintf(b, sizeof b, "%s.bias", name);
-    double bound = 1.0 / sqrt((double)in);
-    int64_t wd[2] = {in, out}, bd[1] = {out};
-    mg_param_uniform(v->g, w, 2, wd, bound);
-    mg_param_uniform(v->g, b, 1, bd, bound);
-    const char *y = MG_OP(v->g, "MatMul", name, x, w);
-    return MG_OP(v->g, "Add", name, y, b);
-}
 
 static const char *attention(vit_ctx *v, const char *x, const char *scope)
 {
     mg *g = v->g;
     char name[128];
     snprintf(name, sizeof name, "%s.qkv", scope);
-    const char *qkv = linear(v, x, name, v->E, 3 * v->E);
-    const int64_t shape5[5] = {0, -1, 3, v->H, v->D};
-    qkv = MG_OP(g, "Reshape", scope, qkv, mg_const_i64(g, 5, shape5, 0));
-    qkv = MG_OP(g, "Transpose", scope, qkv);
-    e2e_ob_attr_ints(g->b, g->last, "perm", 5, (int64_t[]){2, 0, 3, 1, 4});
-    const char *qkv_parts[3];
-    for (int64_t i = 0; i < 3; i++) {
-        qkv_parts[i] = MG_OP(g, "Gather", scope, qkv, mg_const_i64(g, 1, &i, 1));
-        e2e_ob_attr_int(g->b, g->last, "axis", 0);
-    }
-    const char *kt = MG_OP(g, "Transpose", scope, qkv_parts[1]);
-    e2e_ob_attr_ints(g->b, g->last, "perm", 4, (int64_t[]){0, 1, 3, 2});
-    const char *a = MG_OP(g, "MatMul", scope, qkv_parts[0], kt);
+    const char *parts[3];
+    mg_qkv_split(g, scope, mg_linear_matmul(g, x, name, v->E, 3 * v->E), v->H, v->D, parts);
+    static const int64_t t0132[4] = {0, 1, 3, 2};
+    const char *a = MG_OP(g, "MatMul", scope, parts[0], mg_transpose(g, scope, parts[1], 4, t0132));
     a = MG_OP(g, "Mul", scope, a, v->c_scale);
     a = MG_OP(g, "Softmax", scope, a);
     e2e_ob_attr_int(g->b, g->last, "axis", -1);
-    a = MG_OP(g, "MatMul", scope, a, qkv_parts[2]);
-    a = MG_OP(g, "Transpose", scope, a);
-    e2e_ob_attr_ints(g->b, g->last, "perm", 4, (int64_t[]){0, 2, 1, 3});
-    const int64_t shape3[3] = {0, 0, v->E};
-    a = MG_OP(g, "Reshape", scope, a, mg_const_i64(g, 3, shape3, 0));
-    snprintf(name, sizeof name, "%s.proj", scope);
-    return linear(v, a, name, v->E, v->E);
-}
-
-static const char *mlp(vit_ctx *v, const char *x, const char *scope)
-{
-    mg *g = v->g;
-    char name[128];
-    snprintf(name, sizeof name, "%s.fc1", scope);
-    const char *h = linear(v, x, name, v->E, v->M);
-    /* exact GELU, as exported by PyTorch: ((erf(h / sqrt 2) + 1) * h) * 0.5 */
-    const char *t = MG_OP(g, "Div", scope, h, v->c_sqrt2);
-    t = MG_OP(g, "Erf", scope, t);
-    t = MG_OP(g, "Add", scope, t, v->c_one);
-    t = MG_OP(g, "Mul", scope, h, t);
-    t = MG_OP(g, "Mul", scope, t, v->c_half);
-    snprintf(name, sizeof name, "%s.fc2", scope);
-    return linear(v, t, name, v->M, v->E);
+    return mg_heads_merge(g, scope, MG_OP(g, "MatMul", scope, a, parts[2]), v->E);
 }
 
 void e2e_vit_graph(mg *g, const e2e_model_config *c, const char *input, const char *output)
 {
-    vit_ctx v = {g, c->embed, c->heads, c->embed / c->heads, c->mlp, NULL, NULL, NULL, NULL};
+    vit_ctx v = {g, c->embed, c->heads, c->embed / c->heads, c->mlp, {NULL, NULL, NULL}, NULL};
     int64_t P = c->patch, E = v.E;
     int64_t tokens = (int64_t)(c->height / c->patch) * (c->width / c->patch) + 1;
-    v.c_one = mg_const_f32(g, 1.0f);
-    v.c_half = mg_const_f32(g, 0.5f);
-    v.c_sqrt2 = mg_const_f32(g, (float)sqrt(2.0));
+    v.gelu = mg_gelu_consts_make(g);
     v.c_scale = mg_const_f32(g, (float)(1.0 / sqrt((double)v.D)));
 
     /* patch embedding */
@@ -143,15 +83,15 @@ void e2e_vit_graph(mg *g, const e2e_model_config *c, const char *input, const ch
         char scope[64], name[96];
         snprintf(scope, sizeof scope, "blocks.%d", i);
         snprintf(name, sizeof name, "%s.norm1", scope);
-        const char *h = layer_norm(&v, x, name);
+        const char *h = mg_layer_norm(g, x, name, E, 1e-6f);
         snprintf(name, sizeof name, "%s.attn", scope);
         x = MG_OP(g, "Add", scope, x, attention(&v, h, name));
         snprintf(name, sizeof name, "%s.norm2", scope);
-        h = layer_norm(&v, x, name);
+        h = mg_layer_norm(g, x, name, E, 1e-6f);
         snprintf(name, sizeof name, "%s.mlp", scope);
-        x = MG_OP(g, "Add", scope, x, mlp(&v, h, name));
+        x = MG_OP(g, "Add", scope, x, mg_gelu_mlp(g, h, name, E, v.M, &v.gelu));
     }
-    x = layer_norm(&v, x, "norm");
+    x = mg_layer_norm(g, x, "norm", E, 1e-6f);
     const int64_t first = 0;
     x = MG_OP(g, "Gather", "head", x, mg_const_i64(g, 1, &first, 1));
     e2e_ob_attr_int(g->b, g->last, "axis", 1);
