@@ -97,8 +97,9 @@ static void generic_group(const e2e_kernel *k, const conv_priv *p, const uint32_
                           float *T, int64_t oy0, int64_t r);
 
 static void generic_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
-                          float *ws, int64_t u0, int64_t u1)
+                          float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
+    (void)next;
     const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], IH = p->id[1], IW = p->id[2],
                   PW = p->pw;
     const int64_t oy0 = u0 * step, oy1 = u1 * step < OH ? u1 * step : OH, r = oy1 - oy0;

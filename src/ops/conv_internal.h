@@ -105,11 +105,21 @@ e2e_status e2e_conv_geometry(e2e_kernel *k, int xi, int wi, int bi, conv_priv *p
 #define E2E_CONV_BF16_MR 8
 #define E2E_CONV_BF16_NT 48
 
+/* The chunk a task runs after this one (work units [u0, u1) of the image at x, y): the
+   AVX-512 kernel prefetches its input and output rows while this chunk's tiles run, so the
+   next slab fill reads from cache instead of waiting on DRAM. */
+typedef struct e2e_conv_bf16_next {
+    const float *x;
+    float *y;
+    int64_t u0, u1;
+} e2e_conv_bf16_next;
+
 typedef struct e2e_conv_bf16_kernels {
     const char *name;
-    /* work units [u0, u1) (output rows, or row pairs when pooled) of one image */
+    /* work units [u0, u1) (output rows, or row pairs when pooled) of one image; next: the
+       task's next chunk, or NULL (a hint: results do not depend on it) */
     void (*chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
-                  int64_t u0, int64_t u1);
+                  int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
 } e2e_conv_bf16_kernels;
 
 extern const e2e_conv_bf16_kernels e2e_conv_bf16_generic;
@@ -124,6 +134,10 @@ const e2e_conv_bf16_kernels *e2e_conv_bf16_for(e2e_isa_level isa);
 /* Sets up CONV_BF16 in *p (2-D, group 1, stride 1, constant finite weights: the caller checks)
    and moves it to k->priv. */
 e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf16_kernels *bk);
+
+/* Runs the prepared direct, Winograd or bfloat16 convolution k (its conv_priv) on n images of
+   X into Y (the kernel's image layout), through k->ws; n may be less than the bound batch. */
+void e2e_conv_run_images(const e2e_kernel *k, const float *X, float *Y, int64_t n);
 
 #define CONV_INLINE static inline __attribute__((always_inline))
 

@@ -15,6 +15,38 @@ static inline __mmask16 lanes(int64_t n)
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
 }
 
+/* Cache lines to prefetch, a few per register tile: n streams of len bytes, stride apart
+   (the next chunk's input rows per channel, then its output rows per channel). */
+typedef struct pf_cursor {
+    const char *base[2];
+    int64_t len[2], stride[2], n[2];
+    int64_t q;          /* lines per tile */
+    int part, s;        /* stream part and index */
+    int64_t off;        /* byte offset of the next line in the stream */
+} pf_cursor;
+
+static void pf_step(pf_cursor *c)
+{
+    for (int64_t i = 0; i < c->q && c->part < 2; i++) {
+        if (c->s >= c->n[c->part]) {
+            c->part++;
+            c->s = 0;
+            c->off = 0;
+            i--;
+            continue;
+        }
+        const char *b = c->base[c->part] + c->s * c->stride[c->part];
+        if (c->off == 0)
+            c->off = -(int64_t)((uintptr_t)b & 63); /* from the line holding the first byte */
+        _mm_prefetch(b + c->off, _MM_HINT_T0);
+        c->off += 64;
+        if (c->off >= c->len[c->part]) {
+            c->s++;
+            c->off = 0;
+        }
+    }
+}
+
 /* Columns [j, j + 16) of one padded input row (nl zeros, nm floats of s, zeros after). */
 static inline __m512 padded16(const float *s, int64_t j, int64_t nl, int64_t nm)
 {
@@ -150,7 +182,7 @@ static void pool_rows(const float *a, const float *c, float *yo, int64_t PWo, bo
 
 /* Output rows [oy0, oy0 + r) of all channels from the slab at the group's first row. */
 static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab, float *y,
-                  float *T, int64_t oy0, int64_t r)
+                  float *T, int64_t oy0, int64_t r, pf_cursor *pf)
 {
     const int64_t OW = p->od[2], PW = p->pw, ldt = p->ldt;
     const int64_t taps = p->cp * p->kd[1] * p->kd[2], nv = (r * PW + 15) / 16;
@@ -159,8 +191,10 @@ static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab,
         const uint32_t *w = p->wpb + (m0 / MR) * taps * MR;
         const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
         int64_t v = 0;
-        for (; v + 3 <= nv; v += 3)
+        for (; v + 3 <= nv; v += 3) {
             tile(3, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
+            pf_step(pf);
+        }
         if (nv - v == 2)
             tile(2, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
         else if (nv - v == 1)
@@ -189,8 +223,38 @@ static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab,
     }
 }
 
+/* The lines of next's input rows (clipped to the image) and output rows, spread over the
+   tiles of a chunk of r output rows. */
+static pf_cursor pf_plan(const conv_priv *p, const e2e_conv_bf16_next *next, int64_t r)
+{
+    pf_cursor c = {0};
+    if (!next)
+        return c;
+    const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], IH = p->id[1], IW = p->id[2];
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    const int64_t oy0 = next->u0 * step, oy1 = next->u1 * step < OH ? next->u1 * step : OH;
+    int64_t iy0 = oy0 - p->pad_t, iy1 = oy1 + halo - p->pad_t;
+    iy0 = iy0 < 0 ? 0 : iy0;
+    iy1 = iy1 > IH ? IH : iy1;
+    const int64_t orow = p->pool2 ? p->od[2] / 2 : p->od[2];
+    const int64_t or0 = p->pool2 ? oy0 / 2 : oy0, or1 = p->pool2 ? oy1 / 2 : oy1;
+    c.base[0] = (const char *)(next->x + iy0 * IW);
+    c.len[0] = iy1 > iy0 ? (iy1 - iy0) * IW * 4 : 0;
+    c.stride[0] = p->isp * 4;
+    c.n[0] = c.len[0] ? p->C : 0;
+    c.base[1] = (const char *)(next->y + or0 * orow);
+    c.len[1] = or1 > or0 ? (or1 - or0) * orow * 4 : 0;
+    c.stride[1] = p->ysp * 4;
+    c.n[1] = c.len[1] ? p->M : 0;
+    const int64_t lines = c.n[0] * (c.len[0] / 64 + 2) + c.n[1] * (c.len[1] / 64 + 2);
+    const int64_t tiles = ((r + p->grp - 1) / p->grp) * ((p->M + MR - 1) / MR) *
+                          ((p->grp * p->pw + 47) / 48);
+    c.q = lines / (tiles > 0 ? tiles : 1) + 1;
+    return c;
+}
+
 static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
-                  int64_t u0, int64_t u1)
+                  int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
     const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], PW = p->pw;
     const int64_t oy0 = u0 * step, oy1 = u1 * step < OH ? u1 * step : OH, r = oy1 - oy0;
@@ -198,9 +262,10 @@ static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float
     uint32_t *slab = (uint32_t *)ws;
     fill_slab(p, x, slab, oy0 - p->pad_t, r + halo);
     memset(slab + p->cp * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->cp * p->cs));
+    pf_cursor pf = pf_plan(p, next, r);
     for (int64_t g0 = 0; g0 < r; g0 += p->grp) {
         const int64_t gr = r - g0 < p->grp ? r - g0 : p->grp;
-        group(k, p, slab + g0 * PW, y, ws + p->out_at, oy0 + g0, gr);
+        group(k, p, slab + g0 * PW, y, ws + p->out_at, oy0 + g0, gr, &pf);
     }
 }
 

@@ -1,0 +1,52 @@
+/* ConvChain (ops_conv_chain.h): per image, the first convolution into the workspace, then the
+   second from there. Each image's sums are those of the two kernels run layer by layer (the
+   bfloat16 kernels' sums do not depend on the chunking), so the outputs are bit-identical to
+   the unchained pair at any batch; only the order of the work and where the intermediate
+   lives change. */
+#include <stdlib.h>
+
+#include "ops/conv_internal.h"
+#include "ops/ops_conv_chain.h"
+
+static void chain_release(void *priv)
+{
+    e2e_conv_chain *ch = priv;
+    if (ch && ch->owns) {
+        if (ch->a.op->release && ch->a.priv)
+            ch->a.op->release(ch->a.priv);
+        if (ch->b.op->release && ch->b.priv)
+            ch->b.op->release(ch->b.priv);
+    }
+    free(ch);
+}
+
+/* k->priv: the chain as the pass built it (a and b prepared); in: x, W1, B1, W2, B2; out: b's. */
+static e2e_status chain_prepare(e2e_kernel *k)
+{
+    e2e_conv_chain *ch = k->priv;
+    if (!ch || !e2e_conv_chain_fits(&ch->a, &ch->b))
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "a convolution chain needs two bfloat16 ConvMaxPool");
+    const conv_priv *p1 = ch->a.priv;
+    size_t ws = ch->a.ws_size > ch->b.ws_size ? ch->a.ws_size : ch->b.ws_size;
+    ch->mid_at = (ws + 63) & ~(size_t)63;
+    ch->mid_floats = p1->M * p1->ysp;
+    k->ws_size = ch->mid_at + sizeof(float) * (size_t)ch->mid_floats;
+    return e2e_out_set(k, 0, E2E_FLOAT, &ch->b.out[0]->shape);
+}
+
+static e2e_status chain_run(e2e_kernel *k)
+{
+    e2e_conv_chain *ch = k->priv;
+    const conv_priv *p1 = ch->a.priv, *p2 = ch->b.priv;
+    const float *X = k->in[0]->data;
+    float *Y = k->out[0]->data, *mid = (float *)((char *)k->ws + ch->mid_at);
+    ch->a.ws = ch->b.ws = k->ws;
+    ch->a.err = ch->b.err = k->err;
+    for (int64_t n = 0; n < p1->N; n++) {
+        e2e_conv_run_images(&ch->a, X + n * p1->C * p1->isp, mid, 1);
+        e2e_conv_run_images(&ch->b, mid, Y + n * p2->M * p2->ysp, 1);
+    }
+    return E2E_OK;
+}
+
+const e2e_op_def e2e_op_conv_chain = {"ConvChain", chain_prepare, chain_run, chain_release, 0};
