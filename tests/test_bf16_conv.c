@@ -110,6 +110,8 @@ static double act_d(const conv_case *c, double v)
 }
 
 /* Activated output (m, oy, ox) of image img from the rounded operands, and its sum of |terms| */
+static bool ref_exact; /* ref_at on the float32 operands (not rounded to bfloat16) */
+
 static double ref_at(const conv_case *c, const float *x, const float *w, const float *bias,
                      int img, int m, int oy, int ox, double *mag)
 {
@@ -120,8 +122,9 @@ static double ref_at(const conv_case *c, const float *x, const float *w, const f
                 const int iy = oy + ky * c->dil - c->pad, ix = ox + kx * c->dil - c->pad;
                 if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W)
                     continue;
-                const double t = (double)round_bf16(w[((m * c->C + ch) * c->K + ky) * c->K + kx]) *
-                                 round_bf16(x[((img * c->C + ch) * c->H + iy) * c->W + ix]);
+                const float wv = w[((m * c->C + ch) * c->K + ky) * c->K + kx],
+                            xv = x[((img * c->C + ch) * c->H + iy) * c->W + ix];
+                const double t = ref_exact ? (double)wv * xv : (double)round_bf16(wv) * round_bf16(xv);
                 s += t;
                 a += fabs(t);
             }
@@ -129,7 +132,9 @@ static double ref_at(const conv_case *c, const float *x, const float *w, const f
     return act_d(c, s);
 }
 
-/* Largest |y - reference| / (1e-5 |terms| + 1e-6) over the outputs (<= 1: within) */
+static double ref_tol = 1e-5; /* of the sum of |terms| */
+
+/* Largest |y - reference| / (ref_tol |terms| + 1e-6) over the outputs (<= 1: within) */
 static double check_against_ref(const conv_case *c, const float *x, const float *w,
                                 const float *bias, const float *y)
 {
@@ -154,7 +159,7 @@ static double check_against_ref(const conv_case *c, const float *x, const float 
                         want = ref_at(c, x, w, bias, img, m, py, px, &mag);
                     }
                     const float got = y[((img * c->M + m) * YH + py) * YW + px];
-                    const double r = fabs(got - want) / (1e-5 * mag + 1e-6);
+                    const double r = fabs(got - want) / (ref_tol * mag + 1e-6);
                     if (!(r <= 1))
                         fail_msg("C %d M %d %dx%d K %d: y[%d][%d][%d][%d] = %.9g, want %.9g (|terms| %g)",
                                  c->C, c->M, c->H, c->W, c->K, img, m, py, px, got, want, mag);
@@ -280,6 +285,100 @@ static void test_any_batch(void **state)
     e2e_model_free(m);
 }
 
+/* Whether a bf16 session of m at batch n runs a 3x3 convolution by bfloat16 Winograd. */
+static bool runs_bwino(const e2e_model *m, int n, int threads)
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.precision = E2E_PRECISION_BF16;
+    o.default_batch = n;
+    o.threads = threads;
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    bool found = false;
+    for (int i = 0; i < s->n_kernels; i++) {
+        const e2e_kernel *k = &s->kernels[i];
+        if (!strcmp(k->node->op_type, "ConvMaxPool") && k->priv) {
+            const conv_priv *p = k->priv;
+            found = found || (p->algo == CONV_BF16 && p->bwino);
+        }
+    }
+    e2e_session_free(s);
+    return found;
+}
+
+/* Pooled 3x3 convolutions of 16 input channels and more by Winograd F(2x2, 3x3) on bfloat16
+   products (x86/conv_bf16_avx512.c, bwino): against the double reference of the float32
+   operands within 1/128 of the sum of |terms| (the transformed inputs and filters are rounded
+   to bfloat16: a few times the direct kernel's error, which is within 2^-8 of it); NaN, +Inf,
+   -Inf where the plain graph has them; E2E_BF16_WINO=0 turns it off; any_batch rows equal
+   batch-1 runs. */
+static void test_wino(void **state)
+{
+    (void)state;
+    const conv_case wc[] = {
+        {16, 32, 12, 64, 3, 1, 1, "Relu", true, 2, 1},  /* the jet conv2's shape, 12 rows */
+        {17, 12, 34, 36, 3, 1, 1, NULL, true, 2, 2},    /* odd C, partial block, tiles past tw */
+        {16, 8, 40, 34, 3, 0, 1, "Sigmoid", true, 1, 1}, /* no padding, several chunks */
+    };
+    uint64_t seed = 23;
+    unsetenv("E2E_BF16_CONV");
+    const bool avail = e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+    for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
+        const conv_case *c = &wc[i];
+        const int64_t nx = (int64_t)c->N * c->C * c->H * c->W, nw = (int64_t)c->M * c->C * 9;
+        float *x = oh_rand_buf(nx, &seed), *w = oh_rand_buf(nw, &seed), *b = oh_rand_buf(c->M, &seed);
+        for (int64_t j = 0; j < nw; j++)
+            w[j] -= 0.5f;
+        e2e_model *m = conv_model(c, w, b);
+        assert_true(runs_bwino(m, c->N, c->threads) == avail);
+        if (!avail) {
+            printf("case %zu: no bfloat16 Winograd at this level (no AVX512_BF16 at the AVX-512 "
+                   "level): not run\n", i);
+            free(x), free(w), free(b);
+            e2e_model_free(m);
+            continue;
+        }
+        setenv("E2E_BF16_WINO", "0", 1);
+        assert_false(runs_bwino(m, c->N, c->threads));
+        unsetenv("E2E_BF16_WINO");
+        int64_t n16, n1;
+        float *y16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+        ref_exact = true;
+        ref_tol = 1.0 / 128;
+        const double r = check_against_ref(c, x, w, b, y16);
+        ref_exact = false;
+        ref_tol = 1e-5;
+        printf("bf16 Winograd case %zu: worst error %.3f of 1/128 of the sum of |terms|\n", i, r);
+        /* any_batch: each image's rows as at batch 1 */
+        float *yall = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 1, &n16);
+        assert_memory_equal(yall, y16, sizeof(float) * (size_t)n16);
+        const int64_t per = (int64_t)c->C * c->H * c->W;
+        for (int img = 0; img < c->N; img++) {
+            float *y1 = run(m, c, E2E_PRECISION_BF16, 1, 1, x + img * per, 1, &n1);
+            assert_memory_equal(y1, y16 + img * n1, sizeof(float) * (size_t)n1);
+            free(y1);
+        }
+        /* NaN, +Inf, -Inf every 101st input: the classes of the plain float32 graph */
+        const float bad[3] = {NAN, INFINITY, -INFINITY};
+        for (int64_t j = 7, q = 0; j < nx; j += 101, q++)
+            x[j] = bad[q % 3];
+        int64_t n32;
+        float *z32 = run(m, c, E2E_PRECISION_FP32, 0, c->N, x, 0, &n32);
+        float *z16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+        int64_t nonfinite = 0;
+        for (int64_t j = 0; j < n32; j++) {
+            if (fclass(z16[j]) != fclass(z32[j]))
+                fail_msg("case %zu: y[%lld] = %g, the plain graph %g", i, (long long)j, z16[j], z32[j]);
+            nonfinite += fclass(z32[j]) != 3;
+        }
+        assert_true(nonfinite > 0);
+        free(y16), free(yall), free(z32), free(z16), free(x), free(w), free(b);
+        e2e_model_free(m);
+    }
+}
+
 /* x -> Conv+Relu+MaxPool (w1: M1 x C) -> Conv+Relu+MaxPool (w2: M2 x M1) -> y */
 static e2e_model *chain_model(const conv_case *c1, int M2, const float *w1, const float *b1,
                               const float *w2, const float *b2)
@@ -395,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_any_batch),
         cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_wino),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

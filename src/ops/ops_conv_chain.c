@@ -43,8 +43,17 @@ static e2e_status chain_run(e2e_kernel *k)
     ch->a.ws = ch->b.ws = k->ws;
     ch->a.err = ch->b.err = k->err;
     for (int64_t n = 0; n < p1->N; n++) {
-        e2e_conv_run_images(&ch->a, X + n * p1->C * p1->isp, mid, 1);
-        e2e_conv_run_images(&ch->b, mid, Y + n * p2->M * p2->ysp, 1);
+        const float *x = X + n * p1->C * p1->isp;
+        float *y = Y + n * p2->M * p2->ysp;
+        /* while the first runs, the second's first output rows come in */
+        const e2e_conv_bf16_next n2 = e2e_conv_bf16_next_of(p2, mid, y, 0, p2->rows);
+        e2e_conv_run_images(&ch->a, x, mid, 1, &n2);
+        /* while the second runs on the cached intermediate, the first's first chunk of the
+           next image comes in */
+        e2e_conv_bf16_next nx;
+        if (n + 1 < p1->N)
+            nx = e2e_conv_bf16_next_of(p1, x + p1->C * p1->isp, mid, 0, p1->rows);
+        e2e_conv_run_images(&ch->b, mid, y, 1, n + 1 < p1->N ? &nx : NULL);
     }
     return E2E_OK;
 }
