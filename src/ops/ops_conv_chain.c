@@ -42,18 +42,27 @@ static e2e_status chain_run(e2e_kernel *k)
     float *Y = k->out[0]->data, *mid = (float *)((char *)k->ws + ch->mid_at);
     ch->a.ws = ch->b.ws = k->ws;
     ch->a.err = ch->b.err = k->err;
+    const int64_t u1 = p1->rows < p1->units ? p1->rows : p1->units;
+    const int64_t u2 = 2 * u1 < p1->units ? 2 * u1 : p1->units;
     for (int64_t n = 0; n < p1->N; n++) {
-        const float *x = X + n * p1->C * p1->isp;
+        const float *x = X + n * p1->C * p1->isp, *xn = x + p1->C * p1->isp;
         float *y = Y + n * p2->M * p2->ysp;
-        /* while the first runs, the second's first output rows come in */
-        const e2e_conv_bf16_next n2 = e2e_conv_bf16_next_of(p2, mid, y, 0, p2->rows);
-        e2e_conv_run_images(&ch->a, x, mid, 1, &n2);
-        /* while the second runs on the cached intermediate, the first's first chunk of the
-           next image comes in */
-        e2e_conv_bf16_next nx;
-        if (n + 1 < p1->N)
-            nx = e2e_conv_bf16_next_of(p1, x + p1->C * p1->isp, mid, 0, p1->rows);
-        e2e_conv_run_images(&ch->b, mid, y, 1, n + 1 < p1->N ? &nx : NULL);
+        const bool more = n + 1 < p1->N;
+        /* prefetch hints: while the first runs its last chunk, the next image's first chunk of
+           input and the second's first output rows come in; while the second runs its last
+           chunk, the next image's second chunk of input */
+        e2e_conv_bf16_next na = e2e_conv_bf16_next_of(p2, mid, y, 0, p2->rows), nb;
+        if (more) {
+            const e2e_conv_bf16_next in = e2e_conv_bf16_next_of(p1, xn, mid, 0, u1);
+            na.base[0] = in.base[0];
+            na.n[0] = in.n[0];
+            na.stride[0] = in.stride[0];
+            na.len[0] = in.len[0];
+            nb = e2e_conv_bf16_next_of(p1, xn, mid, u1, u2);
+            nb.n[1] = 0; /* the intermediate is in cache */
+        }
+        e2e_conv_run_images(&ch->a, x, mid, 1, &na);
+        e2e_conv_run_images(&ch->b, mid, y, 1, more && u2 > u1 ? &nb : NULL);
     }
     return E2E_OK;
 }
