@@ -47,6 +47,16 @@ static inline void pf_step(pf_cursor *c)
     }
 }
 
+/* a and b rounded to bfloat16 (VCVTNE2PS2BF16: halves 0-15 a, 16-31 b) and interleaved: lane
+   i holds a[i] in its low and b[i] in its high half */
+static inline __m512i pair16(__m512 a, __m512 b)
+{
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                         24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
+                                         16, 0);
+    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+}
+
 /* Columns [j, j + 16) of one padded input row (nl zeros, nm floats of s, zeros after). */
 static inline __m512 padded16(const float *s, int64_t j, int64_t nl, int64_t nm)
 {
@@ -85,9 +95,7 @@ static void fill_slab(const conv_priv *p, const float *x, uint32_t *slab, int64_
             for (int64_t j = 0; j < PW; j += 16) {
                 const __m512 a = padded16(s0, j, nl, nm);
                 const __m512 b = two ? padded16(s1, j, nl, nm) : _mm512_setzero_ps();
-                const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(a));
-                const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(b));
-                const __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+                const __m512i v = pair16(a, b);
                 const int64_t room = PW - j;
                 const __mmask16 wm = room >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << room) - 1);
                 _mm512_mask_storeu_epi32(d + j, wm, v);
@@ -260,14 +268,6 @@ static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float
 }
 
 /* ---------------------------------------------------------------- Winograd F(2x2, 3x3) */
-
-/* 16 bfloat16 halves of a into the low and of b into the high halves of 32-bit lanes */
-static inline __m512i pair16(__m512 a, __m512 b)
-{
-    const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(a));
-    const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(b));
-    return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-}
 
 /* v[xi] = (B^T d B)[xi] for 16 tiles of one tile row from the padded rows at q (float32,
    the same sums as the float32 Winograd kernel's input transform) */
