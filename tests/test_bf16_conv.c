@@ -285,8 +285,16 @@ static void test_any_batch(void **state)
     e2e_model_free(m);
 }
 
-/* Whether a bf16 session of m at batch n runs a 3x3 convolution by bfloat16 Winograd. */
-static bool runs_bwino(const e2e_model *m, int n, int threads)
+static bool is_bwino(const e2e_kernel *k)
+{
+    const conv_priv *p = k->priv;
+    return !strcmp(k->node->op_type, "ConvMaxPool") && p && p->algo == CONV_BF16 && p->bwino;
+}
+
+static bool is_chain(const e2e_kernel *k) { return !strcmp(k->node->op_type, "ConvChain"); }
+
+/* Whether a bf16 session of m at batch n (threads) holds a kernel that match accepts. */
+static bool runs_kernel(const e2e_model *m, int n, int threads, bool (*match)(const e2e_kernel *))
 {
     e2e_session_options o = e2e_session_options_default();
     o.precision = E2E_PRECISION_BF16;
@@ -297,13 +305,8 @@ static bool runs_bwino(const e2e_model *m, int n, int threads)
     if (e2e_session_create(m, &o, &s, &err))
         fail_msg("%s", err.message);
     bool found = false;
-    for (int i = 0; i < s->n_kernels; i++) {
-        const e2e_kernel *k = &s->kernels[i];
-        if (!strcmp(k->node->op_type, "ConvMaxPool") && k->priv) {
-            const conv_priv *p = k->priv;
-            found = found || (p->algo == CONV_BF16 && p->bwino);
-        }
-    }
+    for (int i = 0; i < s->n_kernels; i++)
+        found = found || match(&s->kernels[i]);
     e2e_session_free(s);
     return found;
 }
@@ -332,7 +335,7 @@ static void test_wino(void **state)
         for (int64_t j = 0; j < nw; j++)
             w[j] -= 0.5f;
         e2e_model *m = conv_model(c, w, b);
-        assert_true(runs_bwino(m, c->N, c->threads) == avail);
+        assert_true(runs_kernel(m, c->N, c->threads, is_bwino) == avail);
         if (!avail) {
             printf("case %zu: no bfloat16 Winograd at this level (no AVX512_BF16 at the AVX-512 "
                    "level): not run\n", i);
@@ -341,7 +344,7 @@ static void test_wino(void **state)
             continue;
         }
         setenv("E2E_BF16_WINO", "0", 1);
-        assert_false(runs_bwino(m, c->N, c->threads));
+        assert_false(runs_kernel(m, c->N, c->threads, is_bwino));
         unsetenv("E2E_BF16_WINO");
         int64_t n16, n1;
         float *y16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
@@ -407,23 +410,6 @@ static e2e_model *chain_model(const conv_case *c1, int M2, const float *w1, cons
     return m;
 }
 
-/* Whether a bf16 session of m at batch n runs a ConvChain kernel. */
-static bool runs_chain(const e2e_model *m, int n)
-{
-    e2e_session_options o = e2e_session_options_default();
-    o.precision = E2E_PRECISION_BF16;
-    o.default_batch = n;
-    e2e_session *s = NULL;
-    e2e_error err;
-    if (e2e_session_create(m, &o, &s, &err))
-        fail_msg("%s", err.message);
-    bool found = false;
-    for (int i = 0; i < s->n_kernels; i++)
-        found = found || !strcmp(s->kernels[i].node->op_type, "ConvChain");
-    e2e_session_free(s);
-    return found;
-}
-
 /* The two pooled convolutions chained give the bits of the two layers run as separate
    sessions, one after the other (NaN and Inf in the input included), at 1 and 2 threads; the
    chain is used exactly where the bf16 kernels are; any_batch rows equal batch-1 runs. */
@@ -452,7 +438,7 @@ static void test_chain(void **state)
                     x[j] = bad[q % 3];
             e2e_model *m = chain_model(&c1, 12, w1, b1, w2, b2), *ma = conv_model(&c1, w1, b1),
                       *mb = conv_model(&c2, w2, b2);
-            assert_true(runs_chain(m, c1.N) == used);
+            assert_true(runs_kernel(m, c1.N, threads, is_chain) == used);
             int64_t ny, na, nb;
             float *y = run(m, &c1, E2E_PRECISION_BF16, 1, c1.N, x, 0, &ny);
             float *ya = run(ma, &c1, E2E_PRECISION_BF16, 1, c1.N, x, 0, &na);

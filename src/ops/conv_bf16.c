@@ -26,6 +26,24 @@ const e2e_conv_bf16_kernels *e2e_conv_bf16_for(e2e_isa_level isa)
     return NULL;
 }
 
+/* p's packed weights (nw pairs, zeroed), bias (nb floats, zeroed), tap offsets (no) and the
+   kernel's copy of p (*pp); on failure none of them. */
+static e2e_status alloc_packs(e2e_kernel *k, conv_priv *p, int64_t nw, int64_t nb, int64_t no,
+                              conv_priv **pp)
+{
+    p->wpb = calloc((size_t)nw, sizeof(uint32_t));
+    p->bias = calloc((size_t)nb, sizeof(float));
+    p->off = malloc(sizeof(int32_t) * (size_t)no);
+    *pp = malloc(sizeof **pp);
+    if (p->wpb && p->bias && p->off && *pp)
+        return E2E_OK;
+    free(*pp);
+    free(p->wpb);
+    free(p->bias);
+    free(p->off);
+    return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+}
+
 /* bytes of transformed input (V, channel pairs) aimed for per bwino chunk */
 #define BF16_WINO_V_TARGET ((int64_t)192 << 10)
 
@@ -67,17 +85,10 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
     const int64_t nb = (p->M + MR - 1) / MR;
-    p->wpb = calloc((size_t)(nb * 16 * p->cp * MR), sizeof(uint32_t));
-    p->bias = calloc((size_t)(nb * MR), sizeof(float));
-    p->off = malloc(sizeof(int32_t) * (size_t)p->cp);
-    conv_priv *pp = malloc(sizeof *pp);
-    if (!p->wpb || !p->bias || !p->off || !pp) {
-        free(pp);
-        free(p->wpb);
-        free(p->bias);
-        free(p->off);
-        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-    }
+    conv_priv *pp;
+    e2e_status st = alloc_packs(k, p, nb * 16 * p->cp * MR, nb * MR, p->cp, &pp);
+    if (st)
+        return st;
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     const float *W = k->in[1]->data;
     for (int64_t m = 0; m < p->M; m++)
@@ -139,17 +150,10 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
     const int64_t nb = (p->M + MR - 1) / MR, kp = p->cp * KH * KW;
-    p->wpb = calloc((size_t)(nb * kp * MR), sizeof(uint32_t));
-    p->bias = calloc((size_t)(nb * MR), sizeof(float));
-    p->off = malloc(sizeof(int32_t) * (size_t)kp);
-    conv_priv *pp = malloc(sizeof *pp);
-    if (!p->wpb || !p->bias || !p->off || !pp) {
-        free(pp);
-        free(p->wpb);
-        free(p->bias);
-        free(p->off);
-        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-    }
+    conv_priv *pp;
+    e2e_status st = alloc_packs(k, p, nb * kp * MR, nb * MR, kp, &pp);
+    if (st)
+        return st;
     const float *W = k->in[1]->data;
     for (int64_t m = 0; m < p->M; m++)
         for (int64_t c = 0; c < p->C; c++)
