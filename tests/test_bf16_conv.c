@@ -5,7 +5,9 @@
    float32, bit for bit) and for the plain C kernels (E2E_BF16_CONV=c) at every level;
    shapes with odd channel counts, partial channel blocks, dilation, no padding, several row
    groups and chunks, fused activations and ConvMaxPool; NaN, +Inf and -Inf where the plain
-   float32 graph puts them; rows that do not depend on the batch (any_batch). Run by
+   float32 graph puts them; rows that do not depend on the batch (any_batch); two pooled
+   convolutions run image by image (ConvChain) giving the bits of the two run one after the
+   other, NaN and Inf included. Run by
    tests/run_all.sh at every instruction-set level (E2E_ISA). */
 #include <math.h>
 #include <setjmp.h>
@@ -21,6 +23,7 @@
 #include "e2e.h"
 #include "onnx/onnx_build.h"
 #include "op_harness.h"
+#include "engine/session.h"
 #include "ops/conv_internal.h"
 #include "ops/mm_bf16.h"
 
@@ -107,6 +110,8 @@ static double act_d(const conv_case *c, double v)
 }
 
 /* Activated output (m, oy, ox) of image img from the rounded operands, and its sum of |terms| */
+static bool ref_exact; /* ref_at on the float32 operands (not rounded to bfloat16) */
+
 static double ref_at(const conv_case *c, const float *x, const float *w, const float *bias,
                      int img, int m, int oy, int ox, double *mag)
 {
@@ -117,8 +122,9 @@ static double ref_at(const conv_case *c, const float *x, const float *w, const f
                 const int iy = oy + ky * c->dil - c->pad, ix = ox + kx * c->dil - c->pad;
                 if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W)
                     continue;
-                const double t = (double)round_bf16(w[((m * c->C + ch) * c->K + ky) * c->K + kx]) *
-                                 round_bf16(x[((img * c->C + ch) * c->H + iy) * c->W + ix]);
+                const float wv = w[((m * c->C + ch) * c->K + ky) * c->K + kx],
+                            xv = x[((img * c->C + ch) * c->H + iy) * c->W + ix];
+                const double t = ref_exact ? (double)wv * xv : (double)round_bf16(wv) * round_bf16(xv);
                 s += t;
                 a += fabs(t);
             }
@@ -126,7 +132,9 @@ static double ref_at(const conv_case *c, const float *x, const float *w, const f
     return act_d(c, s);
 }
 
-/* Largest |y - reference| / (1e-5 |terms| + 1e-6) over the outputs (<= 1: within) */
+static double ref_tol = 1e-5; /* of the sum of |terms| */
+
+/* Largest |y - reference| / (ref_tol |terms| + 1e-6) over the outputs (<= 1: within) */
 static double check_against_ref(const conv_case *c, const float *x, const float *w,
                                 const float *bias, const float *y)
 {
@@ -151,7 +159,7 @@ static double check_against_ref(const conv_case *c, const float *x, const float 
                         want = ref_at(c, x, w, bias, img, m, py, px, &mag);
                     }
                     const float got = y[((img * c->M + m) * YH + py) * YW + px];
-                    const double r = fabs(got - want) / (1e-5 * mag + 1e-6);
+                    const double r = fabs(got - want) / (ref_tol * mag + 1e-6);
                     if (!(r <= 1))
                         fail_msg("C %d M %d %dx%d K %d: y[%d][%d][%d][%d] = %.9g, want %.9g (|terms| %g)",
                                  c->C, c->M, c->H, c->W, c->K, img, m, py, px, got, want, mag);
@@ -277,12 +285,202 @@ static void test_any_batch(void **state)
     e2e_model_free(m);
 }
 
+static bool is_bwino(const e2e_kernel *k)
+{
+    const conv_priv *p = k->priv;
+    return !strcmp(k->node->op_type, "ConvMaxPool") && p && p->algo == CONV_BF16 && p->bwino;
+}
+
+static bool is_chain(const e2e_kernel *k) { return !strcmp(k->node->op_type, "ConvChain"); }
+
+/* Whether a bf16 session of m at batch n (threads) holds a kernel that match accepts. */
+static bool runs_kernel(const e2e_model *m, int n, int threads, bool (*match)(const e2e_kernel *))
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.precision = E2E_PRECISION_BF16;
+    o.default_batch = n;
+    o.threads = threads;
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err))
+        fail_msg("%s", err.message);
+    bool found = false;
+    for (int i = 0; i < s->n_kernels; i++)
+        found = found || match(&s->kernels[i]);
+    e2e_session_free(s);
+    return found;
+}
+
+/* Pooled 3x3 convolutions of 16 input channels and more by Winograd F(2x2, 3x3) on bfloat16
+   products (x86/conv_bf16_avx512.c, bwino): against the double reference of the float32
+   operands within 1/128 of the sum of |terms| (the transformed inputs and filters are rounded
+   to bfloat16: a few times the direct kernel's error, which is within 2^-8 of it); NaN, +Inf,
+   -Inf where the plain graph has them; E2E_BF16_WINO=0 turns it off; any_batch rows equal
+   batch-1 runs. */
+static void test_wino(void **state)
+{
+    (void)state;
+    const conv_case wc[] = {
+        {16, 32, 12, 64, 3, 1, 1, "Relu", true, 2, 1},  /* the jet conv2's shape, 12 rows */
+        {17, 12, 34, 36, 3, 1, 1, NULL, true, 2, 2},    /* odd C, partial block, tiles past tw */
+        {16, 8, 40, 34, 3, 0, 1, "Sigmoid", true, 1, 1}, /* no padding, several chunks */
+    };
+    uint64_t seed = 23;
+    unsetenv("E2E_BF16_CONV");
+    const bool avail = e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+    for (size_t i = 0; i < sizeof wc / sizeof wc[0]; i++) {
+        const conv_case *c = &wc[i];
+        const int64_t nx = (int64_t)c->N * c->C * c->H * c->W, nw = (int64_t)c->M * c->C * 9;
+        float *x = oh_rand_buf(nx, &seed), *w = oh_rand_buf(nw, &seed), *b = oh_rand_buf(c->M, &seed);
+        for (int64_t j = 0; j < nw; j++)
+            w[j] -= 0.5f;
+        e2e_model *m = conv_model(c, w, b);
+        assert_true(runs_kernel(m, c->N, c->threads, is_bwino) == avail);
+        if (!avail) {
+            printf("case %zu: no bfloat16 Winograd at this level (no AVX512_BF16 at the AVX-512 "
+                   "level): not run\n", i);
+            free(x), free(w), free(b);
+            e2e_model_free(m);
+            continue;
+        }
+        setenv("E2E_BF16_WINO", "0", 1);
+        assert_false(runs_kernel(m, c->N, c->threads, is_bwino));
+        unsetenv("E2E_BF16_WINO");
+        int64_t n16, n1;
+        float *y16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+        ref_exact = true;
+        ref_tol = 1.0 / 128;
+        const double r = check_against_ref(c, x, w, b, y16);
+        ref_exact = false;
+        ref_tol = 1e-5;
+        printf("bf16 Winograd case %zu: worst error %.3f of 1/128 of the sum of |terms|\n", i, r);
+        /* any_batch: each image's rows as at batch 1 */
+        float *yall = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 1, &n16);
+        assert_memory_equal(yall, y16, sizeof(float) * (size_t)n16);
+        const int64_t per = (int64_t)c->C * c->H * c->W;
+        for (int img = 0; img < c->N; img++) {
+            float *y1 = run(m, c, E2E_PRECISION_BF16, 1, 1, x + img * per, 1, &n1);
+            assert_memory_equal(y1, y16 + img * n1, sizeof(float) * (size_t)n1);
+            free(y1);
+        }
+        /* NaN, +Inf, -Inf every 101st input: the classes of the plain float32 graph */
+        const float bad[3] = {NAN, INFINITY, -INFINITY};
+        for (int64_t j = 7, q = 0; j < nx; j += 101, q++)
+            x[j] = bad[q % 3];
+        int64_t n32;
+        float *z32 = run(m, c, E2E_PRECISION_FP32, 0, c->N, x, 0, &n32);
+        float *z16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+        int64_t nonfinite = 0;
+        for (int64_t j = 0; j < n32; j++) {
+            if (fclass(z16[j]) != fclass(z32[j]))
+                fail_msg("case %zu: y[%lld] = %g, the plain graph %g", i, (long long)j, z16[j], z32[j]);
+            nonfinite += fclass(z32[j]) != 3;
+        }
+        assert_true(nonfinite > 0);
+        free(y16), free(yall), free(z32), free(z16), free(x), free(w), free(b);
+        e2e_model_free(m);
+    }
+}
+
+/* x -> Conv+Relu+MaxPool (w1: M1 x C) -> Conv+Relu+MaxPool (w2: M2 x M1) -> y */
+static e2e_model *chain_model(const conv_case *c1, int M2, const float *w1, const float *b1,
+                              const float *w2, const float *b2)
+{
+    e2e_ob *b = e2e_ob_new(17, "conv_chain_bf16");
+    e2e_ob_input(b, "x", E2E_FLOAT, 4, (int64_t[]){-1, c1->C, c1->H, c1->W});
+    e2e_ob_init_f32(b, "w1", 4, (int64_t[]){c1->M, c1->C, 3, 3}, w1);
+    e2e_ob_init_f32(b, "b1", 1, (int64_t[]){c1->M}, b1);
+    e2e_ob_init_f32(b, "w2", 4, (int64_t[]){M2, c1->M, 3, 3}, w2);
+    e2e_ob_init_f32(b, "b2", 1, (int64_t[]){M2}, b2);
+    const char *names[2][5] = {{"x", "w1", "b1", "c1", "a1"}, {"p1", "w2", "b2", "c2", "a2"}};
+    for (int l = 0; l < 2; l++) {
+        const char **nm = names[l];
+        Onnx__NodeProto *n = e2e_ob_node(b, "Conv", l ? "conv2" : "conv1", 3, nm, 1, &nm[3]);
+        e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){3, 3});
+        e2e_ob_attr_ints(b, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        e2e_ob_node(b, "Relu", l ? "relu2" : "relu1", 1, &nm[3], 1, &nm[4]);
+        n = e2e_ob_node(b, "MaxPool", l ? "pool2" : "pool1", 1, &nm[4], 1,
+                        (const char *[]){l ? "y" : "p1"});
+        e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){2, 2});
+        e2e_ob_attr_ints(b, n, "strides", 2, (int64_t[]){2, 2});
+    }
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    e2e_model *m = oh_model_pack(b, "conv_chain_bf16.onnx");
+    e2e_ob_free(b);
+    return m;
+}
+
+/* The two pooled convolutions chained give the bits of the two layers run as separate
+   sessions, one after the other (NaN and Inf in the input included), at 1 and 2 threads; the
+   chain is used exactly where the bf16 kernels are; any_batch rows equal batch-1 runs. */
+static void test_chain(void **state)
+{
+    (void)state;
+    uint64_t seed = 17;
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode)
+            setenv("E2E_BF16_CONV", "c", 1);
+        else
+            unsetenv("E2E_BF16_CONV");
+        const bool used = e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+        for (int threads = 1; threads <= 2; threads++) {
+            const conv_case c1 = {5, 16, 20, 28, 3, 1, 1, "Relu", true, 3, threads};
+            const conv_case c2 = {16, 12, 10, 14, 3, 1, 1, "Relu", true, 3, threads};
+            const int64_t nx = (int64_t)c1.N * c1.C * c1.H * c1.W;
+            float *x = oh_rand_buf(nx, &seed), *w1 = oh_rand_buf(16 * 5 * 9, &seed),
+                  *b1 = oh_rand_buf(16, &seed), *w2 = oh_rand_buf(12 * 16 * 9, &seed),
+                  *b2 = oh_rand_buf(12, &seed);
+            for (int i = 0; i < 16 * 5 * 9; i++)
+                w1[i] -= 0.5f; /* both signs, so that some outputs are Relu's zeros */
+            const float bad[3] = {NAN, INFINITY, -INFINITY};
+            if (threads == 2)
+                for (int64_t j = 400, q = 0; j < nx; j += 997, q++)
+                    x[j] = bad[q % 3];
+            e2e_model *m = chain_model(&c1, 12, w1, b1, w2, b2), *ma = conv_model(&c1, w1, b1),
+                      *mb = conv_model(&c2, w2, b2);
+            assert_true(runs_kernel(m, c1.N, threads, is_chain) == used);
+            int64_t ny, na, nb;
+            float *y = run(m, &c1, E2E_PRECISION_BF16, 1, c1.N, x, 0, &ny);
+            float *ya = run(ma, &c1, E2E_PRECISION_BF16, 1, c1.N, x, 0, &na);
+            float *yb = run(mb, &c2, E2E_PRECISION_BF16, 1, c2.N, ya, 0, &nb);
+            assert_int_equal(ny, nb);
+            assert_memory_equal(y, yb, sizeof(float) * (size_t)ny);
+            int64_t nonfinite = 0, zeros = 0;
+            for (int64_t j = 0; j < ny; j++) {
+                nonfinite += !isfinite(y[j]);
+                zeros += y[j] == 0.f;
+            }
+            assert_true(threads == 1 || nonfinite > 0);
+            float *yall = run(m, &c1, E2E_PRECISION_BF16, 1, c1.N, x, 1, &ny);
+            assert_memory_equal(yall, y, sizeof(float) * (size_t)ny);
+            const int64_t per = (int64_t)c1.C * c1.H * c1.W;
+            /* (batch-1 rows checked where the chain runs: at the AVX2 level the float32
+               convolutions of these shapes give batch-1 rows that differ in the last bits) */
+            for (int img = 0; used && img < c1.N; img++) {
+                int64_t n1;
+                float *y1 = run(m, &c1, E2E_PRECISION_BF16, 1, 1, x + img * per, 1, &n1);
+                assert_memory_equal(y1, y + img * n1, sizeof(float) * (size_t)n1);
+                free(y1);
+            }
+            printf("%s, %d thread(s): chain %s, %lld outputs (%lld non-finite, %lld zero) as the "
+                   "two layers run apart\n", mode ? "plain C" : "session's", threads,
+                   used ? "used" : "not used (float32 convolutions)", (long long)ny,
+                   (long long)nonfinite, (long long)zeros);
+            free(y), free(ya), free(yb), free(yall), free(x), free(w1), free(b1), free(w2), free(b2);
+            e2e_model_free(m), e2e_model_free(ma), e2e_model_free(mb);
+        }
+    }
+    unsetenv("E2E_BF16_CONV");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_reference),
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_any_batch),
+        cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_wino),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ops/mm_packed.h"
+#include "ops/ops_conv_chain.h"
 #include "engine/session.h"
 
 double e2e_kernel_flops(const e2e_kernel *k)
@@ -18,6 +19,10 @@ double e2e_kernel_flops(const e2e_kernel *k)
         /* out[0] is pooled 2x2: four convolution outputs per element */
         double per_out = (double)k->in[1]->numel / (double)k->in[1]->shape.dims[0];
         return 2.0 * 4.0 * (double)y->numel * per_out;
+    }
+    if (!strcmp(t, "ConvChain") && k->priv) {
+        const e2e_conv_chain *ch = k->priv;
+        return e2e_kernel_flops(&ch->a) + e2e_kernel_flops(&ch->b);
     }
     if (!strcmp(t, "Gemm") && k->in[0] && k->in[0]->shape.rank == 2) {
         const e2e_attr *ta = e2e_node_attr(k->node, "transA");

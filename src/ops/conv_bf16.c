@@ -26,7 +26,97 @@ const e2e_conv_bf16_kernels *e2e_conv_bf16_for(e2e_isa_level isa)
     return NULL;
 }
 
-e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf16_kernels *bk)
+/* p's packed weights (nw pairs, zeroed), bias (nb floats, zeroed), tap offsets (no) and the
+   kernel's copy of p (*pp); on failure none of them. */
+static e2e_status alloc_packs(e2e_kernel *k, conv_priv *p, int64_t nw, int64_t nb, int64_t no,
+                              conv_priv **pp)
+{
+    p->wpb = calloc((size_t)nw, sizeof(uint32_t));
+    p->bias = calloc((size_t)nb, sizeof(float));
+    p->off = malloc(sizeof(int32_t) * (size_t)no);
+    *pp = malloc(sizeof **pp);
+    if (p->wpb && p->bias && p->off && *pp)
+        return E2E_OK;
+    free(*pp);
+    free(p->wpb);
+    free(p->bias);
+    free(p->off);
+    return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
+}
+
+/* bytes of transformed input (V, channel pairs) aimed for per bwino chunk */
+#define BF16_WINO_V_TARGET ((int64_t)192 << 10)
+
+static bool wino_fits(const conv_priv *p, const e2e_conv_bf16_kernels *bk, bool pooled)
+{
+    const char *env = getenv("E2E_BF16_WINO");
+    if (env && !strcmp(env, "0"))
+        return false;
+    /* 16 channels and more: the transforms cost about what the 2.25x fewer products save at 8 */
+    return bk->wino_chunk && pooled && p->kd[1] == 3 && p->kd[2] == 3 && p->dl[1] == 1 &&
+           p->dl[2] == 1 && p->C >= 16 && p->od[1] >= 2 && p->od[1] % 2 == 0 &&
+           p->od[2] % 2 == 0 && p->od[2] >= 32;
+}
+
+/* CONV_BF16 with bwino: U = G g G^T per filter (in double, as CONV_WINOGRAD), rounded to
+   bfloat16 channel pairs. */
+static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
+{
+    const int64_t C = p->C, MR = E2E_CONV_BF16_MR;
+    p->bwino = true;
+    p->wf = 2;
+    p->tw = p->od[2] / 2;
+    p->th = p->od[1] / 2;
+    p->twp = (p->tw + 15) & ~(int64_t)15;
+    p->pw = 2 * p->twp + 2; /* a vector of 16 tiles reads 34 columns */
+    int64_t r = BF16_WINO_V_TARGET / (16 * p->cp * p->twp * 4);
+    if (r < 1)
+        r = 1;
+    if (r > p->th)
+        r = p->th;
+    p->rows = r;
+    p->units = p->th;
+    p->tpad = (r * p->twp + 15) & ~(int64_t)15;
+    p->v_at = (C * (2 * r + 4) * p->pw + 32 + 15) & ~(int64_t)15;
+    p->vxs = p->cp * p->tpad + 16;
+    p->buf_at = p->v_at + 16 * p->vxs + 16;
+    p->slab = p->buf_at + 16 * E2E_CONV_BF16_WINO_BS;
+    if (p->slab > INT32_MAX)
+        return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
+    k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
+    const int64_t nb = (p->M + MR - 1) / MR;
+    conv_priv *pp;
+    e2e_status st = alloc_packs(k, p, nb * 16 * p->cp * MR, nb * MR, p->cp, &pp);
+    if (st)
+        return st;
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const float *W = k->in[1]->data;
+    for (int64_t m = 0; m < p->M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = W + (m * C + c) * 9;
+            double t[4][3];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    const double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                    const uint32_t h = e2e_bf16_from_f32((float)u);
+                    p->wpb[(((m / MR) * 16 + i * 4 + j) * p->cp + c / 2) * MR + m % MR] |=
+                        h << (16 * (c & 1));
+                }
+        }
+    if (k->n_in > 2 && k->in[2])
+        memcpy(p->bias, k->in[2]->data, sizeof(float) * (size_t)p->M);
+    for (int64_t c = 0; c < p->cp; c++)
+        p->off[c] = (int32_t)(c * p->tpad);
+    *pp = *p;
+    k->priv = pp;
+    return E2E_OK;
+}
+
+e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf16_kernels *bk,
+                                 bool pooled)
 {
     const int64_t KH = p->kd[1], KW = p->kd[2], dh = p->dl[1], dw = p->dl[2], OH = p->od[1];
     const int64_t halo = (KH - 1) * dh, MR = E2E_CONV_BF16_MR, NT = E2E_CONV_BF16_NT;
@@ -36,6 +126,11 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
     p->pw = p->od[2] + (KW - 1) * dw;
     p->pad_t = p->pb[1];
     p->pad_l = p->pb[2];
+    p->ysp = p->osp;
+    p->threads = e2e_pool_threads(k->ctx->pool);
+    p->slots = p->threads > 1 ? p->threads : 1;
+    if (wino_fits(p, bk, pooled))
+        return wino_prepare(k, p);
     int64_t r = BF16_SLOT_TARGET / ((p->cp + MR) * p->pw * 4) - halo;
     if (r < 4)
         r = 4;
@@ -43,9 +138,6 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
         r = OH;
     p->rows = r;
     p->units = OH;
-    p->ysp = p->osp;
-    p->threads = e2e_pool_threads(k->ctx->pool);
-    p->slots = p->threads > 1 ? p->threads : 1;
     p->cs = (r + halo) * p->pw;
     /* about 512 positions per group (8 channels: 16 KB of products), an even number of rows */
     p->grp = ((512 + p->pw - 1) / p->pw + 1) & ~(int64_t)1;
@@ -58,17 +150,10 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
     const int64_t nb = (p->M + MR - 1) / MR, kp = p->cp * KH * KW;
-    p->wpb = calloc((size_t)(nb * kp * MR), sizeof(uint32_t));
-    p->bias = calloc((size_t)(nb * MR), sizeof(float));
-    p->off = malloc(sizeof(int32_t) * (size_t)kp);
-    conv_priv *pp = malloc(sizeof *pp);
-    if (!p->wpb || !p->bias || !p->off || !pp) {
-        free(pp);
-        free(p->wpb);
-        free(p->bias);
-        free(p->off);
-        return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
-    }
+    conv_priv *pp;
+    e2e_status st = alloc_packs(k, p, nb * kp * MR, nb * MR, kp, &pp);
+    if (st)
+        return st;
     const float *W = k->in[1]->data;
     for (int64_t m = 0; m < p->M; m++)
         for (int64_t c = 0; c < p->C; c++)
@@ -88,6 +173,33 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
     return E2E_OK;
 }
 
+e2e_conv_bf16_next e2e_conv_bf16_next_of(const conv_priv *p, const float *x, float *y,
+                                         int64_t u0, int64_t u1)
+{
+    const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], IH = p->id[1], IW = p->id[2];
+    const int64_t halo = (p->kd[1] - 1) * p->dl[1];
+    const int64_t oy0 = u0 * step, oy1 = u1 * step < OH ? u1 * step : OH;
+    int64_t iy0 = oy0 - p->pad_t, iy1 = oy1 + halo - p->pad_t;
+    iy0 = iy0 < 0 ? 0 : iy0;
+    iy1 = iy1 > IH ? IH : iy1;
+    const int64_t orow = p->pool2 ? p->od[2] / 2 : p->od[2];
+    const int64_t or0 = p->pool2 ? oy0 / 2 : oy0, or1 = p->pool2 ? oy1 / 2 : oy1;
+    e2e_conv_bf16_next nx = {{0}, {0}, {0}, {0}};
+    if (iy1 > iy0) {
+        nx.base[0] = (const char *)(x + iy0 * IW);
+        nx.n[0] = p->C;
+        nx.stride[0] = p->isp * (int64_t)sizeof(float);
+        nx.len[0] = (iy1 - iy0) * IW * (int64_t)sizeof(float);
+    }
+    if (or1 > or0) {
+        nx.base[1] = (const char *)(y + or0 * orow);
+        nx.n[1] = p->M;
+        nx.stride[1] = p->ysp * (int64_t)sizeof(float);
+        nx.len[1] = (or1 - or0) * orow * (int64_t)sizeof(float);
+    }
+    return nx;
+}
+
 /* ---------------------------------------------------------------- plain C */
 
 static float lo_f(uint32_t u) { return e2e_bf16_to_f32((uint16_t)(u & 0xffffu)); }
@@ -97,8 +209,9 @@ static void generic_group(const e2e_kernel *k, const conv_priv *p, const uint32_
                           float *T, int64_t oy0, int64_t r);
 
 static void generic_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
-                          float *ws, int64_t u0, int64_t u1)
+                          float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
+    (void)next;
     const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], IH = p->id[1], IW = p->id[2],
                   PW = p->pw;
     const int64_t oy0 = u0 * step, oy1 = u1 * step < OH ? u1 * step : OH, r = oy1 - oy0;
@@ -176,4 +289,4 @@ static void generic_group(const e2e_kernel *k, const conv_priv *p, const uint32_
     }
 }
 
-const e2e_conv_bf16_kernels e2e_conv_bf16_generic = {"generic", generic_chunk};
+const e2e_conv_bf16_kernels e2e_conv_bf16_generic = {"generic", generic_chunk, NULL};

@@ -62,7 +62,12 @@ typedef struct conv_priv {
                                rows, all channels, before the next (the buffer stays in L1) */
     int64_t ldt;            /* floats per channel of the product buffer: grp * pw rounded up */
     int64_t out_at;         /* offset (floats) of the product buffer in a slot */
-    uint32_t *wpb;          /* weights [ceil(M/8)][cp*KH*KW][8] bfloat16 pairs (channel 2c low) */
+    uint32_t *wpb;          /* weights [ceil(M/8)][cp*KH*KW][8] bfloat16 pairs (channel 2c low);
+                               bwino: [ceil(M/8)][16 xi][cp][8] of the transformed filters */
+    bool bwino;             /* CONV_BF16 by Winograd F(2x2, 3x3), ConvMaxPool only: tw, th, twp,
+                               tpad, vxs, v_at, buf_at as CONV_WINOGRAD (twp a multiple of 16),
+                               V in channel pairs, off[c] = c * tpad per pair; work units are
+                               tile rows (= pooled rows) */
 } conv_priv;
 
 typedef struct e2e_conv_kernels {
@@ -105,12 +110,33 @@ e2e_status e2e_conv_geometry(e2e_kernel *k, int xi, int wi, int bi, conv_priv *p
 #define E2E_CONV_BF16_MR 8
 #define E2E_CONV_BF16_NT 48
 
+/* What a task reads and writes after this chunk, as byte ranges: n streams of len bytes,
+   stride apart, for the input rows and for the output rows (the next chunk of this
+   convolution, or the first of the next one in a ConvChain). The AVX-512 kernel prefetches
+   them while this chunk's tiles run, so the next slab fill reads from cache instead of waiting
+   on DRAM. */
+typedef struct e2e_conv_bf16_next {
+    const char *base[2];          /* [0] input, [1] output */
+    int64_t n[2], stride[2], len[2];
+} e2e_conv_bf16_next;
+
+/* The ranges of work units [u0, u1) of convolution p on the image at x, y. */
+e2e_conv_bf16_next e2e_conv_bf16_next_of(const conv_priv *p, const float *x, float *y,
+                                         int64_t u0, int64_t u1);
+
 typedef struct e2e_conv_bf16_kernels {
     const char *name;
-    /* work units [u0, u1) (output rows, or row pairs when pooled) of one image */
+    /* work units [u0, u1) (output rows, or row pairs when pooled) of one image; next: the
+       task's next chunk, or NULL (a hint: results do not depend on it) */
     void (*chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
-                  int64_t u0, int64_t u1);
+                  int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
+    /* the same for bwino (tile rows [u0, u1)); NULL: no bfloat16 Winograd kernel */
+    void (*wino_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                       float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
 } e2e_conv_bf16_kernels;
+
+/* bwino: floats of the product buffer per xi (8 channels by 3 vectors of 16 tiles) */
+#define E2E_CONV_BF16_WINO_BS (E2E_CONV_BF16_MR * 3 * 16)
 
 extern const e2e_conv_bf16_kernels e2e_conv_bf16_generic;
 #ifdef E2E_X86
@@ -122,8 +148,17 @@ extern const e2e_conv_bf16_kernels e2e_conv_bf16_avx512;
    0 = never, c = the plain C kernels at every level (the reference; slow). */
 const e2e_conv_bf16_kernels *e2e_conv_bf16_for(e2e_isa_level isa);
 /* Sets up CONV_BF16 in *p (2-D, group 1, stride 1, constant finite weights: the caller checks)
-   and moves it to k->priv. */
-e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf16_kernels *bk);
+   and moves it to k->priv. pooled: a ConvMaxPool, where a 3x3 convolution of at least 16 input
+   channels takes Winograd F(2x2, 3x3) on the bfloat16 products (bwino) when bk has it and
+   E2E_BF16_WINO is not 0 in the environment (read at each prepare). */
+e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf16_kernels *bk,
+                                 bool pooled);
+
+/* Runs the prepared direct, Winograd or bfloat16 convolution k (its conv_priv) on n images of
+   X into Y (the kernel's image layout), through k->ws; n may be less than the bound batch.
+   after: what follows the last chunk (a prefetch hint for the bfloat16 kernels), or NULL. */
+void e2e_conv_run_images(const e2e_kernel *k, const float *X, float *Y, int64_t n,
+                         const e2e_conv_bf16_next *after);
 
 #define CONV_INLINE static inline __attribute__((always_inline))
 

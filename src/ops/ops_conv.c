@@ -57,6 +57,7 @@
 
 #include "ops/blas.h"
 #include "ops/conv_internal.h"
+#include "ops/ops_conv_chain.h"
 #include "ops/op_geom.h"
 #include "ops/cpu_isa.h"
 
@@ -432,7 +433,7 @@ static e2e_status conv_prepare(e2e_kernel *k)
     if (k->ctx->precision == E2E_PRECISION_BF16) {
         const e2e_conv_bf16_kernels *bk = e2e_conv_bf16_for(k->ctx->isa);
         if (bk && p.ksp > 1 && direct_shape_fits(k, &p))
-            return e2e_conv_bf16_prepare(k, &p, bk);
+            return e2e_conv_bf16_prepare(k, &p, bk, k->op == &e2e_op_conv_maxpool);
     }
 
     bool unit = p.ksp == 1;
@@ -684,6 +685,8 @@ typedef struct direct_job {
     const e2e_kernel *k;
     const float *X;
     float *Y;
+    int64_t N;
+    const e2e_conv_bf16_next *after; /* CONV_BF16: what follows the last chunk, or NULL */
 } direct_job;
 
 /* Task t of n: its share of the N * OH output rows (Winograd: N * TH tile rows), through
@@ -693,7 +696,7 @@ static void direct_task(void *ctx, int t, int n)
     const direct_job *j = ctx;
     const conv_priv *p = j->k->priv;
     const bool wino = p->algo == CONV_WINOGRAD;
-    const int64_t OH = p->units, total = p->N * OH;
+    const int64_t OH = p->units, total = j->N * OH;
     const int64_t lo = total * t / n, hi = total * (t + 1) / n;
     const int slot = e2e_pool_thread_index();
     float *slab = (float *)j->k->ws + (int64_t)(slot < p->slots ? slot : 0) * p->slab;
@@ -705,11 +708,26 @@ static void direct_task(void *ctx, int t, int n)
             oy1 = oy0 + (hi - r);
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
-        /* the bfloat16 kernels' sums and pooling keep NaN and Inf themselves */
-        if ((wino || p->pool2) && p->algo != CONV_BF16 && !rows_finite(p, x, oy0, oy1))
+        /* the bfloat16 direct kernels' sums and pooling keep NaN and Inf themselves; Winograd's
+           transforms would mix them into neighbouring outputs */
+        if ((wino || p->pool2) && (p->algo != CONV_BF16 || p->bwino) && !rows_finite(p, x, oy0, oy1))
             exact_chunk(j->k, p, x, y, oy0, oy1);
-        else if (p->algo == CONV_BF16)
-            p->bk->chunk(j->k, p, x, y, slab, oy0, oy1);
+        else if (p->algo == CONV_BF16) {
+            /* the task's next chunk, as the loop below will cut it */
+            e2e_conv_bf16_next nx;
+            const e2e_conv_bf16_next *np = t == n - 1 ? j->after : NULL;
+            const int64_t rn = r + (oy1 - oy0);
+            if (rn < hi) {
+                const int64_t in = rn / OH, u = rn % OH;
+                int64_t u1 = u + p->rows < OH ? u + p->rows : OH;
+                if (u1 - u > hi - rn)
+                    u1 = u + (hi - rn);
+                nx = e2e_conv_bf16_next_of(p, j->X + in * p->C * p->isp,
+                                           j->Y + in * p->M * p->ysp, u, u1);
+                np = &nx;
+            }
+            (p->bwino ? p->bk->wino_chunk : p->bk->chunk)(j->k, p, x, y, slab, oy0, oy1, np);
+        }
         else if (wino)
             p->ck->wino_chunk(j->k, p, x, y, slab, oy0, oy1);
         else if (p->pool2)
@@ -720,10 +738,11 @@ static void direct_task(void *ctx, int t, int n)
     }
 }
 
-static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X, float *Y)
+static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X, float *Y,
+                        int64_t N, const e2e_conv_bf16_next *after)
 {
-    direct_job j = {k, X, Y};
-    int64_t total = p->N * p->units;
+    direct_job j = {k, X, Y, N, after};
+    int64_t total = N * p->units;
     /* one task per thread, or more of at least 4 rows (tile rows, row pairs) each */
     int64_t n = total / 4 > p->threads ? total / 4 : p->threads;
     if (n > CONV_TASKS_PER_THREAD * (int64_t)p->threads)
@@ -731,9 +750,17 @@ static void conv_direct(const e2e_kernel *k, const conv_priv *p, const float *X,
     if (n > total)
         n = total;
     /* below ~1 MFLOP a second thread costs more than it saves */
-    if (2.0 * (double)p->M * (double)p->osp * (double)p->kdim * (double)p->N < 1e6)
+    if (2.0 * (double)p->M * (double)p->osp * (double)p->kdim * (double)N < 1e6)
         n = 1;
     e2e_pool_run(k->ctx->pool, direct_task, &j, (int)n);
+}
+
+void e2e_conv_run_images(const e2e_kernel *k, const float *X, float *Y, int64_t n,
+                         const e2e_conv_bf16_next *after)
+{
+    const conv_priv *p = k->priv;
+    if (n > 0 && p->M > 0 && p->osp > 0)
+        conv_direct(k, p, X, Y, n, after);
 }
 
 static e2e_status conv_run(e2e_kernel *k)
@@ -749,7 +776,7 @@ static e2e_status conv_run(e2e_kernel *k)
         return E2E_OK;
     }
     if (p->algo == CONV_DIRECT || p->algo == CONV_WINOGRAD || p->algo == CONV_BF16) {
-        conv_direct(k, p, X, Y);
+        conv_direct(k, p, X, Y, p->N, NULL);
         return E2E_OK;
     }
     const int Mg = (int)p->Mg, kdim = (int)p->kdim, osp = (int)p->osp;
@@ -812,7 +839,7 @@ static e2e_status convpool_prepare(e2e_kernel *k)
     p->pool2 = true;
     /* row pairs, or tile rows, that give pooled rows (F4: two pooled rows per tile row) */
     p->units = p->algo == CONV_WINOGRAD && p->wf == 4 ? (p->od[1] / 2 + 1) / 2 : p->od[1] / 2;
-    if (p->algo == CONV_DIRECT || p->algo == CONV_BF16)
+    if (p->algo == CONV_DIRECT || (p->algo == CONV_BF16 && !p->bwino))
         p->rows = p->rows / 2 > 0 ? p->rows / 2 : 1;
     e2e_shape ys = k->out[0]->shape;
     ys.dims[2] = p->od[1] / 2;
@@ -844,4 +871,12 @@ bool e2e_conv_geom_of(const e2e_kernel *k, e2e_window_geom *g)
         g->pb[i] = p->pb[i];
     }
     return true;
+}
+
+bool e2e_conv_chain_fits(const e2e_kernel *a, const e2e_kernel *b)
+{
+    const conv_priv *p = a->priv, *q = b->priv;
+    return a->op == &e2e_op_conv_maxpool && b->op == &e2e_op_conv_maxpool && p && q &&
+           p->algo == CONV_BF16 && q->algo == CONV_BF16 && p->pool2 && q->pool2 &&
+           b->in[0] == a->out[0] && p->N == q->N && q->C == p->M && q->isp == p->ysp;
 }

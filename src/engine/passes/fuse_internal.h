@@ -92,6 +92,7 @@ bool e2e_fuse_gelu(e2e_fuse_ctx *c, e2e_kernel *k);          /* fuse_gelu.c */
 bool e2e_fuse_attention(e2e_fuse_ctx *c, e2e_kernel *k);     /* fuse_attention.c */
 bool e2e_fuse_bias(e2e_fuse_ctx *c, e2e_kernel *k);          /* fuse_bias.c */
 bool e2e_fuse_conv_pool(e2e_fuse_ctx *c, e2e_kernel *k);     /* fuse_conv_pool.c */
+bool e2e_fuse_conv_chain(e2e_fuse_ctx *c, e2e_kernel *k);    /* fuse_conv_chain.c */
 bool e2e_fuse_edge_gather(e2e_fuse_ctx *c, e2e_kernel *k);   /* fuse_edge.c */
 bool e2e_fuse_pointwise_mlp(e2e_fuse_ctx *c, e2e_kernel *k); /* fuse_pointwise.c */
 bool e2e_fuse_qdq(e2e_fuse_ctx *c, e2e_kernel *k);           /* fuse_qdq.c */

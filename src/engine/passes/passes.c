@@ -39,6 +39,7 @@ const e2e_pattern_pass e2e_pattern_passes[] = {
     {"attention", e2e_fuse_attention},
     {"bias", e2e_fuse_bias},
     {"conv-pool", e2e_fuse_conv_pool},
+    {"conv-chain", e2e_fuse_conv_chain},
     {"edge-gather", e2e_fuse_edge_gather},
     {"pointwise-mlp", e2e_fuse_pointwise_mlp},
     {NULL, NULL},

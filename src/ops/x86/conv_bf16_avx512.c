@@ -15,6 +15,48 @@ static inline __mmask16 lanes(int64_t n)
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
 }
 
+/* Cache lines to prefetch, a few per register tile: n streams of len bytes, stride apart
+   (the next chunk's input rows per channel, then its output rows per channel). */
+typedef struct pf_cursor {
+    const char *base[2];
+    int64_t len[2], stride[2], n[2];
+    int64_t q;          /* lines per tile */
+    int part, s;        /* stream part and index */
+    int64_t off;        /* byte offset of the next line in the stream */
+} pf_cursor;
+
+static inline void pf_step(pf_cursor *c)
+{
+    for (int64_t i = 0; i < c->q && c->part < 2; i++) {
+        if (c->s >= c->n[c->part]) {
+            c->part++;
+            c->s = 0;
+            c->off = 0;
+            i--;
+            continue;
+        }
+        const char *b = c->base[c->part] + c->s * c->stride[c->part];
+        if (c->off == 0)
+            c->off = -(int64_t)((uintptr_t)b & 63); /* from the line holding the first byte */
+        _mm_prefetch(b + c->off, _MM_HINT_T0);
+        c->off += 64;
+        if (c->off >= c->len[c->part]) {
+            c->s++;
+            c->off = 0;
+        }
+    }
+}
+
+/* a and b rounded to bfloat16 (VCVTNE2PS2BF16: halves 0-15 a, 16-31 b) and interleaved: lane
+   i holds a[i] in its low and b[i] in its high half */
+static inline __m512i pair16(__m512 a, __m512 b)
+{
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                         24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
+                                         16, 0);
+    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+}
+
 /* Columns [j, j + 16) of one padded input row (nl zeros, nm floats of s, zeros after). */
 static inline __m512 padded16(const float *s, int64_t j, int64_t nl, int64_t nm)
 {
@@ -53,9 +95,7 @@ static void fill_slab(const conv_priv *p, const float *x, uint32_t *slab, int64_
             for (int64_t j = 0; j < PW; j += 16) {
                 const __m512 a = padded16(s0, j, nl, nm);
                 const __m512 b = two ? padded16(s1, j, nl, nm) : _mm512_setzero_ps();
-                const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(a));
-                const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(b));
-                const __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+                const __m512i v = pair16(a, b);
                 const int64_t room = PW - j;
                 const __mmask16 wm = room >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << room) - 1);
                 _mm512_mask_storeu_epi32(d + j, wm, v);
@@ -150,7 +190,7 @@ static void pool_rows(const float *a, const float *c, float *yo, int64_t PWo, bo
 
 /* Output rows [oy0, oy0 + r) of all channels from the slab at the group's first row. */
 static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab, float *y,
-                  float *T, int64_t oy0, int64_t r)
+                  float *T, int64_t oy0, int64_t r, pf_cursor *pf)
 {
     const int64_t OW = p->od[2], PW = p->pw, ldt = p->ldt;
     const int64_t taps = p->cp * p->kd[1] * p->kd[2], nv = (r * PW + 15) / 16;
@@ -159,8 +199,10 @@ static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab,
         const uint32_t *w = p->wpb + (m0 / MR) * taps * MR;
         const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
         int64_t v = 0;
-        for (; v + 3 <= nv; v += 3)
+        for (; v + 3 <= nv; v += 3) {
             tile(3, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
+            pf_step(pf);
+        }
         if (nv - v == 2)
             tile(2, slab + 16 * v, p->off, taps, w, T + 16 * v, ldt);
         else if (nv - v == 1)
@@ -189,8 +231,26 @@ static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab,
     }
 }
 
+/* next's lines spread over `tiles` calls of pf_step. */
+static pf_cursor pf_plan(const e2e_conv_bf16_next *next, int64_t tiles)
+{
+    pf_cursor c = {0};
+    if (!next)
+        return c;
+    int64_t lines = 0;
+    for (int i = 0; i < 2; i++) {
+        c.base[i] = next->base[i];
+        c.n[i] = next->base[i] ? next->n[i] : 0;
+        c.stride[i] = next->stride[i];
+        c.len[i] = next->len[i];
+        lines += c.n[i] * (c.len[i] / 64 + 2);
+    }
+    c.q = lines / (tiles > 0 ? tiles : 1) + 1;
+    return c;
+}
+
 static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
-                  int64_t u0, int64_t u1)
+                  int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
     const int64_t step = p->pool2 ? 2 : 1, OH = p->od[1], PW = p->pw;
     const int64_t oy0 = u0 * step, oy1 = u1 * step < OH ? u1 * step : OH, r = oy1 - oy0;
@@ -198,10 +258,156 @@ static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float
     uint32_t *slab = (uint32_t *)ws;
     fill_slab(p, x, slab, oy0 - p->pad_t, r + halo);
     memset(slab + p->cp * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->cp * p->cs));
+    /* the register tiles of the chunk: row groups x channel blocks x vector triples */
+    pf_cursor pf = pf_plan(next, ((r + p->grp - 1) / p->grp) * ((p->M + MR - 1) / MR) *
+                                     ((p->grp * p->pw + 47) / 48));
     for (int64_t g0 = 0; g0 < r; g0 += p->grp) {
         const int64_t gr = r - g0 < p->grp ? r - g0 : p->grp;
-        group(k, p, slab + g0 * PW, y, ws + p->out_at, oy0 + g0, gr);
+        group(k, p, slab + g0 * PW, y, ws + p->out_at, oy0 + g0, gr, &pf);
     }
 }
 
-const e2e_conv_bf16_kernels e2e_conv_bf16_avx512 = {"avx512_bf16", chunk};
+/* ---------------------------------------------------------------- Winograd F(2x2, 3x3) */
+
+/* v[xi] = (B^T d B)[xi] for 16 tiles of one tile row from the padded rows at q (float32,
+   the same sums as the float32 Winograd kernel's input transform) */
+static inline __attribute__((always_inline)) void wino_in16(const float *q, int64_t PW, __m512 v[16])
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __m512 d[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        const float *qi = q + i * PW;
+        const __m512 a0 = _mm512_loadu_ps(qi), a1 = _mm512_loadu_ps(qi + 16);
+        const __m512 b0 = _mm512_loadu_ps(qi + 2), b1 = _mm512_loadu_ps(qi + 18);
+        const __m512 e0 = _mm512_permutex2var_ps(a0, ev, a1), o0 = _mm512_permutex2var_ps(a0, od, a1);
+        const __m512 e2 = _mm512_permutex2var_ps(b0, ev, b1), o2 = _mm512_permutex2var_ps(b0, od, b1);
+        d[i][0] = _mm512_sub_ps(e0, e2);
+        d[i][1] = _mm512_add_ps(o0, e2);
+        d[i][2] = _mm512_sub_ps(e2, o0);
+        d[i][3] = _mm512_sub_ps(o0, o2);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        v[0 * 4 + j] = _mm512_sub_ps(d[0][j], d[2][j]);
+        v[1 * 4 + j] = _mm512_add_ps(d[1][j], d[2][j]);
+        v[2 * 4 + j] = _mm512_sub_ps(d[2][j], d[1][j]);
+        v[3 * 4 + j] = _mm512_sub_ps(d[1][j], d[3][j]);
+    }
+}
+
+/* V[xi][pair c][r * twp + t] as bfloat16 channel pairs for tile rows [0, rows) of the slab */
+static void wino_input_pairs(const conv_priv *p, const float *slab, uint32_t *V, int64_t rows,
+                             int64_t cs)
+{
+    const int64_t PW = p->pw, TW = p->twp, TP = p->tpad, xs = p->vxs;
+    for (int64_t c = 0; c < p->cp; c++) {
+        const bool two = 2 * c + 1 < p->C;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t t0 = 0; t0 < TW; t0 += 16) {
+                const float *q = slab + 2 * c * cs + 2 * r * PW + 2 * t0;
+                __m512 a[16], b[16];
+                wino_in16(q, PW, a);
+                if (two)
+                    wino_in16(q + cs, PW, b);
+                else
+                    for (int i = 0; i < 16; i++)
+                        b[i] = _mm512_setzero_ps();
+                uint32_t *v = V + c * TP + r * TW + t0;
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    _mm512_storeu_si512(v + i * xs, pair16(a[i], b[i]));
+            }
+    }
+}
+
+static bool no_vector_row(float *d, const float *s, int64_t nl, int64_t nm, int64_t pw)
+{
+    (void)d, (void)s, (void)nl, (void)nm, (void)pw;
+    return false;
+}
+
+/* Output transform of 16 tiles [f0, f0 + 16) (one tile row: twp is a multiple of 16) of
+   channel m from the products in buf (E2E_CONV_BF16_WINO_BS floats between xi): bias,
+   activation, and the 2x2 maximum of each tile, which is its pooling window. */
+static void wino_out_pool(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
+                          float *y, int64_t ty0, int64_t f0, int64_t nt)
+{
+    const int64_t bs = E2E_CONV_BF16_WINO_BS, TW = p->twp, PWo = p->od[2] / 2;
+    __m512 s0[4], s1[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512 m0 = _mm512_loadu_ps(buf + (0 * 4 + j) * bs), m1 = _mm512_loadu_ps(buf + (1 * 4 + j) * bs);
+        const __m512 m2 = _mm512_loadu_ps(buf + (2 * 4 + j) * bs), m3 = _mm512_loadu_ps(buf + (3 * 4 + j) * bs);
+        s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    const __m512 b = _mm512_set1_ps(p->bias[m]), zero = _mm512_setzero_ps();
+    __m512 q0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), b);
+    __m512 q1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), b);
+    __m512 q2 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b);
+    __m512 q3 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), b);
+    if (k->act == E2E_ACT_RELU) {
+        q0 = _mm512_max_ps(zero, q0);
+        q1 = _mm512_max_ps(zero, q1);
+        q2 = _mm512_max_ps(zero, q2);
+        q3 = _mm512_max_ps(zero, q3);
+    } else if (k->act != E2E_ACT_NONE) {
+        float t[4][16];
+        _mm512_storeu_ps(t[0], q0);
+        _mm512_storeu_ps(t[1], q1);
+        _mm512_storeu_ps(t[2], q2);
+        _mm512_storeu_ps(t[3], q3);
+        e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 64);
+        q0 = _mm512_loadu_ps(t[0]);
+        q1 = _mm512_loadu_ps(t[1]);
+        q2 = _mm512_loadu_ps(t[2]);
+        q3 = _mm512_loadu_ps(t[3]);
+    }
+    /* (chunks whose input holds NaN or Inf take the driver's direct sums: no NaN here unless
+       the transforms overflow, as in the float32 Winograd kernel) */
+    const __m512 mx = _mm512_max_ps(_mm512_max_ps(q0, q1), _mm512_max_ps(q2, q3));
+    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
+    int64_t n = PWo - tx < 16 ? PWo - tx : 16;
+    if (n > nt - f0)
+        n = nt - f0;
+    if (n > 0)
+        _mm512_mask_storeu_ps(y + m * p->ysp + ty * PWo + tx, lanes(n), mx);
+}
+
+/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)). */
+static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+                       float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
+{
+    const int64_t rows = u1 - u0, cs = (2 * p->rows + 4) * p->pw, taps = p->cp;
+    uint32_t *V = (uint32_t *)(ws + p->v_at);
+    float *buf = ws + p->buf_at;
+    conv_pad_rows(p, x, ws, 2 * u0 - p->pad_t, 2 * rows + 2, cs, no_vector_row);
+    wino_input_pairs(p, ws, V, rows, cs);
+    const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, bs = E2E_CONV_BF16_WINO_BS;
+    pf_cursor pf = pf_plan(next, ((nv + 2) / 3) * ((p->M + MR - 1) / MR));
+    for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
+        const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
+        const uint32_t *wm = p->wpb + (m0 / MR) * 16 * taps * MR;
+        for (int64_t v = 0; v < nv; v += 3) {
+            const int cnt = nv - v < 3 ? (int)(nv - v) : 3;
+            for (int xi = 0; xi < 16; xi++) {
+                const uint32_t *base = V + xi * p->vxs + 16 * v, *w = wm + xi * taps * MR;
+                float *T = buf + xi * bs;
+                if (cnt == 3)
+                    tile(3, base, p->off, taps, w, T, 48);
+                else if (cnt == 2)
+                    tile(2, base, p->off, taps, w, T, 48);
+                else
+                    tile(1, base, p->off, taps, w, T, 48);
+            }
+            pf_step(&pf);
+            for (int64_t i = 0; i < mend; i++)
+                for (int j = 0; j < cnt; j++)
+                    wino_out_pool(k, p, buf + (i * 3 + j) * 16, m0 + i, y, u0, (v + j) * 16, nt);
+        }
+    }
+}
+
+const e2e_conv_bf16_kernels e2e_conv_bf16_avx512 = {"avx512_bf16", chunk, wino_chunk};
