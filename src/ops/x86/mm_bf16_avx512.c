@@ -119,7 +119,9 @@ static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *
 
 /* ---------------------------------------------------------------- AVX512_BF16 */
 
-BF16 INLINE void dot_t(const int m, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
+/* nv = 1: only the panel's first 16 columns (n <= 16: attention's last key, the class token,
+   alone in a panel of 32) */
+BF16 INLINE void dot_t(const int m, const int nv, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
                        float *C, int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     __m512 c0[MR], c1[MR];
@@ -136,37 +138,44 @@ BF16 INLINE void dot_t(const int m, int K, const uint32_t *A, int64_t lda, const
     {
         if (i < m) {
             _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_ET0);
-            _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_ET0);
+            if (nv > 1)
+                _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_ET0);
             if (e->res) {
                 const float *r = e->res + (row + i) * e->ldr + col;
                 _mm_prefetch((const char *)r, _MM_HINT_T0);
-                _mm_prefetch((const char *)(r + 16), _MM_HINT_T0);
+                if (nv > 1)
+                    _mm_prefetch((const char *)(r + 16), _MM_HINT_T0);
             }
         }
     }
     const int Q = (K + 1) / 2;
     for (int q = 0; q < Q; q++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(P);
-        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(P + 32);
+        const __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(P + 32) : b0;
         _mm_prefetch((const char *)(P + 1024), _MM_HINT_T0);
-        _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
+        if (nv > 1)
+            _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
         P += 2 * NR;
         _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
         {
             if (i < m) {
                 const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
                 c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
-                c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
+                if (nv > 1)
+                    c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
             }
         }
     }
-    store_tile(m, c0, c1, C, ldc, n, e, row, col);
+    e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
 }
 
 BF16 static void dot(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
                      int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
-    CASES(dot_t, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
+    if (n > 16)
+        CASES(dot_t, 2, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
+    else
+        CASES(dot_t, 1, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
 }
 
 BF16 static void to_pairs(int m, int K, const float *A, int64_t lda, uint32_t *D, int64_t ldd)
