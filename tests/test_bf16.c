@@ -3,7 +3,8 @@
    AVX512_BF16 dot) against a double reference of the same rounded operands, on shapes with
    odd K, partial panels, all tile heights and the KC blocks of a long K, with bias, residual
    and activation; NaN and Inf in weights and inputs where float32 would put them; Gemm
-   (alpha, beta, C, transB) and a ViT's MatMuls through a session; the trained E/Gamma
+   (alpha, beta, C, transB), fused attention (both products on the dot tiles, K^T and V packed
+   at run) and a ViT through a session; the trained E/Gamma
    SimpleNet (../shared/models) in bf16 within 1e-2 of its float32 scores. Run by
    tests/run_all.sh at every instruction-set level (E2E_ISA). */
 #include <math.h>
@@ -324,7 +325,7 @@ static void test_gemm_session(void **state)
             }
 }
 
-/* A small ViT (MatMuls with fused bias, GELU and residual; attention stays float32). */
+/* A small ViT (MatMuls with fused bias, GELU and residual, attention). */
 static void test_vit_session(void **state)
 {
     (void)state;
@@ -472,6 +473,199 @@ static void test_patch_embed(void **state)
     e2e_model_free(m);
 }
 
+/* The dot tables' pack at run (attention's K^T and V per head) against the plain C pack, byte
+   for byte (no subnormals here), both orientations, odd K, partial panels, over garbage. */
+static void test_pack_run(void **state)
+{
+    (void)state;
+    const e2e_bf16_kernels *t[4];
+    const int nt = tables(t);
+    static const int shapes[][2] = {{1, 1}, {16, 17}, {33, 40}, {64, 65}, {31, 32}, {65, 64}, {2, 97}};
+    enum { MAXF = 100 * 100 };
+    static float B[MAXF], want[MAXF], got[MAXF];
+    for (int i = 0; i < MAXF; i++)
+        B[i] = frand();
+    B[5] = NAN, B[7] = INFINITY, B[8] = -INFINITY;
+    int tested = 0;
+    for (int ti = 0; ti < nt; ti++) {
+        if (!t[ti]->pack_run)
+            continue;
+        tested++;
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+            for (int tr = 0; tr < 2; tr++) {
+                const int K = shapes[si][0], N = shapes[si][1];
+                const int64_t sk = tr ? 1 : N, sn = tr ? K : 1; /* tr: columns along k (K^T) */
+                const size_t bytes = sizeof(float) * e2e_bf16_packed_floats(K, N);
+                memset(got, 0xff, bytes);
+                e2e_bf16_pack(B, sk, sn, K, N, want);
+                t[ti]->pack_run(B, sk, sn, K, N, (uint16_t *)got);
+                if (memcmp(want, got, bytes))
+                    fail_msg("%s pack_run K %d N %d %s differs from e2e_bf16_pack", t[ti]->name, K,
+                             N, tr ? "(sk 1)" : "(sn 1)");
+            }
+    }
+    if (!tested)
+        printf("note: no table here packs at run (no AVX512_BF16): pack_run not tested\n");
+}
+
+/* Runs m (inputs in[0..n)) at precision p; returns output 0 (malloc'ed) and the number of
+   Attention kernels of the session in *attn. */
+static float *run_views(const e2e_model *m, e2e_precision p, int threads, int n,
+                        const e2e_tensor_view *in, int64_t *ny, int *attn)
+{
+    e2e_session_options o = e2e_session_options_default();
+    o.precision = p;
+    o.threads = threads;
+    o.default_batch = in[0].dims[0];
+    e2e_session *s = NULL;
+    e2e_error err;
+    if (e2e_session_create(m, &o, &s, &err) || e2e_session_run(s, in, n, &err))
+        fail_msg("%s", err.message);
+    *attn = oh_count_op(s, "Attention");
+    e2e_tensor_view out;
+    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
+    *ny = e2e_tensor_view_numel(&out);
+    float *y = malloc(sizeof(float) * (size_t)*ny);
+    assert_non_null(y);
+    memcpy(y, out.data, sizeof(float) * (size_t)*ny);
+    e2e_session_free(s);
+    return y;
+}
+
+/* Fused attention softmax(scale Q K^T) V in bf16: with dot tiles both products run on them (Q,
+   K, V and the probabilities rounded to bfloat16), checked against double sums of those
+   rounded operands (the probabilities' rounding of a value within float32 error of a tie may
+   go either way: the tolerance allows one bfloat16 step on every term); without dot tiles
+   float32, bit for bit. K^T both as a Transpose of K (the ViTs' view: each key's d
+   contiguous) and as a tensor of its own; odd D and S, partial panels, 1 and 2 threads; a
+   sample's result independent of the batch; NaN and Inf where float32 puts them. */
+static e2e_model *attention_model(int T, int S, int D, int Dv, bool transpose, float scale)
+{
+    const int B = -1; /* the batch: dynamic */
+    e2e_ob *b = e2e_ob_new(17, "attn_bf16");
+    assert_non_null(b);
+    e2e_ob_input(b, "q", E2E_FLOAT, 3, (int64_t[]){B, T, D});
+    e2e_ob_input(b, "k", E2E_FLOAT, 3, transpose ? (int64_t[]){B, S, D} : (int64_t[]){B, D, S});
+    e2e_ob_input(b, "v", E2E_FLOAT, 3, (int64_t[]){B, S, Dv});
+    e2e_ob_init_f32(b, "scale", 0, NULL, (float[]){scale});
+    const char *kt = "k";
+    if (transpose) {
+        Onnx__NodeProto *n = e2e_ob_node(b, "Transpose", "tr", 1, (const char *[]){"k"}, 1,
+                                         (const char *[]){"kt"});
+        e2e_ob_attr_ints(b, n, "perm", 3, (const int64_t[]){0, 2, 1});
+        kt = "kt";
+    }
+    e2e_ob_node(b, "MatMul", "qk", 2, (const char *[]){"q", kt}, 1, (const char *[]){"s"});
+    e2e_ob_node(b, "Mul", "sc", 2, (const char *[]){"s", "scale"}, 1, (const char *[]){"ss"});
+    Onnx__NodeProto *n = e2e_ob_node(b, "Softmax", "sm", 1, (const char *[]){"ss"}, 1,
+                                     (const char *[]){"p"});
+    e2e_ob_attr_int(b, n, "axis", -1);
+    e2e_ob_node(b, "MatMul", "pv", 2, (const char *[]){"p", "v"}, 1, (const char *[]){"y"});
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    e2e_model *m = oh_model_pack(b, "attn_bf16");
+    e2e_ob_free(b);
+    return m;
+}
+
+static void test_attention(void **state)
+{
+    (void)state;
+    enum { B = 3, T = 29, S = 37, D = 33, Dv = 40 };
+    const float scale = 0.25f;
+    static float q[B * T * D], k[B * S * D], v[B * S * Dv], kr[B * S * D];
+    const bool dot = e2e_bf16_kernels_for(E2E_ISA_AUTO)->dot != NULL;
+    for (int tr = 0; tr < 2; tr++) {
+        e2e_model *m = attention_model(T, S, D, Dv, tr, scale);
+        for (int i = 0; i < B * T * D; i++)
+            q[i] = 2.f * frand();
+        for (int i = 0; i < B * S * D; i++)
+            k[i] = 2.f * frand();
+        for (int i = 0; i < B * S * Dv; i++)
+            v[i] = frand();
+        /* K(b, s, d) whatever the layout */
+        for (int bi = 0; bi < B; bi++)
+            for (int s = 0; s < S; s++)
+                for (int d = 0; d < D; d++)
+                    kr[(bi * S + s) * D + d] = tr ? k[(bi * S + s) * D + d] : k[(bi * D + d) * S + s];
+        const e2e_tensor_view in[3] = {
+            e2e_tensor_view_f32("q", q, 3, (int64_t[]){B, T, D}),
+            e2e_tensor_view_f32("k", k, 3, tr ? (int64_t[]){B, S, D} : (int64_t[]){B, D, S}),
+            e2e_tensor_view_f32("v", v, 3, (int64_t[]){B, S, Dv})};
+        for (int threads = 1; threads <= 2; threads++) {
+            int64_t n32, n16;
+            int a32, a16;
+            float *y32 = run_views(m, E2E_PRECISION_FP32, threads, 3, in, &n32, &a32);
+            float *y16 = run_views(m, E2E_PRECISION_BF16, threads, 3, in, &n16, &a16);
+            assert_int_equal(a32, 1);
+            assert_int_equal(a16, 1);
+            assert_int_equal(n32, (int64_t)B * T * Dv);
+            assert_int_equal(n16, n32);
+            double maxd = 0;
+            for (int bi = 0; bi < B; bi++)
+                for (int t = 0; t < T; t++) {
+                    double sc[S], mx = -INFINITY, sum = 0;
+                    for (int s = 0; s < S; s++) {
+                        double a = 0;
+                        for (int d = 0; d < D; d++)
+                            a += (double)round_bf16(q[(bi * T + t) * D + d]) *
+                                 round_bf16(kr[(bi * S + s) * D + d]);
+                        sc[s] = scale * a;
+                        mx = fmax(mx, sc[s]);
+                    }
+                    for (int s = 0; s < S; s++)
+                        sum += (sc[s] = exp(sc[s] - mx));
+                    for (int e = 0; e < Dv; e++) {
+                        double y = 0, mag = 0;
+                        for (int s = 0; s < S; s++) {
+                            const double pv = (double)round_bf16((float)(sc[s] / sum)) *
+                                              round_bf16(v[(bi * S + s) * Dv + e]);
+                            y += pv;
+                            mag += fabs(pv);
+                        }
+                        const size_t o = ((size_t)bi * T + t) * Dv + e;
+                        if (dot ? fabs(y16[o] - y) > 0x1p-8 * mag + 1e-5 : y16[o] != y32[o])
+                            fail_msg("attention %s, %d threads: y[%d][%d][%d] = %.9g, want %.9g "
+                                     "(fp32 %.9g)", tr ? "K^T by Transpose" : "K^T input",
+                                     threads, bi, t, e, y16[o], y, y32[o]);
+                        maxd = fmax(maxd, fabs(y16[o] - y32[o]));
+                    }
+                }
+            if (dot) /* and the rounding was there */
+                assert_true(maxd > 0);
+            /* sample 1 alone: the same bits as in the batch */
+            const e2e_tensor_view in1[3] = {
+                e2e_tensor_view_f32("q", q + T * D, 3, (int64_t[]){1, T, D}),
+                e2e_tensor_view_f32("k", k + S * D, 3, tr ? (int64_t[]){1, S, D} : (int64_t[]){1, D, S}),
+                e2e_tensor_view_f32("v", v + S * Dv, 3, (int64_t[]){1, S, Dv})};
+            float *y1 = run_views(m, E2E_PRECISION_BF16, threads, 3, in1, &n16, &a16);
+            assert_int_equal(n16, (int64_t)T * Dv);
+            assert_memory_equal(y1, y16 + T * Dv, sizeof(float) * T * Dv);
+            free(y1), free(y32), free(y16);
+        }
+        /* non-finite values: NaN and Inf where float32 has them */
+        q[1 * D + 4] = NAN;                 /* batch 0, query 1: a NaN row */
+        q[3 * D + 0] = INFINITY;            /* query 3: scores +-Inf */
+        k[S * D + 2 * S + 5] = -INFINITY;   /* batch 1: a key's component */
+        v[S * Dv + 6 * Dv + 9] = INFINITY;  /* batch 1, value 6 */
+        v[2 * Dv + 1] = NAN;                /* batch 0, value 2: column 1 NaN */
+        int64_t n32, n16;
+        int a32, a16;
+        float *y32 = run_views(m, E2E_PRECISION_FP32, 1, 3, in, &n32, &a32);
+        float *y16 = run_views(m, E2E_PRECISION_BF16, 1, 3, in, &n16, &a16);
+        int nonfinite = 0;
+        for (int64_t i = 0; i < n32; i++) {
+            if (fclass(y16[i]) != fclass(y32[i]) && (isfinite(y16[i]) || isfinite(y32[i]) ||
+                                                     isnan(y16[i]) != isnan(y32[i])))
+                fail_msg("attention %s, non-finite inputs: y[%lld] = %g, float32 %g",
+                         tr ? "K^T by Transpose" : "K^T input", (long long)i, y16[i], y32[i]);
+            nonfinite += !isfinite(y32[i]);
+        }
+        assert_true(nonfinite > Dv); /* the NaN row at least */
+        free(y32), free(y16);
+        e2e_model_free(m);
+    }
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -533,7 +727,8 @@ int main(void)
         cmocka_unit_test(test_nonfinite),   cmocka_unit_test(test_gemm_session),
         cmocka_unit_test(test_vit_session), cmocka_unit_test(test_fused_matmul_keeps_precision),
         cmocka_unit_test(test_options),     cmocka_unit_test(test_patch_embed),
-        cmocka_unit_test(test_trained),
+        cmocka_unit_test(test_trained),     cmocka_unit_test(test_pack_run),
+        cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

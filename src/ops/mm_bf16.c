@@ -130,7 +130,7 @@ static void to_pairs_generic(int m, int K, const float *A, int64_t lda, uint32_t
 }
 
 const e2e_bf16_kernels e2e_bf16_generic = {"generic", GMR, widen_generic, 0, NULL, to_pairs_generic,
-                                           NULL};
+                                           NULL, NULL};
 
 /* ---------------------------------------------------------------- blocks and threads */
 
@@ -139,6 +139,19 @@ size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K)
     if (!bk->dot || M < DOT_MIN_ROWS)
         return 0;
     return sizeof(uint32_t) * (size_t)M * (size_t)((K + 1) / 2);
+}
+
+void e2e_bf16_run_pairs(const e2e_bf16_kernels *bk, int M, int N, int K, const uint32_t *A,
+                        int64_t lda, const uint16_t *P, float *C, int64_t ldc, const e2e_mm_epi *e)
+{
+    const size_t panel = (size_t)((K + 1) / 2) * NR * 2;
+    for (int col = 0; col < N; col += NR) {
+        const int n = imin(N - col, NR);
+        const uint16_t *Pp = P + (size_t)(col / NR) * panel;
+        for (int i = 0; i < M; i += bk->dot_mr)
+            bk->dot(imin(M - i, bk->dot_mr), K, A + i * lda, lda, Pp, C + i * ldc + col, ldc, n, e,
+                    i, col);
+    }
 }
 
 typedef struct bf_job {

@@ -77,6 +77,9 @@ typedef struct e2e_bf16_kernels {
     /* widen with each row summed in one order whatever the tile's m (the widen tiles may split
        the k of few-row tiles over two chains); NULL: widen already does */
     e2e_bf16_tile_fn widen_seq;
+    /* e2e_bf16_pack at run, fast for sk == 1 or sn == 1 (attention's K^T and V per head; the
+       dot tables only, NULL elsewhere) */
+    void (*pack_run)(const float *B, int64_t sk, int64_t sn, int K, int N, uint16_t *P);
 } e2e_bf16_kernels;
 
 extern const e2e_bf16_kernels e2e_bf16_generic;
@@ -109,6 +112,10 @@ size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K);
 /* C = epi(A P) (A: M x K float32, stride lda; P from e2e_bf16_pack), cut over the pool's
    threads; ws: e2e_bf16_ws_bytes of workspace. fixed_order: a row's result independent of M
    (any_batch sessions, where M is the batch): no dot tiles, and the widen_seq tiles. */
+/* C = epi(A P) on the calling thread by the dot tiles (bk->dot), A already in bfloat16 pairs:
+   M rows of ceil(K / 2) pairs at stride lda (to_pairs' layout). */
+void e2e_bf16_run_pairs(const e2e_bf16_kernels *bk, int M, int N, int K, const uint32_t *A,
+                        int64_t lda, const uint16_t *P, float *C, int64_t ldc, const e2e_mm_epi *e);
 void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int K, const float *A,
                   int64_t lda, const uint16_t *P, float *C, int64_t ldc, const e2e_mm_epi *e,
                   void *ws, bool fixed_order);

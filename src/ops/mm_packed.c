@@ -208,6 +208,8 @@ typedef struct attn_dims {
     int T, D, S, Dv;
     int64_t ldS;
     size_t kp, vp, sb, qt, ot; /* float offsets inside a slot */
+    size_t qb, pb;          /* bf16: Q's and the probabilities' pairs (ATT_RB rows each) */
+    int QD, QS;             /* bf16: pairs per row of Q and of the probabilities */
 } attn_dims;
 
 static void attn_geometry(const e2e_attn_cfg *c, attn_dims *g)
@@ -219,11 +221,19 @@ static void attn_geometry(const e2e_attn_cfg *c, attn_dims *g)
     g->S = (int)c->kt.dims[r - 1];
     g->Dv = (int)c->v.dims[r - 1];
     g->ldS = (int64_t)round16((size_t)g->S);
+    g->QD = (g->D + 1) / 2;
+    g->QS = (g->S + 1) / 2;
     size_t off = 0;
     g->kp = off;
-    off += round16(e2e_mm_packed_floats(c->mk, g->D, g->S));
+    off += round16(c->bk ? e2e_bf16_packed_floats(g->D, g->S) : e2e_mm_packed_floats(c->mk, g->D, g->S));
     g->vp = off;
-    off += round16(e2e_mm_packed_floats(c->mk, g->S, g->Dv));
+    off += round16(c->bk ? e2e_bf16_packed_floats(g->S, g->Dv) : e2e_mm_packed_floats(c->mk, g->S, g->Dv));
+    g->qb = g->pb = off;
+    if (c->bk) {
+        off += round16((size_t)ATT_RB * (size_t)g->QD);
+        g->pb = off;
+        off += round16((size_t)ATT_RB * (size_t)g->QS);
+    }
     g->sb = off;
     off += (size_t)ATT_RB * (size_t)g->ldS;
     g->qt = off;
@@ -280,6 +290,15 @@ static e2e_status attn_prepare(e2e_kernel *k)
     int threads = e2e_pool_threads(k->ctx->pool);
     int64_t T = c->q.dims[r - 2];
     c->mk = e2e_mm_kernels_for(k->ctx->isa);
+    c->bk = NULL;
+    if (k->ctx->precision == E2E_PRECISION_BF16 && !k->ctx->any_batch) {
+        /* both products by the dot tiles where they exist (the products of a head do not
+           depend on the batch, but any_batch sessions keep float32 activations throughout) */
+        const e2e_bf16_kernels *bk = e2e_bf16_kernels_for(k->ctx->isa);
+        if (bk->dot && bk->pack_run && e2e_bf16_worth(bk, T, c->q.dims[r - 1], c->kt.dims[r - 1]) &&
+            e2e_bf16_worth(bk, T, c->kt.dims[r - 1], c->v.dims[r - 1]))
+            c->bk = bk;
+    }
     c->qchunks = 1;
     while (c->batch * c->qchunks < 2 * threads && T / (c->qchunks + 1) >= c->mk->mr)
         c->qchunks++;
@@ -350,6 +369,7 @@ static void attn_task(void *ctx, int t, int nt)
     const int r = g->r;
     float *slot = (float *)j->k->ws + (size_t)t * c->slot_floats;
     float *Kp = slot + g->kp, *Vp = slot + g->vp, *Sb = slot + g->sb, *Qt = slot + g->qt, *Ot = slot + g->ot;
+    uint32_t *Qb = (uint32_t *)(slot + g->qb), *Pb = (uint32_t *)(slot + g->pb);
     const float *Q = j->k->in[0]->data, *KT = j->k->in[1]->data, *V = j->k->in[2]->data;
     const float *Bias = c->has_bias ? j->k->in[3]->data : NULL;
     float *O = j->k->out[0]->data;
@@ -375,8 +395,15 @@ static void attn_task(void *ctx, int t, int nt)
         }
         const bool ahead = u + 1 < u1 && (u + 1) / c->qchunks != b; /* prefetch the next head */
         if (packed_b != b) {
-            c->mk->pack(KT + ok, c->kt.strides[r - 2], c->kt.strides[r - 1], g->D, g->S, Kp);
-            c->mk->pack(V + ov, c->v.strides[r - 2], c->v.strides[r - 1], g->S, g->Dv, Vp);
+            if (c->bk) {
+                c->bk->pack_run(KT + ok, c->kt.strides[r - 2], c->kt.strides[r - 1], g->D, g->S,
+                                (uint16_t *)Kp);
+                c->bk->pack_run(V + ov, c->v.strides[r - 2], c->v.strides[r - 1], g->S, g->Dv,
+                                (uint16_t *)Vp);
+            } else {
+                c->mk->pack(KT + ok, c->kt.strides[r - 2], c->kt.strides[r - 1], g->D, g->S, Kp);
+                c->mk->pack(V + ov, c->v.strides[r - 2], c->v.strides[r - 1], g->S, g->Dv, Vp);
+            }
             packed_b = b;
         }
         int rs = (int)((int64_t)g->T * ch / c->qchunks), re = (int)((int64_t)g->T * (ch + 1) / c->qchunks);
@@ -391,7 +418,13 @@ static void attn_task(void *ctx, int t, int nt)
                 A = Qt;
                 lda = g->D;
             }
-            e2e_mm_run(c->mk, rb, g->S, g->D, A, lda, Kp, Sb, g->ldS, &scale);
+            if (c->bk) {
+                c->bk->to_pairs(rb, g->D, A, lda, Qb, g->QD);
+                e2e_bf16_run_pairs(c->bk, rb, g->S, g->D, Qb, g->QD, (const uint16_t *)Kp, Sb,
+                                   g->ldS, &scale);
+            } else {
+                e2e_mm_run(c->mk, rb, g->S, g->D, A, lda, Kp, Sb, g->ldS, &scale);
+            }
             if (c->has_bias)
                 attn_add_bias(c, g, Bias + obias, r0, rb, Sb);
             for (int i = 0; i < rb; i++) {
@@ -400,7 +433,17 @@ static void attn_task(void *ctx, int t, int nt)
                     attn_prefetch(c, g, Q, KT, V, b + 1, r0 + i - rs, re - rs);
             }
             float *Y = O + oo + r0 * ot;
-            if (oe == 1) {
+            if (c->bk) {
+                c->bk->to_pairs(rb, g->S, Sb, g->ldS, Pb, g->QS);
+                float *Yd = oe == 1 ? Y : Ot;
+                const int64_t ldy = oe == 1 ? ot : g->Dv;
+                e2e_bf16_run_pairs(c->bk, rb, g->Dv, g->S, Pb, g->QS, (const uint16_t *)Vp, Yd, ldy,
+                                   &plain);
+                if (oe != 1)
+                    for (int i = 0; i < rb; i++)
+                        for (int d = 0; d < g->Dv; d++)
+                            Y[i * ot + d * oe] = Ot[(size_t)i * g->Dv + d];
+            } else if (oe == 1) {
                 e2e_mm_run(c->mk, rb, g->Dv, g->S, Sb, g->ldS, Vp, Y, ot, &plain);
             } else {
                 e2e_mm_run(c->mk, rb, g->Dv, g->S, Sb, g->ldS, Vp, Ot, g->Dv, &plain);

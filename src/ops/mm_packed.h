@@ -132,6 +132,9 @@ typedef struct e2e_attn_cfg {
     int64_t batch;          /* product of the batch dims */
     int qchunks;            /* query-row chunks per (batch, head) unit */
     size_t slot_floats;     /* workspace per thread */
+    /* precision BF16 with AVX512_BF16 dot tiles (not any_batch): both products on them, Q, K,
+       V and the softmax's probabilities rounded to bfloat16 (ops/mm_bf16.h); NULL: float32 */
+    const struct e2e_bf16_kernels *bk;
 } e2e_attn_cfg;
 
 extern const e2e_op_def e2e_op_attention;

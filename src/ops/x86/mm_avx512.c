@@ -13,34 +13,6 @@
 #define NR 32
 
 
-/* o[c] = column c of the 16 x 16 block r[0..15] (rows): 32-bit then 64-bit interleaves
-   inside 128-bit lanes, then two rounds of lane shuffles. */
-static inline void transpose16(const __m512 *r, __m512 *o)
-{
-    __m512 a[16], b[16];
-    for (int i = 0; i < 8; i++) {
-        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
-        __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
-        b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2)); /* column 4L + 0 of rows 4i.. */
-        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-    }
-    for (int c = 0; c < 4; c++) {
-        __m512 x = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44), y = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
-        __m512 x2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
-        __m512 y2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
-        o[c] = _mm512_shuffle_f32x4(x, x2, 0x88);
-        o[4 + c] = _mm512_shuffle_f32x4(x, x2, 0xDD);
-        o[8 + c] = _mm512_shuffle_f32x4(y, y2, 0x88);
-        o[12 + c] = _mm512_shuffle_f32x4(y, y2, 0xDD);
-    }
-}
-
 static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
 {
     int np = (N + NR - 1) / NR;
@@ -58,7 +30,7 @@ static void pack(const float *B, int64_t sk, int64_t sn, int K, int N, float *P)
                     for (int j = 0; j < 16; j++)
                         r[j] = j < nv ? _mm512_maskz_loadu_ps(mk, B + (int64_t)(nb + j) * sn + kb)
                                       : _mm512_setzero_ps();
-                    transpose16(r, o);
+                    e2e_transpose16_avx512(r, o);
                     for (int kk = 0; kk < kv; kk++)
                         _mm512_storeu_ps(dst + (size_t)(kb + kk) * NR + 16 * g, o[kk]);
                 }

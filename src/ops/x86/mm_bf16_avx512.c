@@ -119,7 +119,9 @@ static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *
 
 /* ---------------------------------------------------------------- AVX512_BF16 */
 
-BF16 INLINE void dot_t(const int m, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
+/* nv = 1: only the panel's first 16 columns (n <= 16: attention's last key, the class token,
+   alone in a panel of 32) */
+BF16 INLINE void dot_t(const int m, const int nv, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
                        float *C, int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
     __m512 c0[MR], c1[MR];
@@ -136,37 +138,44 @@ BF16 INLINE void dot_t(const int m, int K, const uint32_t *A, int64_t lda, const
     {
         if (i < m) {
             _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_ET0);
-            _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_ET0);
+            if (nv > 1)
+                _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_ET0);
             if (e->res) {
                 const float *r = e->res + (row + i) * e->ldr + col;
                 _mm_prefetch((const char *)r, _MM_HINT_T0);
-                _mm_prefetch((const char *)(r + 16), _MM_HINT_T0);
+                if (nv > 1)
+                    _mm_prefetch((const char *)(r + 16), _MM_HINT_T0);
             }
         }
     }
     const int Q = (K + 1) / 2;
     for (int q = 0; q < Q; q++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(P);
-        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(P + 32);
+        const __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(P + 32) : b0;
         _mm_prefetch((const char *)(P + 1024), _MM_HINT_T0);
-        _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
+        if (nv > 1)
+            _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
         P += 2 * NR;
         _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
         {
             if (i < m) {
                 const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
                 c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
-                c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
+                if (nv > 1)
+                    c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
             }
         }
     }
-    store_tile(m, c0, c1, C, ldc, n, e, row, col);
+    e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
 }
 
 BF16 static void dot(int m, int K, const void *A, int64_t lda, const uint16_t *P, float *C,
                      int64_t ldc, int n, const e2e_mm_epi *e, int64_t row, int col)
 {
-    CASES(dot_t, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
+    if (n > 16)
+        CASES(dot_t, 2, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
+    else
+        CASES(dot_t, 1, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
 }
 
 BF16 static void to_pairs(int m, int K, const float *A, int64_t lda, uint32_t *D, int64_t ldd)
@@ -188,5 +197,63 @@ BF16 static void to_pairs(int m, int K, const float *A, int64_t lda, uint32_t *D
     }
 }
 
-const e2e_bf16_kernels e2e_bf16_avx512 = {"avx512", MR, widen, 0, NULL, NULL, widen_seq};
-const e2e_bf16_kernels e2e_bf16_avx512_dot = {"avx512-bf16", MR, widen, MR, dot, to_pairs, widen_seq};
+/* e2e_bf16_pack at run (attention packs K^T and V per head). sk == 1 (K^T: each column's k
+   contiguous, a row of K): a column's pairs come from one cvtne2ps and are scattered down
+   the panel, 32 words apart. sn == 1 (V: rows along n): rows 2q and 2q + 1 are rounded
+   together and interleaved into pairs. The rounding is VCVTNE2PS2BF16's, as to_pairs' (to
+   nearest even, NaN stays NaN; it also flushes subnormals to zero, unlike the plain C pack). */
+BF16 static void pack_run(const float *B, int64_t sk, int64_t sn, int K, int N, uint16_t *P)
+{
+    if (sk != 1 && sn != 1) {
+        e2e_bf16_pack(B, sk, sn, K, N, (float *)P);
+        return;
+    }
+    const int Q = (K + 1) / 2;
+    uint32_t *W = (uint32_t *)P;
+    for (int col = 0; col < N; col += NR) {
+        uint32_t *d = W + (size_t)(col / NR) * (size_t)Q * NR;
+        const int nn = N - col < NR ? N - col : NR;
+        if (sk == 1) {
+            /* 16 columns at a time: each one's 16 pairs from a cvtne2ps (a row of the block),
+               the block transposed so that a pair's 16 columns are one vector */
+            for (int g = 0; g < 2; g++) {
+                const int nb = col + 16 * g, nv = N - nb < 16 ? N - nb : 16; /* may be <= 0 */
+                for (int k = 0; k < K; k += 32) {
+                    const int t = K - k < 32 ? K - k : 32, lo = t < 16 ? t : 16, hi = t - lo;
+                    const __mmask16 m0 = (__mmask16)((1u << lo) - 1), m1 = (__mmask16)((1u << hi) - 1);
+                    __m512 r[16], o[16];
+                    for (int j = 0; j < 16; j++) {
+                        const float *s = B + (int64_t)(nb + j) * sn + k;
+                        r[j] = j < nv ? (__m512)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, s + 16),
+                                                                   _mm512_maskz_loadu_ps(m0, s))
+                                      : _mm512_setzero_ps();
+                    }
+                    e2e_transpose16_avx512(r, o);
+                    for (int q = 0; q < (t + 1) / 2; q++)
+                        _mm512_storeu_ps((float *)d + (size_t)(k / 2 + q) * NR + 16 * g, o[q]);
+                }
+            }
+        } else {
+            /* word j of pair q: bf16(B[2q][j]) low, bf16(B[2q + 1][j]) high */
+            const __m512i mix = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
+                                                 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+                                                 18, 2, 17, 1, 16, 0);
+            for (int q = 0; q < Q; q++) {
+                const float *r0 = B + (int64_t)(2 * q) * sk + col, *r1 = r0 + sk;
+                const bool odd = 2 * q + 1 < K;
+                for (int c = 0; c < NR; c += 16) {
+                    const int cnt = nn - c <= 0 ? 0 : nn - c < 16 ? nn - c : 16;
+                    const __mmask16 m = (__mmask16)((1u << cnt) - 1);
+                    const __m512 x0 = _mm512_maskz_loadu_ps(m, r0 + c);
+                    const __m512 x1 = odd ? _mm512_maskz_loadu_ps(m, r1 + c) : _mm512_setzero_ps();
+                    const __m512i w = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+                    _mm512_storeu_si512(d + (size_t)q * NR + c, _mm512_permutexvar_epi16(mix, w));
+                }
+            }
+        }
+    }
+}
+
+const e2e_bf16_kernels e2e_bf16_avx512 = {"avx512", MR, widen, 0, NULL, NULL, widen_seq, NULL};
+const e2e_bf16_kernels e2e_bf16_avx512_dot = {"avx512-bf16", MR, widen, MR, dot, to_pairs, widen_seq,
+                                               pack_run};

@@ -61,4 +61,32 @@ static inline __m512 e2e_vmax_nan(__m512 a, __m512 b)
     return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
 }
 
+/* o[c] = column c of the 16 x 16 block r[0..15] (rows): 32-bit then 64-bit interleaves
+   inside 128-bit lanes, then two rounds of lane shuffles. */
+static inline void e2e_transpose16_avx512(const __m512 *r, __m512 *o)
+{
+    __m512 a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
+        __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
+        b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2)); /* column 4L + 0 of rows 4i.. */
+        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 x = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44), y = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
+        __m512 x2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
+        __m512 y2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
+        o[c] = _mm512_shuffle_f32x4(x, x2, 0x88);
+        o[4 + c] = _mm512_shuffle_f32x4(x, x2, 0xDD);
+        o[8 + c] = _mm512_shuffle_f32x4(y, y2, 0x88);
+        o[12 + c] = _mm512_shuffle_f32x4(y, y2, 0xDD);
+    }
+}
+
 #endif
