@@ -1111,6 +1111,16 @@ int e2e_cmd_run(int argc, char **argv)
                 break;
             }
     }
+    /* the frames of max_batch slots (cross-event batches: a run's and an event's) allocated
+       and touched now, not by the first events with that many slots */
+    for (int t = 0; t < nt; t++) {
+        int mb = e2e_tagger_get_config(tj[t].t)->max_batch;
+        size_t slots = (size_t)(mb > 0 ? mb : 16) * (batch_events > 1 ? 2 : 1);
+        if (tj[t].like < 0 && !tj[t].is_graph && e2e_tagger_reserve(tj[t].t, slots, &err)) {
+            fprintf(stderr, "e2e run: %s\n", err.message);
+            goto done;
+        }
+    }
     if (run_part_begin(&meta, events, arch, tj, nt, &skip, &max_events))
         goto done;
 
