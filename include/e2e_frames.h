@@ -462,6 +462,12 @@ e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);
    e2e_tagger_infer that ends the batch scores the rest. The scores are those one
    e2e_tagger_infer gives (a slot's score does not depend on its batch). */
 e2e_status e2e_tagger_infer_ready(e2e_tagger *t, e2e_error *err);
+/* Allocates the slots and image frames of `slots` slots and touches every page of them now,
+   so that the events with up to that many slots (for cross-event batches, slots not yet
+   scored) neither grow the buffers nor take first-touch page faults (creation-time work, as
+   a trigger job does before its first event; optional: the buffers grow as needed anyway).
+   Not worth it for a tagger that reads another's frames (e2e_tagger_prepare_like). */
+e2e_status e2e_tagger_reserve(e2e_tagger *t, size_t slots, e2e_error *err);
 /* Runs the tagger's session `runs` times on zero frames before the first event (caches,
    page faults, the BLAS buffers), with batches max_batch, max_batch - 1, ..., 1, max_batch,
    ... so that runs >= max_batch touches every batch's plan; a graph model with a dynamic P

@@ -476,6 +476,62 @@ static void test_sparse_frames_equal_crops(void **state)
     e2e_event_free(ev);
 }
 
+/* e2e_tagger_reserve: the buffers of that many slots are made before the first event (the
+   frames stay where they are while events fit) and a reserve in the middle of a batch keeps
+   the batch's frames; the frames equal the crops either way. */
+static void test_reserve_keeps_frames(void **state)
+{
+    e2e_tagger_config c;
+    e2e_tagger *r, *b;
+    e2e_error err;
+    e2e_tagger_config_default("qg", &c, NULL);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &r, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &b, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_reserve(r, 16, &err), E2E_OK);
+    size_t n;
+    int C, H, W;
+    const float *at = e2e_tagger_frames(r, &n, &C, &H, &W);
+    assert_non_null(at);
+    assert_int_equal(n, 0);
+    e2e_event *ev;
+    e2e_detframes *df;
+    e2e_event_create(&ev, NULL);
+    e2e_detframes_create(NULL, &df, NULL);
+    e2e_gen_options g = e2e_gen_options_default();
+    float *kept = NULL;
+    size_t most = 0;
+    for (int e = 0; e < 8; e++) {
+        g.pileup = e % 2 ? 150 : 0;
+        assert_int_equal(e2e_gen_event(&g, (uint64_t)e, ev, &err), E2E_OK);
+        assert_int_equal(e2e_detframes_build(df, ev, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare_seeds(r, ev, df, &err), E2E_OK);
+        assert_ptr_equal(e2e_tagger_frames(r, &n, &C, &H, &W), at);
+        most = n > most ? n : most;
+        check_against_crops(r, df, 0);
+        /* b: a batch of all the events, reserved anew after the third */
+        size_t n0;
+        e2e_tagger_frames(b, &n0, &C, &H, &W);
+        if (e == 3) {
+            const size_t per = (size_t)C * H * W;
+            kept = malloc((n0 ? n0 : 1) * per * sizeof(float));
+            memcpy(kept, e2e_tagger_frames(b, &n0, &C, &H, &W), n0 * per * sizeof(float));
+            assert_int_equal(e2e_tagger_reserve(b, 4 * n0 + 64, &err), E2E_OK);
+            assert_memory_equal(e2e_tagger_frames(b, &n, &C, &H, &W), kept,
+                                n0 * per * sizeof(float));
+            assert_int_equal(n, n0);
+        }
+        assert_int_equal((e ? e2e_tagger_append_seeds : e2e_tagger_prepare_seeds)(b, ev, df,
+                                                                               &err), E2E_OK);
+        check_against_crops(b, df, e ? n0 : 0);
+    }
+    assert_true(most > 0 && most <= 16);
+    free(kept);
+    e2e_tagger_free(r);
+    e2e_tagger_free(b);
+    e2e_detframes_free(df);
+    e2e_event_free(ev);
+}
+
 /* Taggers with the same frames (the default top and tau) share them: the second copies
    the first's slots and reads its frames; any difference in objects, cuts, channels or
    size is refused. */
@@ -564,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_photon_tagger_on_eb_view),
         cmocka_unit_test(test_sparse_frames_equal_crops),
         cmocka_unit_test(test_prepare_like_shares_frames),
+        cmocka_unit_test(test_reserve_keeps_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "frames/event_check.h"
 #include "frames/frames_internal.h"
 
 #define MAGIC "E2EEVT"          /* 7 bytes with the NUL */

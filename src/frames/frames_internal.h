@@ -33,15 +33,7 @@ struct e2e_event {
     fr_vec eb, ee, hbhe, tracks, pixel, strip, photons, crystals, jets[2];
 };
 
-/* Validation of single records; on failure write the reason into msg and return -1. */
-int fr_check_eb(const e2e_eb_hit *h, char *msg, size_t n);
-int fr_check_ee(const e2e_ee_hit *h, char *msg, size_t n);
-int fr_check_hbhe(const e2e_hbhe_hit *h, char *msg, size_t n);
-int fr_check_track(const e2e_track *t, char *msg, size_t n);
-int fr_check_tracker_hit(const e2e_tracker_hit *h, int pixel, char *msg, size_t n);
-int fr_check_photon(const e2e_photon *p, char *msg, size_t n);
-int fr_check_crystal(const e2e_crystal *c, char *msg, size_t n);
-int fr_check_jet(const e2e_jet *j, char *msg, size_t n);
+/* Validation of single records: frames/event_check.h. */
 
 /* Little-endian access (the format is little-endian whatever the host). */
 static inline uint16_t fr_rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }

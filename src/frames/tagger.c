@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/ir.h" /* e2e_aligned_alloc_uninit: the image frames' buffer */
 #include "frames/frames_internal.h"
 
 #define MAX_SESSIONS 32
@@ -88,10 +89,10 @@ struct e2e_tagger {
     size_t fbase;             /* frames holds the image frames of slots fbase..n - 1: the
                                  runs of e2e_tagger_infer_ready scored those before it */
     /* image frames: a sparse channel's planes are written cell by cell, a busy one's
-       cropped whole. frames[0 .. zeroed) is zero except the cells listed in dirty (uint32
-       offsets, cleared by the next event's prepare) and the planes marked in whole (one
-       byte per plane: cropped whole, zeroed only when next used otherwise) */
-    size_t zeroed;
+       cropped whole. frames (frames_reserve: whole frames, every page touched) is zero
+       except the cells listed in dirty (uint32 offsets, cleared by the next event's prepare)
+       and the planes marked in whole (one byte per plane of frames.cap: cropped whole,
+       zeroed only when next used otherwise) */
     fr_vec dirty, whole, at;
     const e2e_tagger *like;   /* e2e_tagger_prepare_like: the tagger whose frames are read */
 };
@@ -170,7 +171,8 @@ void e2e_tagger_free(e2e_tagger *t)
         return;
     for (int i = 0; i < t->n_cached; i++)
         e2e_session_free(t->cache[i].s);
-    fr_vec *v[] = {&t->seeds, &t->slots, &t->frames, &t->cand, &t->nodes, &t->first,
+    e2e_aligned_free(t->frames.data); /* frames_reserve's block */
+    fr_vec *v[] = {&t->seeds, &t->slots, &t->cand, &t->nodes, &t->first,
                    &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
                    &t->built_seeds, &t->dirty, &t->whole, &t->at};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -464,6 +466,46 @@ static const float *frames_of(const e2e_tagger *t)
     return t->like ? t->like->frames.data : t->frames.data;
 }
 
+/* The image frames' buffer made to hold `slots` frames (at least twice the frames it held,
+   when it grows): a new block, huge pages from 1 MB on (core/region.h), zero-filled and
+   written through here, so that neither the crops nor the first convolution reading them
+   take the first touches of its pages (each tens of microseconds on a virtual machine for 4
+   KB pages: 720 for qg's 9-slot events). The old block's frames, dirty cells and whole
+   planes move with it; the new planes are zero. */
+static int frames_reserve(e2e_tagger *t, size_t slots)
+{
+    const size_t per = (size_t)t->C * t->H * t->W, had = t->frames.cap / per;
+    if (slots <= had)
+        return 0;
+    if (slots < 2 * had)
+        slots = 2 * had;
+    if (slots > SIZE_MAX / sizeof(float) / per ||
+        fr_vec_reserve(&t->whole, slots * (size_t)t->C - t->whole.n))
+        return -1;
+    float *f = e2e_aligned_alloc_uninit(slots * per * sizeof(float));
+    if (!f)
+        return -1;
+    if (had)
+        memcpy(f, t->frames.data, had * per * sizeof(float));
+    memset(f + had * per, 0, (slots - had) * per * sizeof(float));
+    e2e_aligned_free(t->frames.data);
+    t->frames.data = f;
+    t->frames.cap = slots * per;
+    memset((uint8_t *)t->whole.data + t->whole.n, 0, slots * (size_t)t->C - t->whole.n);
+    t->whole.n = slots * (size_t)t->C;
+    return 0;
+}
+
+e2e_status e2e_tagger_reserve(e2e_tagger *t, size_t slots, e2e_error *err)
+{
+    if (fr_vec_reserve(&t->seeds, slots > t->seeds.n ? slots - t->seeds.n : 0) ||
+        fr_vec_reserve(&t->slots, slots > t->slots.n ? slots - t->slots.n : 0) ||
+        (t->kind != E2E_TAGGER_GRAPH && frames_reserve(t, slots)))
+        return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for the frames of %zu "
+                       "slots", t->cfg.name, slots);
+    return E2E_OK;
+}
+
 /* Zeroes the cells the previous batch scattered into the image frames. */
 static void clear_frames(e2e_tagger *t)
 {
@@ -572,20 +614,9 @@ static e2e_status seeds_of(e2e_tagger *t, const e2e_event *ev, const e2e_detfram
     t->P = 0;
     t->truncated = t->empty = 0;
     if (nobj > SIZE_MAX / sizeof(float) / per - n0 || fr_vec_reserve(&t->seeds, nobj) ||
-        fr_vec_reserve(&t->slots, nobj) || (images && fr_vec_reserve(&t->frames, nobj * per)))
+        fr_vec_reserve(&t->slots, nobj) || (images && frames_reserve(t, f0 + nobj)))
         return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots", cfg->name,
                        nobj);
-    if (images && t->zeroed < (f0 + nobj) * per) { /* new planes: zero once */
-        const size_t have = t->whole.n, need = (f0 + nobj) * (size_t)t->C;
-        if (fr_vec_reserve(&t->whole, need - have))
-            return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for %zu slots",
-                           cfg->name, nobj);
-        memset((uint8_t *)t->whole.data + have, 0, need - have);
-        t->whole.n = need;
-        memset((float *)t->frames.data + t->zeroed, 0,
-               ((f0 + nobj) * per - t->zeroed) * sizeof(float));
-        t->zeroed = (f0 + nobj) * per;
-    }
     const float *img[E2E_TAGGER_MAX_CHANNELS];
     e2e_status st = channel_images(t, df, img, err);
     if (st)
@@ -1202,20 +1233,12 @@ e2e_status e2e_tagger_warmup(e2e_tagger *t, int runs, e2e_error *err)
             memset(t->rknn.data, 0, B * (size_t)P * k * sizeof(int64_t));
     } else {
         t->frames.n = 0;
-        if (fr_vec_reserve(&t->frames, B * per))
+        if (frames_reserve(t, B))
             return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
                            t->cfg.name);
         memset(t->frames.data, 0, B * per * sizeof(float));
         /* (dirty entries below B * per now name zero cells: harmless) */
-        const size_t planes = B * (size_t)C;
-        if (planes > t->whole.n && fr_vec_reserve(&t->whole, planes - t->whole.n))
-            return e2e_fail(err, E2E_ERR_NOMEM, "tagger %s: out of memory for warm-up",
-                           t->cfg.name);
-        memset(t->whole.data, 0, planes);
-        if (t->whole.n < planes)
-            t->whole.n = planes;
-        if (t->zeroed < B * per)
-            t->zeroed = B * per;
+        memset(t->whole.data, 0, B * (size_t)C);
     }
     for (int r = 0; r < runs && !st; r++) {
         const size_t nb = t->bmax ? B - (size_t)r % B : B;
