@@ -131,11 +131,15 @@ int fr_frame_scatter(const float *img, int row0, int H, const fr_cells *cells,
                      const fr_crop_at *at, size_t n_at, int h, int w, float *plane0,
                      size_t stride, const float *base, fr_vec *dirty);
 
-/* Graph frames (graph.c). A node candidate: its ordering key and its index in the crop
-   (row * w + col). */
+/* Graph frames (graph.c). A run of node candidates: n cells of one image row, image
+   indices idx .. idx + n - 1, with the same ordering key (bit for bit). The event's list
+   holds maximal runs (a cell that follows a run on its row with the same key extends it),
+   so it does not depend on how it was built: most runs are an HBHE tower's cells on a row
+   (5, its upsampled columns, where no other channel was written). */
 typedef struct fr_graph_cand {
     float key;
     uint32_t idx;
+    uint32_t n;
 } fr_graph_cand;
 
 /* fr_graph_cloud selects by the key's leading bits: bin = key bits >> 20 (the exponent and
@@ -146,9 +150,9 @@ typedef struct fr_graph_cand {
 /* The event's node cells for one tagger: the tagger's channel images (H x 360, EB view or
    grid), where image row 0 sits on the grid (55 for the EB view, 0 for the grid), the
    per-channel feature scale and the node threshold; cells = the cells whose sum over
-   channels of |value| exceeds the threshold, in row-major order, each with its image index
-   and its ordering key (sum over channels of |scaled value|); row_first[r] = first entry of
-   image row r (H + 1 entries). */
+   channels of |value| exceeds the threshold, in row-major order, as runs (fr_graph_cand)
+   of their image index and ordering key (sum over channels of |scaled value|);
+   row_first[r] = first run of image row r (H + 1 entries). */
 typedef struct fr_graph_event {
     const float *const *img;
     const float *scale;
@@ -166,11 +170,12 @@ typedef struct fr_graph_event {
     const float *hbhe;
     const uint64_t (*hbhe_rows)[FR_HROW_WORDS];
     int hbhe_c;
-    fr_vec cells;     /* fr_graph_cand: key, image index */
+    fr_vec cells;     /* fr_graph_cand: key, image index, cells in the run */
     size_t row_first[E2E_GRID_ROWS + 1];
     uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin (zero between
                                calls: start with a zeroed fr_graph_event), */
-    uint32_t span[E2E_GRID_ROWS][4]; /* and per crop row its cells' spans */
+    uint32_t span[E2E_GRID_ROWS][4]; /* per crop row its runs' spans, */
+    uint32_t row_top[E2E_GRID_ROWS]; /* and its highest key bin */
 } fr_graph_event;
 
 /* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set

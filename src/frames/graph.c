@@ -36,20 +36,45 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-/* The first of cells[lo .. hi) (sorted by idx) with idx >= x; hi when none. Halving without
-   a data-dependent branch (a conditional move), as the outcomes are unpredictable. */
-static uint32_t lower_idx(const fr_graph_cand *cells, uint32_t lo, uint32_t hi, uint32_t x)
+/* The first of the runs cells[lo .. hi) (sorted by idx, disjoint) with idx >= x (last = 0)
+   or that ends after x (last = 1: idx + n > x); hi when none. Halving without a
+   data-dependent branch (a conditional move), as the outcomes are unpredictable. */
+static inline uint32_t lower_run(const fr_graph_cand *cells, uint32_t lo, uint32_t hi,
+                                 uint32_t x, int last)
 {
     uint32_t n = hi - lo;
     if (!n)
         return lo;
     const fr_graph_cand *b = cells + lo;
+    x += (uint32_t)last; /* idx + n > x: idx + n - 1 >= x */
+    const uint32_t d = last ? 1 : 0;
     while (n > 1) {
         const uint32_t half = n / 2;
-        b = b[half].idx < x ? b + half : b;
+        b = b[half].idx + (b[half].n & -d) < x ? b + half : b;
         n -= half;
     }
-    return (uint32_t)(b - cells) + (b->idx < x);
+    return (uint32_t)(b - cells) + (b->idx + (b->n & -d) < x);
+}
+
+/* Appends n cells from image index idx with key to the runs cells[0 .. nc): extends the
+   last run where they follow it on its row with the same key bits. The new count. */
+static inline size_t put_run(fr_graph_cand *cells, size_t nc, float key, uint32_t idx,
+                             uint32_t n)
+{
+    if (nc) {
+        fr_graph_cand *p = cells + nc - 1;
+        uint32_t a, b;
+        memcpy(&a, &p->key, sizeof a);
+        memcpy(&b, &key, sizeof b);
+        if (p->idx + p->n == idx && a == b && idx % E2E_GRID_COLS) {
+            p->n += n;
+            return nc;
+        }
+    }
+    cells[nc].key = key;
+    cells[nc].idx = idx;
+    cells[nc].n = n;
+    return nc + 1;
 }
 
 /* Orders v[0 .. n) earliest first (larger order value first): a quicksort, median of three,
@@ -179,6 +204,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     const int hbhe_c = hbhe ? ge->hbhe_c : -1;
     ge->cells.n = 0;
     ge->bits = bits;
+    size_t nc = 0; /* runs so far (ge->cells.n at the end) */
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
        is read only where its own bit is set, so that the images, often out of cache by now,
        are read once per written cell rather than once per channel and occupied cell. One
@@ -214,13 +240,14 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
            EB view; such cells are not in keep) */
         const int64_t base = (int64_t)wd * 64 - lo;
         /* room for the word's cells at once (not one reserve per cell) */
+        ge->cells.n = nc;
         if (fr_vec_reserve(&ge->cells, (size_t)__builtin_popcountll(keep)))
             return -1;
-        fr_graph_cand *out = (fr_graph_cand *)ge->cells.data + ge->cells.n;
-        size_t k = 0;
+        fr_graph_cand *out = ge->cells.data;
         /* mix: the cells whose channels add up; with HBHE from the towers, those where
-           another channel was written: a cell of HBHE alone has sum |v| and key |scale v|
-           (0 + x, as the sums over the channels give), from its tower */
+           another channel was written. The others (keep & ~mix) hold HBHE alone: sum |v|
+           and key |scale v| (0 + x, as the sums over the channels give), from the tower,
+           taken as runs of a tower's adjacent cells on a row (5 at most) */
         uint64_t mix = keep;
         const float *tw0 = NULL, *tw1 = NULL;
         float hsc = 0;
@@ -232,27 +259,8 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
             tw0 = hbhe + gr / 5 * E2E_HCAL_COLS;
             tw1 = gr + 1 < E2E_GRID_ROWS ? hbhe + (gr + 1) / 5 * E2E_HCAL_COLS : tw0;
             hsc = scale[hbhe_c];
-            if (!mix) { /* HBHE alone in the word: the cells straight from the towers */
-                for (uint64_t t = keep; t; t &= t - 1) {
-                    const int bit = __builtin_ctzll(t);
-                    const float v = hbhe_at(tw0, tw1, gc, len, bit);
-                    if (!(fabsf(v) > threshold))
-                        continue;
-                    out[k].key = fabsf(hsc * v);
-                    out[k].idx = (uint32_t)(base + bit);
-                    k++;
-                }
-                ge->cells.n += k;
-                continue;
-            }
-            for (uint64_t t = keep & ~mix; t; t &= t - 1) {
-                const int bit = __builtin_ctzll(t);
-                const float v = hbhe_at(tw0, tw1, gc, len, bit);
-                wsum[bit] = fabsf(v);
-                wkey[bit] = fabsf(hsc * v);
-            }
         }
-        for (int c = 0; c < C; c++) {
+        for (int c = 0; c < C && mix; c++) {
             const float *im = img[c], sc = scale[c];
             if (c == hbhe_c) {
                 for (uint64_t t = cw[c] & mix; t; t &= t - 1) {
@@ -270,18 +278,34 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
                 wkey[bit] += fabsf(sc * v); /* the ordering key */
             }
         }
-        for (uint64_t t = keep; t; t &= t - 1) {
-            const int bit = __builtin_ctzll(t);
-            const float sum = wsum[bit], key = wkey[bit];
-            wsum[bit] = wkey[bit] = 0;
-            if (!(sum > threshold))
+        const uint64_t alone = keep & ~mix;
+        for (uint64_t t = keep; t;) {
+            const uint32_t bit = (uint32_t)__builtin_ctzll(t);
+            if (mix >> bit & 1) {
+                t &= t - 1;
+                const float sum = wsum[bit], key = wkey[bit];
+                wsum[bit] = wkey[bit] = 0;
+                if (sum > threshold)
+                    nc = put_run(out, nc, key, (uint32_t)(base + bit), 1);
                 continue;
-            out[k].key = key;
-            out[k].idx = (uint32_t)(base + bit);
-            k++;
+            }
+            /* HBHE alone from bit to the first cell that is not, or the tower's end (the
+               bit after its last column in the word; W is 72 towers) */
+            uint32_t end = bit < len ? (gc + bit) / 5 * 5 + 5 - gc : len + (bit - len) / 5 * 5 + 5;
+            if (bit < len && end > len)
+                end = len;
+            if (end > 64)
+                end = 64;
+            const uint64_t ones = ~(alone >> bit); /* the cells alone from bit: its low zeros */
+            const uint32_t stop = ones ? bit + (uint32_t)__builtin_ctzll(ones) : 64;
+            const uint32_t last = stop < end ? stop : end;
+            t = last == 64 ? 0 : t & ~(uint64_t)0 << last;
+            const float v = hbhe_at(tw0, tw1, gc, len, (int)bit);
+            if (fabsf(v) > threshold)
+                nc = put_run(out, nc, fabsf(hsc * v), (uint32_t)(base + bit), last - bit);
         }
-        ge->cells.n += k;
     }
+    ge->cells.n = nc;
     const fr_graph_cand *cells = ge->cells.data;
     size_t k = 0;
     for (int r = 0; r <= ge->H; r++) {
@@ -314,22 +338,29 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
        window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
     const uint32_t wa = (uint32_t)c0, wb = c0 + w > W ? (uint32_t)W : (uint32_t)(c0 + w);
     const uint32_t wrap = c0 + w > W ? (uint32_t)(c0 + w - W) : 0;
+    /* the runs of a span are cut to its window: [lo, hi) of the part's image indices */
     uint32_t (*span)[4] = ge->span;
+    uint32_t *row_top = ge->row_top;
     for (int ir = ra; ir < rb; ir++) {
         const uint32_t e0 = (uint32_t)ge->row_first[ir], e1 = (uint32_t)ge->row_first[ir + 1];
         const uint32_t rowbase = (uint32_t)ir * W;
         uint32_t *sp = span[ir - ra];
-        sp[0] = lower_idx(cells, e0, e1, rowbase + wa);
-        sp[1] = lower_idx(cells, sp[0], e1, rowbase + wb);
+        sp[0] = lower_run(cells, e0, e1, rowbase + wa, 1);
+        sp[1] = lower_run(cells, sp[0], e1, rowbase + wb, 0);
         sp[2] = e0;
-        sp[3] = wrap ? lower_idx(cells, e0, sp[0], rowbase + wrap) : e0;
-        for (int part = 0; part < 4; part += 2)
+        /* the run at sp[0] may also start before the wrapped part's end (w = 360) */
+        sp[3] = wrap ? lower_run(cells, e0, sp[0] < e1 ? sp[0] + 1 : e1, rowbase + wrap, 0) : e0;
+        uint32_t rtop = 0;
+        for (int part = 0; part < 4; part += 2) {
+            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
             for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
+                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
+                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
                 uint32_t kb;
                 memcpy(&kb, &cells[e].key, sizeof kb);
                 kb >>= FR_BIN_SHIFT;
-                if (kb != run_bin) { /* a tower's cells in a row share a key: one add per run
-                                        (not a chain of increments of one counter) */
+                if (kb != run_bin) { /* one add per run of equal bins (not a chain of
+                                        increments of one counter) */
                     if (run_n)
                         hist[run_bin] += run_n;
                     run_bin = kb;
@@ -337,9 +368,12 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                     top = kb > top ? kb : top;
                     bot = kb < bot ? kb : bot;
                 }
-                run_n++;
+                rtop = kb > rtop ? kb : rtop;
+                run_n += z - a;
+                n += z - a;
             }
-        n += (size_t)(sp[1] - sp[0]) + (sp[3] - sp[2]);
+        }
+        row_top[ir - ra] = rtop;
     }
     if (run_n)
         hist[run_bin] += run_n;
@@ -365,24 +399,30 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     uint64_t *kv = heap->data, *tv = kv + m; /* kept above B; those in B */
     size_t nk = 0, nt = 0;
     for (int ir = ra; ir < rb && n; ir++) {
+        if ((int64_t)row_top[ir - ra] < bin_b) /* none of the row's cells is kept */
+            continue;
         const uint32_t *sp = span[ir - ra];
         const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
         for (int part = 0; part < 4; part += 2) {
+            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
+            /* the crop column of image index rowbase + c0 + x is x (part 0), x + W (part 1) */
+            const uint32_t qoff = crow - rowbase - (uint32_t)c0 + (part ? (uint32_t)W : 0);
             for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
-                int q = (int)(cells[e].idx - rowbase) - c0;
-                if (q < 0)
-                    q += W;
                 uint32_t kb;
                 memcpy(&kb, &cells[e].key, sizeof kb);
                 const int64_t b = kb >> FR_BIN_SHIFT;
                 if (b < bin_b)
                     continue;
+                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
+                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
                 /* the tie order: (row, col) of the crop */
-                const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
+                uint64_t *dst = b > bin_b ? kv + nk : tv + nt;
+                for (uint32_t x = a; x < z; x++)
+                    *dst++ = order_of(cells[e].key, x + qoff);
                 if (b > bin_b)
-                    kv[nk++] = o;
+                    nk += z - a;
                 else
-                    tv[nt++] = o;
+                    nt += z - a;
             }
         }
     }
