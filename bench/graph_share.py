@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Graph frames' share of each graph tagger's inference (docs/graph-frames.md section 7):
-alternating runs of two e2e binaries on one event file, medians over the rounds.
+alternating runs of two e2e binaries on one event file (A B, B A, A B, ...), medians over
+the rounds.
 
   bench/graph_share.py --a /work/main/build/e2e --b build/e2e --events FILE \
       [--arch gnn] [--rounds 6] [--model-dir /work/models]
@@ -44,17 +45,29 @@ def main():
     ap.add_argument("--arch", default="gnn")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--model-dir", default="/work/models")
+    ap.add_argument("--verbose", action="store_true", help="print top's p50 rows per round")
     args = ap.parse_args()
     res = {"a": [], "b": []}
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            ra, ca = run(args.a, args, tmp, "a")
-            rb, cb = run(args.b, args, tmp, "b")
+            if r % 2:  # A B, B A, A B, ...: neither binary always runs second
+                rb, cb = run(args.b, args, tmp, "b")
+                ra, ca = run(args.a, args, tmp, "a")
+            else:
+                ra, ca = run(args.a, args, tmp, "a")
+                rb, cb = run(args.b, args, tmp, "b")
             if not filecmp.cmp(ca, cb, shallow=False):
                 raise SystemExit("round %d: the predictions CSVs differ" % r)
             res["a"].append(ra)
             res["b"].append(rb)
+            if args.verbose:
+                print("round %d: " % r + "  ".join(
+                    "%s %s/%s p50 A %.3f/%.3f B %.3f/%.3f" % (
+                        t, "graph", "infer", ra[(t, "graph", "p50_ms")], ra[(t, "infer", "p50_ms")],
+                        rb[(t, "graph", "p50_ms")], rb[(t, "infer", "p50_ms")])
+                    for t in ROWS if (t, "graph", "p50_ms") in ra and t in ("top",)),
+                    "load %.1f" % os.getloadavg()[0], flush=True)
             loads.append(os.getloadavg()[0])
     med = {w: {k: statistics.median(x[k] for x in res[w]) for k in res[w][0]} for w in res}
     print("%s, %d alternating rounds, %s; load average (1 min) %.1f-%.1f; CSVs identical"

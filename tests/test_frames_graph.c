@@ -736,7 +736,8 @@ static void test_occupancy_equals_full_scan(void **state)
                 img[c] = e2e_detframes_channel(f->df, ch) + (eb ? E2E_EB_ROW0 * E2E_GRID_COLS : 0);
                 chbits[c] = bits + (size_t)c * FR_GRID_WORDS;
                 assert_int_equal(fr_detframes_occupied(f->df, E2E_CHANNEL_BIT(ch),
-                                                       bits + (size_t)c * FR_GRID_WORDS), 0);
+                                                       bits + (size_t)c * FR_GRID_WORDS, 0,
+                                                       FR_GRID_WORDS), 0);
             }
             fr_graph_event a, b, tw;
             memset(&a, 0, sizeof a);

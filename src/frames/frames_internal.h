@@ -82,11 +82,13 @@ static inline void fr_wrf(uint8_t *p, float f)
 uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
 uint32_t fr_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
-/* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words, zeroed by the
-   caller) every cell that may be non-zero in the given channels this event (the cells the
-   build wrote). -1 when that is not known (then any cell may be). */
+/* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words) every cell that
+   may be non-zero in the given channels this event (the cells the build wrote), in the words
+   w0 .. w1 - 1 only (zeroed by the caller; the others are left as they are). -1 when that is
+   not known (then any cell may be). */
 #define FR_GRID_WORDS ((E2E_GRID_ROWS * E2E_GRID_COLS + 63) / 64)
-int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits);
+int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits,
+                          uint32_t w0, uint32_t w1);
 
 /* The HBHE image's value at every cell of an HBHE tower (the 5 x 5 upsample, energy
    conserving): DetFrames writes it, the graph frames compute it from the tower array (16 KB,
@@ -161,6 +163,9 @@ typedef struct fr_graph_event {
     const uint64_t (*row_cols)[FR_HROW_WORDS]; /* per image row (H) the columns some crop
                                                   covers there, as bits: cells elsewhere are
                                                   skipped (NULL: all) */
+    int row_lo, row_hi; /* with row_cols: the rows that may have columns set, row_lo ..
+                           row_hi - 1 (none when row_hi <= row_lo); the occupancy bits are
+                           read only on these rows */
     const uint64_t *const *bits; /* the occupancy bits fr_graph_event_cells was given: a
                                     channel's value is read only where its bit is set (the
                                     image is +0 elsewhere; NULL: read everywhere) */
@@ -175,7 +180,10 @@ typedef struct fr_graph_event {
     uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin (zero between
                                calls: start with a zeroed fr_graph_event), */
     uint32_t span[E2E_GRID_ROWS][4]; /* per crop row its runs' spans, */
-    uint32_t row_top[E2E_GRID_ROWS]; /* and its highest key bin */
+    uint32_t row_top[E2E_GRID_ROWS]; /* and its highest key bin; */
+    double row_eta[E2E_GRID_ROWS], col_phi[E2E_GRID_COLS]; /* the grid's e2e_geom_row_eta
+                                                             and _col_phi, once geom_ready */
+    int geom_ready;
 } fr_graph_event;
 
 /* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set

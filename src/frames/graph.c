@@ -191,6 +191,13 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 {
     const int C = ge->C, W = E2E_GRID_COLS;
     const uint32_t lo = (uint32_t)ge->grid_row0 * W, hi = lo + (uint32_t)ge->H * W;
+    /* the words of the rows that some crop covers, [wlo, whi) */
+    uint32_t wlo = lo >> 6, whi = ((hi - 1) >> 6) + 1;
+    if (ge->row_cols) {
+        const uint32_t a = lo + (uint32_t)ge->row_lo * W, b = lo + (uint32_t)ge->row_hi * W;
+        wlo = a >> 6;
+        whi = ge->row_hi > ge->row_lo ? ((b - 1) >> 6) + 1 : wlo;
+    }
     /* locals: the compiler cannot tell that the stores into cells leave these alone */
     const float *img[E2E_TAGGER_MAX_CHANNELS];
     float scale[E2E_TAGGER_MAX_CHANNELS];
@@ -213,7 +220,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
        same float sums), without a branch per cell and channel on whether it is set. */
     float wsum[64] = {0}, wkey[64] = {0};
     uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
-    for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
+    for (uint32_t wd = wlo; wd < whi; wd++) {
         /* the word's cells inside the image and some slot's crop: a word spans at most two
            grid rows (64 < 360 columns) */
         const uint32_t g0 = wd * 64, gr = g0 / W, gc = g0 % W;
@@ -391,13 +398,20 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         }
     }
     const size_t in_b = bin_b >= 0 ? hist[bin_b] : 0;
-    if (n)
-        memset(hist + bot, 0, (top - bot + 1) * sizeof *hist);
+    /* the nodes above B are collected by bin, highest first (a counting sort: hist[b]
+       becomes bin b's place in kv), so that only each bin's few nodes need sorting */
+    const uint32_t kept_lo = bin_b >= 0 ? (uint32_t)bin_b + 1 : bot;
+    uint32_t at = 0;
+    for (uint32_t b = top + 1; n && b-- > kept_lo;) {
+        const uint32_t c = hist[b];
+        hist[b] = at;
+        at += c;
+    }
     heap->n = 0;
     if (fr_vec_reserve(heap, m + in_b))
         return -1;
     uint64_t *kv = heap->data, *tv = kv + m; /* kept above B; those in B */
-    size_t nk = 0, nt = 0;
+    size_t nk = at, nt = 0;
     for (int ir = ra; ir < rb && n; ir++) {
         if ((int64_t)row_top[ir - ra] < bin_b) /* none of the row's cells is kept */
             continue;
@@ -416,24 +430,41 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                 const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
                 const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
                 /* the tie order: (row, col) of the crop */
-                uint64_t *dst = b > bin_b ? kv + nk : tv + nt;
+                uint64_t *dst;
+                if (b > bin_b) {
+                    dst = kv + hist[b];
+                    hist[b] += z - a;
+                } else {
+                    dst = tv + nt;
+                    nt += z - a;
+                }
                 for (uint32_t x = a; x < z; x++)
                     *dst++ = order_of(cells[e].key, x + qoff);
-                if (b > bin_b)
-                    nk += z - a;
-                else
-                    nt += z - a;
             }
         }
     }
-    if (nk < m) { /* the earliest m - nk of bin B */
+    for (uint32_t b = top + 1, from = 0; n && b-- > kept_lo;) { /* each bin's nodes */
+        sort_desc(kv + from, hist[b] - from);
+        from = hist[b];
+    }
+    if (n)
+        memset(hist + bot, 0, (top - bot + 1) * sizeof *hist);
+    if (nk < m) { /* the earliest m - nk of bin B, after those above */
         if (nt > m - nk)
             select_desc(tv, nt, m - nk);
+        sort_desc(tv, m - nk);
         memmove(kv + nk, tv, (m - nk) * sizeof *kv);
     }
-    sort_desc(kv, m);
     const uint64_t *hp = kv;
     const float *hbhe = ge->bits ? ge->hbhe : NULL;
+    if (!ge->geom_ready) { /* the geometry's values, looked up per node */
+        for (int r = 0; r < E2E_GRID_ROWS; r++)
+            ge->row_eta[r] = e2e_geom_row_eta(r);
+        for (int c = 0; c < E2E_GRID_COLS; c++)
+            ge->col_phi[c] = e2e_geom_col_phi(c);
+        ge->geom_ready = 1;
+    }
+    const double *row_eta = ge->row_eta + ge->grid_row0, *col_phi = ge->col_phi;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
@@ -441,8 +472,8 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         const int r = (int)(ci / (uint32_t)w), q = (int)(ci % (uint32_t)w);
         const int ir = r0 + r, ic = (c0 + q) % W;
         float *o = out + j * (size_t)(2 + C);
-        o[0] = (float)(e2e_geom_row_eta(ir + ge->grid_row0) - eta0);
-        o[1] = (float)wrap_phi(e2e_geom_col_phi(ic) - phi0);
+        o[0] = (float)(row_eta[ir] - eta0);
+        o[1] = (float)wrap_phi(col_phi[ic] - phi0);
         const size_t off = (size_t)ir * W + (size_t)ic;
         /* a channel not written at the cell is +0 there: its line of the image, likely out
            of cache, is not read */
