@@ -191,10 +191,10 @@ typedef struct fr_graph_event {
    memory. */
 int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
 
-/* The cloud of the h x w crop around (seed_row, seed_col) on the event's image: writes the
-   first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi, scaled
-   channels); *found = nodes in the crop, *kept = nodes written. heap is scratch (a vector
-   of uint64_t). A seed with row < 0 has no nodes. -1 when out of
+/* The cloud of the h x w crop (w <= 360, h <= 4096) around (seed_row, seed_col) on the
+   event's image: writes the first min(found, cap) nodes in order into out, 2 + C floats each
+   (deta, dphi, scaled channels); *found = nodes in the crop, *kept = nodes written. heap is
+   scratch (a vector of uint64_t). A seed with row < 0 has no nodes. -1 when out of
    memory. */
 int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                    size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept);

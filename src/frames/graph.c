@@ -416,7 +416,9 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         if ((int64_t)row_top[ir - ra] < bin_b) /* none of the row's cells is kept */
             continue;
         const uint32_t *sp = span[ir - ra];
-        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
+        /* the crop cell (r, q) as r << 9 | q (w <= 360): ordered as (r, q), i.e. as the crop
+           index r * w + q, and taken apart without a division */
+        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) << 9;
         for (int part = 0; part < 4; part += 2) {
             const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
             /* the crop column of image index rowbase + c0 + x is x (part 0), x + W (part 1) */
@@ -469,7 +471,7 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
         const uint32_t ci = ~(uint32_t)hp[j];
-        const int r = (int)(ci / (uint32_t)w), q = (int)(ci % (uint32_t)w);
+        const int r = (int)(ci >> 9), q = (int)(ci & 511);
         const int ir = r0 + r, ic = (c0 + q) % W;
         float *o = out + j * (size_t)(2 + C);
         o[0] = (float)(row_eta[ir] - eta0);
