@@ -736,7 +736,8 @@ static void test_occupancy_equals_full_scan(void **state)
                 img[c] = e2e_detframes_channel(f->df, ch) + (eb ? E2E_EB_ROW0 * E2E_GRID_COLS : 0);
                 chbits[c] = bits + (size_t)c * FR_GRID_WORDS;
                 assert_int_equal(fr_detframes_occupied(f->df, E2E_CHANNEL_BIT(ch),
-                                                       bits + (size_t)c * FR_GRID_WORDS), 0);
+                                                       bits + (size_t)c * FR_GRID_WORDS, 0,
+                                                       FR_GRID_WORDS), 0);
             }
             fr_graph_event a, b, tw;
             memset(&a, 0, sizeof a);
@@ -797,9 +798,11 @@ static int ref_cmp(const void *pa, const void *pb)
    docs/graph-frames.md run on its image frames (the same crops): every cell of the crop with
    sum_c |v| > threshold, all of them sorted by (key descending, crop index ascending) with
    qsort, the first cap kept, positions from the geometry, the rest zero. Returns the slots
-   whose cloud was truncated. */
+   whose cloud was truncated; adds to *in_run those where the cut fell inside a run of the
+   engine's cell list (the last kept node and the first left out: adjacent cells of a crop
+   row with the same key, as a tower's cells where HBHE alone was written). */
 static size_t check_against_reference(e2e_tagger *t, int photons, float threshold, int cap,
-                                      ref_node *buf)
+                                      ref_node *buf, size_t *in_run)
 {
     e2e_graph_frames g;
     e2e_error err;
@@ -835,6 +838,9 @@ static size_t check_against_reference(e2e_tagger *t, int photons, float threshol
         if (seeded)
             assert_int_equal(sl[i].seed.status, cnt ? E2E_SEED_OK : E2E_SEED_NO_NODES);
         truncated += cnt > kept;
+        if (cnt > kept && kept && !memcmp(&buf[kept].key, &buf[kept - 1].key, sizeof(float)) &&
+            buf[kept].idx == buf[kept - 1].idx + 1 && buf[kept].idx % w)
+            ++*in_run;
         max_kept = kept > max_kept ? kept : max_kept;
         const float *pts = g.points + i * 2 * (size_t)P, *ft = g.features + i * (size_t)C * P;
         const float *mk = g.mask + i * (size_t)P;
@@ -896,10 +902,15 @@ static void test_clouds_equal_plain_algorithm(void **state)
         {"top", NULL, 64, 200, 1000, 0.5f},
         {"tau", "hbhe", 21, 250, 40, -1},
         {"tau", "ecal,pt", 128, 128, 2000, -1},
+        /* HBHE taken per tower run: caps that cut inside runs, windows that cut runs at
+           odd columns, a crop of the whole phi ring (the window's seam inside a run) */
+        {"top", NULL, 128, 360, 37, -1},
+        {"tau", "hbhe,ecal", 23, 97, 13, -1},
+        {"qg", "ecal,hbhe", 77, 359, 61, 0.2f},
     };
     ref_node *buf = malloc(280 * 360 * sizeof *buf);
     assert_non_null(buf);
-    size_t truncated = 0, clouds = 0;
+    size_t truncated = 0, clouds = 0, in_run = 0;
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         e2e_tagger_config c;
         e2e_error err;
@@ -924,7 +935,8 @@ static void test_clouds_equal_plain_algorithm(void **state)
             if (e2e_detframes_build(f->df, f->ev, &err) || e2e_tagger_prepare(t, f->ev, f->df, &err))
                 fail_msg("%s", err.message);
             truncated += check_against_reference(t, c.objects == E2E_OBJ_PHOTONS,
-                                                 c.graph.threshold, c.graph.max_points, buf);
+                                                 c.graph.threshold, c.graph.max_points, buf,
+                                                 &in_run);
             size_t n;
             e2e_tagger_slots(t, &n);
             clouds += n;
@@ -934,6 +946,7 @@ static void test_clouds_equal_plain_algorithm(void **state)
     free(buf);
     assert_true(clouds > 100);
     assert_true(truncated > 20); /* the cut inside the clouds was exercised */
+    assert_true(in_run > 5);     /* and inside a run of equal keys */
 }
 
 /* A tagger that takes another's clouds (e2e_tagger_share_graphs: top and tau) gets the

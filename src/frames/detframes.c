@@ -125,7 +125,8 @@ const float *e2e_detframes_eb(const e2e_detframes *df)
 
 const float *e2e_detframes_hbhe_towers(const e2e_detframes *df) { return df->towers; }
 
-int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits)
+int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits,
+                          uint32_t w0, uint32_t w1)
 {
     if (df->oom)
         return -1; /* a touched list is incomplete this event */
@@ -138,16 +139,19 @@ int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *
                 uint32_t r = t[i] / E2E_HCAL_COLS, col = t[i] % E2E_HCAL_COLS;
                 for (uint32_t a = 0; a < 5; a++) { /* 5 bits of a row at once */
                     const uint32_t idx = (r * 5 + a) * E2E_GRID_COLS + col * 5, s = idx & 63;
-                    bits[idx >> 6] |= (uint64_t)0x1f << s;
-                    if (s > 59) /* the row's last bits in the next word */
-                        bits[(idx >> 6) + 1] |= (uint64_t)0x1f >> (64 - s);
+                    const uint32_t w = idx >> 6;
+                    if (w - w0 < w1 - w0)
+                        bits[w] |= (uint64_t)0x1f << s;
+                    if (s > 59 && w + 1 - w0 < w1 - w0) /* the row's last bits in the next word */
+                        bits[w + 1] |= (uint64_t)0x1f >> (64 - s);
                 }
             }
             continue;
         }
         const uint32_t *t = df->touched[c].data;
         for (size_t i = 0; i < df->touched[c].n; i++)
-            bits[t[i] >> 6] |= (uint64_t)1 << (t[i] & 63);
+            if ((t[i] >> 6) - w0 < w1 - w0)
+                bits[t[i] >> 6] |= (uint64_t)1 << (t[i] & 63);
     }
     return 0;
 }

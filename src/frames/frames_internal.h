@@ -74,11 +74,13 @@ static inline void fr_wrf(uint8_t *p, float f)
 uint32_t fr_crc32c(uint32_t crc, const void *data, size_t n);
 uint32_t fr_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
-/* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words, zeroed by the
-   caller) every cell that may be non-zero in the given channels this event (the cells the
-   build wrote). -1 when that is not known (then any cell may be). */
+/* Sets in bits (one per grid cell, row-major, (280 * 360 + 63) / 64 words) every cell that
+   may be non-zero in the given channels this event (the cells the build wrote), in the words
+   w0 .. w1 - 1 only (zeroed by the caller; the others are left as they are). -1 when that is
+   not known (then any cell may be). */
 #define FR_GRID_WORDS ((E2E_GRID_ROWS * E2E_GRID_COLS + 63) / 64)
-int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits);
+int fr_detframes_occupied(const e2e_detframes *df, uint64_t channels, uint64_t *bits,
+                          uint32_t w0, uint32_t w1);
 
 /* The HBHE image's value at every cell of an HBHE tower (the 5 x 5 upsample, energy
    conserving): DetFrames writes it, the graph frames compute it from the tower array (16 KB,
@@ -123,11 +125,15 @@ int fr_frame_scatter(const float *img, int row0, int H, const fr_cells *cells,
                      const fr_crop_at *at, size_t n_at, int h, int w, float *plane0,
                      size_t stride, const float *base, fr_vec *dirty);
 
-/* Graph frames (graph.c). A node candidate: its ordering key and its index in the crop
-   (row * w + col). */
+/* Graph frames (graph.c). A run of node candidates: n cells of one image row, image
+   indices idx .. idx + n - 1, with the same ordering key (bit for bit). The event's list
+   holds maximal runs (a cell that follows a run on its row with the same key extends it),
+   so it does not depend on how it was built: most runs are an HBHE tower's cells on a row
+   (5, its upsampled columns, where no other channel was written). */
 typedef struct fr_graph_cand {
     float key;
     uint32_t idx;
+    uint32_t n;
 } fr_graph_cand;
 
 /* fr_graph_cloud selects by the key's leading bits: bin = key bits >> 20 (the exponent and
@@ -138,9 +144,9 @@ typedef struct fr_graph_cand {
 /* The event's node cells for one tagger: the tagger's channel images (H x 360, EB view or
    grid), where image row 0 sits on the grid (55 for the EB view, 0 for the grid), the
    per-channel feature scale and the node threshold; cells = the cells whose sum over
-   channels of |value| exceeds the threshold, in row-major order, each with its image index
-   and its ordering key (sum over channels of |scaled value|); row_first[r] = first entry of
-   image row r (H + 1 entries). */
+   channels of |value| exceeds the threshold, in row-major order, as runs (fr_graph_cand)
+   of their image index and ordering key (sum over channels of |scaled value|);
+   row_first[r] = first run of image row r (H + 1 entries). */
 typedef struct fr_graph_event {
     const float *const *img;
     const float *scale;
@@ -149,6 +155,9 @@ typedef struct fr_graph_event {
     const uint64_t (*row_cols)[FR_HROW_WORDS]; /* per image row (H) the columns some crop
                                                   covers there, as bits: cells elsewhere are
                                                   skipped (NULL: all) */
+    int row_lo, row_hi; /* with row_cols: the rows that may have columns set, row_lo ..
+                           row_hi - 1 (none when row_hi <= row_lo); the occupancy bits are
+                           read only on these rows */
     const uint64_t *const *bits; /* the occupancy bits fr_graph_event_cells was given: a
                                     channel's value is read only where its bit is set (the
                                     image is +0 elsewhere; NULL: read everywhere) */
@@ -158,11 +167,15 @@ typedef struct fr_graph_event {
     const float *hbhe;
     const uint64_t (*hbhe_rows)[FR_HROW_WORDS];
     int hbhe_c;
-    fr_vec cells;     /* fr_graph_cand: key, image index */
+    fr_vec cells;     /* fr_graph_cand: key, image index, cells in the run */
     size_t row_first[E2E_GRID_ROWS + 1];
     uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin (zero between
                                calls: start with a zeroed fr_graph_event), */
-    uint32_t span[E2E_GRID_ROWS][4]; /* and per crop row its cells' spans */
+    uint32_t span[E2E_GRID_ROWS][4]; /* per crop row its runs' spans, */
+    uint32_t row_top[E2E_GRID_ROWS]; /* and its highest key bin; */
+    double row_eta[E2E_GRID_ROWS], col_phi[E2E_GRID_COLS]; /* the grid's e2e_geom_row_eta
+                                                             and _col_phi, once geom_ready */
+    int geom_ready;
 } fr_graph_event;
 
 /* Fills ge->cells and row_first from the occupancy bits of fr_detframes_occupied, one set
@@ -170,10 +183,10 @@ typedef struct fr_graph_event {
    memory. */
 int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
 
-/* The cloud of the h x w crop around (seed_row, seed_col) on the event's image: writes the
-   first min(found, cap) nodes in order into out, 2 + C floats each (deta, dphi, scaled
-   channels); *found = nodes in the crop, *kept = nodes written. heap is scratch (a vector
-   of uint64_t). A seed with row < 0 has no nodes. -1 when out of
+/* The cloud of the h x w crop (w <= 360, h <= 4096) around (seed_row, seed_col) on the
+   event's image: writes the first min(found, cap) nodes in order into out, 2 + C floats each
+   (deta, dphi, scaled channels); *found = nodes in the crop, *kept = nodes written. heap is
+   scratch (a vector of uint64_t). A seed with row < 0 has no nodes. -1 when out of
    memory. */
 int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                    size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept);

@@ -36,20 +36,45 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-/* The first of cells[lo .. hi) (sorted by idx) with idx >= x; hi when none. Halving without
-   a data-dependent branch (a conditional move), as the outcomes are unpredictable. */
-static uint32_t lower_idx(const fr_graph_cand *cells, uint32_t lo, uint32_t hi, uint32_t x)
+/* The first of the runs cells[lo .. hi) (sorted by idx, disjoint) with idx >= x (last = 0)
+   or that ends after x (last = 1: idx + n > x); hi when none. Halving without a
+   data-dependent branch (a conditional move), as the outcomes are unpredictable. */
+static inline uint32_t lower_run(const fr_graph_cand *cells, uint32_t lo, uint32_t hi,
+                                 uint32_t x, int last)
 {
     uint32_t n = hi - lo;
     if (!n)
         return lo;
     const fr_graph_cand *b = cells + lo;
+    x += (uint32_t)last; /* idx + n > x: idx + n - 1 >= x */
+    const uint32_t d = last ? 1 : 0;
     while (n > 1) {
         const uint32_t half = n / 2;
-        b = b[half].idx < x ? b + half : b;
+        b = b[half].idx + (b[half].n & -d) < x ? b + half : b;
         n -= half;
     }
-    return (uint32_t)(b - cells) + (b->idx < x);
+    return (uint32_t)(b - cells) + (b->idx + (b->n & -d) < x);
+}
+
+/* Appends n cells from image index idx with key to the runs cells[0 .. nc): extends the
+   last run where they follow it on its row with the same key bits. The new count. */
+static inline size_t put_run(fr_graph_cand *cells, size_t nc, float key, uint32_t idx,
+                             uint32_t n)
+{
+    if (nc) {
+        fr_graph_cand *p = cells + nc - 1;
+        uint32_t a, b;
+        memcpy(&a, &p->key, sizeof a);
+        memcpy(&b, &key, sizeof b);
+        if (p->idx + p->n == idx && a == b && idx % E2E_GRID_COLS) {
+            p->n += n;
+            return nc;
+        }
+    }
+    cells[nc].key = key;
+    cells[nc].idx = idx;
+    cells[nc].n = n;
+    return nc + 1;
 }
 
 /* Orders v[0 .. n) earliest first (larger order value first): a quicksort, median of three,
@@ -166,6 +191,13 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
 {
     const int C = ge->C, W = E2E_GRID_COLS;
     const uint32_t lo = (uint32_t)ge->grid_row0 * W, hi = lo + (uint32_t)ge->H * W;
+    /* the words of the rows that some crop covers, [wlo, whi) */
+    uint32_t wlo = lo >> 6, whi = ((hi - 1) >> 6) + 1;
+    if (ge->row_cols) {
+        const uint32_t a = lo + (uint32_t)ge->row_lo * W, b = lo + (uint32_t)ge->row_hi * W;
+        wlo = a >> 6;
+        whi = ge->row_hi > ge->row_lo ? ((b - 1) >> 6) + 1 : wlo;
+    }
     /* locals: the compiler cannot tell that the stores into cells leave these alone */
     const float *img[E2E_TAGGER_MAX_CHANNELS];
     float scale[E2E_TAGGER_MAX_CHANNELS];
@@ -179,6 +211,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     const int hbhe_c = hbhe ? ge->hbhe_c : -1;
     ge->cells.n = 0;
     ge->bits = bits;
+    size_t nc = 0; /* runs so far (ge->cells.n at the end) */
     /* grid cells lo .. hi - 1 in order: those set in some channel's bits (or all); a channel
        is read only where its own bit is set, so that the images, often out of cache by now,
        are read once per written cell rather than once per channel and occupied cell. One
@@ -187,7 +220,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
        same float sums), without a branch per cell and channel on whether it is set. */
     float wsum[64] = {0}, wkey[64] = {0};
     uint64_t cw[E2E_TAGGER_MAX_CHANNELS];
-    for (uint32_t wd = lo >> 6; wd <= (hi - 1) >> 6; wd++) {
+    for (uint32_t wd = wlo; wd < whi; wd++) {
         /* the word's cells inside the image and some slot's crop: a word spans at most two
            grid rows (64 < 360 columns) */
         const uint32_t g0 = wd * 64, gr = g0 / W, gc = g0 % W;
@@ -214,13 +247,14 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
            EB view; such cells are not in keep) */
         const int64_t base = (int64_t)wd * 64 - lo;
         /* room for the word's cells at once (not one reserve per cell) */
+        ge->cells.n = nc;
         if (fr_vec_reserve(&ge->cells, (size_t)__builtin_popcountll(keep)))
             return -1;
-        fr_graph_cand *out = (fr_graph_cand *)ge->cells.data + ge->cells.n;
-        size_t k = 0;
+        fr_graph_cand *out = ge->cells.data;
         /* mix: the cells whose channels add up; with HBHE from the towers, those where
-           another channel was written: a cell of HBHE alone has sum |v| and key |scale v|
-           (0 + x, as the sums over the channels give), from its tower */
+           another channel was written. The others (keep & ~mix) hold HBHE alone: sum |v|
+           and key |scale v| (0 + x, as the sums over the channels give), from the tower,
+           taken as runs of a tower's adjacent cells on a row (5 at most) */
         uint64_t mix = keep;
         const float *tw0 = NULL, *tw1 = NULL;
         float hsc = 0;
@@ -232,27 +266,8 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
             tw0 = hbhe + gr / 5 * E2E_HCAL_COLS;
             tw1 = gr + 1 < E2E_GRID_ROWS ? hbhe + (gr + 1) / 5 * E2E_HCAL_COLS : tw0;
             hsc = scale[hbhe_c];
-            if (!mix) { /* HBHE alone in the word: the cells straight from the towers */
-                for (uint64_t t = keep; t; t &= t - 1) {
-                    const int bit = __builtin_ctzll(t);
-                    const float v = hbhe_at(tw0, tw1, gc, len, bit);
-                    if (!(fabsf(v) > threshold))
-                        continue;
-                    out[k].key = fabsf(hsc * v);
-                    out[k].idx = (uint32_t)(base + bit);
-                    k++;
-                }
-                ge->cells.n += k;
-                continue;
-            }
-            for (uint64_t t = keep & ~mix; t; t &= t - 1) {
-                const int bit = __builtin_ctzll(t);
-                const float v = hbhe_at(tw0, tw1, gc, len, bit);
-                wsum[bit] = fabsf(v);
-                wkey[bit] = fabsf(hsc * v);
-            }
         }
-        for (int c = 0; c < C; c++) {
+        for (int c = 0; c < C && mix; c++) {
             const float *im = img[c], sc = scale[c];
             if (c == hbhe_c) {
                 for (uint64_t t = cw[c] & mix; t; t &= t - 1) {
@@ -270,18 +285,34 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
                 wkey[bit] += fabsf(sc * v); /* the ordering key */
             }
         }
-        for (uint64_t t = keep; t; t &= t - 1) {
-            const int bit = __builtin_ctzll(t);
-            const float sum = wsum[bit], key = wkey[bit];
-            wsum[bit] = wkey[bit] = 0;
-            if (!(sum > threshold))
+        const uint64_t alone = keep & ~mix;
+        for (uint64_t t = keep; t;) {
+            const uint32_t bit = (uint32_t)__builtin_ctzll(t);
+            if (mix >> bit & 1) {
+                t &= t - 1;
+                const float sum = wsum[bit], key = wkey[bit];
+                wsum[bit] = wkey[bit] = 0;
+                if (sum > threshold)
+                    nc = put_run(out, nc, key, (uint32_t)(base + bit), 1);
                 continue;
-            out[k].key = key;
-            out[k].idx = (uint32_t)(base + bit);
-            k++;
+            }
+            /* HBHE alone from bit to the first cell that is not, or the tower's end (the
+               bit after its last column in the word; W is 72 towers) */
+            uint32_t end = bit < len ? (gc + bit) / 5 * 5 + 5 - gc : len + (bit - len) / 5 * 5 + 5;
+            if (bit < len && end > len)
+                end = len;
+            if (end > 64)
+                end = 64;
+            const uint64_t ones = ~(alone >> bit); /* the cells alone from bit: its low zeros */
+            const uint32_t stop = ones ? bit + (uint32_t)__builtin_ctzll(ones) : 64;
+            const uint32_t last = stop < end ? stop : end;
+            t = last == 64 ? 0 : t & ~(uint64_t)0 << last;
+            const float v = hbhe_at(tw0, tw1, gc, len, (int)bit);
+            if (fabsf(v) > threshold)
+                nc = put_run(out, nc, fabsf(hsc * v), (uint32_t)(base + bit), last - bit);
         }
-        ge->cells.n += k;
     }
+    ge->cells.n = nc;
     const fr_graph_cand *cells = ge->cells.data;
     size_t k = 0;
     for (int r = 0; r <= ge->H; r++) {
@@ -314,22 +345,29 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
        window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
     const uint32_t wa = (uint32_t)c0, wb = c0 + w > W ? (uint32_t)W : (uint32_t)(c0 + w);
     const uint32_t wrap = c0 + w > W ? (uint32_t)(c0 + w - W) : 0;
+    /* the runs of a span are cut to its window: [lo, hi) of the part's image indices */
     uint32_t (*span)[4] = ge->span;
+    uint32_t *row_top = ge->row_top;
     for (int ir = ra; ir < rb; ir++) {
         const uint32_t e0 = (uint32_t)ge->row_first[ir], e1 = (uint32_t)ge->row_first[ir + 1];
         const uint32_t rowbase = (uint32_t)ir * W;
         uint32_t *sp = span[ir - ra];
-        sp[0] = lower_idx(cells, e0, e1, rowbase + wa);
-        sp[1] = lower_idx(cells, sp[0], e1, rowbase + wb);
+        sp[0] = lower_run(cells, e0, e1, rowbase + wa, 1);
+        sp[1] = lower_run(cells, sp[0], e1, rowbase + wb, 0);
         sp[2] = e0;
-        sp[3] = wrap ? lower_idx(cells, e0, sp[0], rowbase + wrap) : e0;
-        for (int part = 0; part < 4; part += 2)
+        /* the run at sp[0] may also start before the wrapped part's end (w = 360) */
+        sp[3] = wrap ? lower_run(cells, e0, sp[0] < e1 ? sp[0] + 1 : e1, rowbase + wrap, 0) : e0;
+        uint32_t rtop = 0;
+        for (int part = 0; part < 4; part += 2) {
+            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
             for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
+                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
+                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
                 uint32_t kb;
                 memcpy(&kb, &cells[e].key, sizeof kb);
                 kb >>= FR_BIN_SHIFT;
-                if (kb != run_bin) { /* a tower's cells in a row share a key: one add per run
-                                        (not a chain of increments of one counter) */
+                if (kb != run_bin) { /* one add per run of equal bins (not a chain of
+                                        increments of one counter) */
                     if (run_n)
                         hist[run_bin] += run_n;
                     run_bin = kb;
@@ -337,9 +375,12 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                     top = kb > top ? kb : top;
                     bot = kb < bot ? kb : bot;
                 }
-                run_n++;
+                rtop = kb > rtop ? kb : rtop;
+                run_n += z - a;
+                n += z - a;
             }
-        n += (size_t)(sp[1] - sp[0]) + (sp[3] - sp[2]);
+        }
+        row_top[ir - ra] = rtop;
     }
     if (run_n)
         hist[run_bin] += run_n;
@@ -357,52 +398,84 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         }
     }
     const size_t in_b = bin_b >= 0 ? hist[bin_b] : 0;
-    if (n)
-        memset(hist + bot, 0, (top - bot + 1) * sizeof *hist);
+    /* the nodes above B are collected by bin, highest first (a counting sort: hist[b]
+       becomes bin b's place in kv), so that only each bin's few nodes need sorting */
+    const uint32_t kept_lo = bin_b >= 0 ? (uint32_t)bin_b + 1 : bot;
+    uint32_t at = 0;
+    for (uint32_t b = top + 1; n && b-- > kept_lo;) {
+        const uint32_t c = hist[b];
+        hist[b] = at;
+        at += c;
+    }
     heap->n = 0;
     if (fr_vec_reserve(heap, m + in_b))
         return -1;
     uint64_t *kv = heap->data, *tv = kv + m; /* kept above B; those in B */
-    size_t nk = 0, nt = 0;
+    size_t nk = at, nt = 0;
     for (int ir = ra; ir < rb && n; ir++) {
+        if ((int64_t)row_top[ir - ra] < bin_b) /* none of the row's cells is kept */
+            continue;
         const uint32_t *sp = span[ir - ra];
-        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) * (uint32_t)w;
+        /* the crop cell (r, q) as r << 9 | q (w <= 360): ordered as (r, q), i.e. as the crop
+           index r * w + q, and taken apart without a division */
+        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) << 9;
         for (int part = 0; part < 4; part += 2) {
+            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
+            /* the crop column of image index rowbase + c0 + x is x (part 0), x + W (part 1) */
+            const uint32_t qoff = crow - rowbase - (uint32_t)c0 + (part ? (uint32_t)W : 0);
             for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
-                int q = (int)(cells[e].idx - rowbase) - c0;
-                if (q < 0)
-                    q += W;
                 uint32_t kb;
                 memcpy(&kb, &cells[e].key, sizeof kb);
                 const int64_t b = kb >> FR_BIN_SHIFT;
                 if (b < bin_b)
                     continue;
+                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
+                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
                 /* the tie order: (row, col) of the crop */
-                const uint64_t o = order_of(cells[e].key, crow + (uint32_t)q);
-                if (b > bin_b)
-                    kv[nk++] = o;
-                else
-                    tv[nt++] = o;
+                uint64_t *dst;
+                if (b > bin_b) {
+                    dst = kv + hist[b];
+                    hist[b] += z - a;
+                } else {
+                    dst = tv + nt;
+                    nt += z - a;
+                }
+                for (uint32_t x = a; x < z; x++)
+                    *dst++ = order_of(cells[e].key, x + qoff);
             }
         }
     }
-    if (nk < m) { /* the earliest m - nk of bin B */
+    for (uint32_t b = top + 1, from = 0; n && b-- > kept_lo;) { /* each bin's nodes */
+        sort_desc(kv + from, hist[b] - from);
+        from = hist[b];
+    }
+    if (n)
+        memset(hist + bot, 0, (top - bot + 1) * sizeof *hist);
+    if (nk < m) { /* the earliest m - nk of bin B, after those above */
         if (nt > m - nk)
             select_desc(tv, nt, m - nk);
+        sort_desc(tv, m - nk);
         memmove(kv + nk, tv, (m - nk) * sizeof *kv);
     }
-    sort_desc(kv, m);
     const uint64_t *hp = kv;
     const float *hbhe = ge->bits ? ge->hbhe : NULL;
+    if (!ge->geom_ready) { /* the geometry's values, looked up per node */
+        for (int r = 0; r < E2E_GRID_ROWS; r++)
+            ge->row_eta[r] = e2e_geom_row_eta(r);
+        for (int c = 0; c < E2E_GRID_COLS; c++)
+            ge->col_phi[c] = e2e_geom_col_phi(c);
+        ge->geom_ready = 1;
+    }
+    const double *row_eta = ge->row_eta + ge->grid_row0, *col_phi = ge->col_phi;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
     for (size_t j = 0; j < m; j++) {
         const uint32_t ci = ~(uint32_t)hp[j];
-        const int r = (int)(ci / (uint32_t)w), q = (int)(ci % (uint32_t)w);
+        const int r = (int)(ci >> 9), q = (int)(ci & 511);
         const int ir = r0 + r, ic = (c0 + q) % W;
         float *o = out + j * (size_t)(2 + C);
-        o[0] = (float)(e2e_geom_row_eta(ir + ge->grid_row0) - eta0);
-        o[1] = (float)wrap_phi(e2e_geom_col_phi(ic) - phi0);
+        o[0] = (float)(row_eta[ir] - eta0);
+        o[1] = (float)wrap_phi(col_phi[ic] - phi0);
         const size_t off = (size_t)ir * W + (size_t)ic;
         /* a channel not written at the cell is +0 there: its line of the image, likely out
            of cache, is not read */

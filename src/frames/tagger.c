@@ -788,6 +788,24 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     ge->threshold = cfg->graph.threshold;
     if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
         return -1;
+    /* the image rows of the seeded slots' crops: only their cells are read, so only their
+       bit words are cleared and set (those of other rows may hold an earlier event's) */
+    int rlo = ge->H, rhi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        rlo = r0 < rlo ? r0 : rlo;
+        rhi = r0 + t->H > rhi ? r0 + t->H : rhi;
+    }
+    rlo = rlo < 0 ? 0 : rlo;
+    rhi = rhi > ge->H ? ge->H : rhi;
+    if (rhi <= rlo)
+        rlo = rhi = 0;
+    ge->row_lo = rlo;
+    ge->row_hi = rhi;
+    const uint32_t w0 = (uint32_t)(rlo + ge->grid_row0) * E2E_GRID_COLS / 64;
+    const uint32_t w1 = rhi > rlo ? ((uint32_t)(rhi + ge->grid_row0) * E2E_GRID_COLS + 63) / 64 : w0;
     const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
     int known = 1;
     ge->hbhe = NULL;
@@ -805,10 +823,10 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
                 continue;
             }
         }
-        /* a memset of the whole bit array costs less than clearing only the words set
-           (the bits are read right after, from cache) */
-        memset(b, 0, FR_GRID_WORDS * sizeof *b);
-        if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b))
+        /* a memset of the crops' rows' bit words costs less than clearing only the words
+           set (the bits are read right after, from cache) */
+        memset(b + w0, 0, (w1 - w0) * sizeof *b);
+        if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b, w0, w1))
             known = 0;
     }
     /* only the cells of the seeded slots' crops: per row, the union of their columns there
