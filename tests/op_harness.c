@@ -323,6 +323,17 @@ int oh_count_op(const e2e_session *s, const char *op_type)
     return n;
 }
 
+float *oh_output_copy(const e2e_session *s, int64_t *n)
+{
+    e2e_tensor_view out;
+    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
+    *n = e2e_tensor_view_numel(&out);
+    float *y = malloc(sizeof(float) * (size_t)*n);
+    assert_non_null(y);
+    memcpy(y, out.data, sizeof(float) * (size_t)*n);
+    return y;
+}
+
 /* ---- allocation counting (op_harness.h) ---- */
 
 volatile int oh_counting;

@@ -71,6 +71,8 @@ void oh_graph_views(e2e_tensor_view in[4], int n, int c, int p, float *points, f
 e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads);
 /* Kernels of a session running op_type (after fusion). */
 int oh_count_op(const e2e_session *s, const char *op_type);
+/* A malloc'd copy of the session's float output 0 (*n its elements); fails the test on error. */
+float *oh_output_copy(const e2e_session *s, int64_t *n);
 
 /* ---- heap-allocation counting (kernels' run must not allocate) ----
    op_harness.c defines malloc and friends for every test binary: they count their calls

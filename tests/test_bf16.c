@@ -265,14 +265,10 @@ static float *run(const e2e_model *m, e2e_precision p, int threads, const char *
     if (e2e_session_create(m, &o, &s, &err))
         fail_msg("%s", err.message);
     assert_int_equal(e2e_session_precision(s), p);
-    e2e_tensor_view in = e2e_tensor_view_f32(name, (float *)x, rank, dims), out;
+    e2e_tensor_view in = e2e_tensor_view_f32(name, (float *)x, rank, dims);
     if (e2e_session_run(s, &in, 1, &err))
         fail_msg("%s", err.message);
-    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
-    *ny = e2e_tensor_view_numel(&out);
-    float *y = malloc(sizeof(float) * (size_t)*ny);
-    assert_non_null(y);
-    memcpy(y, out.data, sizeof(float) * (size_t)*ny);
+    float *y = oh_output_copy(s, ny);
     e2e_session_free(s);
     return y;
 }
@@ -522,12 +518,7 @@ static float *run_views(const e2e_model *m, e2e_precision p, int threads, int n,
     if (e2e_session_create(m, &o, &s, &err) || e2e_session_run(s, in, n, &err))
         fail_msg("%s", err.message);
     *attn = oh_count_op(s, "Attention");
-    e2e_tensor_view out;
-    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
-    *ny = e2e_tensor_view_numel(&out);
-    float *y = malloc(sizeof(float) * (size_t)*ny);
-    assert_non_null(y);
-    memcpy(y, out.data, sizeof(float) * (size_t)*ny);
+    float *y = oh_output_copy(s, ny);
     e2e_session_free(s);
     return y;
 }

@@ -86,14 +86,10 @@ static float *run(const e2e_model *m, const conv_case *c, e2e_precision p, int o
     if (e2e_session_create(m, &o, &s, &err))
         fail_msg("%s", err.message);
     int64_t dims[4] = {n, c->C, c->H, c->W};
-    e2e_tensor_view in = e2e_tensor_view_f32("x", (float *)x, 4, dims), out;
+    e2e_tensor_view in = e2e_tensor_view_f32("x", (float *)x, 4, dims);
     if (e2e_session_run(s, &in, 1, &err))
         fail_msg("%s", err.message);
-    assert_int_equal(e2e_session_output(s, 0, &out), E2E_OK);
-    *ny = e2e_tensor_view_numel(&out);
-    float *y = malloc(sizeof(float) * (size_t)*ny + 1);
-    assert_non_null(y);
-    memcpy(y, out.data, sizeof(float) * (size_t)*ny);
+    float *y = oh_output_copy(s, ny);
     e2e_session_free(s);
     return y;
 }
