@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "ops/conv_internal.h"
+#include "ops/x86/simd_avx512.h"
 
 #define ALWAYS_INLINE CONV_INLINE
 /* the product buffer: DIRECT_MB channels by WINO_TV vectors of 16 tiles per xi */
@@ -212,20 +213,11 @@ ALWAYS_INLINE void wino_output(const e2e_kernel *k, const conv_priv *p, const fl
                                float *y, int64_t ty0, int64_t f0, int64_t nt)
 {
     const int64_t bs = WINO_BS, OW = p->od[2], OH = p->od[1], TW = p->twp;
-    __m512 s0[4], s1[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        __m512 m0 = _mm512_loadu_ps(buf + (0 * 4 + j) * bs), m1 = _mm512_loadu_ps(buf + (1 * 4 + j) * bs);
-        __m512 m2 = _mm512_loadu_ps(buf + (2 * 4 + j) * bs), m3 = _mm512_loadu_ps(buf + (3 * 4 + j) * bs);
-        s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-        s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-    }
     const __m512 b = _mm512_set1_ps(p->bias[m]), zero = _mm512_setzero_ps();
     const __m512 lo = _mm512_set1_ps(k->act_alpha), hi = _mm512_set1_ps(k->act_beta);
-    __m512 y00 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), b);
-    __m512 y01 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), b);
-    __m512 y10 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b);
-    __m512 y11 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), b);
+    __m512 q[4];
+    e2e_wino_out16(buf, bs, b, q);
+    __m512 y00 = q[0], y01 = q[1], y10 = q[2], y11 = q[3];
     y00 = act_vec(k->act, y00, zero, lo, hi);
     y01 = act_vec(k->act, y01, zero, lo, hi);
     y10 = act_vec(k->act, y10, zero, lo, hi);

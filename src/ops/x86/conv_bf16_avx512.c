@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "ops/conv_internal.h"
+#include "ops/x86/simd_avx512.h"
 
 #define MR E2E_CONV_BF16_MR
 
@@ -335,19 +336,10 @@ static void wino_out_pool(const e2e_kernel *k, const conv_priv *p, const float *
                           float *y, int64_t ty0, int64_t f0, int64_t nt)
 {
     const int64_t bs = E2E_CONV_BF16_WINO_BS, TW = p->twp, PWo = p->od[2] / 2;
-    __m512 s0[4], s1[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        const __m512 m0 = _mm512_loadu_ps(buf + (0 * 4 + j) * bs), m1 = _mm512_loadu_ps(buf + (1 * 4 + j) * bs);
-        const __m512 m2 = _mm512_loadu_ps(buf + (2 * 4 + j) * bs), m3 = _mm512_loadu_ps(buf + (3 * 4 + j) * bs);
-        s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-        s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-    }
     const __m512 b = _mm512_set1_ps(p->bias[m]), zero = _mm512_setzero_ps();
-    __m512 q0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), b);
-    __m512 q1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), b);
-    __m512 q2 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b);
-    __m512 q3 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), b);
+    __m512 q[4];
+    e2e_wino_out16(buf, bs, b, q);
+    __m512 q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
     if (k->act == E2E_ACT_RELU) {
         q0 = _mm512_max_ps(zero, q0);
         q1 = _mm512_max_ps(zero, q1);

@@ -4,6 +4,7 @@
 #define E2E_SIMD_AVX512_H
 
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "ops/vmath.h"
 
@@ -87,6 +88,27 @@ static inline void e2e_transpose16_avx512(const __m512 *r, __m512 *o)
         o[8 + c] = _mm512_shuffle_f32x4(y, y2, 0x88);
         o[12 + c] = _mm512_shuffle_f32x4(y, y2, 0xDD);
     }
+}
+
+/* Winograd F(2x2, 3x3)'s output transform (A^T M A) of 16 tiles at once: the products m_ij of
+   the 4x4 transformed positions at buf + (4 i + j) * bs, plus the bias b, give each tile's
+   outputs y[0..3] = (0,0), (0,1), (1,0), (1,1). Shared by the float32 and bfloat16 Winograd
+   kernels so that both round alike. */
+static inline __attribute__((always_inline)) void e2e_wino_out16(const float *buf, int64_t bs,
+                                                                 __m512 b, __m512 y[4])
+{
+    __m512 s0[4], s1[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512 m0 = _mm512_loadu_ps(buf + (0 * 4 + j) * bs), m1 = _mm512_loadu_ps(buf + (1 * 4 + j) * bs);
+        const __m512 m2 = _mm512_loadu_ps(buf + (2 * 4 + j) * bs), m3 = _mm512_loadu_ps(buf + (3 * 4 + j) * bs);
+        s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    y[0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), b);
+    y[1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), b);
+    y[2] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b);
+    y[3] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), b);
 }
 
 #endif
