@@ -164,6 +164,17 @@ static double check_against_ref(const conv_case *c, const float *x, const float 
     return worst;
 }
 
+/* mode 0: the bf16 convolutions as the CPU allows; 1: E2E_BF16_CONV=c (the plain C tile).
+   Returns whether bf16 convolution kernels are used then. */
+static bool set_conv_mode(int mode)
+{
+    if (mode)
+        setenv("E2E_BF16_CONV", "c", 1);
+    else
+        unsetenv("E2E_BF16_CONV");
+    return e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+}
+
 static const conv_case cases[] = {
     {5, 16, 13, 20, 3, 1, 1, "Relu", true, 3, 2},     /* the jet conv1, small */
     {16, 20, 9, 11, 3, 1, 1, NULL, false, 2, 1},      /* partial channel block, Winograd's size */
@@ -178,11 +189,7 @@ static void test_against_reference(void **state)
     (void)state;
     uint64_t seed = 7;
     for (int mode = 0; mode < 2; mode++) {
-        if (mode)
-            setenv("E2E_BF16_CONV", "c", 1);
-        else
-            unsetenv("E2E_BF16_CONV");
-        const bool used = e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+        const bool used = set_conv_mode(mode);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             const conv_case *c = &cases[i];
             const int64_t nx = (int64_t)c->N * c->C * c->H * c->W, nw = (int64_t)c->M * c->C * c->K * c->K;
@@ -228,10 +235,7 @@ static void test_nonfinite(void **state)
     };
     uint64_t seed = 11;
     for (int mode = 0; mode < 2; mode++) {
-        if (mode)
-            setenv("E2E_BF16_CONV", "c", 1);
-        else
-            unsetenv("E2E_BF16_CONV");
+        set_conv_mode(mode);
         for (size_t i = 0; i < sizeof nf / sizeof nf[0]; i++) {
             const conv_case *c = &nf[i];
             const int64_t nx = (int64_t)c->C * c->H * c->W, nw = (int64_t)c->M * c->C * 9;
@@ -414,11 +418,7 @@ static void test_chain(void **state)
     (void)state;
     uint64_t seed = 17;
     for (int mode = 0; mode < 2; mode++) {
-        if (mode)
-            setenv("E2E_BF16_CONV", "c", 1);
-        else
-            unsetenv("E2E_BF16_CONV");
-        const bool used = e2e_conv_bf16_for(E2E_ISA_AUTO) != NULL;
+        const bool used = set_conv_mode(mode);
         for (int threads = 1; threads <= 2; threads++) {
             const conv_case c1 = {5, 16, 20, 28, 3, 1, 1, "Relu", true, 3, threads};
             const conv_case c2 = {16, 12, 10, 14, 3, 1, 1, "Relu", true, 3, threads};
