@@ -15,6 +15,8 @@
 #ifndef E2E_OP_H
 #define E2E_OP_H
 
+#include <math.h>
+
 #include "core/ir.h"
 #include "core/pool.h"
 
@@ -152,5 +154,16 @@ void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n);
 /* max(a, b) where a NaN in either wins: MaxPool's rule (docs/operator-notes.md, "NaN and
    Inf"); the SIMD forms are e2e_vmax_nan in src/ops/x86/simd_*.h. */
 static inline float e2e_fmax_nan(float a, float b) { return a != a || a > b ? a : b; }
+
+/* The logistic function, the one formula of the Sigmoid kernel and of every fused Sigmoid
+   (e2e_act_apply), so that fused and plain graphs give the same bits: exp of -|x| only, so
+   that no exp overflows (1 / (1 + exp(-x)) loses the low bits of small results). */
+static inline float e2e_sigmoidf(float x)
+{
+    if (x >= 0.f)
+        return 1.f / (1.f + expf(-x));
+    const float e = expf(x);
+    return e / (1.f + e);
+}
 
 #endif

@@ -290,7 +290,7 @@ void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n)
         break;
     case E2E_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            x[i] = 1.f / (1.f + expf(-x[i]));
+            x[i] = e2e_sigmoidf(x[i]);
         break;
     case E2E_ACT_CLIP:
         for (int64_t i = 0; i < n; i++)

@@ -52,14 +52,6 @@ static float round_even(float x)
 
 /* ---------------------------------------------------------------- float kernels */
 
-static float sigmoidf(float x)
-{
-    if (x >= 0.f)
-        return 1.f / (1.f + expf(-x));
-    float e = expf(x);
-    return e / (1.f + e);
-}
-
 static void run_float(const un_priv *p, const float *x, float *y, int64_t n)
 {
     const float a = p->alpha, b = p->beta, g = p->gamma;
@@ -74,7 +66,7 @@ static void run_float(const un_priv *p, const float *x, float *y, int64_t n)
         break;
     case U_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            y[i] = sigmoidf(x[i]);
+            y[i] = e2e_sigmoidf(x[i]);
         break;
     case U_TANH:
         for (int64_t i = 0; i < n; i++)

@@ -130,13 +130,23 @@ static inline unsigned cu_blocks(int64_t n)
     for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < (n);                      \
          t += (int64_t)blockDim.x * gridDim.x)
 
-/* Fused activation (k->act), the same formulas as e2e_act_apply. */
+/* The CPU's e2e_sigmoidf (op.h): the Sigmoid kernel's and every fused Sigmoid's formula. */
+static __device__ __forceinline__ float cu_sigmoid(float x)
+{
+    if (x >= 0.f)
+        return 1.f / (1.f + expf(-x));
+    const float e = expf(x);
+    return e / (1.f + e);
+}
+
+/* Fused activation (k->act), the same formulas as e2e_act_apply (Relu keeps a NaN, as the
+   CPU's x < 0 ? 0 : x does). */
 static __device__ __forceinline__ float cu_act(int act, float alpha, float beta, float x)
 {
     switch (act) {
-    case E2E_ACT_RELU: return x > 0.f ? x : 0.f;
+    case E2E_ACT_RELU: return x < 0.f ? 0.f : x;
     case E2E_ACT_LEAKY_RELU: return x >= 0.f ? x : alpha * x;
-    case E2E_ACT_SIGMOID: return 1.f / (1.f + expf(-x));
+    case E2E_ACT_SIGMOID: return cu_sigmoid(x);
     case E2E_ACT_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
     case E2E_ACT_GELU: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
     default: return x;

@@ -37,14 +37,6 @@ struct un_params {
     int lo_in, hi_in;      /* >= 0: read that input on the device */
 };
 
-static __device__ __forceinline__ float sigmoid_stable(float x)
-{
-    if (x >= 0.f)
-        return 1.f / (1.f + expf(-x));
-    float e = expf(x);
-    return e / (1.f + e);
-}
-
 __global__ void k_unary_f(const float *x, float *y, int64_t n, int op, float a, float b,
                           float g, float lo, float hi, const float *plo, const float *phi)
 {
@@ -59,7 +51,7 @@ __global__ void k_unary_f(const float *x, float *y, int64_t n, int op, float a, 
         switch (op) {
         case U_RELU: r = v < 0.f ? 0.f : v; break;
         case U_LEAKY: r = v < 0.f ? a * v : v; break;
-        case U_SIGMOID: r = sigmoid_stable(v); break;
+        case U_SIGMOID: r = cu_sigmoid(v); break;
         case U_TANH: r = tanhf(v); break;
         case U_CLIP: r = v < lo ? lo : v; r = r > hi ? hi : r; break;
         case U_HSIGMOID: r = a * v + b; r = r < 0.f ? 0.f : r > 1.f ? 1.f : r; break;
