@@ -45,6 +45,10 @@ e2e_status e2e_cli_model_load(const char *path, e2e_model **out, e2e_error *err)
 /* e2e_session_options_default() with the --max-arena-mb limit and --optimize level. */
 e2e_session_options e2e_cli_session_options(void);
 
+/* s as a JSON string (quoted, escaped: quote, backslash, control characters); NULL as null.
+   The one JSON string writer of the commands' outputs (provenance.c). */
+void e2e_cli_json_str(FILE *f, const char *s);
+
 /* Provenance of a timing result (provenance.c), for the JSONs of run, bench and compare:
    writes the members "library_version", then (threads > 0) "threads", "optimize", "precision", "device",
    then "cpu_model" (/proc/cpuinfo), "logical_cpus", "simd" (the kernels' instruction-set

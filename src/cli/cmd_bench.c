@@ -131,21 +131,6 @@ static double pct(const double *v, int n, double p)
     return v[r - 1];
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static const char *act_name(e2e_act a)
 {
     switch (a) {
@@ -458,7 +443,7 @@ int e2e_cmd_bench(int argc, char **argv)
 
     if (o.json) {
         printf("{\"engine\": \"e2e\", \"version\": \"%s\", \"model\": ", E2E_VERSION);
-        json_str(stdout, path);
+        e2e_cli_json_str(stdout, path);
         printf(", \"isa\": \"%s\"", e2e_isa_name(e2e_session_isa(s)));
         printf(", \"precision\": \"%s\"", e2e_precision_name(e2e_session_precision(s)));
         printf(", \"batch\": %lld, \"threads\": %d, \"runs\": %d, \"warmup\": %d, "
@@ -478,9 +463,9 @@ int e2e_cmd_bench(int argc, char **argv)
             for (int i = 0; i < s->n_kernels; i++) {
                 const kprof *p = &kp[i];
                 printf("%s\n  {\"name\": ", i ? "," : "");
-                json_str(stdout, s->kernels[p->index].node->name);
+                e2e_cli_json_str(stdout, s->kernels[p->index].node->name);
                 printf(", \"op\": ");
-                json_str(stdout, p->op);
+                e2e_cli_json_str(stdout, p->op);
                 printf(", \"ms\": %.6f, \"gflops\": %.4f", p->ms, p->gflops);
                 if (p->gemm)
                     printf(", \"gemm\": [%lld, %lld, %lld, %lld], \"sgemm_gflops\": %.4f, \"sgemm_share\": %.4f",
@@ -491,7 +476,7 @@ int e2e_cmd_bench(int argc, char **argv)
             printf("],\n \"op_totals\": [");
             for (int j = 0; j < nt; j++) {
                 printf("%s\n  {\"op\": ", j ? "," : "");
-                json_str(stdout, ot[j].op);
+                e2e_cli_json_str(stdout, ot[j].op);
                 printf(", \"nodes\": %d, \"ms\": %.6f, \"gflops\": %.4f}", ot[j].n, ot[j].ms,
                        ot[j].ms > 0 ? ot[j].flops / (ot[j].ms * 1e6) : 0);
             }

@@ -395,7 +395,7 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
     if (!f)
         return -1;
     fprintf(f, "{\n  \"command\": \"compare\",\n  \"model\": ");
-    e2e_run_json_str(f, path);
+    e2e_cli_json_str(f, path);
     fprintf(f, ",\n  \"batch\": %lld,\n  \"runs\": %d,\n  \"warmup\": %d,\n  \"seed\": %llu,\n"
             "  \"rtol\": %g,\n  \"atol\": %g,\n", (long long)batch, o->runs, o->warmup,
             (unsigned long long)o->seed,
@@ -405,12 +405,12 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
     fprintf(f, "},\n  \"inputs\": [");
     for (int i = 0; i < nin; i++) {
         fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
-        e2e_run_json_str(f, in[i].name);
+        e2e_cli_json_str(f, in[i].name);
         fprintf(f, ", \"dtype\": \"%s\", \"shape\": [", e2e_dtype_name(in[i].dtype));
         for (int k = 0; k < in[i].rank; k++)
             fprintf(f, "%s%lld", k ? ", " : "", (long long)in[i].dims[k]);
         fprintf(f, "], \"source\": ");
-        e2e_run_json_str(f, from_file[i] >= 0 ? o->in_file[from_file[i]] : "random");
+        e2e_cli_json_str(f, from_file[i] >= 0 ? o->in_file[from_file[i]] : "random");
         fprintf(f, "}");
     }
     fprintf(f, "\n  ],\n  \"configs\": [");
@@ -422,7 +422,7 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
                 r->available ? "true" : "false", r->ran ? "true" : "false");
         if (!r->available && r->why[0]) {
             fprintf(f, ", \"why\": ");
-            e2e_run_json_str(f, r->why);
+            e2e_cli_json_str(f, r->why);
         }
         if (r->ran) {
             fprintf(f, ", \"median_ms\": ");
@@ -437,7 +437,7 @@ static int write_json(const opts *o, const char *path, int64_t batch, const e2e_
             for (int i = 0; i < r->n_diff; i++) {
                 const out_diff *df = &r->diff[i];
                 fprintf(f, "%s\n      {\"name\": ", i ? "," : "");
-                e2e_run_json_str(f, df->name);
+                e2e_cli_json_str(f, df->name);
                 fprintf(f, ", \"elements\": %lld", (long long)df->n);
                 if (df->mismatch)
                     fprintf(f, ", \"mismatch\": true, \"within_tolerance\": false}");

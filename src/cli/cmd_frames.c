@@ -56,20 +56,6 @@ static int write_npy(const char *dir, const char *name, e2e_dtype dt, int rank,
     return 0;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s < 32)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A tagger's graph frames: <T>_points/features/mask/seed/nodes.npy and their JSON entry. */
 static int write_graph(FILE *js, const char *dir, const e2e_tagger *t, e2e_error *err)
 {
@@ -274,7 +260,7 @@ int e2e_cmd_frames(int argc, char **argv)
     e2e_event_data d;
     e2e_event_get(ev, &d);
     fprintf(js, "{\n  \"file\": ");
-    json_str(js, events);
+    e2e_cli_json_str(js, events);
     fprintf(js, ",\n  \"event_index\": %lld, \"run\": %u, \"lumi\": %u, \"event\": %llu,\n", k,
             d.run, d.lumi, (unsigned long long)d.event);
     fprintf(js, "  \"z0_pv_cut\": %g,\n  \"channels\": [", (double)dopt.z0_pv_cut);

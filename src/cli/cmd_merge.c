@@ -419,7 +419,7 @@ static int write_summary(const char *path, part **sorted, int np, uint64_t total
     fprintf(f, "{\n");
     e2e_run_meta_json(f, &m, total);
     fprintf(f, "  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)total);
-    e2e_run_json_str(f, str(r->j, "events_file"));
+    e2e_cli_json_str(f, str(r->j, "events_file"));
     fprintf(f, ",\n  \"parts\": %d,\n  \"wall_s\": %.6f,\n  \"wall_s_max\": %.6f,\n"
             "  \"events_per_s\": %.3f,\n  \"stages\": [", np, wall_sum, wall_max,
             wall_sum > 0 ? total / wall_sum : 0.0);
@@ -441,9 +441,9 @@ static int write_summary(const char *path, part **sorted, int np, uint64_t total
         fi = total ? fi / total : 0; /* means combine exactly, weighted by the events */
         const json_value *x = &tg->items[t], *fr = json_get(x, "frame");
         fprintf(f, "%s\n    {\"name\": ", t ? "," : "");
-        e2e_run_json_str(f, str(x, "name"));
+        e2e_cli_json_str(f, str(x, "name"));
         fprintf(f, ", \"model\": ");
-        e2e_run_json_str(f, str(x, "model"));
+        e2e_cli_json_str(f, str(x, "model"));
         if (fr && fr->type == JSON_ARRAY && fr->n == 3)
             fprintf(f, ", \"frame\": [%.0f, %.0f, %.0f]", fr->items[0].number,
                     fr->items[1].number, fr->items[2].number);

@@ -728,20 +728,6 @@ static void print_table(FILE *f, stage *const *st, int n, uint64_t events, doubl
     }
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s < 32)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int write_json(const char *path, stage *const *st, int n, uint64_t events, double wall_ms,
                       tagger_job *tj, int nt, const char *events_file, const e2e_run_meta *meta,
                       int threads, e2e_device device)
@@ -752,7 +738,7 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
     fprintf(f, "{\n  \"isa\": \"%s\",\n", e2e_isa_name(e2e_isa_default()));
     e2e_run_meta_json(f, meta, events);
     fprintf(f, "  \"events\": %llu,\n  \"events_file\": ", (unsigned long long)events);
-    json_str(f, events_file);
+    e2e_cli_json_str(f, events_file);
     fprintf(f, ",\n  \"wall_s\": %.6f,\n  \"events_per_s\": %.3f,\n  \"stages\": [",
             wall_ms / 1e3, wall_ms > 0 ? events / (wall_ms / 1e3) : 0.0);
     for (int i = 0; i < n; i++) {
@@ -765,7 +751,7 @@ static int write_json(const char *path, stage *const *st, int n, uint64_t events
                     stage_mean(&tj[t].infer);
         const e2e_tagger_config *c = e2e_tagger_get_config(tj[t].t);
         fprintf(f, "%s\n    {\"name\": \"%s\", \"model\": ", t ? "," : "", tj[t].name);
-        json_str(f, tj[t].model_path);
+        e2e_cli_json_str(f, tj[t].model_path);
         fprintf(f, ", \"frame\": [%d, %d, %d], "
                 "\"slots\": %llu, \"seeded\": %llu, \"sessions_created\": %d, "
                 "\"frames_inference_ms\": %.6f, \"frames_inference_events_per_s\": %.3f",

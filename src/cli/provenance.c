@@ -35,6 +35,24 @@ static void cpu_model(char *buf, size_t n)
     fclose(f);
 }
 
+void e2e_cli_json_str(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s < 32)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 const char *e2e_cli_simd_level(void)
 {
     /* the level sessions use by default: the CPU's, capped by E2E_ISA (docs/instruction-sets.md) */
@@ -53,7 +71,7 @@ void e2e_cli_json_provenance(FILE *f, const char *indent, int threads, int optim
                    "%s\"device\": \"%s\",\n", indent, threads, indent, optimize, indent,
                 e2e_precision_name(e2e_cli_precision), indent, device ? device : "cpu");
     fprintf(f, "%s\"cpu_model\": ", indent);
-    e2e_run_json_str(f, cpu);
+    e2e_cli_json_str(f, cpu);
     fprintf(f, ",\n%s\"logical_cpus\": %ld,\n%s\"simd\": \"%s\",\n%s\"simd_cpu\": \"%s\"", indent,
             ncpu > 0 ? ncpu : 0, indent, e2e_cli_simd_level(), indent, e2e_isa_name(e2e_cpu_isa()));
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "e2e_frames.h"
 #include "frames/frames_internal.h"
 
@@ -203,24 +204,6 @@ void e2e_run_part_end(e2e_run_meta *m, uint64_t n, uint64_t max_events, int *fai
     m->status = *failed ? "failed" : "complete";
 }
 
-void e2e_run_json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s < 32)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 void e2e_run_meta_json(FILE *f, const e2e_run_meta *m, uint64_t events)
 {
     fprintf(f, "  \"status\": \"%s\",\n  \"shard\": ", m->status);
@@ -241,19 +224,19 @@ void e2e_run_meta_json(FILE *f, const e2e_run_meta *m, uint64_t events)
         fprintf(f, "null");
     fprintf(f, ", \"head_crc32c\": \"%08x\", \"tail_crc32c\": \"%08x\"},\n  \"output\": ",
             m->input.head_crc, m->input.tail_crc);
-    e2e_run_json_str(f, m->output);
+    e2e_cli_json_str(f, m->output);
     fprintf(f, ",\n  \"output_bytes\": %llu,\n  \"rows\": %llu,\n  \"arch\": ",
             (unsigned long long)m->output_bytes, (unsigned long long)m->rows);
-    e2e_run_json_str(f, m->arch);
+    e2e_cli_json_str(f, m->arch);
     fprintf(f, ",\n  \"models\": [");
     for (int t = 0; t < m->n_taggers; t++) {
         fprintf(f, "%s\n    {\"tagger\": ", t ? "," : "");
-        e2e_run_json_str(f, m->tagger[t]);
+        e2e_cli_json_str(f, m->tagger[t]);
         fprintf(f, ", \"path\": ");
-        e2e_run_json_str(f, m->model_path[t]);
+        e2e_cli_json_str(f, m->model_path[t]);
         fprintf(f, ", \"bytes\": %llu, \"crc32c\": \"%08x\", \"channels\": ",
                 (unsigned long long)m->model[t].bytes, m->model[t].head_crc);
-        e2e_run_json_str(f, m->channels[t]);
+        e2e_cli_json_str(f, m->channels[t]);
         fprintf(f, "}");
     }
     fprintf(f, "\n  ],\n");

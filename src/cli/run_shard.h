@@ -72,8 +72,6 @@ void e2e_run_meta_set_output(e2e_run_meta *m, const char *csv_path, uint64_t byt
 /* Writes the metadata as JSON members (each line starts with two spaces and ends with
    ",\n"), for inside the timing JSON's top-level object; events = events processed. */
 void e2e_run_meta_json(FILE *f, const e2e_run_meta *m, uint64_t events);
-/* s as a JSON string (quoted, escaped); NULL as null. */
-void e2e_run_json_str(FILE *f, const char *s);
 /* A timing JSON that only says "running": written when the job starts, so that a killed
    job's part is recognised as unfinished. 0 or -1 (errno). */
 int e2e_run_json_running(const char *path, const e2e_run_meta *m);
