@@ -105,6 +105,23 @@ static void fill_slab(const conv_priv *p, const float *x, uint32_t *slab, int64_
     }
 }
 
+/* The lone channel's row pairs (lone_v) and column pairs (lone_h) from its (C - 1, zero) pairs
+   in region cp - 1: d[i] = s[i] | s[i + sh] << 16, the high half zero past len. */
+static void lone_pairs(const conv_priv *p, uint32_t *slab, int64_t len)
+{
+    const uint32_t *s = slab + (p->cp - 1) * p->cs;
+    for (int v = 0; v < p->lone_v + p->lone_h; v++) {
+        uint32_t *d = slab + (p->cp + v) * p->cs;
+        const int64_t sh = v < p->lone_v ? p->dl[1] * p->pw : p->dl[2];
+        for (int64_t i = 0; i < len; i += 16) {
+            const __mmask16 m = lanes(len - i), mh = i + sh < len ? lanes(len - i - sh) : 0;
+            const __m512i lo = _mm512_maskz_loadu_epi32(m, s + i);
+            const __m512i hi = _mm512_maskz_loadu_epi32(mh, s + i + sh);
+            _mm512_mask_storeu_epi32(d + i, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
 /* acc[i][j] = sum over pair taps t of w[t][i] . base[off[t] + 16 j + lane] */
 static inline __attribute__((always_inline)) void tile(int NV, const uint32_t *base,
                                                       const int32_t *off, int64_t taps,
@@ -194,7 +211,7 @@ static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab,
                   float *T, int64_t oy0, int64_t r, pf_cursor *pf)
 {
     const int64_t OW = p->od[2], PW = p->pw, ldt = p->ldt;
-    const int64_t taps = p->cp * p->kd[1] * p->kd[2], nv = (r * PW + 15) / 16;
+    const int64_t taps = p->ntap, nv = (r * PW + 15) / 16;
     const bool simple = k->act == E2E_ACT_RELU || k->act == E2E_ACT_NONE;
     for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
         const uint32_t *w = p->wpb + (m0 / MR) * taps * MR;
@@ -258,7 +275,9 @@ static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float
     const int64_t halo = (p->kd[1] - 1) * p->dl[1];
     uint32_t *slab = (uint32_t *)ws;
     fill_slab(p, x, slab, oy0 - p->pad_t, r + halo);
-    memset(slab + p->cp * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->cp * p->cs));
+    if (p->lone_v + p->lone_h)
+        lone_pairs(p, slab, (r + halo) * PW);
+    memset(slab + p->nreg * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->nreg * p->cs));
     /* the register tiles of the chunk: row groups x channel blocks x vector triples */
     pf_cursor pf = pf_plan(next, ((r + p->grp - 1) / p->grp) * ((p->M + MR - 1) / MR) *
                                      ((p->grp * p->pw + 47) / 48));
