@@ -181,28 +181,28 @@ static inline __m512 max_nan(__m512 a, __m512 b)
 
 /* Rows a and c = a + PW (activated) pooled 2x2 into yo[0..PWo), NaN-propagating like MaxPool
    (so, unlike the float32 pooled kernels, chunks with NaN or Inf inputs need no exact sums).
-   fused: a and c still lack the bias b and Relu (relu) or nothing (!relu). */
+   fused: a and c still lack the bias b and Relu (relu) or nothing (!relu), which are applied
+   after the maximum (both are non-decreasing, so the maximum is the same: 16 outputs per
+   iteration take one addition instead of four). */
 static void pool_rows(const float *a, const float *c, float *yo, int64_t PWo, bool fused,
                       bool relu, float b)
 {
-    const __m512i pe = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i po = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
-    for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 16) {
-        const __mmask16 lm = lanes(2 * PWo - x0);
-        __m512 r0 = _mm512_maskz_loadu_ps(lm, a + x0), r1 = _mm512_maskz_loadu_ps(lm, c + x0);
+    for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 32) {
+        const int64_t left = 2 * PWo - x0;
+        const __mmask16 l0 = lanes(left), l1 = left > 16 ? lanes(left - 16) : 0;
+        const __m512 m0 = max_nan(_mm512_maskz_loadu_ps(l0, a + x0), _mm512_maskz_loadu_ps(l0, c + x0));
+        const __m512 m1 = max_nan(_mm512_maskz_loadu_ps(l1, a + x0 + 16),
+                                  _mm512_maskz_loadu_ps(l1, c + x0 + 16));
+        __m512 h = max_nan(_mm512_permutex2var_ps(m0, ev, m1), _mm512_permutex2var_ps(m0, od, m1));
         if (fused) {
-            r0 = _mm512_add_ps(r0, vb);
-            r1 = _mm512_add_ps(r1, vb);
-            if (relu) {
-                r0 = _mm512_max_ps(zero, r0);
-                r1 = _mm512_max_ps(zero, r1);
-            }
+            h = _mm512_add_ps(h, vb);
+            if (relu)
+                h = _mm512_max_ps(zero, h); /* a NaN in the second operand stays */
         }
-        const __m512 m = max_nan(r0, r1);
-        const __m512 h = max_nan(_mm512_permutexvar_ps(pe, m), _mm512_permutexvar_ps(po, m));
-        const int64_t n = PWo - x0 / 2 < 8 ? PWo - x0 / 2 : 8;
-        _mm512_mask_storeu_ps(yo + x0 / 2, (__mmask16)((1u << n) - 1), h);
+        _mm512_mask_storeu_ps(yo + x0 / 2, lanes(left / 2), h);
     }
 }
 
