@@ -193,7 +193,8 @@ static void pool_rows(const float *a, const float *c, float *yo, int64_t PWo, bo
     for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 32) {
         const int64_t left = 2 * PWo - x0;
         const __mmask16 l0 = lanes(left), l1 = left > 16 ? lanes(left - 16) : 0;
-        const __m512 m0 = max_nan(_mm512_maskz_loadu_ps(l0, a + x0), _mm512_maskz_loadu_ps(l0, c + x0));
+        const __m512 m0 = max_nan(_mm512_maskz_loadu_ps(l0, a + x0),
+                                  _mm512_maskz_loadu_ps(l0, c + x0));
         const __m512 m1 = max_nan(_mm512_maskz_loadu_ps(l1, a + x0 + 16),
                                   _mm512_maskz_loadu_ps(l1, c + x0 + 16));
         __m512 h = max_nan(_mm512_permutex2var_ps(m0, ev, m1), _mm512_permutex2var_ps(m0, od, m1));
