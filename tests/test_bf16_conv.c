@@ -7,7 +7,8 @@
    groups and chunks, fused activations and ConvMaxPool; NaN, +Inf and -Inf where the plain
    float32 graph puts them; rows that do not depend on the batch (any_batch); two pooled
    convolutions run image by image (ConvChain) giving the bits of the two run one after the
-   other, NaN and Inf included. Run by
+   other, NaN and Inf included; odd channel counts, whose lone channel's taps are paired among
+   themselves, with non-finite values in that channel alone. Run by
    tests/run_all.sh at every instruction-set level (E2E_ISA). */
 #include <math.h>
 #include <setjmp.h>
@@ -34,22 +35,26 @@ typedef struct conv_case {
     int N, threads;
 } conv_case;
 
+static int case_kw; /* kernel width when not K (0: K x K), for the case being run */
+
+static int kw_of(const conv_case *c) { return case_kw ? case_kw : c->K; }
+
 static float round_bf16(float x) { return e2e_bf16_to_f32(e2e_bf16_from_f32(x)); }
 
-static int out_dim(const conv_case *c, int in)
+static int out_dim(const conv_case *c, int in, int k)
 {
-    return in + 2 * c->pad - c->dil * (c->K - 1);
+    return in + 2 * c->pad - c->dil * (k - 1);
 }
 
 static e2e_model *conv_model(const conv_case *c, const float *w, const float *bias)
 {
     e2e_ob *b = e2e_ob_new(17, "conv_bf16");
     e2e_ob_input(b, "x", E2E_FLOAT, 4, (int64_t[]){-1, c->C, c->H, c->W});
-    e2e_ob_init_f32(b, "w", 4, (int64_t[]){c->M, c->C, c->K, c->K}, w);
+    e2e_ob_init_f32(b, "w", 4, (int64_t[]){c->M, c->C, c->K, kw_of(c)}, w);
     e2e_ob_init_f32(b, "b", 1, (int64_t[]){c->M}, bias);
     Onnx__NodeProto *n = e2e_ob_node(b, "Conv", "conv", 3, (const char *[]){"x", "w", "b"}, 1,
                                      (const char *[]){c->act || c->pool ? "c" : "y"});
-    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){c->K, c->K});
+    e2e_ob_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){c->K, kw_of(c)});
     e2e_ob_attr_ints(b, n, "pads", 4, (int64_t[]){c->pad, c->pad, c->pad, c->pad});
     e2e_ob_attr_ints(b, n, "dilations", 2, (int64_t[]){c->dil, c->dil});
     const char *t = "c";
@@ -114,11 +119,11 @@ static double ref_at(const conv_case *c, const float *x, const float *w, const f
     double s = bias[m], a = fabs(bias[m]);
     for (int ch = 0; ch < c->C; ch++)
         for (int ky = 0; ky < c->K; ky++)
-            for (int kx = 0; kx < c->K; kx++) {
+            for (int kx = 0; kx < kw_of(c); kx++) {
                 const int iy = oy + ky * c->dil - c->pad, ix = ox + kx * c->dil - c->pad;
                 if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W)
                     continue;
-                const float wv = w[((m * c->C + ch) * c->K + ky) * c->K + kx],
+                const float wv = w[((m * c->C + ch) * c->K + ky) * kw_of(c) + kx],
                             xv = x[((img * c->C + ch) * c->H + iy) * c->W + ix];
                 const double t = ref_exact ? (double)wv * xv : (double)round_bf16(wv) * round_bf16(xv);
                 s += t;
@@ -134,7 +139,7 @@ static double ref_tol = 1e-5; /* of the sum of |terms| */
 static double check_against_ref(const conv_case *c, const float *x, const float *w,
                                 const float *bias, const float *y)
 {
-    const int OH = out_dim(c, c->H), OW = out_dim(c, c->W);
+    const int OH = out_dim(c, c->H, c->K), OW = out_dim(c, c->W, kw_of(c));
     const int YH = c->pool ? OH / 2 : OH, YW = c->pool ? OW / 2 : OW;
     double worst = 0;
     for (int img = 0; img < c->N; img++)
@@ -469,6 +474,116 @@ static void test_chain(void **state)
     unsetenv("E2E_BF16_CONV");
 }
 
+static int64_t lone_ntap; /* ntap of the last bfloat16 direct kernel is_lone saw */
+
+static bool is_lone(const e2e_kernel *k)
+{
+    const conv_priv *p = k->priv;
+    if (strncmp(k->node->op_type, "Conv", 4) || !p || p->algo != CONV_BF16 || p->bwino)
+        return false;
+    lone_ntap = p->ntap;
+    return p->lone_v || p->lone_h;
+}
+
+/* Odd channel counts: the lone channel C - 1's taps paired among themselves (row pairs, the
+   last row's column pairs, the last tap alone; conv_internal.h, lone_v / lone_h), so a 3x3
+   convolution of C channels takes (C - 1) / 2 * 9 + 5 pair taps. Against the double reference
+   of the bfloat16-rounded operands (1e-5 of the sum of |terms|) and that of the float32
+   operands (1/128: bf16 rounding), which the float32 plain graph meets within 1e-5; NaN, +Inf
+   and -Inf in the lone channel only (corners, edges, inside) give the plain graph's classes;
+   even channel counts keep the channel pairs. Square kernels 3, 4, 5 and 1x3, 2x3, 3x2 (column
+   pairs only, row pairs only, no lone tap). Both kernels (the session's, plain C). */
+static void test_lone_channel(void **state)
+{
+    (void)state;
+    const struct {
+        conv_case c;
+        int kw; /* 0: K x K */
+    } lc[] = {
+        {{1, 8, 9, 33, 3, 1, 1, NULL, false, 2, 1}, 0},
+        {{3, 12, 16, 18, 3, 2, 1, "Relu", true, 3, 2}, 0},
+        {{5, 16, 14, 40, 3, 1, 1, "Relu", true, 2, 1}, 0},  /* qg's conv1, small */
+        {{7, 8, 11, 19, 3, 1, 1, NULL, false, 2, 2}, 0},
+        {{5, 8, 12, 20, 3, 0, 1, "LeakyRelu", false, 1, 1}, 0}, /* no padding */
+        {{3, 8, 13, 15, 4, 1, 1, NULL, false, 2, 1}, 0},    /* KH even: row pairs only */
+        {{5, 8, 16, 21, 5, 2, 2, "Relu", true, 2, 1}, 0},   /* 5x5, dilation 2 */
+        {{6, 8, 12, 20, 3, 1, 1, "Relu", true, 2, 1}, 0},   /* even: no lone taps */
+        {{3, 8, 10, 22, 1, 1, 1, NULL, false, 2, 1}, 3}, /* 1x3: column pairs only */
+        {{5, 8, 12, 17, 2, 1, 1, "Relu", true, 1, 1}, 3}, /* 2x3: row pairs only */
+        {{3, 8, 11, 16, 3, 1, 1, NULL, false, 2, 1}, 2}, /* 3x2: no lone single */
+    };
+    uint64_t seed = 29;
+    for (int mode = 0; mode < 2; mode++) {
+        const bool used = set_conv_mode(mode);
+        for (size_t i = 0; i < sizeof lc / sizeof lc[0]; i++) {
+            const conv_case *c = &lc[i].c;
+            case_kw = lc[i].kw;
+            const int KH = c->K, KW = kw_of(c), KK = KH * KW;
+            const int nl = KH / 2 * KW + (KH & 1) * ((KW + 1) / 2);
+            const int64_t per = (int64_t)c->C * c->H * c->W, nx = c->N * per,
+                          nw = (int64_t)c->M * c->C * KK;
+            float *x = oh_rand_buf(nx, &seed), *w = oh_rand_buf(nw, &seed),
+                  *b = oh_rand_buf(c->M, &seed);
+            for (int64_t j = 0; j < nw; j++)
+                w[j] -= 0.5f;
+            e2e_model *m = conv_model(c, w, b);
+            lone_ntap = 0;
+            assert_true(runs_kernel(m, c->N, c->threads, is_lone) == (used && (c->C & 1)));
+            if (used)
+                assert_int_equal(lone_ntap, (c->C & 1) ? (c->C - 1) / 2 * KK + nl : c->C / 2 * KK);
+            int64_t n32, n16;
+            float *y32 = run(m, c, E2E_PRECISION_FP32, 0, c->N, x, 0, &n32);
+            float *y16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+            assert_int_equal(n16, n32);
+            if (!used) {
+                assert_memory_equal(y16, y32, sizeof(float) * (size_t)n32);
+            } else {
+                const double r = check_against_ref(c, x, w, b, y16);
+                /* the float32 plain graph is within 1e-5 of the sums of the float32 operands,
+                   and bf16 within 1/128 of them */
+                ref_exact = true;
+                const double r32 = check_against_ref(c, x, w, b, y32);
+                ref_tol = 1.0 / 128;
+                const double re = check_against_ref(c, x, w, b, y16);
+                ref_exact = false;
+                ref_tol = 1e-5;
+                double d = 0;
+                for (int64_t j = 0; j < n32; j++)
+                    d = fmax(d, fabs(y16[j] - y32[j]));
+                printf("%s C %d K %dx%d: %lld pair taps, worst error %.3f of 1e-5 (rounded "
+                       "operands), %.3f of 1/128 (float32 operands; the float32 graph: %.3f of 1e-5), max "
+                       "|bf16 - fp32| %.2e\n", mode ? "plain C" : "session's", c->C, c->K, KW,
+                       (long long)lone_ntap, r, re, r32, d);
+                assert_true(d > 0); /* it did round */
+            }
+            /* NaN, +Inf, -Inf in the lone channel only: its corners, edges and inside */
+            const float bad[3] = {NAN, INFINITY, -INFINITY};
+            const int H = c->H, W = c->W;
+            const int pos[][2] = {{0, 0}, {0, W - 1}, {H - 1, 0}, {H - 1, W - 1}, {H / 2, 0},
+                                  {0, W / 2}, {H - 1, W / 3}, {H / 3, W - 1}, {H / 2, W / 2}};
+            for (int img = 0; img < c->N; img++)
+                for (size_t q = img; q < sizeof pos / sizeof pos[0]; q += 2)
+                    x[img * per + (int64_t)(c->C - 1) * H * W + pos[q][0] * W + pos[q][1]] =
+                        bad[(q + img) % 3];
+            free(y32), free(y16);
+            y32 = run(m, c, E2E_PRECISION_FP32, 0, c->N, x, 0, &n32);
+            y16 = run(m, c, E2E_PRECISION_BF16, 1, c->N, x, 0, &n16);
+            int64_t nonfinite = 0;
+            for (int64_t j = 0; j < n32; j++) {
+                if (fclass(y16[j]) != fclass(y32[j]))
+                    fail_msg("C %d K %dx%d (%s): y[%lld] = %g, the plain graph %g", c->C, c->K, KW,
+                             mode ? "plain C" : "session's", (long long)j, y16[j], y32[j]);
+                nonfinite += fclass(y32[j]) != 3;
+            }
+            assert_true(nonfinite > 0);
+            free(y32), free(y16), free(x), free(w), free(b);
+            e2e_model_free(m);
+            case_kw = 0;
+        }
+    }
+    unsetenv("E2E_BF16_CONV");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_any_batch),
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_wino),
+        cmocka_unit_test(test_lone_channel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,7 +131,15 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
     p->slots = p->threads > 1 ? p->threads : 1;
     if (wino_fits(p, bk, pooled))
         return wino_prepare(k, p);
-    int64_t r = BF16_SLOT_TARGET / ((p->cp + MR) * p->pw * 4) - halo;
+    /* odd C: the lone channel's taps in pairs of rows (ky, ky + 1), then of the last row's
+       columns, then the last one alone (3x3: 5 pair taps instead of 9) */
+    const bool lone = (p->C & 1) && KH * KW > 1;
+    p->lone_v = lone && KH >= 2;
+    p->lone_h = lone && (KH & 1) && KW >= 2;
+    p->nreg = p->cp + p->lone_v + p->lone_h;
+    const int64_t KK = KH * KW, nl = (KH / 2) * KW + (KH & 1) * ((KW + 1) / 2);
+    p->ntap = lone ? (p->cp - 1) * KK + nl : p->cp * KK;
+    int64_t r = BF16_SLOT_TARGET / ((p->nreg + MR) * p->pw * 4) - halo;
     if (r < 4)
         r = 4;
     if (r > OH)
@@ -143,31 +151,60 @@ e2e_status e2e_conv_bf16_prepare(e2e_kernel *k, conv_priv *p, const e2e_conv_bf1
     p->grp = ((512 + p->pw - 1) / p->pw + 1) & ~(int64_t)1;
     p->ldt = (p->grp * p->pw + 15) & ~(int64_t)15;
     /* the last tile of a chunk reads up to NT - 1 positions and (KW-1)*dw columns past the
-       last plane's rows */
-    p->out_at = (p->cp * p->cs + NT + (KW - 1) * dw + 16 + 15) & ~(int64_t)15;
+       last region's rows */
+    p->out_at = (p->nreg * p->cs + NT + (KW - 1) * dw + 16 + 15) & ~(int64_t)15;
     p->slab = p->out_at + MR * p->ldt;
     if (p->slab > INT32_MAX)
         return e2e_kfail(k, E2E_ERR_UNSUPPORTED, "padded input rows exceed the int32 range");
     k->ws_size = (size_t)(p->slab * p->slots) * sizeof(float);
-    const int64_t nb = (p->M + MR - 1) / MR, kp = p->cp * KH * KW;
+    const int64_t nb = (p->M + MR - 1) / MR, PW = p->pw, cs = p->cs;
     conv_priv *pp;
-    e2e_status st = alloc_packs(k, p, nb * kp * MR, nb * MR, kp, &pp);
+    e2e_status st = alloc_packs(k, p, nb * p->ntap * MR, nb * MR, p->ntap, &pp);
     if (st)
         return st;
     const float *W = k->in[1]->data;
+    const int64_t paired = lone ? p->C - 1 : p->C; /* channels taken in channel pairs */
     for (int64_t m = 0; m < p->M; m++)
-        for (int64_t c = 0; c < p->C; c++)
-            for (int64_t s = 0; s < KH * KW; s++) {
-                const int64_t t = (c / 2) * KH * KW + s;
-                const uint32_t h = e2e_bf16_from_f32(W[(m * p->C + c) * KH * KW + s]);
-                p->wpb[((m / MR) * kp + t) * MR + m % MR] |= h << (16 * (c & 1));
+        for (int64_t c = 0; c < paired; c++)
+            for (int64_t s = 0; s < KK; s++) {
+                const int64_t t = (c / 2) * KK + s;
+                const uint32_t h = e2e_bf16_from_f32(W[(m * p->C + c) * KK + s]);
+                p->wpb[((m / MR) * p->ntap + t) * MR + m % MR] |= h << (16 * (c & 1));
             }
-    if (k->n_in > 2 && k->in[2])
-        memcpy(p->bias, k->in[2]->data, sizeof(float) * (size_t)p->M);
-    for (int64_t c = 0, t = 0; c < p->cp; c++)
+    for (int64_t c = 0, t = 0; c < (paired + 1) / 2; c++)
         for (int64_t ky = 0; ky < KH; ky++)
             for (int64_t kx = 0; kx < KW; kx++, t++)
-                p->off[t] = (int32_t)(c * p->cs + ky * dh * p->pw + kx * dw);
+                p->off[t] = (int32_t)(c * cs + ky * dh * PW + kx * dw);
+    if (lone) {
+        /* tap t: region, the taps (ky, kx) of its low and high halves (s1 < 0: zero) */
+        int64_t t = (p->cp - 1) * KK;
+        const float *Wl = W + (p->C - 1) * KK;
+        for (int64_t ky = 0; ky < KH; ky++)
+            for (int64_t kx = 0; kx < KW; kx++) {
+                int64_t reg, s1;
+                if (ky & 1)
+                    continue; /* the high half of row ky - 1's pairs */
+                if (ky + 1 < KH)
+                    reg = p->cp, s1 = (ky + 1) * KW + kx;
+                else if (kx & 1)
+                    continue; /* the high half of column kx - 1's pair */
+                else if (kx + 1 < KW)
+                    reg = p->cp + p->lone_v, s1 = ky * KW + kx + 1;
+                else
+                    reg = p->cp - 1, s1 = -1;
+                p->off[t] = (int32_t)(reg * cs + ky * dh * PW + kx * dw);
+                for (int64_t m = 0; m < p->M; m++) {
+                    const float *wm = Wl + m * p->C * KK;
+                    uint32_t h = e2e_bf16_from_f32(wm[ky * KW + kx]);
+                    if (s1 >= 0)
+                        h |= (uint32_t)e2e_bf16_from_f32(wm[s1]) << 16;
+                    p->wpb[((m / MR) * p->ntap + t) * MR + m % MR] = h;
+                }
+                t++;
+            }
+    }
+    if (k->n_in > 2 && k->in[2])
+        memcpy(p->bias, k->in[2]->data, sizeof(float) * (size_t)p->M);
     *pp = *p;
     k->priv = pp;
     return E2E_OK;
@@ -233,7 +270,16 @@ static void generic_chunk(const e2e_kernel *k, const conv_priv *p, const float *
                 d[j] = v;
             }
         }
-    memset(slab + p->cp * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->cp * p->cs));
+    /* the lone channel's row and column pairs from its (C - 1, zero) pairs */
+    const uint32_t *S = slab + (p->cp - 1) * p->cs;
+    const int64_t len = (r + halo) * PW;
+    for (int v = 0; v < p->lone_v + p->lone_h; v++) {
+        uint32_t *d = slab + (p->cp + v) * p->cs;
+        const int64_t sh = v < p->lone_v ? p->dl[1] * PW : p->dl[2];
+        for (int64_t i = 0; i < len; i++)
+            d[i] = S[i] | (i + sh < len ? S[i + sh] << 16 : 0);
+    }
+    memset(slab + p->nreg * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->nreg * p->cs));
     for (int64_t g0 = 0; g0 < r; g0 += p->grp) {
         const int64_t gr = r - g0 < p->grp ? r - g0 : p->grp;
         generic_group(k, p, slab + g0 * PW, y, T, oy0 + g0, gr);
@@ -245,7 +291,7 @@ static void generic_group(const e2e_kernel *k, const conv_priv *p, const uint32_
                           float *T, int64_t oy0, int64_t r)
 {
     const int64_t OW = p->od[2], PW = p->pw, MR = E2E_CONV_BF16_MR;
-    const int64_t taps = p->cp * p->kd[1] * p->kd[2], F = r * PW;
+    const int64_t taps = p->ntap, F = r * PW;
     for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
         const uint32_t *w = p->wpb + (m0 / MR) * taps * MR;
         const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;

@@ -62,7 +62,16 @@ typedef struct conv_priv {
                                rows, all channels, before the next (the buffer stays in L1) */
     int64_t ldt;            /* floats per channel of the product buffer: grp * pw rounded up */
     int64_t out_at;         /* offset (floats) of the product buffer in a slot */
-    uint32_t *wpb;          /* weights [ceil(M/8)][cp*KH*KW][8] bfloat16 pairs (channel 2c low);
+    int64_t ntap;           /* pair taps per output: cp * KH * KW, less with lone taps */
+    int64_t nreg;           /* slab regions of cs pairs: cp, then lone_v's and lone_h's */
+    int lone_v, lone_h;     /* odd C, KH * KW > 1: the taps of the lone channel C - 1 paired
+                               among themselves (qg's 5 channels: 23 pair taps, not 27): region
+                               cp holds its (row y, row y + dh) pairs when lone_v (KH >= 2), for
+                               the row pairs (ky, ky + 1), ky even; region cp + lone_v its
+                               (column x, column x + dw) pairs when lone_h (KH odd, KW >= 2), for
+                               the last row's column pairs; region cp - 1 ((C - 1, zero) pairs)
+                               the last row's last column when KW is odd too */
+    uint32_t *wpb;          /* weights [ceil(M/8)][ntap][8] bfloat16 pairs (channel 2c low);
                                bwino: [ceil(M/8)][16 xi][cp][8] of the transformed filters */
     bool bwino;             /* CONV_BF16 by Winograd F(2x2, 3x3), ConvMaxPool only: tw, th, twp,
                                tpad, vxs, v_at, buf_at as CONV_WINOGRAD (twp a multiple of 16),
@@ -104,7 +113,8 @@ e2e_status e2e_conv_geometry(e2e_kernel *k, int xi, int wi, int bi, conv_priv *p
    products run over flat positions f = row * pw + column of the chunk (the columns past OW are
    computed and dropped), in tiles of E2E_CONV_BF16_MR output channels by E2E_CONV_BF16_NT
    positions, each a float32 sum over the pair taps in order: s += w(2c+1) x(2c+1), then
-   s += w(2c) x(2c) (VDPBF16PS's order), into the slot's product buffer, for one group of rows
+   s += w(2c) x(2c) (VDPBF16PS's order; lone taps: the high, then the low half of the pair),
+   into the slot's product buffer, for one group of rows
    (grp) at a time; the epilogue adds the bias, applies the activation and (ConvMaxPool) pools. Every output's sum is the same whatever
    the batch, the chunking or the threads. */
 #define E2E_CONV_BF16_MR 8

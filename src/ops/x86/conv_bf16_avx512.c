@@ -105,6 +105,23 @@ static void fill_slab(const conv_priv *p, const float *x, uint32_t *slab, int64_
     }
 }
 
+/* The lone channel's row pairs (lone_v) and column pairs (lone_h) from its (C - 1, zero) pairs
+   in region cp - 1: d[i] = s[i] | s[i + sh] << 16, the high half zero past len. */
+static void lone_pairs(const conv_priv *p, uint32_t *slab, int64_t len)
+{
+    const uint32_t *s = slab + (p->cp - 1) * p->cs;
+    for (int v = 0; v < p->lone_v + p->lone_h; v++) {
+        uint32_t *d = slab + (p->cp + v) * p->cs;
+        const int64_t sh = v < p->lone_v ? p->dl[1] * p->pw : p->dl[2];
+        for (int64_t i = 0; i < len; i += 16) {
+            const __mmask16 m = lanes(len - i), mh = i + sh < len ? lanes(len - i - sh) : 0;
+            const __m512i lo = _mm512_maskz_loadu_epi32(m, s + i);
+            const __m512i hi = _mm512_maskz_loadu_epi32(mh, s + i + sh);
+            _mm512_mask_storeu_epi32(d + i, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
 /* acc[i][j] = sum over pair taps t of w[t][i] . base[off[t] + 16 j + lane] */
 static inline __attribute__((always_inline)) void tile(int NV, const uint32_t *base,
                                                       const int32_t *off, int64_t taps,
@@ -164,28 +181,29 @@ static inline __m512 max_nan(__m512 a, __m512 b)
 
 /* Rows a and c = a + PW (activated) pooled 2x2 into yo[0..PWo), NaN-propagating like MaxPool
    (so, unlike the float32 pooled kernels, chunks with NaN or Inf inputs need no exact sums).
-   fused: a and c still lack the bias b and Relu (relu) or nothing (!relu). */
+   fused: a and c still lack the bias b and Relu (relu) or nothing (!relu), which are applied
+   after the maximum (both are non-decreasing, so the maximum is the same: 16 outputs per
+   iteration take one addition instead of four). */
 static void pool_rows(const float *a, const float *c, float *yo, int64_t PWo, bool fused,
                       bool relu, float b)
 {
-    const __m512i pe = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i po = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
-    for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 16) {
-        const __mmask16 lm = lanes(2 * PWo - x0);
-        __m512 r0 = _mm512_maskz_loadu_ps(lm, a + x0), r1 = _mm512_maskz_loadu_ps(lm, c + x0);
+    for (int64_t x0 = 0; x0 < 2 * PWo; x0 += 32) {
+        const int64_t left = 2 * PWo - x0;
+        const __mmask16 l0 = lanes(left), l1 = left > 16 ? lanes(left - 16) : 0;
+        const __m512 m0 = max_nan(_mm512_maskz_loadu_ps(l0, a + x0),
+                                  _mm512_maskz_loadu_ps(l0, c + x0));
+        const __m512 m1 = max_nan(_mm512_maskz_loadu_ps(l1, a + x0 + 16),
+                                  _mm512_maskz_loadu_ps(l1, c + x0 + 16));
+        __m512 h = max_nan(_mm512_permutex2var_ps(m0, ev, m1), _mm512_permutex2var_ps(m0, od, m1));
         if (fused) {
-            r0 = _mm512_add_ps(r0, vb);
-            r1 = _mm512_add_ps(r1, vb);
-            if (relu) {
-                r0 = _mm512_max_ps(zero, r0);
-                r1 = _mm512_max_ps(zero, r1);
-            }
+            h = _mm512_add_ps(h, vb);
+            if (relu)
+                h = _mm512_max_ps(zero, h); /* a NaN in the second operand stays */
         }
-        const __m512 m = max_nan(r0, r1);
-        const __m512 h = max_nan(_mm512_permutexvar_ps(pe, m), _mm512_permutexvar_ps(po, m));
-        const int64_t n = PWo - x0 / 2 < 8 ? PWo - x0 / 2 : 8;
-        _mm512_mask_storeu_ps(yo + x0 / 2, (__mmask16)((1u << n) - 1), h);
+        _mm512_mask_storeu_ps(yo + x0 / 2, lanes(left / 2), h);
     }
 }
 
@@ -194,7 +212,7 @@ static void group(const e2e_kernel *k, const conv_priv *p, const uint32_t *slab,
                   float *T, int64_t oy0, int64_t r, pf_cursor *pf)
 {
     const int64_t OW = p->od[2], PW = p->pw, ldt = p->ldt;
-    const int64_t taps = p->cp * p->kd[1] * p->kd[2], nv = (r * PW + 15) / 16;
+    const int64_t taps = p->ntap, nv = (r * PW + 15) / 16;
     const bool simple = k->act == E2E_ACT_RELU || k->act == E2E_ACT_NONE;
     for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
         const uint32_t *w = p->wpb + (m0 / MR) * taps * MR;
@@ -258,7 +276,9 @@ static void chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float
     const int64_t halo = (p->kd[1] - 1) * p->dl[1];
     uint32_t *slab = (uint32_t *)ws;
     fill_slab(p, x, slab, oy0 - p->pad_t, r + halo);
-    memset(slab + p->cp * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->cp * p->cs));
+    if (p->lone_v + p->lone_h)
+        lone_pairs(p, slab, (r + halo) * PW);
+    memset(slab + p->nreg * p->cs, 0, sizeof(float) * (size_t)(p->out_at - p->nreg * p->cs));
     /* the register tiles of the chunk: row groups x channel blocks x vector triples */
     pf_cursor pf = pf_plan(next, ((r + p->grp - 1) / p->grp) * ((p->M + MR - 1) / MR) *
                                      ((p->grp * p->pw + 47) / 48));
