@@ -329,56 +329,53 @@ static bool no_vector_row(float *d, const float *s, int64_t nl, int64_t nm, int6
     return false;
 }
 
-/* Output transform of 16 tiles [f0, f0 + 16) (one tile row: twp is a multiple of 16) of
-   channel m from the products in buf (E2E_CONV_BF16_WINO_BS floats between xi): bias,
-   activation, and the 2x2 maximum of each tile, which is its pooling window. */
-static void wino_out_pool(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
-                          float *y, int64_t ty0, int64_t f0, int64_t nt)
+/* Output transform of 16 tiles (one tile row: twp is a multiple of 16) of channel m from the
+   products in buf (E2E_CONV_BF16_WINO_BS floats between xi): bias, activation, and the 2x2
+   maximum of each tile, which is its pooling window, stored at dst (lanes mk). With Relu or
+   no activation the maximum comes first, then the bias and Relu once: rounding is monotonic,
+   so max(a + b, c + b) = max(a, c) + b, and Relu commutes with the maximum (the same bits,
+   for 7 vector operations fewer of ~30). */
+static inline __attribute__((always_inline)) void wino_out_pool(const e2e_kernel *k,
+                                                               const conv_priv *p,
+                                                               const float *buf, int64_t m,
+                                                               float *dst, __mmask16 mk)
 {
-    const int64_t bs = E2E_CONV_BF16_WINO_BS, TW = p->twp, PWo = p->od[2] / 2;
+    const int64_t bs = E2E_CONV_BF16_WINO_BS;
     const __m512 b = _mm512_set1_ps(p->bias[m]), zero = _mm512_setzero_ps();
-    __m512 q[4];
-    e2e_wino_out16(buf, bs, b, q);
-    __m512 q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
-    if (k->act == E2E_ACT_RELU) {
-        q0 = _mm512_max_ps(zero, q0);
-        q1 = _mm512_max_ps(zero, q1);
-        q2 = _mm512_max_ps(zero, q2);
-        q3 = _mm512_max_ps(zero, q3);
-    } else if (k->act != E2E_ACT_NONE) {
+    __m512 q[4], mx;
+    if (k->act == E2E_ACT_RELU || k->act == E2E_ACT_NONE) {
+        e2e_wino_sums16(buf, bs, q);
+        mx = _mm512_add_ps(_mm512_max_ps(_mm512_max_ps(q[0], q[1]), _mm512_max_ps(q[2], q[3])), b);
+        if (k->act == E2E_ACT_RELU)
+            mx = _mm512_max_ps(zero, mx);
+    } else {
         float t[4][16];
-        _mm512_storeu_ps(t[0], q0);
-        _mm512_storeu_ps(t[1], q1);
-        _mm512_storeu_ps(t[2], q2);
-        _mm512_storeu_ps(t[3], q3);
+        e2e_wino_out16(buf, bs, b, q);
+        for (int i = 0; i < 4; i++)
+            _mm512_storeu_ps(t[i], q[i]);
         e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 64);
-        q0 = _mm512_loadu_ps(t[0]);
-        q1 = _mm512_loadu_ps(t[1]);
-        q2 = _mm512_loadu_ps(t[2]);
-        q3 = _mm512_loadu_ps(t[3]);
+        mx = _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(t[0]), _mm512_loadu_ps(t[1])),
+                           _mm512_max_ps(_mm512_loadu_ps(t[2]), _mm512_loadu_ps(t[3])));
     }
     /* (chunks whose input holds NaN or Inf take the driver's direct sums: no NaN here unless
        the transforms overflow, as in the float32 Winograd kernel) */
-    const __m512 mx = _mm512_max_ps(_mm512_max_ps(q0, q1), _mm512_max_ps(q2, q3));
-    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
-    int64_t n = PWo - tx < 16 ? PWo - tx : 16;
-    if (n > nt - f0)
-        n = nt - f0;
-    if (n > 0)
-        _mm512_mask_storeu_ps(y + m * p->ysp + ty * PWo + tx, lanes(n), mx);
+    _mm512_mask_storeu_ps(dst, mk, mx);
 }
 
-/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)). */
+/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)). No prefetch of the
+   next chunk (next unused): its input rows, 16 channels and more, do not fit in L1, and in a
+   ConvChain they are in L2 already; the prefetches cost ~5% of this kernel in perf. */
 static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
+    (void)next;
     const int64_t rows = u1 - u0, cs = (2 * p->rows + 4) * p->pw, taps = p->cp;
+    const int64_t TW = p->twp, PWo = p->od[2] / 2;
     uint32_t *V = (uint32_t *)(ws + p->v_at);
     float *buf = ws + p->buf_at;
     conv_pad_rows(p, x, ws, 2 * u0 - p->pad_t, 2 * rows + 2, cs, no_vector_row);
     wino_input_pairs(p, ws, V, rows, cs);
     const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, bs = E2E_CONV_BF16_WINO_BS;
-    pf_cursor pf = pf_plan(next, ((nv + 2) / 3) * ((p->M + MR - 1) / MR));
     for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
         const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
         const uint32_t *wm = p->wpb + (m0 / MR) * 16 * taps * MR;
@@ -394,10 +391,21 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
                 else
                     tile(1, base, p->off, taps, w, T, 48);
             }
-            pf_step(&pf);
+            /* where each vector's 16 pooled outputs go in a plane, and how many there are */
+            int64_t yo[3];
+            __mmask16 mk[3];
+            for (int j = 0; j < cnt; j++) {
+                const int64_t f0 = (v + j) * 16, tx = f0 % TW;
+                int64_t n = PWo - tx < 16 ? PWo - tx : 16;
+                if (n > nt - f0)
+                    n = nt - f0;
+                yo[j] = (u0 + f0 / TW) * PWo + tx;
+                mk[j] = n > 0 ? lanes(n) : 0;
+            }
             for (int64_t i = 0; i < mend; i++)
                 for (int j = 0; j < cnt; j++)
-                    wino_out_pool(k, p, buf + (i * 3 + j) * 16, m0 + i, y, u0, (v + j) * 16, nt);
+                    wino_out_pool(k, p, buf + (i * 3 + j) * 16, m0 + i,
+                                  y + (m0 + i) * p->ysp + yo[j], mk[j]);
         }
     }
 }
