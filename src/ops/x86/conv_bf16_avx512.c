@@ -362,13 +362,10 @@ static inline __attribute__((always_inline)) void wino_out_pool(const e2e_kernel
     _mm512_mask_storeu_ps(dst, mk, mx);
 }
 
-/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)). No prefetch of the
-   next chunk (next unused): its input rows, 16 channels and more, do not fit in L1, and in a
-   ConvChain they are in L2 already; the prefetches cost ~5% of this kernel in perf. */
+/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)). */
 static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
-    (void)next;
     const int64_t rows = u1 - u0, cs = (2 * p->rows + 4) * p->pw, taps = p->cp;
     const int64_t TW = p->twp, PWo = p->od[2] / 2;
     uint32_t *V = (uint32_t *)(ws + p->v_at);
@@ -376,6 +373,7 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
     conv_pad_rows(p, x, ws, 2 * u0 - p->pad_t, 2 * rows + 2, cs, no_vector_row);
     wino_input_pairs(p, ws, V, rows, cs);
     const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, bs = E2E_CONV_BF16_WINO_BS;
+    pf_cursor pf = pf_plan(next, ((nv + 2) / 3) * ((p->M + MR - 1) / MR));
     for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
         const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
         const uint32_t *wm = p->wpb + (m0 / MR) * 16 * taps * MR;
@@ -391,6 +389,7 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
                 else
                     tile(1, base, p->off, taps, w, T, 48);
             }
+            pf_step(&pf);
             /* where each vector's 16 pooled outputs go in a plane, and how many there are */
             int64_t yo[3];
             __mmask16 mk[3];
