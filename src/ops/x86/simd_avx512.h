@@ -116,8 +116,10 @@ static inline __attribute__((always_inline)) void e2e_wino_out16(const float *bu
                                                                  __m512 b, __m512 y[4])
 {
     e2e_wino_sums16(buf, bs, y);
-    for (int i = 0; i < 4; i++)
-        y[i] = _mm512_add_ps(y[i], b);
+    y[0] = _mm512_add_ps(y[0], b);
+    y[1] = _mm512_add_ps(y[1], b);
+    y[2] = _mm512_add_ps(y[2], b);
+    y[3] = _mm512_add_ps(y[3], b);
 }
 
 #endif
