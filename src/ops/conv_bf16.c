@@ -44,7 +44,8 @@ static e2e_status alloc_packs(e2e_kernel *k, conv_priv *p, int64_t nw, int64_t n
     return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
 }
 
-/* bytes of transformed input (V, channel pairs) aimed for per bwino chunk */
+/* bytes of transformed input (16 xi, channel pairs) of a bwino chunk's tile rows: sets the
+   tile rows per chunk (V itself holds one segment: wino_prepare) */
 #define BF16_WINO_V_TARGET ((int64_t)192 << 10)
 
 static bool wino_fits(const conv_priv *p, const e2e_conv_bf16_kernels *bk, bool pooled)
@@ -76,7 +77,8 @@ static e2e_status wino_prepare(e2e_kernel *k, conv_priv *p)
         r = p->th;
     p->rows = r;
     p->units = p->th;
-    p->tpad = (r * p->twp + 15) & ~(int64_t)15;
+    /* V holds one segment: WINO_SEG vectors of 16 tiles, all pairs (AVX-512 kernel) */
+    p->tpad = E2E_CONV_BF16_WINO_SEG * 16;
     p->v_at = (C * (2 * r + 4) * p->pw + 32 + 15) & ~(int64_t)15;
     p->vxs = p->cp * p->tpad + 16;
     p->buf_at = p->v_at + 16 * p->vxs + 16;

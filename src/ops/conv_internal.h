@@ -74,9 +74,10 @@ typedef struct conv_priv {
     uint32_t *wpb;          /* weights [ceil(M/8)][ntap][8] bfloat16 pairs (channel 2c low);
                                bwino: [ceil(M/8)][16 xi][cp][8] of the transformed filters */
     bool bwino;             /* CONV_BF16 by Winograd F(2x2, 3x3), ConvMaxPool only: tw, th, twp,
-                               tpad, vxs, v_at, buf_at as CONV_WINOGRAD (twp a multiple of 16),
-                               V in channel pairs, off[c] = c * tpad per pair; work units are
-                               tile rows (= pooled rows) */
+                               vxs, v_at, buf_at as CONV_WINOGRAD (twp a multiple of 16), but V
+                               holds one segment (E2E_CONV_BF16_WINO_SEG vectors of 16 tiles:
+                               tpad = 16 * SEG per pair) in channel pairs, off[c] = c * tpad;
+                               work units are tile rows (= pooled rows) */
 } conv_priv;
 
 typedef struct e2e_conv_kernels {
@@ -145,8 +146,12 @@ typedef struct e2e_conv_bf16_kernels {
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
 } e2e_conv_bf16_kernels;
 
-/* bwino: floats of the product buffer per xi (8 channels by 3 vectors of 16 tiles) */
-#define E2E_CONV_BF16_WINO_BS (E2E_CONV_BF16_MR * 3 * 16)
+/* bwino: vectors of 16 tiles per segment (input transform, products and output transform of
+   one segment before the next: its V, 16 KB at 16 channels, the product buffer, 16 KB, and
+   one block of U, 4 KB, stay in L1), and floats of the product buffer per xi (8 channels by
+   a segment) */
+#define E2E_CONV_BF16_WINO_SEG 2
+#define E2E_CONV_BF16_WINO_BS (E2E_CONV_BF16_MR * E2E_CONV_BF16_WINO_SEG * 16)
 
 extern const e2e_conv_bf16_kernels e2e_conv_bf16_generic;
 #ifdef E2E_X86

@@ -318,28 +318,28 @@ static inline __attribute__((always_inline)) void wino_in16(const float *q, int6
     }
 }
 
-/* V[xi][pair c][r * twp + t] as bfloat16 channel pairs for tile rows [0, rows) of the slab */
-static void wino_input_pairs(const conv_priv *p, const float *slab, uint32_t *V, int64_t rows,
-                             int64_t cs)
+/* V[xi][pair c][16 j + lane] as bfloat16 channel pairs for the vectors v + j (j < cnt) of 16
+   tiles of the chunk (tile row v * 16 / twp) from the padded rows in slab */
+static void wino_input_seg(const conv_priv *p, const float *slab, uint32_t *V, int64_t v,
+                           int cnt, int64_t cs)
 {
     const int64_t PW = p->pw, TW = p->twp, TP = p->tpad, xs = p->vxs;
-    for (int64_t c = 0; c < p->cp; c++) {
-        const bool two = 2 * c + 1 < p->C;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t t0 = 0; t0 < TW; t0 += 16) {
-                const float *q = slab + 2 * c * cs + 2 * r * PW + 2 * t0;
-                __m512 a[16], b[16];
-                wino_in16(q, PW, a);
-                if (two)
-                    wino_in16(q + cs, PW, b);
-                else
-                    for (int i = 0; i < 16; i++)
-                        b[i] = _mm512_setzero_ps();
-                uint32_t *v = V + c * TP + r * TW + t0;
-#pragma GCC unroll 16
+    for (int j = 0; j < cnt; j++) {
+        const int64_t r = (v + j) * 16 / TW, t0 = (v + j) * 16 % TW;
+        for (int64_t c = 0; c < p->cp; c++) {
+            const float *q = slab + 2 * c * cs + 2 * r * PW + 2 * t0;
+            __m512 a[16], b[16];
+            wino_in16(q, PW, a);
+            if (2 * c + 1 < p->C)
+                wino_in16(q + cs, PW, b);
+            else
                 for (int i = 0; i < 16; i++)
-                    _mm512_storeu_si512(v + i * xs, pair16(a[i], b[i]));
-            }
+                    b[i] = _mm512_setzero_ps();
+            uint32_t *d = V + c * TP + 16 * j;
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                _mm512_storeu_si512(d + i * xs, pair16(a[i], b[i]));
+        }
     }
 }
 
@@ -349,75 +349,86 @@ static bool no_vector_row(float *d, const float *s, int64_t nl, int64_t nm, int6
     return false;
 }
 
-/* Output transform of 16 tiles [f0, f0 + 16) (one tile row: twp is a multiple of 16) of
-   channel m from the products in buf (E2E_CONV_BF16_WINO_BS floats between xi): bias,
-   activation, and the 2x2 maximum of each tile, which is its pooling window. */
-static void wino_out_pool(const e2e_kernel *k, const conv_priv *p, const float *buf, int64_t m,
-                          float *y, int64_t ty0, int64_t f0, int64_t nt)
+/* Output transform of 16 tiles (one tile row: twp is a multiple of 16) of channel m from the
+   products in buf (E2E_CONV_BF16_WINO_BS floats between xi): bias, activation, and the 2x2
+   maximum of each tile, which is its pooling window, stored at dst (lanes mk). With Relu or
+   no activation the maximum comes first, then the bias and Relu once: rounding is monotonic,
+   so max(a + b, c + b) = max(a, c) + b, and Relu commutes with the maximum (the same bits,
+   for 7 vector operations fewer of ~30). */
+static inline __attribute__((always_inline)) void wino_out_pool(const e2e_kernel *k,
+                                                               const conv_priv *p,
+                                                               const float *buf, int64_t m,
+                                                               float *dst, __mmask16 mk)
 {
-    const int64_t bs = E2E_CONV_BF16_WINO_BS, TW = p->twp, PWo = p->od[2] / 2;
+    const int64_t bs = E2E_CONV_BF16_WINO_BS;
     const __m512 b = _mm512_set1_ps(p->bias[m]), zero = _mm512_setzero_ps();
-    __m512 q[4];
-    e2e_wino_out16(buf, bs, b, q);
-    __m512 q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
-    if (k->act == E2E_ACT_RELU) {
-        q0 = _mm512_max_ps(zero, q0);
-        q1 = _mm512_max_ps(zero, q1);
-        q2 = _mm512_max_ps(zero, q2);
-        q3 = _mm512_max_ps(zero, q3);
-    } else if (k->act != E2E_ACT_NONE) {
+    __m512 q[4], mx;
+    if (k->act == E2E_ACT_RELU || k->act == E2E_ACT_NONE) {
+        e2e_wino_sums16(buf, bs, q);
+        mx = _mm512_add_ps(_mm512_max_ps(_mm512_max_ps(q[0], q[1]), _mm512_max_ps(q[2], q[3])), b);
+        if (k->act == E2E_ACT_RELU)
+            mx = _mm512_max_ps(zero, mx);
+    } else {
         float t[4][16];
-        _mm512_storeu_ps(t[0], q0);
-        _mm512_storeu_ps(t[1], q1);
-        _mm512_storeu_ps(t[2], q2);
-        _mm512_storeu_ps(t[3], q3);
+        e2e_wino_out16(buf, bs, b, q);
+        for (int i = 0; i < 4; i++)
+            _mm512_storeu_ps(t[i], q[i]);
         e2e_act_apply(k->act, k->act_alpha, k->act_beta, t[0], 64);
-        q0 = _mm512_loadu_ps(t[0]);
-        q1 = _mm512_loadu_ps(t[1]);
-        q2 = _mm512_loadu_ps(t[2]);
-        q3 = _mm512_loadu_ps(t[3]);
+        mx = _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(t[0]), _mm512_loadu_ps(t[1])),
+                           _mm512_max_ps(_mm512_loadu_ps(t[2]), _mm512_loadu_ps(t[3])));
     }
     /* (chunks whose input holds NaN or Inf take the driver's direct sums: no NaN here unless
        the transforms overflow, as in the float32 Winograd kernel) */
-    const __m512 mx = _mm512_max_ps(_mm512_max_ps(q0, q1), _mm512_max_ps(q2, q3));
-    const int64_t ty = ty0 + f0 / TW, tx = f0 % TW;
-    int64_t n = PWo - tx < 16 ? PWo - tx : 16;
-    if (n > nt - f0)
-        n = nt - f0;
-    if (n > 0)
-        _mm512_mask_storeu_ps(y + m * p->ysp + ty * PWo + tx, lanes(n), mx);
+    _mm512_mask_storeu_ps(dst, mk, mx);
 }
 
-/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)). */
+/* Tile rows [u0, u1) of one image (ConvMaxPool: pooled rows [u0, u1)), one segment of
+   E2E_CONV_BF16_WINO_SEG vectors of 16 tiles at a time: its input transform into V, then per
+   block of 8 channels its products and output transform, V and the products staying in L1
+   (V of the whole chunk, 192 KB, went to L2 and came back once per block). */
 static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
     const int64_t rows = u1 - u0, cs = (2 * p->rows + 4) * p->pw, taps = p->cp;
+    const int64_t TW = p->twp, PWo = p->od[2] / 2;
     uint32_t *V = (uint32_t *)(ws + p->v_at);
     float *buf = ws + p->buf_at;
     conv_pad_rows(p, x, ws, 2 * u0 - p->pad_t, 2 * rows + 2, cs, no_vector_row);
-    wino_input_pairs(p, ws, V, rows, cs);
     const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, bs = E2E_CONV_BF16_WINO_BS;
-    pf_cursor pf = pf_plan(next, ((nv + 2) / 3) * ((p->M + MR - 1) / MR));
-    for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
-        const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
-        const uint32_t *wm = p->wpb + (m0 / MR) * 16 * taps * MR;
-        for (int64_t v = 0; v < nv; v += 3) {
-            const int cnt = nv - v < 3 ? (int)(nv - v) : 3;
+    const int SEG = E2E_CONV_BF16_WINO_SEG, LD = SEG * 16;
+    pf_cursor pf = pf_plan(next, ((nv + SEG - 1) / SEG) * ((p->M + MR - 1) / MR));
+    for (int64_t v = 0; v < nv; v += SEG) {
+        const int cnt = nv - v < SEG ? (int)(nv - v) : SEG;
+        wino_input_seg(p, ws, V, v, cnt, cs);
+        /* where each vector's 16 pooled outputs go in a plane, and how many there are */
+        int64_t yo[E2E_CONV_BF16_WINO_SEG];
+        __mmask16 mk[E2E_CONV_BF16_WINO_SEG];
+        for (int j = 0; j < cnt; j++) {
+            const int64_t f0 = (v + j) * 16, tx = f0 % TW;
+            int64_t n = PWo - tx < 16 ? PWo - tx : 16;
+            if (n > nt - f0)
+                n = nt - f0;
+            yo[j] = (u0 + f0 / TW) * PWo + tx;
+            mk[j] = n > 0 ? lanes(n) : 0;
+        }
+        for (int64_t m0 = 0; m0 < p->M; m0 += MR) {
+            const int64_t mend = p->M - m0 < MR ? p->M - m0 : MR;
+            const uint32_t *wm = p->wpb + (m0 / MR) * 16 * taps * MR;
             for (int xi = 0; xi < 16; xi++) {
-                const uint32_t *base = V + xi * p->vxs + 16 * v, *w = wm + xi * taps * MR;
+                const uint32_t *base = V + xi * p->vxs, *w = wm + xi * taps * MR;
                 float *T = buf + xi * bs;
                 if (cnt == 3)
-                    tile(3, base, p->off, taps, w, T, 48);
+                    tile(3, base, p->off, taps, w, T, LD);
                 else if (cnt == 2)
-                    tile(2, base, p->off, taps, w, T, 48);
+                    tile(2, base, p->off, taps, w, T, LD);
                 else
-                    tile(1, base, p->off, taps, w, T, 48);
+                    tile(1, base, p->off, taps, w, T, LD);
             }
             pf_step(&pf);
             for (int64_t i = 0; i < mend; i++)
                 for (int j = 0; j < cnt; j++)
-                    wino_out_pool(k, p, buf + (i * 3 + j) * 16, m0 + i, y, u0, (v + j) * 16, nt);
+                    wino_out_pool(k, p, buf + (i * SEG + j) * 16, m0 + i,
+                                  y + (m0 + i) * p->ysp + yo[j], mk[j]);
         }
     }
 }

@@ -91,11 +91,11 @@ static inline void e2e_transpose16_avx512(const __m512 *r, __m512 *o)
 }
 
 /* Winograd F(2x2, 3x3)'s output transform (A^T M A) of 16 tiles at once: the products m_ij of
-   the 4x4 transformed positions at buf + (4 i + j) * bs, plus the bias b, give each tile's
-   outputs y[0..3] = (0,0), (0,1), (1,0), (1,1). Shared by the float32 and bfloat16 Winograd
+   the 4x4 transformed positions at buf + (4 i + j) * bs give each tile's outputs y[0..3] =
+   (0,0), (0,1), (1,0), (1,1) before the bias. Shared by the float32 and bfloat16 Winograd
    kernels so that both round alike. */
-static inline __attribute__((always_inline)) void e2e_wino_out16(const float *buf, int64_t bs,
-                                                                 __m512 b, __m512 y[4])
+static inline __attribute__((always_inline)) void e2e_wino_sums16(const float *buf, int64_t bs,
+                                                                  __m512 y[4])
 {
     __m512 s0[4], s1[4];
 #pragma GCC unroll 4
@@ -105,10 +105,21 @@ static inline __attribute__((always_inline)) void e2e_wino_out16(const float *bu
         s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
         s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
     }
-    y[0] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), b);
-    y[1] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]), b);
-    y[2] = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b);
-    y[3] = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]), b);
+    y[0] = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]);
+    y[1] = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
+    y[2] = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]);
+    y[3] = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
+}
+
+/* e2e_wino_sums16 plus the bias b. */
+static inline __attribute__((always_inline)) void e2e_wino_out16(const float *buf, int64_t bs,
+                                                                 __m512 b, __m512 y[4])
+{
+    e2e_wino_sums16(buf, bs, y);
+    y[0] = _mm512_add_ps(y[0], b);
+    y[1] = _mm512_add_ps(y[1], b);
+    y[2] = _mm512_add_ps(y[2], b);
+    y[3] = _mm512_add_ps(y[3], b);
 }
 
 #endif
