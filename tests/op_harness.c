@@ -302,16 +302,24 @@ void oh_graph_views(e2e_tensor_view in[4], int n, int c, int p, float *points, f
     in[3] = e2e_tensor_view_f32("seed", seed, 2, (int64_t[]){n, 3});
 }
 
-e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads)
+e2e_session *oh_session_open_isa(const e2e_model *m, int optimize, e2e_isa_level isa,
+                                 int threads)
 {
     e2e_session_options o = e2e_session_options_default();
     o.optimize = optimize;
     o.threads = threads;
+    o.isa = isa;
     e2e_session *s = NULL;
     e2e_error err;
     if (e2e_session_create(m, &o, &s, &err))
-        fail_msg("optimize %d, %d threads: %s", optimize, threads, err.message);
+        fail_msg("optimize %d, isa %s, %d threads: %s", optimize, e2e_isa_name(isa), threads,
+                 err.message);
     return s;
+}
+
+e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads)
+{
+    return oh_session_open_isa(m, optimize, E2E_ISA_AUTO, threads);
 }
 
 int oh_count_op(const e2e_session *s, const char *op_type)

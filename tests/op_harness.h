@@ -69,6 +69,9 @@ void oh_graph_views(e2e_tensor_view in[4], int n, int c, int p, float *points, f
                     float *mask, float *seed);
 /* A session at optimize / threads (other options default); fails the test on error. */
 e2e_session *oh_session_open(const e2e_model *m, int optimize, int threads);
+/* The same at instruction-set level isa (E2E_ISA_AUTO: the default level). */
+e2e_session *oh_session_open_isa(const e2e_model *m, int optimize, e2e_isa_level isa,
+                                 int threads);
 /* Kernels of a session running op_type (after fusion). */
 int oh_count_op(const e2e_session *s, const char *op_type);
 /* A malloc'd copy of the session's float output 0 (*n its elements); fails the test on error. */

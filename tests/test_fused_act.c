@@ -83,19 +83,6 @@ static e2e_model *act_alone(const char *act, int64_t n)
     return m;
 }
 
-static e2e_session *open_at(const e2e_model *m, int optimize, e2e_isa_level isa, int threads)
-{
-    e2e_session_options o = e2e_session_options_default();
-    o.optimize = optimize;
-    o.threads = threads;
-    o.isa = isa;
-    e2e_session *s = NULL;
-    e2e_error err;
-    if (e2e_session_create(m, &o, &s, &err))
-        fail_msg("optimize %d, isa %d: %s", optimize, (int)isa, err.message);
-    return s;
-}
-
 static float *run_copy(e2e_session *s, const float *x, int rank, const int64_t *dims, int64_t *n)
 {
     e2e_error err;
@@ -128,8 +115,8 @@ static void test_fused_equals_plain(void **state)
                 if (levels[l] > e2e_cpu_isa())
                     continue;
                 for (int threads = 1; threads <= 2; threads++) {
-                    e2e_session *sf = open_at(fused, 1, levels[l], threads);
-                    e2e_session *sp = open_at(alone, 1, levels[l], threads);
+                    e2e_session *sf = oh_session_open_isa(fused, 1, levels[l], threads);
+                    e2e_session *sp = oh_session_open_isa(alone, 1, levels[l], threads);
                     if (e2e_session_isa(sf) != levels[l]) { /* capped by E2E_ISA */
                         e2e_session_free(sf);
                         e2e_session_free(sp);
@@ -142,7 +129,7 @@ static void test_fused_equals_plain(void **state)
                     float *h = run_copy(sp, x, rank, dims, &np);
                     assert_int_equal(nf, np);
                     e2e_model *am = act_alone(acts[a], np);
-                    e2e_session *sa = open_at(am, 0, E2E_ISA_GENERIC, 1);
+                    e2e_session *sa = oh_session_open_isa(am, 0, E2E_ISA_GENERIC, 1);
                     e2e_tensor_view hv = e2e_tensor_view_f32("h", h, 1, (int64_t[]){np});
                     e2e_error err;
                     if (e2e_session_run(sa, &hv, 1, &err))

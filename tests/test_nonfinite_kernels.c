@@ -34,19 +34,6 @@ static e2e_model *load(e2e_ob *b)
     return m;
 }
 
-static e2e_session *open_session(const e2e_model *m, int optimize, e2e_isa_level isa, int threads)
-{
-    e2e_session_options o = e2e_session_options_default();
-    o.optimize = optimize;
-    o.threads = threads;
-    o.isa = isa;
-    e2e_session *s = NULL;
-    e2e_error err;
-    if (e2e_session_create(m, &o, &s, &err))
-        fail_msg("optimize %d, isa %d: %s", optimize, (int)isa, err.message);
-    return s;
-}
-
 /* Kernels of a type still in the list (fused-away ones have no op). */
 static int count_op(const e2e_session *s, const char *op)
 {
@@ -126,7 +113,7 @@ static int64_t compare(const nf_case *c, const char *cfg, int o, const e2e_tenso
 static void run_case(const nf_case *c)
 {
     e2e_error err;
-    e2e_session *ref = open_session(c->m, 0, E2E_ISA_GENERIC, 1);
+    e2e_session *ref = oh_session_open_isa(c->m, 0, E2E_ISA_GENERIC, 1);
     if (e2e_session_run(ref, c->in, c->n_in, &err))
         fail_msg("%s, plain graph: %s", c->name, err.message);
     const e2e_isa_level levels[3] = {E2E_ISA_AVX512, E2E_ISA_AVX2, E2E_ISA_GENERIC};
@@ -134,7 +121,7 @@ static void run_case(const nf_case *c)
     for (int l = 0; l < 3; l++)
         for (int opt = 0; opt <= 2; opt++)
             for (int threads = 1; threads <= 2; threads++) {
-                e2e_session *s = open_session(c->m, opt, levels[l], threads);
+                e2e_session *s = oh_session_open_isa(c->m, opt, levels[l], threads);
                 const e2e_isa_level isa = e2e_session_isa(s);
                 char cfg[80];
                 snprintf(cfg, sizeof cfg, "%s, optimize %d, %d thread%s", e2e_isa_name(isa), opt,
@@ -314,7 +301,7 @@ static void test_maxpool(void **state)
     nf_case c = {"MaxPool", m, 1, {e2e_tensor_view_f32("x", x, 4, (int64_t[]){1, C, H, W})}, NULL, NULL, 0};
     run_case(&c);
     /* the semantics themselves, at the machine's level: NaN wins in each window */
-    e2e_session *s = open_session(m, 1, E2E_ISA_AUTO, 1);
+    e2e_session *s = oh_session_open(m, 1, 1);
     e2e_error err;
     assert_int_equal(e2e_session_run(s, c.in, 1, &err), E2E_OK);
     e2e_tensor_view y2, yg;
@@ -360,7 +347,7 @@ static void test_reduce_max(void **state)
     nf_case c = {"ReduceMax/ReduceMin", m, 1, {e2e_tensor_view_f32("x", x, 3, (int64_t[]){A, B, C})},
                  NULL, NULL, 0};
     run_case(&c);
-    e2e_session *s = open_session(m, 1, E2E_ISA_AUTO, 1);
+    e2e_session *s = oh_session_open(m, 1, 1);
     e2e_error err;
     assert_int_equal(e2e_session_run(s, c.in, 1, &err), E2E_OK);
     for (int o = 0; o < 2; o++) {
