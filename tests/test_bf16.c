@@ -185,14 +185,15 @@ static void test_kernels(void **state)
 /* A long K on the dot tiles (K > 2048: sub-blocks of 256 k carried through float32 partial
    sums, the next sub-block prefetched): K not a multiple of the sub-block, odd K, rows in two
    chunks (36 rows each), N = 100 (a last panel of 4 columns, the half-width tile), one and two
-   threads (split by rows, by panels); every table, so that the other levels run the same
-   shapes. */
+   threads (split by panels; 64 x 40: by rows, each thread converting its own rows); every
+   table, so that the other levels run the same shapes. */
 static void test_long_k(void **state)
 {
     (void)state;
     const e2e_bf16_kernels *t[4];
     int nt = tables(t);
-    static const int shapes[][3] = {{32, 128, 4099}, {40, 100, 2600}, {5, 40, 2304}, {13, 32, 2561}};
+    static const int shapes[][3] = {{32, 128, 4099}, {40, 100, 2600}, {5, 40, 2304},
+                                    {13, 32, 2561},  {64, 40, 2304}};
     e2e_pool *pool = e2e_pool_create(2);
     for (int i = 0; i < nt; i++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
