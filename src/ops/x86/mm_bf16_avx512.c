@@ -119,6 +119,22 @@ static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *
 
 /* ---------------------------------------------------------------- AVX512_BF16 */
 
+/* One pair of k for the tile's m rows: each row's pair of A (broadcast) times the panel's
+   pairs b0 (columns 0-15) and b1 (16-31), added to the float32 sums c0, c1. */
+BF16 INLINE void dot_rows(const int m, const int nv, const uint32_t *const *a, int q, __m512bh b0,
+                          __m512bh b1, __m512 *c0, __m512 *c1)
+{
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        if (i < m) {
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
+            c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
+            if (nv > 1)
+                c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
+        }
+    }
+}
+
 /* nv = 1: only the panel's first 16 columns (n <= 16: attention's last key, the class token,
    alone in a panel of 32) */
 BF16 INLINE void dot_t(const int m, const int nv, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
@@ -156,15 +172,7 @@ BF16 INLINE void dot_t(const int m, const int nv, int K, const uint32_t *A, int6
         if (nv > 1)
             _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
         P += 2 * NR;
-        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
-        {
-            if (i < m) {
-                const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
-                c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
-                if (nv > 1)
-                    c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
-            }
-        }
+        dot_rows(m, nv, a, q, b0, b1, c0, c1);
     }
     e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
 }
@@ -205,6 +213,7 @@ BF16 INLINE void dot_acc_t(const int m, const int nv, int K, const uint32_t *A, 
        arrive while this sub-block's products run, where the hardware's prefetchers, with
        dozens of short streams, left each tile waiting at its start */
     const char *pb = ah->b, *pa = ah->a;
+    const int64_t plda = ah->lda;
     const int nb = ah->nb, na = ah->na, sh = ah->a_shift, lmask = (1 << sh) - 1;
     for (int q = 0; q < Q; q++) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(P);
@@ -214,19 +223,11 @@ BF16 INLINE void dot_acc_t(const int m, const int nv, int K, const uint32_t *A, 
         if (q + Q < nb)
             _mm_prefetch(pb + 64 * (q + Q), _MM_HINT_T0);
         if (q < na)
-            _mm_prefetch(pa + (q >> sh) * ah->lda + 64 * (q & lmask), _MM_HINT_T0);
+            _mm_prefetch(pa + (q >> sh) * plda + 64 * (q & lmask), _MM_HINT_T0);
         if (q + Q < na)
-            _mm_prefetch(pa + ((q + Q) >> sh) * ah->lda + 64 * ((q + Q) & lmask), _MM_HINT_T0);
+            _mm_prefetch(pa + ((q + Q) >> sh) * plda + 64 * ((q + Q) & lmask), _MM_HINT_T0);
         P += 2 * NR;
-        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
-        {
-            if (i < m) {
-                const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
-                c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
-                if (nv > 1)
-                    c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
-            }
-        }
+        dot_rows(m, nv, a, q, b0, b1, c0, c1);
     }
     if (C) {
         e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
