@@ -103,7 +103,7 @@ static void check_product_act(const e2e_bf16_kernels *bk, e2e_pool *pool, int M,
     float *bias = malloc(sizeof(float) * (size_t)N), *res = malloc(sizeof(float) * (size_t)M * N);
     float *C = malloc(sizeof(float) * (size_t)M * N);
     float *P = e2e_aligned_alloc_uninit(sizeof(float) * e2e_bf16_packed_floats(K, N));
-    size_t wsb = e2e_bf16_ws_bytes(bk, M, K);
+    size_t wsb = e2e_bf16_ws_bytes(bk, M, K, N);
     void *ws = wsb ? malloc(wsb) : NULL;
     assert_true(A && B && bias && res && C && P && (!wsb || ws));
     for (int64_t i = 0; i < (int64_t)M * K; i++)
@@ -182,32 +182,59 @@ static void test_kernels(void **state)
     e2e_pool_free(pool);
 }
 
+/* A long K on the dot tiles (K > 2048: sub-blocks of 256 k carried through float32 partial
+   sums, the next sub-block prefetched): K not a multiple of the sub-block, odd K, rows in two
+   chunks (36 rows each), N = 100 (a last panel of 4 columns, the half-width tile), one and two
+   threads (split by panels; 64 x 40: by rows, each thread converting its own rows); every
+   table, so that the other levels run the same shapes. */
+static void test_long_k(void **state)
+{
+    (void)state;
+    const e2e_bf16_kernels *t[4];
+    int nt = tables(t);
+    static const int shapes[][3] = {{32, 128, 4099}, {40, 100, 2600}, {5, 40, 2304},
+                                    {13, 32, 2561},  {64, 40, 2304}};
+    e2e_pool *pool = e2e_pool_create(2);
+    for (int i = 0; i < nt; i++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            check_product(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2], false);
+            check_product(t[i], pool, shapes[s][0], shapes[s][1], shapes[s][2], false);
+            check_product_act(t[i], NULL, shapes[s][0], shapes[s][1], shapes[s][2], false,
+                              E2E_ACT_GELU, false);
+        }
+    e2e_pool_free(pool);
+}
+
 /* NaN and Inf in weights or inputs reach the outputs that float32 would give them: a NaN
    weight makes its column NaN, an Inf weight +-Inf (or NaN where a zero input meets it), an
    Inf input its row likewise. Checked as the class (NaN, +Inf, -Inf, finite) per output. */
 static int fclass(double x) { return isnan(x) ? 0 : isinf(x) ? (x > 0 ? 1 : 2) : 3; }
 
-static void test_nonfinite(void **state)
+/* K = 24, or a long K (2100: the dot tiles' sub-blocks) with the non-finite values in later
+   sub-blocks, the NaN in the last, partial one. */
+static void nonfinite_case(int K)
 {
-    (void)state;
     const e2e_bf16_kernels *t[4];
     int nt = tables(t);
-    enum { M = 8, N = 40, K = 24 };
-    float A[M * K], B[K * N], C[M * N];
+    enum { M = 8, N = 40 };
+    const bool lng = K > 24;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float C[M * N];
+    float *P = e2e_aligned_alloc_uninit(sizeof(float) * e2e_bf16_packed_floats(K, N));
+    const size_t wsb = e2e_bf16_ws_bytes(t[nt - 1], M, K, N);
+    void *ws = malloc(wsb > 0 ? wsb : 1);
+    assert_true(A && B && P && ws);
     for (int i = 0; i < M * K; i++)
         A[i] = 0.25f + 0.5f * (frand() + 1.f); /* positive: no Inf - Inf within a row */
     for (int i = 0; i < K * N; i++)
         B[i] = 0.25f + 0.5f * (frand() + 1.f);
-    B[3 * N + 5] = NAN;
-    B[7 * N + 9] = INFINITY;
-    B[2 * N + 33] = -INFINITY;
-    A[1 * K + 4] = INFINITY;
+    B[(lng ? K - 5 : 3) * N + 5] = NAN;
+    B[(lng ? 1100 : 7) * N + 9] = INFINITY;
+    B[(lng ? 300 : 2) * N + 33] = -INFINITY;
+    A[1 * K + (lng ? 1500 : 4)] = INFINITY;
     A[6 * K + 0] = 0.f;
     B[0 * N + 20] = INFINITY; /* meets A[6][0] = 0: NaN in row 6, column 20 */
-    float *P = e2e_aligned_alloc_uninit(sizeof(float) * e2e_bf16_packed_floats(K, N));
-    assert_non_null(P);
     e2e_bf16_pack(B, N, 1, K, N, P);
-    uint32_t ws[M * (K / 2 + 1)];
     for (int ti = 0; ti < nt; ti++)
         for (int m = 1; m <= M; m += M - 1) { /* 1 row (widen), 8 rows (dot where it exists) */
             const e2e_mm_epi e = {.scale = 1.f};
@@ -218,11 +245,19 @@ static void test_nonfinite(void **state)
                     for (int k = 0; k < K; k++)
                         s += (double)A[i * K + k] * B[k * N + j];
                     if (fclass(C[i * N + j]) != fclass(s))
-                        fail_msg("%s, %d rows: C[%d][%d] = %g, float32 gives %g", t[ti]->name, m, i,
-                                 j, C[i * N + j], s);
+                        fail_msg("%s, %d rows, K %d: C[%d][%d] = %g, float32 gives %g", t[ti]->name,
+                                 m, K, i, j, C[i * N + j], s);
                 }
         }
     e2e_aligned_free(P);
+    free(A), free(B), free(ws);
+}
+
+static void test_nonfinite(void **state)
+{
+    (void)state;
+    nonfinite_case(24);
+    nonfinite_case(2100);
 }
 
 /* Gemm Y = alpha A op(B) + beta C with C a full matrix (the residual path) and a Gemm with a
@@ -719,7 +754,7 @@ int main(void)
         cmocka_unit_test(test_vit_session), cmocka_unit_test(test_fused_matmul_keeps_precision),
         cmocka_unit_test(test_options),     cmocka_unit_test(test_patch_embed),
         cmocka_unit_test(test_trained),     cmocka_unit_test(test_pack_run),
-        cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention),   cmocka_unit_test(test_long_k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,14 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 #define DOT_MIN_ROWS 5
 /* k per block of a long product (even): later blocks add to C through the residual */
 #define KC 1024
+/* a long product on the dot tiles (K > LONG_K) goes in sub-blocks of KB k (even) and chunks of
+   MC rows: the chunk's slice of A in pairs (MC x KB / 2 words, 18 KB) and a panel's slice of
+   the weight (KB / 2 x 128 bytes, 16 KB) stay in L1 while every row tile of the chunk meets
+   them, and the weight streams from memory once per chunk */
+#define LONG_K (2 * KC)
+#define KB 256
+#define KB_LINES_SHIFT 4 /* KB floats of a row: 16 cache lines */
+#define MC 36
 
 const e2e_bf16_kernels *e2e_bf16_kernels_for(e2e_isa_level isa)
 {
@@ -130,15 +138,20 @@ static void to_pairs_generic(int m, int K, const float *A, int64_t lda, uint32_t
 }
 
 const e2e_bf16_kernels e2e_bf16_generic = {"generic", GMR, widen_generic, 0, NULL, to_pairs_generic,
-                                           NULL, NULL};
+                                           NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------- blocks and threads */
 
-size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K)
+/* Whether the dot tiles run a product in k sub-blocks (bf_block_long). */
+static bool long_k(const e2e_bf16_kernels *bk, int64_t K) { return bk->dot_acc && K > LONG_K; }
+
+size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K, int64_t N)
 {
     if (!bk->dot || M < DOT_MIN_ROWS)
         return 0;
-    return sizeof(uint32_t) * (size_t)M * (size_t)((K + 1) / 2);
+    /* A in pairs; a long K also the partial sums T, M x N in whole panels */
+    const size_t sums = long_k(bk, K) ? (size_t)M * (size_t)((N + NR - 1) / NR * NR) : 0;
+    return sizeof(uint32_t) * ((size_t)M * (size_t)((K + 1) / 2) + sums);
 }
 
 void e2e_bf16_run_pairs(const e2e_bf16_kernels *bk, int M, int N, int K, const uint32_t *A,
@@ -158,13 +171,17 @@ typedef struct bf_job {
     const e2e_bf16_kernels *bk;
     int M, N, K, units, by_rows, dot, mr, seq;
     int own_pairs;          /* dot: each block converts its rows of A to pairs itself */
+    int lng;                /* dot over a long K: bf_block_long */
     const float *A;
     uint32_t *A2;           /* dot: A as pairs, Q per row (the workspace) */
+    float *T;               /* lng: partial sums, M x N in whole panels (after A2) */
     int64_t lda, ldc;
     const uint16_t *P;
     float *C;
     const e2e_mm_epi *e;
 } bf_job;
+
+static void bf_block_long(const bf_job *j, int m0, int m1, int p0, int p1);
 
 /* Rows [m0, m1) times panels [p0, p1), in KC blocks of k, as mm_packed.c's blocks: the first
    block's tiles write epi(product) with bias and residual (the residual may be C itself:
@@ -172,6 +189,10 @@ typedef struct bf_job {
    last. */
 static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
 {
+    if (j->lng) {
+        bf_block_long(j, m0, m1, p0, p1);
+        return;
+    }
     const int K = j->K, Q = (K + 1) / 2, mr = j->mr;
     const int kc = K > 2 * KC ? KC : K;
     const e2e_bf16_tile_fn tile = j->dot ? j->bk->dot
@@ -211,6 +232,59 @@ static void bf_block(const bf_job *j, int m0, int m1, int p0, int p1)
     }
 }
 
+/* bf_block for a long K on the dot tiles: k in sub-blocks of KB, rows in chunks of MC (own
+   pairs: the chunk's slice of A converted to pairs just before, at A2 with stride KB / 2 in
+   the chunk's rows; else read from the pairs of all A, stride Q); each tile carries its sums
+   through T, the epilogue comes with the last sub-block. */
+static void bf_block_long(const bf_job *j, int m0, int m1, int p0, int p1)
+{
+    const int K = j->K, Q = (K + 1) / 2, mr = j->mr, np = (j->N + NR - 1) / NR, ldt = np * NR;
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int kk = imin(KB, K - k0);
+        const bool ahead = k0 + 2 * KB <= K; /* a whole sub-block follows: ask for it */
+        for (int mb = m0; mb < m1; mb += MC) {
+            const int me = imin(mb + MC, m1), nt = (me - mb + mr - 1) / mr;
+            const uint32_t *Ab = j->A2 + (int64_t)mb * Q + k0 / 2;
+            int64_t lda = Q;
+            if (j->own_pairs) {
+                uint32_t *d = j->A2 + (int64_t)mb * (KB / 2);
+                j->bk->to_pairs(me - mb, kk, j->A + mb * j->lda + k0, j->lda, d, KB / 2);
+                Ab = d;
+                lda = KB / 2;
+            }
+            for (int p = p0; p < p1; p++) {
+                const int col = p * NR, n = imin(j->N - col, NR);
+                const uint16_t *Pp = j->P + ((size_t)p * (size_t)Q + (size_t)(k0 / 2)) * NR * 2;
+                for (int t = 0; t < nt; t++) {
+                    const int i = mb + t * mr, m = imin(me - i, mr);
+                    /* what the next sub-block reads, shared out over the tiles: its slice of
+                       this panel (KB lines) over the chunk's row tiles, after the last chunk;
+                       the next KB floats of this tile's rows (own pairs) over the panels */
+                    e2e_bf16_ahead ah = {0};
+                    if (ahead && me == m1) {
+                        const int l0 = t * KB / nt, l1 = (t + 1) * KB / nt;
+                        ah.b = (const char *)(Pp + KB * NR) + 64 * l0;
+                        ah.nb = imin(l1 - l0, KB);
+                    }
+                    if (ahead && j->own_pairs) {
+                        const int per = (m + (p1 - p0) - 1) / (p1 - p0), r0 = i + (p - p0) * per;
+                        const int r1 = imin(r0 + per, i + m);
+                        if (r0 < r1) {
+                            ah.a = (const char *)(j->A + r0 * j->lda + k0 + KB);
+                            ah.lda = (int64_t)sizeof(float) * j->lda;
+                            ah.a_shift = KB_LINES_SHIFT;
+                            ah.na = imin((r1 - r0) << KB_LINES_SHIFT, KB);
+                        }
+                    }
+                    j->bk->dot_acc(m, kk, Ab + (i - mb) * lda, lda, Pp, j->T + (int64_t)i * ldt + col,
+                                   ldt, k0 == 0, k0 + kk < K ? NULL : j->C + i * j->ldc + col,
+                                   j->ldc, n, j->e, i, col, &ah);
+                }
+            }
+        }
+    }
+}
+
 static void bf_task(void *ctx, int t, int nt)
 {
     const bf_job *j = ctx;
@@ -240,7 +314,10 @@ void e2e_bf16_run(const e2e_bf16_kernels *bk, e2e_pool *pool, int M, int N, int 
         return;
     const bool dot = bk->dot && M >= DOT_MIN_ROWS && ws && !fixed_order;
     bf_job j = {.bk = bk, .M = M, .N = N, .K = K, .dot = dot, .mr = dot ? bk->dot_mr : bk->mr,
-                .seq = fixed_order, .A = A, .A2 = ws, .lda = lda, .ldc = ldc, .P = P, .C = C, .e = e};
+                .seq = fixed_order, .lng = dot && long_k(bk, K), .A = A, .A2 = ws, .lda = lda,
+                .ldc = ldc, .P = P, .C = C, .e = e};
+    if (j.lng)
+        j.T = (float *)(j.A2 + (int64_t)M * ((K + 1) / 2));
     const int threads = e2e_pool_threads(pool), np = (N + NR - 1) / NR, mt = (M + j.mr - 1) / j.mr;
     if (threads <= 1 || 2.0 * M * N * K < 2e5 || (np < 2 && mt < 2)) {
         j.own_pairs = dot;

@@ -19,7 +19,9 @@
      into the kernel's workspace first, then VDPBF16PS multiplies pairs and adds them to
      float32 accumulators (twice the products per instruction of float32 FMA).
    Every output is a sequential sum over k in float32 (no dependence on threads or blocking
-   other than the KC blocks, which are fixed). */
+   other than the KC blocks, which are fixed). On the dot tiles a long K (over 2048) runs in
+   sub-blocks of 256 k whose sums are carried through float32 partial sums (exact), so each
+   output there is one sequential sum over all of K, the epilogue applied once at the end. */
 #ifndef E2E_MM_BF16_H
 #define E2E_MM_BF16_H
 
@@ -60,6 +62,25 @@ typedef void (*e2e_bf16_tile_fn)(int m, int K, const void *A, int64_t lda, const
                                  float *C, int64_t ldc, int n, const e2e_mm_epi *e, int64_t row,
                                  int col);
 
+/* Lines a dot_acc tile asks the caches for while it runs (the next sub-block's operands),
+   spread over its k pairs, up to two of each kind per pair: nb lines from b; na lines of rows
+   of 2^a_shift lines each, row r at a + r * lda bytes. */
+typedef struct e2e_bf16_ahead {
+    const char *b;
+    int nb;
+    const char *a;
+    int64_t lda;
+    int na, a_shift;
+} e2e_bf16_ahead;
+
+/* A dot tile over one k sub-block of a long product (A in pairs as the dot tile's): the sums
+   start from T (row stride ldt floats, the panel's 32 columns) or, first, from zero; they are
+   stored back to T when C is NULL, else C = epi(sums) as the tiles' epilogue. */
+typedef void (*e2e_bf16_acc_fn)(int m, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
+                                float *T, int ldt, bool first, float *C, int64_t ldc, int n,
+                                const e2e_mm_epi *e, int64_t row, int col,
+                                const e2e_bf16_ahead *ahead);
+
 /* The tiles' epilogue in plain C, for tiles that compute their m x n sums into t (row stride
    ldt) first: C = epi(t) as above. */
 void e2e_bf16_store(int m, int n, const float *t, int ldt, float *C, int64_t ldc,
@@ -80,6 +101,8 @@ typedef struct e2e_bf16_kernels {
     /* e2e_bf16_pack at run, fast for sk == 1 or sn == 1 (attention's K^T and V per head; the
        dot tables only, NULL elsewhere) */
     void (*pack_run)(const float *B, int64_t sk, int64_t sn, int K, int N, uint16_t *P);
+    /* the dot tile of a long K in sub-blocks (set where dot is) */
+    e2e_bf16_acc_fn dot_acc;
 } e2e_bf16_kernels;
 
 extern const e2e_bf16_kernels e2e_bf16_generic;
@@ -107,8 +130,8 @@ size_t e2e_bf16_packed_floats(int64_t K, int64_t N);
 uint16_t *e2e_bf16_pack_const(const e2e_kernel *k, const e2e_value *b, int64_t sk, int64_t sn,
                               int K, int N, bool *shared);
 
-/* Workspace bytes e2e_bf16_run needs for an M x K left operand. */
-size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K);
+/* Workspace bytes e2e_bf16_run needs for an M x K by K x N product. */
+size_t e2e_bf16_ws_bytes(const e2e_bf16_kernels *bk, int64_t M, int64_t K, int64_t N);
 /* C = epi(A P) (A: M x K float32, stride lda; P from e2e_bf16_pack), cut over the pool's
    threads; ws: e2e_bf16_ws_bytes of workspace. fixed_order: a row's result independent of M
    (any_batch sessions, where M is the batch): no dot tiles, and the widen_seq tiles. */

@@ -508,7 +508,7 @@ static e2e_status patch_prepare(e2e_kernel *k)
         /* the product of a chunk of patch rows by W^T on the bfloat16 dot tiles, where they
            exist (any_batch: a row's result may not depend on the batch, float32 stays) */
         const e2e_bf16_kernels *bk = e2e_bf16_kernels_for(k->ctx->isa);
-        const size_t ws = e2e_bf16_ws_bytes(bk, c->chunk, c->K);
+        const size_t ws = e2e_bf16_ws_bytes(bk, c->chunk, c->K, c->E);
         if (bk->dot && ws && e2e_bf16_worth(bk, c->chunk, c->K, c->E)) {
             c->bf = e2e_bf16_pack_const(k, w, 1, c->K, c->K, c->E, &c->shared); /* W^T */
             if (!c->bf)
@@ -557,7 +557,7 @@ static void patch_task(void *ctx, int t, int nt)
             r += px1 - px0;
         }
         if (c->bf) { /* the pairs after every thread's gathered rows */
-            const size_t ws = (e2e_bf16_ws_bytes(c->bk, c->chunk, c->K) + 63) & ~(size_t)63;
+            const size_t ws = (e2e_bf16_ws_bytes(c->bk, c->chunk, c->K, c->E) + 63) & ~(size_t)63;
             const size_t gathered = sizeof(float) * (size_t)c->chunk * (size_t)c->K;
             char *pairs = (char *)j->k->ws + gathered * (size_t)e2e_pool_threads(j->k->ctx->pool) +
                           (size_t)t * ws;

@@ -190,7 +190,7 @@ static e2e_status gemm_prepare(e2e_kernel *k)
         if (!p.bf)
             return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory");
         p.c_bias = p.has_c && p.beta == 1.f && p.c_sm == 0 && p.c_sn == 1;
-        k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, p.K);
+        k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, p.K, p.N);
     }
     /* few rows: not in an any_batch session, where M is the batch and each batch size would
        otherwise sum in its own order (a tagger's score would depend on its event's slots) */
@@ -347,7 +347,7 @@ static e2e_status matmul_prepare(e2e_kernel *k)
             p.bf = e2e_bf16_pack_const(k, k->in[1], N, 1, (int)K, (int)N, &p.shared);
             if (!p.bf)
                 return e2e_kfail(k, E2E_ERR_NOMEM, "out of memory packing B");
-            k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, K);
+            k->ws_size = e2e_bf16_ws_bytes(p.bk, p.M, K, N);
         } else if (k->in[1]->is_const && N >= 16 && K > 0 && k->in[1]->data) {
             p.packed = e2e_mm_pack_const(k, k->in[1], N, 1, (int)K, (int)N,
                                          e2e_mm_kernels_for(k->ctx->isa)->pack, &p.shared);

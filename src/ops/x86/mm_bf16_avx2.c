@@ -85,4 +85,4 @@ static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *
         widen_t(2, false, K, A, lda, P, C, ldc, n, e, row, col);
 }
 
-const e2e_bf16_kernels e2e_bf16_avx2 = {"avx2", MR, widen, 0, NULL, NULL, widen_seq, NULL};
+const e2e_bf16_kernels e2e_bf16_avx2 = {"avx2", MR, widen, 0, NULL, NULL, widen_seq, NULL, NULL};

@@ -119,6 +119,22 @@ static void widen_seq(int m, int K, const void *A, int64_t lda, const uint16_t *
 
 /* ---------------------------------------------------------------- AVX512_BF16 */
 
+/* One pair of k for the tile's m rows: each row's pair of A (broadcast) times the panel's
+   pairs b0 (columns 0-15) and b1 (16-31), added to the float32 sums c0, c1. */
+BF16 INLINE void dot_rows(const int m, const int nv, const uint32_t *const *a, int q, __m512bh b0,
+                          __m512bh b1, __m512 *c0, __m512 *c1)
+{
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        if (i < m) {
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
+            c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
+            if (nv > 1)
+                c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
+        }
+    }
+}
+
 /* nv = 1: only the panel's first 16 columns (n <= 16: attention's last key, the class token,
    alone in a panel of 32) */
 BF16 INLINE void dot_t(const int m, const int nv, int K, const uint32_t *A, int64_t lda, const uint16_t *P,
@@ -156,15 +172,7 @@ BF16 INLINE void dot_t(const int m, const int nv, int K, const uint32_t *A, int6
         if (nv > 1)
             _mm_prefetch((const char *)(P + 1024 + 32), _MM_HINT_T0);
         P += 2 * NR;
-        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
-        {
-            if (i < m) {
-                const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[i][q]);
-                c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
-                if (nv > 1)
-                    c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
-            }
-        }
+        dot_rows(m, nv, a, q, b0, b1, c0, c1);
     }
     e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
 }
@@ -176,6 +184,73 @@ BF16 static void dot(int m, int K, const void *A, int64_t lda, const uint16_t *P
         CASES(dot_t, 2, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
     else
         CASES(dot_t, 1, K, (const uint32_t *)A, lda, P, C, ldc, n, e, row, col)
+}
+
+/* The dot tile of a long product cut into k sub-blocks (mm_bf16.c): the sums start from the
+   previous sub-block's, read back from T (row stride ldt, 32 columns a panel, the padding
+   columns too), or from zero (first); they go back to T (C == NULL) or, with the last
+   sub-block, through the epilogue to C. A float32 store and load are exact, so an output is
+   the same sequential sum over k as one dot tile over the whole K. */
+BF16 INLINE void dot_acc_t(const int m, const int nv, int K, const uint32_t *A, int64_t lda,
+                           const uint16_t *P, float *T, int ldt, bool first, float *C, int64_t ldc,
+                           int n, const e2e_mm_epi *e, int64_t row, int col,
+                           const e2e_bf16_ahead *ah)
+{
+    __m512 c0[MR], c1[MR];
+    const uint32_t *a[MR];
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        c0[i] = c1[i] = _mm512_setzero_ps();
+        if (i < m && !first) {
+            c0[i] = _mm512_loadu_ps(T + i * ldt);
+            if (nv > 1)
+                c1[i] = _mm512_loadu_ps(T + i * ldt + 16);
+        }
+        a[i] = A + (i < m ? i : 0) * lda;
+    }
+    const int Q = (K + 1) / 2;
+    /* the next sub-block's lines, asked for one (or two) per pair: from memory or L3 they
+       arrive while this sub-block's products run, where the hardware's prefetchers, with
+       dozens of short streams, left each tile waiting at its start */
+    const char *pb = ah->b, *pa = ah->a;
+    const int64_t plda = ah->lda;
+    const int nb = ah->nb, na = ah->na, sh = ah->a_shift, lmask = (1 << sh) - 1;
+    for (int q = 0; q < Q; q++) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(P);
+        const __m512bh b1 = nv > 1 ? (__m512bh)_mm512_loadu_si512(P + 32) : b0;
+        if (q < nb)
+            _mm_prefetch(pb + 64 * q, _MM_HINT_T0);
+        if (q + Q < nb)
+            _mm_prefetch(pb + 64 * (q + Q), _MM_HINT_T0);
+        if (q < na)
+            _mm_prefetch(pa + (q >> sh) * plda + 64 * (q & lmask), _MM_HINT_T0);
+        if (q + Q < na)
+            _mm_prefetch(pa + ((q + Q) >> sh) * plda + 64 * ((q + Q) & lmask), _MM_HINT_T0);
+        P += 2 * NR;
+        dot_rows(m, nv, a, q, b0, b1, c0, c1);
+    }
+    if (C) {
+        e2e_mm_store_tile_avx512(m, nv, c0, c1, C, ldc, n, e, row, col);
+        return;
+    }
+    _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)
+    {
+        if (i < m) {
+            _mm512_storeu_ps(T + i * ldt, c0[i]);
+            if (nv > 1)
+                _mm512_storeu_ps(T + i * ldt + 16, c1[i]);
+        }
+    }
+}
+
+BF16 static void dot_acc(int m, int K, const uint32_t *A, int64_t lda, const uint16_t *P, float *T,
+                         int ldt, bool first, float *C, int64_t ldc, int n, const e2e_mm_epi *e,
+                         int64_t row, int col, const e2e_bf16_ahead *ah)
+{
+    if (n > 16)
+        CASES(dot_acc_t, 2, K, A, lda, P, T, ldt, first, C, ldc, n, e, row, col, ah)
+    else
+        CASES(dot_acc_t, 1, K, A, lda, P, T, ldt, first, C, ldc, n, e, row, col, ah)
 }
 
 BF16 static void to_pairs(int m, int K, const float *A, int64_t lda, uint32_t *D, int64_t ldd)
@@ -254,6 +329,6 @@ BF16 static void pack_run(const float *B, int64_t sk, int64_t sn, int K, int N, 
     }
 }
 
-const e2e_bf16_kernels e2e_bf16_avx512 = {"avx512", MR, widen, 0, NULL, NULL, widen_seq, NULL};
+const e2e_bf16_kernels e2e_bf16_avx512 = {"avx512", MR, widen, 0, NULL, NULL, widen_seq, NULL, NULL};
 const e2e_bf16_kernels e2e_bf16_avx512_dot = {"avx512-bf16", MR, widen, MR, dot, to_pairs, widen_seq,
-                                               pack_run};
+                                               pack_run, dot_acc};
