@@ -36,26 +36,6 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-/* The first of the runs cells[lo .. hi) (sorted by idx, disjoint) with idx >= x (last = 0)
-   or that ends after x (last = 1: idx + n > x); hi when none. Halving without a
-   data-dependent branch (a conditional move), as the outcomes are unpredictable. */
-static inline uint32_t lower_run(const fr_graph_cand *cells, uint32_t lo, uint32_t hi,
-                                 uint32_t x, int last)
-{
-    uint32_t n = hi - lo;
-    if (!n)
-        return lo;
-    const fr_graph_cand *b = cells + lo;
-    x += (uint32_t)last; /* idx + n > x: idx + n - 1 >= x */
-    const uint32_t d = last ? 1 : 0;
-    while (n > 1) {
-        const uint32_t half = n / 2;
-        b = b[half].idx + (b[half].n & -d) < x ? b + half : b;
-        n -= half;
-    }
-    return (uint32_t)(b - cells) + (b->idx + (b->n & -d) < x);
-}
-
 /* Appends n cells from image index idx with key to the runs cells[0 .. nc): extends the
    last run where they follow it on its row with the same key bits. The new count. */
 static inline size_t put_run(fr_graph_cand *cells, size_t nc, float key, uint32_t idx,
@@ -339,51 +319,35 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
        collects the kept ones as order values, then a sort (and, within B, a selection). */
     uint32_t *hist = ge->hist; /* zero outside the call: the bins used are cleared at the end */
     size_t n = 0;
-    uint32_t top = 0, bot = FR_BINS - 1, run_bin = UINT32_MAX, run_n = 0;
+    uint32_t top = 0, bot = FR_BINS - 1;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
-    /* a row's cells of the crop: one span of its (column-sorted) cells, two where the
-       window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
-    const uint32_t wa = (uint32_t)c0, wb = c0 + w > W ? (uint32_t)W : (uint32_t)(c0 + w);
-    const uint32_t wrap = c0 + w > W ? (uint32_t)(c0 + w - W) : 0;
-    /* the runs of a span are cut to its window: [lo, hi) of the part's image indices */
-    uint32_t (*span)[4] = ge->span;
+    /* a row's cells of the crop: columns wa .. wb - 1, and 0 .. wrap - 1 where the window
+       wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361). Every run of the row is
+       cut to both without a branch (a run outside them counts 0): no search of the row's
+       runs for the window's ends, whose outcomes and lengths a branch cannot predict. */
+    const int32_t wa = c0, wb = c0 + w > W ? W : c0 + w, wrap = c0 + w > W ? c0 + w - W : 0;
     uint32_t *row_top = ge->row_top;
     for (int ir = ra; ir < rb; ir++) {
-        const uint32_t e0 = (uint32_t)ge->row_first[ir], e1 = (uint32_t)ge->row_first[ir + 1];
-        const uint32_t rowbase = (uint32_t)ir * W;
-        uint32_t *sp = span[ir - ra];
-        sp[0] = lower_run(cells, e0, e1, rowbase + wa, 1);
-        sp[1] = lower_run(cells, sp[0], e1, rowbase + wb, 0);
-        sp[2] = e0;
-        /* the run at sp[0] may also start before the wrapped part's end (w = 360) */
-        sp[3] = wrap ? lower_run(cells, e0, sp[0] < e1 ? sp[0] + 1 : e1, rowbase + wrap, 0) : e0;
+        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const int32_t rowbase = ir * W;
         uint32_t rtop = 0;
-        for (int part = 0; part < 4; part += 2) {
-            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
-            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
-                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
-                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
-                uint32_t kb;
-                memcpy(&kb, &cells[e].key, sizeof kb);
-                kb >>= FR_BIN_SHIFT;
-                if (kb != run_bin) { /* one add per run of equal bins (not a chain of
-                                        increments of one counter) */
-                    if (run_n)
-                        hist[run_bin] += run_n;
-                    run_bin = kb;
-                    run_n = 0;
-                    top = kb > top ? kb : top;
-                    bot = kb < bot ? kb : bot;
-                }
-                rtop = kb > rtop ? kb : rtop;
-                run_n += z - a;
-                n += z - a;
-            }
+        for (size_t e = e0; e < e1; e++) {
+            const int32_t c = (int32_t)cells[e].idx - rowbase, z = c + (int32_t)cells[e].n;
+            const int32_t a0 = c > wa ? c : wa, z0 = z < wb ? z : wb, z1 = z < wrap ? z : wrap;
+            const uint32_t k = (uint32_t)(z0 > a0 ? z0 - a0 : 0) + (uint32_t)(z1 > c ? z1 - c : 0);
+            uint32_t kb;
+            memcpy(&kb, &cells[e].key, sizeof kb);
+            kb >>= FR_BIN_SHIFT;
+            /* a run that counts 0 adds 0 to bin 0 and leaves top, bot and rtop alone */
+            const uint32_t kt = k ? kb : 0, kl = k ? kb : FR_BINS - 1;
+            hist[kt] += k;
+            top = kt > top ? kt : top;
+            bot = kl < bot ? kl : bot;
+            rtop = kt > rtop ? kt : rtop;
+            n += k;
         }
         row_top[ir - ra] = rtop;
     }
-    if (run_n)
-        hist[run_bin] += run_n;
     const size_t m = n < cap ? n : cap;
     /* B: all of bins above B hold fewer than m nodes, with B at least m */
     int64_t bin_b = -1;
@@ -415,34 +379,36 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     for (int ir = ra; ir < rb && n; ir++) {
         if ((int64_t)row_top[ir - ra] < bin_b) /* none of the row's cells is kept */
             continue;
-        const uint32_t *sp = span[ir - ra];
         /* the crop cell (r, q) as r << 9 | q (w <= 360): ordered as (r, q), i.e. as the crop
            index r * w + q, and taken apart without a division */
-        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) << 9;
-        for (int part = 0; part < 4; part += 2) {
-            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
-            /* the crop column of image index rowbase + c0 + x is x (part 0), x + W (part 1) */
-            const uint32_t qoff = crow - rowbase - (uint32_t)c0 + (part ? (uint32_t)W : 0);
-            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
-                uint32_t kb;
-                memcpy(&kb, &cells[e].key, sizeof kb);
-                const int64_t b = kb >> FR_BIN_SHIFT;
-                if (b < bin_b)
-                    continue;
-                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
-                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
-                /* the tie order: (row, col) of the crop */
-                uint64_t *dst;
-                if (b > bin_b) {
-                    dst = kv + hist[b];
-                    hist[b] += z - a;
-                } else {
-                    dst = tv + nt;
-                    nt += z - a;
-                }
-                for (uint32_t x = a; x < z; x++)
-                    *dst++ = order_of(cells[e].key, x + qoff);
+        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const int32_t rowbase = ir * W;
+        const uint32_t crow = (uint32_t)(ir - r0) << 9;
+        for (size_t e = e0; e < e1; e++) {
+            uint32_t kb;
+            memcpy(&kb, &cells[e].key, sizeof kb);
+            const int64_t b = kb >> FR_BIN_SHIFT;
+            if (b < bin_b)
+                continue;
+            const int32_t c = (int32_t)cells[e].idx - rowbase, z = c + (int32_t)cells[e].n;
+            const int32_t a0 = c > wa ? c : wa, z0 = z < wb ? z : wb, z1 = z < wrap ? z : wrap;
+            const int32_t k0 = z0 > a0 ? z0 - a0 : 0, k1 = z1 > c ? z1 - c : 0;
+            if (!(k0 + k1))
+                continue;
+            /* the tie order: (row, col) of the crop */
+            uint64_t *dst;
+            if (b > bin_b) {
+                dst = kv + hist[b];
+                hist[b] += (uint32_t)(k0 + k1);
+            } else {
+                dst = tv + nt;
+                nt += (size_t)(k0 + k1);
             }
+            /* the crop column of image column x is x - c0, and x + W - c0 in the wrapped part */
+            for (int32_t x = a0; x < a0 + k0; x++)
+                *dst++ = order_of(cells[e].key, crow | (uint32_t)(x - c0));
+            for (int32_t x = c; x < c + k1; x++)
+                *dst++ = order_of(cells[e].key, crow | (uint32_t)(x + W - c0));
         }
     }
     for (uint32_t b = top + 1, from = 0; n && b-- > kept_lo;) { /* each bin's nodes */
