@@ -449,9 +449,9 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     const double phi0 = e2e_geom_col_phi(seed_col);
     /* where a node's channel c is read: the image, or with the occupancy bits only where c's
        bit is set; elsewhere the image holds +0, taken from `zero` instead, so that the cell's
-       line, likely out of cache, is not read, and chosen by a conditional move rather than
-       a branch per node and channel on the bit (set about a third of the time). Locals: the
-       stores into out could alias ge's fields. */
+       line, likely out of cache, is not read; the address is chosen by a mask rather than a
+       branch per node and channel on the bit (set about a third of the time, so the branch
+       mispredicts). Locals: the stores into out could alias ge's fields. */
     const float zero = 0.0f;
     const float *img[E2E_TAGGER_MAX_CHANNELS], *const hbhe = ge->bits ? ge->hbhe : NULL;
     const uint64_t *bit[E2E_TAGGER_MAX_CHANNELS];
