@@ -713,7 +713,8 @@ static void test_image_tagger_builds_no_graphs(void **state)
 
 /* The event's node cells found from DetFrames' occupancy equal those of a scan of every
    cell (the path taken when the occupancy is unknown), on generated events, for the grid and
-   the EB view. */
+   the EB view; so do the clouds cut from them, whose channel values are read from the image
+   where the bit is set (+0 elsewhere), from every image cell, or from the HBHE towers. */
 static void test_occupancy_equals_full_scan(void **state)
 {
     fixture *f = *state;
@@ -724,6 +725,7 @@ static void test_occupancy_equals_full_scan(void **state)
     uint64_t *bits = malloc(8 * FR_GRID_WORDS * sizeof(uint64_t));
     assert_non_null(bits);
     const uint64_t *chbits[8];
+    size_t nonzero_values = 0;
     for (uint64_t k = 0; k < 4; k++) {
         assert_int_equal(e2e_gen_event(&go, k, f->ev, NULL), E2E_OK);
         assert_int_equal(e2e_detframes_build(f->df, f->ev, NULL), E2E_OK);
@@ -771,11 +773,44 @@ static void test_occupancy_equals_full_scan(void **state)
             assert_int_equal(a.cells.n, tw.cells.n);
             assert_memory_equal(a.cells.data, tw.cells.data, a.cells.n * sizeof(fr_graph_cand));
             assert_memory_equal(a.row_first, tw.row_first, (a.H + 1) * sizeof(size_t));
+            /* and the clouds, whose channel values the three read differently (the image
+               where the bit is set, every image cell, the towers): crops that wrap in phi,
+               caps that cut */
+            const int seeds[][4] = {{17, 5, 40, 50}, {a.H / 2, 350, 128, 128}, {a.H - 3, 180, 33, 7},
+                                    {a.H / 3, 90, 64, 360}};
+            for (int s = 0; s < 4; s++) {
+                const int h = seeds[s][2] < a.H ? seeds[s][2] : a.H;
+                const size_t cap = (size_t)seeds[s][3], per = (size_t)(2 + C) * cap;
+                float *oa = calloc(per, sizeof(float)), *ob = calloc(per, sizeof(float));
+                float *ot = calloc(per, sizeof(float));
+                assert_true(oa && ob && ot);
+                fr_vec heap;
+                fr_vec_init(&heap, sizeof(uint64_t));
+                size_t fa, ka, fb, kb, ft, kt;
+                assert_int_equal(fr_graph_cloud(&a, seeds[s][0], seeds[s][1], h, 128, cap, &heap,
+                                                oa, &fa, &ka), 0);
+                assert_int_equal(fr_graph_cloud(&b, seeds[s][0], seeds[s][1], h, 128, cap, &heap,
+                                                ob, &fb, &kb), 0);
+                assert_int_equal(fr_graph_cloud(&tw, seeds[s][0], seeds[s][1], h, 128, cap, &heap,
+                                                ot, &ft, &kt), 0);
+                assert_int_equal(fa, fb);
+                assert_int_equal(fa, ft);
+                assert_int_equal(ka, kb);
+                assert_int_equal(ka, kt);
+                assert_memory_equal(oa, ob, per * sizeof(float));
+                assert_memory_equal(oa, ot, per * sizeof(float));
+                nonzero_values += ka;
+                fr_vec_free(&heap);
+                free(oa);
+                free(ob);
+                free(ot);
+            }
             fr_vec_free(&a.cells);
             fr_vec_free(&b.cells);
             fr_vec_free(&tw.cells);
         }
     }
+    assert_true(nonzero_values > 400); /* the clouds compared were not empty */
     free(bits);
 }
 

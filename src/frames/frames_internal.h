@@ -171,8 +171,7 @@ typedef struct fr_graph_event {
     size_t row_first[E2E_GRID_ROWS + 1];
     uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin (zero between
                                calls: start with a zeroed fr_graph_event), */
-    uint32_t span[E2E_GRID_ROWS][4]; /* per crop row its runs' spans, */
-    uint32_t row_top[E2E_GRID_ROWS]; /* and its highest key bin; */
+    uint32_t row_top[E2E_GRID_ROWS]; /* per crop row its highest key bin; */
     double row_eta[E2E_GRID_ROWS], col_phi[E2E_GRID_COLS]; /* the grid's e2e_geom_row_eta
                                                              and _col_phi, once geom_ready */
     int geom_ready;

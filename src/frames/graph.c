@@ -36,26 +36,6 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
-/* The first of the runs cells[lo .. hi) (sorted by idx, disjoint) with idx >= x (last = 0)
-   or that ends after x (last = 1: idx + n > x); hi when none. Halving without a
-   data-dependent branch (a conditional move), as the outcomes are unpredictable. */
-static inline uint32_t lower_run(const fr_graph_cand *cells, uint32_t lo, uint32_t hi,
-                                 uint32_t x, int last)
-{
-    uint32_t n = hi - lo;
-    if (!n)
-        return lo;
-    const fr_graph_cand *b = cells + lo;
-    x += (uint32_t)last; /* idx + n > x: idx + n - 1 >= x */
-    const uint32_t d = last ? 1 : 0;
-    while (n > 1) {
-        const uint32_t half = n / 2;
-        b = b[half].idx + (b[half].n & -d) < x ? b + half : b;
-        n -= half;
-    }
-    return (uint32_t)(b - cells) + (b->idx + (b->n & -d) < x);
-}
-
 /* Appends n cells from image index idx with key to the runs cells[0 .. nc): extends the
    last run where they follow it on its row with the same key bits. The new count. */
 static inline size_t put_run(fr_graph_cand *cells, size_t nc, float key, uint32_t idx,
@@ -339,51 +319,48 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
        collects the kept ones as order values, then a sort (and, within B, a selection). */
     uint32_t *hist = ge->hist; /* zero outside the call: the bins used are cleared at the end */
     size_t n = 0;
-    uint32_t top = 0, bot = FR_BINS - 1, run_bin = UINT32_MAX, run_n = 0;
+    uint32_t top = 0, bot = FR_BINS - 1;
     const int ra = r0 < 0 ? 0 : r0, rb = r0 + h > ge->H ? ge->H : r0 + h;
-    /* a row's cells of the crop: one span of its (column-sorted) cells, two where the
-       window wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361) */
-    const uint32_t wa = (uint32_t)c0, wb = c0 + w > W ? (uint32_t)W : (uint32_t)(c0 + w);
-    const uint32_t wrap = c0 + w > W ? (uint32_t)(c0 + w - W) : 0;
-    /* the runs of a span are cut to its window: [lo, hi) of the part's image indices */
-    uint32_t (*span)[4] = ge->span;
+    /* a row's cells of the crop: columns wa .. wb - 1, and 0 .. wrap - 1 where the window
+       wraps around phi (columns c0 .. 359 and 0 .. c0 + w - 361). Every run of the row is
+       cut to both without a branch (a run outside them counts 0): no search of the row's
+       runs for the window's ends, whose outcomes and lengths a branch cannot predict. */
+    const int32_t wa = c0, wb = c0 + w > W ? W : c0 + w, wrap = c0 + w > W ? c0 + w - W : 0;
     uint32_t *row_top = ge->row_top;
+    /* the scratch lines this call reads, likely out of cache after the previous event's
+       inference, asked for at once rather than missed one after the other: the bins of keys
+       2^-16 .. 2^16, the rows' highest bins, the crop's geometry, the kept nodes' order values */
+    for (uint32_t b = 0x37800000u >> FR_BIN_SHIFT; b < 0x47800000u >> FR_BIN_SHIFT; b += 16)
+        __builtin_prefetch(hist + b, 1);
+    for (int ir = ra; ir < rb; ir += 16)
+        __builtin_prefetch(row_top + (ir - ra), 1);
+    for (int ir = ra; ir < rb; ir += 8)
+        __builtin_prefetch(ge->row_eta + ge->grid_row0 + ir, 0);
+    for (int q = 0; q < w; q += 8)
+        __builtin_prefetch(ge->col_phi + (c0 + q) % W, 0);
+    for (size_t j = 0; heap->data && j < cap && j < heap->cap; j += 8)
+        __builtin_prefetch((uint64_t *)heap->data + j, 1);
     for (int ir = ra; ir < rb; ir++) {
-        const uint32_t e0 = (uint32_t)ge->row_first[ir], e1 = (uint32_t)ge->row_first[ir + 1];
-        const uint32_t rowbase = (uint32_t)ir * W;
-        uint32_t *sp = span[ir - ra];
-        sp[0] = lower_run(cells, e0, e1, rowbase + wa, 1);
-        sp[1] = lower_run(cells, sp[0], e1, rowbase + wb, 0);
-        sp[2] = e0;
-        /* the run at sp[0] may also start before the wrapped part's end (w = 360) */
-        sp[3] = wrap ? lower_run(cells, e0, sp[0] < e1 ? sp[0] + 1 : e1, rowbase + wrap, 0) : e0;
+        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const int32_t rowbase = ir * W;
         uint32_t rtop = 0;
-        for (int part = 0; part < 4; part += 2) {
-            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
-            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
-                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
-                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
-                uint32_t kb;
-                memcpy(&kb, &cells[e].key, sizeof kb);
-                kb >>= FR_BIN_SHIFT;
-                if (kb != run_bin) { /* one add per run of equal bins (not a chain of
-                                        increments of one counter) */
-                    if (run_n)
-                        hist[run_bin] += run_n;
-                    run_bin = kb;
-                    run_n = 0;
-                    top = kb > top ? kb : top;
-                    bot = kb < bot ? kb : bot;
-                }
-                rtop = kb > rtop ? kb : rtop;
-                run_n += z - a;
-                n += z - a;
-            }
+        for (size_t e = e0; e < e1; e++) {
+            const int32_t c = (int32_t)cells[e].idx - rowbase, z = c + (int32_t)cells[e].n;
+            const int32_t a0 = c > wa ? c : wa, z0 = z < wb ? z : wb, z1 = z < wrap ? z : wrap;
+            const uint32_t k = (uint32_t)(z0 > a0 ? z0 - a0 : 0) + (uint32_t)(z1 > c ? z1 - c : 0);
+            uint32_t kb;
+            memcpy(&kb, &cells[e].key, sizeof kb);
+            kb >>= FR_BIN_SHIFT;
+            /* a run that counts 0 adds 0 to bin 0 and leaves top, bot and rtop alone */
+            const uint32_t kt = k ? kb : 0, kl = k ? kb : FR_BINS - 1;
+            hist[kt] += k;
+            top = kt > top ? kt : top;
+            bot = kl < bot ? kl : bot;
+            rtop = kt > rtop ? kt : rtop;
+            n += k;
         }
         row_top[ir - ra] = rtop;
     }
-    if (run_n)
-        hist[run_bin] += run_n;
     const size_t m = n < cap ? n : cap;
     /* B: all of bins above B hold fewer than m nodes, with B at least m */
     int64_t bin_b = -1;
@@ -415,34 +392,36 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     for (int ir = ra; ir < rb && n; ir++) {
         if ((int64_t)row_top[ir - ra] < bin_b) /* none of the row's cells is kept */
             continue;
-        const uint32_t *sp = span[ir - ra];
         /* the crop cell (r, q) as r << 9 | q (w <= 360): ordered as (r, q), i.e. as the crop
            index r * w + q, and taken apart without a division */
-        const uint32_t rowbase = (uint32_t)ir * W, crow = (uint32_t)(ir - r0) << 9;
-        for (int part = 0; part < 4; part += 2) {
-            const uint32_t lo = rowbase + (part ? 0 : wa), hi = rowbase + (part ? wrap : wb);
-            /* the crop column of image index rowbase + c0 + x is x (part 0), x + W (part 1) */
-            const uint32_t qoff = crow - rowbase - (uint32_t)c0 + (part ? (uint32_t)W : 0);
-            for (uint32_t e = sp[part]; e < sp[part + 1]; e++) {
-                uint32_t kb;
-                memcpy(&kb, &cells[e].key, sizeof kb);
-                const int64_t b = kb >> FR_BIN_SHIFT;
-                if (b < bin_b)
-                    continue;
-                const uint32_t a = cells[e].idx < lo ? lo : cells[e].idx;
-                const uint32_t z = cells[e].idx + cells[e].n > hi ? hi : cells[e].idx + cells[e].n;
-                /* the tie order: (row, col) of the crop */
-                uint64_t *dst;
-                if (b > bin_b) {
-                    dst = kv + hist[b];
-                    hist[b] += z - a;
-                } else {
-                    dst = tv + nt;
-                    nt += z - a;
-                }
-                for (uint32_t x = a; x < z; x++)
-                    *dst++ = order_of(cells[e].key, x + qoff);
+        const size_t e0 = ge->row_first[ir], e1 = ge->row_first[ir + 1];
+        const int32_t rowbase = ir * W;
+        const uint32_t crow = (uint32_t)(ir - r0) << 9;
+        for (size_t e = e0; e < e1; e++) {
+            uint32_t kb;
+            memcpy(&kb, &cells[e].key, sizeof kb);
+            const int64_t b = kb >> FR_BIN_SHIFT;
+            if (b < bin_b)
+                continue;
+            const int32_t c = (int32_t)cells[e].idx - rowbase, z = c + (int32_t)cells[e].n;
+            const int32_t a0 = c > wa ? c : wa, z0 = z < wb ? z : wb, z1 = z < wrap ? z : wrap;
+            const int32_t k0 = z0 > a0 ? z0 - a0 : 0, k1 = z1 > c ? z1 - c : 0;
+            if (!(k0 + k1))
+                continue;
+            /* the tie order: (row, col) of the crop */
+            uint64_t *dst;
+            if (b > bin_b) {
+                dst = kv + hist[b];
+                hist[b] += (uint32_t)(k0 + k1);
+            } else {
+                dst = tv + nt;
+                nt += (size_t)(k0 + k1);
             }
+            /* the crop column of image column x is x - c0, and x + W - c0 in the wrapped part */
+            for (int32_t x = a0; x < a0 + k0; x++)
+                *dst++ = order_of(cells[e].key, crow | (uint32_t)(x - c0));
+            for (int32_t x = c; x < c + k1; x++)
+                *dst++ = order_of(cells[e].key, crow | (uint32_t)(x + W - c0));
         }
     }
     for (uint32_t b = top + 1, from = 0; n && b-- > kept_lo;) { /* each bin's nodes */
@@ -458,7 +437,6 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         memmove(kv + nk, tv, (m - nk) * sizeof *kv);
     }
     const uint64_t *hp = kv;
-    const float *hbhe = ge->bits ? ge->hbhe : NULL;
     if (!ge->geom_ready) { /* the geometry's values, looked up per node */
         for (int r = 0; r < E2E_GRID_ROWS; r++)
             ge->row_eta[r] = e2e_geom_row_eta(r);
@@ -469,6 +447,23 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
     const double *row_eta = ge->row_eta + ge->grid_row0, *col_phi = ge->col_phi;
     const double eta0 = e2e_geom_row_eta(seed_row + ge->grid_row0);
     const double phi0 = e2e_geom_col_phi(seed_col);
+    /* where a node's channel c is read: the image, or with the occupancy bits only where c's
+       bit is set; elsewhere the image holds +0, taken from `zero` instead, so that the cell's
+       line, likely out of cache, is not read; the address is chosen by a mask rather than a
+       branch per node and channel on the bit (set about a third of the time, so the branch
+       mispredicts). Locals: the stores into out could alias ge's fields. */
+    const float zero = 0.0f;
+    const float *img[E2E_TAGGER_MAX_CHANNELS], *const hbhe = ge->bits ? ge->hbhe : NULL;
+    const uint64_t *bit[E2E_TAGGER_MAX_CHANNELS];
+    float scale[E2E_TAGGER_MAX_CHANNELS];
+    const int hbhe_c = hbhe ? ge->hbhe_c : -1;
+    const uint64_t(*hbhe_rows)[FR_HROW_WORDS] = ge->hbhe_rows;
+    for (int c = 0; c < C; c++) {
+        img[c] = ge->img[c];
+        bit[c] = ge->bits ? ge->bits[c] : NULL;
+        scale[c] = ge->scale[c];
+    }
+    const uint32_t g0 = (uint32_t)ge->grid_row0 * W;
     for (size_t j = 0; j < m; j++) {
         const uint32_t ci = ~(uint32_t)hp[j];
         const int r = (int)(ci >> 9), q = (int)(ci & 511);
@@ -476,24 +471,20 @@ int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
         float *o = out + j * (size_t)(2 + C);
         o[0] = (float)(row_eta[ir] - eta0);
         o[1] = (float)wrap_phi(col_phi[ic] - phi0);
-        const size_t off = (size_t)ir * W + (size_t)ic;
-        /* a channel not written at the cell is +0 there: its line of the image, likely out
-           of cache, is not read */
-        const size_t g = off + (size_t)ge->grid_row0 * W;
-        const uint32_t gr = (uint32_t)(g / W), gc = (uint32_t)(g % W);
+        const uint32_t off = (uint32_t)ir * W + (uint32_t)ic, g = off + g0;
+        const uint32_t tr = (uint32_t)(ir + ge->grid_row0) / 5; /* HBHE: the tower row */
         for (int c = 0; c < C; c++) {
-            float v;
-            if (hbhe && c == ge->hbhe_c) /* from the towers */
-                v = ge->hbhe_rows[gr / 5][gc >> 6] >> (gc & 63) & 1
-                        ? hbhe[gr / 5 * E2E_HCAL_COLS + gc / 5]
-                        : 0.0f;
-            else if (!ge->bits)
-                v = ge->img[c][off];
-            else if (!(ge->bits[c][g >> 6] >> (g & 63) & 1))
-                v = 0.0f;
-            else
-                v = ge->img[c][off];
-            o[2 + c] = ge->scale[c] * v;
+            uintptr_t p, set;
+            if (c == hbhe_c) { /* from the towers */
+                p = (uintptr_t)(hbhe + tr * E2E_HCAL_COLS + (uint32_t)ic / 5);
+                set = hbhe_rows[tr][(uint32_t)ic >> 6] >> (ic & 63) & 1;
+            } else {
+                p = (uintptr_t)(img[c] + off);
+                set = bit[c] ? bit[c][g >> 6] >> (g & 63) & 1 : 1;
+            }
+            set = -set;
+            __asm__("" : "+r"(set)); /* a select, not a branch the compiler makes of it */
+            o[2 + c] = scale[c] * *(const float *)((p & set) | ((uintptr_t)&zero & ~set));
         }
     }
     *found = n;
