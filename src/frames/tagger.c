@@ -64,7 +64,10 @@ struct e2e_tagger {
     int P;                    /* P of the event batch */
     size_t truncated, empty;
     fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
-    fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event */
+    fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event (and
+                                 a word of padding at the end, for bits_at) */
+    const uint64_t *bitp[E2E_TAGGER_MAX_CHANNELS]; /* the bits ge was built from: per channel
+                                 its own or (derived) the cell source's, valid on ge's rows */
     float hbhe_cell[E2E_HCAL_ROWS * E2E_HCAL_COLS];       /* HBHE from the towers: */
     uint64_t hbhe_rows[E2E_HCAL_ROWS][FR_HROW_WORDS];    /* fr_detframes_hbhe_cells */
     fr_graph_event ge;        /* the event's node cells */
@@ -75,8 +78,17 @@ struct e2e_tagger {
     uint64_t built_gen;
     int built;
     fr_vec built_seeds;
-    uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover */
-    int row_cols_set;         /* row_cols has rows set (a failure before they were cleared) */
+    /* event cells derived (e2e_tagger_share_graph_cells): the source, and what ge's cells,
+       bitp and row_cols were built from (cells_known: with the occupancy bits) */
+    const e2e_tagger *cells_src;
+    const e2e_detframes *cells_df;
+    uint64_t cells_gen;
+    int cells_known;
+    size_t derived, derive_events; /* events whose cells were derived, of those built */
+    uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover: set
+                                 on ge's rows row_lo .. row_hi - 1, kept after the build (a
+                                 tagger deriving its cells checks its crops against them) */
+    int row_cols_set;         /* rows may be set: those rows (all after a failure) */
     fr_vec gbuf, gknn;        /* the event batch */
     fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
     /* sessions */
@@ -173,7 +185,7 @@ void e2e_tagger_free(e2e_tagger *t)
         e2e_session_free(t->cache[i].s);
     e2e_aligned_free(t->frames.data); /* frames_reserve's block */
     fr_vec *v[] = {&t->seeds, &t->slots, &t->cand, &t->nodes, &t->first,
-                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
+                   &t->occupied, &t->ge.cells, &t->ge.fresh, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
                    &t->built_seeds, &t->dirty, &t->whole, &t->at};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fr_vec_free(v[i]);
@@ -352,6 +364,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->first, sizeof(size_t));
     fr_vec_init(&t->occupied, sizeof(uint64_t));
     fr_vec_init(&t->ge.cells, sizeof(fr_graph_cand));
+    fr_vec_init(&t->ge.fresh, sizeof(fr_graph_cand));
     fr_vec_init(&t->gbuf, sizeof(float));
     fr_vec_init(&t->gknn, sizeof(int64_t));
     fr_vec_init(&t->rbuf, sizeof(float));
@@ -771,6 +784,21 @@ static void fill_batch(const e2e_tagger *t, size_t a, size_t cnt, size_t B, int 
     }
 }
 
+/* Whether t's event cells can be derived from src's this event: src built its cells with
+   the occupancy bits on this DetFrames build, and t's crops (row_cols, just set) lie within
+   src's on every row (e2e_tagger_share_graph_cells checked the rest). */
+static int cells_derivable(const e2e_tagger *t, const e2e_tagger *src, const e2e_detframes *df)
+{
+    if (!src->cells_known || src->cells_df != df ||
+        src->cells_gen != fr_detframes_generation(df))
+        return 0;
+    uint64_t out = 0;
+    for (int r = t->ge.row_lo; r < t->ge.row_hi; r++)
+        for (int k = 0; k < FR_HROW_WORDS; k++)
+            out |= t->row_cols[r][k] & ~src->row_cols[r][k];
+    return out == 0;
+}
+
 /* The clouds of the slots (t->nodes, t->first, each slot's n_nodes) built from DetFrames:
    the event's node cells once, then each slot's crop of them. -1 when out of memory. */
 static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *const *img)
@@ -786,8 +814,17 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     ge->H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
     ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
     ge->threshold = cfg->graph.threshold;
-    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
+    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS + 1))
         return -1;
+    t->cells_known = 0;
+    /* the previous event's crop rows cleared (kept until now for a tagger deriving its
+       cells from these); all of them after a failure */
+    if (t->row_cols_set == 2)
+        memset(t->row_cols, 0, sizeof t->row_cols);
+    else if (t->row_cols_set && ge->row_hi > ge->row_lo)
+        memset(t->row_cols[ge->row_lo], 0,
+               (size_t)(ge->row_hi - ge->row_lo) * sizeof t->row_cols[0]);
+    t->row_cols_set = 2;
     /* the image rows of the seeded slots' crops: only their cells are read, so only their
        bit words are cleared and set (those of other rows may hold an earlier event's) */
     int rlo = ge->H, rhi = 0;
@@ -804,15 +841,39 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         rlo = rhi = 0;
     ge->row_lo = rlo;
     ge->row_hi = rhi;
+    /* only the cells of the seeded slots' crops: per row, the union of their columns there
+       (not every covered column on every covered row: with several jets that would be up
+       to the square of the crops' area) */
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
+        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
+        uint64_t win[FR_HROW_WORDS] = {0};
+        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++) {
+            const int col = ((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
+            win[col >> 6] |= (uint64_t)1 << (col & 63);
+        }
+        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+            for (int k = 0; k < FR_HROW_WORDS; k++)
+                t->row_cols[r][k] |= win[k];
+    }
+    t->row_cols_set = 1;
+    ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
     const uint32_t w0 = (uint32_t)(rlo + ge->grid_row0) * E2E_GRID_COLS / 64;
     const uint32_t w1 = rhi > rlo ? ((uint32_t)(rhi + ge->grid_row0) * E2E_GRID_COLS + 63) / 64 : w0;
-    const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
+    const e2e_tagger *src = t->cells_src;
+    const int derive = src && cells_derivable(t, src, df);
     int known = 1;
     ge->hbhe = NULL;
     for (int c = 0; c < t->C; c++) {
         uint64_t *b = (uint64_t *)t->occupied.data + (size_t)c * FR_GRID_WORDS;
-        bits[c] = b;
-        if (cfg->channels[c] == E2E_CH_HBHE && !ge->hbhe) {
+        t->bitp[c] = b;
+        if (derive && c < src->C) { /* the source's bits and towers, valid on these rows */
+            t->bitp[c] = src->bitp[c];
+            continue;
+        }
+        if (cfg->channels[c] == E2E_CH_HBHE && !ge->hbhe && !derive) {
             /* HBHE from DetFrames' towers (16 KB) rather than its upsampled image (400 KB,
                the same values) */
             memset(t->hbhe_rows, 0, sizeof t->hbhe_rows);
@@ -829,29 +890,18 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b, w0, w1))
             known = 0;
     }
-    /* only the cells of the seeded slots' crops: per row, the union of their columns there
-       (not every covered column on every covered row: with several jets that would be up
-       to the square of the crops' area) */
-    if (t->row_cols_set) /* else zero: the rows set are cleared after use */
-        memset(t->row_cols, 0, sizeof t->row_cols);
-    t->row_cols_set = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (sl[i].seed.status != E2E_SEED_OK)
-            continue;
-        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
-        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
-        uint64_t win[FR_HROW_WORDS] = {0};
-        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++) {
-            const int col = ((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
-            win[col >> 6] |= (uint64_t)1 << (col & 63);
-        }
-        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
-            for (int k = 0; k < FR_HROW_WORDS; k++)
-                t->row_cols[r][k] |= win[k];
-    }
-    ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
-    if (fr_graph_event_cells(ge, known ? bits : NULL))
+    if (derive && known) {
+        ge->hbhe = src->ge.hbhe;
+        ge->hbhe_rows = src->ge.hbhe_rows;
+        ge->hbhe_c = src->ge.hbhe_c;
+        ge->bits = t->bitp;
+        if (fr_graph_event_derive(ge, &src->ge))
+            return -1;
+        t->derived++;
+    } else if (fr_graph_event_cells(ge, known ? t->bitp : NULL)) {
         return -1;
+    }
+    t->derive_events++;
     size_t *first = t->first.data;
     for (size_t i = 0; i < n; i++) {
         first[i] = t->nodes.n;
@@ -866,14 +916,9 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
     }
     first[n] = t->nodes.n;
-    for (size_t i = 0; i < n; i++) {
-        if (sl[i].seed.status != E2E_SEED_OK)
-            continue;
-        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
-        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
-            memset(t->row_cols[r], 0, sizeof t->row_cols[r]);
-    }
-    t->row_cols_set = 0;
+    t->cells_df = df;
+    t->cells_gen = fr_detframes_generation(df);
+    t->cells_known = known;
     return 0;
 }
 
@@ -917,6 +962,36 @@ e2e_status e2e_tagger_share_graphs(e2e_tagger *t, const e2e_tagger *src, e2e_err
                        "of tagger %s: %s", a->name, b->name, why);
     t->share = src;
     return E2E_OK;
+}
+
+e2e_status e2e_tagger_share_graph_cells(e2e_tagger *t, const e2e_tagger *src, e2e_error *err)
+{
+    if (!src) {
+        t->cells_src = NULL;
+        return E2E_OK;
+    }
+    const e2e_tagger_config *a = &t->cfg, *b = &src->cfg;
+    const char *why = !t->graph || !src->graph ? "one of them builds no graph frames"
+        : t == src ? "a tagger cannot derive from itself"
+        : (a->objects == E2E_OBJ_PHOTONS) != (b->objects == E2E_OBJ_PHOTONS)
+            ? "one crops the EB view, the other the grid"
+        : b->n_channels > a->n_channels ||
+                memcmp(a->channels, b->channels, (size_t)b->n_channels * sizeof a->channels[0])
+            ? "the source's channels are not the first of the tagger's"
+        : memcmp(&a->graph.threshold, &b->graph.threshold, sizeof(float)) ? "the thresholds differ"
+        : memcmp(t->scale, src->scale, (size_t)src->C * sizeof(float)) ? "the channel scales differ"
+        : NULL;
+    if (why)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s cannot derive its graph frames' cells "
+                       "from tagger %s: %s", a->name, b->name, why);
+    t->cells_src = src;
+    return E2E_OK;
+}
+
+void e2e_tagger_graph_cells_derived(const e2e_tagger *t, size_t *derived, size_t *built)
+{
+    *derived = t->derived;
+    *built = t->derive_events;
 }
 
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err)
