@@ -784,6 +784,16 @@ static void fill_batch(const e2e_tagger *t, size_t a, size_t cnt, size_t B, int 
     }
 }
 
+/* Sets the bits lo .. hi - 1 of a row's column bits. */
+static void set_cols(uint64_t *row, int lo, int hi)
+{
+    for (int c = lo; c < hi;) {
+        const int s = c & 63, n = hi - c < 64 - s ? hi - c : 64 - s;
+        row[c >> 6] |= (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+        c += n;
+    }
+}
+
 /* Whether t's event cells can be derived from src's this event: src built its cells with
    the occupancy bits on this DetFrames build, and t's crops (row_cols, just set) lie within
    src's on every row (e2e_tagger_share_graph_cells checked the rest). */
@@ -849,11 +859,12 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
             continue;
         const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
         const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
+        /* columns c0 .. c0 + W - 1 mod 360: one range, two where it wraps */
         uint64_t win[FR_HROW_WORDS] = {0};
-        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++) {
-            const int col = ((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
-            win[col >> 6] |= (uint64_t)1 << (col & 63);
-        }
+        const int a = (c0 % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
+        const int w = t->W < E2E_GRID_COLS ? t->W : E2E_GRID_COLS;
+        set_cols(win, a, a + w < E2E_GRID_COLS ? a + w : E2E_GRID_COLS);
+        set_cols(win, 0, a + w > E2E_GRID_COLS ? a + w - E2E_GRID_COLS : 0);
         for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
             for (int k = 0; k < FR_HROW_WORDS; k++)
                 t->row_cols[r][k] |= win[k];
