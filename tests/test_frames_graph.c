@@ -783,8 +783,9 @@ static void test_occupancy_equals_full_scan(void **state)
    top's first five) equals the one built from all channels: on the whole grid exactly, and
    on the cells of a few crops (where the derived list may hold the source's cells
    elsewhere); at two thresholds (at 0.5 an extra channel's hit counts make nodes of cells
-   the source left out), HBHE from the towers or the image. Both ways a cell with an extra
-   channel is summed (from the source's key, and over every channel) are exercised. */
+   the source left out), HBHE from the towers or the image, and on the EB view (ecal, then
+   pt and bpix1). Both ways a cell with an extra channel is summed (from the source's key,
+   and over every channel) are exercised. */
 static void test_derived_cells_equal_own(void **state)
 {
     fixture *f = *state;
@@ -803,7 +804,7 @@ static void test_derived_cells_equal_own(void **state)
     assert_non_null(kder);
     const uint64_t *chbits[8];
     const float *img[8];
-    size_t from_key = 0, summed = 0, compared = 0;
+    size_t from_key = 0, summed = 0, compared = 0, eb_extra = 0;
     for (uint64_t k = 0; k < 6; k++) {
         assert_int_equal(e2e_gen_event(&go, 40 + k, f->ev, NULL), E2E_OK);
         assert_int_equal(e2e_detframes_build(f->df, f->ev, NULL), E2E_OK);
@@ -817,46 +818,58 @@ static void test_derived_cells_equal_own(void **state)
         }
         memset(hrows, 0, sizeof hrows);
         assert_int_equal(fr_detframes_hbhe_cells(f->df, hcell, hrows), 0);
-        for (int v = 0; v < 8; v++) {
-            const int towers = v & 1, crops = v >> 1 & 1;
-            const float threshold = v >> 2 ? 0.5f : 1e-3f;
+        /* the EB view: ecal, then pt and bpix1 */
+        const int eb_of[3] = {3, 0, 5};
+        const float eb_scale[3] = {0.1f, 0.01f, 1};
+        const float *eb_img[3];
+        const uint64_t *eb_bits[3];
+        for (int c = 0; c < 3; c++) {
+            eb_img[c] = img[eb_of[c]] + E2E_EB_ROW0 * E2E_GRID_COLS;
+            eb_bits[c] = chbits[eb_of[c]];
+        }
+        for (int v = 0; v < 10; v++) {
+            const int eb = v >= 8, towers = !eb && (v & 1), crops = v >> 1 & 1;
+            const float threshold = v >> 2 == 1 ? 0.5f : 1e-3f;
+            const int r0 = eb ? 10 : 40, r1 = eb ? 150 : 200; /* the crops' rows */
             fr_graph_event src, own, der;
             memset(&src, 0, sizeof src);
-            src.img = img;
-            src.scale = scale;
-            src.C = 5;
-            src.H = E2E_GRID_ROWS;
+            src.img = eb ? eb_img : img;
+            src.scale = eb ? eb_scale : scale;
+            src.C = eb ? 1 : 5;
+            src.H = eb ? E2E_EB_ROWS : E2E_GRID_ROWS;
+            src.grid_row0 = eb ? E2E_EB_ROW0 : 0;
             src.threshold = threshold;
             src.row_lo = 0;
-            src.row_hi = E2E_GRID_ROWS;
+            src.row_hi = src.H;
             if (towers) {
                 src.hbhe = hcell;
                 src.hbhe_rows = (const uint64_t(*)[FR_HROW_WORDS])hrows;
                 src.hbhe_c = 4;
             }
             own = der = src;
-            own.C = der.C = 8;
-            if (crops) { /* two 90-column windows (one across phi = 0) on rows 40-199 */
+            own.C = der.C = eb ? 3 : 8;
+            if (crops) { /* two 90-column windows (one across phi = 0) on rows r0 .. r1 - 1 */
                 memset(cols, 0, sizeof cols);
-                for (int r = 40; r < 200; r++)
+                for (int r = r0; r < r1; r++)
                     for (int q = 0; q < 90; q++) {
-                        const int cs[2] = {(300 + q) % 360, 100 + q + (r > 120 ? 40 : 0)};
+                        const int cs[2] = {(300 + q) % 360, 100 + q + (r > r0 + 80 ? 40 : 0)};
                         for (int i = 0; i < 2; i++)
                             cols[r][cs[i] >> 6] |= (uint64_t)1 << (cs[i] & 63);
                     }
                 own.row_cols = der.row_cols = (const uint64_t(*)[FR_HROW_WORDS])cols;
-                own.row_lo = der.row_lo = 40;
-                own.row_hi = der.row_hi = 200;
+                own.row_lo = der.row_lo = r0;
+                own.row_hi = der.row_hi = r1;
             }
             fr_vec_init(&src.cells, sizeof(fr_graph_cand));
             fr_vec_init(&own.cells, sizeof(fr_graph_cand));
             fr_vec_init(&der.cells, sizeof(fr_graph_cand));
             fr_vec_init(&der.fresh, sizeof(fr_graph_cand));
-            assert_int_equal(fr_graph_event_cells(&src, chbits), 0);
-            assert_int_equal(fr_graph_event_cells(&own, chbits), 0);
-            der.bits = chbits;
+            assert_int_equal(fr_graph_event_cells(&src, eb ? eb_bits : chbits), 0);
+            assert_int_equal(fr_graph_event_cells(&own, eb ? eb_bits : chbits), 0);
+            der.bits = eb ? eb_bits : chbits;
             assert_int_equal(fr_graph_event_derive(&der, &src), 0);
             assert_true(own.cells.n > 20);
+            eb_extra += eb ? der.fresh.n : 0;
             if (!crops) {
                 assert_int_equal(der.cells.n, own.cells.n);
                 assert_memory_equal(der.cells.data, own.cells.data,
@@ -876,7 +889,7 @@ static void test_derived_cells_equal_own(void **state)
                     for (uint32_t x = 0; x < b[i].n; x++)
                         kder[b[i].idx + x] = b[i].key;
                 }
-                for (int r = 0; r < E2E_GRID_ROWS; r++)
+                for (int r = 0; r < der.H; r++)
                     for (int q = 0; q < E2E_GRID_COLS; q++) {
                         if (!(cols[r][q >> 6] >> (q & 63) & 1))
                             continue;
@@ -885,7 +898,7 @@ static void test_derived_cells_equal_own(void **state)
                             fail_msg("cell (%d, %d): key %.9g, derived %.9g", r, q, kown[i], kder[i]);
                         compared += kown[i] >= 0;
                     }
-                for (int r = 0; r < E2E_GRID_ROWS; r++) /* the rows' first runs */
+                for (int r = 0; r < der.H; r++) /* the rows' first runs */
                     for (size_t i = der.row_first[r]; i < der.row_first[r + 1]; i++)
                         assert_int_equal(b[i].idx / E2E_GRID_COLS, r);
             }
@@ -908,6 +921,7 @@ static void test_derived_cells_equal_own(void **state)
     assert_true(compared > 1000);
     assert_true(from_key > 50);
     assert_true(summed > 50);
+    assert_true(eb_extra > 20);
     free(bits);
     free(kown);
     free(kder);
