@@ -1230,17 +1230,18 @@ static void test_derived_cells(void **state)
     assert_int_equal(e2e_tagger_share_graph_cells(top, qg, &err), E2E_OK);
     /* tau copies top's clouds; top derives nothing from tau, which built none */
     assert_int_equal(e2e_tagger_share_graphs(tau, top, &err), E2E_OK);
-    size_t derived = 0, built = 0, d, b, slots = 0;
-    for (uint64_t k = 0; k < 12; k++) {
-        if (k == 9) { /* qg with a high pT cut: its crops miss top's, top builds alone */
+    size_t derived = 0, built = 0, d, b, slots = 0, partial[2] = {0, 0};
+    for (uint64_t k = 0; k < 22; k++) {
+        if (k == 9 || k == 19) { /* qg with a higher pT cut (k 9-18: its crops hold top's in
+                                    some events; then none), top builds alone elsewhere */
             e2e_tagger_free(qg);
             assert_int_equal(e2e_tagger_config_default("qg", &c, &err), E2E_OK);
             c.graph.enabled = 1;
-            c.min_pt = 1000;
+            c.min_pt = k == 9 ? 100 : 1000;
             assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &qg, &err), E2E_OK);
             assert_int_equal(e2e_tagger_share_graph_cells(top, qg, &err), E2E_OK);
         }
-        if (k == 11) /* from tau, which copied top's clouds last event: not derived */
+        if (k == 21) /* from tau, which copied top's clouds last event: not derived */
             assert_int_equal(e2e_tagger_share_graph_cells(top, tau, &err), E2E_OK);
         assert_int_equal(e2e_gen_event(&go, 500 + k, f->ev, NULL), E2E_OK);
         assert_int_equal(e2e_detframes_build(f->df, f->ev, &err), E2E_OK);
@@ -1254,8 +1255,11 @@ static void test_derived_cells(void **state)
         assert_int_equal(e2e_tagger_prepare(alone, f->ev, f->df, &err), E2E_OK);
         e2e_tagger_graph_cells_derived(top, &d, &b);
         assert_int_equal(b, built + 1);
-        /* derived on the generator's events (top's jets are qg's too), except those 3 */
-        assert_int_equal(d, derived + (k != 3 && k < 9));
+        /* derived on the generator's events (top's jets are qg's too), but event 3 */
+        if (k >= 9 && k < 19)
+            partial[d > derived]++;
+        else
+            assert_int_equal(d, derived + (k != 3 && k < 9));
         derived = d;
         built = b;
         assert_same_graphs(top, alone);
@@ -1264,6 +1268,7 @@ static void test_derived_cells(void **state)
         slots += d;
     }
     assert_true(slots > 10);
+    assert_true(partial[0] > 0 && partial[1] > 0); /* the crops' check both ways */
     /* refused: another view, other first channels, another threshold */
     assert_int_equal(e2e_tagger_config_default("eg", &c, &err), E2E_OK);
     c.graph.enabled = 1;

@@ -85,10 +85,8 @@ struct e2e_tagger {
     uint64_t cells_gen;
     int cells_known;
     size_t derived, derive_events; /* events whose cells were derived, of those built */
-    uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover: set
-                                 on ge's rows row_lo .. row_hi - 1, kept after the build (a
-                                 tagger deriving its cells checks its crops against them) */
-    int row_cols_set;         /* rows may be set: those rows (all after a failure) */
+    uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover */
+    int row_cols_set;         /* row_cols has rows set (a failure before they were cleared) */
     fr_vec gbuf, gknn;        /* the event batch */
     fr_vec rbuf, rknn;        /* a run's batch when it is not a slice of the event batch */
     /* sessions */
@@ -794,19 +792,84 @@ static void set_cols(uint64_t *row, int lo, int hi)
     }
 }
 
+/* The columns of a crop of width w around seed column col (mod 360) as row bits. */
+static void crop_cols(uint64_t win[FR_HROW_WORDS], int col, int w)
+{
+    memset(win, 0, FR_HROW_WORDS * sizeof *win);
+    const int a = ((col - e2e_frame_centre(w)) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
+    w = w < E2E_GRID_COLS ? w : E2E_GRID_COLS;
+    set_cols(win, a, a + w < E2E_GRID_COLS ? a + w : E2E_GRID_COLS);
+    set_cols(win, 0, a + w > E2E_GRID_COLS ? a + w - E2E_GRID_COLS : 0);
+}
+
+/* The image rows [*lo, *hi) of a crop of height h around seed row row (clipped to H). */
+static void crop_rows(int row, int h, int H, int *lo, int *hi)
+{
+    const int r0 = row - e2e_frame_centre(h);
+    *lo = r0 < 0 ? 0 : r0;
+    *hi = r0 + h > H ? H : r0 + h;
+}
+
 /* Whether t's event cells can be derived from src's this event: src built its cells with
-   the occupancy bits on this DetFrames build, and t's crops (row_cols, just set) lie within
-   src's on every row (e2e_tagger_share_graph_cells checked the rest). */
+   the occupancy bits on this DetFrames build, and every cell of t's seeded slots' crops
+   lies in one of the crops src built them for (e2e_tagger_share_graph_cells checked the
+   rest). Per crop of t, its rows are cut where one of src's crops starts or ends; on each
+   piece the columns of src's crops that span it must hold the crop's: a few word
+   operations, not a pass over the rows (src's crops are read from its built seeds; with
+   more than FR_MAX_SRC_CROPS of them t builds alone). */
+#define FR_MAX_SRC_CROPS 64
 static int cells_derivable(const e2e_tagger *t, const e2e_tagger *src, const e2e_detframes *df)
 {
     if (!src->cells_known || src->cells_df != df ||
-        src->cells_gen != fr_detframes_generation(df))
+        src->cells_gen != fr_detframes_generation(df) || src->built_seeds.n > FR_MAX_SRC_CROPS)
         return 0;
-    uint64_t out = 0;
-    for (int r = t->ge.row_lo; r < t->ge.row_hi; r++)
-        for (int k = 0; k < FR_HROW_WORDS; k++)
-            out |= t->row_cols[r][k] & ~src->row_cols[r][k];
-    return out == 0;
+    const int H = t->ge.H, *bs = src->built_seeds.data;
+    const size_t ns = src->built_seeds.n;
+    int slo[FR_MAX_SRC_CROPS], shi[FR_MAX_SRC_CROPS], cut[2 * FR_MAX_SRC_CROPS + 2];
+    for (size_t j = 0; j < ns; j++) {
+        slo[j] = shi[j] = 0;
+        if (bs[2 * j] >= 0)
+            crop_rows(bs[2 * j], src->H, H, &slo[j], &shi[j]);
+    }
+    const e2e_tagger_slot *sl = t->slots.data;
+    for (size_t i = 0; i < t->n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        int a, b;
+        crop_rows(sl[i].seed.row, t->H, H, &a, &b);
+        if (a >= b)
+            continue;
+        int nb = 0; /* the cuts inside (a, b), in order, then b */
+        for (size_t j = 0; j < ns; j++)
+            for (int e = 0; e < 2; e++) {
+                const int r = e ? shi[j] : slo[j];
+                if (r <= a || r >= b)
+                    continue;
+                int k = nb++;
+                for (; k > 0 && cut[k - 1] > r; k--)
+                    cut[k] = cut[k - 1];
+                cut[k] = r;
+            }
+        cut[nb++] = b;
+        uint64_t win[FR_HROW_WORDS], cw[FR_HROW_WORDS];
+        crop_cols(win, sl[i].seed.col, t->W);
+        for (int k = 0, p = a; k < nb; p = cut[k++]) {
+            if (cut[k] == p)
+                continue; /* a repeated cut */
+            uint64_t have[FR_HROW_WORDS] = {0}, miss = 0;
+            for (size_t j = 0; j < ns; j++)
+                if (slo[j] <= p && shi[j] >= cut[k] && slo[j] < shi[j]) {
+                    crop_cols(cw, bs[2 * j + 1], src->W);
+                    for (int q = 0; q < FR_HROW_WORDS; q++)
+                        have[q] |= cw[q];
+                }
+            for (int q = 0; q < FR_HROW_WORDS; q++)
+                miss |= win[q] & ~have[q];
+            if (miss)
+                return 0;
+        }
+    }
+    return 1;
 }
 
 /* The clouds of the slots (t->nodes, t->first, each slot's n_nodes) built from DetFrames:
@@ -827,14 +890,6 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS + 1))
         return -1;
     t->cells_known = 0;
-    /* the previous event's crop rows cleared (kept until now for a tagger deriving its
-       cells from these); all of them after a failure */
-    if (t->row_cols_set == 2)
-        memset(t->row_cols, 0, sizeof t->row_cols);
-    else if (t->row_cols_set && ge->row_hi > ge->row_lo)
-        memset(t->row_cols[ge->row_lo], 0,
-               (size_t)(ge->row_hi - ge->row_lo) * sizeof t->row_cols[0]);
-    t->row_cols_set = 2;
     /* the image rows of the seeded slots' crops: only their cells are read, so only their
        bit words are cleared and set (those of other rows may hold an earlier event's) */
     int rlo = ge->H, rhi = 0;
@@ -854,22 +909,20 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     /* only the cells of the seeded slots' crops: per row, the union of their columns there
        (not every covered column on every covered row: with several jets that would be up
        to the square of the crops' area) */
+    if (t->row_cols_set) /* else zero: the rows set are cleared after use */
+        memset(t->row_cols, 0, sizeof t->row_cols);
+    t->row_cols_set = 1;
     for (size_t i = 0; i < n; i++) {
         if (sl[i].seed.status != E2E_SEED_OK)
             continue;
-        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
-        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
-        /* columns c0 .. c0 + W - 1 mod 360: one range, two where it wraps */
-        uint64_t win[FR_HROW_WORDS] = {0};
-        const int a = (c0 % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
-        const int w = t->W < E2E_GRID_COLS ? t->W : E2E_GRID_COLS;
-        set_cols(win, a, a + w < E2E_GRID_COLS ? a + w : E2E_GRID_COLS);
-        set_cols(win, 0, a + w > E2E_GRID_COLS ? a + w - E2E_GRID_COLS : 0);
-        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+        int a, b;
+        uint64_t win[FR_HROW_WORDS];
+        crop_rows(sl[i].seed.row, t->H, ge->H, &a, &b);
+        crop_cols(win, sl[i].seed.col, t->W);
+        for (int r = a; r < b; r++)
             for (int k = 0; k < FR_HROW_WORDS; k++)
                 t->row_cols[r][k] |= win[k];
     }
-    t->row_cols_set = 1;
     ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
     const uint32_t w0 = (uint32_t)(rlo + ge->grid_row0) * E2E_GRID_COLS / 64;
     const uint32_t w1 = rhi > rlo ? ((uint32_t)(rhi + ge->grid_row0) * E2E_GRID_COLS + 63) / 64 : w0;
@@ -927,6 +980,15 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         sl[i].n_nodes = found > INT32_MAX ? INT32_MAX : (int)found;
     }
     first[n] = t->nodes.n;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        int a, b;
+        crop_rows(sl[i].seed.row, t->H, ge->H, &a, &b);
+        for (int r = a; r < b; r++)
+            memset(t->row_cols[r], 0, sizeof t->row_cols[r]);
+    }
+    t->row_cols_set = 0;
     t->cells_df = df;
     t->cells_gen = fr_detframes_generation(df);
     t->cells_known = known;
