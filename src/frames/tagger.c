@@ -84,7 +84,7 @@ struct e2e_tagger {
     const e2e_detframes *cells_df;
     uint64_t cells_gen;
     int cells_known;
-    size_t derived, derive_events; /* events whose cells were derived, of those built */
+    size_t derived, cells_built; /* builds of ge's cells: derived, all */
     uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover */
     int row_cols_set;         /* row_cols has rows set (a failure before they were cleared) */
     fr_vec gbuf, gknn;        /* the event batch */
@@ -965,7 +965,7 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     } else if (fr_graph_event_cells(ge, known ? t->bitp : NULL)) {
         return -1;
     }
-    t->derive_events++;
+    t->cells_built++;
     size_t *first = t->first.data;
     for (size_t i = 0; i < n; i++) {
         first[i] = t->nodes.n;
@@ -1064,7 +1064,7 @@ e2e_status e2e_tagger_share_graph_cells(e2e_tagger *t, const e2e_tagger *src, e2
 void e2e_tagger_graph_cells_derived(const e2e_tagger *t, size_t *derived, size_t *built)
 {
     *derived = t->derived;
-    *built = t->derive_events;
+    *built = t->cells_built;
 }
 
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err)
