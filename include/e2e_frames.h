@@ -452,6 +452,18 @@ e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e
    frames are the same as without sharing. src NULL undoes it. src is read by t's
    e2e_tagger_prepare_graphs: it must outlive the link and be used from the same thread. */
 e2e_status e2e_tagger_share_graphs(e2e_tagger *t, const e2e_tagger *src, e2e_error *err);
+/* Lets t, where it builds its clouds, take the event's node cells (docs/graph-frames.md
+   section 7) from src's instead of reading every channel's images: src's channels are the
+   first of t's, on the same view, with the same threshold and scales (E2E_ERR_ARGUMENT,
+   saying which differs, otherwise); t then reads the images only where one of its other
+   channels was written. Used at each event where src built its cells (not copied its
+   clouds) with DetFrames' occupancy on the same build, and t's crops lie within src's;
+   else t builds its own. The frames are the same as without it (qg's channels are top's
+   first five). src NULL undoes it. src must outlive the link, be prepared before t each
+   event and be used from the same thread. */
+e2e_status e2e_tagger_share_graph_cells(e2e_tagger *t, const e2e_tagger *src, e2e_error *err);
+/* Of the events t built its own clouds at (built), those whose cells it derived. */
+void e2e_tagger_graph_cells_derived(const e2e_tagger *t, size_t *derived, size_t *built);
 /* One session run on the prepared batch (skipped when there are no slots); scores of
    failed seeds are -1. */
 e2e_status e2e_tagger_infer(e2e_tagger *t, e2e_error *err);

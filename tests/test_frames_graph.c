@@ -814,6 +814,154 @@ static void test_occupancy_equals_full_scan(void **state)
     free(bits);
 }
 
+/* fr_graph_event_derive: the 8-channel cell list taken from a 5-channel one (qg's channels,
+   top's first five) equals the one built from all channels: on the whole grid exactly, and
+   on the cells of a few crops (where the derived list may hold the source's cells
+   elsewhere); at two thresholds (at 0.5 an extra channel's hit counts make nodes of cells
+   the source left out), HBHE from the towers or the image, and on the EB view (ecal, then
+   pt and bpix1). Both ways a cell with an extra channel is summed (from the source's key,
+   and over every channel) are exercised. */
+static void test_derived_cells_equal_own(void **state)
+{
+    fixture *f = *state;
+    e2e_gen_options go = e2e_gen_options_default();
+    const e2e_channel chans[] = {E2E_CH_PT, E2E_CH_D0, E2E_CH_DZ, E2E_CH_ECAL, E2E_CH_HBHE,
+                                 E2E_CH_BPIX1, E2E_CH_BPIX2, E2E_CH_BPIX3};
+    const float scale[8] = {0.01f, 0.1f, 0.05f, 0.1f, 0.1f, 1, 1, 1};
+    const int NC = E2E_GRID_ROWS * E2E_GRID_COLS;
+    uint64_t *bits = calloc(8 * FR_GRID_WORDS + 1, sizeof(uint64_t));
+    float *kown = malloc(NC * sizeof(float)), *kder = malloc(NC * sizeof(float));
+    static uint64_t cols[E2E_GRID_ROWS][FR_HROW_WORDS];
+    static float hcell[E2E_HCAL_ROWS * E2E_HCAL_COLS];
+    static uint64_t hrows[E2E_HCAL_ROWS][FR_HROW_WORDS];
+    assert_non_null(bits);
+    assert_non_null(kown);
+    assert_non_null(kder);
+    const uint64_t *chbits[8];
+    const float *img[8];
+    size_t from_key = 0, summed = 0, compared = 0, eb_extra = 0;
+    for (uint64_t k = 0; k < 6; k++) {
+        assert_int_equal(e2e_gen_event(&go, 40 + k, f->ev, NULL), E2E_OK);
+        assert_int_equal(e2e_detframes_build(f->df, f->ev, NULL), E2E_OK);
+        for (int c = 0; c < 8; c++) {
+            img[c] = e2e_detframes_channel(f->df, chans[c]);
+            chbits[c] = bits + (size_t)c * FR_GRID_WORDS;
+            memset(bits + (size_t)c * FR_GRID_WORDS, 0, FR_GRID_WORDS * sizeof(uint64_t));
+            assert_int_equal(fr_detframes_occupied(f->df, E2E_CHANNEL_BIT(chans[c]),
+                                                   bits + (size_t)c * FR_GRID_WORDS, 0,
+                                                   FR_GRID_WORDS), 0);
+        }
+        memset(hrows, 0, sizeof hrows);
+        assert_int_equal(fr_detframes_hbhe_cells(f->df, hcell, hrows), 0);
+        /* the EB view: ecal, then pt and bpix1 */
+        const int eb_of[3] = {3, 0, 5};
+        const float eb_scale[3] = {0.1f, 0.01f, 1};
+        const float *eb_img[3];
+        const uint64_t *eb_bits[3];
+        for (int c = 0; c < 3; c++) {
+            eb_img[c] = img[eb_of[c]] + E2E_EB_ROW0 * E2E_GRID_COLS;
+            eb_bits[c] = chbits[eb_of[c]];
+        }
+        for (int v = 0; v < 10; v++) {
+            const int eb = v >= 8, towers = !eb && (v & 1), crops = v >> 1 & 1;
+            const float threshold = v >> 2 == 1 ? 0.5f : 1e-3f;
+            const int r0 = eb ? 10 : 40, r1 = eb ? 150 : 200; /* the crops' rows */
+            fr_graph_event src, own, der;
+            memset(&src, 0, sizeof src);
+            src.img = eb ? eb_img : img;
+            src.scale = eb ? eb_scale : scale;
+            src.C = eb ? 1 : 5;
+            src.H = eb ? E2E_EB_ROWS : E2E_GRID_ROWS;
+            src.grid_row0 = eb ? E2E_EB_ROW0 : 0;
+            src.threshold = threshold;
+            src.row_lo = 0;
+            src.row_hi = src.H;
+            if (towers) {
+                src.hbhe = hcell;
+                src.hbhe_rows = (const uint64_t(*)[FR_HROW_WORDS])hrows;
+                src.hbhe_c = 4;
+            }
+            own = der = src;
+            own.C = der.C = eb ? 3 : 8;
+            if (crops) { /* two 90-column windows (one across phi = 0) on rows r0 .. r1 - 1 */
+                memset(cols, 0, sizeof cols);
+                for (int r = r0; r < r1; r++)
+                    for (int q = 0; q < 90; q++) {
+                        const int cs[2] = {(300 + q) % 360, 100 + q + (r > r0 + 80 ? 40 : 0)};
+                        for (int i = 0; i < 2; i++)
+                            cols[r][cs[i] >> 6] |= (uint64_t)1 << (cs[i] & 63);
+                    }
+                own.row_cols = der.row_cols = (const uint64_t(*)[FR_HROW_WORDS])cols;
+                own.row_lo = der.row_lo = r0;
+                own.row_hi = der.row_hi = r1;
+            }
+            fr_vec_init(&src.cells, sizeof(fr_graph_cand));
+            fr_vec_init(&own.cells, sizeof(fr_graph_cand));
+            fr_vec_init(&der.cells, sizeof(fr_graph_cand));
+            fr_vec_init(&der.fresh, sizeof(fr_graph_cand));
+            assert_int_equal(fr_graph_event_cells(&src, eb ? eb_bits : chbits), 0);
+            assert_int_equal(fr_graph_event_cells(&own, eb ? eb_bits : chbits), 0);
+            der.bits = eb ? eb_bits : chbits;
+            assert_int_equal(fr_graph_event_derive(&der, &src), 0);
+            assert_true(own.cells.n > 20);
+            eb_extra += eb ? der.fresh.n : 0;
+            if (!crops) {
+                assert_int_equal(der.cells.n, own.cells.n);
+                assert_memory_equal(der.cells.data, own.cells.data,
+                                    own.cells.n * sizeof(fr_graph_cand));
+                assert_memory_equal(der.row_first, own.row_first,
+                                    (own.H + 1) * sizeof(size_t));
+            } else { /* the keys of the crops' cells (-1: not a node) */
+                for (int i = 0; i < NC; i++)
+                    kown[i] = kder[i] = -1;
+                const fr_graph_cand *a = own.cells.data, *b = der.cells.data;
+                for (size_t i = 0; i < own.cells.n; i++)
+                    for (uint32_t x = 0; x < a[i].n; x++)
+                        kown[a[i].idx + x] = a[i].key;
+                for (size_t i = 0; i < der.cells.n; i++) {
+                    if (i)
+                        assert_true(b[i].idx >= b[i - 1].idx + b[i - 1].n); /* ordered */
+                    for (uint32_t x = 0; x < b[i].n; x++)
+                        kder[b[i].idx + x] = b[i].key;
+                }
+                for (int r = 0; r < der.H; r++)
+                    for (int q = 0; q < E2E_GRID_COLS; q++) {
+                        if (!(cols[r][q >> 6] >> (q & 63) & 1))
+                            continue;
+                        const int i = r * E2E_GRID_COLS + q;
+                        if (memcmp(&kown[i], &kder[i], sizeof(float)))
+                            fail_msg("cell (%d, %d): key %.9g, derived %.9g", r, q, kown[i], kder[i]);
+                        compared += kown[i] >= 0;
+                    }
+                for (int r = 0; r < der.H; r++) /* the rows' first runs */
+                    for (size_t i = der.row_first[r]; i < der.row_first[r + 1]; i++)
+                        assert_int_equal(b[i].idx / E2E_GRID_COLS, r);
+            }
+            /* the extra channels' cells: in the source's list (key carried on) or not */
+            const fr_graph_cand *fs = der.fresh.data, *sc = src.cells.data;
+            for (size_t i = 0, j = 0; i < der.fresh.n; i++) {
+                while (j < src.cells.n && sc[j].idx + sc[j].n <= fs[i].idx)
+                    j++;
+                if (j < src.cells.n && sc[j].idx <= fs[i].idx)
+                    from_key++;
+                else
+                    summed++;
+            }
+            fr_vec_free(&src.cells);
+            fr_vec_free(&own.cells);
+            fr_vec_free(&der.cells);
+            fr_vec_free(&der.fresh);
+        }
+    }
+    assert_true(compared > 1000);
+    assert_true(from_key > 50);
+    assert_true(summed > 50);
+    assert_true(eb_extra > 20);
+    free(bits);
+    free(kown);
+    free(kder);
+}
+
 /* ---- the builder against the plain algorithm ---- */
 
 typedef struct ref_node {
@@ -984,6 +1132,29 @@ static void test_clouds_equal_plain_algorithm(void **state)
     assert_true(in_run > 5);     /* and inside a run of equal keys */
 }
 
+/* The graph frames of two taggers equal, slot for slot, bit for bit. */
+static void assert_same_graphs(const e2e_tagger *x, const e2e_tagger *y)
+{
+    e2e_graph_frames a, b;
+    e2e_error err;
+    assert_int_equal(e2e_tagger_graph_frames(x, &a, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_graph_frames(y, &b, &err), E2E_OK);
+    assert_int_equal(a.n, b.n);
+    assert_int_equal(a.P, b.P);
+    assert_int_equal(a.truncated, b.truncated);
+    assert_int_equal(a.empty, b.empty);
+    assert_memory_equal(a.points, b.points, a.n * 2 * (size_t)a.P * sizeof(float));
+    assert_memory_equal(a.features, b.features, a.n * (size_t)a.C * a.P * sizeof(float));
+    assert_memory_equal(a.mask, b.mask, a.n * (size_t)a.P * sizeof(float));
+    size_t n1, n2;
+    const e2e_tagger_slot *s1 = e2e_tagger_slots(x, &n1), *s2 = e2e_tagger_slots(y, &n2);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++) {
+        assert_int_equal(s1[i].n_nodes, s2[i].n_nodes);
+        assert_int_equal(s1[i].seed.status, s2[i].seed.status);
+    }
+}
+
 /* A tagger that takes another's clouds (e2e_tagger_share_graphs: top and tau) gets the
    graph frames it builds alone, also with another P (a fixed-P model), when the source has
    not prepared this event (it builds its own) and when the seeds differ; taggers whose
@@ -1022,23 +1193,10 @@ static void test_shared_clouds(void **state)
         if (k == 3)
             assert_int_equal(e2e_tagger_prepare(top, f->ev, f->df, &err), E2E_OK);
         assert_int_equal(e2e_tagger_prepare(alone, f->ev, f->df, &err), E2E_OK);
-        e2e_graph_frames a, b;
-        assert_int_equal(e2e_tagger_graph_frames(tau, &a, &err), E2E_OK);
-        assert_int_equal(e2e_tagger_graph_frames(alone, &b, &err), E2E_OK);
-        slots += a.n;
-        assert_int_equal(a.n, b.n);
-        assert_int_equal(a.P, b.P);
-        assert_int_equal(a.truncated, b.truncated);
-        assert_int_equal(a.empty, b.empty);
-        assert_memory_equal(a.points, b.points, a.n * 2 * (size_t)a.P * sizeof(float));
-        assert_memory_equal(a.features, b.features, a.n * (size_t)a.C * a.P * sizeof(float));
-        assert_memory_equal(a.mask, b.mask, a.n * (size_t)a.P * sizeof(float));
-        size_t n1, n2;
-        const e2e_tagger_slot *s1 = e2e_tagger_slots(tau, &n1), *s2 = e2e_tagger_slots(alone, &n2);
-        for (size_t i = 0; i < n1; i++) {
-            assert_int_equal(s1[i].n_nodes, s2[i].n_nodes);
-            assert_int_equal(s1[i].seed.status, s2[i].seed.status);
-        }
+        assert_same_graphs(tau, alone);
+        size_t n;
+        e2e_tagger_slots(tau, &n);
+        slots += n;
     }
     assert_true(slots > 10);
     /* refused: other channels, another view */
@@ -1082,6 +1240,94 @@ static int write_models(const char *dir)
     return 0;
 }
 
+/* A tagger that derives its event cells from another's (e2e_tagger_share_graph_cells: top
+   from qg, whose channels are top's first five) gets the graph frames it builds alone; it
+   derives them only where it may: not when the source has not prepared this event, nor
+   when the source's crops do not hold its own (a source with fewer seeds), nor from a
+   source that copied its clouds; taggers whose cells can differ are refused, saying why. */
+static void test_derived_cells(void **state)
+{
+    fixture *f = *state;
+    e2e_gen_options go = e2e_gen_options_default();
+    e2e_tagger_config c;
+    e2e_error err;
+    e2e_tagger *qg, *top, *alone, *eg, *tau;
+    assert_int_equal(e2e_tagger_config_default("qg", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &qg, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_config_default("top", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &top, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &alone, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_config_default("tau", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &tau, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_share_graph_cells(top, qg, &err), E2E_OK);
+    /* tau copies top's clouds; top derives nothing from tau, which built none */
+    assert_int_equal(e2e_tagger_share_graphs(tau, top, &err), E2E_OK);
+    size_t derived = 0, built = 0, d, b, slots = 0, partial[2] = {0, 0};
+    for (uint64_t k = 0; k < 22; k++) {
+        if (k == 9 || k == 19) { /* qg with a higher pT cut (k 9-18: its crops hold top's in
+                                    some events; then none), top builds alone elsewhere */
+            e2e_tagger_free(qg);
+            assert_int_equal(e2e_tagger_config_default("qg", &c, &err), E2E_OK);
+            c.graph.enabled = 1;
+            c.min_pt = k == 9 ? 100 : 1000;
+            assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &qg, &err), E2E_OK);
+            assert_int_equal(e2e_tagger_share_graph_cells(top, qg, &err), E2E_OK);
+        }
+        if (k == 21) /* from tau, which copied top's clouds last event: not derived */
+            assert_int_equal(e2e_tagger_share_graph_cells(top, tau, &err), E2E_OK);
+        assert_int_equal(e2e_gen_event(&go, 500 + k, f->ev, NULL), E2E_OK);
+        assert_int_equal(e2e_detframes_build(f->df, f->ev, &err), E2E_OK);
+        /* event 3: top before qg (qg's cells are the previous event's) */
+        if (k != 3)
+            assert_int_equal(e2e_tagger_prepare(qg, f->ev, f->df, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(top, f->ev, f->df, &err), E2E_OK);
+        if (k == 3)
+            assert_int_equal(e2e_tagger_prepare(qg, f->ev, f->df, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(tau, f->ev, f->df, &err), E2E_OK);
+        assert_int_equal(e2e_tagger_prepare(alone, f->ev, f->df, &err), E2E_OK);
+        e2e_tagger_graph_cells_derived(top, &d, &b);
+        assert_int_equal(b, built + 1);
+        /* derived on the generator's events (top's jets are qg's too), but event 3 */
+        if (k >= 9 && k < 19)
+            partial[d > derived]++;
+        else
+            assert_int_equal(d, derived + (k != 3 && k < 9));
+        derived = d;
+        built = b;
+        assert_same_graphs(top, alone);
+        assert_same_graphs(tau, alone);
+        e2e_tagger_slots(top, &d);
+        slots += d;
+    }
+    assert_true(slots > 10);
+    assert_true(partial[0] > 0 && partial[1] > 0); /* the crops' check both ways */
+    /* refused: another view, other first channels, another threshold */
+    assert_int_equal(e2e_tagger_config_default("eg", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &eg, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_share_graph_cells(top, eg, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "one crops the EB view, the other the grid");
+    assert_int_equal(e2e_tagger_share_graph_cells(qg, top, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "the source's channels are not the first of the tagger's");
+    assert_int_equal(e2e_tagger_share_graph_cells(top, top, &err), E2E_ERR_ARGUMENT);
+    e2e_tagger_free(alone);
+    assert_int_equal(e2e_tagger_config_default("top", &c, &err), E2E_OK);
+    c.graph.enabled = 1;
+    c.graph.threshold = 0.01f;
+    assert_int_equal(e2e_tagger_create(&c, NULL, NULL, &alone, &err), E2E_OK);
+    assert_int_equal(e2e_tagger_share_graph_cells(alone, qg, &err), E2E_ERR_ARGUMENT);
+    assert_contains(err.message, "the thresholds differ");
+    assert_int_equal(e2e_tagger_share_graph_cells(top, NULL, &err), E2E_OK);
+    e2e_tagger_free(eg);
+    e2e_tagger_free(alone);
+    e2e_tagger_free(tau);
+    e2e_tagger_free(top);
+    e2e_tagger_free(qg);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--write-models"))
@@ -1100,8 +1346,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mismatched_models_refused),
         cmocka_unit_test_setup_teardown(test_image_tagger_builds_no_graphs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_occupancy_equals_full_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_derived_cells_equal_own, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clouds_equal_plain_algorithm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_clouds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_derived_cells, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1090,6 +1090,11 @@ int e2e_cmd_run(int argc, char **argv)
         for (int s = 0; s < t && tj[t].is_graph; s++)
             if (tj[s].is_graph && e2e_tagger_share_graphs(tj[t].t, tj[s].t, NULL) == E2E_OK)
                 break;
+        /* and where it builds them, takes the event's node cells from the first earlier one
+           whose channels are its first (top from qg) */
+        for (int s = 0; s < t && tj[t].is_graph; s++)
+            if (tj[s].is_graph && e2e_tagger_share_graph_cells(tj[t].t, tj[s].t, NULL) == E2E_OK)
+                break;
     }
     /* a tagger with the same frames as an earlier one (top and tau by default) reads
        that one's instead of cutting them again; per event only: with --batch-events the

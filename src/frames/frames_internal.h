@@ -168,6 +168,7 @@ typedef struct fr_graph_event {
     const uint64_t (*hbhe_rows)[FR_HROW_WORDS];
     int hbhe_c;
     fr_vec cells;     /* fr_graph_cand: key, image index, cells in the run */
+    fr_vec fresh;     /* fr_graph_event_derive's scratch (fr_graph_cand) */
     size_t row_first[E2E_GRID_ROWS + 1];
     uint32_t hist[FR_BINS]; /* fr_graph_cloud's scratch: nodes per key bin (zero between
                                calls: start with a zeroed fr_graph_event), */
@@ -181,6 +182,13 @@ typedef struct fr_graph_event {
    of grid bits per channel of ge (NULL: every cell of every channel). -1 when out of
    memory. */
 int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits);
+/* The same list (ge->cells, row_first) derived from src's, built this event on the same
+   images: src's channels are ge's first src->C, with the same scales and threshold, on the
+   same view (H, grid_row0); ge's crops (row_cols, row_lo .. row_hi) lie within src's;
+   ge->bits (every channel; src's bits for its channels, valid on ge's rows) and ge's HBHE
+   towers (hbhe, hbhe_rows, hbhe_c: src's) set by the caller. Reads the images only at the
+   cells where one of ge's other channels was written. -1 when out of memory. */
+int fr_graph_event_derive(fr_graph_event *ge, const fr_graph_event *src);
 
 /* The cloud of the h x w crop (w <= 360, h <= 4096) around (seed_row, seed_col) on the
    event's image: writes the first min(found, cap) nodes in order into out, 2 + C floats each

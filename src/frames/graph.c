@@ -303,6 +303,122 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     return 0;
 }
 
+/* The value of channel c at grid cell g (word wd, bit) for a derived list's own cells:
+   read only where the channel was written (HBHE from the towers where ge takes them), +0
+   elsewhere, as the image holds. */
+static inline float cell_value(const fr_graph_event *ge, int c, uint32_t g, int64_t off)
+{
+    if (ge->hbhe && c == ge->hbhe_c) {
+        const uint32_t gr = g / E2E_GRID_COLS, gc = g % E2E_GRID_COLS;
+        return ge->hbhe_rows[gr / 5][gc >> 6] >> (gc & 63) & 1
+                   ? ge->hbhe[gr / 5 * E2E_HCAL_COLS + gc / 5] : 0.0f;
+    }
+    return ge->bits[c][g >> 6] >> (g & 63) & 1 ? ge->img[c][off] : 0.0f;
+}
+
+/* Appends src's runs k .. j - 1 to out[0 .. nc), the first from its cell pos on (put_run:
+   it may join what precedes), the others as they are (src's maximal runs do not join each
+   other, nor a run's tail the next). The new count. */
+static size_t copy_runs(fr_graph_cand *out, size_t nc, const fr_graph_cand *s, size_t k,
+                        size_t j, uint32_t pos)
+{
+    if (k >= j)
+        return nc;
+    nc = put_run(out, nc, s[k].key, pos, s[k].idx + s[k].n - pos);
+    memcpy(out + nc, s + k + 1, (j - k - 1) * sizeof *s);
+    return nc + (j - k - 1);
+}
+
+int fr_graph_event_derive(fr_graph_event *ge, const fr_graph_event *src)
+{
+    const int C = ge->C, C0 = src->C, W = E2E_GRID_COLS;
+    const uint32_t lo = (uint32_t)ge->grid_row0 * W;
+    const uint32_t a = lo + (uint32_t)ge->row_lo * W, b = lo + (uint32_t)ge->row_hi * W;
+    const uint32_t wlo = a >> 6, whi = ge->row_hi > ge->row_lo ? ((b - 1) >> 6) + 1 : wlo;
+    /* 1. the crops' cells where one of the extra channels (C0 ..) was written, in order */
+    ge->fresh.n = 0;
+    for (uint32_t wd = wlo; wd < whi && C0 < C; wd++) {
+        uint64_t e = 0;
+        for (int c = C0; c < C; c++)
+            e |= ge->bits[c][wd];
+        if (!e)
+            continue;
+        const uint32_t g0 = wd * 64, gr = g0 / W, gc = g0 % W;
+        const uint32_t len = W - gc < 64 ? W - gc : 64;
+        uint64_t keep = covered(ge, gr, gc, len);
+        if (len < 64)
+            keep |= covered(ge, gr + 1, 0, 64 - len) << len;
+        e &= keep;
+        if (!e)
+            continue;
+        if (fr_vec_reserve(&ge->fresh, (size_t)__builtin_popcountll(e)))
+            return -1;
+        fr_graph_cand *fo = ge->fresh.data;
+        for (; e; e &= e - 1)
+            fo[ge->fresh.n++].idx = (uint32_t)((int64_t)g0 + __builtin_ctzll(e) - lo);
+    }
+    /* 2. src's runs on ge's rows as they are, but at those cells: there the sum and key go
+       on from src's (a cell of src's list: its key is the sum of the first C0 channels'
+       |scaled value|, and its sum passed the threshold, so the larger one does) or are
+       summed over every channel (not in src's list), in channel order as
+       fr_graph_event_cells sums them. Elsewhere an extra channel adds +0: src's key and
+       sum. src's cells outside ge's crops stay (its clouds never look there). */
+    const fr_graph_cand *s = src->cells.data, *fr = ge->fresh.data;
+    const size_t *rf = src->row_first;
+    const size_t nf = ge->fresh.n, kend = rf[ge->row_hi];
+    size_t k = rf[ge->row_lo], nc = 0;
+    uint32_t pos = k < kend ? s[k].idx : 0; /* the first cell of run k not yet out */
+    ge->cells.n = 0;
+    if (fr_vec_reserve(&ge->cells, kend - k + 2 * nf))
+        return -1;
+    fr_graph_cand *out = ge->cells.data;
+    for (size_t f = 0; f < nf; f++) {
+        const uint32_t x = fr[f].idx, r = x / W;
+        const size_t k0 = k > rf[r] ? k : rf[r];
+        const size_t j = lower_run(s, (uint32_t)k0, (uint32_t)rf[r + 1], x, 1);
+        nc = copy_runs(out, nc, s, k, j, pos);
+        if (j > k) {
+            k = j;
+            pos = k < kend ? s[k].idx : 0;
+        }
+        const uint32_t g = x + lo;
+        float sum = 0, key = 0;
+        const int in_src = k < kend && s[k].idx <= x;
+        if (in_src) { /* x is in run k: its cells pos .. x - 1 first */
+            if (pos < x)
+                nc = put_run(out, nc, s[k].key, pos, x - pos);
+            key = s[k].key;
+            for (int c = C0; c < C; c++) {
+                const float v = cell_value(ge, c, g, x);
+                sum += fabsf(v);
+                key += fabsf(ge->scale[c] * v);
+            }
+            if (!isnan(sum)) /* src's sum plus these: above the threshold unless NaN */
+                nc = put_run(out, nc, key, x, 1);
+            pos = x + 1;
+            if (pos == s[k].idx + s[k].n && ++k < kend)
+                pos = s[k].idx;
+        } else {
+            for (int c = 0; c < C; c++) {
+                const float v = cell_value(ge, c, g, x);
+                sum += fabsf(v);
+                key += fabsf(ge->scale[c] * v);
+            }
+            if (sum > ge->threshold)
+                nc = put_run(out, nc, key, x, 1);
+        }
+    }
+    nc = copy_runs(out, nc, s, k, kend, pos);
+    ge->cells.n = nc;
+    size_t q = 0;
+    for (int r = 0; r <= ge->H; r++) {
+        while (q < nc && out[q].idx < (uint32_t)r * W)
+            q++;
+        ge->row_first[r] = q;
+    }
+    return 0;
+}
+
 int fr_graph_cloud(fr_graph_event *ge, int seed_row, int seed_col, int h, int w,
                    size_t cap, fr_vec *heap, float *out, size_t *found, size_t *kept)
 {

@@ -64,7 +64,10 @@ struct e2e_tagger {
     int P;                    /* P of the event batch */
     size_t truncated, empty;
     fr_vec cand, nodes, first; /* scratch; kept nodes (2 + C floats each); per slot offset */
-    fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event */
+    fr_vec occupied;          /* per channel FR_GRID_WORDS occupancy bits of the event (and
+                                 a word of padding at the end, for bits_at) */
+    const uint64_t *bitp[E2E_TAGGER_MAX_CHANNELS]; /* the bits ge was built from: per channel
+                                 its own or (derived) the cell source's, valid on ge's rows */
     float hbhe_cell[E2E_HCAL_ROWS * E2E_HCAL_COLS];       /* HBHE from the towers: */
     uint64_t hbhe_rows[E2E_HCAL_ROWS][FR_HROW_WORDS];    /* fr_detframes_hbhe_cells */
     fr_graph_event ge;        /* the event's node cells */
@@ -75,6 +78,13 @@ struct e2e_tagger {
     uint64_t built_gen;
     int built;
     fr_vec built_seeds;
+    /* event cells derived (e2e_tagger_share_graph_cells): the source, and what ge's cells,
+       bitp and row_cols were built from (cells_known: with the occupancy bits) */
+    const e2e_tagger *cells_src;
+    const e2e_detframes *cells_df;
+    uint64_t cells_gen;
+    int cells_known;
+    size_t derived, cells_built; /* builds of ge's cells: derived, all */
     uint64_t row_cols[E2E_GRID_ROWS][FR_HROW_WORDS]; /* per row the columns crops cover */
     int row_cols_set;         /* row_cols has rows set (a failure before they were cleared) */
     fr_vec gbuf, gknn;        /* the event batch */
@@ -173,7 +183,7 @@ void e2e_tagger_free(e2e_tagger *t)
         e2e_session_free(t->cache[i].s);
     e2e_aligned_free(t->frames.data); /* frames_reserve's block */
     fr_vec *v[] = {&t->seeds, &t->slots, &t->cand, &t->nodes, &t->first,
-                   &t->occupied, &t->ge.cells, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
+                   &t->occupied, &t->ge.cells, &t->ge.fresh, &t->gbuf, &t->gknn, &t->rbuf, &t->rknn,
                    &t->built_seeds, &t->dirty, &t->whole, &t->at};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fr_vec_free(v[i]);
@@ -352,6 +362,7 @@ e2e_status e2e_tagger_create(const e2e_tagger_config *cfg, const e2e_model *mode
     fr_vec_init(&t->first, sizeof(size_t));
     fr_vec_init(&t->occupied, sizeof(uint64_t));
     fr_vec_init(&t->ge.cells, sizeof(fr_graph_cand));
+    fr_vec_init(&t->ge.fresh, sizeof(fr_graph_cand));
     fr_vec_init(&t->gbuf, sizeof(float));
     fr_vec_init(&t->gknn, sizeof(int64_t));
     fr_vec_init(&t->rbuf, sizeof(float));
@@ -771,6 +782,96 @@ static void fill_batch(const e2e_tagger *t, size_t a, size_t cnt, size_t B, int 
     }
 }
 
+/* Sets the bits lo .. hi - 1 of a row's column bits. */
+static void set_cols(uint64_t *row, int lo, int hi)
+{
+    for (int c = lo; c < hi;) {
+        const int s = c & 63, n = hi - c < 64 - s ? hi - c : 64 - s;
+        row[c >> 6] |= (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << s;
+        c += n;
+    }
+}
+
+/* The columns of a crop of width w around seed column col (mod 360) as row bits. */
+static void crop_cols(uint64_t win[FR_HROW_WORDS], int col, int w)
+{
+    memset(win, 0, FR_HROW_WORDS * sizeof *win);
+    const int a = ((col - e2e_frame_centre(w)) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
+    w = w < E2E_GRID_COLS ? w : E2E_GRID_COLS;
+    set_cols(win, a, a + w < E2E_GRID_COLS ? a + w : E2E_GRID_COLS);
+    set_cols(win, 0, a + w > E2E_GRID_COLS ? a + w - E2E_GRID_COLS : 0);
+}
+
+/* The image rows [*lo, *hi) of a crop of height h around seed row row (clipped to H). */
+static void crop_rows(int row, int h, int H, int *lo, int *hi)
+{
+    const int r0 = row - e2e_frame_centre(h);
+    *lo = r0 < 0 ? 0 : r0;
+    *hi = r0 + h > H ? H : r0 + h;
+}
+
+/* Whether t's event cells can be derived from src's this event: src built its cells with
+   the occupancy bits on this DetFrames build, and every cell of t's seeded slots' crops
+   lies in one of the crops src built them for (e2e_tagger_share_graph_cells checked the
+   rest). Per crop of t, its rows are cut where one of src's crops starts or ends; on each
+   piece the columns of src's crops that span it must hold the crop's: a few word
+   operations, not a pass over the rows (src's crops are read from its built seeds; with
+   more than FR_MAX_SRC_CROPS of them t builds alone). */
+#define FR_MAX_SRC_CROPS 64
+static int cells_derivable(const e2e_tagger *t, const e2e_tagger *src, const e2e_detframes *df)
+{
+    if (!src->cells_known || src->cells_df != df ||
+        src->cells_gen != fr_detframes_generation(df) || src->built_seeds.n > FR_MAX_SRC_CROPS)
+        return 0;
+    const int H = t->ge.H, *bs = src->built_seeds.data;
+    const size_t ns = src->built_seeds.n;
+    int slo[FR_MAX_SRC_CROPS], shi[FR_MAX_SRC_CROPS], cut[2 * FR_MAX_SRC_CROPS + 2];
+    for (size_t j = 0; j < ns; j++) {
+        slo[j] = shi[j] = 0;
+        if (bs[2 * j] >= 0)
+            crop_rows(bs[2 * j], src->H, H, &slo[j], &shi[j]);
+    }
+    const e2e_tagger_slot *sl = t->slots.data;
+    for (size_t i = 0; i < t->n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        int a, b;
+        crop_rows(sl[i].seed.row, t->H, H, &a, &b);
+        if (a >= b)
+            continue;
+        int nb = 0; /* the cuts inside (a, b), in order, then b */
+        for (size_t j = 0; j < ns; j++)
+            for (int e = 0; e < 2; e++) {
+                const int r = e ? shi[j] : slo[j];
+                if (r <= a || r >= b)
+                    continue;
+                int k = nb++;
+                for (; k > 0 && cut[k - 1] > r; k--)
+                    cut[k] = cut[k - 1];
+                cut[k] = r;
+            }
+        cut[nb++] = b;
+        uint64_t win[FR_HROW_WORDS], cw[FR_HROW_WORDS];
+        crop_cols(win, sl[i].seed.col, t->W);
+        for (int k = 0, p = a; k < nb; p = cut[k++]) {
+            if (cut[k] == p)
+                continue; /* a repeated cut */
+            uint64_t have[FR_HROW_WORDS] = {0}, miss = 0;
+            for (size_t j = 0; j < ns; j++)
+                if (slo[j] <= p && shi[j] >= cut[k] && slo[j] < shi[j]) {
+                    crop_cols(cw, bs[2 * j + 1], src->W);
+                    for (int q = 0; q < FR_HROW_WORDS; q++)
+                        have[q] |= cw[q];
+                }
+            for (int q = 0; q < FR_HROW_WORDS; q++)
+                miss |= win[q] & ~have[q];
+            if (miss)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 /* The clouds of the slots (t->nodes, t->first, each slot's n_nodes) built from DetFrames:
    the event's node cells once, then each slot's crop of them. -1 when out of memory. */
 static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *const *img)
@@ -786,8 +887,9 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     ge->H = photons ? E2E_EB_ROWS : E2E_GRID_ROWS;
     ge->grid_row0 = photons ? E2E_EB_ROW0 : 0;
     ge->threshold = cfg->graph.threshold;
-    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS))
+    if (fr_vec_reserve(&t->occupied, (size_t)t->C * FR_GRID_WORDS + 1))
         return -1;
+    t->cells_known = 0;
     /* the image rows of the seeded slots' crops: only their cells are read, so only their
        bit words are cleared and set (those of other rows may hold an earlier event's) */
     int rlo = ge->H, rhi = 0;
@@ -804,15 +906,38 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         rlo = rhi = 0;
     ge->row_lo = rlo;
     ge->row_hi = rhi;
+    /* only the cells of the seeded slots' crops: per row, the union of their columns there
+       (not every covered column on every covered row: with several jets that would be up
+       to the square of the crops' area) */
+    if (t->row_cols_set) /* else zero: the rows set are cleared after use */
+        memset(t->row_cols, 0, sizeof t->row_cols);
+    t->row_cols_set = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (sl[i].seed.status != E2E_SEED_OK)
+            continue;
+        int a, b;
+        uint64_t win[FR_HROW_WORDS];
+        crop_rows(sl[i].seed.row, t->H, ge->H, &a, &b);
+        crop_cols(win, sl[i].seed.col, t->W);
+        for (int r = a; r < b; r++)
+            for (int k = 0; k < FR_HROW_WORDS; k++)
+                t->row_cols[r][k] |= win[k];
+    }
+    ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
     const uint32_t w0 = (uint32_t)(rlo + ge->grid_row0) * E2E_GRID_COLS / 64;
     const uint32_t w1 = rhi > rlo ? ((uint32_t)(rhi + ge->grid_row0) * E2E_GRID_COLS + 63) / 64 : w0;
-    const uint64_t *bits[E2E_TAGGER_MAX_CHANNELS];
+    const e2e_tagger *src = t->cells_src;
+    const int derive = src && cells_derivable(t, src, df);
     int known = 1;
     ge->hbhe = NULL;
     for (int c = 0; c < t->C; c++) {
         uint64_t *b = (uint64_t *)t->occupied.data + (size_t)c * FR_GRID_WORDS;
-        bits[c] = b;
-        if (cfg->channels[c] == E2E_CH_HBHE && !ge->hbhe) {
+        t->bitp[c] = b;
+        if (derive && c < src->C) { /* the source's bits and towers, valid on these rows */
+            t->bitp[c] = src->bitp[c];
+            continue;
+        }
+        if (cfg->channels[c] == E2E_CH_HBHE && !ge->hbhe && !derive) {
             /* HBHE from DetFrames' towers (16 KB) rather than its upsampled image (400 KB,
                the same values) */
             memset(t->hbhe_rows, 0, sizeof t->hbhe_rows);
@@ -829,29 +954,18 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
         if (fr_detframes_occupied(df, E2E_CHANNEL_BIT(cfg->channels[c]), b, w0, w1))
             known = 0;
     }
-    /* only the cells of the seeded slots' crops: per row, the union of their columns there
-       (not every covered column on every covered row: with several jets that would be up
-       to the square of the crops' area) */
-    if (t->row_cols_set) /* else zero: the rows set are cleared after use */
-        memset(t->row_cols, 0, sizeof t->row_cols);
-    t->row_cols_set = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (sl[i].seed.status != E2E_SEED_OK)
-            continue;
-        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
-        const int c0 = sl[i].seed.col - e2e_frame_centre(t->W);
-        uint64_t win[FR_HROW_WORDS] = {0};
-        for (int q = 0; q < t->W && q < E2E_GRID_COLS; q++) {
-            const int col = ((c0 + q) % E2E_GRID_COLS + E2E_GRID_COLS) % E2E_GRID_COLS;
-            win[col >> 6] |= (uint64_t)1 << (col & 63);
-        }
-        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
-            for (int k = 0; k < FR_HROW_WORDS; k++)
-                t->row_cols[r][k] |= win[k];
-    }
-    ge->row_cols = (const uint64_t(*)[FR_HROW_WORDS])t->row_cols;
-    if (fr_graph_event_cells(ge, known ? bits : NULL))
+    if (derive && known) {
+        ge->hbhe = src->ge.hbhe;
+        ge->hbhe_rows = src->ge.hbhe_rows;
+        ge->hbhe_c = src->ge.hbhe_c;
+        ge->bits = t->bitp;
+        if (fr_graph_event_derive(ge, &src->ge))
+            return -1;
+        t->derived++;
+    } else if (fr_graph_event_cells(ge, known ? t->bitp : NULL)) {
         return -1;
+    }
+    t->cells_built++;
     size_t *first = t->first.data;
     for (size_t i = 0; i < n; i++) {
         first[i] = t->nodes.n;
@@ -869,11 +983,15 @@ static int build_clouds(e2e_tagger *t, const e2e_detframes *df, const float *con
     for (size_t i = 0; i < n; i++) {
         if (sl[i].seed.status != E2E_SEED_OK)
             continue;
-        const int r0 = sl[i].seed.row - e2e_frame_centre(t->H);
-        for (int r = r0 < 0 ? 0 : r0; r < r0 + t->H && r < ge->H; r++)
+        int a, b;
+        crop_rows(sl[i].seed.row, t->H, ge->H, &a, &b);
+        for (int r = a; r < b; r++)
             memset(t->row_cols[r], 0, sizeof t->row_cols[r]);
     }
     t->row_cols_set = 0;
+    t->cells_df = df;
+    t->cells_gen = fr_detframes_generation(df);
+    t->cells_known = known;
     return 0;
 }
 
@@ -917,6 +1035,36 @@ e2e_status e2e_tagger_share_graphs(e2e_tagger *t, const e2e_tagger *src, e2e_err
                        "of tagger %s: %s", a->name, b->name, why);
     t->share = src;
     return E2E_OK;
+}
+
+e2e_status e2e_tagger_share_graph_cells(e2e_tagger *t, const e2e_tagger *src, e2e_error *err)
+{
+    if (!src) {
+        t->cells_src = NULL;
+        return E2E_OK;
+    }
+    const e2e_tagger_config *a = &t->cfg, *b = &src->cfg;
+    const char *why = !t->graph || !src->graph ? "one of them builds no graph frames"
+        : t == src ? "a tagger cannot derive from itself"
+        : (a->objects == E2E_OBJ_PHOTONS) != (b->objects == E2E_OBJ_PHOTONS)
+            ? "one crops the EB view, the other the grid"
+        : b->n_channels > a->n_channels ||
+                memcmp(a->channels, b->channels, (size_t)b->n_channels * sizeof a->channels[0])
+            ? "the source's channels are not the first of the tagger's"
+        : memcmp(&a->graph.threshold, &b->graph.threshold, sizeof(float)) ? "the thresholds differ"
+        : memcmp(t->scale, src->scale, (size_t)src->C * sizeof(float)) ? "the channel scales differ"
+        : NULL;
+    if (why)
+        return e2e_fail(err, E2E_ERR_ARGUMENT, "tagger %s cannot derive its graph frames' cells "
+                       "from tagger %s: %s", a->name, b->name, why);
+    t->cells_src = src;
+    return E2E_OK;
+}
+
+void e2e_tagger_graph_cells_derived(const e2e_tagger *t, size_t *derived, size_t *built)
+{
+    *derived = t->derived;
+    *built = t->cells_built;
 }
 
 e2e_status e2e_tagger_prepare_graphs(e2e_tagger *t, const e2e_detframes *df, e2e_error *err)
