@@ -36,6 +36,26 @@ static uint64_t order_of(float key, uint32_t idx)
     return (uint64_t)b << 32 | (uint32_t)~idx;
 }
 
+/* The first of the runs cells[lo .. hi) (sorted by idx, disjoint) with idx >= x (last = 0)
+   or that ends after x (last = 1: idx + n > x); hi when none. Halving without a
+   data-dependent branch (a conditional move), as the outcomes are unpredictable. */
+static inline uint32_t lower_run(const fr_graph_cand *cells, uint32_t lo, uint32_t hi,
+                                 uint32_t x, int last)
+{
+    uint32_t n = hi - lo;
+    if (!n)
+        return lo;
+    const fr_graph_cand *b = cells + lo;
+    x += (uint32_t)last; /* idx + n > x: idx + n - 1 >= x */
+    const uint32_t d = last ? 1 : 0;
+    while (n > 1) {
+        const uint32_t half = n / 2;
+        b = b[half].idx + (b[half].n & -d) < x ? b + half : b;
+        n -= half;
+    }
+    return (uint32_t)(b - cells) + (b->idx + (b->n & -d) < x);
+}
+
 /* Appends n cells from image index idx with key to the runs cells[0 .. nc): extends the
    last run where they follow it on its row with the same key bits. The new count. */
 static inline size_t put_run(fr_graph_cand *cells, size_t nc, float key, uint32_t idx,
