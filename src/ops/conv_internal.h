@@ -142,8 +142,8 @@ typedef struct e2e_conv_bf16_kernels {
     void (*chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
                   int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
     /* the same for bwino (tile rows [u0, u1)); NULL: no bfloat16 Winograd kernel. false,
-       with nothing written to y: the padded input rows it copied hold NaN or Inf (the
-       driver then takes the direct sums; it checks the rest itself where !conv_pads_whole) */
+       with nothing written to y: the chunk's input rows hold NaN or Inf (the driver then
+       takes the direct float32 sums) */
     bool (*wino_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
 } e2e_conv_bf16_kernels;
@@ -178,12 +178,6 @@ void e2e_conv_run_images(const e2e_kernel *k, const float *X, float *Y, int64_t 
                          const e2e_conv_bf16_next *after);
 
 #define CONV_INLINE static inline __attribute__((always_inline))
-
-/* Whether conv_pad_rows copies whole image rows (no columns past pw dropped). */
-CONV_INLINE bool conv_pads_whole(const conv_priv *p)
-{
-    return p->pad_l < p->pw && p->id[2] <= p->pw - p->pad_l;
-}
 
 /* Copies input rows [iy0, iy0 + n) of the C planes of x, with their zero padding (rows out of
    the image, pad_l columns on the left, zeros up to pw on the right), into slab rows of pw

@@ -711,8 +711,7 @@ static void direct_task(void *ctx, int t, int n)
         /* the bfloat16 direct kernels' sums and pooling keep NaN and Inf themselves; Winograd's
            transforms would mix them into neighbouring outputs (the bfloat16 Winograd kernel
            checks the rows it copies itself and says so) */
-        if ((wino || p->pool2) && (p->algo != CONV_BF16 || (p->bwino && !conv_pads_whole(p))) &&
-            !rows_finite(p, x, oy0, oy1))
+        if ((wino || p->pool2) && p->algo != CONV_BF16 && !rows_finite(p, x, oy0, oy1))
             exact_chunk(j->k, p, x, y, oy0, oy1);
         else if (p->algo == CONV_BF16) {
             /* the task's next chunk, as the loop below will cut it */

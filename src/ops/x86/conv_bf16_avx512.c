@@ -345,8 +345,9 @@ static void wino_input_seg(const conv_priv *p, const float *slab, uint32_t *V, i
 
 /* conv_pad_rows for bwino with the driver's NaN / Inf check fused in (one pass over the
    input rows instead of two): false when a copied float is NaN or Inf (x - x is 0 exactly
-   for every finite x, NaN otherwise). Where the padded rows hold whole image rows
-   (conv_pads_whole) the copy sees each float the driver's check would. */
+   for every finite x, NaN otherwise). The padded rows hold whole image rows (bwino needs an
+   even od[2], so pw = 2 twp + 2 >= od[2] + 2 = IW + pad_l + pad_r), so the copy sees every
+   float of the rows the driver's check read (nm is IW; the clamp only keeps the copy in pw). */
 static bool pad_rows_finite(const conv_priv *p, const float *x, float *slab, int64_t iy0,
                             int64_t n, int64_t cs)
 {
