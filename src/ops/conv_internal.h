@@ -141,8 +141,10 @@ typedef struct e2e_conv_bf16_kernels {
        task's next chunk, or NULL (a hint: results do not depend on it) */
     void (*chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y, float *ws,
                   int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
-    /* the same for bwino (tile rows [u0, u1)); NULL: no bfloat16 Winograd kernel */
-    void (*wino_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+    /* the same for bwino (tile rows [u0, u1)); NULL: no bfloat16 Winograd kernel. false,
+       with nothing written to y: the chunk's input rows hold NaN or Inf (the driver then
+       takes the direct float32 sums) */
+    bool (*wino_chunk)(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next);
 } e2e_conv_bf16_kernels;
 

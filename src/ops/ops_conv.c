@@ -709,8 +709,9 @@ static void direct_task(void *ctx, int t, int n)
         const float *x = j->X + img * p->C * p->isp;
         float *y = j->Y + img * p->M * p->ysp;
         /* the bfloat16 direct kernels' sums and pooling keep NaN and Inf themselves; Winograd's
-           transforms would mix them into neighbouring outputs */
-        if ((wino || p->pool2) && (p->algo != CONV_BF16 || p->bwino) && !rows_finite(p, x, oy0, oy1))
+           transforms would mix them into neighbouring outputs (the bfloat16 Winograd kernel
+           checks the rows it copies itself and says so) */
+        if ((wino || p->pool2) && p->algo != CONV_BF16 && !rows_finite(p, x, oy0, oy1))
             exact_chunk(j->k, p, x, y, oy0, oy1);
         else if (p->algo == CONV_BF16) {
             /* the task's next chunk, as the loop below will cut it */
@@ -726,7 +727,10 @@ static void direct_task(void *ctx, int t, int n)
                                            j->Y + in * p->M * p->ysp, u, u1);
                 np = &nx;
             }
-            (p->bwino ? p->bk->wino_chunk : p->bk->chunk)(j->k, p, x, y, slab, oy0, oy1, np);
+            if (!p->bwino)
+                p->bk->chunk(j->k, p, x, y, slab, oy0, oy1, np);
+            else if (!p->bk->wino_chunk(j->k, p, x, y, slab, oy0, oy1, np))
+                exact_chunk(j->k, p, x, y, oy0, oy1);
         }
         else if (wino)
             p->ck->wino_chunk(j->k, p, x, y, slab, oy0, oy1);

@@ -343,10 +343,40 @@ static void wino_input_seg(const conv_priv *p, const float *slab, uint32_t *V, i
     }
 }
 
-static bool no_vector_row(float *d, const float *s, int64_t nl, int64_t nm, int64_t pw)
+/* conv_pad_rows for bwino with the driver's NaN / Inf check fused in (one pass over the
+   input rows instead of two): false when a copied float is NaN or Inf (x - x is 0 exactly
+   for every finite x, NaN otherwise). The padded rows hold whole image rows (bwino needs an
+   even od[2], so pw = 2 twp + 2 >= od[2] + 2 = IW + pad_l + pad_r), so the copy sees every
+   float of the rows the driver's check read (nm is IW; the clamp only keeps the copy in pw). */
+static bool pad_rows_finite(const conv_priv *p, const float *x, float *slab, int64_t iy0,
+                            int64_t n, int64_t cs)
 {
-    (void)d, (void)s, (void)nl, (void)nm, (void)pw;
-    return false;
+    const int64_t IH = p->id[1], IW = p->id[2], PW = p->pw;
+    const int64_t nl = p->pad_l < PW ? p->pad_l : PW, nm = IW < PW - nl ? IW : PW - nl;
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 acc = zero;
+    for (int64_t c = 0; c < p->C; c++)
+        for (int64_t sr = 0; sr < n; sr++) {
+            const int64_t iy = iy0 + sr;
+            float *d = slab + c * cs + sr * PW;
+            if (iy < 0 || iy >= IH) {
+                for (int64_t i = 0; i < PW; i += 16)
+                    _mm512_mask_storeu_ps(d + i, lanes(PW - i), zero);
+                continue;
+            }
+            const float *s = x + c * p->isp + iy * IW;
+            for (int64_t i = 0; i < nl; i += 16)
+                _mm512_mask_storeu_ps(d + i, lanes(nl - i), zero);
+            for (int64_t i = 0; i < nm; i += 16) {
+                const __mmask16 mk = lanes(nm - i);
+                const __m512 v = _mm512_maskz_loadu_ps(mk, s + i);
+                acc = _mm512_add_ps(acc, _mm512_sub_ps(v, v));
+                _mm512_mask_storeu_ps(d + nl + i, mk, v);
+            }
+            for (int64_t i = nl + nm; i < PW; i += 16)
+                _mm512_mask_storeu_ps(d + i, lanes(PW - i), zero);
+        }
+    return _mm512_cmp_ps_mask(acc, zero, _CMP_NEQ_UQ) == 0;
 }
 
 /* Output transform of 16 tiles (one tile row: twp is a multiple of 16) of channel m from the
@@ -386,14 +416,15 @@ static inline __attribute__((always_inline)) void wino_out_pool(const e2e_kernel
    E2E_CONV_BF16_WINO_SEG vectors of 16 tiles at a time: its input transform into V, then per
    block of 8 channels its products and output transform, V and the products staying in L1
    (V of the whole chunk, 192 KB, went to L2 and came back once per block). */
-static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
+static bool wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, float *y,
                        float *ws, int64_t u0, int64_t u1, const e2e_conv_bf16_next *next)
 {
     const int64_t rows = u1 - u0, cs = (2 * p->rows + 4) * p->pw, taps = p->cp;
     const int64_t TW = p->twp, PWo = p->od[2] / 2;
     uint32_t *V = (uint32_t *)(ws + p->v_at);
     float *buf = ws + p->buf_at;
-    conv_pad_rows(p, x, ws, 2 * u0 - p->pad_t, 2 * rows + 2, cs, no_vector_row);
+    if (!pad_rows_finite(p, x, ws, 2 * u0 - p->pad_t, 2 * rows + 2, cs))
+        return false;
     const int64_t nt = rows * p->twp, nv = (nt + 15) / 16, bs = E2E_CONV_BF16_WINO_BS;
     const int SEG = E2E_CONV_BF16_WINO_SEG, LD = SEG * 16;
     pf_cursor pf = pf_plan(next, ((nv + SEG - 1) / SEG) * ((p->M + MR - 1) / MR));
@@ -431,6 +462,7 @@ static void wino_chunk(const e2e_kernel *k, const conv_priv *p, const float *x, 
                                   y + (m0 + i) * p->ysp + yo[j], mk[j]);
         }
     }
+    return true;
 }
 
 const e2e_conv_bf16_kernels e2e_conv_bf16_avx512 = {"avx512_bf16", chunk, wino_chunk};
