@@ -156,14 +156,9 @@ void e2e_act_apply(e2e_act act, float alpha, float beta, float *x, int64_t n);
 static inline float e2e_fmax_nan(float a, float b) { return a != a || a > b ? a : b; }
 
 /* The logistic function, the one formula of the Sigmoid kernel and of every fused Sigmoid
-   (e2e_act_apply), so that fused and plain graphs give the same bits: exp of -|x| only, so
-   that no exp overflows (1 / (1 + exp(-x)) loses the low bits of small results). */
-static inline float e2e_sigmoidf(float x)
-{
-    if (x >= 0.f)
-        return 1.f / (1.f + expf(-x));
-    const float e = expf(x);
-    return e / (1.f + e);
-}
+   (e2e_act_apply), so that fused and plain graphs give the same bits: 1 / (1 + exp(-x)),
+   PyTorch's formula and the one the fused epilogues always used. Below x = -88.7 exp(-x)
+   overflows to Inf and the result is +0 (the true value is under 1e-38). */
+static inline float e2e_sigmoidf(float x) { return 1.f / (1.f + expf(-x)); }
 
 #endif

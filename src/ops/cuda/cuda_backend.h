@@ -131,13 +131,7 @@ static inline unsigned cu_blocks(int64_t n)
          t += (int64_t)blockDim.x * gridDim.x)
 
 /* The CPU's e2e_sigmoidf (op.h): the Sigmoid kernel's and every fused Sigmoid's formula. */
-static __device__ __forceinline__ float cu_sigmoid(float x)
-{
-    if (x >= 0.f)
-        return 1.f / (1.f + expf(-x));
-    const float e = expf(x);
-    return e / (1.f + e);
-}
+static __device__ __forceinline__ float cu_sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 
 /* Fused activation (k->act), the same formulas as e2e_act_apply (Relu keeps a NaN, as the
    CPU's x < 0 ? 0 : x does). */
