@@ -27,6 +27,22 @@ enum { ROWS = 6, K = 12, N = 37 };
 static const char *const acts[] = {"Sigmoid", "Relu", "LeakyRelu"};
 static const char *const producers[] = {"Gemm", "MatMul", "Add", "Conv"};
 
+/* b's graph ending with act (NULL: none) from "h" to the output "y" (without act, "y" is
+   already there), packed as a model; b is freed. */
+static e2e_model *with_act(e2e_ob *b, const char *act, const char *name)
+{
+    if (act) {
+        Onnx__NodeProto *n = e2e_ob_node(b, act, "a", 1, (const char *[]){"h"}, 1,
+                                         (const char *[]){"y"});
+        if (!strcmp(act, "LeakyRelu"))
+            e2e_ob_attr_float(b, n, "alpha", 0.07f);
+    }
+    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
+    e2e_model *m = oh_model_pack(b, name);
+    e2e_ob_free(b);
+    return m;
+}
+
 /* x: [ROWS, K] (Conv: [1, K, ROWS, 1], 1x1 kernel); y = act(producer(x)) when act, else the
    producer's output. Weights scaled so that the pre-activations reach about +-100. */
 static e2e_model *build(const char *prod, const char *act)
@@ -56,16 +72,7 @@ static e2e_model *build(const char *prod, const char *act)
             e2e_ob_node(b, "MatMul", "p", 2, (const char *[]){"x", "w"}, 1, &pre);
         }
     }
-    if (act) {
-        Onnx__NodeProto *n = e2e_ob_node(b, act, "a", 1, (const char *[]){"h"}, 1,
-                                         (const char *[]){"y"});
-        if (!strcmp(act, "LeakyRelu"))
-            e2e_ob_attr_float(b, n, "alpha", 0.07f);
-    }
-    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
-    e2e_model *m = oh_model_pack(b, "fused_act.onnx");
-    e2e_ob_free(b);
-    return m;
+    return with_act(b, act, "fused_act.onnx");
 }
 
 /* The activation alone on [n] */
@@ -73,14 +80,7 @@ static e2e_model *act_alone(const char *act, int64_t n)
 {
     e2e_ob *b = e2e_ob_new(17, "act");
     e2e_ob_input(b, "h", E2E_FLOAT, 1, (int64_t[]){n});
-    Onnx__NodeProto *nd = e2e_ob_node(b, act, "a", 1, (const char *[]){"h"}, 1,
-                                      (const char *[]){"y"});
-    if (!strcmp(act, "LeakyRelu"))
-        e2e_ob_attr_float(b, nd, "alpha", 0.07f);
-    e2e_ob_output(b, "y", E2E_FLOAT, -1, NULL);
-    e2e_model *m = oh_model_pack(b, "act.onnx");
-    e2e_ob_free(b);
-    return m;
+    return with_act(b, act, "act.onnx");
 }
 
 static float *run_copy(e2e_session *s, const float *x, int rank, const int64_t *dims, int64_t *n)

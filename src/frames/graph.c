@@ -323,7 +323,7 @@ int fr_graph_event_cells(fr_graph_event *ge, const uint64_t *const *bits)
     return 0;
 }
 
-/* The value of channel c at grid cell g (word wd, bit) for a derived list's own cells:
+/* The value of channel c at grid cell g (image index off) for a derived list's own cells:
    read only where the channel was written (HBHE from the towers where ge takes them), +0
    elsewhere, as the image holds. */
 static inline float cell_value(const fr_graph_event *ge, int c, uint32_t g, int64_t off)
